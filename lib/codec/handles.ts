@@ -1,0 +1,128 @@
+/**
+ * Handles: how live objects (primitives, Manager proxies) cross to a worker.
+ *
+ * An object that can travel implements `[toHandle](target)` and returns a small descriptor naming
+ * the module that can revive it. The codec swaps such objects for `{ [HANDLE_KEY]: descriptor }`
+ * before structured clone, and the receiver imports the module and calls its `reviveHandle`.
+ * Only arrays and plain objects are searched, as SPEC promises ("top level or nested in arrays
+ * and plain objects"); copies are made only along the path to a handle.
+ */
+
+/** Implemented by every object that can be passed to a task or Process as a live handle. */
+export const toHandle: unique symbol = Symbol.for('multiproc.toHandle') as any;
+
+/** Where the receiving side runs: decides the transport a primitive hands out. */
+export type Runtime = 'thread' | 'process';
+
+export interface HandleDescriptor {
+  /** URL of a module exporting `reviveHandle(type, data)`. */
+  module: string;
+  type: string;
+  data: unknown;
+}
+
+export interface HandleSource {
+  [toHandle](target: Runtime): HandleDescriptor;
+}
+
+const HANDLE_KEY = '__multiproc_handle__';
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Replaces handle sources inside `value` by descriptors. Returns `found: false` and the value
+ * itself when there is none, which is the common, allocation-free case.
+ */
+export function encodeHandles(value: unknown, target: Runtime): { value: unknown; found: boolean } {
+  let found = false;
+  const seen = new Set<object>();
+  const walk = (v: unknown): unknown => {
+    if (typeof v !== 'object' || v === null) return v;
+    if (typeof (v as any)[toHandle] === 'function') {
+      found = true;
+      return { [HANDLE_KEY]: (v as HandleSource)[toHandle](target) };
+    }
+    const isArray = Array.isArray(v);
+    if (!isArray && !isPlainObject(v)) return v;
+    if (seen.has(v)) return v;
+    seen.add(v);
+    let copy: any = null;
+    if (isArray) {
+      for (let i = 0; i < v.length; i++) {
+        const item = v[i];
+        if (typeof item !== 'object' || item === null) continue;
+        const out = walk(item);
+        if (out !== item) {
+          copy ??= v.slice();
+          copy[i] = out;
+        }
+      }
+    } else {
+      for (const key of Object.keys(v)) {
+        const item = (v as any)[key];
+        const out = walk(item);
+        if (out !== item) {
+          copy ??= { ...v };
+          copy[key] = out;
+        }
+      }
+    }
+    return copy ?? v;
+  };
+  const out = walk(value);
+  return { value: out, found };
+}
+
+export type Reviver = (type: string, data: unknown) => unknown;
+const revivers = new Map<string, Reviver>();
+
+async function loadReviver(module: string): Promise<Reviver> {
+  let reviver = revivers.get(module);
+  if (!reviver) {
+    const mod = await import(module);
+    if (typeof mod.reviveHandle !== 'function') throw new TypeError(`${module} exports no reviveHandle()`);
+    reviver = mod.reviveHandle as Reviver;
+    revivers.set(module, reviver);
+  }
+  return reviver;
+}
+
+/** Collects the modules a decoded value needs, so they can be imported before the synchronous walk. */
+function collectModules(v: unknown, out: Set<string>): void {
+  if (typeof v !== 'object' || v === null) return;
+  if (Array.isArray(v)) {
+    for (const item of v) collectModules(item, out);
+    return;
+  }
+  if (!isPlainObject(v)) return;
+  const desc = (v as any)[HANDLE_KEY] as HandleDescriptor | undefined;
+  if (desc) {
+    out.add(desc.module);
+    return;
+  }
+  for (const key of Object.keys(v)) collectModules((v as any)[key], out);
+}
+
+function reviveSync(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = reviveSync(v[i]);
+    return v;
+  }
+  if (!isPlainObject(v)) return v;
+  const desc = (v as any)[HANDLE_KEY] as HandleDescriptor | undefined;
+  if (desc) return revivers.get(desc.module)!(desc.type, desc.data);
+  for (const key of Object.keys(v)) (v as any)[key] = reviveSync((v as any)[key]);
+  return v;
+}
+
+/** Turns descriptors inside a received value back into live objects (in place). */
+export async function decodeHandles(value: unknown): Promise<unknown> {
+  const modules = new Set<string>();
+  collectModules(value, modules);
+  for (const module of modules) await loadReviver(module);
+  return reviveSync(value);
+}

@@ -1,0 +1,45 @@
+/**
+ * Who we are: the main program, a pool/Process worker thread, or a worker child process.
+ * Filled in by the worker bootstrap; read by currentProcess() and the `isMainThread` guard.
+ */
+import { isMainThread as nodeIsMainThread, threadId } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+
+/** Marks a child process started by multiproc (passed as an argument, not in the environment). */
+export const WORKER_ARG = '--multiproc-worker';
+
+const inChildWorker = process.argv.includes(WORKER_ARG);
+
+/**
+ * False inside every multiproc worker, thread or child process: the twin of Python's
+ * `if __name__ == '__main__':` guard for modules that name their own tasks.
+ */
+export const isMainThread: boolean = nodeIsMainThread && !inChildWorker;
+
+const state = { name: isMainThread ? 'MainProcess' : 'Worker' };
+
+/** Set by the worker bootstrap when the parent tells the worker its name. */
+export function setProcessName(name: string): void {
+  state.name = name;
+}
+
+export interface ProcessInfo {
+  /** The Process name, or the pool worker's name (`PoolWorker-3`), or 'MainProcess'. */
+  name: string;
+  /** The OS process id. */
+  pid: number;
+  /** The worker thread id (0 on a process's main thread). */
+  threadId: number;
+  /** True only in the program's own main thread. */
+  isMainThread: boolean;
+}
+
+/** Python's `multiprocessing.current_process()`. */
+export function currentProcess(): ProcessInfo {
+  return { name: state.name, pid: process.pid, threadId, isMainThread };
+}
+
+/** Python's `cpu_count()`: the parallelism this process may use. */
+export function cpuCount(): number {
+  return availableParallelism();
+}

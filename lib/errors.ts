@@ -1,0 +1,135 @@
+/**
+ * Every error the library throws, each with a stable `code` and Python's wording.
+ * Kept in one module so that workers, primitives and the manager all throw the same classes.
+ */
+
+/** Base class of every multiproc error: `code` is stable across releases. */
+export class MultiprocError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    Object.defineProperty(this, 'name', { value: new.target.name, enumerable: false, configurable: true, writable: true });
+  }
+}
+
+/** Submit after close/terminate ("Pool not running"), or join before close ("Pool is still running"). */
+export class PoolStateError extends MultiprocError {
+  constructor(message = 'Pool not running', code: 'ERR_POOL_NOT_RUNNING' | 'ERR_POOL_RUNNING' = 'ERR_POOL_NOT_RUNNING') {
+    super(code, message);
+  }
+}
+
+/** A result or iterator step not ready in time (multiprocessing.TimeoutError). */
+export class TimeoutError extends MultiprocError {
+  constructor(message = 'Timed out waiting for the result') {
+    super('ERR_TIMEOUT', message);
+  }
+}
+
+/** `successful()` called before the result is ready. */
+export class NotReadyError extends MultiprocError {
+  constructor(message = 'AsyncResult is not ready') {
+    super('ERR_RESULT_NOT_READY', message);
+  }
+}
+
+/** Carries a worker's stack text as the `cause` of a re-thrown task error (Python's RemoteTraceback). */
+export class RemoteError extends MultiprocError {
+  /** The stack text as the worker printed it. */
+  readonly remoteStack: string;
+  constructor(remoteStack: string, options?: { cause?: unknown }) {
+    super('ERR_REMOTE', `\n"""\n${remoteStack}\n"""`, options);
+    this.remoteStack = remoteStack;
+  }
+}
+
+/** A worker died (crash, process.exit, OOM, kill) while running the task. */
+export class WorkerLostError extends MultiprocError {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  constructor(message: string, details: { exitCode?: number | null; signal?: string | null; cause?: unknown } = {}) {
+    super('ERR_WORKER_LOST', message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.exitCode = details.exitCode ?? null;
+    this.signal = details.signal ?? null;
+  }
+}
+
+/** queue.Empty: a non-blocking or timed-out get found nothing. */
+export class Empty extends MultiprocError {
+  constructor(message = 'queue is empty') {
+    super('ERR_QUEUE_EMPTY', message);
+  }
+}
+
+/** queue.Full: a non-blocking or timed-out put found no room. */
+export class Full extends MultiprocError {
+  constructor(message = 'queue is full') {
+    super('ERR_QUEUE_FULL', message);
+  }
+}
+
+/** `recv` on a connection whose other end closed and nothing is left. */
+export class EOFError extends MultiprocError {
+  constructor(message = 'EOF: the other end of the connection is closed') {
+    super('ERR_EOF', message);
+  }
+}
+
+/** `send`/`recv` on a closed connection or proxy — OSError("handle is closed"). */
+export class ConnectionClosedError extends MultiprocError {
+  constructor(message = 'handle is closed') {
+    super('ERR_CONNECTION_CLOSED', message);
+  }
+}
+
+/** Release of an unlocked Lock, an RLock not owned, or a BoundedSemaphore released too often. */
+export class LockStateError extends MultiprocError {
+  constructor(message = 'release unlocked lock') {
+    super('ERR_LOCK_NOT_HELD', message);
+  }
+}
+
+/** A Barrier was aborted, reset or timed out. */
+export class BrokenBarrierError extends MultiprocError {
+  constructor(message = 'barrier is broken') {
+    super('ERR_BROKEN_BARRIER', message);
+  }
+}
+
+/** A Manager/connection peer presented the wrong authkey. */
+export class AuthenticationError extends MultiprocError {
+  constructor(message = 'digest received was wrong') {
+    super('ERR_AUTH', message);
+  }
+}
+
+/** `Future.result()` of a cancelled future. */
+export class CancelledError extends MultiprocError {
+  constructor(message = 'the future was cancelled') {
+    super('ERR_CANCELLED', message);
+  }
+}
+
+/** An executor whose worker died: every pending future and later submit (BrokenProcessPool). */
+export class BrokenPoolError extends MultiprocError {
+  constructor(message = 'A process in the process pool was terminated abruptly while the future was running or pending.', options?: { cause?: unknown }) {
+    super('ERR_BROKEN_POOL', message, options);
+  }
+}
+
+/** A value that cannot cross to another thread/process; `path` names where it sits (`args[1].cb`). */
+export class SerializationError extends MultiprocError {
+  readonly path: string;
+  constructor(message: string, path = '', options?: { cause?: unknown }) {
+    super('ERR_SERIALIZE', message, options);
+    this.path = path;
+  }
+}
+
+/** Our error classes by name, so an error thrown in a worker comes back as the same class. */
+export const errorClasses: Record<string, new (...args: any[]) => Error> = {
+  PoolStateError, TimeoutError, NotReadyError, RemoteError, WorkerLostError, Empty, Full, EOFError,
+  ConnectionClosedError, LockStateError, BrokenBarrierError, AuthenticationError, CancelledError,
+  BrokenPoolError, SerializationError,
+};

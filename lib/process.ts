@@ -1,0 +1,139 @@
+/** Process: Python's multiprocessing.Process — run one target in its own worker thread or child process. */
+import { constants } from 'node:os';
+import type { ResourceLimits } from 'node:worker_threads';
+import { spawnWorker, type ExitInfo, type WorkerChannel } from './engine/worker-channel.js';
+import { encodeHandles, type Runtime } from './codec/handles.js';
+import { toTaskSpec, type Task } from './task.js';
+import { checkArgs, checkRuntime } from './options.js';
+import { normalizeTimeout, raceTimeout } from './timeout.js';
+import { HANDLES } from './worker/protocol.js';
+
+export interface ProcessOptions {
+  target: Task;
+  args?: unknown[];
+  /** Default `Process-N`. */
+  name?: string;
+  /** A daemon never keeps its parent alive and ends with it. */
+  daemon?: boolean;
+  /** `'thread'` (default) or `'process'`. */
+  runtime?: Runtime;
+  env?: Record<string, string | undefined>;
+  execArgv?: string[];
+  resourceLimits?: ResourceLimits;
+}
+
+let processCounter = 0;
+const live = new Set<Process>();
+
+/** Python's `active_children()`: started Processes that have not exited yet. */
+export function activeChildren(): Process[] {
+  return [...live];
+}
+
+export class Process {
+  readonly #options: ProcessOptions;
+  readonly #runtime: Runtime;
+  #name: string;
+  #daemon: boolean;
+  #channel: WorkerChannel | null = null;
+  #exitCode: number | null = null;
+  #stopSignal: NodeJS.Signals | null = null;
+  #exited: Promise<void> | null = null;
+
+  constructor(options: ProcessOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('Process options must be an object with a target');
+    toTaskSpec(options.target, 'target');
+    checkArgs(options.args);
+    if (options.name !== undefined && typeof options.name !== 'string') throw new TypeError('name must be a string');
+    this.#runtime = checkRuntime(options.runtime);
+    this.#options = options;
+    this.#name = options.name ?? `Process-${++processCounter}`;
+    this.#daemon = Boolean(options.daemon);
+  }
+
+  get name(): string {
+    return this.#name;
+  }
+
+  set name(value: string) {
+    if (typeof value !== 'string') throw new TypeError('name must be a string');
+    this.#name = value;
+  }
+
+  get daemon(): boolean {
+    return this.#daemon;
+  }
+
+  set daemon(value: boolean) {
+    if (this.#channel) throw new Error('process has already started');
+    this.#daemon = Boolean(value);
+  }
+
+  /** Process id (child process) or thread id (thread); null before start(). */
+  get pid(): number | null {
+    return this.#channel?.pid ?? null;
+  }
+
+  /** null until the process ends; then its exit code, or minus the signal number (-15, -9). */
+  get exitCode(): number | null {
+    return this.#exitCode;
+  }
+
+  /** Starts the target; a Process can be started once. */
+  start(): void {
+    if (this.#channel) throw new Error('cannot start a process twice');
+    const opts = this.#options;
+    const enc = encodeHandles(checkArgs(opts.args), this.#runtime);
+    const channel = spawnWorker({ runtime: this.#runtime, env: opts.env, execArgv: opts.execArgv, resourceLimits: opts.resourceLimits });
+    this.#channel = channel;
+    live.add(this);
+    this.#exited = new Promise((resolve) => {
+      channel.onExit((info) => {
+        this.#exitCode = this.#codeOf(info);
+        live.delete(this);
+        resolve();
+      });
+    });
+    channel.onMessage(() => {});
+    channel.setRef(!this.#daemon);
+    channel.send({ t: 'init', name: this.#name, role: 'process', init: [0, [1, toTaskSpec(opts.target, 'target')], enc.value, enc.found ? HANDLES : 0] });
+  }
+
+  #codeOf(info: ExitInfo): number {
+    const signal = info.signal ?? this.#stopSignal;
+    if (signal) return -(constants.signals[signal as NodeJS.Signals] ?? 15);
+    return info.code ?? 1;
+  }
+
+  /** Waits until the process ends, or until `timeout` ms pass (then resolves anyway, as Python does). */
+  async join(timeout?: number | null): Promise<void> {
+    if (!this.#exited) throw new Error('can only join a started process');
+    await raceTimeout(this.#exited, normalizeTimeout(timeout));
+  }
+
+  /** Whether the process has started and not yet ended. */
+  isAlive(): boolean {
+    return this.#channel !== null && this.#exitCode === null;
+  }
+
+  /** Stops the process (SIGTERM; a thread is terminated). exitCode becomes -15. */
+  terminate(): void {
+    this.#signal('SIGTERM');
+  }
+
+  /** Stops the process (SIGKILL; a thread is terminated). exitCode becomes -9. */
+  kill(): void {
+    this.#signal('SIGKILL');
+  }
+
+  #signal(signal: NodeJS.Signals): void {
+    if (!this.#channel || this.#exitCode !== null) return;
+    this.#stopSignal ??= signal;
+    this.#channel.kill(signal);
+  }
+
+  toString(): string {
+    const status = this.#channel === null ? 'initial' : this.#exitCode === null ? 'started' : `stopped exitcode=${this.#exitCode}`;
+    return `<Process name='${this.#name}' ${status}${this.#daemon ? ' daemon' : ''}>`;
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * ResultIterator: what imap/imapUnordered return. Pulls the input lazily and keeps a bounded
+ * number of items in flight, so an endless or huge iterable does not flood memory; the bound
+ * lifts when the pool is closed, because then nothing else can come and join() must finish.
+ */
+import { TimeoutError } from './errors.js';
+import { normalizeTimeout, raceTimeout } from './timeout.js';
+import { Deque } from './engine/deque.js';
+
+type Entry = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** Submits one chunk of argument lists; `done` gets the chunk's results (or its error). */
+export type ChunkSubmitter = (argLists: unknown[][], done: (ok: boolean, value: unknown) => void) => void;
+
+export class ResultIterator<R> implements AsyncIterableIterator<R> {
+  readonly #submit: ChunkSubmitter;
+  readonly #ordered: boolean;
+  readonly #chunksize: number;
+  readonly #window: number;
+  readonly #toArgs: (item: unknown) => unknown[];
+  #syncSource: Iterator<unknown> | null = null;
+  #asyncSource: AsyncIterator<unknown> | null = null;
+  #filling = false;
+  #sourceDone = false;
+  #unbounded = false;
+  #buffered = 0;
+  // ordered: chunk slots by index; unordered: a single arrival queue
+  readonly #slots = new Map<number, Entry[] | null>();
+  #submittedChunks = 0;
+  #nextChunk = 0;
+  #posInChunk = 0;
+  readonly #arrived = new Deque<Entry>();
+  #wake: (() => void) | null = null;
+  #finished = false;
+
+  /** @internal made by Pool.imap / imapUnordered */
+  constructor(opts: {
+    source: Iterable<unknown> | AsyncIterable<unknown>;
+    submit: ChunkSubmitter;
+    ordered: boolean;
+    chunksize: number;
+    window: number;
+    toArgs: (item: unknown) => unknown[];
+  }) {
+    this.#submit = opts.submit;
+    this.#ordered = opts.ordered;
+    this.#chunksize = opts.chunksize;
+    this.#window = Math.max(opts.window, opts.chunksize);
+    this.#toArgs = opts.toArgs;
+    const src = opts.source as any;
+    if (src != null && typeof src[Symbol.asyncIterator] === 'function') this.#asyncSource = src[Symbol.asyncIterator]();
+    else if (src != null && typeof src[Symbol.iterator] === 'function') this.#syncSource = src[Symbol.iterator]();
+    else throw new TypeError(`the iterable argument is not iterable (got ${src === null ? 'null' : typeof src})`);
+    this.#fill();
+  }
+
+  /** @internal the pool was closed: feed everything, so join() can complete. */
+  unbound(): void {
+    this.#unbounded = true;
+    this.#fill();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** The next result; rejects with TimeoutError if none is ready in `timeout` ms (the iterator stays usable). */
+  async next(timeout?: number | null): Promise<IteratorResult<R>> {
+    const ms = normalizeTimeout(timeout);
+    for (;;) {
+      const taken = this.#take();
+      if (taken === 'done') return { done: true, value: undefined };
+      if (taken !== null) {
+        if (!taken.ok) throw taken.error;
+        return { done: false, value: taken.value as R };
+      }
+      const signal = new Promise<void>((resolve) => (this.#wake = resolve));
+      const outcome = await raceTimeout(signal, ms);
+      if (outcome.timedOut) {
+        this.#wake = null;
+        throw new TimeoutError();
+      }
+    }
+  }
+
+  /** Stops early: no more input is read; results already in flight are dropped. */
+  async return(): Promise<IteratorResult<R>> {
+    this.#finished = true;
+    this.#sourceDone = true;
+    try {
+      if (this.#syncSource?.return) this.#syncSource.return();
+      if (this.#asyncSource?.return) await this.#asyncSource.return();
+    } catch {
+      // closing the input is best effort
+    }
+    return { done: true, value: undefined };
+  }
+
+  #take(): Entry | 'done' | null {
+    if (this.#finished) return 'done';
+    let entry: Entry | null = null;
+    if (this.#ordered) {
+      const slot = this.#slots.get(this.#nextChunk);
+      if (slot) {
+        entry = slot[this.#posInChunk++];
+        if (this.#posInChunk >= slot.length) {
+          this.#slots.delete(this.#nextChunk++);
+          this.#posInChunk = 0;
+        }
+      }
+    } else {
+      entry = this.#arrived.shift() ?? null;
+    }
+    if (entry) {
+      this.#buffered--;
+      this.#fill();
+      return entry;
+    }
+    if (this.#sourceDone && this.#buffered <= 0 && !this.#filling) {
+      this.#finished = true;
+      return 'done';
+    }
+    return null;
+  }
+
+  #signal(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  #deliver(index: number, entries: Entry[]): void {
+    if (this.#finished) return;
+    if (this.#ordered) this.#slots.set(index, entries);
+    else for (const e of entries) this.#arrived.push(e);
+    this.#signal();
+  }
+
+  #submitChunk(argLists: unknown[][]): void {
+    const index = this.#submittedChunks++;
+    const count = argLists.length;
+    this.#buffered += count;
+    if (this.#ordered) this.#slots.set(index, null);
+    this.#submit(argLists, (ok, value) => {
+      if (ok) this.#deliver(index, (value as unknown[]).map((v) => ({ ok: true, value: v })));
+      else {
+        // a failed chunk counts as one item: the error is raised once, where the chunk stood
+        this.#buffered -= count - 1;
+        this.#deliver(index, [{ ok: false, error: value }]);
+      }
+    });
+  }
+
+  #sourceFailed(err: unknown): void {
+    const index = this.#submittedChunks++;
+    this.#buffered += 1;
+    this.#sourceDone = true;
+    this.#deliver(index, [{ ok: false, error: err }]);
+  }
+
+  #room(): boolean {
+    return !this.#sourceDone && (this.#unbounded || this.#buffered < this.#window);
+  }
+
+  #fill(): void {
+    if (this.#filling || !this.#room()) return;
+    if (this.#syncSource) this.#fillSync(this.#syncSource);
+    else void this.#fillAsync(this.#asyncSource!);
+  }
+
+  #fillSync(it: Iterator<unknown>): void {
+    this.#filling = true;
+    try {
+      while (this.#room()) {
+        const chunk: unknown[][] = [];
+        try {
+          while (chunk.length < this.#chunksize) {
+            const step = it.next();
+            if (step.done) {
+              this.#sourceDone = true;
+              break;
+            }
+            chunk.push(this.#toArgs(step.value));
+          }
+        } catch (err) {
+          if (chunk.length) this.#submitChunk(chunk);
+          this.#sourceFailed(err);
+          break;
+        }
+        if (chunk.length) this.#submitChunk(chunk);
+      }
+    } finally {
+      this.#filling = false;
+    }
+    if (this.#sourceDone) this.#signal();
+  }
+
+  async #fillAsync(it: AsyncIterator<unknown>): Promise<void> {
+    this.#filling = true;
+    try {
+      while (this.#room()) {
+        const chunk: unknown[][] = [];
+        try {
+          while (chunk.length < this.#chunksize) {
+            const step = await it.next();
+            if (step.done) {
+              this.#sourceDone = true;
+              break;
+            }
+            chunk.push(this.#toArgs(step.value));
+          }
+        } catch (err) {
+          if (chunk.length) this.#submitChunk(chunk);
+          this.#sourceFailed(err);
+          break;
+        }
+        if (chunk.length) this.#submitChunk(chunk);
+      }
+    } finally {
+      this.#filling = false;
+    }
+    this.#signal();
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Inside a worker: turns a TaskSpec into a callable. Source functions are compiled once per text;
+ * modules are imported once (through tsx for TypeScript).
+ */
+import type { TaskSpec } from '../task.js';
+import { ensureTypeScriptLoader, isTypeScriptUrl } from './ts-loader.js';
+
+export type TaskFn = (...args: unknown[]) => unknown;
+
+const compiled = new Map<string, TaskFn>();
+
+/** Compiles function source in the global scope (indirect eval: no access to this module). */
+function compileSource(src: string): TaskFn {
+  let fn = compiled.get(src);
+  if (fn) return fn;
+  try {
+    fn = (0, eval)(`(${src}\n)`);
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+    // Method shorthand (`square(x) { ... }`, `async run() {}`) is not an expression on its own.
+    const holder = (0, eval)(`({${src}\n})`);
+    fn = Object.values(holder)[0] as TaskFn;
+  }
+  if (typeof fn !== 'function') throw new TypeError('task source did not evaluate to a function');
+  compiled.set(src, fn);
+  return fn;
+}
+
+async function importExport(url: string, name: string): Promise<TaskFn> {
+  if (isTypeScriptUrl(url)) await ensureTypeScriptLoader();
+  const mod = await import(url);
+  const fn = mod[name] ?? (name === 'default' ? undefined : mod.default?.[name]);
+  if (typeof fn !== 'function') {
+    throw new TypeError(`task module ${url} has no function export '${name}' (found ${typeof fn})`);
+  }
+  return fn;
+}
+
+/** Loads a task; synchronous for source functions so the hot path never awaits. */
+export function loadTask(spec: TaskSpec): TaskFn | Promise<TaskFn> {
+  return spec.kind === 'src' ? compileSource(spec.src) : importExport(spec.url, spec.name);
+}
+
+/** A ReferenceError from a source function almost always means it used its enclosing scope. */
+export function explainReferenceError(err: unknown, spec: TaskSpec): unknown {
+  if (spec.kind !== 'src' || !(err instanceof ReferenceError) || (err as any).__multiprocHint) return err;
+  err.message +=
+    ' (functions sent to a worker by source cannot use variables of their enclosing scope: ' +
+    'pass the value as an argument, or export the function from a module and pass task(import.meta.url, name))';
+  (err as any).__multiprocHint = true;
+  return err;
+}
