@@ -76,6 +76,7 @@ export function encodeHandles(value: unknown, target: Runtime): { value: unknown
   return { value: out, found };
 }
 
+/** A module's `reviveHandle`; it may return a Promise (a remote object that must connect first). */
 export type Reviver = (type: string, data: unknown) => unknown;
 const revivers = new Map<string, Reviver>();
 
@@ -106,16 +107,25 @@ function collectModules(v: unknown, out: Set<string>): void {
   for (const key of Object.keys(v)) collectModules((v as any)[key], out);
 }
 
-function reviveSync(v: unknown): unknown {
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as any).then === 'function';
+}
+
+/** Revives descriptors in place; collects the promises of revivers that answer asynchronously. */
+function revive(v: unknown, pending: Promise<unknown>[]): unknown {
   if (typeof v !== 'object' || v === null) return v;
+  const set = (container: any, key: string | number, out: unknown) => {
+    if (isThenable(out)) pending.push(Promise.resolve(out).then((live) => (container[key] = live)));
+    else container[key] = out;
+  };
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = reviveSync(v[i]);
+    for (let i = 0; i < v.length; i++) set(v, i, revive(v[i], pending));
     return v;
   }
   if (!isPlainObject(v)) return v;
   const desc = (v as any)[HANDLE_KEY] as HandleDescriptor | undefined;
   if (desc) return revivers.get(desc.module)!(desc.type, desc.data);
-  for (const key of Object.keys(v)) (v as any)[key] = reviveSync((v as any)[key]);
+  for (const key of Object.keys(v)) set(v, key, revive((v as any)[key], pending));
   return v;
 }
 
@@ -124,5 +134,8 @@ export async function decodeHandles(value: unknown): Promise<unknown> {
   const modules = new Set<string>();
   collectModules(value, modules);
   for (const module of modules) await loadReviver(module);
-  return reviveSync(value);
+  const pending: Promise<unknown>[] = [];
+  const out = revive(value, pending);
+  await Promise.all(pending);
+  return isThenable(out) ? await out : out;
 }

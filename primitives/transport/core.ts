@@ -1,0 +1,32 @@
+/**
+ * The contract between a primitive's public class (its facade) and its state (its core).
+ *
+ * A primitive's state lives with its creator. Worker threads share it directly (a core built on
+ * SharedArrayBuffer + Atomics). Worker processes reach the very same core through the creator's
+ * broker: a remote core forwards each call over a local socket. Facades are written once, against
+ * this contract, and never ask which kind of core they hold.
+ *
+ * Rules every core follows:
+ * - A *waiting* method `m` (acquire, wait, get, recv, ...) returns a Promise and never blocks the
+ *   event loop; the core also has `mSync` with the same arguments, which blocks the calling thread.
+ * - An *immediate* method (release, locked, set, qsize, ...) returns at once and throws misuse
+ *   errors synchronously (remote cores make a blocking round trip to keep that promise).
+ * - Where ownership matters (RLock, Condition), the caller's identity is an explicit argument
+ *   (`owner`, from ownerId()), so a remote caller can be told apart from local ones.
+ * - Arguments and results are structured-clone data (no functions), so they can cross a socket.
+ */
+import { threadId } from 'node:worker_threads';
+
+export interface CoreShape {
+  /** The primitive's kind, for messages ('Lock', 'Queue', ...). */
+  readonly kind: string;
+  /** Methods returning a Promise; each has a blocking twin named `${m}Sync`. */
+  readonly waiting: readonly string[];
+  /** Methods that return at once. */
+  readonly immediate: readonly string[];
+}
+
+/** Identifies the calling thread across processes: `${pid}:${threadId}`. */
+export function ownerId(): string {
+  return `${process.pid}:${threadId}`;
+}
