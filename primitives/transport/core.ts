@@ -24,6 +24,12 @@ export interface CoreShape {
   readonly waiting: readonly string[];
   /** Methods that return at once. */
   readonly immediate: readonly string[];
+  /**
+   * Immediate methods whose result is not needed for correctness (`send`, an unbounded `put`):
+   * a remote core queues them and sends them in batches instead of one blocking round trip each.
+   * They return undefined at once; a remote failure is thrown by the next call on that core.
+   */
+  readonly fireAndForget?: readonly string[];
 }
 
 /** Identifies the calling thread across processes: `${pid}:${threadId}`. */
