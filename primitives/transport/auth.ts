@@ -1,0 +1,75 @@
+/**
+ * Authkey challenge, both ways, before anything else is decoded from a peer — the exchange of
+ * Python >= 3.12's multiprocessing.connection (deliver_challenge / answer_challenge):
+ *
+ *   A -> B  #CHALLENGE#{sha256}<40 random bytes>
+ *   B -> A  {sha256}<HMAC-SHA256(authkey, "{sha256}" + random bytes)>
+ *   A -> B  #WELCOME#  or  #FAILURE#
+ *
+ * The server delivers first then answers; the client answers first then delivers. Each frame is
+ * raw bytes (never v8-decoded) and limited to HANDSHAKE_MAX_FRAME by the caller.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { AuthenticationError } from '../../lib/errors.js';
+import type { FrameSocket } from './wire.js';
+
+const CHALLENGE = Buffer.from('#CHALLENGE#');
+const WELCOME = Buffer.from('#WELCOME#');
+const FAILURE = Buffer.from('#FAILURE#');
+const DIGEST = Buffer.from('{sha256}');
+const NONCE_BYTES = 40;
+/** A peer that says nothing is dropped after this long (ms). */
+export const HANDSHAKE_TIMEOUT = 10_000;
+
+export type Authkey = Uint8Array;
+
+function digest(authkey: Authkey, message: Buffer): Buffer {
+  return Buffer.concat([DIGEST, createHmac('sha256', authkey).update(message).digest()]);
+}
+
+function startsWith(buf: Buffer, prefix: Buffer): boolean {
+  return buf.length >= prefix.length && buf.subarray(0, prefix.length).equals(prefix);
+}
+
+/** Checks the authkey type at the boundary: a wrong type is the caller's bug, not a wrong key. */
+export function checkAuthkey(authkey: unknown): Authkey {
+  if (!(authkey instanceof Uint8Array)) throw new TypeError('authkey must be a Uint8Array (an empty one is valid)');
+  return authkey;
+}
+
+/** Sends a challenge and checks the peer's answer; a wrong answer throws AuthenticationError. */
+export async function deliverChallenge(fs: FrameSocket, authkey: Authkey, timeoutMs = HANDSHAKE_TIMEOUT): Promise<void> {
+  const message = Buffer.concat([DIGEST, randomBytes(NONCE_BYTES)]);
+  fs.sendFrame(Buffer.concat([CHALLENGE, message]));
+  const response = await fs.readFrame(timeoutMs);
+  const expected = digest(authkey, message);
+  if (response.length === expected.length && timingSafeEqual(response, expected)) {
+    fs.sendFrame(WELCOME);
+    return;
+  }
+  fs.sendFrame(FAILURE);
+  throw new AuthenticationError('digest received was wrong');
+}
+
+/** Answers the peer's challenge; if the peer rejects the answer, throws AuthenticationError. */
+export async function answerChallenge(fs: FrameSocket, authkey: Authkey, timeoutMs = HANDSHAKE_TIMEOUT): Promise<void> {
+  const challenge = await fs.readFrame(timeoutMs);
+  if (!startsWith(challenge, CHALLENGE)) throw new AuthenticationError(`protocol error: expected a challenge, got ${challenge.length} other bytes`);
+  const message = challenge.subarray(CHALLENGE.length);
+  if (!startsWith(message, DIGEST)) throw new AuthenticationError('protocol error: unsupported digest (expected {sha256})');
+  fs.sendFrame(digest(authkey, message));
+  const verdict = await fs.readFrame(timeoutMs);
+  if (!verdict.equals(WELCOME)) throw new AuthenticationError('digest sent was rejected');
+}
+
+/** The accepting side: challenge the client, then let it challenge us (Python's Listener.accept). */
+export async function serverHandshake(fs: FrameSocket, authkey: Authkey, timeoutMs = HANDSHAKE_TIMEOUT): Promise<void> {
+  await deliverChallenge(fs, authkey, timeoutMs);
+  await answerChallenge(fs, authkey, timeoutMs);
+}
+
+/** The connecting side: answer the server's challenge, then challenge it (Python's Client). */
+export async function clientHandshake(fs: FrameSocket, authkey: Authkey, timeoutMs = HANDSHAKE_TIMEOUT): Promise<void> {
+  await answerChallenge(fs, authkey, timeoutMs);
+  await deliverChallenge(fs, authkey, timeoutMs);
+}
