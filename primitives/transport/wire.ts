@@ -48,6 +48,7 @@ export class FrameSocket {
   #buffered = 0;
   #need = -1; // payload length of the frame being read, -1 while reading a header
   #corked = false;
+  #paused = false;
 
   constructor(socket: Socket, opts: { maxFrame?: number } = {}) {
     this.socket = socket;
@@ -67,13 +68,14 @@ export class FrameSocket {
     this.#handler = handler;
     if (!handler) return;
     while (this.#queued.length > 0 && this.#handler === handler) handler(this.#queued.shift()!);
+    this.#resume();
   }
 
   /** The next frame, for request/response exchanges such as the handshake. */
   readFrame(timeoutMs?: number): Promise<Buffer> {
     if (this.#queued.length > 0) return Promise.resolve(this.#queued.shift()!);
     if (this.#closed) return Promise.reject(this.#closedError());
-    return new Promise((resolve, reject) => {
+    const promise = new Promise<Buffer>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const waiter = {
         resolve: (b: Buffer) => {
@@ -96,6 +98,8 @@ export class FrameSocket {
       }
       this.#waiters.push(waiter);
     });
+    this.#resume();
+    return promise;
   }
 
   onClose(handler: (err?: Error) => void): void {
@@ -176,7 +180,22 @@ export class FrameSocket {
     if (this.#closed) return;
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
-    for (;;) {
+    this.#pump();
+  }
+
+  /**
+   * After a frame went to readFrame() nothing more is parsed until the reader asks again: the
+   * next frames may need another size limit or handler (the handshake raises maxFrame after it).
+   */
+  #resume(): void {
+    if (!this.#paused || this.#closed) return;
+    this.#paused = false;
+    this.socket.resume();
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (!this.#paused && !this.#closed) {
       if (this.#need < 0) {
         if (this.#buffered < HEADER) return;
         const len = this.#peekHeader();
@@ -228,8 +247,11 @@ export class FrameSocket {
 
   #deliver(frame: Buffer): void {
     const waiter = this.#waiters.shift();
-    if (waiter) waiter.resolve(frame);
-    else if (this.#handler) this.#handler(frame);
+    if (waiter) {
+      this.#paused = true;
+      this.socket.pause();
+      waiter.resolve(frame);
+    } else if (this.#handler) this.#handler(frame);
     else this.#queued.push(frame);
   }
 }
@@ -254,7 +276,8 @@ export class MessageSocket {
     this.#batch.push(msg);
     if (!this.#scheduled) {
       this.#scheduled = true;
-      queueMicrotask(() => this.flush());
+      // nextTick runs after the microtask queue drains: replies settled by many promises share a frame.
+      process.nextTick(() => this.flush());
     }
   }
 

@@ -1,0 +1,161 @@
+/**
+ * The async client of an ObjectServer: authenticated, pipelined calls over one socket.
+ * If the link dies, every pending and later call rejects with ConnectionClosedError at once.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { errorFromWire, type WireError } from '../../lib/codec/error-wire.js';
+import { ConnectionClosedError, SerializationError } from '../../lib/errors.js';
+import { ownerId } from './core.js';
+import { checkAuthkey, clientHandshake, HANDSHAKE_TIMEOUT, type Authkey } from './auth.js';
+import { DEFAULT_MAX_FRAME, FrameSocket, HANDSHAKE_MAX_FRAME, MessageSocket } from './wire.js';
+import { formatAddress, isReply, NO_REPLY, type Address, type Hello, type ObjectId, type Request } from './protocol.js';
+
+export interface ConnectOptions {
+  /** Largest frame accepted from the server (bytes). */
+  maxFrame?: number;
+  /** Identity announced to the server; default ownerId() of this thread. */
+  owner?: string;
+  /** Connect + handshake deadline (ms). */
+  timeoutMs?: number;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+}
+
+/** Opens an authenticated connection to an ObjectServer (wrong key: AuthenticationError). */
+export async function connect(address: Address, authkey: Authkey, opts: ConnectOptions = {}): Promise<Client> {
+  checkAuthkey(authkey);
+  const socket = await openSocket(address);
+  const frames = new FrameSocket(socket, { maxFrame: HANDSHAKE_MAX_FRAME });
+  try {
+    await clientHandshake(frames, authkey, opts.timeoutMs ?? HANDSHAKE_TIMEOUT);
+  } catch (err) {
+    frames.close();
+    throw err;
+  }
+  frames.maxFrame = opts.maxFrame ?? DEFAULT_MAX_FRAME;
+  return new Client(frames, opts.owner ?? ownerId());
+}
+
+function openSocket(address: Address): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = typeof address === 'string' ? netConnect(address) : netConnect(address.port, address.host);
+    const onError = (err: Error) => {
+      socket.destroy();
+      const e = new ConnectionClosedError(`cannot connect to ${formatAddress(address)}: ${err.message}`);
+      (e as any).cause = err;
+      reject(e);
+    };
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
+}
+
+export class Client {
+  readonly #frames: FrameSocket;
+  readonly #messages: MessageSocket;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #closedError: ConnectionClosedError | null = null;
+  #onError: ((objectId: ObjectId, err: unknown) => void) | null = null;
+  #onClose: ((err: ConnectionClosedError) => void)[] = [];
+
+  /** Use connect(). */
+  constructor(frames: FrameSocket, owner: string) {
+    this.#frames = frames;
+    this.#messages = new MessageSocket(frames);
+    frames.unref();
+    this.#messages.onMessage((msg) => this.#onMessage(msg));
+    this.#messages.onSendError((msg, err) => this.#onSendError(msg as Request, err));
+    frames.onClose((reason) => this.#shutdown(reason));
+    this.#messages.send({ hello: 1, pid: process.pid, owner } satisfies Hello);
+  }
+
+  get closed(): boolean {
+    return this.#closedError !== null;
+  }
+
+  /** Calls `method` of the server's object `objectId`; resolves with its (awaited) result. */
+  call(objectId: ObjectId, method: string, args: unknown[] = []): Promise<unknown> {
+    if (this.#closedError) return Promise.reject(this.#closedError);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      if (this.#pending.size === 0) this.#frames.ref();
+      this.#pending.set(id, { resolve, reject });
+      this.#messages.send([id, objectId, method, args, 0] satisfies Request);
+    });
+  }
+
+  /** Calls without waiting for a reply; a failure is reported to onError. */
+  notify(objectId: ObjectId, method: string, args: unknown[] = []): void {
+    if (this.#closedError) throw this.#closedError;
+    this.#messages.send([this.#nextId++, objectId, method, args, NO_REPLY] satisfies Request);
+  }
+
+  /** Receives failures of notify() calls. */
+  onError(handler: (objectId: ObjectId, err: unknown) => void): void {
+    this.#onError = handler;
+  }
+
+  onClose(handler: (err: ConnectionClosedError) => void): void {
+    if (this.#closedError) queueMicrotask(() => handler(this.#closedError!));
+    else this.#onClose.push(handler);
+  }
+
+  /** Closes the connection; pending calls reject with ConnectionClosedError. */
+  close(): void {
+    if (this.#closedError) return;
+    this.#messages.flush();
+    this.#shutdown(new ConnectionClosedError('handle is closed'));
+    this.#frames.end();
+  }
+
+  #onMessage(msg: unknown): void {
+    if (!isReply(msg)) {
+      this.#frames.close(new ConnectionClosedError('protocol error: malformed reply'));
+      return;
+    }
+    const [id, ok, value, objectId] = msg;
+    const p = this.#pending.get(id);
+    if (p) {
+      this.#pending.delete(id);
+      if (this.#pending.size === 0) this.#frames.unref();
+      if (ok) p.resolve(value);
+      else p.reject(errorFromWire(value as WireError));
+    } else if (!ok) {
+      this.#onError?.(objectId as ObjectId, errorFromWire(value as WireError));
+    }
+  }
+
+  #onSendError(req: Request, err: unknown): void {
+    const e = err instanceof SerializationError ? err : new SerializationError(String((err as Error)?.message ?? err), '', { cause: err });
+    const p = this.#pending.get(req[0]);
+    if (p) {
+      this.#pending.delete(req[0]);
+      if (this.#pending.size === 0) this.#frames.unref();
+      p.reject(e);
+    } else if (req[4] & NO_REPLY) {
+      this.#onError?.(req[1], e);
+    }
+  }
+
+  #shutdown(reason?: Error): void {
+    if (this.#closedError) return;
+    const err = reason instanceof ConnectionClosedError
+      ? reason
+      : new ConnectionClosedError(reason ? `connection closed: ${reason.message}` : 'connection closed by the server');
+    this.#closedError = err;
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    this.#frames.unref();
+    for (const p of pending) p.reject(err);
+    const handlers = this.#onClose;
+    this.#onClose = [];
+    for (const h of handlers) h(err);
+  }
+}

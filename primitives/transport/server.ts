@@ -1,0 +1,277 @@
+/**
+ * The object server: hosts objects by id and runs the method calls clients send. The same core
+ * serves the per-process primitive broker (expose.ts) and the Manager's server process.
+ *
+ * Each client authenticates (auth.ts) before anything it sends is decoded, then says hello (pid,
+ * owner). Calls of one connection start in arrival order; many may be in flight. When a client
+ * goes away, objects it used that can `abandon(owner)` are told, so a dead worker's locks free up.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { errorToWire } from '../../lib/codec/error-wire.js';
+import { SerializationError } from '../../lib/errors.js';
+import { checkAuthkey, serverHandshake, type Authkey } from './auth.js';
+import { DEFAULT_MAX_FRAME, FrameSocket, HANDSHAKE_MAX_FRAME, MessageSocket } from './wire.js';
+import { isHello, isRequest, NO_REPLY, type Address, type ObjectId, type Reply, type Request } from './protocol.js';
+
+/** One authenticated connection, as hosted objects see it. */
+export interface ClientInfo {
+  /** Unique per connection within this server. */
+  readonly id: number;
+  /** The client's process id (from its hello). */
+  readonly pid: number;
+  /** ownerId() of the client's thread (from its hello). */
+  readonly owner: string;
+  /** Free slot for hosted objects / the Manager (per-connection state). */
+  readonly data: Map<unknown, unknown>;
+}
+
+export interface ServerOptions {
+  /** Unix socket path or TCP address; default a socket in a fresh private directory under os.tmpdir(). */
+  address?: Address;
+  authkey: Authkey;
+  /** Largest frame accepted after authentication (bytes). */
+  maxFrame?: number;
+  onConnect?(client: ClientInfo): void;
+  /** After the per-object abandon() calls. */
+  onDisconnect?(client: ClientInfo): void;
+  /** Resolves an id that is not registered (e.g. objects the Manager creates on demand). */
+  resolve?(objectId: ObjectId, client: ClientInfo): object | undefined;
+}
+
+let current: ClientInfo | undefined;
+
+/** During the synchronous part of a hosted method call: the client that made it. */
+export function currentClient(): ClientInfo | undefined {
+  return current;
+}
+
+interface Connection {
+  info: ClientInfo;
+  messages: MessageSocket;
+  pending: number;
+  closed: boolean;
+  /** Objects this client called that can abandon(owner). */
+  used: Set<{ abandon(owner: string): unknown }>;
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as any).then === 'function';
+}
+
+export class ObjectServer {
+  readonly address: Address;
+  readonly #server: Server;
+  readonly #opts: ServerOptions;
+  readonly #dir: string | null;
+  readonly #objects = new Map<ObjectId, object>();
+  readonly #connections = new Set<Connection>();
+  readonly #sockets = new Set<Socket>();
+  #nextObjectId = 1;
+  #nextClientId = 1;
+  #closed = false;
+
+  private constructor(server: Server, address: Address, dir: string | null, opts: ServerOptions) {
+    this.#server = server;
+    this.address = address;
+    this.#dir = dir;
+    this.#opts = opts;
+    server.on('connection', (socket) => this.#accept(socket));
+  }
+
+  /** Starts listening; resolves once the address is bound. Never keeps the process alive by itself. */
+  static async listen(opts: ServerOptions): Promise<ObjectServer> {
+    checkAuthkey(opts.authkey);
+    let dir: string | null = null;
+    let address = opts.address;
+    if (address === undefined) {
+      // mkdtemp creates the directory with mode 0700: only this user can reach the socket.
+      dir = mkdtempSync(join(tmpdir(), 'multiproc-'));
+      address = join(dir, 's');
+    }
+    const server = createServer({ noDelay: true } as any);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      const done = () => {
+        server.off('error', reject);
+        resolve();
+      };
+      if (typeof address === 'string') server.listen(address, done);
+      else server.listen(address!.port, address!.host, done);
+    }).catch((err) => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+      throw err;
+    });
+    server.unref();
+    let bound: Address = address;
+    if (typeof address !== 'string') {
+      const info = server.address();
+      bound = { host: address.host, port: typeof info === 'object' && info ? info.port : address.port };
+    }
+    return new ObjectServer(server, bound, dir, opts);
+  }
+
+  /** Hosts `obj`; returns its id (a fresh number unless one is given). */
+  register(obj: object, id?: ObjectId): ObjectId {
+    const key = id ?? this.#nextObjectId++;
+    this.#objects.set(key, obj);
+    return key;
+  }
+
+  unregister(id: ObjectId): void {
+    this.#objects.delete(id);
+  }
+
+  get(id: ObjectId): object | undefined {
+    return this.#objects.get(id);
+  }
+
+  get clients(): ReadonlySet<ClientInfo> {
+    return new Set([...this.#connections].map((c) => c.info));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Stops listening, drops every client and removes the socket's private directory. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const done = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const s of this.#sockets) s.destroy();
+    await done;
+    if (this.#dir) rmSync(this.#dir, { recursive: true, force: true });
+  }
+
+  #accept(socket: Socket): void {
+    if (this.#closed) {
+      socket.destroy();
+      return;
+    }
+    socket.unref();
+    this.#sockets.add(socket);
+    socket.on('close', () => this.#sockets.delete(socket));
+    const frames = new FrameSocket(socket, { maxFrame: HANDSHAKE_MAX_FRAME });
+    serverHandshake(frames, this.#opts.authkey).then(
+      () => this.#welcome(frames),
+      () => frames.end(), // wrong key or protocol error: drop this client only
+    );
+  }
+
+  #welcome(frames: FrameSocket): void {
+    frames.maxFrame = this.#opts.maxFrame ?? DEFAULT_MAX_FRAME;
+    const messages = new MessageSocket(frames);
+    let conn: Connection | null = null;
+    messages.onMessage((msg) => {
+      if (conn === null) {
+        if (!isHello(msg)) {
+          frames.close(new Error('protocol error: expected hello'));
+          return;
+        }
+        conn = {
+          info: { id: this.#nextClientId++, pid: msg.pid, owner: msg.owner, data: new Map() },
+          messages, pending: 0, closed: false, used: new Set(),
+        };
+        this.#connections.add(conn);
+        this.#opts.onConnect?.(conn.info);
+        return;
+      }
+      if (!isRequest(msg)) {
+        frames.close(new Error('protocol error: malformed request'));
+        return;
+      }
+      this.#call(conn, msg);
+    });
+    messages.onSendError((msg, err) => {
+      // A result that cannot cross becomes that call's SerializationError.
+      const reply = msg as Reply;
+      if (!conn || !reply[1]) return;
+      const e = err instanceof SerializationError ? err : new SerializationError(String((err as Error)?.message ?? err));
+      try {
+        messages.send([reply[0], false, errorToWire(new SerializationError(`cannot send the result back: ${e.message}`)), reply[3]]);
+      } catch {
+        /* closed */
+      }
+    });
+    frames.onClose(() => {
+      if (conn) this.#disconnect(conn);
+    });
+  }
+
+  #call(conn: Connection, req: Request): void {
+    const [id, objectId, method, args, flags] = req;
+    let result: unknown;
+    let ok = true;
+    let obj: any;
+    try {
+      obj = this.#objects.get(objectId) ?? this.#opts.resolve?.(objectId, conn.info);
+      if (obj === undefined) throw new TypeError(`no object with id ${JSON.stringify(objectId)} on this server`);
+      const fn = obj[method];
+      if (typeof fn !== 'function' || method === 'constructor' || fn === (Object.prototype as any)[method]) {
+        throw new TypeError(`${obj.constructor?.name ?? 'object'} has no method ${JSON.stringify(method)}`);
+      }
+      if (typeof obj.abandon === 'function') conn.used.add(obj);
+      current = conn.info;
+      try {
+        result = fn.apply(obj, args);
+      } finally {
+        current = undefined;
+      }
+    } catch (err) {
+      ok = false;
+      result = err;
+    }
+    if (ok && isThenable(result)) {
+      if (conn.pending++ === 0) conn.messages.frames.ref();
+      Promise.resolve(result).then(
+        (value) => this.#settle(conn, obj, id, objectId, flags, true, value),
+        (err) => this.#settle(conn, obj, id, objectId, flags, false, err),
+      );
+      return;
+    }
+    this.#reply(conn, id, objectId, flags, ok, result);
+  }
+
+  #settle(conn: Connection, obj: any, id: number, objectId: ObjectId, flags: number, ok: boolean, value: unknown): void {
+    if (--conn.pending === 0 && !conn.closed) conn.messages.frames.unref();
+    if (conn.closed) {
+      // The caller died while this call waited (e.g. an acquire granted after the death).
+      if (obj && typeof obj.abandon === 'function') {
+        try {
+          obj.abandon(conn.info.owner);
+        } catch {
+          /* best effort */
+        }
+      }
+      return;
+    }
+    this.#reply(conn, id, objectId, flags, ok, value);
+  }
+
+  #reply(conn: Connection, id: number, objectId: ObjectId, flags: number, ok: boolean, value: unknown): void {
+    if (conn.closed) return;
+    if (ok && flags & NO_REPLY) return;
+    try {
+      conn.messages.send(ok ? [id, true, value] : [id, false, errorToWire(value), objectId]);
+    } catch {
+      /* the connection closed meanwhile */
+    }
+  }
+
+  #disconnect(conn: Connection): void {
+    conn.closed = true;
+    this.#connections.delete(conn);
+    for (const obj of conn.used) {
+      try {
+        obj.abandon(conn.info.owner);
+      } catch {
+        /* one object's failure must not stop the others */
+      }
+    }
+    conn.used.clear();
+    this.#opts.onDisconnect?.(conn.info);
+  }
+}
