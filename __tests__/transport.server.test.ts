@@ -79,13 +79,13 @@ describe('object server calls', () => {
   });
 
   test('errors arrive as the same classes, with code and remote stack', async () => {
-    const empty = await client.call('store', 'get', []).catch((e) => e);
+    const empty: any = await client.call('store', 'get', []).catch((e) => e);
     expect(empty).toBeInstanceOf(Empty);
     expect(empty.code).toBe('ERR_QUEUE_EMPTY');
     await client.call('store', 'put', [1]);
     await client.call('store', 'put', [2]);
     await expect(client.call('store', 'put', [3])).rejects.toBeInstanceOf(Full);
-    const lock = await client.call('store', 'failLater', []).catch((e) => e);
+    const lock: any = await client.call('store', 'failLater', []).catch((e) => e);
     expect(lock).toBeInstanceOf(LockStateError);
     expect(lock.message).toBe('release unlocked lock');
     expect(lock.cause.remoteStack).toMatch(/failLater/);
