@@ -1,0 +1,134 @@
+/**
+ * Condition state in shared memory: a ring of waiter tickets.
+ *
+ * A waiter takes a ticket while holding the condition's lock, releases the lock and sleeps on its
+ * own cell. notify(n) (also under the lock) walks tickets from the oldest and flips the first n
+ * cells still waiting to "notified"; a waiter that times out flips its cell to "cancelled" itself,
+ * so notify skips it. Both flips are compare-and-swap on the same cell, so each waiter is either
+ * woken or timed out, never both, and a notify never wakes a waiter that arrived after it — with
+ * no blocking hand-shake in notify (Python's notify waits for the woken; ours is immediate).
+ *
+ * A cell holds `lap << 2 | state`, where lap is the ticket's round of the ring, so a cell reused by
+ * a later ticket is never mistaken for the earlier one.
+ */
+import type { CoreShape } from '../transport/core.js';
+import { deadlineOf, timeLeft, waitAsync, waitSync } from './wait.js';
+
+const HEAD = 0; // oldest ticket notify has not passed yet
+const TAIL = 1; // next ticket to hand out
+const HEADER = 2;
+/** Most waiters one Condition can hold at once. */
+export const CONDITION_CAPACITY = 1024;
+const MASK = CONDITION_CAPACITY - 1;
+const LAP_SHIFT = 10;
+
+const WAITING = 0;
+const NOTIFIED = 1;
+const CANCELLED = 2;
+
+export interface ConditionCoreApi {
+  /** Takes a ticket; call while holding the lock, before releasing it. */
+  register(): number;
+  wait(ticket: number, timeout: number | undefined): Promise<boolean>;
+  waitSync(ticket: number, timeout: number | undefined): boolean;
+  /** Wakes up to `n` waiters (all for n = -1); returns how many. Call while holding the lock. */
+  notify(n: number): number;
+  /** How many tickets are still waiting (for tests and repr). */
+  waiters(): number;
+}
+
+export const ConditionCoreShape: CoreShape = {
+  kind: 'Condition',
+  waiting: ['wait'],
+  immediate: ['register', 'notify', 'waiters'],
+};
+
+const cellOf = (ticket: number) => HEADER + (ticket & MASK);
+const waitingValue = (ticket: number) => (((ticket >>> LAP_SHIFT) & 0xfffff) << 2) | WAITING;
+
+export class ConditionCore implements ConditionCoreApi {
+  readonly sab: SharedArrayBuffer;
+  readonly #s: Int32Array;
+
+  constructor(sab: SharedArrayBuffer = new SharedArrayBuffer((HEADER + CONDITION_CAPACITY) * 4)) {
+    this.sab = sab;
+    this.#s = new Int32Array(sab);
+  }
+
+  register(): number {
+    const s = this.#s;
+    let head = s[HEAD];
+    const tail = s[TAIL];
+    if (((tail - head) | 0) >= CONDITION_CAPACITY) {
+      // Drop cancelled tickets at the front; if the ring is still full, it really is.
+      while (head !== tail && (Atomics.load(s, cellOf(head)) & 3) === CANCELLED) head = (head + 1) | 0;
+      s[HEAD] = head;
+      if (((tail - head) | 0) >= CONDITION_CAPACITY) {
+        throw new RangeError(`a Condition holds at most ${CONDITION_CAPACITY} waiters at once`);
+      }
+    }
+    Atomics.store(s, cellOf(tail), waitingValue(tail));
+    Atomics.store(s, TAIL, (tail + 1) | 0);
+    return tail;
+  }
+
+  /** After a wake-up or timeout: true if notified; on timeout cancels the ticket (or finds it notified). */
+  #settle(ticket: number, timedOut: boolean): boolean | undefined {
+    const s = this.#s;
+    const cell = cellOf(ticket);
+    const waiting = waitingValue(ticket);
+    // Anything but our own "waiting" value means notify flipped it (and the cell may since be reused).
+    if (Atomics.load(s, cell) !== waiting) return true;
+    if (!timedOut) return undefined;
+    return Atomics.compareExchange(s, cell, waiting, waiting | CANCELLED) !== waiting;
+  }
+
+  waitSync(ticket: number, timeout: number | undefined): boolean {
+    const s = this.#s;
+    const deadline = deadlineOf(timeout);
+    for (;;) {
+      const left = timeLeft(deadline);
+      const done = this.#settle(ticket, left === -1);
+      if (done !== undefined) return done;
+      waitSync(s, cellOf(ticket), waitingValue(ticket), left);
+    }
+  }
+
+  async wait(ticket: number, timeout: number | undefined): Promise<boolean> {
+    const s = this.#s;
+    const deadline = deadlineOf(timeout);
+    for (;;) {
+      const left = timeLeft(deadline);
+      const done = this.#settle(ticket, left === -1);
+      if (done !== undefined) return done;
+      await waitAsync(s, cellOf(ticket), waitingValue(ticket), left);
+    }
+  }
+
+  notify(n: number): number {
+    const s = this.#s;
+    let head = s[HEAD];
+    const tail = s[TAIL];
+    let woken = 0;
+    while (head !== tail && (n < 0 || woken < n)) {
+      const cell = cellOf(head);
+      const waiting = waitingValue(head);
+      if (Atomics.compareExchange(s, cell, waiting, waiting | NOTIFIED) === waiting) {
+        Atomics.notify(s, cell);
+        woken++;
+      }
+      head = (head + 1) | 0;
+    }
+    s[HEAD] = head;
+    return woken;
+  }
+
+  waiters(): number {
+    const s = this.#s;
+    let count = 0;
+    for (let t = s[HEAD]; t !== s[TAIL]; t = (t + 1) | 0) {
+      if (Atomics.load(s, cellOf(t)) === waitingValue(t)) count++;
+    }
+    return count;
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Condition: Python's multiprocessing.Condition over a Lock or RLock (default: a new RLock).
+ * The waiting list lives in its own core (see condition-core.ts); the lock keeps its own core, so
+ * a Condition built on a user's lock shares that lock with everyone else who holds it.
+ */
+import { toHandle, type HandleDescriptor, type HandleSource, type Runtime } from '../../lib/codec/handles.js';
+import { LockStateError } from '../../lib/errors.js';
+import { normalizeTimeout } from '../../lib/timeout.js';
+import { LOCAL_OWNER } from './owner.js';
+import { Lock, RLock, lockCoreOf, reviveHandle as reviveLock } from './locks.js';
+import type { LockCoreApi } from './lock-core.js';
+import { ConditionCore, ConditionCoreShape, type ConditionCoreApi } from './condition-core.js';
+import { coreData, openCore, whenAll, type CoreData, type LockGuard } from './handles.js';
+import { deadlineOf, timeLeft } from './wait.js';
+
+const MODULE = import.meta.url;
+
+let revived: { core: ConditionCoreApi; lock: Lock | RLock } | null = null;
+
+function isThenable<T>(v: unknown): v is PromiseLike<T> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/** Python's multiprocessing.Condition. */
+export class Condition implements HandleSource {
+  readonly #lock: Lock | RLock;
+  readonly #lockCore: LockCoreApi;
+  readonly #core: ConditionCoreApi;
+
+  /** `lock`: the Lock or RLock to use; a new RLock by default (as Python). */
+  constructor(lock?: Lock | RLock | null) {
+    const parts = revived;
+    revived = null;
+    this.#lock = parts?.lock ?? lock ?? new RLock();
+    this.#lockCore = lockCoreOf(this.#lock, 'Condition lock');
+    this.#core = parts?.core ?? new ConditionCore();
+  }
+
+  acquire(block = true, timeout?: number | null): Promise<boolean> {
+    return this.#lock.acquire(block, timeout);
+  }
+
+  acquireSync(block = true, timeout?: number | null): boolean {
+    return this.#lock.acquireSync(block, timeout);
+  }
+
+  release(): void {
+    this.#lock.release();
+  }
+
+  hold(): Promise<LockGuard> {
+    return this.#lock.hold();
+  }
+
+  holdSync(): LockGuard {
+    return this.#lock.holdSync();
+  }
+
+  /** Takes a waiting ticket and releases the lock fully (remembering an RLock's recursion level). */
+  #enterWait(): { ticket: number; saved: number } {
+    if (!this.#lockCore.isMine(LOCAL_OWNER)) throw new LockStateError('cannot wait on un-acquired lock');
+    const ticket = this.#core.register();
+    return { ticket, saved: this.#lockCore.releaseAll(LOCAL_OWNER) };
+  }
+
+  /**
+   * Releases the lock, waits for a notify (or `timeout` ms), re-acquires the lock. Resolves false
+   * on timeout, true otherwise. Rejects LockStateError if this thread does not hold the lock.
+   */
+  async wait(timeout?: number | null): Promise<boolean> {
+    const ms = normalizeTimeout(timeout);
+    const { ticket, saved } = this.#enterWait();
+    try {
+      return await this.#core.wait(ticket, ms);
+    } finally {
+      await this.#lockCore.acquire(true, undefined, LOCAL_OWNER, false);
+      this.#lockCore.restore(LOCAL_OWNER, saved);
+    }
+  }
+
+  /** Like {@link wait}, but blocks the calling thread. */
+  waitSync(timeout?: number | null): boolean {
+    const ms = normalizeTimeout(timeout);
+    const { ticket, saved } = this.#enterWait();
+    try {
+      return this.#core.waitSync(ticket, ms);
+    } finally {
+      this.#lockCore.acquireSync(true, undefined, LOCAL_OWNER, false);
+      this.#lockCore.restore(LOCAL_OWNER, saved);
+    }
+  }
+
+  /**
+   * Waits until `predicate()` is truthy (checked first, then after each wake-up) or `timeout` ms
+   * pass; resolves the last predicate result (Python's wait_for). The predicate may be async.
+   */
+  async waitFor<T>(predicate: () => T | PromiseLike<T>, timeout?: number | null): Promise<T> {
+    if (typeof predicate !== 'function') throw new TypeError('waitFor: predicate must be a function');
+    const deadline = deadlineOf(normalizeTimeout(timeout));
+    let result = await predicate();
+    while (!result) {
+      const left = timeLeft(deadline);
+      if (left === -1) break;
+      await this.wait(left);
+      result = await predicate();
+    }
+    return result;
+  }
+
+  /** Like {@link waitFor}, but blocks the calling thread; the predicate must be synchronous. */
+  waitForSync<T>(predicate: () => T, timeout?: number | null): T {
+    if (typeof predicate !== 'function') throw new TypeError('waitForSync: predicate must be a function');
+    const deadline = deadlineOf(normalizeTimeout(timeout));
+    let result = predicate();
+    if (isThenable(result)) throw new TypeError('waitForSync: the predicate returned a Promise; use waitFor');
+    while (!result) {
+      const left = timeLeft(deadline);
+      if (left === -1) break;
+      this.waitSync(left);
+      result = predicate();
+    }
+    return result;
+  }
+
+  /** Wakes up to `n` waiters. Throws LockStateError if this thread does not hold the lock. */
+  notify(n = 1): void {
+    if (typeof n !== 'number' || Number.isNaN(n)) throw new TypeError(`notify: n must be a number, got ${typeof n}`);
+    if (!this.#lockCore.isMine(LOCAL_OWNER)) throw new LockStateError('cannot notify on un-acquired lock');
+    if (n > 0) this.#core.notify(n === Infinity ? -1 : Math.floor(n));
+  }
+
+  /** Wakes every waiter. Throws LockStateError if this thread does not hold the lock. */
+  notifyAll(): void {
+    if (!this.#lockCore.isMine(LOCAL_OWNER)) throw new LockStateError('cannot notify on un-acquired lock');
+    this.#core.notify(-1);
+  }
+
+  [toHandle](target: Runtime): HandleDescriptor {
+    return {
+      module: MODULE,
+      type: 'Condition',
+      data: { lock: this.#lock[toHandle](target), core: coreData(this.#core, ConditionCoreShape, target) },
+    };
+  }
+
+  toString(): string {
+    return `<Condition(${this.#lock}, ${this.#core.waiters()})>`;
+  }
+}
+
+/** Revives a Condition sent to this worker, with its lock. */
+export function reviveHandle(type: string, data: unknown): unknown {
+  if (type !== 'Condition') throw new TypeError(`unknown condition type '${type}'`);
+  const { lock, core } = data as { lock: HandleDescriptor; core: CoreData };
+  const parts = [
+    reviveLock(lock.type, lock.data) as Lock | RLock | Promise<Lock | RLock>,
+    openCore<ConditionCoreApi>(core, ConditionCoreShape, (sab) => new ConditionCore(sab)),
+  ] as const;
+  return whenAll([...parts], (l, c) => {
+    revived = { lock: l, core: c };
+    try {
+      return new Condition();
+    } finally {
+      revived = null;
+    }
+  });
+}

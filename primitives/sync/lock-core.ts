@@ -1,0 +1,216 @@
+/**
+ * Lock and RLock state in shared memory (a futex-style mutex: 0 free, 1 held, 2 held with waiters).
+ * Threads share the SharedArrayBuffer; process workers call the same core through the broker.
+ * Both cores record the holder's owner number so Condition can check ownership and the broker can
+ * free a lock whose holder died (`abandon`).
+ */
+import type { CoreShape } from '../transport/core.js';
+import { LockStateError } from '../../lib/errors.js';
+import { ownerNumber } from './owner.js';
+import { deadlineOf, timeLeft, waitAsync, waitSync } from './wait.js';
+
+const STATE = 0;
+const OWNER = 1;
+const COUNT = 2;
+
+/** What Lock, RLock and Condition facades need from a lock core (local or remote). */
+export interface LockCoreApi {
+  /**
+   * `reentrant = false` makes an RLock owner wait like anyone else: Condition.wait re-acquiring
+   * while another async flow of the same thread holds the lock must not slip in as a recursion.
+   */
+  acquire(block: boolean, timeout: number | undefined, owner: string, reentrant?: boolean): Promise<boolean>;
+  acquireSync(block: boolean, timeout: number | undefined, owner: string, reentrant?: boolean): boolean;
+  release(owner: string): void;
+  locked(): boolean;
+  /** Whether `owner` holds the lock (Python's `_is_mine`). */
+  isMine(owner: string): boolean;
+  /** Releases the lock completely and returns the recursion level to restore (Condition.wait). */
+  releaseAll(owner: string): number;
+  /** After re-acquiring: sets the recursion level saved by releaseAll. */
+  restore(owner: string, count: number): void;
+  /** Frees the lock if `owner` (a dead worker) holds it. */
+  abandon(owner: string): void;
+}
+
+const lockMethods = {
+  waiting: ['acquire'],
+  immediate: ['release', 'locked', 'isMine', 'releaseAll', 'restore', 'abandon'],
+} as const;
+export const LockCoreShape: CoreShape = { kind: 'Lock', ...lockMethods };
+export const RLockCoreShape: CoreShape = { kind: 'RLock', ...lockMethods };
+
+/** Unlocks the mutex word and wakes one sleeper if there may be one. Returns the previous state. */
+function unlock(s: Int32Array): number {
+  const prev = Atomics.exchange(s, STATE, 0);
+  if (prev === 2) Atomics.notify(s, STATE, 1);
+  return prev;
+}
+
+function slowAcquireSync(s: Int32Array, timeout: number | undefined): boolean {
+  const deadline = deadlineOf(timeout);
+  for (;;) {
+    // Mark the lock contended before sleeping so the holder's release knows to wake us.
+    if (Atomics.exchange(s, STATE, 2) === 0) return true;
+    const left = timeLeft(deadline);
+    if (left === -1) return false;
+    waitSync(s, STATE, 2, left);
+  }
+}
+
+async function slowAcquireAsync(s: Int32Array, timeout: number | undefined): Promise<boolean> {
+  const deadline = deadlineOf(timeout);
+  for (;;) {
+    if (Atomics.exchange(s, STATE, 2) === 0) return true;
+    const left = timeLeft(deadline);
+    if (left === -1) return false;
+    await waitAsync(s, STATE, 2, left);
+  }
+}
+
+/** A non-recursive lock: any thread may release it (as Python's multiprocessing.Lock). */
+export class LockCore implements LockCoreApi {
+  readonly sab: SharedArrayBuffer;
+  readonly #s: Int32Array;
+
+  constructor(sab: SharedArrayBuffer = new SharedArrayBuffer(12)) {
+    this.sab = sab;
+    this.#s = new Int32Array(sab);
+  }
+
+  acquireSync(block: boolean, timeout: number | undefined, owner: string): boolean {
+    const s = this.#s;
+    if (Atomics.compareExchange(s, STATE, 0, 1) === 0 || (block && slowAcquireSync(s, timeout))) {
+      s[OWNER] = ownerNumber(owner);
+      return true;
+    }
+    return false;
+  }
+
+  acquire(block: boolean, timeout: number | undefined, owner: string): Promise<boolean> {
+    const s = this.#s;
+    if (Atomics.compareExchange(s, STATE, 0, 1) === 0) {
+      s[OWNER] = ownerNumber(owner);
+      return Promise.resolve(true);
+    }
+    if (!block) return Promise.resolve(false);
+    return slowAcquireAsync(s, timeout).then((ok) => {
+      if (ok) s[OWNER] = ownerNumber(owner);
+      return ok;
+    });
+  }
+
+  release(_owner?: string): void {
+    const s = this.#s;
+    s[OWNER] = 0;
+    if (unlock(s) === 0) throw new LockStateError('release unlocked lock');
+  }
+
+  locked(): boolean {
+    return Atomics.load(this.#s, STATE) !== 0;
+  }
+
+  isMine(owner: string): boolean {
+    const s = this.#s;
+    return Atomics.load(s, STATE) !== 0 && s[OWNER] === ownerNumber(owner);
+  }
+
+  releaseAll(owner: string): number {
+    if (!this.isMine(owner)) throw new LockStateError('cannot release un-acquired lock');
+    this.release(owner);
+    return 1;
+  }
+
+  restore(_owner: string, _count: number): void {}
+
+  abandon(owner: string): void {
+    if (this.isMine(owner)) this.release(owner);
+  }
+}
+
+/** A recursive lock: only its owner releases it, once per acquire. */
+export class RLockCore implements LockCoreApi {
+  readonly sab: SharedArrayBuffer;
+  readonly #s: Int32Array;
+
+  constructor(sab: SharedArrayBuffer = new SharedArrayBuffer(12)) {
+    this.sab = sab;
+    this.#s = new Int32Array(sab);
+  }
+
+  acquireSync(block: boolean, timeout: number | undefined, owner: string, reentrant = true): boolean {
+    const s = this.#s;
+    const me = ownerNumber(owner);
+    // Only this thread ever stores `me`, so a plain read is enough to recognise a re-entry.
+    if (s[OWNER] === me && reentrant) {
+      s[COUNT]++;
+      return true;
+    }
+    if (Atomics.compareExchange(s, STATE, 0, 1) === 0 || (block && slowAcquireSync(s, timeout))) {
+      s[OWNER] = me;
+      s[COUNT] = 1;
+      return true;
+    }
+    return false;
+  }
+
+  acquire(block: boolean, timeout: number | undefined, owner: string, reentrant = true): Promise<boolean> {
+    const s = this.#s;
+    const me = ownerNumber(owner);
+    if (s[OWNER] === me && reentrant) {
+      s[COUNT]++;
+      return Promise.resolve(true);
+    }
+    if (Atomics.compareExchange(s, STATE, 0, 1) === 0) {
+      s[OWNER] = me;
+      s[COUNT] = 1;
+      return Promise.resolve(true);
+    }
+    if (!block) return Promise.resolve(false);
+    return slowAcquireAsync(s, timeout).then((ok) => {
+      if (!ok) return false;
+      s[OWNER] = me;
+      s[COUNT] = 1;
+      return true;
+    });
+  }
+
+  release(owner: string): void {
+    const s = this.#s;
+    if (s[OWNER] !== ownerNumber(owner)) throw new LockStateError('cannot release un-acquired lock');
+    if (--s[COUNT] > 0) return;
+    s[OWNER] = 0;
+    unlock(s);
+  }
+
+  locked(): boolean {
+    return Atomics.load(this.#s, STATE) !== 0;
+  }
+
+  isMine(owner: string): boolean {
+    return this.#s[OWNER] === ownerNumber(owner);
+  }
+
+  /** The recursion level of `owner` (0 if it does not hold the lock). */
+  count(owner: string): number {
+    return this.isMine(owner) ? this.#s[COUNT] : 0;
+  }
+
+  releaseAll(owner: string): number {
+    const s = this.#s;
+    if (!this.isMine(owner)) throw new LockStateError('cannot release un-acquired lock');
+    const count = s[COUNT];
+    s[COUNT] = 0;
+    s[OWNER] = 0;
+    unlock(s);
+    return count;
+  }
+
+  restore(owner: string, count: number): void {
+    if (this.isMine(owner)) this.#s[COUNT] = count;
+  }
+
+  abandon(owner: string): void {
+    if (this.isMine(owner)) this.releaseAll(owner);
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Owner numbers: the int32 a shared core stores to say which thread holds a lock.
+ *
+ * The core contract identifies callers by `ownerId()` strings (`pid:threadId`), so a remote caller
+ * (a process worker, through the broker) can be told apart from local threads. Shared memory
+ * wants a number: threads of this process get `threadId + 1` (unique, positive); callers from
+ * other processes get a negative number derived from their pid and thread id. 0 means "nobody".
+ */
+import { threadId } from 'node:worker_threads';
+import { ownerId } from '../transport/core.js';
+
+/** This thread's owner id, computed once (each worker thread loads its own copy of this module). */
+export const LOCAL_OWNER: string = ownerId();
+const LOCAL_NUMBER = threadId + 1;
+const numbers = new Map<string, number>();
+
+function parseOwner(owner: string): number {
+  const m = typeof owner === 'string' ? /^(\d+):(\d+)$/.exec(owner) : null;
+  if (!m) throw new TypeError(`owner must be an ownerId() string ('pid:threadId'), got ${String(owner)}`);
+  const pid = Number(m[1]);
+  const tid = Number(m[2]);
+  if (pid === process.pid) return tid + 1;
+  // 22 bits of pid (Linux pid_max <= 2^22) and 8 bits of thread id: process workers run tasks on
+  // their main thread (tid 0), so a clash would need two remote threads 256 ids apart.
+  return -1 - ((pid & 0x3fffff) * 256 + (tid & 0xff));
+}
+
+/** The int32 stored in shared memory for `owner`; never 0. */
+export function ownerNumber(owner: string): number {
+  if (owner === LOCAL_OWNER) return LOCAL_NUMBER;
+  let n = numbers.get(owner);
+  if (n === undefined) {
+    n = parseOwner(owner);
+    numbers.set(owner, n);
+  }
+  return n;
+}

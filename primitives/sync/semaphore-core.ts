@@ -1,0 +1,104 @@
+/**
+ * Semaphore state in shared memory: the counter, a count of sleepers (so release only pays for a
+ * wake-up when someone sleeps) and the bound of a BoundedSemaphore (-1 when unbounded).
+ */
+import type { CoreShape } from '../transport/core.js';
+import { LockStateError } from '../../lib/errors.js';
+import { deadlineOf, timeLeft, waitAsync, waitSync } from './wait.js';
+
+const VALUE = 0;
+const SLEEPERS = 1;
+const BOUND = 2;
+
+export interface SemaphoreCoreApi {
+  acquire(block: boolean, timeout: number | undefined): Promise<boolean>;
+  acquireSync(block: boolean, timeout: number | undefined): boolean;
+  release(): void;
+  getValue(): number;
+}
+
+export const SemaphoreCoreShape: CoreShape = {
+  kind: 'Semaphore',
+  waiting: ['acquire'],
+  immediate: ['release', 'getValue'],
+};
+
+function tryTake(s: Int32Array): boolean {
+  for (;;) {
+    const v = Atomics.load(s, VALUE);
+    if (v <= 0) return false;
+    if (Atomics.compareExchange(s, VALUE, v, v - 1) === v) return true;
+  }
+}
+
+export class SemaphoreCore implements SemaphoreCoreApi {
+  readonly sab: SharedArrayBuffer;
+  readonly #s: Int32Array;
+
+  /** `bound` = the BoundedSemaphore's initial value; -1 for a plain Semaphore. */
+  constructor(init: { value: number; bound: number } | SharedArrayBuffer) {
+    if (init instanceof SharedArrayBuffer) {
+      this.sab = init;
+      this.#s = new Int32Array(init);
+    } else {
+      this.sab = new SharedArrayBuffer(12);
+      this.#s = new Int32Array(this.sab);
+      this.#s[VALUE] = init.value;
+      this.#s[BOUND] = init.bound;
+    }
+  }
+
+  acquireSync(block: boolean, timeout: number | undefined): boolean {
+    const s = this.#s;
+    if (tryTake(s)) return true;
+    if (!block) return false;
+    const deadline = deadlineOf(timeout);
+    for (;;) {
+      const left = timeLeft(deadline);
+      if (left === -1) return false;
+      // Announce the sleeper before re-checking: release() adds first and reads SLEEPERS after,
+      // so either it sees us or we see its increment (all sequentially consistent).
+      Atomics.add(s, SLEEPERS, 1);
+      waitSync(s, VALUE, 0, left);
+      Atomics.sub(s, SLEEPERS, 1);
+      if (tryTake(s)) return true;
+    }
+  }
+
+  async acquire(block: boolean, timeout: number | undefined): Promise<boolean> {
+    const s = this.#s;
+    if (tryTake(s)) return true;
+    if (!block) return false;
+    const deadline = deadlineOf(timeout);
+    for (;;) {
+      const left = timeLeft(deadline);
+      if (left === -1) return false;
+      Atomics.add(s, SLEEPERS, 1);
+      try {
+        await waitAsync(s, VALUE, 0, left);
+      } finally {
+        Atomics.sub(s, SLEEPERS, 1);
+      }
+      if (tryTake(s)) return true;
+    }
+  }
+
+  release(): void {
+    const s = this.#s;
+    const bound = s[BOUND];
+    if (bound >= 0) {
+      for (;;) {
+        const v = Atomics.load(s, VALUE);
+        if (v >= bound) throw new LockStateError('semaphore or lock released too many times');
+        if (Atomics.compareExchange(s, VALUE, v, v + 1) === v) break;
+      }
+    } else {
+      Atomics.add(s, VALUE, 1);
+    }
+    if (Atomics.load(s, SLEEPERS) > 0) Atomics.notify(s, VALUE, 1);
+  }
+
+  getValue(): number {
+    return Atomics.load(this.#s, VALUE);
+  }
+}
