@@ -1,0 +1,290 @@
+/**
+ * Pipe and Connection: Python's `multiprocessing.Pipe()` over shared-memory rings.
+ *
+ * Every holder of an end (the creator, each worker it was passed to) has its own handle;
+ * `close()` closes only that handle, and the peer sees EOF once every handle of the other end is
+ * closed — exactly like an inherited file descriptor.
+ */
+import { toHandle, type HandleDescriptor, type Runtime } from '../lib/codec/handles.js';
+import { ConnectionClosedError, EOFError, MultiprocError, SerializationError } from '../lib/errors.js';
+import { normalizeTimeout } from '../lib/timeout.js';
+import { ownerId } from './transport/core.js';
+import { decodeFrame, encodeValue, frameBytes } from './channel/codec.js';
+import { trackHandle, type HandleToken } from './channel/handle-lifetime.js';
+import { PipeEndCore, PipeEndShape, type PipeEndMemory, type RecvResult } from './channel/pipe-core.js';
+import { KIND_BYTES } from './channel/ring.js';
+import { remoteTransport } from './channel/remote.js';
+
+/**
+ * `recvBytesInto()` got a message longer than the buffer (Python's BufferTooShort); the message
+ * was consumed and is in `data`.
+ */
+export class BufferTooShort extends MultiprocError {
+  /** The whole message that did not fit. */
+  readonly data: Uint8Array;
+  constructor(data: Uint8Array) {
+    super('ERR_BUFFER_TOO_SHORT', `buffer too short: the message is ${data.byteLength} bytes`);
+    this.data = data;
+  }
+}
+
+/** The core calls a Connection makes: a local PipeEndCore or a remote core with the same methods. */
+type EndCore = Pick<PipeEndCore, 'send' | 'recv' | 'recvSync' | 'poll' | 'pollSync' | 'retain' | 'release' | 'adopt' | 'disown'>;
+
+const create = Symbol('create');
+
+function asBytes(buf: unknown, what: string): Uint8Array {
+  if (buf instanceof Uint8Array) return buf;
+  if (ArrayBuffer.isView(buf)) return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (buf instanceof ArrayBuffer || buf instanceof SharedArrayBuffer) return new Uint8Array(buf);
+  throw new TypeError(`${what} must be a bytes-like object (ArrayBuffer or typed array), got ${buf === null ? 'null' : typeof buf}`);
+}
+
+function checkInt(n: unknown, what: string): number {
+  if (typeof n !== 'number' || !Number.isInteger(n)) throw new TypeError(`${what} must be an integer, got ${String(n)}`);
+  return n;
+}
+
+/**
+ * One end of a Pipe. Created by {@link Pipe}; can be passed to Pool tasks and Processes.
+ * `T` is the type of the messages it carries.
+ */
+export class Connection<T = any> implements AsyncIterable<T> {
+  #core: EndCore;
+  #token: HandleToken;
+  #readable: boolean;
+  #writable: boolean;
+
+  /** @internal Use {@link Pipe}. */
+  constructor(key: typeof create, core: EndCore, readable: boolean, writable: boolean, release: (core: EndCore) => void) {
+    if (key !== create) throw new TypeError('Connection objects are made by Pipe()');
+    this.#core = core;
+    this.#readable = readable;
+    this.#writable = writable;
+    this.#token = trackHandle(this, () => release(core));
+  }
+
+  /** True once this handle is closed. */
+  get closed(): boolean {
+    return !this.#token.open;
+  }
+
+  /** True if this end can receive. */
+  get readable(): boolean {
+    return this.#readable;
+  }
+
+  /** True if this end can send. */
+  get writable(): boolean {
+    return this.#writable;
+  }
+
+  #checkWritable(): void {
+    if (!this.#token.open) throw new ConnectionClosedError();
+    if (!this.#writable) throw new TypeError('connection is read-only');
+  }
+
+  #checkReadable(): void {
+    if (!this.#token.open) throw new ConnectionClosedError();
+    if (!this.#readable) throw new TypeError('connection is write-only');
+  }
+
+  /**
+   * Sends a value (anything structured clone accepts). Never waits: the channel grows.
+   * @throws SerializationError naming the part that cannot be sent; ConnectionClosedError when
+   * this handle is closed or every handle of the other end is (a broken pipe).
+   */
+  send(obj: T): void {
+    this.#checkWritable();
+    const { kind, payload } = encodeValue(obj);
+    this.#core.send(kind, payload);
+  }
+
+  /**
+   * Sends bytes as one message: `size` bytes of `buf` from byte `offset` (Python's bounds checks).
+   */
+  sendBytes(buf: ArrayBufferView | ArrayBuffer, offset = 0, size?: number | null): void {
+    this.#checkWritable();
+    const bytes = asBytes(buf, 'buf');
+    const n = bytes.byteLength;
+    checkInt(offset, 'offset');
+    if (offset < 0) throw new RangeError('offset is negative');
+    if (n < offset) throw new RangeError('buffer length < offset');
+    if (size === undefined || size === null) size = n - offset;
+    else if (checkInt(size, 'size') < 0) throw new RangeError('size is negative');
+    else if (offset + size > n) throw new RangeError('buffer length < offset + size');
+    // copy: the caller may reuse its buffer, and a remote core would send the whole backing store
+    this.#core.send(KIND_BYTES, bytes.slice(offset, offset + size));
+  }
+
+  #frame(r: RecvResult): Exclude<RecvResult, null | { tooLong: number }> {
+    if (r === null) throw new EOFError();
+    if (typeof r === 'object' && !Array.isArray(r)) {
+      // Python: a duplex end stops being readable, a read-only end closes
+      if (this.#writable) this.#readable = false;
+      else this.close();
+      throw new RangeError(`bad message length: the message is ${r.tooLong} bytes, more than maxLength`);
+    }
+    return r;
+  }
+
+  /** Receives the next message. Rejects EOFError once the other end is closed and drained. */
+  async recv(): Promise<T> {
+    this.#checkReadable();
+    return decodeFrame(this.#frame(await this.#core.recv())) as T;
+  }
+
+  /** Blocking twin of {@link recv} (blocks the calling thread). */
+  recvSync(): T {
+    this.#checkReadable();
+    return decodeFrame(this.#frame(this.#core.recvSync())) as T;
+  }
+
+  #checkMax(maxLength: number | null | undefined): number | null {
+    if (maxLength === undefined || maxLength === null) return null;
+    if (checkInt(maxLength, 'maxLength') < 0) throw new RangeError('negative maxlength');
+    return maxLength;
+  }
+
+  /**
+   * Receives one message as bytes. A message longer than `maxLength` throws RangeError
+   * ('bad message length', Python's OSError) and stays in the pipe; this end then stops being
+   * readable (a read-only end closes), as in Python.
+   */
+  async recvBytes(maxLength?: number | null): Promise<Uint8Array> {
+    this.#checkReadable();
+    const max = this.#checkMax(maxLength);
+    return frameBytes(this.#frame(await this.#core.recv(max)));
+  }
+
+  /** Blocking twin of {@link recvBytes}. */
+  recvBytesSync(maxLength?: number | null): Uint8Array {
+    this.#checkReadable();
+    const max = this.#checkMax(maxLength);
+    return frameBytes(this.#frame(this.#core.recvSync(max)));
+  }
+
+  #into(buf: ArrayBufferView | ArrayBuffer, offset: number): Uint8Array {
+    const dst = asBytes(buf, 'buf');
+    checkInt(offset, 'offset');
+    if (offset < 0) throw new RangeError('negative offset');
+    if (offset > dst.byteLength) throw new RangeError('offset too large');
+    return dst;
+  }
+
+  #copyInto(dst: Uint8Array, offset: number, bytes: Uint8Array): number {
+    if (dst.byteLength < offset + bytes.byteLength) throw new BufferTooShort(bytes);
+    dst.set(bytes, offset);
+    return bytes.byteLength;
+  }
+
+  /**
+   * Receives one message into `buf` at byte `offset`; returns its length in bytes. A message that
+   * does not fit throws {@link BufferTooShort} carrying it.
+   */
+  async recvBytesInto(buf: ArrayBufferView | ArrayBuffer, offset = 0): Promise<number> {
+    this.#checkReadable();
+    const dst = this.#into(buf, offset);
+    return this.#copyInto(dst, offset, frameBytes(this.#frame(await this.#core.recv())));
+  }
+
+  /** Blocking twin of {@link recvBytesInto}. */
+  recvBytesIntoSync(buf: ArrayBufferView | ArrayBuffer, offset = 0): number {
+    this.#checkReadable();
+    const dst = this.#into(buf, offset);
+    return this.#copyInto(dst, offset, frameBytes(this.#frame(this.#core.recvSync())));
+  }
+
+  /**
+   * Whether `recv` would not block: a message is waiting, or the other end is closed (EOF).
+   * Waits up to `timeout` ms (default 0; null/undefined waits forever).
+   */
+  async poll(timeout: number | null = 0): Promise<boolean> {
+    this.#checkReadable();
+    return this.#core.poll(normalizeTimeout(timeout, 'timeout'));
+  }
+
+  /** Blocking twin of {@link poll}. */
+  pollSync(timeout: number | null = 0): boolean {
+    this.#checkReadable();
+    return this.#core.pollSync(normalizeTimeout(timeout, 'timeout'));
+  }
+
+  /** Closes this handle (only this one: other holders of this end keep theirs). Idempotent. */
+  close(): void {
+    this.#token.release();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Receives until EOF. */
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (;;) {
+      let msg: T;
+      try {
+        msg = await this.recv();
+      } catch (err) {
+        if (err instanceof EOFError) return;
+        throw err;
+      }
+      yield msg;
+    }
+  }
+
+  /** @internal A new handle of this end for a worker. */
+  [toHandle](target: Runtime): HandleDescriptor {
+    if (!this.#token.open) throw new ConnectionClosedError('cannot send a closed Connection to a worker');
+    const flags = { readable: this.#readable, writable: this.#writable };
+    if (target === 'thread') {
+      const core = this.#core;
+      if (!(core instanceof PipeEndCore)) {
+        throw new SerializationError('a Connection received by a process worker cannot be passed on to a thread worker');
+      }
+      core.retain();
+      return { module: import.meta.url, type: 'Connection', data: { memory: core.memory, ...flags } };
+    }
+    const remote = remoteTransport();
+    if (!remote) throw new SerializationError('Connection cannot be sent to a process worker yet (process transport unavailable)');
+    const ref = remote.exposeCore(this.#core, PipeEndShape);
+    this.#core.retain();
+    return { module: import.meta.url, type: 'Connection', data: { ref, ...flags } };
+  }
+}
+
+const releaseLocal = (core: EndCore) => core.release();
+
+/**
+ * Python's `multiprocessing.Pipe(duplex)`: returns two connected ends. With `duplex = false`,
+ * returns `[reader, writer]`.
+ */
+export function Pipe<T = any>(duplex = true): [Connection<T>, Connection<T>] {
+  if (typeof duplex !== 'boolean') throw new TypeError(`duplex must be a boolean, got ${typeof duplex}`);
+  const [a, b] = PipeEndCore.pair(duplex);
+  return [
+    new Connection<T>(create, a, true, duplex, releaseLocal),
+    new Connection<T>(create, b, duplex, true, releaseLocal),
+  ];
+}
+
+interface ThreadData { memory: PipeEndMemory; readable: boolean; writable: boolean }
+interface ProcessData { ref: unknown; readable: boolean; writable: boolean }
+
+/** Revives a Connection handle in a worker (called by the task codec). */
+export function reviveHandle(type: string, data: unknown): Connection | Promise<Connection> {
+  if (type !== 'Connection') throw new TypeError(`unknown handle type ${type}`);
+  if ('memory' in (data as object)) {
+    const d = data as ThreadData;
+    return new Connection(create, new PipeEndCore(d.memory), d.readable, d.writable, releaseLocal);
+  }
+  const d = data as ProcessData;
+  return (async () => {
+    const remote = remoteTransport();
+    if (!remote) throw new SerializationError('process transport unavailable');
+    const core = await remote.connectRemoteCore<EndCore>(d.ref, PipeEndShape);
+    const owner = ownerId();
+    core.adopt(owner);
+    return new Connection(create, core, d.readable, d.writable, (c) => c.disown(owner));
+  })();
+}
