@@ -1,0 +1,375 @@
+/**
+ * ThreadPoolExecutor and ProcessPoolExecutor: Python's concurrent.futures executors on the Pool's engine.
+ *
+ * The executor keeps its own FIFO of work and hands the Scheduler only a bounded number of calls
+ * (the workers, plus one for process pools, as Python's EXTRA_QUEUED_CALLS), so that everything
+ * still queued here stays cancellable, and `running()` means a worker holds the call.
+ */
+import type { ResourceLimits } from 'node:worker_threads';
+import { Scheduler } from './engine/scheduler.js';
+import { encodeHandles, type Runtime } from './codec/handles.js';
+import { BrokenPoolError, PoolStateError, WorkerLostError } from './errors.js';
+import { Future, onCancel } from './futures.js';
+import { toTaskSpec, type Task, type TaskSpec } from './task.js';
+import { cpuCount } from './context.js';
+import { checkArgs, checkCount, checkOptionalTask } from './options.js';
+import { normalizeTimeout } from './timeout.js';
+import { CHUNK, HANDLES } from './worker/protocol.js';
+
+/** Options of {@link Executor.map}. */
+export interface ExecutorMapOptions {
+  /** Milliseconds from the call to `map()`; an item not ready by then throws `TimeoutError`. */
+  timeout?: number | null;
+  /** Calls sent to a worker together (default 1). Larger chunks save round trips for tiny calls. */
+  chunksize?: number;
+}
+
+/** Options common to both executors. */
+export interface ExecutorOptions {
+  /** Runs once in each new worker before any call; if it throws, the executor is broken. */
+  initializer?: Task;
+  initargs?: unknown[];
+  /** Environment of the workers, on top of `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Node flags for the workers. */
+  execArgv?: string[];
+  /** Heap limits of each worker. */
+  resourceLimits?: ResourceLimits;
+}
+
+/** Options of {@link ThreadPoolExecutor}. */
+export interface ThreadPoolExecutorOptions extends ExecutorOptions {
+  /** Worker threads; default `min(32, cpuCount() + 4)`, as Python. */
+  maxWorkers?: number | null;
+  /** Names the workers `<prefix>-1`, `<prefix>-2`, ... (see `currentProcess().name`). */
+  threadNamePrefix?: string;
+}
+
+/** Options of {@link ProcessPoolExecutor}. */
+export interface ProcessPoolExecutorOptions extends ExecutorOptions {
+  /** Child processes; default `cpuCount()`. */
+  maxWorkers?: number | null;
+  /** Replace a worker process after this many calls (a map chunk counts as one). */
+  maxTasksPerChild?: number | null;
+}
+
+/** Options of {@link Executor.shutdown}. */
+export interface ShutdownOptions {
+  /** Resolve only once every pending call has finished and the workers have exited (default true). */
+  wait?: boolean;
+  /** Cancel the calls that have not started yet (default false). */
+  cancelFutures?: boolean;
+}
+
+interface WorkItem {
+  future: Future<any>;
+  spec: TaskSpec;
+  args: unknown;
+  flags: number;
+}
+
+interface Settings {
+  runtime: Runtime;
+  maxWorkers: number;
+  extraQueued: number;
+  namePrefix: string;
+  maxTasksPerChild?: number;
+  options: ExecutorOptions;
+}
+
+const initializerUrl = new URL(`./executor/worker-init${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+const initializerSpec: TaskSpec = { kind: 'mod', url: initializerUrl, name: 'runInitializer' };
+
+let executorCounter = 0;
+
+function isPlainOptions(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as any)[Symbol.iterator] !== 'function';
+}
+
+/** Python's `zip(*iterables)`: stops at the shortest. */
+function* zip(iterables: Iterable<unknown>[]): Generator<unknown[]> {
+  const its = iterables.map((it) => it[Symbol.iterator]());
+  for (;;) {
+    const row: unknown[] = [];
+    for (const it of its) {
+      const step = it.next();
+      if (step.done) return;
+      row.push(step.value);
+    }
+    yield row;
+  }
+}
+
+/**
+ * The base of both executors (Python's `concurrent.futures.Executor`): submit calls, map over
+ * iterables, shut down.
+ */
+export abstract class Executor {
+  readonly #settings: Settings;
+  #scheduler: Scheduler | null = null;
+  /** Insertion-ordered, so it is the FIFO; a cancelled item is deleted from anywhere in O(1). */
+  readonly #queue = new Set<WorkItem>();
+  readonly #running = new Set<WorkItem>();
+  #shutdown = false;
+  #closed = false;
+  #broken: string | null = null;
+  #resolveClosed!: () => void;
+  readonly #whenClosed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
+
+  /** @internal */
+  protected constructor(settings: Settings) {
+    this.#settings = settings;
+  }
+
+  /** The number of workers the executor uses at most. */
+  get maxWorkers(): number {
+    return this.#settings.maxWorkers;
+  }
+
+  /** @internal ids (thread ids or pids) of the live workers, for tests and diagnostics. */
+  get workerIds(): number[] {
+    return this.#scheduler?.workerIds ?? [];
+  }
+
+  /**
+   * Schedules `fn(...args)` and returns a {@link Future} for its result. Throws `BrokenPoolError` if
+   * the executor is broken, and `PoolStateError` ("cannot schedule new futures after shutdown")
+   * after `shutdown()`, as Python raises at once.
+   */
+  submit<A extends unknown[], R>(fn: Task<A, R>, ...args: A): Future<Awaited<R>> {
+    this.#checkOpen();
+    return this.#submit(toTaskSpec(fn), args, 0);
+  }
+
+  #checkOpen(): void {
+    if (this.#broken !== null) throw new BrokenPoolError(this.#broken);
+    if (this.#shutdown) throw new PoolStateError('cannot schedule new futures after shutdown', 'ERR_POOL_NOT_RUNNING');
+  }
+
+  #submit(spec: TaskSpec, args: unknown, flags: number): Future<any> {
+    const enc = encodeHandles(args, this.#settings.runtime);
+    const future = new Future<any>();
+    const item: WorkItem = { future, spec, args: enc.value, flags: enc.found ? flags | HANDLES : flags };
+    this.#queue.add(item);
+    future[onCancel] = () => {
+      // Only a queued future can be cancelled: drop it and tell wait()/asCompleted() at once.
+      this.#queue.delete(item);
+      future.setRunningOrNotifyCancel();
+      this.#closeWhenDrained();
+    };
+    this.#feed();
+    return future;
+  }
+
+  #schedulerOrStart(): Scheduler {
+    if (this.#scheduler) return this.#scheduler;
+    const { runtime, maxWorkers, maxTasksPerChild, namePrefix, options } = this.#settings;
+    let initializer: { spec: TaskSpec; args: unknown; flags: number } | undefined;
+    if (options.initializer) {
+      const enc = encodeHandles([toTaskSpec(options.initializer, 'initializer'), options.initargs ?? [], runtime], runtime);
+      initializer = { spec: initializerSpec, args: enc.value, flags: enc.found ? HANDLES : 0 };
+    }
+    // Workers start on the first submit, not in the constructor: an unused executor costs nothing.
+    this.#scheduler = new Scheduler({
+      processes: maxWorkers, maxTasksPerChild, initializer, runtime, namePrefix,
+      env: options.env, execArgv: options.execArgv, resourceLimits: options.resourceLimits,
+    });
+    return this.#scheduler;
+  }
+
+  /** Hands queued calls to the Scheduler while it holds fewer than the bound. */
+  #feed(): void {
+    const limit = this.#settings.maxWorkers + this.#settings.extraQueued;
+    while (this.#running.size < limit && this.#queue.size > 0 && this.#broken === null) {
+      const item: WorkItem = this.#queue.values().next().value!;
+      this.#queue.delete(item);
+      if (!item.future.setRunningOrNotifyCancel()) continue;
+      this.#running.add(item);
+      this.#schedulerOrStart().submit({
+        spec: item.spec, args: item.args, flags: item.flags,
+        settle: (ok, value) => this.#settle(item, ok, value),
+      });
+    }
+    this.#closeWhenDrained();
+  }
+
+  #settle(item: WorkItem, ok: boolean, value: unknown): void {
+    if (!this.#running.delete(item)) return; // already failed by #breakExecutor
+    if (!ok && this.#breaks(value)) {
+      const err = value instanceof BrokenPoolError ? value : new BrokenPoolError(undefined, { cause: value });
+      this.#breakExecutor(err, item);
+      return;
+    }
+    if (ok) item.future.setResult(value);
+    else item.future.setException(value);
+    this.#feed();
+  }
+
+  /** A dead process worker, or any worker whose initializer failed, breaks the executor (as in Python). */
+  #breaks(error: unknown): boolean {
+    return error instanceof BrokenPoolError || (this.#settings.runtime === 'process' && error instanceof WorkerLostError);
+  }
+
+  #breakExecutor(err: BrokenPoolError, first: WorkItem): void {
+    const kind = this.#settings.runtime;
+    this.#broken = err.message.startsWith(`A ${kind} initializer failed`)
+      ? err.message
+      : 'A child process terminated abruptly, the process pool is not usable anymore';
+    first.future.setException(err);
+    const rest = [...this.#running, ...this.#queue];
+    this.#running.clear();
+    this.#queue.clear();
+    for (const item of rest) item.future.setException(err);
+    void this.#scheduler?.terminate(err);
+    this.#closeWhenDrained();
+  }
+
+  /** After shutdown, once nothing is left to feed, let the workers finish and exit. */
+  #closeWhenDrained(): void {
+    if (!this.#shutdown || this.#closed || this.#queue.size > 0) return;
+    this.#closed = true;
+    this.#scheduler?.close();
+    this.#resolveClosed();
+  }
+
+  /**
+   * `fn` over the items of `iterables` zipped (shortest wins), like Python's `Executor.map`: every
+   * call is submitted now, and the results come back as an async iterator in input order. With
+   * `timeout`, an item not ready `timeout` ms after this call throws `TimeoutError`. A failing call
+   * throws its error at its position. Leaving the loop early cancels the calls not yet started.
+   */
+  map<R>(fn: Task<any[], R>, ...iterables: [...Iterable<unknown>[], ExecutorMapOptions] | Iterable<unknown>[]): AsyncGenerator<Awaited<R>, void, undefined> {
+    let opts: ExecutorMapOptions = {};
+    let sources = iterables as unknown[];
+    if (sources.length > 0 && isPlainOptions(sources[sources.length - 1])) {
+      opts = sources[sources.length - 1] as ExecutorMapOptions;
+      sources = sources.slice(0, -1);
+    }
+    const ms = normalizeTimeout(opts.timeout);
+    const deadline = ms === undefined ? undefined : performance.now() + ms;
+    const chunksize = checkCount(opts.chunksize, 'chunksize') ?? 1;
+    if (sources.length === 0) throw new TypeError('map() must have at least one iterable');
+    for (const s of sources) {
+      if (s == null || typeof (s as any)[Symbol.iterator] !== 'function') {
+        throw new TypeError(`map() arguments must be iterable, got ${s === null ? 'null' : typeof s}`);
+      }
+    }
+    this.#checkOpen();
+    const spec = toTaskSpec(fn);
+    const futures: Future<any>[] = [];
+    let chunk: unknown[][] = [];
+    for (const args of zip(sources as Iterable<unknown>[])) {
+      if (chunksize === 1) {
+        futures.push(this.#submit(spec, args, 0));
+        continue;
+      }
+      chunk.push(args);
+      if (chunk.length === chunksize) {
+        futures.push(this.#submit(spec, chunk, CHUNK));
+        chunk = [];
+      }
+    }
+    if (chunk.length > 0) futures.push(this.#submit(spec, chunk, CHUNK));
+    return results(futures, deadline, chunksize > 1);
+  }
+
+  /**
+   * Stops taking calls (Python's `Executor.shutdown`). Calls already submitted still run, unless
+   * `cancelFutures` cancels those not started. With `wait` (the default) resolves once they have
+   * finished and the workers have exited. Calling it again is harmless.
+   */
+  async shutdown(options: ShutdownOptions = {}): Promise<void> {
+    if (typeof options !== 'object' || options === null) throw new TypeError('shutdown() options must be an object');
+    const { wait = true, cancelFutures = false } = options;
+    this.#shutdown = true;
+    if (cancelFutures) for (const item of [...this.#queue]) item.future.cancel();
+    this.#closeWhenDrained();
+    if (!wait) return;
+    await this.#whenClosed;
+    await this.#scheduler?.whenExited();
+  }
+
+  /** `await using executor = new ThreadPoolExecutor()` shuts down and waits on leaving the block, as Python's with-block does. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown({ wait: true });
+  }
+}
+
+/** The results of map(): waits for each future in turn; on error, timeout or early exit, cancels the rest. */
+async function* results(futures: Future<any>[], deadline: number | undefined, chunked: boolean): AsyncGenerator<any, void, undefined> {
+  let i = 0;
+  try {
+    for (; i < futures.length; i++) {
+      const f = futures[i];
+      const left = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
+      let value: unknown;
+      try {
+        value = await f.result(left);
+      } catch (err) {
+        f.cancel();
+        throw err;
+      }
+      if (chunked) yield* value as unknown[];
+      else yield value;
+    }
+  } finally {
+    for (; i < futures.length; i++) futures[i].cancel();
+  }
+}
+
+function optionsOf<O extends { maxWorkers?: number | null }>(maxWorkers: unknown, options: unknown, what: string): O {
+  if (isPlainOptions(maxWorkers) && options === undefined) return maxWorkers as O;
+  if (options !== undefined && options !== null && typeof options !== 'object') throw new TypeError(`${what} options must be an object`);
+  if (maxWorkers !== undefined && maxWorkers !== null && typeof maxWorkers !== 'number') {
+    throw new TypeError(`max_workers must be a number, got ${typeof maxWorkers}`);
+  }
+  return { ...(options as O), maxWorkers: (maxWorkers as number | null | undefined) ?? (options as O | undefined)?.maxWorkers };
+}
+
+function checkMaxWorkers(value: unknown): number | undefined {
+  if (typeof value === 'number' && value <= 0) throw new RangeError('max_workers must be greater than 0');
+  return checkCount(value, 'maxWorkers');
+}
+
+function checkCommon<O extends ExecutorOptions>(opts: O): O {
+  checkOptionalTask(opts.initializer, 'initializer');
+  checkArgs(opts.initargs, 'initargs');
+  return opts;
+}
+
+/**
+ * Runs calls on a pool of worker threads (Python's `concurrent.futures.ThreadPoolExecutor`).
+ * Workers start on the first submit. `new ThreadPoolExecutor(4)` or `new ThreadPoolExecutor({ maxWorkers: 4, initializer })`.
+ */
+export class ThreadPoolExecutor extends Executor {
+  constructor(maxWorkers?: number | null | ThreadPoolExecutorOptions, options?: Omit<ThreadPoolExecutorOptions, 'maxWorkers'>) {
+    const opts = checkCommon(optionsOf<ThreadPoolExecutorOptions>(maxWorkers, options, 'ThreadPoolExecutor'));
+    const workers = checkMaxWorkers(opts.maxWorkers) ?? Math.min(32, cpuCount() + 4);
+    if (opts.threadNamePrefix !== undefined && typeof opts.threadNamePrefix !== 'string') {
+      throw new TypeError('threadNamePrefix must be a string');
+    }
+    const n = executorCounter++;
+    super({
+      runtime: 'thread', maxWorkers: workers, extraQueued: 0,
+      namePrefix: opts.threadNamePrefix || `ThreadPoolExecutor-${n}`, options: opts,
+    });
+  }
+}
+
+/**
+ * Runs calls in a pool of child processes (Python's `concurrent.futures.ProcessPoolExecutor`).
+ * A worker process that dies breaks the executor: pending futures and later submits fail with
+ * `BrokenPoolError`. `new ProcessPoolExecutor(2, { initializer, initargs, maxTasksPerChild })`.
+ */
+export class ProcessPoolExecutor extends Executor {
+  constructor(maxWorkers?: number | null | ProcessPoolExecutorOptions, options?: Omit<ProcessPoolExecutorOptions, 'maxWorkers'>) {
+    const opts = checkCommon(optionsOf<ProcessPoolExecutorOptions>(maxWorkers, options, 'ProcessPoolExecutor'));
+    const workers = checkMaxWorkers(opts.maxWorkers) ?? cpuCount();
+    const maxTasksPerChild = checkCount(opts.maxTasksPerChild, 'maxTasksPerChild');
+    const n = executorCounter++;
+    super({
+      runtime: 'process', maxWorkers: workers, extraQueued: 1, maxTasksPerChild,
+      namePrefix: `ProcessPoolExecutor-${n}`, options: opts,
+    });
+  }
+}
