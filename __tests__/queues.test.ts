@@ -169,7 +169,7 @@ describe('Queue across worker threads', () => {
   test('4 producers x 4 consumers x 25k items: every item exactly once, FIFO per producer', async () => {
     const N = 25_000;
     const q = new Queue(1000);
-    const consumers = [0, 1, 2, 3].map(() => pool.apply<Int32Array>(task(fixtures, 'consume'), [q]));
+    const consumers = [0, 1, 2, 3].map(() => pool.apply(task(fixtures, 'consume'), [q]) as Promise<Int32Array>);
     const producers = [0, 1, 2, 3].map((id) => pool.apply(task(fixtures, id % 2 ? 'produce' : 'produceAsync'), [q, id, N]));
     expect(await Promise.all(producers)).toEqual([N, N, N, N]);
     for (let i = 0; i < 4; i++) await q.put(null);
@@ -189,7 +189,7 @@ describe('Queue across worker threads', () => {
 
   test('a worker blocked in get with a timeout sees Empty after ~timeout, or the item', async () => {
     const q = new Queue();
-    const [name, ms] = await pool.apply<[string, number]>(task(fixtures, 'timedGet'), [q, 100]);
+    const [name, ms] = (await pool.apply(task(fixtures, 'timedGet'), [q, 100])) as [string, number];
     expect(name).toBe('Empty');
     expect(ms).toBeGreaterThanOrEqual(90);
     await q.put(42);
@@ -199,7 +199,7 @@ describe('Queue across worker threads', () => {
   test('JoinableQueue.join with worker consumers', async () => {
     const q = new JoinableQueue<number | null>();
     const results = new Queue<number>();
-    const workers = [0, 1].map(() => pool.apply<number>(task(fixtures, 'work'), [q, results]));
+    const workers = [0, 1].map(() => pool.apply(task(fixtures, 'work'), [q, results]) as Promise<number>);
     for (let i = 1; i <= 100; i++) await q.put(i);
     await q.join();
     expect(results.qsize()).toBe(100); // every result was put before its taskDone
