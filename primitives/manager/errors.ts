@@ -1,0 +1,39 @@
+/**
+ * Python's lookup and value errors, raised by Manager containers (dict/list/Namespace) where Python
+ * raises KeyError, IndexError, ValueError or AttributeError. They live here rather than in
+ * lib/errors.ts because only Manager proxies throw them.
+ */
+import { MultiprocError } from '../../lib/errors.js';
+
+/** A missing dict key (`pop`, `popitem`, `getItem`, `delItem`) — Python's KeyError. */
+export class KeyError extends MultiprocError {
+  constructor(message = 'key not found') {
+    super('ERR_KEY', message);
+  }
+}
+
+/** A list index out of range, or pop from an empty list — Python's IndexError. */
+export class IndexError extends MultiprocError {
+  constructor(message = 'list index out of range') {
+    super('ERR_INDEX', message);
+  }
+}
+
+/** `list.remove(x)` / `list.index(x)` of a value not in the list — Python's ValueError. */
+export class ValueError extends MultiprocError {
+  constructor(message = 'value not found') {
+    super('ERR_VALUE', message);
+  }
+}
+
+/** A Namespace attribute that does not exist — Python's AttributeError. */
+export class AttributeError extends MultiprocError {
+  constructor(message = 'attribute not found') {
+    super('ERR_ATTRIBUTE', message);
+  }
+}
+
+/** The Manager's own error classes by name, so a server error comes back as the same class. */
+export const managerErrorClasses: Record<string, new (message?: string) => Error> = {
+  KeyError, IndexError, ValueError, AttributeError,
+};

@@ -1,0 +1,240 @@
+/**
+ * Manager: a server process that holds shared objects, and the factory of their proxies
+ * (Python's multiprocessing.Manager / SyncManager).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { errorFromWire } from '../../lib/codec/error-wire.js';
+import { ConnectionClosedError } from '../../lib/errors.js';
+import { tsxLoaderUrl } from '../../lib/worker/ts-loader.js';
+import type { Address } from '../transport/protocol.js';
+import { adoptLink, openLink, type Link } from './link.js';
+import { BaseProxy, call, makeProxy } from './proxy-base.js';
+import {
+  ArrayProxy, DictProxy, ListProxy, NamespaceProxy, ValueProxy, type DictKey, type NamespaceAttrs,
+} from './proxies.js';
+import {
+  BarrierProxy, BoundedSemaphoreProxy, ConditionProxy, EventProxy, JoinableQueueProxy, LockProxy, QueueProxy,
+  RLockProxy, SemaphoreProxy,
+} from './sync-proxies.js';
+import { ROOT_ID } from './registry.js';
+import type { ServerCommand, ServerReport } from './server-main.js';
+
+export type { Address } from '../transport/protocol.js';
+
+export interface ManagerOptions {
+  /** Unix socket path, or `{ host, port }` for TCP (port 0: any free port). Default: a socket in a private (0700) temp directory. */
+  address?: Address;
+  /** Shared secret for the HMAC challenge; default 32 random bytes. An empty key is valid (as Python ≥ 3.12). */
+  authkey?: Uint8Array;
+  /** Largest message (bytes) the server accepts from a client after authentication. */
+  maxFrame?: number;
+}
+
+/** Python's typecodes for Value/Array. */
+export type Typecode = 'b' | 'B' | 'h' | 'H' | 'i' | 'I' | 'l' | 'L' | 'q' | 'Q' | 'f' | 'd';
+type BigCode = 'q' | 'Q';
+
+const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+const serverMain = fileURLToPath(new URL(`./server-main${ext}`, import.meta.url));
+
+/** The root object of a manager, as a proxy (only `create` and `numberOfObjects` are callable). */
+class RootProxy extends BaseProxy {
+  static override readonly kind = 'manager';
+}
+
+function checkAuthkey(authkey: unknown): Uint8Array {
+  if (!(authkey instanceof Uint8Array)) throw new TypeError(`authkey must be a Uint8Array (or Buffer), got ${authkey === null ? 'null' : typeof authkey}`);
+  return authkey;
+}
+
+function checkAddress(address: unknown): Address | undefined {
+  if (address === undefined) return undefined;
+  if (typeof address === 'string' && address.length > 0) return address;
+  if (typeof address === 'object' && address !== null && typeof (address as any).host === 'string'
+      && Number.isInteger((address as any).port) && (address as any).port >= 0 && (address as any).port < 65536) {
+    return { host: (address as any).host, port: (address as any).port };
+  }
+  throw new TypeError('address must be a Unix socket path or { host: string, port: number }');
+}
+
+/** Forks the server process and waits for its bound address. */
+async function spawnServer(opts: ManagerOptions, authkey: Uint8Array): Promise<{ child: ChildProcess; address: Address }> {
+  const child = fork(serverMain, [], {
+    execArgv: ext === '.ts' ? ['--import', tsxLoaderUrl()] : [],
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  child.on('error', () => {}); // a send racing the server's death; 'exit' tells the rest
+  try {
+    const report = await new Promise<ServerReport>((resolve, reject) => {
+      const onExit = (code: number | null, signal: string | null) =>
+        reject(new ConnectionClosedError(`the manager process exited during start-up (${signal ?? `code ${code}`})`));
+      child.once('exit', onExit);
+      child.once('message', (msg: ServerReport) => {
+        child.off('exit', onExit);
+        resolve(msg);
+      });
+      child.send({ t: 'start', address: opts.address, authkey, maxFrame: opts.maxFrame } satisfies ServerCommand);
+    });
+    if (report.t === 'error') throw errorFromWire(report.error);
+    return { child, address: report.address };
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+}
+
+/**
+ * A manager: `await Manager.start()` forks a server process holding shared objects, and
+ * `manager.dict()`, `manager.list()`, `manager.Lock()`... create objects there and return their
+ * proxies. Proxies can be passed to Pool tasks and Processes; every proxy call returns a Promise.
+ * `await using manager = await Manager.start()` shuts it down at the end of the block.
+ */
+export class Manager {
+  /** The bound Unix socket path, or `{ host, port }` with the real port. */
+  readonly address: Address;
+  /** The key clients must prove they know (pass it to `Manager.connect` elsewhere). */
+  readonly authkey: Uint8Array;
+  /** The server process id (undefined for a manager attached with `connect`). */
+  readonly pid: number | undefined;
+  readonly #link: Link;
+  readonly #root: RootProxy;
+  readonly #child: ChildProcess | null;
+  #exited: Promise<void> | null = null;
+
+  private constructor(link: Link, child: ChildProcess | null, pid: number | undefined) {
+    this.#link = link;
+    this.address = link.address;
+    this.authkey = link.authkey;
+    this.#child = child;
+    this.pid = pid;
+    this.#root = new RootProxy(link, ROOT_ID as unknown as number);
+    adoptLink(link);
+  }
+
+  /** Starts a manager server process (Python's `Manager()` / `SyncManager.start()`). */
+  static async start(opts: ManagerOptions = {}): Promise<Manager> {
+    if (typeof opts !== 'object' || opts === null) throw new TypeError('Manager.start(opts): opts must be an object');
+    const authkey = opts.authkey === undefined ? new Uint8Array(randomBytes(32)) : checkAuthkey(opts.authkey);
+    const address = checkAddress(opts.address);
+    const { child, address: bound } = await spawnServer({ ...opts, address }, authkey);
+    let link: Link;
+    try {
+      link = await openLink(bound, authkey);
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw err;
+    }
+    // An idle manager never keeps the program alive; the server exits with its parent.
+    child.unref();
+    (child as any).channel?.unref?.();
+    const manager = new Manager(link, child, child.pid);
+    manager.#exited = new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve();
+      else child.once('exit', () => resolve());
+    });
+    return manager;
+  }
+
+  /** Attaches to a manager started elsewhere (AuthenticationError with the wrong key). */
+  static async connect(address: Address, authkey: Uint8Array): Promise<Manager> {
+    const addr = checkAddress(address);
+    if (addr === undefined) throw new TypeError('Manager.connect(address, authkey): address is required');
+    const link = await openLink(addr, checkAuthkey(authkey));
+    return new Manager(link, null, undefined);
+  }
+
+  #create<P>(kind: string, args: unknown[]): Promise<P> {
+    return call<number>(this.#root, 'create', [kind, args]).then((id) => makeProxy(this.#link, kind, id) as P);
+  }
+
+  /** A shared dict (Python's `manager.dict()`), from a plain object, a Map or [key, value] pairs. */
+  dict<V = any>(init?: Record<string, V> | Map<DictKey, V> | [DictKey, V][]): Promise<DictProxy<V>> {
+    return this.#create('dict', init === undefined ? [] : [init]);
+  }
+  /** A shared list. */
+  list<T = any>(init?: Iterable<T>): Promise<ListProxy<T>> {
+    return this.#create('list', init === undefined ? [] : [Array.isArray(init) ? init : [...init]]);
+  }
+  /** A shared Namespace: `await ns.x`, `ns.x = 1`, or `ns.get('x')` / `await ns.set('x', 1)`. */
+  Namespace(init?: Record<string, unknown>): Promise<NamespaceAttrs> {
+    return this.#create('Namespace', init === undefined ? [] : [init]);
+  }
+  Lock(): Promise<LockProxy> {
+    return this.#create('Lock', []);
+  }
+  RLock(): Promise<RLockProxy> {
+    return this.#create('RLock', []);
+  }
+  Semaphore(value = 1): Promise<SemaphoreProxy> {
+    return this.#create('Semaphore', [value]);
+  }
+  BoundedSemaphore(value = 1): Promise<BoundedSemaphoreProxy> {
+    return this.#create('BoundedSemaphore', [value]);
+  }
+  Event(): Promise<EventProxy> {
+    return this.#create('Event', []);
+  }
+  /** A Condition over `lock` (a Lock/RLock proxy of this manager), default a new RLock. */
+  Condition(lock?: LockProxy | RLockProxy): Promise<ConditionProxy> {
+    return this.#create('Condition', lock === undefined ? [] : [lock]);
+  }
+  /** A Barrier for `parties` (no action: functions cannot cross to the server). */
+  Barrier(parties: number, action?: null, timeout?: number | null): Promise<BarrierProxy> {
+    if (typeof action === 'function') return Promise.reject(new TypeError('a Manager Barrier cannot run an action: functions cannot be sent to the manager process'));
+    return this.#create('Barrier', [parties, undefined, timeout ?? undefined]);
+  }
+  Queue<T = any>(maxsize = 0): Promise<QueueProxy<T>> {
+    return this.#create('Queue', [maxsize]);
+  }
+  JoinableQueue<T = any>(maxsize = 0): Promise<JoinableQueueProxy<T>> {
+    return this.#create('JoinableQueue', [maxsize]);
+  }
+  Value<C extends Typecode>(typecode: C, value?: C extends BigCode ? bigint | number : number): Promise<ValueProxy<C extends BigCode ? bigint : number>> {
+    return this.#create('Value', [typecode, value ?? 0]);
+  }
+  Array<C extends Typecode>(typecode: C, sizeOrInit: number | ArrayLike<number | bigint>): Promise<ArrayProxy<C extends BigCode ? bigint : number>> {
+    return this.#create('Array', [typecode, typeof sizeOrInit === 'number' ? sizeOrInit : Array.from(sizeOrInit)]);
+  }
+
+  /** How many objects the server holds (Python's `_number_of_objects()`). */
+  numberOfObjects(): Promise<number> {
+    return call(this.#root, 'numberOfObjects', []);
+  }
+
+  /**
+   * Stops the server process and waits for it to exit; every proxy call afterwards rejects
+   * ConnectionClosedError. For a manager attached with `connect`, the same as `close()`.
+   */
+  async shutdown(): Promise<void> {
+    this.#link.client.close();
+    const child = this.#child;
+    if (!child) return;
+    if (child.connected) {
+      try {
+        child.send({ t: 'shutdown' } satisfies ServerCommand);
+      } catch {
+        /* already gone */
+      }
+    }
+    // Wait for the exit, with a hard stop if it does not come.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await this.#exited;
+    clearTimeout(timer);
+  }
+
+  /** Closes this client's connection (the server keeps running if it was started elsewhere). */
+  close(): void {
+    this.#link.client.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+
+  toString(): string {
+    return `<Manager at ${this.#link.label}${this.pid === undefined ? '' : ` pid=${this.pid}`}>`;
+  }
+}

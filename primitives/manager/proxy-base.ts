@@ -1,0 +1,134 @@
+/**
+ * What every Manager proxy shares: the link to its manager, the object id, the call path (proxies
+ * inside arguments become references; references inside results become proxies; Manager errors
+ * come back as their own classes), `[toHandle]` so a proxy can be passed to Pool tasks and
+ * Processes, and a readable `toString`/`inspect`.
+ */
+import { toHandle, type HandleDescriptor, type Runtime } from '../../lib/codec/handles.js';
+import { managerErrorClasses } from './errors.js';
+import type { Link } from './link.js';
+import { isRefMarker, mapDeep, REF_KEY, type RefMarker } from './refs.js';
+
+/** Private state lives behind symbols, so Namespace attribute names cannot collide with it. */
+export const LINK: unique symbol = Symbol('multiproc.manager.link');
+export const ID: unique symbol = Symbol('multiproc.manager.id');
+
+const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+/** The module whose reviveHandle turns a handle back into a proxy (it imports every proxy class). */
+export const REVIVE_MODULE = new URL(`./revive${ext}`, import.meta.url).href;
+
+/** What a proxy handle carries to a worker: enough to reconnect (the authkey travels in the message, never on a command line). */
+export interface ProxyHandleData {
+  address: Link['address'];
+  authkey: Uint8Array;
+  id: number;
+}
+
+type ProxyCtor = new (link: Link, id: number) => BaseProxy;
+const kinds = new Map<string, ProxyCtor>();
+
+/** Called by each proxy module: which class stands for a server kind. */
+export function registerProxyKind(kind: string, ctor: ProxyCtor): void {
+  kinds.set(kind, ctor);
+}
+
+export function makeProxy(link: Link, kind: string, id: number): BaseProxy {
+  const Ctor = kinds.get(kind);
+  if (!Ctor) throw new TypeError(`unknown manager object kind ${JSON.stringify(kind)}`);
+  const proxy = new Ctor(link, id);
+  const wrap = (Ctor as unknown as { wrap?: (p: BaseProxy) => BaseProxy }).wrap;
+  return wrap ? wrap(proxy) : proxy;
+}
+
+function remapError(err: unknown): never {
+  const Cls = err instanceof Error ? managerErrorClasses[err.name] : undefined;
+  if (Cls && !(err instanceof Cls)) Object.setPrototypeOf(err, Cls.prototype);
+  throw err;
+}
+
+/** Base class of every Manager proxy. Every method returns a Promise (one round trip, atomic on the server). */
+export abstract class BaseProxy {
+  /** The server-side kind ('dict', 'Lock', ...). */
+  static readonly kind: string;
+  readonly [LINK]: Link;
+  readonly [ID]: number;
+
+  constructor(link: Link, id: number) {
+    this[LINK] = link;
+    this[ID] = id;
+  }
+
+  /** The server-side kind of this proxy. */
+  get [Symbol.toStringTag](): string {
+    return (this.constructor as typeof BaseProxy).kind;
+  }
+
+  [toHandle](_target: Runtime): HandleDescriptor {
+    const link = this[LINK];
+    const data: ProxyHandleData = { address: link.address, authkey: link.authkey, id: this[ID] };
+    return { module: REVIVE_MODULE, type: (this.constructor as typeof BaseProxy).kind, data };
+  }
+
+  toString(): string {
+    return `<${this.constructor.name} id=${this[ID]} at ${this[LINK].label}>`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}
+
+/** Turns proxies inside `value` into references to their server objects. */
+function encodeValue(link: Link, value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  return mapDeep(value, (v) => {
+    if (!(v instanceof BaseProxy)) return undefined;
+    if (v[LINK].label !== link.label) throw new TypeError(`${v} belongs to another manager and cannot be stored in this one`);
+    return { [REF_KEY]: [(v.constructor as typeof BaseProxy).kind, v[ID]] } satisfies RefMarker;
+  });
+}
+
+/** Turns references inside a result into live proxies on the same link. */
+function decodeValue(link: Link, value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  return mapDeep(value, (v) => (isRefMarker(v) ? makeProxy(link, v[REF_KEY][0], v[REF_KEY][1]) : undefined));
+}
+
+function encodeArgs(link: Link, args: unknown[]): unknown[] {
+  let out = args;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (typeof a !== 'object' || a === null) continue;
+    const e = encodeValue(link, a);
+    if (e !== a) {
+      if (out === args) out = args.slice();
+      out[i] = e;
+    }
+  }
+  return out;
+}
+
+/** One round trip: `method(...args)` on the proxy's server object. */
+export function call<T = any>(proxy: BaseProxy, method: string, args: unknown[]): Promise<T> {
+  const link = proxy[LINK];
+  let sent: unknown[];
+  try {
+    sent = encodeArgs(link, args);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return link.client.call(proxy[ID], method, sent).then((v) => decodeValue(link, v) as T, remapError);
+}
+
+/** No reply: for assignments (`ns.x = 1`); calls on one link stay in order, so later reads see it. */
+export function notify(proxy: BaseProxy, method: string, args: unknown[]): void {
+  const link = proxy[LINK];
+  link.client.notify(proxy[ID], method, encodeArgs(link, args));
+}
+
+/** Drops trailing undefined arguments, so the server sees Python's "not given" (pop(k) vs pop(k, dflt)). */
+export function given(...args: unknown[]): unknown[] {
+  let n = args.length;
+  while (n > 0 && args[n - 1] === undefined) n--;
+  return n === args.length ? args : args.slice(0, n);
+}

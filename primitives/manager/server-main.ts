@@ -1,0 +1,89 @@
+/**
+ * The Manager's server process (forked by Manager.start). Its parent sends the configuration over
+ * the IPC channel (so the authkey is never on a command line), it listens, answers with the bound
+ * address, and serves until told to shut down — or until the parent goes away: the IPC channel's
+ * 'disconnect' fires when the parent exits or crashes, so no server outlives its parent.
+ */
+import { connect as netConnect } from 'node:net';
+import { existsSync, unlinkSync } from 'node:fs';
+import { errorToWire } from '../../lib/codec/error-wire.js';
+import { ObjectServer, currentClient } from '../transport/server.js';
+import type { Address } from '../transport/protocol.js';
+import { setCallerOwner } from './identity.js';
+import { Registry, ROOT_ID } from './registry.js';
+
+/** Parent -> server. */
+export type ServerCommand =
+  | { t: 'start'; address?: Address; authkey: Uint8Array; maxFrame?: number }
+  | { t: 'shutdown' };
+
+/** Server -> parent. */
+export type ServerReport =
+  | { t: 'ready'; address: Address; pid: number }
+  | { t: 'error'; error: ReturnType<typeof errorToWire> };
+
+let server: ObjectServer | null = null;
+let registry: Registry | null = null;
+let stopping = false;
+
+/** A socket file left by a server that crashed blocks the path: remove it if nobody answers there. */
+async function clearStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  const alive = await new Promise<boolean>((resolve) => {
+    const s = netConnect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+  if (!alive) {
+    try {
+      unlinkSync(path);
+    } catch {
+      /* raced with someone else: listen reports it */
+    }
+  }
+}
+
+async function start(cmd: Extract<ServerCommand, { t: 'start' }>): Promise<void> {
+  try {
+    if (typeof cmd.address === 'string') await clearStaleSocket(cmd.address);
+    server = await ObjectServer.listen({
+      address: cmd.address,
+      authkey: new Uint8Array(cmd.authkey),
+      maxFrame: cmd.maxFrame,
+    });
+    const srv = server;
+    setCallerOwner(() => currentClient()?.owner ?? 'local');
+    registry = new Registry(srv, () => currentClient() === undefined);
+    const reg = registry;
+    const root = Object.create(null);
+    root.create = (kind: unknown, args: unknown) => reg.create(kind, args);
+    root.numberOfObjects = () => reg.numberOfObjects();
+    srv.register(root, ROOT_ID);
+    report({ t: 'ready', address: srv.address, pid: process.pid });
+  } catch (err) {
+    report({ t: 'error', error: errorToWire(err) });
+    process.exit(1);
+  }
+}
+
+function report(msg: ServerReport): void {
+  process.send?.(msg);
+}
+
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  registry?.dispose();
+  await server?.close();
+  process.exit(0);
+}
+
+process.on('message', (msg: ServerCommand) => {
+  if (msg?.t === 'start') void start(msg);
+  else if (msg?.t === 'shutdown') void stop();
+});
+// The parent exited or crashed: nobody is left to shut us down.
+process.on('disconnect', () => void stop());
