@@ -3,7 +3,7 @@
  * If the link dies, every pending and later call rejects with ConnectionClosedError at once.
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { errorFromWire, type WireError } from '../../lib/codec/error-wire.js';
+import { errorFromWire, errorToWire, type WireError } from '../../lib/codec/error-wire.js';
 import { ConnectionClosedError, SerializationError } from '../../lib/errors.js';
 import { ownerId } from './core.js';
 import { checkAuthkey, clientHandshake, HANDSHAKE_TIMEOUT, type Authkey } from './auth.js';
@@ -17,6 +17,11 @@ export interface ConnectOptions {
   owner?: string;
   /** Connect + handshake deadline (ms). */
   timeoutMs?: number;
+  /**
+   * Internal, for relays (the remote-core I/O thread): errors stay WireError records instead of
+   * being rebuilt, so they are rebuilt once, where they are finally thrown.
+   */
+  rawErrors?: boolean;
 }
 
 interface Pending {
@@ -36,7 +41,7 @@ export async function connect(address: Address, authkey: Authkey, opts: ConnectO
     throw err;
   }
   frames.maxFrame = opts.maxFrame ?? DEFAULT_MAX_FRAME;
-  return new Client(frames, opts.owner ?? ownerId());
+  return new Client(frames, opts.owner ?? ownerId(), opts.rawErrors ?? false);
 }
 
 function openSocket(address: Address): Promise<Socket> {
@@ -65,9 +70,12 @@ export class Client {
   #onError: ((objectId: ObjectId, err: unknown) => void) | null = null;
   #onClose: ((err: ConnectionClosedError) => void)[] = [];
 
+  readonly #raw: boolean;
+
   /** Use connect(). */
-  constructor(frames: FrameSocket, owner: string) {
+  constructor(frames: FrameSocket, owner: string, rawErrors = false) {
     this.#frames = frames;
+    this.#raw = rawErrors;
     this.#messages = new MessageSocket(frames);
     frames.unref();
     this.#messages.onMessage((msg) => this.#onMessage(msg));
@@ -126,14 +134,15 @@ export class Client {
       this.#pending.delete(id);
       if (this.#pending.size === 0) this.#frames.unref();
       if (ok) p.resolve(value);
-      else p.reject(errorFromWire(value as WireError));
+      else p.reject(this.#raw ? value : errorFromWire(value as WireError));
     } else if (!ok) {
-      this.#onError?.(objectId as ObjectId, errorFromWire(value as WireError));
+      this.#onError?.(objectId as ObjectId, this.#raw ? value : errorFromWire(value as WireError));
     }
   }
 
   #onSendError(req: Request, err: unknown): void {
-    const e = err instanceof SerializationError ? err : new SerializationError(String((err as Error)?.message ?? err), '', { cause: err });
+    let e: unknown = err instanceof SerializationError ? err : new SerializationError(String((err as Error)?.message ?? err), '', { cause: err });
+    if (this.#raw) e = errorToWire(e);
     const p = this.#pending.get(req[0]);
     if (p) {
       this.#pending.delete(req[0]);

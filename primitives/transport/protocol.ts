@@ -14,6 +14,9 @@ export interface Hello {
   owner: string;
 }
 
+/** Object id reserved for protocol calls: `ping` (a barrier). Never register an object under it. */
+export const PROTOCOL_OBJECT = '';
+
 /** Flag: send no reply unless the call fails (fire-and-forget). */
 export const NO_REPLY = 1;
 

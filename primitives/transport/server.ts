@@ -14,7 +14,7 @@ import { errorToWire } from '../../lib/codec/error-wire.js';
 import { SerializationError } from '../../lib/errors.js';
 import { checkAuthkey, serverHandshake, type Authkey } from './auth.js';
 import { DEFAULT_MAX_FRAME, FrameSocket, HANDSHAKE_MAX_FRAME, MessageSocket } from './wire.js';
-import { isHello, isRequest, NO_REPLY, type Address, type ObjectId, type Reply, type Request } from './protocol.js';
+import { isHello, isRequest, NO_REPLY, PROTOCOL_OBJECT, type Address, type ObjectId, type Reply, type Request } from './protocol.js';
 
 /** One authenticated connection, as hosted objects see it. */
 export interface ClientInfo {
@@ -84,13 +84,7 @@ export class ObjectServer {
   /** Starts listening; resolves once the address is bound. Never keeps the process alive by itself. */
   static async listen(opts: ServerOptions): Promise<ObjectServer> {
     checkAuthkey(opts.authkey);
-    let dir: string | null = null;
-    let address = opts.address;
-    if (address === undefined) {
-      // mkdtemp creates the directory with mode 0700: only this user can reach the socket.
-      dir = mkdtempSync(join(tmpdir(), 'multiproc-'));
-      address = join(dir, 's');
-    }
+    const { dir, address } = ObjectServer.#where(opts.address);
     const server = createServer({ noDelay: true } as any);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -99,7 +93,7 @@ export class ObjectServer {
         resolve();
       };
       if (typeof address === 'string') server.listen(address, done);
-      else server.listen(address!.port, address!.host, done);
+      else server.listen(address.port, address.host, done);
     }).catch((err) => {
       if (dir) rmSync(dir, { recursive: true, force: true });
       throw err;
@@ -111,6 +105,27 @@ export class ObjectServer {
       bound = { host: address.host, port: typeof info === 'object' && info ? info.port : address.port };
     }
     return new ObjectServer(server, bound, dir, opts);
+  }
+
+  /**
+   * Starts listening on a fresh private Unix socket, synchronously (a Unix socket binds within
+   * listen()): for the per-process broker, whose address a synchronous toHandle() must return.
+   */
+  static listenSync(opts: Omit<ServerOptions, 'address'>): ObjectServer {
+    checkAuthkey(opts.authkey);
+    const { dir, address } = ObjectServer.#where(undefined);
+    const server = createServer({ noDelay: true } as any);
+    server.on('error', (err) => process.emitWarning(`multiproc broker socket failed: ${err.message}`));
+    server.listen(address);
+    server.unref();
+    return new ObjectServer(server, address, dir, opts);
+  }
+
+  static #where(address: Address | undefined): { dir: string | null; address: Address } {
+    if (address !== undefined) return { dir: null, address };
+    // mkdtemp creates the directory with mode 0700: only this user can reach the socket.
+    const dir = mkdtempSync(join(tmpdir(), 'multiproc-'));
+    return { dir, address: join(dir, 's') };
   }
 
   /** Hosts `obj`; returns its id (a fresh number unless one is given). */
@@ -134,6 +149,11 @@ export class ObjectServer {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The key clients must prove they know. */
+  get authkey(): Uint8Array {
+    return this.#opts.authkey;
   }
 
   /** Stops listening, drops every client and removes the socket's private directory. */
@@ -207,6 +227,12 @@ export class ObjectServer {
     let ok = true;
     let obj: any;
     try {
+      if (objectId === PROTOCOL_OBJECT) {
+        // Built-in: ping, a barrier that returns once every earlier call of this connection has started.
+        if (method !== 'ping') throw new TypeError(`unknown protocol call ${JSON.stringify(method)}`);
+        this.#reply(conn, id, objectId, flags, true, null);
+        return;
+      }
       obj = this.#objects.get(objectId) ?? this.#opts.resolve?.(objectId, conn.info);
       if (obj === undefined) throw new TypeError(`no object with id ${JSON.stringify(objectId)} on this server`);
       const fn = obj[method];

@@ -15,6 +15,8 @@ export const DEFAULT_MAX_FRAME = 256 * 1024 * 1024;
 /** Largest frame accepted before authentication: a stranger cannot make us buffer much. */
 export const HANDSHAKE_MAX_FRAME = 1024;
 const HEADER = 4;
+/** Payloads up to this size are copied behind their header and written once. */
+const SMALL = 64 * 1024;
 
 /** v8-serializes a value; a value v8 refuses becomes a SerializationError. */
 export function encode(value: unknown): Buffer {
@@ -47,7 +49,6 @@ export class FrameSocket {
   #chunks: Buffer[] = [];
   #buffered = 0;
   #need = -1; // payload length of the frame being read, -1 while reading a header
-  #corked = false;
   #paused = false;
 
   constructor(socket: Socket, opts: { maxFrame?: number } = {}) {
@@ -113,18 +114,21 @@ export class FrameSocket {
     if (payload.length > this.maxFrame) {
       throw new SerializationError(`message of ${payload.length} bytes exceeds the frame limit of ${this.maxFrame} bytes`);
     }
+    if (payload.length <= SMALL) {
+      // One write per frame: callers batch a tick's messages into one frame already.
+      const buf = Buffer.allocUnsafe(HEADER + payload.length);
+      buf.writeUInt32BE(payload.length, 0);
+      buf.set(payload, HEADER);
+      this.socket.write(buf);
+      return;
+    }
     const header = Buffer.allocUnsafe(HEADER);
     header.writeUInt32BE(payload.length, 0);
-    if (!this.#corked) {
-      this.#corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        this.socket.uncork();
-      });
-    }
+    // Large payload: no copy; cork so header and body leave in one writev.
+    this.socket.cork();
     this.socket.write(header);
     this.socket.write(payload);
+    this.socket.uncork();
   }
 
   close(err?: Error): void {
@@ -137,10 +141,6 @@ export class FrameSocket {
   /** Graceful close: frames already written still reach the peer (e.g. an auth verdict). */
   end(): void {
     if (this.#closed) return;
-    if (this.#corked) {
-      this.#corked = false;
-      this.socket.uncork();
-    }
     this.socket.end();
     // A peer that never closes its side must not keep this socket forever.
     setTimeout(() => this.close(), 1000).unref();

@@ -1,0 +1,68 @@
+/**
+ * This process's broker: the object server that lets worker processes reach the primitive cores
+ * created here. Started on first use (one per thread that exposes cores), on a private Unix
+ * socket, with a random authkey that travels only inside handle descriptors over the worker's
+ * IPC channel — never on a command line.
+ */
+import { randomBytes } from 'node:crypto';
+import { ObjectServer } from './server.js';
+import type { CoreShape } from './core.js';
+import type { Address } from './protocol.js';
+
+/** Plain data naming a core in its creator's broker; crosses to workers inside a handle descriptor. */
+export interface RemoteRef {
+  address: Address;
+  authkey: Uint8Array;
+  id: number;
+  kind: string;
+  /** The creator's process id: a ref revived in its own process gives the local core back. */
+  pid: number;
+}
+
+/** Where a remote core keeps its ref, so it can be handed on unchanged. */
+export const REMOTE_REF: unique symbol = Symbol.for('multiproc.remoteRef') as any;
+
+let broker: ObjectServer | null = null;
+let refs = new WeakMap<object, RemoteRef>();
+
+function theBroker(): ObjectServer {
+  broker ??= ObjectServer.listenSync({ authkey: randomBytes(32) });
+  return broker;
+}
+
+/** The ref of a remote core (one revived from a RemoteRef), or undefined for a local core. */
+export function remoteRefOf(core: object): RemoteRef | undefined {
+  return (core as any)[REMOTE_REF];
+}
+
+/**
+ * Hosts `core` in this process's broker and returns its ref. Idempotent per core; a remote core
+ * returns its own ref, so a primitive passed on from worker to worker always names its creator.
+ */
+export function exposeCore(core: object, shape: CoreShape): RemoteRef {
+  const remote = remoteRefOf(core);
+  if (remote) return remote;
+  let ref = refs.get(core);
+  if (!ref) {
+    const server = theBroker();
+    const id = server.register(core) as number;
+    ref = { address: server.address, authkey: server.authkey, id, kind: shape.kind, pid: process.pid };
+    refs.set(core, ref);
+  }
+  return ref;
+}
+
+/** The core behind `ref` when it lives in this thread's broker (the ref came home). */
+export function localCore(ref: RemoteRef): object | undefined {
+  if (ref.pid !== process.pid || broker === null) return undefined;
+  if (typeof ref.address === 'string' && ref.address !== broker.address) return undefined;
+  return broker.get(ref.id);
+}
+
+/** Stops this thread's broker (tests; a program that is done with its primitives). */
+export async function closeBroker(): Promise<void> {
+  const b = broker;
+  broker = null;
+  refs = new WeakMap();
+  await b?.close();
+}

@@ -1,0 +1,48 @@
+/**
+ * The remote core: in a worker process, an object honouring the core contract (core.ts) whose
+ * every method forwards to the real core in the creator's broker, through this thread's link.
+ */
+import type { CoreShape } from './core.js';
+import { localCore, REMOTE_REF, type RemoteRef } from './expose.js';
+import { theLink } from './link.js';
+import { formatAddress } from './protocol.js';
+
+const cores = new Map<string, Promise<object>>();
+
+/**
+ * Returns a core for `ref`: the local core itself in the creator's own thread, else one remote
+ * core per ref and thread (reviving the same ref twice gives the same object).
+ * - waiting `m` → async call; `mSync` → blocking round trip running the real core's async `m`;
+ * - immediate `m` → blocking round trip: returns the value or throws the remote error;
+ * - `shape.fireAndForget` methods → queued in order, sent in batches, return undefined.
+ */
+export function connectRemoteCore<C = any>(ref: RemoteRef, shape: CoreShape): Promise<C> {
+  const local = localCore(ref);
+  if (local) return Promise.resolve(local as C);
+  const key = `${formatAddress(ref.address)}#${ref.id}`;
+  let core = cores.get(key);
+  if (!core) {
+    core = build(ref, shape);
+    cores.set(key, core);
+    core.catch(() => cores.delete(key));
+  }
+  return core as Promise<C>;
+}
+
+async function build(ref: RemoteRef, shape: CoreShape): Promise<object> {
+  const link = theLink();
+  const broker = await link.broker(ref.address, ref.authkey);
+  const id = ref.id;
+  const core: Record<string | symbol, unknown> = { [REMOTE_REF]: ref };
+  for (const m of shape.waiting) {
+    core[m] = (...args: unknown[]) => link.call(broker, id, m, args);
+    core[`${m}Sync`] = (...args: unknown[]) => link.callSync(broker, id, m, args);
+  }
+  const fire = new Set(shape.fireAndForget ?? []);
+  for (const m of shape.immediate) {
+    core[m] = fire.has(m)
+      ? (...args: unknown[]) => link.fire(broker, id, m, args)
+      : (...args: unknown[]) => link.callSync(broker, id, m, args);
+  }
+  return core;
+}
