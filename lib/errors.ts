@@ -1,3 +1,4 @@
+import "./polyfills.js"; // every module that defines disposers imports errors.ts: load the dispose symbols first
 /**
  * Every error the library throws, each with a stable `code` and Python's wording.
  * Kept in one module so that workers, primitives and the manager all throw the same classes.

@@ -136,9 +136,9 @@ export class Scheduler {
       ready: false, retiring: false, stopping: false, referenced: false,
     };
     this.#workers.add(w);
-    channel.setRef(false);
     channel.onMessage((msg) => this.#onMessage(w, msg));
     channel.onExit((info) => this.#onExit(w, info));
+    channel.setRef(false); // after the listeners: adding a 'message' listener refs a MessagePort again
     const init = this.#settings.initializer;
     channel.send({
       t: 'init', name, role: 'pool',

@@ -53,16 +53,24 @@ function spawnThread(settings: WorkerSettings): WorkerChannel {
       )
     : new Worker(bootstrapUrl, options);
   let lastError: unknown;
+  let referenced = true;
   worker.on('error', (err) => {
     lastError = err;
   });
   return {
     pid: worker.threadId,
     send: (msg) => worker.postMessage(msg),
-    onMessage: (cb) => worker.on('message', cb),
+    onMessage: (cb) => {
+      worker.on('message', cb);
+      if (!referenced) worker.unref(); // a new 'message' listener refs the port again
+    },
     onExit: (cb) => worker.on('exit', (code) => cb({ code, signal: null, error: lastError })),
     kill: () => void worker.terminate(),
-    setRef: (ref) => (ref ? worker.ref() : worker.unref()),
+    setRef: (ref) => {
+      referenced = ref;
+      if (ref) worker.ref();
+      else worker.unref();
+    },
   };
 }
 
