@@ -42,6 +42,19 @@ test('a process worker that dies breaks the executor: running and queued futures
   expect(ex.workerIds).toEqual([]);
 });
 
+test('an idle process worker that dies breaks the executor too, as Python (test_killed_child)', async () => {
+  gate = await Gate.open();
+  const ex = (executor = new ProcessPoolExecutor(2));
+  const running = ex.submit(gated, gate.port, 'g0', 'never');
+  await gate.arrived('g0');
+  const busy = gate.pids.get('g0');
+  const idle = ex.workerIds.find((p) => p !== busy)!;
+  expect(idle).toBeDefined();
+  process.kill(idle, 'SIGKILL');
+  await expect(running.result()).rejects.toBeInstanceOf(BrokenPoolError);
+  expect(() => ex.submit(square, 2)).toThrow(BrokenPoolError);
+});
+
 test.each([
   ['ThreadPoolExecutor', () => new ThreadPoolExecutor(1, { initializer: task(tasks, 'initFail') }), 'thread'],
   ['ProcessPoolExecutor', () => new ProcessPoolExecutor(1, { initializer: task(tasks, 'initFail') }), 'process'],

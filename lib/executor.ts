@@ -173,6 +173,7 @@ export abstract class Executor {
     this.#scheduler = new Scheduler({
       processes: maxWorkers, maxTasksPerChild, initializer, runtime, namePrefix,
       env: options.env, execArgv: options.execArgv, resourceLimits: options.resourceLimits,
+      onWorkerLost: (error) => this.#workerLost(error),
     });
     return this.#scheduler;
   }
@@ -210,12 +211,18 @@ export abstract class Executor {
     return error instanceof BrokenPoolError || (this.#settings.runtime === 'process' && error instanceof WorkerLostError);
   }
 
-  #breakExecutor(err: BrokenPoolError, first: WorkItem): void {
+  /** A worker exited unasked, perhaps idle: for a process pool (or a failed initializer) that breaks the executor. */
+  #workerLost(error: unknown): void {
+    if (this.#broken !== null || !this.#breaks(error)) return;
+    this.#breakExecutor(error instanceof BrokenPoolError ? error : new BrokenPoolError(undefined, { cause: error }), null);
+  }
+
+  #breakExecutor(err: BrokenPoolError, first: WorkItem | null): void {
     const kind = this.#settings.runtime;
     this.#broken = err.message.startsWith(`A ${kind} initializer failed`)
       ? err.message
       : 'A child process terminated abruptly, the process pool is not usable anymore';
-    first.future.setException(err);
+    first?.future.setException(err);
     const rest = [...this.#running, ...this.#queue];
     this.#running.clear();
     this.#queue.clear();

@@ -12,8 +12,9 @@ import { decodeHandles } from '../codec/handles.js';
 import { findUnserializable } from '../codec/unserializable.js';
 import { SerializationError, WorkerLostError } from '../errors.js';
 import type { TaskSpec } from '../task.js';
-import { CHUNK, type FromWorker, type TaskMessage, type SpecRef } from '../worker/protocol.js';
+import { CHUNK, HANDLES, PACKED, type FromWorker, type TaskMessage, type SpecRef } from '../worker/protocol.js';
 import { Deque } from './deque.js';
+import { unpackNumbers } from '../codec/pack.js';
 import { spawnWorker, type ExitInfo, type WorkerChannel, type WorkerSettings } from './worker-channel.js';
 
 /** One unit of work: a call, or a chunk of calls (flags & CHUNK). */
@@ -30,6 +31,11 @@ export interface SchedulerSettings extends WorkerSettings {
   initializer?: { spec: TaskSpec; args: unknown; flags: number };
   /** Prefix of worker names (`PoolWorker` gives PoolWorker-1, PoolWorker-2, ...). */
   namePrefix: string;
+  /**
+   * Told when a worker exits unasked (busy or idle), after its jobs are settled, with the error they
+   * got. ProcessPoolExecutor needs it: Python breaks the executor even when an idle worker dies.
+   */
+  onWorkerLost?: (error: unknown) => void;
 }
 
 interface PoolWorker {
@@ -257,7 +263,8 @@ export class Scheduler {
           if (!job) continue;
           w.inflight.delete(id);
           if (!ok) job.settle(false, errorFromWire(value as any));
-          else if (flags) decodeHandles(value).then((v) => job.settle(true, v), (e) => job.settle(false, e));
+          else if (flags & PACKED) job.settle(true, unpackNumbers(value as Float64Array));
+          else if (flags & HANDLES) decodeHandles(value).then((v) => job.settle(true, v), (e) => job.settle(false, e));
           else job.settle(true, value);
         }
         this.#afterSettle(w);
@@ -310,6 +317,7 @@ export class Scheduler {
       if (this.#startupFailures >= MAX_STARTUP_FAILURES) {
         for (const job of this.#queue.drain()) job.settle(false, err);
       }
+      if (!w.stopping) this.#settings.onWorkerLost?.(err);
     }
     this.#ensureWorkers();
     this.#pump();
