@@ -16,7 +16,10 @@ const inChildWorker = process.argv.includes(WORKER_ARG);
  */
 export const isMainThread: boolean = nodeIsMainThread && !inChildWorker;
 
-const state = { name: isMainThread ? 'MainProcess' : 'Worker' };
+// Kept on globalThis: the bundled worker entry and the user's own import of the package are two copies of
+// this module, and both must see the name the parent gave.
+const stateKey = Symbol.for('multiproc.context');
+const state: { name: string } = ((globalThis as any)[stateKey] ??= { name: isMainThread ? 'MainProcess' : 'Worker' });
 
 /** Set by the worker bootstrap when the parent tells the worker its name. */
 export function setProcessName(name: string): void {

@@ -8,7 +8,8 @@ import { PoolStateError } from './errors.js';
 import { toTaskSpec, type Task, type TaskSpec } from './task.js';
 import { cpuCount } from './context.js';
 import { checkArgs, checkCount, checkOptionalTask, checkRuntime } from './options.js';
-import { CHUNK, HANDLES } from './worker/protocol.js';
+import { CHUNK, HANDLES, PACKED, STAR } from './worker/protocol.js';
+import { packNumbers } from './codec/pack.js';
 
 export interface PoolOptions {
   /** Number of workers; default `os.availableParallelism()`. */
@@ -33,12 +34,20 @@ type IterableOf<T> = Iterable<T> | AsyncIterable<T>;
 /** What `fn` resolves to, for a Task. */
 type Returned<F> = F extends Task<any[], infer R> ? Awaited<R> : unknown;
 
-const toSingleArg = (item: unknown): unknown[] => [item];
-const toArgList = (item: unknown): unknown[] => {
-  if (item == null || typeof (item as any)[Symbol.iterator] !== 'function') {
-    throw new TypeError(`starmap items must be argument arrays, got ${item === null ? 'null' : typeof item}`);
-  }
-  return Array.from(item as Iterable<unknown>);
+/** How map items become calls: map/imap send items as they are (fn(item)); starmap spreads argument lists. */
+interface CallStyle {
+  flags: number;
+  toItem(item: unknown): unknown;
+}
+const SINGLE: CallStyle = { flags: CHUNK, toItem: (item) => item };
+const SPREAD: CallStyle = {
+  flags: CHUNK | STAR,
+  toItem(item) {
+    if (item == null || typeof (item as any)[Symbol.iterator] !== 'function') {
+      throw new TypeError(`starmap items must be argument arrays, got ${item === null ? 'null' : typeof item}`);
+    }
+    return Array.isArray(item) ? item : Array.from(item as Iterable<unknown>);
+  },
 };
 
 async function collect<T>(iterable: IterableOf<T>): Promise<T[]> {
@@ -109,6 +118,13 @@ export class Pool {
       settle(false, new PoolStateError('Pool not running', 'ERR_POOL_NOT_RUNNING'));
       return;
     }
+    if (flags & CHUNK) {
+      const packed = packNumbers(args as unknown[]);
+      if (packed) {
+        this.#scheduler.submit({ spec, args: packed, flags: flags | PACKED, settle });
+        return;
+      }
+    }
     const enc = encodeHandles(args, this.#runtime);
     this.#scheduler.submit({ spec, args: enc.value, flags: enc.found ? flags | HANDLES : flags, settle });
   }
@@ -143,7 +159,7 @@ export class Pool {
   }
 
   mapAsync<R>(fn: Task<[any], R>, iterable: IterableOf<unknown>, chunksize?: number, opts: ResultCallbacks<Awaited<R>[]> = {}): AsyncResult<Awaited<R>[]> {
-    return this.#mapAsync(fn, iterable, chunksize, opts, toSingleArg);
+    return this.#mapAsync(fn, iterable, chunksize, opts, SINGLE);
   }
 
   /** `fn(...args)` for every argument array, in input order (Python's `starmap`). */
@@ -156,10 +172,10 @@ export class Pool {
   }
 
   starmapAsync<R>(fn: Task<any[], R>, iterable: IterableOf<unknown[]>, chunksize?: number, opts: ResultCallbacks<Awaited<R>[]> = {}): AsyncResult<Awaited<R>[]> {
-    return this.#mapAsync(fn, iterable, chunksize, opts, toArgList);
+    return this.#mapAsync(fn, iterable, chunksize, opts, SPREAD);
   }
 
-  #mapAsync<R>(fn: Task, iterable: IterableOf<unknown>, chunksize: number | undefined, opts: ResultCallbacks<R[]>, toArgs: (item: unknown) => unknown[]): AsyncResult<R[]> {
+  #mapAsync<R>(fn: Task, iterable: IterableOf<unknown>, chunksize: number | undefined, opts: ResultCallbacks<R[]>, style: CallStyle): AsyncResult<R[]> {
     this.#checkRunning();
     const spec = toTaskSpec(fn);
     const size = checkChunksize(chunksize);
@@ -167,19 +183,19 @@ export class Pool {
     const settle = (ok: boolean, value: unknown) => result[settleResult](ok, value);
     const isAsync = iterable != null && typeof (iterable as any)[Symbol.asyncIterator] === 'function';
     if (isAsync) {
-      collect(iterable).then((items) => this.#mapItems(spec, items, size, toArgs, settle), (err) => settle(false, err));
+      collect(iterable).then((items) => this.#mapItems(spec, items, size, style, settle), (err) => settle(false, err));
     } else {
-      this.#mapItems(spec, collectSync(iterable as Iterable<unknown>), size, toArgs, settle);
+      this.#mapItems(spec, collectSync(iterable as Iterable<unknown>), size, style, settle);
     }
     return result;
   }
 
-  #mapItems(spec: TaskSpec, items: unknown[], chunksize: number | undefined, toArgs: (item: unknown) => unknown[], settle: Job['settle']): void {
+  #mapItems(spec: TaskSpec, items: unknown[], chunksize: number | undefined, style: CallStyle, settle: Job['settle']): void {
     const n = items.length;
     if (n === 0) return settle(true, []);
-    let argLists: unknown[][];
+    let argLists: unknown[];
     try {
-      argLists = items.map(toArgs);
+      argLists = style === SINGLE ? items : items.map(style.toItem);
     } catch (err) {
       return settle(false, err);
     }
@@ -189,7 +205,7 @@ export class Pool {
     let failed = false;
     for (let start = 0; start < n; start += size) {
       const chunk = argLists.slice(start, start + size);
-      this.#submit(spec, chunk, CHUNK, (ok, value) => {
+      this.#submit(spec, chunk, style.flags, (ok, value) => {
         if (failed) return;
         if (!ok) {
           failed = true;
@@ -221,8 +237,8 @@ export class Pool {
       ordered,
       chunksize: size,
       window: Math.max(1024, this.#processes * size * 8),
-      toArgs: toSingleArg,
-      submit: (argLists, done) => this.#submit(spec, argLists, CHUNK, done),
+      toItem: SINGLE.toItem,
+      submit: (items, done) => this.#submit(spec, items, SINGLE.flags, done),
     });
     if (this.#iterators.size > 64) for (const ref of this.#iterators) if (!ref.deref()) this.#iterators.delete(ref);
     this.#iterators.add(new WeakRef(it as ResultIterator<unknown>));

@@ -10,14 +10,14 @@ import { Deque } from './engine/deque.js';
 type Entry = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** Submits one chunk of argument lists; `done` gets the chunk's results (or its error). */
-export type ChunkSubmitter = (argLists: unknown[][], done: (ok: boolean, value: unknown) => void) => void;
+export type ChunkSubmitter = (items: unknown[], done: (ok: boolean, value: unknown) => void) => void;
 
 export class ResultIterator<R> implements AsyncIterableIterator<R> {
   readonly #submit: ChunkSubmitter;
   readonly #ordered: boolean;
   readonly #chunksize: number;
   readonly #window: number;
-  readonly #toArgs: (item: unknown) => unknown[];
+  readonly #toItem: (item: unknown) => unknown;
   #syncSource: Iterator<unknown> | null = null;
   #asyncSource: AsyncIterator<unknown> | null = null;
   #filling = false;
@@ -40,13 +40,13 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
     ordered: boolean;
     chunksize: number;
     window: number;
-    toArgs: (item: unknown) => unknown[];
+    toItem: (item: unknown) => unknown;
   }) {
     this.#submit = opts.submit;
     this.#ordered = opts.ordered;
     this.#chunksize = opts.chunksize;
     this.#window = Math.max(opts.window, opts.chunksize);
-    this.#toArgs = opts.toArgs;
+    this.#toItem = opts.toItem;
     const src = opts.source as any;
     if (src != null && typeof src[Symbol.asyncIterator] === 'function') this.#asyncSource = src[Symbol.asyncIterator]();
     else if (src != null && typeof src[Symbol.iterator] === 'function') this.#syncSource = src[Symbol.iterator]();
@@ -136,12 +136,12 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
     this.#signal();
   }
 
-  #submitChunk(argLists: unknown[][]): void {
+  #submitChunk(items: unknown[]): void {
     const index = this.#submittedChunks++;
-    const count = argLists.length;
+    const count = items.length;
     this.#buffered += count;
     if (this.#ordered) this.#slots.set(index, null);
-    this.#submit(argLists, (ok, value) => {
+    this.#submit(items, (ok, value) => {
       if (ok) this.#deliver(index, (value as unknown[]).map((v) => ({ ok: true, value: v })));
       else {
         // a failed chunk counts as one item: the error is raised once, where the chunk stood
@@ -172,7 +172,7 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
     this.#filling = true;
     try {
       while (this.#room()) {
-        const chunk: unknown[][] = [];
+        const chunk: unknown[] = [];
         try {
           while (chunk.length < this.#chunksize) {
             const step = it.next();
@@ -180,7 +180,7 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
               this.#sourceDone = true;
               break;
             }
-            chunk.push(this.#toArgs(step.value));
+            chunk.push(this.#toItem(step.value));
           }
         } catch (err) {
           if (chunk.length) this.#submitChunk(chunk);
@@ -199,7 +199,7 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
     this.#filling = true;
     try {
       while (this.#room()) {
-        const chunk: unknown[][] = [];
+        const chunk: unknown[] = [];
         try {
           while (chunk.length < this.#chunksize) {
             const step = await it.next();
@@ -207,7 +207,7 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
               this.#sourceDone = true;
               break;
             }
-            chunk.push(this.#toArgs(step.value));
+            chunk.push(this.#toItem(step.value));
           }
         } catch (err) {
           if (chunk.length) this.#submitChunk(chunk);

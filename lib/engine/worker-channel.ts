@@ -36,8 +36,9 @@ export interface WorkerChannel {
   setRef(ref: boolean): void;
 }
 
-const bootstrapUrl = new URL(`../worker/bootstrap${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-const fromSource = bootstrapUrl.pathname.endsWith('.ts');
+const fromSource = import.meta.url.endsWith('.ts');
+// From dist/, the worker entry is bundled into one file (scripts/bundle-worker.mjs): faster worker start-up.
+const bootstrapUrl = new URL(fromSource ? '../worker/bootstrap.ts' : '../worker/bootstrap.bundle.cjs', import.meta.url);
 
 /** A thread worker; from TypeScript sources it first registers tsx (threads ignore --import on Node 20). */
 function spawnThread(settings: WorkerSettings): WorkerChannel {

@@ -9,11 +9,12 @@ import { setProcessName } from '../context.js';
 import { decodeHandles, encodeHandles } from '../codec/handles.js';
 import { errorToWire } from '../codec/error-wire.js';
 import { findUnserializable } from '../codec/unserializable.js';
+import { packNumbers } from '../codec/pack.js';
 import { SerializationError } from '../errors.js';
 import type { TaskSpec } from '../task.js';
 import { explainReferenceError, loadTask, type TaskFn } from './load-task.js';
 import { runExitHooks } from './exit-hooks.js';
-import { CHUNK, HANDLES, type FromWorker, type ResultMessage, type TaskMessage, type ToWorker } from './protocol.js';
+import { CHUNK, HANDLES, PACKED, STAR, type FromWorker, type ResultMessage, type TaskMessage, type ToWorker } from './protocol.js';
 
 const runtime = parentPort ? 'thread' : 'process';
 const post: (msg: FromWorker) => void = parentPort
@@ -45,11 +46,13 @@ function runTask(msg: TaskMessage): unknown {
   const loaded = loadTask(spec);
   const invoke = (fn: TaskFn, args: unknown): unknown => {
     if (!(flags & CHUNK)) return fn(...(args as unknown[]));
-    const list = args as unknown[][];
+    // Chunks of single items are sent flat: wrapping each item in an array costs 10x in cloning.
+    const call: (item: unknown) => unknown = flags & STAR ? (item) => fn(...(item as unknown[])) : fn;
+    const list = args as unknown[];
     const out = new Array(list.length);
     for (let i = 0; i < list.length; i++) {
-      const r = fn(...list[i]);
-      if (isThenable(r)) return finishChunkAsync(fn, list, out, i, r);
+      const r = call(list[i]);
+      if (isThenable(r)) return finishChunkAsync(call, list, out, i, r);
       out[i] = r;
     }
     return out;
@@ -60,16 +63,23 @@ function runTask(msg: TaskMessage): unknown {
   return invoke(loaded, msg[2]);
 }
 
-async function finishChunkAsync(fn: TaskFn, list: unknown[][], out: unknown[], i: number, first: PromiseLike<unknown>) {
+async function finishChunkAsync(call: (item: unknown) => unknown, list: unknown[], out: unknown[], i: number, first: PromiseLike<unknown>) {
   out[i] = await first;
-  for (let j = i + 1; j < list.length; j++) out[j] = await fn(...list[j]);
+  for (let j = i + 1; j < list.length; j++) out[j] = await call(list[j]);
   return out;
 }
 
-function pushResult(id: number, ok: boolean, value: unknown, spec: TaskSpec | undefined): void {
+function pushResult(id: number, ok: boolean, value: unknown, spec: TaskSpec | undefined, chunk: boolean): void {
   if (!ok) {
     results.push([id, false, errorToWire(spec ? explainReferenceError(value, spec) : value), 0]);
     return;
+  }
+  if (chunk) {
+    const packed = packNumbers(value as unknown[]);
+    if (packed) {
+      results.push([id, true, packed, PACKED]);
+      return;
+    }
   }
   if (typeof value === 'object' && value !== null) {
     const enc = encodeHandles(value, runtime === 'thread' ? 'thread' : 'process');
@@ -121,9 +131,9 @@ async function drain(): Promise<void> {
           flush(); // do not hold finished results while awaiting a slow one
           value = await value;
         }
-        pushResult(msg[0], true, value, spec);
+        pushResult(msg[0], true, value, spec, (msg[3] & CHUNK) !== 0);
       } catch (err) {
-        pushResult(msg[0], false, err, spec);
+        pushResult(msg[0], false, err, spec, false);
       }
       busyMs += performance.now() - start;
     }

@@ -2,7 +2,9 @@
  * Work that must finish before a worker exits on its own (a Process target returned): primitives
  * register flushes here so that data written just before the exit is not lost.
  */
-const hooks = new Set<() => Promise<void> | void>();
+// On globalThis: primitives register through their own import of this module, which in a bundled worker is a
+// different copy from the one the worker entry runs.
+const hooks: Set<() => Promise<void> | void> = ((globalThis as any)[Symbol.for('multiproc.exitHooks')] ??= new Set());
 
 export function beforeWorkerExit(hook: () => Promise<void> | void): () => void {
   hooks.add(hook);

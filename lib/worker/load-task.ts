@@ -9,6 +9,10 @@ export type TaskFn = (...args: unknown[]) => unknown;
 
 const compiled = new Map<string, TaskFn>();
 
+// esbuild (tsx) with keepNames rewrites inner named functions as `__name(fn, "name")`; the helper exists
+// only in the sender's module, so source sent from a tsx-run program needs it here too.
+(globalThis as any).__name ??= (fn: unknown) => fn;
+
 /** Compiles function source in the global scope (indirect eval: no access to this module). */
 function compileSource(src: string): TaskFn {
   let fn = compiled.get(src);

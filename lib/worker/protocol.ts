@@ -3,8 +3,10 @@ import type { TaskSpec } from '../task.js';
 import type { WireError } from '../codec/error-wire.js';
 
 /** Flags of a task message. */
-export const CHUNK = 1; // args is a list of argument lists; the result is a list
+export const CHUNK = 1; // args is a list of items, each called as fn(item); the result is a list
 export const HANDLES = 2; // args (or the result) hold handle descriptors to revive
+export const PACKED = 8; // the list (args of a chunk, or a chunk's results) travels as a Float64Array
+export const STAR = 4; // with CHUNK: each item is an argument list, called as fn(...item) (starmap)
 
 /** A task spec is sent in full the first time a worker sees it, by number afterwards. */
 export type SpecRef = number | [number, TaskSpec];

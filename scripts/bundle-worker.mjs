@@ -1,0 +1,15 @@
+// Bundles the worker entry into one CommonJS file: a new worker then loads 1 module instead of ~12, through
+// the CommonJS loader (faster to start than the ESM one). Task modules are still loaded with import().
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['dist/lib/worker/bootstrap.js'],
+  outfile: 'dist/lib/worker/bootstrap.bundle.cjs',
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  logLevel: 'warning',
+  define: { 'import.meta.url': '__multiprocBundleUrl' },
+  banner: { js: 'const __multiprocBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+});
