@@ -1,34 +1,26 @@
 /**
- * The I/O thread of a remote-core link (see link.ts): owns this thread's connections to brokers,
- * so that the calling thread can sleep in Atomics.wait while a blocking call's round trip runs
- * here. It relays ops in order and posts replies back, then bumps the signal word and notifies.
+ * The I/O thread of a remote-core link (see link.ts). For each broker it opens the REPLY
+ * connection (authenticated, announcing a token the calling thread's request connection names)
+ * and forwards every frame read there to the calling thread; then it bumps the shared signal
+ * word and notifies, so a calling thread asleep in Atomics.wait wakes up at once.
  */
+import { connect as netConnect, type Socket } from 'node:net';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { errorToWire } from '../../lib/codec/error-wire.js';
 import { ConnectionClosedError } from '../../lib/errors.js';
-import { connect, type Client } from './client.js';
-import { OP_CALL, OP_CONNECT, OP_FIRE, type LinkOp, type LinkReply } from './link-protocol.js';
+import { clientHandshake } from './auth.js';
+import { DEFAULT_MAX_FRAME, FrameSocket, HANDSHAKE_MAX_FRAME, encode } from './wire.js';
+import { formatAddress, PROTOCOL_OBJECT, type Address, type Hello, type Request } from './protocol.js';
+import { R_CLOSED, R_CONNECTED, R_FRAME, type LinkConnect, type LinkEvent } from './link-protocol.js';
 
-const { requests, replies, signal, owner } = workerData as {
-  requests: MessagePort;
-  replies: MessagePort;
-  signal: Int32Array;
-  owner: string;
-};
+const { requests, replies, signal } = workerData as { requests: MessagePort; replies: MessagePort; signal: Int32Array };
 
-interface Broker {
-  client: Client | null;
-  failure: unknown | null;
-  /** Ops that arrived while connecting, replayed in order. */
-  queue: LinkOp[];
-}
-const brokers: Broker[] = [];
-
-let out: LinkReply[] = [];
+const sockets: FrameSocket[] = [];
+let out: LinkEvent[] = [];
 let scheduled = false;
 
-function post(reply: LinkReply): void {
-  out.push(reply);
+function post(event: LinkEvent): void {
+  out.push(event);
   if (!scheduled) {
     scheduled = true;
     process.nextTick(flush);
@@ -40,68 +32,50 @@ function flush(): void {
   const batch = out;
   out = [];
   replies.postMessage(batch);
-  // The calling thread may be asleep in a blocking call: wake it (it drains the port itself).
   Atomics.add(signal, 0, 1);
   Atomics.notify(signal, 0);
 }
 
-function wire(err: unknown): unknown {
-  // Relay clients keep server errors as WireError records; local failures are real Errors.
-  return err instanceof Error ? errorToWire(err) : err;
+function openSocket(address: Address): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = typeof address === 'string' ? netConnect(address) : netConnect(address.port, address.host);
+    socket.once('error', (err) => {
+      socket.destroy();
+      reject(new ConnectionClosedError(`cannot connect to ${formatAddress(address)}: ${err.message}`));
+    });
+    socket.once('connect', () => resolve(socket));
+  });
 }
 
-function run(b: Broker, op: LinkOp): void {
-  if (b.failure !== null) {
-    if (op[0] === OP_CALL) post([op[2], false, wire(b.failure)]);
-    return;
-  }
-  if (b.client === null) {
-    b.queue.push(op);
-    return;
-  }
-  const client = b.client;
-  if (op[0] === OP_CALL) {
-    const id = op[2];
-    client.call(op[3], op[4], op[5]).then((v) => post([id, true, v]), (e) => post([id, false, wire(e)]));
-  } else if (op[0] === OP_FIRE) {
-    try {
-      client.notify(op[3], op[4], op[5]);
-    } catch (e) {
-      post([0, false, wire(e), op[3], op[1]]);
-    }
+async function open([broker, id, address, authkey, token, owner]: LinkConnect): Promise<void> {
+  let frames: FrameSocket | null = null;
+  try {
+    frames = new FrameSocket(await openSocket(address), { maxFrame: HANDSHAKE_MAX_FRAME });
+    await clientHandshake(frames, authkey);
+    frames.maxFrame = DEFAULT_MAX_FRAME;
+    // Hello, then a ping answered on this connection: once it is back the server knows the token.
+    const hello: Hello = { hello: 1, pid: process.pid, owner, listen: token };
+    const ping: Request = [1, PROTOCOL_OBJECT, 'ping', [], 0];
+    frames.sendFrame(encode([hello, ping]));
+    await frames.readFrame();
+    frames.unref();
+    sockets[broker] = frames;
+    frames.onFrame((frame) => post([R_FRAME, broker, frame]));
+    frames.onClose((reason) => {
+      const err = reason instanceof ConnectionClosedError ? reason : new ConnectionClosedError(reason ? `connection closed: ${reason.message}` : 'connection closed by the server');
+      post([R_CLOSED, broker, errorToWire(err)]);
+    });
+    post([R_CONNECTED, id, true, null]);
+  } catch (err) {
+    frames?.close();
+    post([R_CONNECTED, id, false, errorToWire(err)]);
   }
 }
 
-requests.on('message', (ops: LinkOp[]) => {
-  for (const op of ops) {
-    if (op[0] === OP_CONNECT) {
-      const [, index, id, address, authkey] = op;
-      const b: Broker = { client: null, failure: null, queue: [] };
-      brokers[index] = b;
-      connect(address, authkey, { owner, rawErrors: true }).then(
-        (client) => {
-          b.client = client;
-          client.onError((objectId, err) => post([0, false, err, objectId, index]));
-          client.onClose((err) => {
-            b.failure = err;
-          });
-          post([id, true, null]);
-          for (const queued of b.queue.splice(0)) run(b, queued);
-        },
-        (err) => {
-          b.failure = err instanceof Error ? err : new ConnectionClosedError(String(err));
-          post([id, false, wire(err)]);
-          for (const queued of b.queue.splice(0)) run(b, queued);
-        },
-      );
-    } else {
-      run(brokers[op[1]], op);
-    }
-  }
-});
+requests.on('message', (msg: LinkConnect) => void open(msg));
 
 // The calling thread is gone: close our connections so the brokers release what it held.
 requests.on('close', () => {
-  for (const b of brokers) b?.client?.close();
+  for (const s of sockets) s?.close();
   process.exit(0);
 });

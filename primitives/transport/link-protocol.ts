@@ -1,17 +1,27 @@
-/** Messages between a calling thread (link.ts) and its I/O thread (io-thread.ts). */
-import type { Address, ObjectId } from './protocol.js';
-
-export const OP_CONNECT = 0;
-export const OP_CALL = 1;
-export const OP_FIRE = 2;
-
-export type LinkOp =
-  | [op: typeof OP_CONNECT, broker: number, id: number, address: Address, authkey: Uint8Array]
-  | [op: typeof OP_CALL, broker: number, id: number, objectId: ObjectId, method: string, args: unknown[]]
-  | [op: typeof OP_FIRE, broker: number, id: 0, objectId: ObjectId, method: string, args: unknown[]];
+/**
+ * Messages between a calling thread (link.ts) and its I/O thread (io-thread.ts). Per broker the
+ * calling thread owns a request connection it writes synchronously; the I/O thread owns the reply
+ * connection and forwards each frame it reads.
+ */
+import type { Address } from './protocol.js';
 
 /**
- * [id, ok, value-or-WireError] answers a CONNECT or CALL; id 0 is a failed FIRE:
- * [0, false, WireError, objectId, broker].
+ * calling -> I/O: open the reply connection to a broker (number `broker`), announcing `token`;
+ * the calling thread then opens the request connection naming that token (Hello.replyTo).
  */
-export type LinkReply = [id: number, ok: boolean, value: unknown, objectId?: ObjectId, broker?: number];
+export type LinkConnect = [broker: number, id: number, address: Address, authkey: Uint8Array, token: string, owner: string];
+
+export const R_CONNECTED = 0;
+export const R_FRAME = 1;
+export const R_CLOSED = 2;
+
+/**
+ * I/O -> calling (posted in batches):
+ * [R_CONNECTED, id, ok, null | WireError] the reply connection is registered (or failed)
+ * [R_FRAME, broker, payload]             one frame read from that broker
+ * [R_CLOSED, broker, WireError]          that connection is gone
+ */
+export type LinkEvent =
+  | [typeof R_CONNECTED, number, boolean, unknown]
+  | [typeof R_FRAME, number, Uint8Array]
+  | [typeof R_CLOSED, number, unknown];

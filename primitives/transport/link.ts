@@ -1,57 +1,92 @@
 /**
- * The calling thread's side of remote-core calls. Every call of this thread — async, blocking or
- * fire-and-forget — goes, in call order, through ONE I/O thread (io-thread.ts) that owns the
- * sockets to the brokers; so a `send` queued before a `release` reaches the broker before it.
+ * The calling thread's side of remote-core calls.
  *
- * A blocking call posts its op and sleeps in Atomics.wait on a shared signal word; the I/O thread
- * posts each reply batch on a port and bumps the word; we drain the port with
- * receiveMessageOnPort (the sync-rpc pattern), settling async replies met on the way.
+ * Per broker, two connections: the REQUEST connection belongs to this thread, which writes every
+ * request — async, blocking or fire-and-forget — straight to its fd with fs.writeSync, in call
+ * order (so a `send` made before a `release` reaches the broker before it), with no event-loop
+ * turn needed; the REPLY connection belongs to an I/O thread (io-thread.ts) that forwards each
+ * frame it reads. A blocking call writes its request and sleeps in Atomics.wait on a shared
+ * signal word until the I/O thread has posted the reply (the sync-rpc pattern); async replies
+ * met while draining are settled on the way.
  */
+import { randomBytes } from 'node:crypto';
+import { writeSync } from 'node:fs';
+import { connect as netConnect, type Socket } from 'node:net';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { errorFromWire, type WireError } from '../../lib/codec/error-wire.js';
+import { errorFromWire, errorToWire, type WireError } from '../../lib/codec/error-wire.js';
+import { ConnectionClosedError, SerializationError } from '../../lib/errors.js';
 import { beforeWorkerExit } from '../../lib/worker/exit-hooks.js';
 import { tsxApiUrl } from '../../lib/worker/ts-loader.js';
+import { clientHandshake } from './auth.js';
 import { ownerId } from './core.js';
-import { OP_CALL, OP_CONNECT, OP_FIRE, type LinkOp, type LinkReply } from './link-protocol.js';
-import { formatAddress, PROTOCOL_OBJECT, type Address, type ObjectId } from './protocol.js';
+import { R_CLOSED, R_CONNECTED, R_FRAME, type LinkConnect, type LinkEvent } from './link-protocol.js';
+import { formatAddress, isReply, NO_REPLY, type Address, type Hello, type ObjectId, type Reply, type Request } from './protocol.js';
+import { decode, DEFAULT_MAX_FRAME, encode, FrameSocket, HANDSHAKE_MAX_FRAME } from './wire.js';
 
-/** Ops queued this tick are posted together; a long synchronous burst is posted every BATCH ops. */
-const BATCH = 1024;
+/** Requests queued this tick are written together; a long synchronous burst every BATCH requests. */
+const BATCH = 512;
 
 interface Pending {
+  broker: number;
   resolve(v: unknown): void;
   reject(e: unknown): void;
 }
 
+interface Broker {
+  index: number;
+  socket: Socket | null;
+  fd: number;
+  closed: ConnectionClosedError | null;
+  queue: Request[];
+}
+
+function connectionClosed(reason: unknown): ConnectionClosedError {
+  if (reason instanceof ConnectionClosedError) return reason;
+  const msg = (reason as Error)?.message;
+  return new ConnectionClosedError(msg ? `connection to the primitive's creator closed: ${msg}` : 'connection to the primitive\'s creator closed');
+}
+
+function openSocket(address: Address): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = typeof address === 'string' ? netConnect(address) : netConnect(address.port, address.host);
+    socket.once('error', (err) => {
+      socket.destroy();
+      reject(new ConnectionClosedError(`cannot connect to ${formatAddress(address)}: ${err.message}`));
+    });
+    socket.once('connect', () => resolve(socket));
+  });
+}
+
 export class Link {
   readonly #worker: Worker;
-  readonly #requests: MessagePort;
+  readonly #control: MessagePort;
   readonly #replies: MessagePort;
   readonly #signal: Int32Array;
-  #batch: LinkOp[] = [];
+  readonly #sleeper = new Int32Array(new SharedArrayBuffer(4));
+  readonly #brokers: Broker[] = [];
+  readonly #byAddress = new Map<string, Promise<number>>();
+  readonly #pending = new Map<number, Pending>();
+  readonly #connecting = new Map<number, Pending>();
+  /** Failures of fire-and-forget requests, thrown by the next call on that object. */
+  readonly #deferred = new Map<string, WireError>();
+  readonly #dirty = new Set<Broker>();
+  #queued = 0;
   #scheduled = false;
   #nextId = 1;
-  readonly #pending = new Map<number, Pending>();
   #syncId = 0;
-  #syncReply: LinkReply | null = null;
-  readonly #brokers = new Map<string, { index: number; ready: Promise<number> }>();
-  /** Brokers that got fire-and-forget ops since the last barrier. */
-  readonly #fired = new Set<number>();
-  /** Failures of fire-and-forget ops, thrown by the next call on that object. */
-  readonly #deferred = new Map<string, WireError>();
-  #barriers = 0;
-  #drained: (() => void)[] = [];
+  #syncBroker = -1;
+  #syncReply: Reply | null = null;
 
   constructor() {
-    const req = new MessageChannel();
-    const rep = new MessageChannel();
-    this.#requests = req.port1;
-    this.#replies = rep.port1;
+    const control = new MessageChannel();
+    const replies = new MessageChannel();
+    this.#control = control.port1;
+    this.#replies = replies.port1;
     this.#signal = new Int32Array(new SharedArrayBuffer(4));
-    const workerData = { requests: req.port2, replies: rep.port2, signal: this.#signal, owner: ownerId() };
+    const workerData = { requests: control.port2, replies: replies.port2, signal: this.#signal };
     const fromSource = import.meta.url.endsWith('.ts');
     const ioUrl = new URL(`./io-thread${fromSource ? '.ts' : '.js'}`, import.meta.url);
-    const options = { workerData, transferList: [req.port2, rep.port2], stdout: false, stderr: false };
+    const options = { workerData, transferList: [control.port2, replies.port2] };
     // Threads ignore --import loaders on Node 20: from sources, register tsx first.
     this.#worker = fromSource
       ? new Worker(
@@ -60,74 +95,226 @@ export class Link {
         )
       : new Worker(ioUrl, options);
     this.#worker.unref();
-    this.#worker.on('error', (err) => this.#fail(err));
-    this.#replies.on('message', (batch: LinkReply[]) => this.#handle(batch));
+    this.#worker.on('error', (err) => {
+      for (const b of this.#brokers) this.#close(b, err);
+    });
+    this.#replies.on('message', (events: LinkEvent[]) => this.#onEvents(events));
     this.#replies.unref();
-    this.#requests.unref();
-    // Queued fire-and-forget ops must reach the broker before a Process worker exits.
-    beforeWorkerExit(() => this.drain());
+    this.#control.unref();
+    // Requests still queued when the thread ends must reach the broker: writes are synchronous,
+    // so flushing at exit is enough (what is in the socket is delivered after we are gone).
+    beforeWorkerExit(() => this.flush());
+    process.on('exit', () => this.flush());
   }
 
   /** Connects (once) to the broker at `address`; resolves with its index for later calls. */
   broker(address: Address, authkey: Uint8Array): Promise<number> {
     const key = formatAddress(address);
-    let entry = this.#brokers.get(key);
-    if (!entry) {
-      const index = this.#brokers.size;
-      const id = this.#nextId++;
-      const ready = this.#await(id).then(() => index);
-      this.#push([OP_CONNECT, index, id, address, authkey]);
-      entry = { index, ready };
-      this.#brokers.set(key, entry);
+    let index = this.#byAddress.get(key);
+    if (!index) {
+      index = this.#open(address, authkey);
+      this.#byAddress.set(key, index);
+      index.catch(() => this.#byAddress.delete(key));
     }
-    return entry.ready;
+    return index;
+  }
+
+  async #open(address: Address, authkey: Uint8Array): Promise<number> {
+    const index = this.#brokers.length;
+    const broker: Broker = { index, socket: null, fd: -1, closed: null, queue: [] };
+    this.#brokers.push(broker);
+    const token = randomBytes(16).toString('hex');
+    const owner = ownerId();
+    // 1. the I/O thread opens the reply connection and registers the token
+    const id = this.#nextId++;
+    await new Promise((resolve, reject) => {
+      this.#connecting.set(id, { broker: index, resolve, reject });
+      this.#replies.ref();
+      this.#control.postMessage([index, id, address, authkey, token, owner] satisfies LinkConnect);
+    }).finally(() => this.#unrefIfIdle());
+    // 2. we open the request connection, naming the token
+    const frames = new FrameSocket(await openSocket(address), { maxFrame: HANDSHAKE_MAX_FRAME });
+    try {
+      await clientHandshake(frames, authkey);
+    } catch (err) {
+      frames.close();
+      throw err;
+    }
+    const socket = frames.socket;
+    const fd = (socket as any)._handle?.fd;
+    if (typeof fd !== 'number' || fd < 0) {
+      frames.close();
+      throw new ConnectionClosedError('cannot write to the broker socket synchronously on this platform');
+    }
+    if (socket.writableLength > 0) await new Promise((r) => socket.once('drain', r));
+    frames.maxFrame = DEFAULT_MAX_FRAME;
+    frames.onFrame(() => frames.close(new ConnectionClosedError('protocol error: data on a request connection')));
+    frames.onClose((reason) => this.#close(broker, reason));
+    frames.unref();
+    broker.socket = socket;
+    broker.fd = fd;
+    this.#write(broker, encode([{ hello: 1, pid: process.pid, owner, replyTo: token } satisfies Hello]));
+    return index;
   }
 
   /** An async call: resolves with the result of the (awaited) remote method. */
   call(broker: number, objectId: ObjectId, method: string, args: unknown[]): Promise<unknown> {
+    const b = this.#brokers[broker];
     const deferred = this.#takeDeferred(broker, objectId);
     if (deferred) return Promise.reject(errorFromWire(deferred));
+    if (b.closed) return Promise.reject(b.closed);
     const id = this.#nextId++;
-    const p = this.#await(id);
-    this.#push([OP_CALL, broker, id, objectId, method, args]);
-    return p;
+    return new Promise((resolve, reject) => {
+      if (this.#pending.size === 0) this.#replies.ref();
+      this.#pending.set(id, { broker, resolve, reject });
+      this.#queue(b, [id, objectId, method, args, 0]);
+    });
   }
 
   /** A blocking call: sleeps until the remote method (awaited there) answers; throws its error. */
   callSync(broker: number, objectId: ObjectId, method: string, args: unknown[]): unknown {
+    const b = this.#brokers[broker];
     const deferred = this.#takeDeferred(broker, objectId);
     if (deferred) throw errorFromWire(deferred);
+    if (b.closed) throw b.closed;
     const id = this.#nextId++;
     this.#syncId = id;
+    this.#syncBroker = broker;
     this.#syncReply = null;
-    this.#batch.push([OP_CALL, broker, id, objectId, method, args]);
-    this.#flush();
-    for (;;) {
-      const seen = Atomics.load(this.#signal, 0);
-      this.#drainPort();
-      if (this.#syncReply) break;
-      Atomics.wait(this.#signal, 0, seen);
+    try {
+      b.queue.push([id, objectId, method, args, 0]);
+      this.#queued++;
+      this.#dirty.add(b);
+      this.flush();
+      for (;;) {
+        const seen = Atomics.load(this.#signal, 0);
+        this.#drainPort();
+        if (this.#syncReply) break;
+        Atomics.wait(this.#signal, 0, seen);
+      }
+      const reply: Reply = this.#syncReply;
+      if (reply[1]) return reply[2];
+      throw errorFromWire(reply[2] as WireError);
+    } finally {
+      this.#syncId = 0;
+      this.#syncReply = null;
     }
-    const reply: LinkReply = this.#syncReply;
-    this.#syncReply = null;
-    this.#syncId = 0;
-    if (reply[1]) return reply[2];
-    throw errorFromWire(reply[2] as WireError);
   }
 
-  /** Queues a call whose result nobody waits for; a failure is thrown by the next call on that object. */
+  /** Queues a call nobody waits for; a failure is thrown by the next call on that object. */
   fire(broker: number, objectId: ObjectId, method: string, args: unknown[]): void {
+    const b = this.#brokers[broker];
     const deferred = this.#takeDeferred(broker, objectId);
     if (deferred) throw errorFromWire(deferred);
-    this.#fired.add(broker);
-    this.#push([OP_FIRE, broker, 0, objectId, method, args]);
+    if (b.closed) throw b.closed;
+    this.#queue(b, [this.#nextId++, objectId, method, args, NO_REPLY]);
   }
 
-  /** Resolves once every op queued so far has been delivered to its broker and started there. */
+  /** Writes every queued request now (synchronously). */
+  flush(): void {
+    this.#scheduled = false;
+    if (this.#queued === 0) return;
+    this.#queued = 0;
+    for (const b of this.#dirty) {
+      const batch = b.queue;
+      b.queue = [];
+      if (batch.length === 0 || b.closed) continue;
+      let payload: Buffer | null = null;
+      try {
+        payload = encode(batch);
+      } catch {
+        // Write the good ones one by one; the bad one fails alone.
+        for (const req of batch) {
+          try {
+            this.#writeFrame(b, encode([req]));
+          } catch (err) {
+            this.#failRequest(b, req, err);
+          }
+        }
+        continue;
+      }
+      if (payload.length > DEFAULT_MAX_FRAME && batch.length > 1) {
+        for (const req of batch) {
+          try {
+            this.#writeFrame(b, encode([req]));
+          } catch (err) {
+            this.#failRequest(b, req, err);
+          }
+        }
+        continue;
+      }
+      try {
+        this.#writeFrame(b, payload);
+      } catch (err) {
+        for (const req of batch) this.#failRequest(b, req, err);
+      }
+    }
+    this.#dirty.clear();
+  }
+
+  /** Kept for callers that want to await delivery: writes are synchronous, so this is flush(). */
   drain(): Promise<void> {
-    this.#flush();
-    if (this.#barriers === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#drained.push(resolve));
+    this.flush();
+    return Promise.resolve();
+  }
+
+  #queue(b: Broker, req: Request): void {
+    b.queue.push(req);
+    this.#dirty.add(b);
+    if (++this.#queued >= BATCH) this.flush();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  #writeFrame(b: Broker, payload: Uint8Array): void {
+    if (payload.length > DEFAULT_MAX_FRAME) {
+      throw new SerializationError(`message of ${payload.length} bytes exceeds the frame limit of ${DEFAULT_MAX_FRAME} bytes`);
+    }
+    this.#write(b, payload);
+  }
+
+  /** Frames and writes synchronously, riding out a full socket buffer with short sleeps. */
+  #write(b: Broker, payload: Uint8Array): void {
+    if (b.closed || !b.socket || b.socket.destroyed) throw b.closed ?? new ConnectionClosedError();
+    const buf = Buffer.allocUnsafe(4 + payload.length);
+    buf.writeUInt32BE(payload.length, 0);
+    buf.set(payload, 4);
+    let off = 0;
+    let pause = 0.05;
+    while (off < buf.length) {
+      try {
+        off += writeSync(b.fd, buf, off, buf.length - off);
+        pause = 0.05;
+      } catch (err: any) {
+        if (err?.code === 'EAGAIN' || err?.code === 'EWOULDBLOCK') {
+          Atomics.wait(this.#sleeper, 0, 0, pause);
+          pause = Math.min(pause * 2, 5);
+          continue;
+        }
+        const closed = connectionClosed(err);
+        this.#close(b, closed);
+        throw closed;
+      }
+    }
+  }
+
+  /** A request that could not be written: its caller gets the error. */
+  #failRequest(b: Broker, req: Request, err: unknown): void {
+    const [id, objectId, , , flags] = req;
+    if (id === this.#syncId) {
+      this.#syncReply = [id, false, errorToWire(err)];
+      return;
+    }
+    const p = this.#pending.get(id);
+    if (p) {
+      this.#pending.delete(id);
+      this.#unrefIfIdle();
+      p.reject(err);
+    } else if (flags & NO_REPLY) {
+      this.#deferred.set(`${b.index}:${objectId}`, errorToWire(err));
+    }
   }
 
   #takeDeferred(broker: number, objectId: ObjectId): WireError | undefined {
@@ -138,74 +325,79 @@ export class Link {
     return err;
   }
 
-  #await(id: number): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      if (this.#pending.size === 0) this.#replies.ref();
-      this.#pending.set(id, { resolve, reject });
-    });
-  }
-
-  #push(op: LinkOp): void {
-    this.#batch.push(op);
-    if (this.#batch.length >= BATCH) this.#flush();
-    else if (!this.#scheduled) {
-      this.#scheduled = true;
-      queueMicrotask(() => this.#flush());
-    }
-  }
-
-  #flush(): void {
-    this.#scheduled = false;
-    if (this.#fired.size > 0) {
-      // A barrier after fire-and-forget ops keeps this thread alive until they have landed.
-      for (const broker of this.#fired) {
-        const id = this.#nextId++;
-        this.#barriers++;
-        this.#await(id).finally(() => {
-          if (--this.#barriers === 0) for (const done of this.#drained.splice(0)) done();
-        }).catch(() => {});
-        this.#batch.push([OP_CALL, broker, id, PROTOCOL_OBJECT, 'ping', []]);
-      }
-      this.#fired.clear();
-    }
-    if (this.#batch.length === 0) return;
-    const batch = this.#batch;
-    this.#batch = [];
-    this.#requests.postMessage(batch);
+  #unrefIfIdle(): void {
+    if (this.#pending.size === 0 && this.#connecting.size === 0) this.#replies.unref();
   }
 
   #drainPort(): void {
     for (;;) {
       const m = receiveMessageOnPort(this.#replies);
       if (!m) return;
-      this.#handle(m.message as LinkReply[]);
+      this.#onEvents(m.message as LinkEvent[]);
     }
   }
 
-  #handle(batch: LinkReply[]): void {
-    for (const r of batch) {
-      const id = r[0];
-      if (id === 0) {
-        this.#deferred.set(`${r[4]}:${r[3]}`, r[2] as WireError);
-      } else if (id === this.#syncId) {
-        this.#syncReply = r;
-      } else {
-        const p = this.#pending.get(id);
+  #onEvents(events: LinkEvent[]): void {
+    for (const e of events) {
+      if (e[0] === R_FRAME) this.#onFrame(e[1], e[2]);
+      else if (e[0] === R_CLOSED) this.#close(this.#brokers[e[1]], errorFromWire(e[2] as WireError));
+      else {
+        const p = this.#connecting.get(e[1]);
         if (!p) continue;
-        this.#pending.delete(id);
-        if (this.#pending.size === 0) this.#replies.unref();
-        if (r[1]) p.resolve(r[2]);
-        else p.reject(errorFromWire(r[2] as WireError));
+        this.#connecting.delete(e[1]);
+        if (e[2]) p.resolve(null);
+        else p.reject(errorFromWire(e[3] as WireError));
       }
     }
   }
 
-  /** The I/O thread itself failed: nothing can be answered any more. */
-  #fail(err: unknown): void {
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    this.#replies.unref();
-    for (const p of pending) p.reject(err);
+  #onFrame(broker: number, frame: Uint8Array): void {
+    let replies: unknown;
+    try {
+      replies = decode(frame);
+    } catch (err) {
+      this.#close(this.#brokers[broker], new ConnectionClosedError(`malformed frame from the broker: ${(err as Error).message}`));
+      return;
+    }
+    if (!Array.isArray(replies)) return;
+    for (const r of replies) {
+      if (!isReply(r)) continue;
+      const id = r[0];
+      if (id === this.#syncId) {
+        this.#syncReply = r;
+        continue;
+      }
+      const p = this.#pending.get(id);
+      if (p) {
+        this.#pending.delete(id);
+        this.#unrefIfIdle();
+        if (r[1]) p.resolve(r[2]);
+        else p.reject(errorFromWire(r[2] as WireError));
+      } else if (!r[1] && r[3] !== undefined) {
+        this.#deferred.set(`${broker}:${r[3]}`, r[2] as WireError);
+      }
+    }
+  }
+
+  /** That broker is gone: every pending and later call on it fails with ConnectionClosedError. */
+  #close(b: Broker | undefined, reason: unknown): void {
+    if (!b || b.closed) return;
+    const err = connectionClosed(reason);
+    b.closed = err;
+    b.queue = [];
+    b.socket?.destroy();
+    for (const [id, p] of this.#pending) {
+      if (p.broker !== b.index) continue;
+      this.#pending.delete(id);
+      p.reject(err);
+    }
+    for (const [id, p] of this.#connecting) {
+      if (p.broker !== b.index) continue;
+      this.#connecting.delete(id);
+      p.reject(err);
+    }
+    if (this.#syncId !== 0 && this.#syncBroker === b.index && !this.#syncReply) this.#syncReply = [this.#syncId, false, errorToWire(err)];
+    this.#unrefIfIdle();
   }
 }
 

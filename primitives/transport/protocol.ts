@@ -12,6 +12,13 @@ export interface Hello {
   hello: 1;
   pid: number;
   owner: string;
+  /**
+   * Split connections (remote-core link): a reply connection announces `listen: token`; a
+   * request connection then says `replyTo: token`, and the server writes its replies there.
+   * This lets one thread write requests synchronously while another thread reads the replies.
+   */
+  listen?: string;
+  replyTo?: string;
 }
 
 /** Object id reserved for protocol calls: `ping` (a barrier). Never register an object under it. */

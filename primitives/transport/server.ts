@@ -51,6 +51,11 @@ export function currentClient(): ClientInfo | undefined {
 interface Connection {
   info: ClientInfo;
   messages: MessageSocket;
+  /** Where replies go: this connection, or the reply connection it named (Hello.replyTo). */
+  out: Connection;
+  /** Request connections whose replies go here. */
+  feeds: Set<Connection>;
+  listenToken: string | null;
   pending: number;
   closed: boolean;
   /** Objects this client called that can abandon(owner). */
@@ -69,6 +74,7 @@ export class ObjectServer {
   readonly #objects = new Map<ObjectId, object>();
   readonly #connections = new Set<Connection>();
   readonly #sockets = new Set<Socket>();
+  readonly #listeners = new Map<string, Connection>();
   #nextObjectId = 1;
   #nextClientId = 1;
   #closed = false;
@@ -191,10 +197,26 @@ export class ObjectServer {
           frames.close(new Error('protocol error: expected hello'));
           return;
         }
-        conn = {
+        const c: Connection = {
           info: { id: this.#nextClientId++, pid: msg.pid, owner: msg.owner, data: new Map() },
           messages, pending: 0, closed: false, used: new Set(),
+          out: null as any, feeds: new Set(), listenToken: null,
         };
+        c.out = c;
+        if (typeof msg.replyTo === 'string') {
+          const target = this.#listeners.get(msg.replyTo);
+          if (!target || target.info.pid !== msg.pid) {
+            frames.close(new Error('protocol error: unknown reply connection'));
+            return;
+          }
+          c.out = target;
+          target.feeds.add(c);
+        }
+        if (typeof msg.listen === 'string' && !this.#listeners.has(msg.listen)) {
+          c.listenToken = msg.listen;
+          this.#listeners.set(msg.listen, c);
+        }
+        conn = c;
         this.#connections.add(conn);
         this.#opts.onConnect?.(conn.info);
         return;
@@ -251,7 +273,7 @@ export class ObjectServer {
       result = err;
     }
     if (ok && isThenable(result)) {
-      if (conn.pending++ === 0) conn.messages.frames.ref();
+      if (conn.pending++ === 0) conn.out.messages.frames.ref();
       Promise.resolve(result).then(
         (value) => this.#settle(conn, obj, id, objectId, flags, true, value),
         (err) => this.#settle(conn, obj, id, objectId, flags, false, err),
@@ -262,7 +284,7 @@ export class ObjectServer {
   }
 
   #settle(conn: Connection, obj: any, id: number, objectId: ObjectId, flags: number, ok: boolean, value: unknown): void {
-    if (--conn.pending === 0 && !conn.closed) conn.messages.frames.unref();
+    if (--conn.pending === 0 && !conn.out.closed) conn.out.messages.frames.unref();
     if (conn.closed) {
       // The caller died while this call waited (e.g. an acquire granted after the death).
       if (obj && typeof obj.abandon === 'function') {
@@ -278,10 +300,10 @@ export class ObjectServer {
   }
 
   #reply(conn: Connection, id: number, objectId: ObjectId, flags: number, ok: boolean, value: unknown): void {
-    if (conn.closed) return;
+    if (conn.closed || conn.out.closed) return;
     if (ok && flags & NO_REPLY) return;
     try {
-      conn.messages.send(ok ? [id, true, value] : [id, false, errorToWire(value), objectId]);
+      conn.out.messages.send(ok ? [id, true, value] : [id, false, errorToWire(value), objectId]);
     } catch {
       /* the connection closed meanwhile */
     }
@@ -290,6 +312,10 @@ export class ObjectServer {
   #disconnect(conn: Connection): void {
     conn.closed = true;
     this.#connections.delete(conn);
+    if (conn.listenToken !== null) this.#listeners.delete(conn.listenToken);
+    conn.out.feeds.delete(conn);
+    // Nobody can read the replies of the connections that wrote through this one: drop them too.
+    for (const feed of conn.feeds) feed.messages.frames.close(new Error('reply connection closed'));
     for (const obj of conn.used) {
       try {
         obj.abandon(conn.info.owner);
