@@ -5,5 +5,15 @@ export { ResultIterator } from './result-iterator.js';
 export { Process, activeChildren, type ProcessOptions } from './process.js';
 export { task, isTaskRef, type Task, type TaskRef } from './task.js';
 export { currentProcess, cpuCount, isMainThread, type ProcessInfo } from './context.js';
+export {
+  Executor, ThreadPoolExecutor, ProcessPoolExecutor,
+  type ExecutorMapOptions, type ExecutorOptions, type ThreadPoolExecutorOptions, type ProcessPoolExecutorOptions,
+  type ShutdownOptions,
+} from './executor.js';
+export {
+  Future, InvalidStateError, wait, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED,
+  type ReturnWhen, type WaitOptions, type DoneAndNotDone,
+} from './futures.js';
 export type { Runtime } from './codec/handles.js';
 export * from './errors.js';
+export * from '../primitives/index.js';
