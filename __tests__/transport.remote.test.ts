@@ -86,6 +86,37 @@ describe('remote cores from a child process', () => {
   });
 });
 
+describe('remote cores when the creator\'s broker goes away', () => {
+  let pool: Pool;
+  beforeAll(() => {
+    pool = new Pool({ processes: 1, runtime: 'process' });
+  });
+  afterAll(async () => {
+    await pool.terminate();
+    await closeBroker();
+  });
+
+  test('a blocked sync call throws ConnectionClosedError promptly, and so do later calls', async () => {
+    const c = new Counter();
+    const waiting = (c.core as CounterCore).nextWaiter();
+    const r = pool.apply(t('waitSyncUntilClosed'), [c]);
+    await waiting;
+    const t0 = Date.now();
+    await closeBroker();
+    expect(await r).toEqual({ first: 'ConnectionClosedError', later: 'ConnectionClosedError' });
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  test('a pending async call rejects with ConnectionClosedError', async () => {
+    const c = new Counter();
+    const waiting = (c.core as CounterCore).nextWaiter();
+    const r = pool.apply(t('waitAsyncUntilClosed'), [c]);
+    await waiting;
+    await closeBroker();
+    expect(await r).toBe('ConnectionClosedError');
+  });
+});
+
 describe('remote cores and Process lifetimes', () => {
   afterAll(() => closeBroker());
 

@@ -152,6 +152,15 @@ describe('object server: framing and authentication', () => {
     expect(await good.call('o', 'echo', [2])).toBe(2);
   });
 
+  test('a hello naming an unknown reply connection drops that client only', async () => {
+    const good = await client();
+    const bad = await rawAuthenticated(server);
+    const closed = closedOf(bad);
+    bad.sendFrame(encode([{ hello: 1, pid: process.pid, owner: 'x', replyTo: 'no-such-token' }]));
+    await closed;
+    expect(await good.call('o', 'echo', [4])).toBe(4);
+  });
+
   test('garbage before authentication is dropped without decoding', async () => {
     const good = await client();
     const s = await rawSocket(server.address);
