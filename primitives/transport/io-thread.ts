@@ -74,6 +74,13 @@ async function open([broker, id, address, authkey, token, owner]: LinkConnect): 
 
 requests.on('message', (msg: LinkConnect) => void open(msg));
 
+// If this thread dies, a calling thread asleep in a blocking call must not sleep forever.
+process.on('exit', () => {
+  Atomics.store(signal, 1, 1);
+  Atomics.add(signal, 0, 1);
+  Atomics.notify(signal, 0);
+});
+
 // The calling thread is gone: close our connections so the brokers release what it held.
 requests.on('close', () => {
   for (const s of sockets) s?.close();

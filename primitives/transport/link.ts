@@ -82,7 +82,8 @@ export class Link {
     const replies = new MessageChannel();
     this.#control = control.port1;
     this.#replies = replies.port1;
-    this.#signal = new Int32Array(new SharedArrayBuffer(4));
+    // [0]: bumped after each posted batch; [1]: 1 once the I/O thread has exited.
+    this.#signal = new Int32Array(new SharedArrayBuffer(8));
     const workerData = { requests: control.port2, replies: replies.port2, signal: this.#signal };
     const fromSource = import.meta.url.endsWith('.ts');
     const ioUrl = new URL(`./io-thread${fromSource ? '.ts' : '.js'}`, import.meta.url);
@@ -98,6 +99,7 @@ export class Link {
     this.#worker.on('error', (err) => {
       for (const b of this.#brokers) this.#close(b, err);
     });
+    this.#worker.on('exit', () => this.#ioDied());
     this.#replies.on('message', (events: LinkEvent[]) => this.#onEvents(events));
     this.#replies.unref();
     this.#control.unref();
@@ -190,7 +192,8 @@ export class Link {
         const seen = Atomics.load(this.#signal, 0);
         this.#drainPort();
         if (this.#syncReply) break;
-        Atomics.wait(this.#signal, 0, seen);
+        if (Atomics.load(this.#signal, 1) === 1) this.#ioDied();
+        else Atomics.wait(this.#signal, 0, seen);
       }
       const reply: Reply = this.#syncReply;
       if (reply[1]) return reply[2];
@@ -379,6 +382,16 @@ export class Link {
     }
   }
 
+  /** True once the I/O thread is gone: theLink() then starts a new one. */
+  dead = false;
+
+  #ioDied(): void {
+    this.dead = true;
+    const err = new ConnectionClosedError('the I/O thread of this worker\'s remote primitives has exited');
+    for (const b of this.#brokers) this.#close(b, err);
+    if (this.#syncId !== 0 && !this.#syncReply) this.#syncReply = [this.#syncId, false, errorToWire(err)];
+  }
+
   /** That broker is gone: every pending and later call on it fails with ConnectionClosedError. */
   #close(b: Broker | undefined, reason: unknown): void {
     if (!b || b.closed) return;
@@ -405,6 +418,6 @@ let link: Link | null = null;
 
 /** This thread's link, started on first use. */
 export function theLink(): Link {
-  link ??= new Link();
+  if (!link || link.dead) link = new Link();
   return link;
 }
