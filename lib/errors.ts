@@ -134,3 +134,8 @@ export const errorClasses: Record<string, new (...args: any[]) => Error> = {
   ConnectionClosedError, LockStateError, BrokenBarrierError, AuthenticationError, CancelledError,
   BrokenPoolError, SerializationError,
 };
+
+/** Lets another module's error class (the Manager's KeyError, ...) come back from a worker as itself. */
+export function registerErrorClass(cls: new (...args: any[]) => Error): void {
+  errorClasses[cls.name] = cls;
+}

@@ -6,7 +6,7 @@
  * cancelled future as done only once notified, while `result()` wakes at once — exactly as in Python.
  * Our executors notify as soon as a queued future is cancelled, so users never see the gap.
  */
-import { CancelledError, MultiprocError, TimeoutError } from './errors.js';
+import { CancelledError, MultiprocError, TimeoutError, registerErrorClass } from './errors.js';
 import { normalizeTimeout, raceTimeout } from './timeout.js';
 import { runCallback } from './callbacks.js';
 
@@ -24,6 +24,8 @@ const DESCRIPTION: Record<State, string> = {
 };
 
 /** @internal called by the executor when a queued future is cancelled, so it can drop and notify it. */
+registerErrorClass(InvalidStateError);
+
 export const onCancel: unique symbol = Symbol('onCancel');
 const addWaiter: unique symbol = Symbol('addWaiter');
 const removeWaiter: unique symbol = Symbol('removeWaiter');

@@ -27,9 +27,15 @@ export interface HandleSource {
 
 const HANDLE_KEY = '__multiproc_handle__';
 
+/**
+ * A plain object from any realm: objects cloned from a worker are made in Node's main realm, which is
+ * not the realm of a vm context (as test runners use), so comparing with this realm's Object.prototype
+ * is not enough.
+ */
 function isPlainObject(value: object): boolean {
   const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+  if (proto === Object.prototype || proto === null) return true;
+  return Object.getPrototypeOf(proto) === null && typeof proto.constructor === 'function' && proto.constructor.name === 'Object';
 }
 
 /**

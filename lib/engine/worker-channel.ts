@@ -40,11 +40,26 @@ const fromSource = import.meta.url.endsWith('.ts');
 // From dist/, the worker entry is bundled into one file (scripts/bundle-worker.mjs): faster worker start-up.
 const bootstrapUrl = new URL(fromSource ? '../worker/bootstrap.ts' : '../worker/bootstrap.bundle.cjs', import.meta.url);
 
+/**
+ * The parent's Node flags minus module loaders (`--import tsx` and friends): a worker re-running a loader
+ * costs ~150 ms per start, and we register tsx in workers ourselves, only when a `.ts` module needs it.
+ */
+function inheritedExecArgv(): string[] {
+  const out: string[] = [];
+  const withValue = new Set(['--import', '--loader', '--experimental-loader', '--require', '-r']);
+  for (let i = 0; i < process.execArgv.length; i++) {
+    const arg = process.execArgv[i];
+    if (withValue.has(arg)) i++;
+    else if (![...withValue].some((flag) => arg.startsWith(`${flag}=`))) out.push(arg);
+  }
+  return out;
+}
+
 /** A thread worker; from TypeScript sources it first registers tsx (threads ignore --import on Node 20). */
 function spawnThread(settings: WorkerSettings): WorkerChannel {
   const options = {
     env: settings.env ? { ...process.env, ...settings.env } : process.env,
-    execArgv: settings.execArgv,
+    execArgv: settings.execArgv ?? inheritedExecArgv(),
     resourceLimits: settings.resourceLimits,
   };
   const worker = fromSource
@@ -76,7 +91,7 @@ function spawnThread(settings: WorkerSettings): WorkerChannel {
 }
 
 function spawnProcess(settings: WorkerSettings): WorkerChannel {
-  const execArgv = [...(settings.execArgv ?? [])];
+  const execArgv = [...(settings.execArgv ?? inheritedExecArgv())];
   const heapMb = settings.resourceLimits?.maxOldGenerationSizeMb;
   if (heapMb) execArgv.push(`--max-old-space-size=${heapMb}`);
   if (fromSource) execArgv.push('--import', tsxLoaderUrl());

@@ -3,7 +3,7 @@
  * raises KeyError, IndexError, ValueError or AttributeError. They live here rather than in
  * lib/errors.ts because only Manager proxies throw them.
  */
-import { MultiprocError } from '../../lib/errors.js';
+import { MultiprocError, registerErrorClass } from '../../lib/errors.js';
 
 /** A missing dict key (`pop`, `popitem`, `getItem`, `delItem`) — Python's KeyError. */
 export class KeyError extends MultiprocError {
@@ -37,3 +37,6 @@ export class AttributeError extends MultiprocError {
 export const managerErrorClasses: Record<string, new (message?: string) => Error> = {
   KeyError, IndexError, ValueError, AttributeError,
 };
+
+// Thrown inside a Pool task, they come back from the worker as these classes too.
+for (const cls of Object.values(managerErrorClasses)) registerErrorClass(cls);
