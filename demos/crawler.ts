@@ -12,9 +12,9 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { Pool, currentProcess, isMainThread, task } from '../lib/index.js';
-import { ThreadPoolExecutor } from '../lib/executor.js';
-import { wait } from '../lib/futures.js';
+import { Pool, currentProcess, isMainThread, task } from 'multiproc';
+import { ThreadPoolExecutor } from 'multiproc';
+import { wait } from 'multiproc';
 
 const PAGES = process.env.MULTIPROC_DEMO_SHORT === '1' ? 4 : 16;
 const LATENCY_MS = 150; // what a real site would cost per page

@@ -5,8 +5,8 @@
  *   3. with the atomic `d.increment('count', -1)`: exactly 50 left, one round trip, no lock
  * Run: node --import tsx demos/manager-counter.ts   (MULTIPROC_DEMO_SHORT=1: fewer pool workers)
  */
-import { Pool, task, isMainThread } from '../lib/index.js';
-import { Manager, type DictProxy, type LockProxy } from '../primitives/manager/index.js';
+import { Pool, task, isMainThread } from 'multiproc';
+import { Manager, type DictProxy, type LockProxy } from 'multiproc';
 
 const pause = () => new Promise((r) => setTimeout(r, 1)); // widen the window between read and write
 

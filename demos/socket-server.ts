@@ -6,7 +6,7 @@
 import { createServer, connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import cliProgress from 'cli-progress';
-import { ProcessPoolExecutor } from '../lib/executor.js';
+import { ProcessPoolExecutor } from 'multiproc';
 
 const SHORT = process.env.MULTIPROC_DEMO_SHORT === '1';
 const CLIENTS = SHORT ? 4 : 12;

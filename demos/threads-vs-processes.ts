@@ -7,8 +7,8 @@
 // Pool runs on threads by default. Processes cost more to start and to send data to, and buy
 // isolation: a crash, a leak or process.exit() stays in the child.
 import cliProgress from 'cli-progress';
-import { cpuCount } from '../lib/index.js';
-import { Executor, ProcessPoolExecutor, ThreadPoolExecutor } from '../lib/executor.js';
+import { cpuCount } from 'multiproc';
+import { Executor, ProcessPoolExecutor, ThreadPoolExecutor } from 'multiproc';
 
 const SHORT = process.env.MULTIPROC_DEMO_SHORT === '1';
 const WORKERS = Math.max(2, Math.min(4, cpuCount()));
