@@ -1,6 +1,9 @@
 // The process path for primitives: exposeCore + connectRemoteCore, used from real child processes
 // (primitives/transport/expose.ts, remote-core.ts, link.ts, io-thread.ts).
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Pool, Process, task } from '../lib/index.js';
+import { tsxLoaderUrl } from '../lib/worker/ts-loader.js';
 import { closeBroker, exposeCore, remoteRefOf } from '../primitives/transport/expose.js';
 import { connectRemoteCore } from '../primitives/transport/remote-core.js';
 import { Counter, CounterCore, counterShape } from './fixtures/transport-counter.js';
@@ -26,21 +29,25 @@ describe('remote cores from a child process', () => {
 
   test('a waiting method, async: resolves when the creator changes state', async () => {
     const c = new Counter();
+    const core = c.core as CounterCore;
+    const waiting = core.nextWaiter();
     const r = pool.applyAsync(t('waitAsync'), [c, 3]);
-    // Handshake, not sleep: each increment happens once the worker is known to be waiting.
-    while (!r.ready()) {
-      c.core.increment();
-      await new Promise((res) => setTimeout(res, 20));
-    }
+    await waiting; // handshake: the worker's call is waiting in the creator's core
+    core.increment();
+    core.increment();
+    expect(r.ready()).toBe(false);
+    core.increment();
     expect(await r.get()).toBe(true);
   });
 
   test('a waiting method, blocking (mSync): the worker thread sleeps until the creator answers', async () => {
     const c = new Counter();
+    const core = c.core as CounterCore;
+    const waiting = core.nextWaiter();
     const r = pool.applyAsync(t('waitSync'), [c, 1]);
-    await new Promise((res) => setTimeout(res, 50));
+    await waiting;
     expect(r.ready()).toBe(false);
-    c.core.increment();
+    core.increment();
     expect(await r.get()).toBe(true);
     expect(await pool.apply(t('waitSync'), [c, 5, 30])).toBe(false); // timed out inside the core
   });
@@ -143,5 +150,29 @@ describe('remote cores and Process lifetimes', () => {
     expect(core.holder).toBeNull();
     await p.join();
     expect(p.exitCode).toBe(-9);
+  });
+});
+
+describe('remote cores never keep a process alive', () => {
+  afterAll(() => closeBroker());
+
+  test('a child that used a remote core exits on its own, and its last fire-and-forget calls land', async () => {
+    const c = new Counter();
+    const ref = exposeCore(c.core, counterShape);
+    const proc = fork(fileURLToPath(new URL('./fixtures/transport-child.ts', import.meta.url)), [], {
+      execArgv: ['--import', tsxLoaderUrl()],
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+    await new Promise((resolve) => proc.once('message', resolve)); // up
+    const reply = new Promise((resolve) => proc.once('message', resolve));
+    proc.send({ role: 'remote', ref });
+    expect(await reply).toEqual({ before: 1, waited: true });
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+    const code = await exited;
+    clearTimeout(timer);
+    expect(code).toBe(0); // not killed: it ended by itself
+    expect((c.core as CounterCore).items.length).toBe(1000);
   });
 });
