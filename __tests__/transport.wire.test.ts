@@ -171,6 +171,17 @@ describe('object server: framing and authentication', () => {
     expect(await good.call('o', 'echo', [3])).toBe(3);
   });
 
+  test('a peer that connects and says nothing is dropped after the handshake timeout', async () => {
+    const strict = await ObjectServer.listen({ authkey: key, handshakeTimeout: 100 });
+    try {
+      const s = await rawSocket(strict.address);
+      s.resume();
+      await new Promise((r) => s.once('close', r));
+    } finally {
+      await strict.close();
+    }
+  });
+
   test('wrong key: AuthenticationError, while another client keeps working', async () => {
     const good = await client();
     const pending = good.call('o', 'echo', ['before']);

@@ -34,6 +34,8 @@ export interface ServerOptions {
   authkey: Authkey;
   /** Largest frame accepted after authentication (bytes). */
   maxFrame?: number;
+  /** A client that has not completed the handshake after this many ms is dropped (default 10 s). */
+  handshakeTimeout?: number;
   onConnect?(client: ClientInfo): void;
   /** After the per-object abandon() calls. */
   onDisconnect?(client: ClientInfo): void;
@@ -181,7 +183,7 @@ export class ObjectServer {
     this.#sockets.add(socket);
     socket.on('close', () => this.#sockets.delete(socket));
     const frames = new FrameSocket(socket, { maxFrame: HANDSHAKE_MAX_FRAME });
-    serverHandshake(frames, this.#opts.authkey).then(
+    serverHandshake(frames, this.#opts.authkey, this.#opts.handshakeTimeout).then(
       () => this.#welcome(frames),
       () => frames.end(), // wrong key or protocol error: drop this client only
     );
