@@ -281,12 +281,6 @@ export class MessageSocket {
     }
   }
 
-  /** Sends one message in a frame of its own, at once; throws if it cannot be serialized. */
-  sendNow(msg: unknown): void {
-    this.flush();
-    this.frames.sendFrame(encode([msg]));
-  }
-
   flush(): void {
     this.#scheduled = false;
     if (this.#batch.length === 0 || this.frames.closed) {
