@@ -41,16 +41,21 @@ const fromSource = import.meta.url.endsWith('.ts');
 const bootstrapUrl = new URL(fromSource ? '../worker/bootstrap.ts' : '../worker/bootstrap.bundle.cjs', import.meta.url);
 
 /**
- * The parent's Node flags minus module loaders (`--import tsx` and friends): a worker re-running a loader
- * costs ~150 ms per start, and we register tsx in workers ourselves, only when a `.ts` module needs it.
+ * The parent's Node flags, minus those that belong to the parent's own start: module loaders (`--import tsx`:
+ * re-running one costs ~150 ms per worker, and we register tsx in a worker only when a `.ts` module needs it),
+ * `-e`/`-p` scripts, the inspector (its port is taken), watch and test modes.
  */
+const PARENT_ONLY_WITH_VALUE = new Set(['--import', '--loader', '--experimental-loader', '--require', '-r', '-e', '--eval', '-p', '--print', '--input-type']);
+const PARENT_ONLY = /^(--inspect|--debug|--watch|--test|-i$|--interactive|-c$|--check)/;
+
 function inheritedExecArgv(): string[] {
   const out: string[] = [];
-  const withValue = new Set(['--import', '--loader', '--experimental-loader', '--require', '-r']);
   for (let i = 0; i < process.execArgv.length; i++) {
     const arg = process.execArgv[i];
-    if (withValue.has(arg)) i++;
-    else if (![...withValue].some((flag) => arg.startsWith(`${flag}=`))) out.push(arg);
+    const flag = arg.split('=')[0];
+    if (PARENT_ONLY_WITH_VALUE.has(flag)) {
+      if (!arg.includes('=')) i++; // skip the value too
+    } else if (!PARENT_ONLY.test(arg)) out.push(arg);
   }
   return out;
 }
