@@ -113,8 +113,8 @@ export class Connection<T = any> implements AsyncIterable<T> {
     if (size === undefined || size === null) size = n - offset;
     else if (checkInt(size, 'size') < 0) throw new RangeError('size is negative');
     else if (offset + size > n) throw new RangeError('buffer length < offset + size');
-    // copy: the caller may reuse its buffer, and a remote core would send the whole backing store
-    this.#core.send(KIND_BYTES, bytes.slice(offset, offset + size));
+    // the ring copies synchronously, so a view is enough
+    this.#core.send(KIND_BYTES, bytes.subarray(offset, offset + size));
   }
 
   #frame(r: RecvResult): Exclude<RecvResult, null | { tooLong: number }> {

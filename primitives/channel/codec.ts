@@ -6,7 +6,7 @@ import { serialize, deserialize } from 'node:v8';
 import { toHandle } from '../../lib/codec/handles.js';
 import { findUnserializable } from '../../lib/codec/unserializable.js';
 import { SerializationError } from '../../lib/errors.js';
-import { KIND_BYTES, KIND_F64, KIND_STRING, KIND_V8, type Frame } from './ring.js';
+import { KIND_BYTES, KIND_F64, KIND_JSON, KIND_STRING, KIND_V8, type Frame } from './ring.js';
 
 /** A value ready for a ring: a number travels as itself, anything else as [kind, bytes]. */
 export type Encoded = { kind: number; payload: Uint8Array | number };
@@ -39,11 +39,41 @@ function findHandle(v: unknown, path: string, seen: Set<object>): string | null 
   return null;
 }
 
+/**
+ * True when JSON round-trips `value` exactly (plain objects/arrays of strings, finite numbers,
+ * booleans, null): then JSON, several times faster than v8.serialize for small messages, is used.
+ * Deep or circular values, -0, NaN, undefined, holes, Dates, Maps... go to v8.serialize.
+ */
+function jsonExact(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v) && !Object.is(v, -0);
+    case 'object': {
+      if (v === null) return true;
+      if (depth > 32) return false;
+      if (Array.isArray(v)) {
+        if (Object.getPrototypeOf(v) !== Array.prototype) return false;
+        for (let i = 0; i < v.length; i++) if (!jsonExact(v[i], depth + 1)) return false;
+        return true;
+      }
+      if (Object.getPrototypeOf(v) !== Object.prototype) return false;
+      for (const key in v) if (!jsonExact((v as any)[key], depth + 1)) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 /** Encodes `value` for a ring; throws SerializationError naming the path of a value that cannot cross. */
 export function encodeValue(value: unknown, what = 'obj'): Encoded {
   if (typeof value === 'number') return { kind: KIND_F64, payload: value };
   if (typeof value === 'string') return { kind: KIND_STRING, payload: Buffer.from(value, 'utf8') };
   if (typeof value === 'object' && value !== null) {
+    if (jsonExact(value, 0)) return { kind: KIND_JSON, payload: Buffer.from(JSON.stringify(value), 'utf8') };
     const hit = findHandle(value, what, new Set());
     if (hit) {
       const name = (value as any)?.constructor?.name ?? 'primitive';
@@ -66,6 +96,7 @@ export function decodeFrame(frame: Frame): unknown {
   if (typeof frame === 'number') return frame;
   const [kind, bytes] = frame;
   if (kind === KIND_STRING) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  if (kind === KIND_JSON) return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
   try {
     return deserialize(bytes);
   } catch (err) {
@@ -79,7 +110,7 @@ export function decodeFrame(frame: Frame): unknown {
 /** The raw bytes of a frame, as recvBytes() returns them. */
 export function frameBytes(frame: Frame): Uint8Array {
   if (typeof frame === 'number') return new Uint8Array(new Float64Array([frame]).buffer);
-  return frame[1];
+  return frame[0] === KIND_BYTES ? frame[1] : new Uint8Array(frame[1]);
 }
 
 /** Byte length of a frame's payload. */

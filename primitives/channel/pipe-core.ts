@@ -6,7 +6,7 @@
 import type { CoreShape } from '../transport/core.js';
 import { ConnectionClosedError } from '../../lib/errors.js';
 import { normalizeTimeout } from '../../lib/timeout.js';
-import { COUNT, DATA_SEQ, MessageRing, READERS, WRITERS, waitChange, waitChangeSync, type Frame, type RingMemory } from './ring.js';
+import { COUNT, DATA_SEQ, LOCK_R, LOCK_W, MessageRing, READERS, WRITERS, waitChange, waitChangeSync, type Frame, type RingMemory } from './ring.js';
 
 /** What `recv` returns instead of a frame: end of file, or a message longer than `maxLength`. */
 export type RecvResult = Frame | null | { tooLong: number };
@@ -92,37 +92,46 @@ export class PipeEndCore {
     if (ring.load(READERS) <= 0) {
       throw new ConnectionClosedError('broken pipe: every handle of the other end is closed');
     }
-    ring.lock();
+    ring.lock(LOCK_W);
     try {
       ring.pushLocked(kind, payload);
     } finally {
-      ring.unlock();
+      ring.unlock(LOCK_W);
     }
     ring.published();
   }
 
   #seq = 0;
 
-  /** One attempt: a frame, EOF (null), too long, or AGAIN (then `#seq` is the DATA_SEQ to wait on). */
+  /** One attempt: a frame, EOF (null), too long, or AGAIN (registered as a waiter; `#seq` to wait on). */
   #tryRecv(maxLength: number | null | undefined): RecvResult | typeof AGAIN {
     const ring = this.#read!;
-    ring.lock();
-    let out: RecvResult | typeof AGAIN;
-    try {
+    for (let registered = false; ; ) {
       if (ring.load(COUNT) > 0) {
-        const len = maxLength == null ? -1 : ring.peekLengthLocked();
-        out = len > maxLength! ? { tooLong: len } : ring.takeLocked();
-      } else if (ring.load(WRITERS) <= 0) {
-        out = null;
-      } else {
-        this.#seq = ring.readerWillWaitLocked();
-        return AGAIN;
+        let out: RecvResult | undefined;
+        ring.lock(LOCK_R);
+        try {
+          if (ring.load(COUNT) > 0) {
+            const len = maxLength == null ? -1 : ring.peekLengthLocked();
+            out = len > maxLength! ? { tooLong: len } : ring.takeLocked();
+          }
+        } finally {
+          ring.unlock(LOCK_R);
+        }
+        if (out !== undefined) {
+          if (registered) ring.readerDoneWaiting();
+          if (typeof out === 'number' || Array.isArray(out)) ring.consumed();
+          return out;
+        }
       }
-    } finally {
-      ring.unlock();
+      if (ring.load(WRITERS) <= 0 && ring.load(COUNT) === 0) {
+        if (registered) ring.readerDoneWaiting();
+        return null;
+      }
+      if (registered) return AGAIN;
+      this.#seq = ring.readerWillWait();
+      registered = true; // re-check once after registering, then sleep
     }
-    if (out !== null && (typeof out === 'number' || Array.isArray(out))) ring.consumed();
-    return out;
   }
 
   async recv(maxLength?: number | null): Promise<RecvResult> {
@@ -166,10 +175,9 @@ export class PipeEndCore {
       if (this.#ready()) return true;
       const left = deadline - Date.now();
       if (left <= 0) return false;
-      ring.lock();
-      ring.readerWillWaitLocked();
-      ring.unlock();
+      ring.readerWillWait();
       try {
+        if (this.#ready()) continue;
         await waitChange(ring.ctl, DATA_SEQ, seq, left === Infinity ? undefined : left);
       } finally {
         ring.readerDoneWaiting();
@@ -186,10 +194,9 @@ export class PipeEndCore {
       if (this.#ready()) return true;
       const left = deadline - Date.now();
       if (left <= 0) return false;
-      ring.lock();
-      ring.readerWillWaitLocked();
-      ring.unlock();
+      ring.readerWillWait();
       try {
+        if (this.#ready()) continue;
         waitChangeSync(ring.ctl, DATA_SEQ, seq, left === Infinity ? undefined : left);
       } finally {
         ring.readerDoneWaiting();

@@ -4,7 +4,7 @@
  * store itself grows, so an unbounded put never waits.
  */
 import type { CoreShape } from '../transport/core.js';
-import { COUNT, DATA_SEQ, JOIN_SEQ, MessageRing, SPACE_SEQ, UNFINISHED, waitChange, waitChangeSync, type Frame, type RingMemory } from './ring.js';
+import { COUNT, DATA_SEQ, JOIN_SEQ, LOCK_R, LOCK_W, MessageRing, SPACE_SEQ, UNFINISHED, waitChange, waitChangeSync, type Frame, type RingMemory } from './ring.js';
 
 export const QueueShape = {
   kind: 'Queue',
@@ -43,22 +43,34 @@ export class QueueCore {
 
   // ---- put ----
 
+  /** One attempt: true when put, false when full and not waiting, AGAIN when registered to wait. */
   #tryPut(kind: number, payload: Uint8Array | number, wait: boolean): boolean | typeof AGAIN {
     const ring = this.ring;
-    ring.lock();
-    try {
-      if (ring.load(COUNT) >= this.#limit) {
-        if (!wait) return false;
-        this.#seq = ring.spaceWillWaitLocked();
-        return AGAIN;
+    for (let registered = false; ; ) {
+      if (ring.load(COUNT) < this.#limit) {
+        let done = false;
+        ring.lock(LOCK_W);
+        try {
+          // only writers add items, and they hold LOCK_W: this check cannot go stale
+          if (ring.load(COUNT) < this.#limit) {
+            ring.pushLocked(kind, payload);
+            if (this.#joinable) Atomics.add(ring.ctl, UNFINISHED, 1);
+            done = true;
+          }
+        } finally {
+          ring.unlock(LOCK_W);
+        }
+        if (done) {
+          if (registered) ring.spaceDoneWaiting();
+          ring.published();
+          return true;
+        }
       }
-      ring.pushLocked(kind, payload);
-      if (this.#joinable) ring.ctl[UNFINISHED]++;
-    } finally {
-      ring.unlock();
+      if (!wait) return false;
+      if (registered) return AGAIN;
+      this.#seq = ring.spaceWillWait();
+      registered = true;
     }
-    ring.published();
-    return true;
   }
 
   /** Puts one item; false when it timed out (or `block` is false) with the queue full. */
@@ -105,20 +117,26 @@ export class QueueCore {
 
   #tryGet(wait: boolean): Frame | null | typeof AGAIN {
     const ring = this.ring;
-    let out: Frame;
-    ring.lock();
-    try {
-      if (ring.load(COUNT) === 0) {
-        if (!wait) return null;
-        this.#seq = ring.readerWillWaitLocked();
-        return AGAIN;
+    for (let registered = false; ; ) {
+      if (ring.load(COUNT) > 0) {
+        let out: Frame | undefined;
+        ring.lock(LOCK_R);
+        try {
+          if (ring.load(COUNT) > 0) out = ring.takeLocked();
+        } finally {
+          ring.unlock(LOCK_R);
+        }
+        if (out !== undefined) {
+          if (registered) ring.readerDoneWaiting();
+          ring.consumed();
+          return out;
+        }
       }
-      out = ring.takeLocked();
-    } finally {
-      ring.unlock();
+      if (!wait) return null;
+      if (registered) return AGAIN;
+      this.#seq = ring.readerWillWait();
+      registered = true;
     }
-    ring.consumed();
-    return out;
   }
 
   /** Takes one item; null when it timed out (or `block` is false) with the queue empty. */
@@ -174,29 +192,27 @@ export class QueueCore {
 
   /** One item finished; false when no task was unfinished (the facade throws Python's ValueError). */
   taskDone(): boolean {
-    const ring = this.ring;
-    let left: number;
-    ring.lock();
-    try {
-      left = ring.ctl[UNFINISHED];
+    const ctl = this.ring.ctl;
+    for (;;) {
+      const left = Atomics.load(ctl, UNFINISHED);
       if (left <= 0) return false;
-      ring.ctl[UNFINISHED] = --left;
-    } finally {
-      ring.unlock();
+      if (Atomics.compareExchange(ctl, UNFINISHED, left, left - 1) === left) {
+        if (left === 1) this.ring.bump(JOIN_SEQ);
+        return true;
+      }
     }
-    if (left === 0) ring.bump(JOIN_SEQ);
-    return true;
   }
 
+  /** Registers a join waiter and returns the JOIN_SEQ to sleep on, or null when nothing is unfinished. */
   #joinSeq(): number | null {
     const ring = this.ring;
-    ring.lock();
-    try {
-      if (ring.ctl[UNFINISHED] === 0) return null;
-      return ring.joinWillWaitLocked();
-    } finally {
-      ring.unlock();
+    if (ring.load(UNFINISHED) === 0) return null;
+    const seq = ring.joinWillWait();
+    if (ring.load(UNFINISHED) === 0) {
+      ring.joinDoneWaiting();
+      return null;
     }
+    return seq;
   }
 
   async join(): Promise<void> {

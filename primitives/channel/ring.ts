@@ -14,21 +14,24 @@
  * The payload may wrap around the end of the ring.
  */
 
-/** Control block slots (Int32). */
-export const LOCK = 0;
-export const DATA_SEQ = 1;
-export const SPACE_SEQ = 2;
-const HEAD = 3;
-const USED = 4;
-export const COUNT = 5;
-export const WRITERS = 6;
-export const READERS = 7;
-const READ_WAITERS = 8;
-const SPACE_WAITERS = 9;
-export const UNFINISHED = 10;
-export const JOIN_SEQ = 11;
-const JOIN_WAITERS = 12;
-const CTL_SLOTS = 16;
+/** Control block slots (Int32). Each lock and sequence word sits on its own 64-byte line. */
+const LINE = 16;
+export const LOCK_W = 0;
+export const LOCK_R = LINE;
+export const DATA_SEQ = 2 * LINE;
+export const SPACE_SEQ = 3 * LINE;
+export const JOIN_SEQ = 4 * LINE;
+const TAIL = LOCK_W + 1; // writer-owned byte offset of the next frame
+const HEAD = LOCK_R + 1; // reader-owned byte offset of the first frame
+const READ_WAITERS = DATA_SEQ + 1;
+const SPACE_WAITERS = SPACE_SEQ + 1;
+const JOIN_WAITERS = JOIN_SEQ + 1;
+export const COUNT = 5 * LINE;
+const USED = COUNT + 1;
+export const WRITERS = COUNT + 2;
+export const READERS = COUNT + 3;
+export const UNFINISHED = COUNT + 4;
+const CTL_SLOTS = 6 * LINE;
 
 const HEADER = 8;
 /** Initial byte capacity: small, so that many pipes cost little; grows on demand. */
@@ -42,6 +45,7 @@ export const KIND_V8 = 0;
 export const KIND_BYTES = 1;
 export const KIND_F64 = 2;
 export const KIND_STRING = 3;
+export const KIND_JSON = 4;
 
 /** The shared memory of one ring; this is what crosses to a worker thread. */
 export interface RingMemory {
@@ -113,21 +117,23 @@ export class MessageRing {
     this.#u32 = new Uint32Array(this.memory.data);
   }
 
-  // ---- mutex (Drepper's futex mutex: 0 free, 1 locked, 2 locked with waiters) ----
+  // ---- mutexes (Drepper's futex mutex: 0 free, 1 locked, 2 locked with waiters) ----
+  // Writers hold LOCK_W, readers LOCK_R: a producer and a consumer never contend with each
+  // other, only with their own kind. Growing the store takes both (always W, then R).
 
-  lock(): void {
+  lock(slot: number): void {
     const ctl = this.ctl;
-    if (Atomics.compareExchange(ctl, LOCK, 0, 1) === 0) return;
+    if (Atomics.compareExchange(ctl, slot, 0, 1) === 0) return;
     for (let i = 0; i < 100; i++) {
-      if (Atomics.load(ctl, LOCK) === 0 && Atomics.compareExchange(ctl, LOCK, 0, 1) === 0) return;
+      if (Atomics.load(ctl, slot) === 0 && Atomics.compareExchange(ctl, slot, 0, 1) === 0) return;
     }
-    while (Atomics.exchange(ctl, LOCK, 2) !== 0) Atomics.wait(ctl, LOCK, 2);
+    while (Atomics.exchange(ctl, slot, 2) !== 0) Atomics.wait(ctl, slot, 2);
   }
 
-  unlock(): void {
-    if (Atomics.sub(this.ctl, LOCK, 1) !== 1) {
-      Atomics.store(this.ctl, LOCK, 0);
-      Atomics.notify(this.ctl, LOCK, 1);
+  unlock(slot: number): void {
+    if (Atomics.sub(this.ctl, slot, 1) !== 1) {
+      Atomics.store(this.ctl, slot, 0);
+      Atomics.notify(this.ctl, slot, 1);
     }
   }
 
@@ -151,11 +157,11 @@ export class MessageRing {
     return Atomics.load(this.ctl, COUNT);
   }
 
-  // ---- frames (callers hold the lock) ----
+  // ---- frames ----
 
   /**
    * Appends a frame; grows the store if needed (RangeError past MAX_CAPACITY, nothing written).
-   * Caller holds the lock (and releases it in `finally`) and calls `published()` after unlock.
+   * Caller holds LOCK_W (releasing it in `finally`) and calls `published()` after unlocking.
    */
   pushLocked(kind: number, payload: Uint8Array | number): void {
     const ctl = this.ctl;
@@ -163,11 +169,8 @@ export class MessageRing {
     const len = isNum ? 8 : payload.byteLength;
     const size = HEADER + align8(len);
     let cap = this.memory.data.byteLength;
-    const used = ctl[USED];
-    if (cap - used < size) cap = this.#grow(cap, used, size);
-    const head = ctl[HEAD];
-    let pos = head + used;
-    if (pos >= cap) pos -= cap;
+    if (cap - Atomics.load(ctl, USED) < size) cap = this.#grow(cap, size);
+    const pos = ctl[TAIL];
     this.#u32[pos >> 2] = len;
     this.#u32[(pos >> 2) + 1] = kind;
     let at = pos + HEADER;
@@ -180,8 +183,11 @@ export class MessageRing {
       if (at + len <= cap) this.#u8.set(payload, at);
       else this.#copyIn(payload, at, cap);
     }
-    ctl[USED] = used + size;
-    ctl[COUNT]++;
+    let tail = pos + size;
+    if (tail >= cap) tail -= cap;
+    ctl[TAIL] = tail;
+    Atomics.add(ctl, USED, size);
+    Atomics.add(ctl, COUNT, 1); // publishes the frame to readers
   }
 
   #copyIn(src: Uint8Array, at: number, cap: number): void {
@@ -190,29 +196,44 @@ export class MessageRing {
     this.#u8.set(src.subarray(first), 0);
   }
 
-  #grow(cap: number, used: number, size: number): number {
-    let next = cap * 2;
-    while (next - used < size) next *= 2;
-    if (next > MAX_CAPACITY) {
-      if (MAX_CAPACITY - used < size) {
-        throw new RangeError(`message of ${size - HEADER} bytes does not fit: the channel holds at most ${MAX_CAPACITY} bytes`);
+  /** Caller holds LOCK_W; takes LOCK_R too, so no reader is inside while frames move. */
+  #grow(cap: number, size: number): number {
+    this.lock(LOCK_R);
+    try {
+      const ctl = this.ctl;
+      const used = Atomics.load(ctl, USED);
+      if (cap - used >= size) return cap; // readers made room meanwhile
+      let next = cap * 2;
+      while (next - used < size) next *= 2;
+      if (next > MAX_CAPACITY) {
+        if (MAX_CAPACITY - used < size) {
+          throw new RangeError(`message of ${size - HEADER} bytes does not fit: the channel holds at most ${MAX_CAPACITY} bytes`);
+        }
+        next = MAX_CAPACITY;
       }
-      next = MAX_CAPACITY;
+      (this.memory.data as GrowableSAB).grow(next);
+      const head = ctl[HEAD];
+      const tail = ctl[TAIL];
+      if (used > 0 && tail <= head) {
+        // unwrap: frames that wrapped to the start move after the old end, so the data is contiguous
+        this.#u8.copyWithin(cap, 0, tail);
+        ctl[TAIL] = cap + tail;
+      } else if (used === 0) {
+        ctl[HEAD] = 0;
+        ctl[TAIL] = 0;
+      }
+      return next;
+    } finally {
+      this.unlock(LOCK_R);
     }
-    (this.memory.data as GrowableSAB).grow(next);
-    // unwrap: frames that wrapped to the start move after the old end, so the data is contiguous again
-    const head = this.ctl[HEAD];
-    const wrapped = head + used - cap;
-    if (wrapped > 0) this.#u8.copyWithin(cap, 0, wrapped);
-    return next;
   }
 
-  /** Byte length of the first frame's payload; caller holds the lock and knows count > 0. */
+  /** Byte length of the first frame's payload; caller holds LOCK_R and knows count > 0. */
   peekLengthLocked(): number {
     return this.#u32[this.ctl[HEAD] >> 2];
   }
 
-  /** Removes the first frame; caller holds the lock and knows count > 0. */
+  /** Removes the first frame; caller holds LOCK_R and knows count > 0. */
   takeLocked(): Frame {
     const ctl = this.ctl;
     const cap = this.memory.data.byteLength;
@@ -227,18 +248,19 @@ export class MessageRing {
       else this.#copyOut(f64Bytes, at, 8, cap);
       out = f64[0];
     } else {
-      const bytes = new Uint8Array(len);
+      // filled right below, so no need to zero it; sendBytes payloads get their own ArrayBuffer
+      // (users see `.buffer`), the rest is decoded at once and may use Node's pool
+      const bytes = kind === KIND_BYTES ? new Uint8Array(Buffer.allocUnsafeSlow(len).buffer, 0, len) : Buffer.allocUnsafe(len);
       if (at + len <= cap) bytes.set(this.#u8.subarray(at, at + len));
       else this.#copyOut(bytes, at, len, cap);
       out = [kind, bytes];
     }
     const size = HEADER + align8(len);
-    const used = ctl[USED] - size;
-    ctl[USED] = used;
     let next = head + size;
     if (next >= cap) next -= cap;
-    ctl[HEAD] = used === 0 ? 0 : next;
-    ctl[COUNT]--;
+    ctl[HEAD] = next;
+    Atomics.sub(ctl, COUNT, 1);
+    Atomics.sub(ctl, USED, size); // frees the bytes for writers
     return out;
   }
 
@@ -249,10 +271,12 @@ export class MessageRing {
   }
 
   // ---- wake-ups ----
+  // A sleeper registers (WAITERS++), reads the sequence word, re-checks its condition, then
+  // sleeps on that value. A waker changes the state, then bumps the word only if someone
+  // registered. Sequentially consistent atomics make one of the two always see the other.
 
-  /** Registers the caller as a reader about to sleep; returns the DATA_SEQ to wait on. Caller holds the lock. */
-  readerWillWaitLocked(): number {
-    this.ctl[READ_WAITERS]++;
+  readerWillWait(): number {
+    Atomics.add(this.ctl, READ_WAITERS, 1);
     return Atomics.load(this.ctl, DATA_SEQ);
   }
 
@@ -260,8 +284,8 @@ export class MessageRing {
     Atomics.sub(this.ctl, READ_WAITERS, 1);
   }
 
-  spaceWillWaitLocked(): number {
-    this.ctl[SPACE_WAITERS]++;
+  spaceWillWait(): number {
+    Atomics.add(this.ctl, SPACE_WAITERS, 1);
     return Atomics.load(this.ctl, SPACE_SEQ);
   }
 
@@ -269,8 +293,8 @@ export class MessageRing {
     Atomics.sub(this.ctl, SPACE_WAITERS, 1);
   }
 
-  joinWillWaitLocked(): number {
-    this.ctl[JOIN_WAITERS]++;
+  joinWillWait(): number {
+    Atomics.add(this.ctl, JOIN_WAITERS, 1);
     return Atomics.load(this.ctl, JOIN_SEQ);
   }
 
@@ -278,19 +302,17 @@ export class MessageRing {
     Atomics.sub(this.ctl, JOIN_WAITERS, 1);
   }
 
-  /** After a push (lock released): wakes sleeping readers, if any. */
+  /** After a push: wakes sleeping readers, if any. */
   published(): void {
-    Atomics.add(this.ctl, DATA_SEQ, 1);
-    if (Atomics.load(this.ctl, READ_WAITERS) > 0) Atomics.notify(this.ctl, DATA_SEQ);
+    if (Atomics.load(this.ctl, READ_WAITERS) > 0) this.bump(DATA_SEQ);
   }
 
-  /** After a take (lock released): wakes sleeping putters, if any. */
+  /** After a take: wakes sleeping putters, if any. */
   consumed(): void {
-    Atomics.add(this.ctl, SPACE_SEQ, 1);
-    if (Atomics.load(this.ctl, SPACE_WAITERS) > 0) Atomics.notify(this.ctl, SPACE_SEQ);
+    if (Atomics.load(this.ctl, SPACE_WAITERS) > 0) this.bump(SPACE_SEQ);
   }
 
-  /** Wakes every sleeper (a handle closed: waiters re-check their state). */
+  /** Wakes every sleeper (a handle closed, a join finished: sleepers re-check their state). */
   wakeAll(): void {
     this.bump(DATA_SEQ);
     this.bump(SPACE_SEQ);

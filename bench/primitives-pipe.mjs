@@ -1,0 +1,121 @@
+// Pipe throughput and round trip between a worker thread and the main thread, beside Python's
+// mp.Pipe (d_pipe.py, r_rtt.py from /work/shared/reference/python, run in this same invocation).
+// Usage: node bench/primitives-pipe.mjs   (after `npm run build`)
+import { spawnSync } from 'node:child_process';
+import { Pool } from '../dist/lib/pool.js';
+import { Pipe } from '../dist/primitives/connection.js';
+
+const PY_DIR = '/work/shared/reference/python';
+const N_SMALL = 200_000;
+const N_BIG = 5_000;
+const SZ = 64 * 1024;
+const N_RTT = 20_000;
+const ROUNDS = 3;
+
+function python(script, cases) {
+  const res = spawnSync('python3', [script, ...cases], { cwd: PY_DIR, encoding: 'utf8' });
+  const out = {};
+  for (const line of (res.stdout ?? '').split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const row = JSON.parse(line);
+    out[row.id] = row.value;
+  }
+  if (res.status !== 0) console.log(`(python3 ${script} failed: ${res.stderr?.slice(0, 300)})`);
+  return out;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (v) => (v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : v.toFixed(1));
+
+// Producer in a worker: says 'ready', waits for 'go' on its duplex end, then sends.
+async function producer(conn, kind, n, size) {
+  conn.send('ready');
+  conn.recvSync();
+  if (kind === 'int') for (let i = 0; i < n; i++) conn.send(i);
+  else if (kind === 'obj') for (let i = 0; i < n; i++) conn.send({ i, s: 'x' });
+  else {
+    const payload = new Uint8Array(size).fill(7);
+    for (let i = 0; i < n; i++) conn.sendBytes(payload);
+  }
+  conn.close();
+}
+
+async function echo(conn) {
+  for (;;) {
+    const x = conn.recvSync();
+    if (x === null) break;
+    conn.send(x);
+  }
+  conn.close();
+}
+
+async function oneWay(pool, kind, mode) {
+  const [a, b] = Pipe();
+  const done = pool.apply(producer, [b, kind, kind === 'b64k' ? N_BIG : N_SMALL, SZ]);
+  b.close();
+  await a.recv(); // the task is running (a blocking receive before this would starve the dispatch)
+  const t = performance.now();
+  a.send('go');
+  let last;
+  if (kind === 'b64k') {
+    for (let i = 0; i < N_BIG; i++) last = mode === 'sync' ? a.recvBytesSync() : await a.recvBytes();
+    if (last.length !== SZ) throw new Error('bad size');
+  } else {
+    for (let i = 0; i < N_SMALL; i++) last = mode === 'sync' ? a.recvSync() : await a.recv();
+    if ((last?.i ?? last) !== N_SMALL - 1) throw new Error('bad last message');
+  }
+  const dt = (performance.now() - t) / 1000;
+  await done;
+  a.close();
+  return kind === 'b64k' ? (N_BIG * SZ) / dt / 1e6 : N_SMALL / dt;
+}
+
+async function roundTrip(pool, mode) {
+  const [a, b] = Pipe();
+  const done = pool.apply(echo, [b]);
+  b.close();
+  a.send(-1);
+  await a.recv();
+  const t = performance.now();
+  for (let i = 0; i < N_RTT; i++) {
+    a.send(i);
+    const x = mode === 'sync' ? a.recvSync() : await a.recv();
+    if (x !== i) throw new Error('echo mismatch');
+  }
+  const dt = (performance.now() - t) / 1000;
+  a.send(null);
+  await done;
+  a.close();
+  return N_RTT / dt;
+}
+
+const pool = new Pool(1);
+await pool.apply(() => 0); // start the worker outside the clock
+const rows = [];
+const measure = async (label, unit, fn) => {
+  const xs = [];
+  for (let r = 0; r < ROUNDS; r++) xs.push(await fn());
+  rows.push({ label, unit, value: median(xs) });
+  return median(xs);
+};
+const m = {};
+m.int = await measure('multiproc Pipe send/recvSync int (thread -> main)', 'msgs/s', () => oneWay(pool, 'int', 'sync'));
+m.intAsync = await measure('multiproc Pipe send/await recv int', 'msgs/s', () => oneWay(pool, 'int', 'async'));
+m.obj = await measure('multiproc Pipe send/recvSync {i, s}', 'msgs/s', () => oneWay(pool, 'obj', 'sync'));
+m.b64k = await measure('multiproc Pipe sendBytes/recvBytesSync 64 KiB', 'MB/s', () => oneWay(pool, 'b64k', 'sync'));
+m.rtt = await measure('multiproc Pipe ping-pong (recvSync both sides)', 'round trips/s', () => roundTrip(pool, 'sync'));
+m.rttAsync = await measure('multiproc Pipe ping-pong (await recv in main)', 'round trips/s', () => roundTrip(pool, 'async'));
+await pool.terminate();
+
+const py = { ...python('d_pipe.py', ['int', 'obj', 'b64k_sendbytes']), ...python('r_rtt.py', ['pipe']) };
+console.log(`multiproc Pipe (threads) vs Python mp.Pipe (processes), same run; median of ${ROUNDS} rounds`);
+for (const r of rows) console.log(`  ${r.label.padEnd(52)} ${fmt(r.value).padStart(9)} ${r.unit}`);
+const ratio = (ours, id, what) =>
+  console.log(`  ${what.padEnd(52)} ${py[id] ? `${(ours / py[id]).toFixed(2)}x  (python ${fmt(py[id])})` : 'n/a (python not run)'}`);
+console.log('ratios (multiproc / python):');
+ratio(m.int, 'D.py.pipe_int', 'int msgs, recvSync');
+ratio(m.intAsync, 'D.py.pipe_int', 'int msgs, await recv');
+ratio(m.obj, 'D.py.pipe_obj', 'small dict msgs');
+ratio(m.b64k, 'D.py.pipe_64k_sendbytes', '64 KiB sendBytes/recvBytes');
+ratio(m.rtt, 'R.py.pipe', 'ping-pong, recvSync');
+ratio(m.rttAsync, 'R.py.pipe', 'ping-pong, await recv');
