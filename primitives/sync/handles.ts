@@ -6,11 +6,13 @@
 import type { Runtime } from '../../lib/codec/handles.js';
 import { SerializationError } from '../../lib/errors.js';
 import type { CoreShape } from '../transport/core.js';
+import { exposeCore, type RemoteRef } from '../transport/expose.js';
+import { connectRemoteCore } from '../transport/remote-core.js';
 
 /** The wire form of a core: its shared memory (threads) or a broker reference (processes). */
 export interface CoreData {
   sab?: SharedArrayBuffer;
-  remote?: unknown;
+  remote?: RemoteRef;
 }
 
 /** A local core built on shared memory. */
@@ -22,16 +24,27 @@ function isSharedCore(core: object): core is SharedCore {
   return (core as Partial<SharedCore>).sab instanceof SharedArrayBuffer;
 }
 
+/**
+ * The wire form of `core` for a worker of runtime `target`. Thread workers of the creator's process
+ * share its memory; everything else gets the core's broker reference: a local core is hosted by
+ * this thread's broker (started on first use), a remote core (this primitive was itself received
+ * by a process worker) hands on its creator's reference, so every holder talks to the creator.
+ */
 export function coreData(core: object, shape: CoreShape, target: Runtime): CoreData {
   if (target === 'thread' && isSharedCore(core)) return { sab: core.sab };
-  throw new SerializationError(
-    `a ${shape.kind} cannot be passed to a process worker yet (the process broker is not available)`,
-  );
+  try {
+    return { remote: exposeCore(core, shape) };
+  } catch (err) {
+    if (err instanceof SerializationError) throw err;
+    throw new SerializationError(`a ${shape.kind} cannot be passed to a ${target} worker: ${(err as Error)?.message ?? err}`);
+  }
 }
 
 /** Rebuilds a core from its wire form: local shared memory at once, a remote core once connected. */
 export function openCore<C>(data: CoreData, shape: CoreShape, local: (sab: SharedArrayBuffer) => C): C | Promise<C> {
   if (data.sab instanceof SharedArrayBuffer) return local(data.sab);
+  // In the creator's own thread this gives back the local core itself (the primitive came home).
+  if (data.remote) return connectRemoteCore<C>(data.remote, shape);
   throw new TypeError(`cannot revive a ${shape.kind}: no shared memory and no remote reference`);
 }
 
