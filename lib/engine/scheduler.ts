@@ -328,7 +328,9 @@ export class Scheduler {
   #lostError(w: PoolWorker, info: ExitInfo): WorkerLostError {
     const cause = w.fatalError ?? info.error;
     const how = info.signal ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
-    const why = cause instanceof Error ? `: ${cause.message}` : '';
+    // duck-typed: a thread's error event carries an Error of the main realm, not of a vm context's
+    const message = (cause as { message?: unknown } | undefined)?.message;
+    const why = typeof message === 'string' ? `: ${message}` : '';
     const kind = this.#settings.runtime === 'process' ? 'process' : 'thread';
     return new WorkerLostError(`worker ${w.name} (${kind} ${w.channel.pid}) ${how} while running the task${why}`, {
       exitCode: info.code, signal: info.signal, cause,
