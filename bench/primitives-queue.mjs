@@ -1,0 +1,95 @@
+// Queue throughput (worker thread producer -> main consumer) and SimpleQueue ping-pong, beside
+// Python's mp.Queue / mp.SimpleQueue (g_queue.py, r_rtt.py from /work/shared/reference/python,
+// run in this same invocation). Usage: node bench/primitives-queue.mjs  (after `npm run build`)
+import { spawnSync } from 'node:child_process';
+import { Pool } from '../dist/lib/pool.js';
+import { Queue, SimpleQueue } from '../dist/primitives/queues.js';
+
+const PY_DIR = '/work/shared/reference/python';
+const N = 100_000;
+const N_RTT = 20_000;
+const ROUNDS = 3;
+
+function python(script, cases) {
+  const res = spawnSync('python3', [script, ...cases], { cwd: PY_DIR, encoding: 'utf8' });
+  const out = {};
+  for (const line of (res.stdout ?? '').split('\n')) if (line.startsWith('{')) { const r = JSON.parse(line); out[r.id] = r.value; }
+  if (res.status !== 0) console.log(`(python3 ${script} failed: ${res.stderr?.slice(0, 300)})`);
+  return out;
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (v) => (v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : v.toFixed(1));
+
+function producer(q, ready, go, n, mode) {
+  ready.put(1);
+  go.getSync();
+  if (mode === 'nowait') for (let i = 0; i < n; i++) q.putNowait(i);
+  else for (let i = 0; i < n; i++) q.putSync(i);
+}
+
+function echo(a, b) {
+  for (;;) {
+    const x = a.getSync();
+    if (x === null) return;
+    b.put(x);
+  }
+}
+
+async function oneWay(pool, mode, recv) {
+  const q = new Queue();
+  const ready = new SimpleQueue();
+  const go = new SimpleQueue();
+  const done = pool.apply(producer, [q, ready, go, N, mode]);
+  await ready.get();
+  const t = performance.now();
+  go.put(1);
+  let x;
+  for (let i = 0; i < N; i++) x = recv === 'sync' ? q.getSync() : await q.get();
+  const dt = (performance.now() - t) / 1000;
+  if (x !== N - 1) throw new Error('bad last item');
+  await done;
+  return N / dt;
+}
+
+async function roundTrip(pool) {
+  const a = new SimpleQueue();
+  const b = new SimpleQueue();
+  const done = pool.apply(echo, [a, b]);
+  a.put(-1);
+  await b.get();
+  const t = performance.now();
+  for (let i = 0; i < N_RTT; i++) {
+    a.put(i);
+    if (b.getSync() !== i) throw new Error('echo mismatch');
+  }
+  const dt = (performance.now() - t) / 1000;
+  a.put(null);
+  await done;
+  return N_RTT / dt;
+}
+
+const pool = new Pool(1);
+await pool.apply(() => 0);
+const rows = [];
+const measure = async (label, unit, fn) => {
+  const xs = [];
+  for (let r = 0; r < ROUNDS; r++) xs.push(await fn());
+  rows.push({ label, unit, value: median(xs) });
+  return median(xs);
+};
+const m = {};
+m.sync = await measure('multiproc Queue putSync -> getSync (thread -> main)', 'items/s', () => oneWay(pool, 'sync', 'sync'));
+m.async = await measure('multiproc Queue putNowait -> await get', 'items/s', () => oneWay(pool, 'nowait', 'async'));
+m.rtt = await measure('multiproc SimpleQueue ping-pong (thread)', 'round trips/s', () => roundTrip(pool));
+await pool.terminate();
+
+const py = { ...python('g_queue.py', ['queue', 'simplequeue']), ...python('r_rtt.py', ['queue']) };
+console.log(`multiproc queues (threads) vs Python mp queues (processes), same run; median of ${ROUNDS} rounds`);
+for (const r of rows) console.log(`  ${r.label.padEnd(52)} ${fmt(r.value).padStart(9)} ${r.unit}`);
+const ratio = (ours, id, what) =>
+  console.log(`  ${what.padEnd(52)} ${py[id] ? `${(ours / py[id]).toFixed(2)}x  (python ${fmt(py[id])})` : 'n/a (python not run)'}`);
+console.log('ratios (multiproc / python):');
+ratio(m.sync, 'G.py.queue', 'Queue, getSync vs mp.Queue');
+ratio(m.async, 'G.py.queue', 'Queue, await get vs mp.Queue');
+ratio(m.sync, 'G.py.simplequeue', 'Queue, getSync vs mp.SimpleQueue');
+ratio(m.rtt, 'R.py.simplequeue', 'SimpleQueue ping-pong');
