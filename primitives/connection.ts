@@ -6,7 +6,7 @@
  * closed — exactly like an inherited file descriptor.
  */
 import { toHandle, type HandleDescriptor, type Runtime } from '../lib/codec/handles.js';
-import { ConnectionClosedError, EOFError, MultiprocError, SerializationError } from '../lib/errors.js';
+import { ConnectionClosedError, EOFError, MultiprocError, SerializationError, registerErrorClass } from '../lib/errors.js';
 import { normalizeTimeout } from '../lib/timeout.js';
 import { ownerId } from './transport/core.js';
 import { decodeFrame, encodeValue, frameBytes } from './channel/codec.js';
@@ -27,6 +27,7 @@ export class BufferTooShort extends MultiprocError {
     this.data = data;
   }
 }
+registerErrorClass(BufferTooShort);
 
 /** The core calls a Connection makes: a local PipeEndCore or a remote core with the same methods. */
 type EndCore = Pick<PipeEndCore, 'send' | 'recv' | 'recvSync' | 'poll' | 'pollSync' | 'retain' | 'release' | 'adopt' | 'disown'>;
