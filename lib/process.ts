@@ -39,6 +39,7 @@ export class Process {
   #exitCode: number | null = null;
   #stopSignal: NodeJS.Signals | null = null;
   #exited: Promise<void> | null = null;
+  #closed = false;
 
   constructor(options: ProcessOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('Process options must be an object with a target');
@@ -79,8 +80,13 @@ export class Process {
     return this.#exitCode;
   }
 
+  #checkNotClosed(): void {
+    if (this.#closed) throw new Error('process object is closed');
+  }
+
   /** Starts the target; a Process can be started once. */
   start(): void {
+    this.#checkNotClosed();
     if (this.#channel) throw new Error('cannot start a process twice');
     const opts = this.#options;
     const enc = encodeHandles(checkArgs(opts.args), this.#runtime);
@@ -107,12 +113,14 @@ export class Process {
 
   /** Waits until the process ends, or until `timeout` ms pass (then resolves anyway, as Python does). */
   async join(timeout?: number | null): Promise<void> {
+    this.#checkNotClosed();
     if (!this.#exited) throw new Error('can only join a started process');
     await raceTimeout(this.#exited, normalizeTimeout(timeout));
   }
 
   /** Whether the process has started and not yet ended. */
   isAlive(): boolean {
+    this.#checkNotClosed();
     return this.#channel !== null && this.#exitCode === null;
   }
 
@@ -130,6 +138,16 @@ export class Process {
     if (!this.#channel || this.#exitCode !== null) return;
     this.#stopSignal ??= signal;
     this.#channel.kill(signal);
+  }
+
+  /** Releases the Process object (Python 3.7's close()); throws while it is still running. */
+  close(): void {
+    if (this.#closed) return;
+    if (this.#channel && this.#exitCode === null) {
+      throw new Error('Cannot close a process while it is still running. You should first call join() or terminate().');
+    }
+    this.#closed = true;
+    this.#channel = null;
   }
 
   toString(): string {
