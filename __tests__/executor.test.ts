@@ -124,6 +124,7 @@ describe.each(kinds)('%s', (_name, make, extra) => {
     expect(await collect(executor.map(add, [1, 2, 3], [10, 20, 30, 40]))).toEqual([11, 22, 33]);
     const big = Array.from({ length: 23 }, (_, i) => i);
     expect(await collect(executor.map(square, big, { chunksize: 5 }))).toEqual(big.map((x) => x * x));
+    expect(await collect(executor.map(add, [1, 2, 3], [10, 20, 30], { chunksize: 2 }))).toEqual([11, 22, 33]);
     function* gen() {
       yield 1;
       yield 2;

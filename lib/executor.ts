@@ -14,7 +14,7 @@ import { toTaskSpec, type Task, type TaskSpec } from './task.js';
 import { cpuCount } from './context.js';
 import { checkArgs, checkCount, checkOptionalTask } from './options.js';
 import { normalizeTimeout } from './timeout.js';
-import { CHUNK, HANDLES } from './worker/protocol.js';
+import { CHUNK, HANDLES, STAR } from './worker/protocol.js';
 
 /** Options of {@link Executor.map}. */
 export interface ExecutorMapOptions {
@@ -272,11 +272,11 @@ export abstract class Executor {
       }
       chunk.push(args);
       if (chunk.length === chunksize) {
-        futures.push(this.#submit(spec, chunk, CHUNK));
+        futures.push(this.#submit(spec, chunk, CHUNK | STAR));
         chunk = [];
       }
     }
-    if (chunk.length > 0) futures.push(this.#submit(spec, chunk, CHUNK));
+    if (chunk.length > 0) futures.push(this.#submit(spec, chunk, CHUNK | STAR));
     return results(futures, deadline, chunksize > 1);
   }
 

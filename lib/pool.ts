@@ -9,7 +9,7 @@ import { toTaskSpec, type Task, type TaskSpec } from './task.js';
 import { cpuCount } from './context.js';
 import { checkArgs, checkCount, checkOptionalTask, checkRuntime } from './options.js';
 import { CHUNK, HANDLES, PACKED, STAR } from './worker/protocol.js';
-import { packNumbers } from './codec/pack.js';
+import { packNumbers, type ChunkResults } from './codec/pack.js';
 
 export interface PoolOptions {
   /** Number of workers; default `os.availableParallelism()`. */
@@ -211,7 +211,7 @@ export class Pool {
           failed = true;
           return settle(false, value);
         }
-        const values = value as unknown[];
+        const values = value as ChunkResults; // an Array, or a Float64Array of numbers
         for (let i = 0; i < values.length; i++) out[start + i] = values[i];
         if (--remaining === 0) settle(true, out);
       });

@@ -142,7 +142,7 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
     this.#buffered += count;
     if (this.#ordered) this.#slots.set(index, null);
     this.#submit(items, (ok, value) => {
-      if (ok) this.#deliver(index, (value as unknown[]).map((v) => ({ ok: true, value: v })));
+      if (ok) this.#deliver(index, Array.from(value as ArrayLike<unknown>, (v) => ({ ok: true as const, value: v })));
       else {
         // a failed chunk counts as one item: the error is raised once, where the chunk stood
         this.#buffered -= count - 1;

@@ -14,7 +14,6 @@ import { SerializationError, WorkerLostError } from '../errors.js';
 import type { TaskSpec } from '../task.js';
 import { CHUNK, HANDLES, PACKED, type FromWorker, type TaskMessage, type SpecRef } from '../worker/protocol.js';
 import { Deque } from './deque.js';
-import { unpackNumbers } from '../codec/pack.js';
 import { spawnWorker, type ExitInfo, type WorkerChannel, type WorkerSettings } from './worker-channel.js';
 
 /** One unit of work: a call, or a chunk of calls (flags & CHUNK). */
@@ -263,7 +262,7 @@ export class Scheduler {
           if (!job) continue;
           w.inflight.delete(id);
           if (!ok) job.settle(false, errorFromWire(value as any));
-          else if (flags & PACKED) job.settle(true, unpackNumbers(value as Float64Array));
+          else if (flags & PACKED) job.settle(true, value); // a chunk's numbers, still a Float64Array
           else if (flags & HANDLES) decodeHandles(value).then((v) => job.settle(true, v), (e) => job.settle(false, e));
           else job.settle(true, value);
         }
