@@ -135,6 +135,7 @@ export class Process {
   }
 
   #signal(signal: NodeJS.Signals): void {
+    this.#checkNotClosed();
     if (!this.#channel || this.#exitCode !== null) return;
     this.#stopSignal ??= signal;
     this.#channel.kill(signal);
