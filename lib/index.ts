@@ -14,6 +14,6 @@ export {
   Future, InvalidStateError, wait, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED,
   type ReturnWhen, type WaitOptions, type DoneAndNotDone,
 } from './futures.js';
-export type { Runtime } from './codec/handles.js';
+export type { Runtime, HandleSource, HandleDescriptor } from './codec/handles.js';
 export * from './errors.js';
 export * from '../primitives/index.js';

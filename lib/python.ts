@@ -50,7 +50,7 @@ alias(mp.Future.prototype, {
 alias(mp.AsyncResult.prototype, {});
 
 /** Python's callbacks: `(fn, args, { callback, error_callback })`, or positionally after `kwds` as Python's signature has them. */
-interface PyCallbacks<R> {
+export interface PyCallbacks<R> {
   callback?: (result: R) => void;
   error_callback?: (error: Error) => void;
 }
@@ -114,7 +114,7 @@ export interface Process {
   readonly ident: number | null;
 }
 
-type PyExecutorOptions = {
+export type PyExecutorOptions = {
   max_workers?: number | null;
   initializer?: Task;
   initargs?: unknown[];
