@@ -10,6 +10,7 @@ import { toTaskSpec } from '../lib/task.js';
 import { loadTask } from '../lib/worker/load-task.js';
 import { LockStateError, SerializationError } from '../lib/errors.js';
 import { closeBroker } from '../primitives/transport/expose.js';
+import { pendingAsyncWaits } from '../primitives/sync/wait.js';
 import { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore } from '../primitives/synchronize.js';
 import { Value } from '../primitives/sharedctypes.js';
 
@@ -225,6 +226,42 @@ describe('a worker that dies', () => {
     expect(await waiting).toBe(true);
     lock.release();
     expect(lock.locked()).toBe(false);
+  });
+  test('a process worker killed while waiting: its waits end, take nothing, and keep nothing alive here', async () => {
+    // Each wait of a process worker runs here, in the broker, as an async wait (which holds a ref'd
+    // timer, as a blocked Python thread keeps its process alive). When the worker dies, the broker
+    // calls abandon(owner) on each core it used: the core cancels that owner's waits and wakes the
+    // sleepers. A cancelled acquire takes nothing, a Condition ticket is skipped by later notifies,
+    // and a Barrier party that died breaks the barrier (as its timeout would).
+    const held = new Lock();
+    const lock = new Lock();
+    const ev = new Event();
+    const sem = new Semaphore(0);
+    const cond = new Condition();
+    const barrier = new Barrier(2);
+    const started = new Event();
+    await lock.acquire();
+    const base = pendingAsyncWaits();
+    const p = new Process({ target: t('waitForever'), args: [held, lock, ev, sem, cond, barrier, started], runtime: 'process' });
+    p.start();
+    expect(await started.wait(20_000)).toBe(true);
+    expect(pendingAsyncWaits() - base).toBe(5);
+    expect(barrier.nWaiting).toBe(1);
+    expect(String(cond)).toMatch(/, 1\)>$/); // one waiter
+    p.kill();
+    await p.join();
+    // `held` is freed by the same synchronous round of abandon() calls that cancels the waits.
+    expect(await held.acquire(true, 20_000)).toBe(true);
+    const deadline = performance.now() + 20_000;
+    while (pendingAsyncWaits() > base && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(pendingAsyncWaits()).toBe(base);
+    expect(barrier.broken).toBe(true);
+    expect(String(cond)).toMatch(/, 0\)>$/);
+    sem.release();
+    expect(sem.getValue()).toBe(1);
+    lock.release();
+    expect(lock.locked()).toBe(false);
+    held.release();
   });
 });
 

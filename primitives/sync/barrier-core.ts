@@ -9,7 +9,8 @@
  */
 import type { CoreShape } from '../transport/core.js';
 import { BrokenBarrierError } from '../../lib/errors.js';
-import { deadlineOf, timeLeft, waitAsync, waitSync } from './wait.js';
+import { deadlineOf, RemoteWaits, timeLeft, waitAsync, waitSync, type WaitToken } from './wait.js';
+import { LOCAL_OWNER } from './owner.js';
 
 const MUTEX = 0;
 const SEQ = 1; // bumped on every state change; sleepers wait on it
@@ -25,8 +26,9 @@ const BROKEN = -2;
 
 export interface BarrierCoreApi {
   /** Arrives and waits for the pass; returns the arrival index (parties - 1 = run the action, then commit). */
-  arrive(timeout: number | undefined): Promise<number>;
-  arriveSync(timeout: number | undefined): number;
+  /** `owner`: the caller's ownerId(), so a remote party that dies can be abandoned. */
+  arrive(timeout: number | undefined, owner?: string): Promise<number>;
+  arriveSync(timeout: number | undefined, owner?: string): number;
   /** The last party's verdict after running the action: release everyone (true) or break (false). */
   commit(ok: boolean): void;
   abort(): void;
@@ -45,11 +47,14 @@ export const BarrierCoreShape: CoreShape = {
 /** What a step of the arrive state machine wants: done (index or error), or sleep on SEQ. */
 type Step = { done: number } | { error: Error } | { sleep: number; ms: number | undefined };
 /** An arriving party: its index once counted in (-1 before). */
-type Arrival = { index: number; deadline: number };
+type Arrival = { index: number; deadline: number; token?: WaitToken };
 
 export class BarrierCore implements BarrierCoreApi {
   readonly sab: SharedArrayBuffer;
   readonly #s: Int32Array;
+  readonly #waits = new RemoteWaits();
+  /** The remote party (owner) running the action now, if any: if it dies, the barrier breaks. */
+  #actionOwner: string | null = null;
 
   constructor(init: number | SharedArrayBuffer) {
     if (init instanceof SharedArrayBuffer) {
@@ -97,6 +102,9 @@ export class BarrierCore implements BarrierCoreApi {
   #step(me: Arrival): Step {
     const s = this.#s;
     const state = s[STATE];
+    // A party that died (abandon) gives up as if its time ran out: if counted in, it breaks the barrier.
+    const cancelled = me.token?.cancelled === true;
+    if (cancelled && me.index < 0) return { error: new BrokenBarrierError() };
     if (me.index < 0) {
       // Python's _enter: wait while the barrier drains, resets or runs its action.
       if (state === DRAINING || state === RESETTING || state === ACTION) return { sleep: s[SEQ], ms: undefined };
@@ -109,7 +117,7 @@ export class BarrierCore implements BarrierCoreApi {
       return { sleep: s[SEQ], ms: timeLeft(me.deadline) };
     }
     if (state === FILLING || state === ACTION) {
-      const left = timeLeft(me.deadline);
+      const left = cancelled ? -1 : timeLeft(me.deadline);
       // While the action runs, time does not break the barrier: in Python the waiter is blocked on
       // the lock the last party holds, and finds the barrier released when it gets it.
       if (state === ACTION) return { sleep: s[SEQ], ms: undefined };
@@ -142,18 +150,32 @@ export class BarrierCore implements BarrierCoreApi {
     }
   }
 
-  async arrive(timeout: number | undefined): Promise<number> {
-    const me: Arrival = { index: -1, deadline: deadlineOf(timeout) };
-    for (;;) {
-      const step = this.#locked(me);
-      if ('done' in step) return step.done;
-      if ('error' in step) throw step.error;
-      await waitAsync(this.#s, SEQ, step.sleep, step.ms === -1 ? 0 : step.ms);
+  async arrive(timeout: number | undefined, owner?: string): Promise<number> {
+    const me: Arrival = { index: -1, deadline: deadlineOf(timeout), token: this.#waits.enter(owner, SEQ) };
+    try {
+      for (;;) {
+        const step = this.#locked(me);
+        if ('done' in step) {
+          if (step.done === this.#s[PARTIES] - 1 && owner !== undefined && owner !== LOCAL_OWNER) this.#actionOwner = owner;
+          return step.done;
+        }
+        if ('error' in step) throw step.error;
+        await waitAsync(this.#s, SEQ, step.sleep, step.ms === -1 ? 0 : step.ms);
+      }
+    } finally {
+      this.#waits.leave(owner, me.token!);
     }
+  }
+
+  /** `owner` (a remote party) died: its waits give up (breaking the barrier), or its action failed. */
+  abandon(owner: string): void {
+    this.#waits.cancel(owner, this.#s);
+    if (this.#actionOwner === owner) this.commit(false);
   }
 
   commit(ok: boolean): void {
     const s = this.#s;
+    this.#actionOwner = null;
     this.#lock();
     try {
       if (s[STATE] === ACTION) {

@@ -9,6 +9,7 @@ import { isTaskRef, toTaskSpec, type Task, type TaskSpec } from '../../lib/task.
 import { loadTask } from '../../lib/worker/load-task.js';
 import { BarrierCore, BarrierCoreShape, type BarrierCoreApi } from './barrier-core.js';
 import { coreData, openCore, whenAll, type CoreData } from './handles.js';
+import { LOCAL_OWNER } from './owner.js';
 
 const MODULE = import.meta.url;
 
@@ -75,7 +76,7 @@ export class Barrier implements HandleSource {
    */
   async wait(timeout?: number | null): Promise<number> {
     const ms = timeout === undefined || timeout === null ? this.#timeout : normalizeTimeout(timeout);
-    const index = await this.#core.arrive(ms);
+    const index = await this.#core.arrive(ms, LOCAL_OWNER);
     if (index === this.#parties - 1) {
       try {
         const action = await this.#action$();
@@ -92,7 +93,7 @@ export class Barrier implements HandleSource {
   /** Like {@link wait}, but blocks the calling thread; an action returning a Promise is not awaited. */
   waitSync(timeout?: number | null): number {
     const ms = timeout === undefined || timeout === null ? this.#timeout : normalizeTimeout(timeout);
-    const index = this.#core.arriveSync(ms);
+    const index = this.#core.arriveSync(ms, LOCAL_OWNER);
     if (index === this.#parties - 1) {
       try {
         const action = this.#action$();

@@ -12,7 +12,7 @@
  * a later ticket is never mistaken for the earlier one.
  */
 import type { CoreShape } from '../transport/core.js';
-import { deadlineOf, timeLeft, waitAsync, waitSync } from './wait.js';
+import { deadlineOf, RemoteWaits, timeLeft, waitAsync, waitSync } from './wait.js';
 
 const HEAD = 0; // oldest ticket notify has not passed yet
 const TAIL = 1; // next ticket to hand out
@@ -29,8 +29,9 @@ const CANCELLED = 2;
 export interface ConditionCoreApi {
   /** Takes a ticket; call while holding the lock, before releasing it. */
   register(): number;
-  wait(ticket: number, timeout: number | undefined): Promise<boolean>;
-  waitSync(ticket: number, timeout: number | undefined): boolean;
+  /** `owner`: the caller's ownerId(), so a remote waiter that dies can be abandoned. */
+  wait(ticket: number, timeout: number | undefined, owner?: string): Promise<boolean>;
+  waitSync(ticket: number, timeout: number | undefined, owner?: string): boolean;
   /** Wakes up to `n` waiters (all for n = -1); returns how many. Call while holding the lock. */
   notify(n: number): number;
   /** How many tickets are still waiting (for tests and repr). */
@@ -49,6 +50,7 @@ const waitingValue = (ticket: number) => (((ticket >>> LAP_SHIFT) & 0xfffff) << 
 export class ConditionCore implements ConditionCoreApi {
   readonly sab: SharedArrayBuffer;
   readonly #s: Int32Array;
+  readonly #waits = new RemoteWaits();
 
   constructor(sab: SharedArrayBuffer = new SharedArrayBuffer((HEADER + CONDITION_CAPACITY) * 4)) {
     this.sab = sab;
@@ -94,15 +96,27 @@ export class ConditionCore implements ConditionCoreApi {
     }
   }
 
-  async wait(ticket: number, timeout: number | undefined): Promise<boolean> {
+  async wait(ticket: number, timeout: number | undefined, owner?: string): Promise<boolean> {
     const s = this.#s;
     const deadline = deadlineOf(timeout);
-    for (;;) {
-      const left = timeLeft(deadline);
-      const done = this.#settle(ticket, left === -1);
-      if (done !== undefined) return done;
-      await waitAsync(s, cellOf(ticket), waitingValue(ticket), left);
+    const token = this.#waits.enter(owner, cellOf(ticket));
+    try {
+      for (;;) {
+        const left = timeLeft(deadline);
+        // A cancelled (dead) waiter times out: its ticket is skipped by later notifies. If a notify
+        // reached it first, that notify is spent (Python's notify would wait for it forever).
+        const done = this.#settle(ticket, left === -1 || token.cancelled);
+        if (done !== undefined) return done;
+        await waitAsync(s, cellOf(ticket), waitingValue(ticket), left);
+      }
+    } finally {
+      this.#waits.leave(owner, token);
     }
+  }
+
+  /** `owner` (a remote worker) died: its pending waits give up their tickets. */
+  abandon(owner: string): void {
+    this.#waits.cancel(owner, this.#s);
   }
 
   notify(n: number): number {

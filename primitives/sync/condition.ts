@@ -71,7 +71,7 @@ export class Condition implements HandleSource {
     const ms = normalizeTimeout(timeout);
     const { ticket, saved } = this.#enterWait();
     try {
-      return await this.#core.wait(ticket, ms);
+      return await this.#core.wait(ticket, ms, LOCAL_OWNER);
     } finally {
       await this.#lockCore.acquire(true, undefined, LOCAL_OWNER, false);
       this.#lockCore.restore(LOCAL_OWNER, saved);
@@ -83,7 +83,7 @@ export class Condition implements HandleSource {
     const ms = normalizeTimeout(timeout);
     const { ticket, saved } = this.#enterWait();
     try {
-      return this.#core.waitSync(ticket, ms);
+      return this.#core.waitSync(ticket, ms, LOCAL_OWNER);
     } finally {
       this.#lockCore.acquireSync(true, undefined, LOCAL_OWNER, false);
       this.#lockCore.restore(LOCAL_OWNER, saved);

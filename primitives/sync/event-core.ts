@@ -3,14 +3,15 @@
  * sleep on, so a waiter woken by set() returns true even if clear() came right after (as Python).
  */
 import type { CoreShape } from '../transport/core.js';
-import { deadlineOf, timeLeft, waitAsync, waitSync } from './wait.js';
+import { deadlineOf, RemoteWaits, timeLeft, waitAsync, waitSync } from './wait.js';
 
 const FLAG = 0;
 const GEN = 1;
 
 export interface EventCoreApi {
-  wait(timeout: number | undefined): Promise<boolean>;
-  waitSync(timeout: number | undefined): boolean;
+  /** `owner`: the caller's ownerId(), so a remote waiter that dies can be abandoned. */
+  wait(timeout: number | undefined, owner?: string): Promise<boolean>;
+  waitSync(timeout: number | undefined, owner?: string): boolean;
   set(): void;
   clear(): void;
   isSet(): boolean;
@@ -21,6 +22,7 @@ export const EventCoreShape: CoreShape = { kind: 'Event', waiting: ['wait'], imm
 export class EventCore implements EventCoreApi {
   readonly sab: SharedArrayBuffer;
   readonly #s: Int32Array;
+  readonly #waits = new RemoteWaits();
 
   constructor(sab: SharedArrayBuffer = new SharedArrayBuffer(8)) {
     this.sab = sab;
@@ -40,17 +42,27 @@ export class EventCore implements EventCoreApi {
     return true;
   }
 
-  async wait(timeout: number | undefined): Promise<boolean> {
+  async wait(timeout: number | undefined, owner?: string): Promise<boolean> {
     const s = this.#s;
     const gen = Atomics.load(s, GEN);
     if (Atomics.load(s, FLAG) === 1) return true;
     const deadline = deadlineOf(timeout);
-    while (Atomics.load(s, GEN) === gen) {
-      const left = timeLeft(deadline);
-      if (left === -1) return false;
-      await waitAsync(s, GEN, gen, left);
+    const token = this.#waits.enter(owner, GEN);
+    try {
+      while (Atomics.load(s, GEN) === gen) {
+        const left = timeLeft(deadline);
+        if (left === -1 || token.cancelled) return false;
+        await waitAsync(s, GEN, gen, left);
+      }
+      return true;
+    } finally {
+      this.#waits.leave(owner, token);
     }
-    return true;
+  }
+
+  /** `owner` (a remote worker) died: its pending waits end. */
+  abandon(owner: string): void {
+    this.#waits.cancel(owner, this.#s);
   }
 
   set(): void {

@@ -7,7 +7,7 @@
 import type { CoreShape } from '../transport/core.js';
 import { LockStateError } from '../../lib/errors.js';
 import { ownerNumber } from './owner.js';
-import { deadlineOf, timeLeft, waitAsync, waitSync } from './wait.js';
+import { deadlineOf, RemoteWaits, timeLeft, waitAsync, waitSync, type WaitToken } from './wait.js';
 
 const STATE = 0;
 const OWNER = 1;
@@ -29,7 +29,7 @@ export interface LockCoreApi {
   releaseAll(owner: string): number;
   /** After re-acquiring: sets the recursion level saved by releaseAll. */
   restore(owner: string, count: number): void;
-  /** Frees the lock if `owner` (a dead worker) holds it. */
+  /** `owner` (a remote worker) died: ends its pending acquires, frees the lock if it holds it. */
   abandon(owner: string): void;
 }
 
@@ -58,9 +58,10 @@ function slowAcquireSync(s: Int32Array, timeout: number | undefined): boolean {
   }
 }
 
-async function slowAcquireAsync(s: Int32Array, timeout: number | undefined): Promise<boolean> {
+async function slowAcquireAsync(s: Int32Array, timeout: number | undefined, token: WaitToken): Promise<boolean> {
   const deadline = deadlineOf(timeout);
   for (;;) {
+    if (token.cancelled) return false;
     if (Atomics.exchange(s, STATE, 2) === 0) return true;
     const left = timeLeft(deadline);
     if (left === -1) return false;
@@ -72,6 +73,7 @@ async function slowAcquireAsync(s: Int32Array, timeout: number | undefined): Pro
 export class LockCore implements LockCoreApi {
   readonly sab: SharedArrayBuffer;
   readonly #s: Int32Array;
+  readonly #waits = new RemoteWaits();
 
   constructor(sab: SharedArrayBuffer = new SharedArrayBuffer(12)) {
     this.sab = sab;
@@ -94,7 +96,9 @@ export class LockCore implements LockCoreApi {
       return Promise.resolve(true);
     }
     if (!block) return Promise.resolve(false);
-    return slowAcquireAsync(s, timeout).then((ok) => {
+    const token = this.#waits.enter(owner, STATE);
+    return slowAcquireAsync(s, timeout, token).then((ok) => {
+      this.#waits.leave(owner, token);
       if (ok) s[OWNER] = ownerNumber(owner);
       return ok;
     });
@@ -124,6 +128,7 @@ export class LockCore implements LockCoreApi {
   restore(_owner: string, _count: number): void {}
 
   abandon(owner: string): void {
+    this.#waits.cancel(owner, this.#s);
     if (this.isMine(owner)) this.release(owner);
   }
 }
@@ -132,6 +137,7 @@ export class LockCore implements LockCoreApi {
 export class RLockCore implements LockCoreApi {
   readonly sab: SharedArrayBuffer;
   readonly #s: Int32Array;
+  readonly #waits = new RemoteWaits();
 
   constructor(sab: SharedArrayBuffer = new SharedArrayBuffer(12)) {
     this.sab = sab;
@@ -167,7 +173,9 @@ export class RLockCore implements LockCoreApi {
       return Promise.resolve(true);
     }
     if (!block) return Promise.resolve(false);
-    return slowAcquireAsync(s, timeout).then((ok) => {
+    const token = this.#waits.enter(owner, STATE);
+    return slowAcquireAsync(s, timeout, token).then((ok) => {
+      this.#waits.leave(owner, token);
       if (!ok) return false;
       s[OWNER] = me;
       s[COUNT] = 1;
@@ -211,6 +219,7 @@ export class RLockCore implements LockCoreApi {
   }
 
   abandon(owner: string): void {
+    this.#waits.cancel(owner, this.#s);
     if (this.isMine(owner)) this.releaseAll(owner);
   }
 }

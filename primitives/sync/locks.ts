@@ -132,12 +132,12 @@ export class Semaphore implements HandleSource {
 
   /** Takes one unit; resolves false if `block` is false and none is left, or on timeout. */
   acquire(block = true, timeout?: number | null): Promise<boolean> {
-    return rejectOn(() => this.#core.acquire(block, timeoutOf(block, timeout)));
+    return rejectOn(() => this.#core.acquire(block, timeoutOf(block, timeout), LOCAL_OWNER));
   }
 
   /** Like {@link acquire}, but blocks the calling thread. */
   acquireSync(block = true, timeout?: number | null): boolean {
-    return this.#core.acquireSync(block, timeoutOf(block, timeout));
+    return this.#core.acquireSync(block, timeoutOf(block, timeout), LOCAL_OWNER);
   }
 
   /** Gives one unit back (BoundedSemaphore: LockStateError past the initial value). */
@@ -151,12 +151,12 @@ export class Semaphore implements HandleSource {
   }
 
   async hold(): Promise<LockGuard> {
-    await this.#core.acquire(true, undefined);
+    await this.#core.acquire(true, undefined, LOCAL_OWNER);
     return guard(() => this.release());
   }
 
   holdSync(): LockGuard {
-    this.#core.acquireSync(true, undefined);
+    this.#core.acquireSync(true, undefined, LOCAL_OWNER);
     return guard(() => this.release());
   }
 
@@ -196,12 +196,12 @@ export class Event implements HandleSource {
 
   /** Resolves true once the flag is set (at once if it is), false if `timeout` ms pass first. */
   wait(timeout?: number | null): Promise<boolean> {
-    return rejectOn(() => this.#core.wait(normalizeTimeout(timeout)));
+    return rejectOn(() => this.#core.wait(normalizeTimeout(timeout), LOCAL_OWNER));
   }
 
   /** Like {@link wait}, but blocks the calling thread. */
   waitSync(timeout?: number | null): boolean {
-    return this.#core.waitSync(normalizeTimeout(timeout));
+    return this.#core.waitSync(normalizeTimeout(timeout), LOCAL_OWNER);
   }
 
   [toHandle](target: Runtime): HandleDescriptor {

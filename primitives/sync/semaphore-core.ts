@@ -4,15 +4,16 @@
  */
 import type { CoreShape } from '../transport/core.js';
 import { LockStateError } from '../../lib/errors.js';
-import { deadlineOf, timeLeft, waitAsync, waitSync } from './wait.js';
+import { deadlineOf, RemoteWaits, timeLeft, waitAsync, waitSync } from './wait.js';
 
 const VALUE = 0;
 const SLEEPERS = 1;
 const BOUND = 2;
 
 export interface SemaphoreCoreApi {
-  acquire(block: boolean, timeout: number | undefined): Promise<boolean>;
-  acquireSync(block: boolean, timeout: number | undefined): boolean;
+  /** `owner`: the caller's ownerId(), so a remote waiter that dies can be abandoned. */
+  acquire(block: boolean, timeout: number | undefined, owner?: string): Promise<boolean>;
+  acquireSync(block: boolean, timeout: number | undefined, owner?: string): boolean;
   release(): void;
   getValue(): number;
 }
@@ -34,6 +35,7 @@ function tryTake(s: Int32Array): boolean {
 export class SemaphoreCore implements SemaphoreCoreApi {
   readonly sab: SharedArrayBuffer;
   readonly #s: Int32Array;
+  readonly #waits = new RemoteWaits();
 
   /** `bound` = the BoundedSemaphore's initial value; -1 for a plain Semaphore. */
   constructor(init: { value: number; bound: number } | SharedArrayBuffer) {
@@ -65,22 +67,33 @@ export class SemaphoreCore implements SemaphoreCoreApi {
     }
   }
 
-  async acquire(block: boolean, timeout: number | undefined): Promise<boolean> {
+  async acquire(block: boolean, timeout: number | undefined, owner?: string): Promise<boolean> {
     const s = this.#s;
     if (tryTake(s)) return true;
     if (!block) return false;
     const deadline = deadlineOf(timeout);
-    for (;;) {
-      const left = timeLeft(deadline);
-      if (left === -1) return false;
-      Atomics.add(s, SLEEPERS, 1);
-      try {
-        await waitAsync(s, VALUE, 0, left);
-      } finally {
-        Atomics.sub(s, SLEEPERS, 1);
+    const token = this.#waits.enter(owner, VALUE);
+    try {
+      for (;;) {
+        const left = timeLeft(deadline);
+        if (left === -1 || token.cancelled) return false;
+        Atomics.add(s, SLEEPERS, 1);
+        try {
+          await waitAsync(s, VALUE, 0, left);
+        } finally {
+          Atomics.sub(s, SLEEPERS, 1);
+        }
+        // A cancelled waiter takes nothing: abandon() woke every sleeper, so no release is lost.
+        if (!token.cancelled && tryTake(s)) return true;
       }
-      if (tryTake(s)) return true;
+    } finally {
+      this.#waits.leave(owner, token);
     }
+  }
+
+  /** `owner` (a remote worker) died: its pending acquires end (units it holds are not returned, as in Python). */
+  abandon(owner: string): void {
+    this.#waits.cancel(owner, this.#s);
   }
 
   release(): void {
