@@ -107,8 +107,16 @@ m.rtt = await measure('multiproc Pipe ping-pong (recvSync both sides)', 'round t
 m.rttAsync = await measure('multiproc Pipe ping-pong (await recv in main)', 'round trips/s', () => roundTrip(pool, 'async'));
 await pool.terminate();
 
+// A child process reaches the pipe through the creator's broker: the creator awaits (never blocks in recvSync),
+// since the broker answers on the creator's event loop.
+const ppool = new Pool({ processes: 1, runtime: 'process' });
+await ppool.apply(() => 0);
+m.procInt = await measure('multiproc Pipe send int (child process) -> await recv', 'msgs/s', () => oneWay(ppool, 'int', 'async'));
+m.procRtt = await measure('multiproc Pipe ping-pong with a child process (await recv)', 'round trips/s', () => roundTrip(ppool, 'async'));
+await ppool.terminate();
+
 const py = { ...python('d_pipe.py', ['int', 'obj', 'b64k_sendbytes']), ...python('r_rtt.py', ['pipe']) };
-console.log(`multiproc Pipe (threads) vs Python mp.Pipe (processes), same run; median of ${ROUNDS} rounds`);
+console.log(`multiproc Pipe (threads and a child process) vs Python mp.Pipe (processes), same run; median of ${ROUNDS} rounds`);
 for (const r of rows) console.log(`  ${r.label.padEnd(52)} ${fmt(r.value).padStart(9)} ${r.unit}`);
 const ratio = (ours, id, what) =>
   console.log(`  ${what.padEnd(52)} ${py[id] ? `${(ours / py[id]).toFixed(2)}x  (python ${fmt(py[id])})` : 'n/a (python not run)'}`);
@@ -119,3 +127,5 @@ ratio(m.obj, 'D.py.pipe_obj', 'small dict msgs');
 ratio(m.b64k, 'D.py.pipe_64k_sendbytes', '64 KiB sendBytes/recvBytes');
 ratio(m.rtt, 'R.py.pipe', 'ping-pong, recvSync');
 ratio(m.rttAsync, 'R.py.pipe', 'ping-pong, await recv');
+ratio(m.procInt, 'D.py.pipe_int', 'int msgs from a child process, await recv');
+ratio(m.procRtt, 'R.py.pipe', 'ping-pong with a child process');

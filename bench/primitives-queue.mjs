@@ -83,8 +83,15 @@ m.async = await measure('multiproc Queue putNowait -> await get', 'items/s', () 
 m.rtt = await measure('multiproc SimpleQueue ping-pong (thread)', 'round trips/s', () => roundTrip(pool));
 await pool.terminate();
 
+// Process producers reach the queue through the creator's broker; the creator must await (not block in getSync),
+// since the broker answers on the creator's event loop.
+const ppool = new Pool({ processes: 1, runtime: 'process' });
+await ppool.apply(() => 0);
+m.procNowait = await measure('multiproc Queue putNowait (child process) -> await get', 'items/s', () => oneWay(ppool, 'nowait', 'async'));
+await ppool.terminate();
+
 const py = { ...python('g_queue.py', ['queue', 'simplequeue']), ...python('r_rtt.py', ['queue']) };
-console.log(`multiproc queues (threads) vs Python mp queues (processes), same run; median of ${ROUNDS} rounds`);
+console.log(`multiproc queues (threads and a child process) vs Python mp queues (processes), same run; median of ${ROUNDS} rounds`);
 for (const r of rows) console.log(`  ${r.label.padEnd(52)} ${fmt(r.value).padStart(9)} ${r.unit}`);
 const ratio = (ours, id, what) =>
   console.log(`  ${what.padEnd(52)} ${py[id] ? `${(ours / py[id]).toFixed(2)}x  (python ${fmt(py[id])})` : 'n/a (python not run)'}`);
@@ -93,3 +100,4 @@ ratio(m.sync, 'G.py.queue', 'Queue, getSync vs mp.Queue');
 ratio(m.async, 'G.py.queue', 'Queue, await get vs mp.Queue');
 ratio(m.sync, 'G.py.simplequeue', 'Queue, getSync vs mp.SimpleQueue');
 ratio(m.rtt, 'R.py.simplequeue', 'SimpleQueue ping-pong');
+ratio(m.procNowait, 'G.py.queue', 'Queue from a child process, await get vs mp.Queue');
