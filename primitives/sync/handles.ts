@@ -2,6 +2,13 @@
  * How a synchronization primitive crosses to a worker: thread workers get the SharedArrayBuffer
  * of its core; process workers get a reference to the core exposed by this process's broker and
  * talk to it through a remote core. Facades never see which one they hold.
+ *
+ * The broker runs in the thread that created (or first exposed) the primitive, on its event loop:
+ * while that thread blocks (`acquireSync`, `waitSync`, ... on a contended primitive), process
+ * workers' calls on its primitives wait too. So the creator should use the async forms while
+ * process workers may need to act (a blocking wait there that only a process can end deadlocks).
+ * When a process worker dies, the broker calls each core's `abandon(owner)`: its locks are freed
+ * and its pending waits end (see wait.ts RemoteWaits).
  */
 import type { Runtime } from '../../lib/codec/handles.js';
 import { SerializationError } from '../../lib/errors.js';
