@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import cliProgress from 'cli-progress';
+import { progress } from './_progress.js';
 import { Pool, currentProcess, isMainThread, task } from 'multiproc';
 import { ThreadPoolExecutor } from 'multiproc';
 import { wait } from 'multiproc';
@@ -71,23 +71,6 @@ function startServer(): Promise<{ server: Server; base: string }> {
   );
 }
 
-/** A progress bar on a terminal; plain lines otherwise (CI logs, pipes). */
-function progress(total: number, label: string) {
-  if (!process.stdout.isTTY) return { tick: (line: string) => console.log(line), stop: () => {} };
-  const bar = new cliProgress.SingleBar({ format: `${label} [{bar}] {value}/{total}`, hideCursor: true }, cliProgress.Presets.shades_classic);
-  const lines: string[] = [];
-  bar.start(total, 0);
-  return {
-    tick: (line: string) => {
-      lines.push(line);
-      bar.increment();
-    },
-    stop: () => {
-      bar.stop();
-      for (const line of lines) console.log(line);
-    },
-  };
-}
 
 async function main(): Promise<void> {
   const { server, base } = await startServer();

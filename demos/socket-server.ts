@@ -5,7 +5,7 @@
 //   node --import tsx demos/socket-server.ts        (MULTIPROC_DEMO_SHORT=1 for fewer clients)
 import { createServer, connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-import cliProgress from 'cli-progress';
+import { progress } from './_progress.js';
 import { ProcessPoolExecutor } from 'multiproc';
 
 const SHORT = process.env.MULTIPROC_DEMO_SHORT === '1';
@@ -29,23 +29,6 @@ const countPrimes = (below: number): { below: number; primes: number; pid: numbe
   return { below, primes, pid: process.pid };
 };
 
-/** A progress bar on a terminal; plain lines otherwise (CI logs, pipes). */
-function progress(total: number, label: string) {
-  if (!process.stdout.isTTY) return { tick: (line: string) => console.log(line), stop: () => {} };
-  const bar = new cliProgress.SingleBar({ format: `${label} [{bar}] {value}/{total}`, hideCursor: true }, cliProgress.Presets.shades_classic);
-  const lines: string[] = [];
-  bar.start(total, 0);
-  return {
-    tick: (line: string) => {
-      lines.push(line);
-      bar.increment();
-    },
-    stop: () => {
-      bar.stop();
-      for (const line of lines) console.log(line);
-    },
-  };
-}
 
 const executor = new ProcessPoolExecutor(WORKERS);
 const workerPids = new Set<number>();

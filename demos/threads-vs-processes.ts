@@ -6,7 +6,7 @@
 // Node's worker threads are separate V8 isolates that do run in parallel, which is why multiproc's
 // Pool runs on threads by default. Processes cost more to start and to send data to, and buy
 // isolation: a crash, a leak or process.exit() stays in the child.
-import cliProgress from 'cli-progress';
+import { progress } from './_progress.js';
 import { cpuCount } from 'multiproc';
 import { Executor, ProcessPoolExecutor, ThreadPoolExecutor } from 'multiproc';
 
@@ -31,23 +31,6 @@ function cpuTask(n: number): number {
   return n < 2 ? n : cpuTask(n - 1) + cpuTask(n - 2);
 }
 
-/** A progress bar on a terminal; plain lines otherwise (CI logs, pipes). */
-function progress(total: number, label: string) {
-  if (!process.stdout.isTTY) return { tick: (line: string) => console.log(line), stop: () => {} };
-  const bar = new cliProgress.SingleBar({ format: `${label} [{bar}] {value}/{total}`, hideCursor: true }, cliProgress.Presets.shades_classic);
-  const lines: string[] = [];
-  bar.start(total, 0);
-  return {
-    tick: (line: string) => {
-      lines.push(line);
-      bar.increment();
-    },
-    stop: () => {
-      bar.stop();
-      for (const line of lines) console.log(line);
-    },
-  };
-}
 
 interface Timing {
   label: string;
