@@ -60,7 +60,10 @@ export class Scheduler {
   readonly #settings: SchedulerSettings;
   readonly #queue = new Deque<Job>();
   readonly #workers = new Set<PoolWorker>();
-  readonly #specIds = new Map<TaskSpec, number>();
+  // keyed by text, not object: an inline lambda is a new function (and spec) on every call
+  readonly #specIds = new Map<string, number>();
+  readonly #specsById = new Map<number, TaskSpec>();
+  readonly #idOfSpec = new WeakMap<TaskSpec, number>(); // fast path for the same spec object
   #nextJobId = 1;
   #nextWorkerNumber = 1;
   #avgTaskMs = Infinity;
@@ -164,8 +167,16 @@ export class Scheduler {
   }
 
   #specRef(w: PoolWorker, spec: TaskSpec): SpecRef {
-    let id = this.#specIds.get(spec);
-    if (id === undefined) this.#specIds.set(spec, (id = this.#specIds.size + 1));
+    let id = this.#idOfSpec.get(spec);
+    if (id === undefined) {
+      const key = spec.kind === 'src' ? `s:${spec.src}` : `m:${spec.url}#${spec.name}`;
+      id = this.#specIds.get(key);
+      if (id === undefined) {
+        this.#specIds.set(key, (id = this.#specIds.size + 1));
+        this.#specsById.set(id, spec);
+      }
+      this.#idOfSpec.set(spec, id);
+    }
     if (w.knownSpecs.has(id)) return id;
     w.knownSpecs.add(id);
     return [id, spec];
@@ -232,9 +243,9 @@ export class Scheduler {
           job?.settle(false, new SerializationError(`cannot send ${where} to a ${runtime} worker`, where.split(':')[0]));
           continue;
         }
-        const spec = this.#specFromRef(t[1]);
+        const specId = typeof t[1] === 'number' ? t[1] : t[1][0];
         try {
-          w.channel.send({ t: 'run', tasks: [[t[0], [this.#specIds.get(spec)!, spec], t[2], t[3]]] });
+          w.channel.send({ t: 'run', tasks: [[t[0], [specId, this.#specFromRef(t[1])], t[2], t[3]]] });
         } catch (err) {
           const job = w.inflight.get(t[0]);
           w.inflight.delete(t[0]);
@@ -246,9 +257,7 @@ export class Scheduler {
   }
 
   #specFromRef(ref: SpecRef): TaskSpec {
-    if (typeof ref !== 'number') return ref[1];
-    for (const [spec, id] of this.#specIds) if (id === ref) return spec;
-    throw new Error(`unknown task spec ${ref}`);
+    return typeof ref === 'number' ? this.#specsById.get(ref)! : ref[1];
   }
 
   #onMessage(w: PoolWorker, msg: FromWorker): void {
