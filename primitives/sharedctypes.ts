@@ -69,6 +69,13 @@ function refuseProcess(what: string): never {
   );
 }
 
+/** Which JS numbers a typecode stores unchanged: integers (int codes), any (float codes), none (bigint codes). */
+const PLAIN_INTEGER = 0;
+const PLAIN_ANY = 1;
+const PLAIN_NEVER = 2;
+type Plain = typeof PLAIN_INTEGER | typeof PLAIN_ANY | typeof PLAIN_NEVER;
+const plainOf = (t: Typecode): Plain => (isFloat(t) ? PLAIN_ANY : isBig(t) ? PLAIN_NEVER : PLAIN_INTEGER);
+
 let revived: { view: ArrayBufferView; lock: Lock | RLock | null } | null = null;
 
 const lockKey = Symbol('lock');
@@ -77,11 +84,14 @@ const lockKey = Symbol('lock');
 export class RawSharedValue<T extends Typecode = Typecode> {
   readonly typecode: T;
   readonly #view: ViewOf<T>;
+  /** What a plain number needs to be stored as is (the setter's fast path; convert() does the rest). */
+  readonly #plain: Plain;
   /** @internal */
   readonly [lockKey]: Lock | RLock | null;
 
   constructor(typecode: T, init?: ValueOf<T> | number, options: SharedOptions = {}) {
     this.typecode = checkTypecode(typecode) as T;
+    this.#plain = plainOf(this.typecode);
     const parts = revived;
     revived = null;
     if (parts) {
@@ -100,7 +110,9 @@ export class RawSharedValue<T extends Typecode = Typecode> {
   }
 
   set value(v: ValueOf<T> | number) {
-    this.#view[0] = convert(this.typecode, v, 'Value') as never;
+    const plain = this.#plain;
+    if (typeof v === 'number' && plain !== PLAIN_NEVER && (plain === PLAIN_ANY || Number.isInteger(v))) this.#view[0] = v as never;
+    else this.#view[0] = convert(this.typecode, v, 'Value') as never;
   }
 
   /** The underlying one-element typed array over shared memory (Python's get_obj()). */

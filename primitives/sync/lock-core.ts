@@ -6,7 +6,7 @@
  */
 import type { CoreShape } from '../transport/core.js';
 import { LockStateError } from '../../lib/errors.js';
-import { ownerNumber } from './owner.js';
+import { LOCAL_NUMBER, LOCAL_OWNER, ownerNumber } from './owner.js';
 import { deadlineOf, RemoteWaits, timeLeft, waitAsync, waitSync, type WaitToken } from './wait.js';
 
 const STATE = 0;
@@ -39,6 +39,13 @@ const lockMethods = {
 } as const;
 export const LockCoreShape: CoreShape = { kind: 'Lock', ...lockMethods };
 export const RLockCoreShape: CoreShape = { kind: 'RLock', ...lockMethods };
+
+// The hot paths (acquireSync, release) are kept small so the JIT inlines them into the caller's
+// loop: one compareExchange to take a free lock, one exchange to free it, a notify only when the
+// word says someone sleeps (2), and this thread's owner number without any lookup.
+
+/** The owner number of `owner`: this thread's without a lookup. */
+const numberOf = (owner: string): number => (owner === LOCAL_OWNER ? LOCAL_NUMBER : ownerNumber(owner));
 
 /** Unlocks the mutex word and wakes one sleeper if there may be one. Returns the previous state. */
 function unlock(s: Int32Array): number {
@@ -83,7 +90,7 @@ export class LockCore implements LockCoreApi {
   acquireSync(block: boolean, timeout: number | undefined, owner: string): boolean {
     const s = this.#s;
     if (Atomics.compareExchange(s, STATE, 0, 1) === 0 || (block && slowAcquireSync(s, timeout))) {
-      s[OWNER] = ownerNumber(owner);
+      s[OWNER] = numberOf(owner);
       return true;
     }
     return false;
@@ -107,7 +114,11 @@ export class LockCore implements LockCoreApi {
   release(_owner?: string): void {
     const s = this.#s;
     s[OWNER] = 0;
-    if (unlock(s) === 0) throw new LockStateError('release unlocked lock');
+    const prev = Atomics.exchange(s, STATE, 0);
+    if (prev !== 1) {
+      if (prev === 2) Atomics.notify(s, STATE, 1);
+      else throw new LockStateError('release unlocked lock');
+    }
   }
 
   locked(): boolean {
@@ -146,7 +157,17 @@ export class RLockCore implements LockCoreApi {
 
   acquireSync(block: boolean, timeout: number | undefined, owner: string, reentrant = true): boolean {
     const s = this.#s;
-    const me = ownerNumber(owner);
+    const me = numberOf(owner);
+    if (Atomics.compareExchange(s, STATE, 0, 1) === 0) {
+      s[OWNER] = me;
+      s[COUNT] = 1;
+      return true;
+    }
+    return this.#heldSync(s, me, block, timeout, reentrant);
+  }
+
+  /** acquireSync when the word was not free: a re-entry, or a wait. */
+  #heldSync(s: Int32Array, me: number, block: boolean, timeout: number | undefined, reentrant: boolean): boolean {
     // Only this thread ever stores `me`, so a plain read is enough to recognise a re-entry.
     if (s[OWNER] === me && reentrant) {
       s[COUNT]++;
@@ -185,10 +206,10 @@ export class RLockCore implements LockCoreApi {
 
   release(owner: string): void {
     const s = this.#s;
-    if (s[OWNER] !== ownerNumber(owner)) throw new LockStateError('cannot release un-acquired lock');
+    if (s[OWNER] !== numberOf(owner)) throw new LockStateError('cannot release un-acquired lock');
     if (--s[COUNT] > 0) return;
     s[OWNER] = 0;
-    unlock(s);
+    if (Atomics.exchange(s, STATE, 0) === 2) Atomics.notify(s, STATE, 1);
   }
 
   locked(): boolean {

@@ -9,9 +9,14 @@
 import { threadId } from 'node:worker_threads';
 import { ownerId } from '../transport/core.js';
 
-/** This thread's owner id, computed once (each worker thread loads its own copy of this module). */
-export const LOCAL_OWNER: string = ownerId();
-const LOCAL_NUMBER = threadId + 1;
+/**
+ * This thread's owner id, computed once (each worker thread loads its own copy of this module).
+ * Interned (a property key is), so the cores' `owner === LOCAL_OWNER` test on the hot path is a
+ * pointer comparison rather than a string comparison.
+ */
+export const LOCAL_OWNER: string = Object.keys({ [ownerId()]: 0 })[0]!;
+/** This thread's owner number (what ownerNumber(LOCAL_OWNER) returns). */
+export const LOCAL_NUMBER = threadId + 1;
 const numbers = new Map<string, number>();
 
 function parseOwner(owner: string): number {
