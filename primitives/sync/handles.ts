@@ -71,13 +71,33 @@ const disposeKey: typeof Symbol.dispose = Symbol.dispose ?? (Symbol.for('nodejs.
 const asyncDisposeKey: typeof Symbol.asyncDispose =
   Symbol.asyncDispose ?? (Symbol.for('nodejs.asyncDispose') as typeof Symbol.asyncDispose);
 
-export function guard(release: () => void): LockGuard {
-  let held = true;
-  const dispose = () => {
-    if (held) {
-      held = false;
-      release();
+/** What a guard releases: a lock, a semaphore, a condition. */
+export interface Releasable {
+  release(): void;
+}
+
+/** One object per guard (no closures): `holdSync()` sits on hot paths. */
+class Guard implements LockGuard {
+  #held: Releasable | null;
+
+  constructor(held: Releasable) {
+    this.#held = held;
+  }
+
+  [disposeKey](): void {
+    const held = this.#held;
+    if (held !== null) {
+      this.#held = null;
+      held.release();
     }
-  };
-  return { [disposeKey]: dispose, [asyncDisposeKey]: async () => dispose() };
+  }
+
+  async [asyncDisposeKey](): Promise<void> {
+    this[disposeKey]();
+  }
+}
+
+/** A guard that calls `held.release()` once, on the first dispose. */
+export function guard(held: Releasable): LockGuard {
+  return new Guard(held);
 }

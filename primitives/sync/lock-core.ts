@@ -31,6 +31,12 @@ export interface LockCoreApi {
   restore(owner: string, count: number): void;
   /** `owner` (a remote worker) died: ends its pending acquires, frees the lock if it holds it. */
   abandon(owner: string): void;
+  /**
+   * The shared lock word, on a core this thread reaches directly (a local core; a remote core has
+   * none). Facades run the uncontended paths on it themselves (acquireLocal, releaseLocal) and
+   * call the core for everything else.
+   */
+  readonly word?: Int32Array;
 }
 
 const lockMethods = {
@@ -40,9 +46,12 @@ const lockMethods = {
 export const LockCoreShape: CoreShape = { kind: 'Lock', ...lockMethods };
 export const RLockCoreShape: CoreShape = { kind: 'RLock', ...lockMethods };
 
-// The hot paths (acquireSync, release) are kept small so the JIT inlines them into the caller's
-// loop: one compareExchange to take a free lock, one exchange to free it, a notify only when the
-// word says someone sleeps (2), and this thread's owner number without any lookup.
+// The word: [STATE, OWNER, COUNT]. Both cores keep OWNER (the holder's owner number, 0 = none)
+// and COUNT (the holder's recursion level; always 1 for a Lock) up to date, so "this thread holds
+// it once" reads the same for both and the facades' fast paths below serve Lock and RLock alike.
+// The hot paths are kept small so the JIT inlines them into the caller's loop: one
+// compareExchange to take a free lock, one exchange to free it, a notify only when the word says
+// someone sleeps (2), and this thread's owner number without any lookup.
 
 /** The owner number of `owner`: this thread's without a lookup. */
 const numberOf = (owner: string): number => (owner === LOCAL_OWNER ? LOCAL_NUMBER : ownerNumber(owner));
@@ -52,6 +61,34 @@ function unlock(s: Int32Array): number {
   const prev = Atomics.exchange(s, STATE, 0);
   if (prev === 2) Atomics.notify(s, STATE, 1);
   return prev;
+}
+
+/**
+ * The uncontended acquire for this thread on a local core's word: takes the lock if it is free.
+ * False means "ask the core" (held: a re-entry, a wait, a failed try).
+ */
+export function acquireLocal(s: Int32Array): boolean {
+  if (Atomics.compareExchange(s, STATE, 0, 1) !== 0) return false;
+  s[OWNER] = LOCAL_NUMBER;
+  s[COUNT] = 1;
+  return true;
+}
+
+/**
+ * The common release for this thread on a local core's word: the lock is held once, by this
+ * thread. False means "ask the core" (a recursion level above 1, another holder, not held).
+ */
+export function releaseLocal(s: Int32Array): boolean {
+  if (s[OWNER] !== LOCAL_NUMBER || s[COUNT] !== 1) return false;
+  s[OWNER] = 0;
+  s[COUNT] = 0;
+  const prev = Atomics.exchange(s, STATE, 0);
+  if (prev !== 1) {
+    if (prev === 2) Atomics.notify(s, STATE, 1);
+    // A Lock may be released by any thread: one did so under our feet (the core would say the same).
+    else throw new LockStateError('release unlocked lock');
+  }
+  return true;
 }
 
 function slowAcquireSync(s: Int32Array, timeout: number | undefined): boolean {
@@ -87,10 +124,15 @@ export class LockCore implements LockCoreApi {
     this.#s = new Int32Array(sab);
   }
 
+  get word(): Int32Array {
+    return this.#s;
+  }
+
   acquireSync(block: boolean, timeout: number | undefined, owner: string): boolean {
     const s = this.#s;
     if (Atomics.compareExchange(s, STATE, 0, 1) === 0 || (block && slowAcquireSync(s, timeout))) {
       s[OWNER] = numberOf(owner);
+      s[COUNT] = 1;
       return true;
     }
     return false;
@@ -100,13 +142,17 @@ export class LockCore implements LockCoreApi {
     const s = this.#s;
     if (Atomics.compareExchange(s, STATE, 0, 1) === 0) {
       s[OWNER] = ownerNumber(owner);
+      s[COUNT] = 1;
       return Promise.resolve(true);
     }
     if (!block) return Promise.resolve(false);
     const token = this.#waits.enter(owner, STATE);
     return slowAcquireAsync(s, timeout, token).then((ok) => {
       this.#waits.leave(owner, token);
-      if (ok) s[OWNER] = ownerNumber(owner);
+      if (ok) {
+        s[OWNER] = ownerNumber(owner);
+        s[COUNT] = 1;
+      }
       return ok;
     });
   }
@@ -114,6 +160,7 @@ export class LockCore implements LockCoreApi {
   release(_owner?: string): void {
     const s = this.#s;
     s[OWNER] = 0;
+    s[COUNT] = 0;
     const prev = Atomics.exchange(s, STATE, 0);
     if (prev !== 1) {
       if (prev === 2) Atomics.notify(s, STATE, 1);
@@ -153,6 +200,10 @@ export class RLockCore implements LockCoreApi {
   constructor(sab: SharedArrayBuffer = new SharedArrayBuffer(12)) {
     this.sab = sab;
     this.#s = new Int32Array(sab);
+  }
+
+  get word(): Int32Array {
+    return this.#s;
   }
 
   acquireSync(block: boolean, timeout: number | undefined, owner: string, reentrant = true): boolean {

@@ -6,7 +6,7 @@
 import { toHandle, type HandleDescriptor, type HandleSource, type Runtime } from '../../lib/codec/handles.js';
 import { normalizeTimeout } from '../../lib/timeout.js';
 import { LOCAL_OWNER } from './owner.js';
-import { LockCore, LockCoreShape, RLockCore, RLockCoreShape, type LockCoreApi } from './lock-core.js';
+import { acquireLocal, LockCore, LockCoreShape, releaseLocal, RLockCore, RLockCoreShape, type LockCoreApi } from './lock-core.js';
 import { SemaphoreCore, SemaphoreCoreShape, type SemaphoreCoreApi } from './semaphore-core.js';
 import { EventCore, EventCoreShape, type EventCoreApi } from './event-core.js';
 import { coreData, guard, openCore, type CoreData, type LockGuard } from './handles.js';
@@ -36,10 +36,13 @@ const timeoutOf = (block: boolean, timeout: number | null | undefined) =>
 /** Shared by Lock and RLock: the same methods over a different core. */
 abstract class LockBase implements HandleSource {
   readonly #core: LockCoreApi;
+  /** The core's shared word when this thread reaches it directly (not a remote core), else null. */
+  readonly #word: Int32Array | null;
   readonly #type: 'Lock' | 'RLock';
 
   constructor(type: 'Lock' | 'RLock', core: LockCoreApi) {
     this.#core = core;
+    this.#word = core.word ?? null;
     this.#type = type;
   }
 
@@ -53,17 +56,23 @@ abstract class LockBase implements HandleSource {
    * or if `timeout` ms passed first. Never blocks the event loop.
    */
   acquire(block = true, timeout?: number | null): Promise<boolean> {
+    // A free lock is taken at once, on the shared word; everything else is the core's business.
+    const s = this.#word;
+    if (timeout === undefined && s !== null && acquireLocal(s)) return Promise.resolve(true);
     return rejectOn(() => this.#core.acquire(block, timeoutOf(block, timeout), LOCAL_OWNER));
   }
 
   /** Like {@link acquire}, but blocks the calling thread (for worker code). */
   acquireSync(block = true, timeout?: number | null): boolean {
-    return this.#core.acquireSync(block, timeout === undefined ? undefined : timeoutOf(block, timeout), LOCAL_OWNER);
+    if (timeout !== undefined) return this.#core.acquireSync(block, timeoutOf(block, timeout), LOCAL_OWNER);
+    const s = this.#word;
+    return (s !== null && acquireLocal(s)) || this.#core.acquireSync(block, undefined, LOCAL_OWNER);
   }
 
   /** Releases the lock; throws LockStateError if it is not held (RLock: not held by this thread). */
   release(): void {
-    this.#core.release(LOCAL_OWNER);
+    const s = this.#word;
+    if (s === null || !releaseLocal(s)) this.#core.release(LOCAL_OWNER);
   }
 
   /** Whether some thread or process holds the lock. */
@@ -73,14 +82,16 @@ abstract class LockBase implements HandleSource {
 
   /** Acquires (waiting as long as it takes) and returns a guard: `await using _ = await lock.hold()`. */
   async hold(): Promise<LockGuard> {
-    await this.#core.acquire(true, undefined, LOCAL_OWNER);
-    return guard(() => this.release());
+    const s = this.#word;
+    if (s === null || !acquireLocal(s)) await this.#core.acquire(true, undefined, LOCAL_OWNER);
+    return guard(this);
   }
 
   /** Acquires, blocking the thread, and returns a guard: `using _ = lock.holdSync()`. */
   holdSync(): LockGuard {
-    this.#core.acquireSync(true, undefined, LOCAL_OWNER);
-    return guard(() => this.release());
+    const s = this.#word;
+    if (s === null || !acquireLocal(s)) this.#core.acquireSync(true, undefined, LOCAL_OWNER);
+    return guard(this);
   }
 
   [toHandle](target: Runtime): HandleDescriptor {
@@ -152,12 +163,12 @@ export class Semaphore implements HandleSource {
 
   async hold(): Promise<LockGuard> {
     await this.#core.acquire(true, undefined, LOCAL_OWNER);
-    return guard(() => this.release());
+    return guard(this);
   }
 
   holdSync(): LockGuard {
     this.#core.acquireSync(true, undefined, LOCAL_OWNER);
-    return guard(() => this.release());
+    return guard(this);
   }
 
   [toHandle](target: Runtime): HandleDescriptor {
