@@ -82,3 +82,13 @@ describe('multiproc/python', () => {
     expect(seen).toEqual([true]);
   });
 });
+
+describe('multiproc/python shared memory', () => {
+  test('Value and Array answer get_lock / get_obj', () => {
+    const v = py.Value('i', 5);
+    expect((v as any).get_lock()).toBe(v.getLock());
+    const a: any = py.Array('d', [1, 2]);
+    expect(a.get_lock()).toBe(a.getLock());
+    expect(Array.from(a)).toEqual([1, 2]);
+  });
+});

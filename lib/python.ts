@@ -47,7 +47,24 @@ alias(mp.Future.prototype, {
   add_done_callback: 'addDoneCallback', set_result: 'setResult', set_exception: 'setException',
   set_running_or_notify_cancel: 'setRunningOrNotifyCancel',
 });
-alias(mp.AsyncResult.prototype, {});
+// Manager proxies: the same names, still returning Promises.
+alias(mp.SemaphoreProxy.prototype, { get_value: 'getValue' });
+alias(mp.EventProxy.prototype, { is_set: 'isSet' });
+alias(mp.ConditionProxy.prototype, { notify_all: 'notifyAll', wait_for: 'waitFor' });
+alias(mp.BarrierProxy.prototype, {}, { n_waiting: 'nWaiting' });
+alias(mp.QueueProxy.prototype, { put_nowait: 'putNowait', get_nowait: 'getNowait' });
+alias(mp.JoinableQueueProxy.prototype, { task_done: 'taskDone' });
+for (const Proxy of [mp.DictProxy, mp.ListProxy, mp.ValueProxy, mp.ArrayProxy]) {
+  alias(Proxy.prototype, { compare_and_set: 'compareAndSet' });
+}
+
+/** Python's `Array(typecode, size_or_initializer, lock=True)`: the typed array also answers get_lock/get_obj. */
+export const Array: typeof mp.Array = function Array(...args: Parameters<typeof mp.Array>) {
+  const arr: any = (mp.Array as any)(...args);
+  if (typeof arr.getLock === 'function') Object.defineProperty(arr, 'get_lock', { value: () => arr.getLock(), configurable: true });
+  if (typeof arr.getObj === 'function') Object.defineProperty(arr, 'get_obj', { value: () => arr.getObj(), configurable: true });
+  return arr;
+} as any;
 
 /** Python's callbacks: `(fn, args, { callback, error_callback })`, or positionally after `kwds` as Python's signature has them. */
 export interface PyCallbacks<R> {
