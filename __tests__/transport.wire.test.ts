@@ -4,8 +4,8 @@ import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ObjectServer } from '../primitives/transport/server.js';
 import { connect, type Client } from '../primitives/transport/client.js';
-import { clientHandshake } from '../primitives/transport/auth.js';
-import { FrameSocket, encode, HANDSHAKE_MAX_FRAME } from '../primitives/transport/wire.js';
+import { answerChallenge, clientHandshake } from '../primitives/transport/auth.js';
+import { FrameSocket, decode, encode, HANDSHAKE_MAX_FRAME } from '../primitives/transport/wire.js';
 import type { Address } from '../primitives/transport/protocol.js';
 import { AuthenticationError, ConnectionClosedError } from '../lib/errors.js';
 
@@ -122,6 +122,23 @@ describe('object server: framing and authentication', () => {
     expect(Buffer.from(back).equals(Buffer.from(big))).toBe(true);
   });
 
+  test('small plain values (sent as JSON) and values JSON cannot carry (sent as v8) come back exact', async () => {
+    const c = await client();
+    const shared = { a: 1 };
+    const extra: any = [1];
+    extra.tag = 'x';
+    const cases: unknown[] = [-0, NaN, 'lone \ud800 é', [1, , 3], [shared, shared], extra, Object.assign(Object.create(null), { k: 1 }), { 2: 'a', 1: 'b' }, undefined];
+    for (const v of cases) expect(decode(encode(v))).toEqual(v);
+    const back: any = await c.call('o', 'echo', [cases]);
+    expect(Object.is(back[0], -0)).toBe(true);
+    expect(back[2]).toBe('lone \ud800 é');
+    expect(3 in back).toBe(true);
+    expect(1 in back[3]).toBe(false);
+    expect(back[4][0]).toBe(back[4][1]);
+    expect(back[5].tag).toBe('x');
+    expect(await c.call('o', 'echo', [undefined])).toBeUndefined();
+  });
+
   test('a frame over the limit drops that client only; others keep being served', async () => {
     const good = await client();
     const bad = await rawAuthenticated(server);
@@ -177,6 +194,36 @@ describe('object server: framing and authentication', () => {
       const s = await rawSocket(strict.address);
       s.resume();
       await new Promise((r) => s.once('close', r));
+    } finally {
+      await strict.close();
+    }
+  });
+
+  test('a peer that closes its side mid-handshake is dropped at once, not after the handshake timeout', async () => {
+    const strict = await ObjectServer.listen({ authkey: key, handshakeTimeout: 20_000 });
+    try {
+      const dropped = async (act: (s: Socket) => Promise<void>) => {
+        const s = netConnect({ path: strict.address as string, allowHalfOpen: true });
+        await new Promise((r) => s.once('connect', r));
+        const ended = new Promise((r) => s.once('end', r));
+        const t0 = Date.now();
+        await act(s);
+        await ended;
+        s.destroy();
+        return Date.now() - t0;
+      };
+      // Right after the server's challenge.
+      expect(await dropped(async (s) => {
+        await new Promise((r) => s.once('data', r));
+        s.resume();
+        s.end();
+      })).toBeLessThan(2000);
+      // After answering the challenge, before challenging the server.
+      expect(await dropped(async (s) => {
+        const fs = new FrameSocket(s, { maxFrame: HANDSHAKE_MAX_FRAME });
+        await answerChallenge(fs, key);
+        s.end();
+      })).toBeLessThan(2000);
     } finally {
       await strict.close();
     }

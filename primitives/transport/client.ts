@@ -78,8 +78,8 @@ export class Client {
     this.#raw = rawErrors;
     this.#messages = new MessageSocket(frames);
     frames.unref();
-    this.#messages.onMessage((msg) => this.#onMessage(msg));
     this.#messages.onSendError((msg, err) => this.#onSendError(msg as Request, err));
+    this.#messages.onMessage((msg) => this.#onMessage(msg));
     frames.onClose((reason) => this.#shutdown(reason));
     this.#messages.send({ hello: 1, pid: process.pid, owner } satisfies Hello);
   }

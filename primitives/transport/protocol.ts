@@ -30,8 +30,11 @@ export const NO_REPLY = 1;
 /** [id, objectId, method, args, flags] */
 export type Request = [id: number, objectId: ObjectId, method: string, args: unknown[], flags: number];
 
-/** [id, ok, value-or-WireError, objectId (error replies to NO_REPLY requests only)] */
-export type Reply = [id: number, ok: boolean, value: unknown, objectId?: ObjectId];
+/**
+ * [id, ok, value-or-WireError, objectId (error replies to NO_REPLY requests only)].
+ * A reply of undefined may leave the value out ([id, true]): reading reply[2] gives it back.
+ */
+export type Reply = [id: number, ok: boolean, value?: unknown, objectId?: ObjectId];
 
 export function isHello(m: unknown): m is Hello {
   return typeof m === 'object' && m !== null && (m as Hello).hello === 1 && typeof (m as Hello).pid === 'number' && typeof (m as Hello).owner === 'string';
@@ -43,7 +46,7 @@ export function isRequest(m: unknown): m is Request {
 }
 
 export function isReply(m: unknown): m is Reply {
-  return Array.isArray(m) && m.length >= 3 && typeof m[0] === 'number' && typeof m[1] === 'boolean';
+  return Array.isArray(m) && m.length >= 2 && typeof m[0] === 'number' && typeof m[1] === 'boolean';
 }
 
 export type { WireError };

@@ -64,6 +64,11 @@ interface Connection {
   used: Set<{ abandon(owner: string): unknown }>;
 }
 
+/** A void result leaves its value out: the reply stays plain JSON (undefined is not JSON). */
+function okReply(id: number, value: unknown): Reply {
+  return value === undefined ? [id, true] : [id, true, value];
+}
+
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as any).then === 'function';
 }
@@ -193,6 +198,18 @@ export class ObjectServer {
     frames.maxFrame = this.#opts.maxFrame ?? DEFAULT_MAX_FRAME;
     const messages = new MessageSocket(frames);
     let conn: Connection | null = null;
+    // Before onMessage: frames queued during the handshake are handled (and answered) at once.
+    messages.onSendError((msg, err) => {
+      // A result that cannot cross becomes that call's SerializationError.
+      const reply = msg as Reply;
+      if (!conn || !reply[1]) return;
+      const e = err instanceof SerializationError ? err : new SerializationError(String((err as Error)?.message ?? err));
+      try {
+        messages.send([reply[0], false, errorToWire(new SerializationError(`cannot send the result back: ${e.message}`)), reply[3]]);
+      } catch {
+        /* closed */
+      }
+    });
     messages.onMessage((msg) => {
       if (conn === null) {
         if (!isHello(msg)) {
@@ -228,17 +245,6 @@ export class ObjectServer {
         return;
       }
       this.#call(conn, msg);
-    });
-    messages.onSendError((msg, err) => {
-      // A result that cannot cross becomes that call's SerializationError.
-      const reply = msg as Reply;
-      if (!conn || !reply[1]) return;
-      const e = err instanceof SerializationError ? err : new SerializationError(String((err as Error)?.message ?? err));
-      try {
-        messages.send([reply[0], false, errorToWire(new SerializationError(`cannot send the result back: ${e.message}`)), reply[3]]);
-      } catch {
-        /* closed */
-      }
     });
     frames.onClose(() => {
       if (conn) this.#disconnect(conn);
@@ -305,7 +311,7 @@ export class ObjectServer {
     if (conn.closed || conn.out.closed) return;
     if (ok && flags & NO_REPLY) return;
     try {
-      conn.out.messages.send(ok ? [id, true, value] : [id, false, errorToWire(value), objectId]);
+      conn.out.messages.send(ok ? okReply(id, value) : [id, false, errorToWire(value), objectId]);
     } catch {
       /* the connection closed meanwhile */
     }

@@ -1,10 +1,14 @@
 /**
- * The wire format: length-prefixed frames over a stream socket, payloads in v8's serialization.
+ * The wire format: length-prefixed frames over a stream socket. A payload is either JSON text or
+ * v8's serialization, told apart by its first byte (v8 always starts with its version tag 0xFF,
+ * which never starts UTF-8 text).
  *
- * v8 rather than JSON: it carries the same values as structured clone on the thread path (Map,
- * Set, Date, BigInt, typed arrays, undefined, NaN, cycles), so a primitive behaves the same in a
- * thread and in a process. Its fixed cost per call (~4 µs) is amortised by writing every
- * message of one tick as ONE frame (an array of messages): ~1 µs per small message.
+ * v8 carries the same values as structured clone on the thread path (Map, Set, Date, BigInt,
+ * typed arrays, undefined, NaN, cycles), so a primitive behaves the same in a thread and in a
+ * process. But each v8 encode/decode costs ~3 µs and two native objects for the GC, which
+ * dominated a small call's round trip: small plain data that JSON round-trips exactly (strings,
+ * finite numbers, booleans, null, plain arrays and objects, no shared parts) goes as JSON.
+ * Every message of one tick is written as ONE frame (an array of messages).
  */
 import type { Socket } from 'node:net';
 import { serialize, deserialize } from 'node:v8';
@@ -17,9 +21,58 @@ export const HANDSHAKE_MAX_FRAME = 1024;
 const HEADER = 4;
 /** Payloads up to this size are copied behind their header and written once. */
 const SMALL = 64 * 1024;
+/** First byte of every v8 payload (its version tag). */
+const V8_TAG = 0xff;
+/** The JSON check gives up (v8 takes over) after this many values: big data is v8's job. */
+const JSON_MAX_VALUES = 256;
+const EMPTY = Buffer.alloc(0);
 
-/** v8-serializes a value; a value v8 refuses becomes a SerializationError. */
-export function encode(value: unknown): Buffer {
+let jsonBudget = 0;
+/** Objects met by the current check: one met twice is shared, which v8 keeps and JSON would not. */
+const jsonSeen: object[] = [];
+
+/**
+ * Whether JSON.parse(JSON.stringify(v)) rebuilds `v` exactly as v8 would: no undefined, -0, NaN,
+ * holes, extra array properties, class instances or shared/cyclic parts, and not too big.
+ */
+function jsonSafe(v: unknown): boolean {
+  jsonBudget = JSON_MAX_VALUES;
+  const ok = safeValue(v);
+  jsonSeen.length = 0;
+  return ok;
+}
+
+function safeValue(v: unknown): boolean {
+  if (--jsonBudget < 0) return false;
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v) && !Object.is(v, -0);
+    case 'object':
+      if (v === null) return true;
+      if (jsonSeen.includes(v)) return false;
+      jsonSeen.push(v);
+      return safeContainer(v);
+    default:
+      return false;
+  }
+}
+
+function safeContainer(v: object): boolean {
+  const proto = Object.getPrototypeOf(v);
+  if (proto === Array.prototype) {
+    const a = v as unknown[];
+    for (let i = 0; i < a.length; i++) if (!safeValue(a[i])) return false;
+    return Object.keys(a).length === a.length;
+  }
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const k of Object.keys(v)) if (!safeValue((v as Record<string, unknown>)[k])) return false;
+  return true;
+}
+
+function v8Encode(value: unknown): Buffer {
   try {
     return serialize(value);
   } catch (err) {
@@ -27,9 +80,16 @@ export function encode(value: unknown): Buffer {
   }
 }
 
-/** Decodes a payload; throws on malformed input. */
+/** Encodes a value (JSON when exact, else v8); a value v8 refuses becomes a SerializationError. */
+export function encode(value: unknown): Buffer {
+  return jsonSafe(value) ? Buffer.from(JSON.stringify(value)) : v8Encode(value);
+}
+
+/** Decodes a payload of either kind; throws on malformed input. */
 export function decode(buf: Uint8Array): unknown {
-  return deserialize(buf);
+  if (buf.length > 0 && buf[0] === V8_TAG) return deserialize(buf);
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  return JSON.parse(b.toString('utf8'));
 }
 
 /**
@@ -58,7 +118,7 @@ export class FrameSocket {
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (err) => this.#finish(err));
     socket.on('close', () => this.#finish(undefined));
-    socket.on('end', () => socket.end());
+    socket.on('end', () => this.#onEnd());
   }
 
   get closed(): boolean {
@@ -108,14 +168,10 @@ export class FrameSocket {
     else this.#closeHandlers.push(handler);
   }
 
-  /** Writes one frame. Frames written in one tick leave in one write (cork until next tick). */
+  /** Writes one frame of raw bytes. */
   sendFrame(payload: Uint8Array): void {
-    if (this.#closed) throw this.#closedError();
-    if (payload.length > this.maxFrame) {
-      throw new SerializationError(`message of ${payload.length} bytes exceeds the frame limit of ${this.maxFrame} bytes`);
-    }
+    this.#checkOutgoing(payload.length);
     if (payload.length <= SMALL) {
-      // One write per frame: callers batch a tick's messages into one frame already.
       const buf = Buffer.allocUnsafe(HEADER + payload.length);
       buf.writeUInt32BE(payload.length, 0);
       buf.set(payload, HEADER);
@@ -129,6 +185,26 @@ export class FrameSocket {
     this.socket.write(header);
     this.socket.write(payload);
     this.socket.uncork();
+  }
+
+  /** Encodes `value` (see encode) and writes it as one frame; JSON text is written straight behind its header. */
+  sendValue(value: unknown): void {
+    if (!jsonSafe(value)) {
+      this.sendFrame(v8Encode(value));
+      return;
+    }
+    const text = JSON.stringify(value);
+    const len = Buffer.byteLength(text);
+    this.#checkOutgoing(len);
+    const buf = Buffer.allocUnsafe(HEADER + len);
+    buf.writeUInt32BE(len, 0);
+    buf.write(text, HEADER);
+    this.socket.write(buf);
+  }
+
+  /** Nothing is waiting in the socket's own buffer: a write now goes straight to the kernel. */
+  get idle(): boolean {
+    return this.socket.writableLength === 0;
   }
 
   close(err?: Error): void {
@@ -154,6 +230,13 @@ export class FrameSocket {
     this.socket.unref();
   }
 
+  #checkOutgoing(length: number): void {
+    if (this.#closed) throw this.#closedError();
+    if (length > this.maxFrame) {
+      throw new SerializationError(`message of ${length} bytes exceeds the frame limit of ${this.maxFrame} bytes`);
+    }
+  }
+
   #closedError(): Error {
     const reason = this.#closeReason;
     if (reason instanceof ConnectionClosedError) return reason;
@@ -176,11 +259,44 @@ export class FrameSocket {
     for (const h of handlers) h(this.#closeReason);
   }
 
+  /**
+   * The peer sends nothing more. A frame someone waits for (a handshake step) can never come: fail
+   * now rather than at the timeout. Otherwise end our side too, once our last frames are out.
+   */
+  #onEnd(): void {
+    if (this.#waiters.length > 0) this.close(new ConnectionClosedError('the peer closed the connection'));
+    else this.socket.end();
+  }
+
   #onData(chunk: Buffer): void {
     if (this.#closed) return;
+    if (this.#buffered === 0 && this.#need < 0) chunk = this.#deliverWhole(chunk);
+    if (chunk.length === 0) return;
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
     this.#pump();
+  }
+
+  /** With nothing buffered, frames lying whole in `chunk` go out without copying; returns the rest. */
+  #deliverWhole(chunk: Buffer): Buffer {
+    let off = 0;
+    while (!this.#paused && chunk.length - off >= HEADER) {
+      const len = chunk.readUInt32BE(off);
+      if (this.#tooBig(len)) return EMPTY;
+      const end = off + HEADER + len;
+      if (end > chunk.length) break;
+      this.#deliver(chunk.subarray(off + HEADER, end));
+      if (this.#closed) return EMPTY;
+      off = end;
+    }
+    return off === 0 ? chunk : chunk.subarray(off);
+  }
+
+  /** An oversize frame closes the socket (a peer cannot make us buffer more than maxFrame). */
+  #tooBig(len: number): boolean {
+    if (len <= this.maxFrame) return false;
+    this.close(new ConnectionClosedError(`frame of ${len} bytes exceeds the limit of ${this.maxFrame} bytes`));
+    return true;
   }
 
   /**
@@ -199,10 +315,7 @@ export class FrameSocket {
       if (this.#need < 0) {
         if (this.#buffered < HEADER) return;
         const len = this.#peekHeader();
-        if (len > this.maxFrame) {
-          this.close(new ConnectionClosedError(`frame of ${len} bytes exceeds the limit of ${this.maxFrame} bytes`));
-          return;
-        }
+        if (this.#tooBig(len)) return;
         this.#take(HEADER);
         this.#need = len;
       }
@@ -265,45 +378,53 @@ export class MessageSocket {
   #batch: unknown[] = [];
   #scheduled = false;
   #onSendError: ((msg: unknown, err: unknown) => void) | null = null;
+  readonly #flushTick = () => this.flush();
 
   constructor(frames: FrameSocket) {
     this.frames = frames;
   }
 
-  /** Queues a message for this tick's frame. Throws SerializationError at once if v8 refuses it. */
+  /**
+   * Sends a message. The first one of a tick leaves at once when nothing is pending (a lone call
+   * does not wait for the tick to end); the rest of that tick's messages share one frame after it.
+   * A message that cannot be sent is reported to onSendError.
+   */
   send(msg: unknown): void {
     if (this.frames.closed) throw new ConnectionClosedError();
-    this.#batch.push(msg);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      // nextTick runs after the microtask queue drains: replies settled by many promises share a frame.
-      process.nextTick(() => this.flush());
-    }
-  }
-
-  flush(): void {
-    this.#scheduled = false;
-    if (this.#batch.length === 0 || this.frames.closed) {
-      this.#batch = [];
+    if (this.#scheduled) {
+      this.#batch.push(msg);
       return;
     }
+    this.#scheduled = true;
+    // nextTick runs after the microtask queue drains: replies settled by many promises share a frame.
+    process.nextTick(this.#flushTick);
+    if (this.frames.idle) this.#write([msg]);
+    else this.#batch.push(msg);
+  }
+
+  /** Writes the pending batch now. */
+  flush(): void {
+    this.#scheduled = false;
     const batch = this.#batch;
+    if (batch.length === 0) return;
     this.#batch = [];
-    let payload: Buffer | null = null;
+    if (!this.frames.closed) this.#write(batch);
+  }
+
+  #write(batch: unknown[]): void {
     try {
-      payload = encode(batch);
-      this.frames.sendFrame(payload);
+      this.frames.sendValue(batch);
     } catch (err) {
-      // One bad or huge message must not sink its neighbours: send them one by one and report
-      // the ones that cannot go, so their callers get the error.
-      if (payload !== null && batch.length === 1) {
+      if (batch.length === 1) {
         this.#onSendError?.(batch[0], err);
         return;
       }
+      // One bad or huge message must not sink its neighbours: send them one by one and report
+      // the ones that cannot go, so their callers get the error.
       for (const m of batch) {
         if (this.frames.closed) return;
         try {
-          this.frames.sendFrame(encode([m]));
+          this.frames.sendValue([m]);
         } catch (e) {
           this.#onSendError?.(m, e);
         }
