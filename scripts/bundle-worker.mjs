@@ -10,6 +10,8 @@ await build({
   format: 'cjs',
   target: 'node20',
   logLevel: 'warning',
+  minify: true, // less to parse at every worker start
+  keepNames: true, // error class names travel by name
   define: { 'import.meta.url': '__multiprocBundleUrl' },
   banner: { js: 'const __multiprocBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
