@@ -3,10 +3,9 @@
  * of its core; process workers get a reference to the core exposed by this process's broker and
  * talk to it through a remote core. Facades never see which one they hold.
  *
- * The broker runs in the thread that created (or first exposed) the primitive, on its event loop:
- * while that thread blocks (`acquireSync`, `waitSync`, ... on a contended primitive), process
- * workers' calls on its primitives wait too. So the creator should use the async forms while
- * process workers may need to act (a blocking wait there that only a process can end deadlocks).
+ * The broker is a thread of its own (transport/broker-thread.ts) that rebuilds the core from its
+ * shared memory, so process workers are served even while the creating thread blocks in a
+ * `...Sync` call that only they can end.
  * When a process worker dies, the broker calls each core's `abandon(owner)`: its locks are freed
  * and its pending waits end (see wait.ts RemoteWaits).
  */
@@ -15,6 +14,9 @@ import { SerializationError } from '../../lib/errors.js';
 import type { CoreShape } from '../transport/core.js';
 import { exposeCore, type RemoteRef } from '../transport/expose.js';
 import { connectRemoteCore } from '../transport/remote-core.js';
+
+/** Where the broker thread finds the core classes (same extension as this module: .ts from sources). */
+const CORES_MODULE = new URL(`./cores${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url).href;
 
 /** The wire form of a core: its shared memory (threads) or a broker reference (processes). */
 export interface CoreData {
@@ -40,7 +42,8 @@ function isSharedCore(core: object): core is SharedCore {
 export function coreData(core: object, shape: CoreShape, target: Runtime): CoreData {
   if (target === 'thread' && isSharedCore(core)) return { sab: core.sab };
   try {
-    return { remote: exposeCore(core, shape) };
+    const shared = isSharedCore(core) ? { module: CORES_MODULE, exportName: core.constructor.name, memory: core.sab } : undefined;
+    return { remote: exposeCore(core, shape, shared) };
   } catch (err) {
     if (err instanceof SerializationError) throw err;
     throw new SerializationError(`a ${shape.kind} cannot be passed to a ${target} worker: ${(err as Error)?.message ?? err}`);

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ObjectServer } from './server.js';
+import { BrokerThread, type SharedForm } from './broker-thread.js';
 import type { CoreShape } from './core.js';
 import type { Address } from './protocol.js';
 
@@ -23,7 +24,10 @@ export interface RemoteRef {
 export const REMOTE_REF: unique symbol = Symbol.for('multiproc.remoteRef') as any;
 
 let broker: ObjectServer | null = null;
+let brokerThread: BrokerThread | null = null;
 let refs = new WeakMap<object, RemoteRef>();
+/** Cores this thread hosts in its broker thread, by id: a ref that comes home gives the core back. */
+let homeCores = new Map<number, object>();
 
 function theBroker(): ObjectServer {
   broker ??= ObjectServer.listenSync({ authkey: randomBytes(32) });
@@ -39,14 +43,23 @@ export function remoteRefOf(core: object): RemoteRef | undefined {
  * Hosts `core` in this process's broker and returns its ref. Idempotent per core; a remote core
  * returns its own ref, so a primitive passed on from worker to worker always names its creator.
  */
-export function exposeCore(core: object, shape: CoreShape): RemoteRef {
+export function exposeCore(core: object, shape: CoreShape, shared?: SharedForm): RemoteRef {
   const remote = remoteRefOf(core);
   if (remote) return remote;
   let ref = refs.get(core);
   if (!ref) {
-    const server = theBroker();
-    const id = server.register(core) as number;
-    ref = { address: server.address, authkey: server.authkey, id, kind: shape.kind, pid: process.pid };
+    if (shared) {
+      // All its state is shared memory: serve it from the broker thread, which stays responsive
+      // whatever this thread does.
+      brokerThread ??= new BrokerThread();
+      const id = brokerThread.register(shared);
+      ref = { address: brokerThread.address, authkey: brokerThread.authkey, id, kind: shape.kind, pid: process.pid };
+      homeCores.set(id, core);
+    } else {
+      const server = theBroker();
+      const id = server.register(core) as number;
+      ref = { address: server.address, authkey: server.authkey, id, kind: shape.kind, pid: process.pid };
+    }
     refs.set(core, ref);
   }
   return ref;
@@ -54,15 +67,25 @@ export function exposeCore(core: object, shape: CoreShape): RemoteRef {
 
 /** The core behind `ref` when it lives in this thread's broker (the ref came home). */
 export function localCore(ref: RemoteRef): object | undefined {
-  if (ref.pid !== process.pid || broker === null) return undefined;
-  if (typeof ref.address === 'string' && ref.address !== broker.address) return undefined;
+  if (ref.pid !== process.pid) return undefined;
+  if (brokerThread !== null && sameAddress(ref.address, brokerThread.address)) return homeCores.get(ref.id);
+  if (broker === null || !sameAddress(ref.address, broker.address)) return undefined;
   return broker.get(ref.id);
+}
+
+function sameAddress(a: Address, b: Address): boolean {
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
+  return a.host === b.host && a.port === b.port;
 }
 
 /** Stops this thread's broker (tests; a program that is done with its primitives). */
 export async function closeBroker(): Promise<void> {
   const b = broker;
+  const t = brokerThread;
   broker = null;
+  brokerThread = null;
   refs = new WeakMap();
+  homeCores = new Map();
   await b?.close();
+  await t?.close();
 }
