@@ -12,6 +12,8 @@ import { LockStateError, SerializationError } from '../lib/errors.js';
 import { closeBroker } from '../primitives/transport/expose.js';
 import { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore } from '../primitives/synchronize.js';
 import { Value } from '../primitives/sharedctypes.js';
+import { Queue } from '../primitives/queues.js';
+import { Pipe, type Connection } from '../primitives/connection.js';
 
 const fx = new URL('./fixtures/sync-process-tasks.ts', import.meta.url).href;
 const t = (name: string) => task(fx, name);
@@ -331,12 +333,10 @@ describe('the broker thread', () => {
   });
 
   test('the main thread blocks in getSync / recvSync while a process worker puts / sends', async () => {
-    const { Queue } = await import('../primitives/queues.js');
-    const { Pipe } = await import('../primitives/connection.js');
     const q = new Queue<number>();
     const [reader, writer] = Pipe(false);
     const p = new Process({
-      target: (queue: Queue<number>, w: any) => {
+      target: (queue: Queue<number>, w: Connection) => {
         queue.putSync(7);
         w.send('hello');
         w.close();
