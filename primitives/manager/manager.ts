@@ -12,7 +12,7 @@ import type { Address } from '../transport/protocol.js';
 import { adoptLink, openLink, type Link } from './link.js';
 import { BaseProxy, call, makeProxy } from './proxy-base.js';
 import {
-  ArrayProxy, DictProxy, ListProxy, NamespaceProxy, ValueProxy, type DictKey, type NamespaceAttrs,
+  ArrayProxy, DictProxy, ListProxy, ValueProxy, type DictKey, type NamespaceAttrs,
 } from './proxies.js';
 import {
   BarrierProxy, BoundedSemaphoreProxy, ConditionProxy, EventProxy, JoinableQueueProxy, LockProxy, QueueProxy,

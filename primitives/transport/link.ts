@@ -19,7 +19,7 @@ import { beforeWorkerExit } from '../../lib/worker/exit-hooks.js';
 import { tsxApiUrl } from '../../lib/worker/ts-loader.js';
 import { clientHandshake } from './auth.js';
 import { ownerId } from './core.js';
-import { R_CLOSED, R_CONNECTED, R_FRAME, type LinkConnect, type LinkEvent } from './link-protocol.js';
+import { R_CLOSED, R_FRAME, type LinkConnect, type LinkEvent } from './link-protocol.js';
 import { formatAddress, isReply, NO_REPLY, type Address, type Hello, type ObjectId, type Reply, type Request } from './protocol.js';
 import { decode, DEFAULT_MAX_FRAME, encode, FrameSocket, HANDSHAKE_MAX_FRAME } from './wire.js';
 
