@@ -31,6 +31,13 @@ export function runPython(script, args = []) {
   return out;
 }
 
+/** Runs a Python reference script; returns its figures by id (value only). */
+export function pythonValues(script, args = []) {
+  const out = {};
+  for (const [id, rec] of Object.entries(runPython(script, args))) out[id] = rec.value;
+  return out;
+}
+
 export function fmt(value) {
   if (value >= 1e6) return `${(value / 1e6).toFixed(2)}M`;
   if (value >= 1e3) return `${(value / 1e3).toFixed(1)}k`;

@@ -8,7 +8,7 @@ import { Pool } from '../dist/lib/pool.js';
 import { Event, Lock, Semaphore } from '../dist/primitives/synchronize.js';
 import { Value } from '../dist/primitives/sharedctypes.js';
 
-const PY_DIR = '/work/shared/reference/python';
+import { pythonDir as PY_DIR } from './_common.mjs'; // ../shared beside the checkout, as CI lays it out
 const N1 = 1_000_000;
 const N2 = 200_000;
 const ROUNDS = 5;

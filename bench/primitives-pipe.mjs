@@ -1,31 +1,17 @@
 // Pipe throughput and round trip between a worker thread and the main thread, beside Python's
 // mp.Pipe (d_pipe.py, r_rtt.py from /work/shared/reference/python, run in this same invocation).
 // Usage: node bench/primitives-pipe.mjs   (after `npm run build`)
-import { spawnSync } from 'node:child_process';
+import { fmt, median, pythonValues as python } from './_common.mjs';
 import { Pool } from '../dist/lib/pool.js';
 import { Pipe } from '../dist/primitives/connection.js';
 
-const PY_DIR = '/work/shared/reference/python';
 const N_SMALL = 200_000;
 const N_BIG = 5_000;
 const SZ = 64 * 1024;
 const N_RTT = 20_000;
 const ROUNDS = 3;
 
-function python(script, cases) {
-  const res = spawnSync('python3', [script, ...cases], { cwd: PY_DIR, encoding: 'utf8' });
-  const out = {};
-  for (const line of (res.stdout ?? '').split('\n')) {
-    if (!line.startsWith('{')) continue;
-    const row = JSON.parse(line);
-    out[row.id] = row.value;
-  }
-  if (res.status !== 0) console.log(`(python3 ${script} failed: ${res.stderr?.slice(0, 300)})`);
-  return out;
-}
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fmt = (v) => (v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : v.toFixed(1));
 
 // Producer in a worker: says 'ready', waits for 'go' on its duplex end, then sends.
 async function producer(conn, kind, n, size) {

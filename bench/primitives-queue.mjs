@@ -1,24 +1,14 @@
 // Queue throughput (worker thread producer -> main consumer) and SimpleQueue ping-pong, beside
 // Python's mp.Queue / mp.SimpleQueue (g_queue.py, r_rtt.py from /work/shared/reference/python,
 // run in this same invocation). Usage: node bench/primitives-queue.mjs  (after `npm run build`)
-import { spawnSync } from 'node:child_process';
+import { fmt, median, pythonValues as python } from './_common.mjs';
 import { Pool } from '../dist/lib/pool.js';
 import { Queue, SimpleQueue } from '../dist/primitives/queues.js';
 
-const PY_DIR = '/work/shared/reference/python';
 const N = 100_000;
 const N_RTT = 20_000;
 const ROUNDS = 3;
 
-function python(script, cases) {
-  const res = spawnSync('python3', [script, ...cases], { cwd: PY_DIR, encoding: 'utf8' });
-  const out = {};
-  for (const line of (res.stdout ?? '').split('\n')) if (line.startsWith('{')) { const r = JSON.parse(line); out[r.id] = r.value; }
-  if (res.status !== 0) console.log(`(python3 ${script} failed: ${res.stderr?.slice(0, 300)})`);
-  return out;
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fmt = (v) => (v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : v.toFixed(1));
 
 function producer(q, ready, go, n, mode) {
   ready.put(1);

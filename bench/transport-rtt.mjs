@@ -13,7 +13,7 @@ import { exposeCore, closeBroker } from '../dist/primitives/transport/expose.js'
 import { connectRemoteCore } from '../dist/primitives/transport/remote-core.js';
 import { connect } from '../dist/primitives/transport/client.js';
 
-const PY_DIR = '/work/shared/reference/python';
+import { pythonDir as PY_DIR } from './_common.mjs'; // ../shared beside the checkout, as CI lays it out
 const N = 20_000;
 const N_FIRE = 200_000;
 const ROUNDS = 3;
