@@ -1,8 +1,8 @@
 import { Pipe } from '../primitives/connection.js';
 import { Pool } from '../lib/pool.js';
 import { Process } from '../lib/process.js';
-import { task } from '../lib/task.js';
-import { EOFError } from '../lib/errors.js';
+import { task } from '../lib/base/task.js';
+import { EOFError } from '../lib/base/errors.js';
 
 const fixtures = new URL('./fixtures/pipe-tasks.ts', import.meta.url).href;
 

@@ -1,6 +1,6 @@
 // Future, wait() and asCompleted() on their own (no workers): Python's test_future / test_wait / test_as_completed semantics.
 import { jest } from '@jest/globals';
-import { CancelledError, TimeoutError } from '../lib/errors.js';
+import { CancelledError, TimeoutError } from '../lib/base/errors.js';
 import { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, Future, InvalidStateError, asCompleted, wait } from '../lib/futures.js';
 
 function pending<T = unknown>(): Future<T> {

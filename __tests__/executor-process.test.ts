@@ -1,8 +1,8 @@
 // What differs between the executors: a dead process worker breaks a ProcessPoolExecutor (BrokenProcessPool),
 // a failing initializer breaks either, maxTasksPerChild, worker names, and a lost thread worker.
-import { BrokenPoolError, WorkerLostError } from '../lib/errors.js';
+import { BrokenPoolError, WorkerLostError } from '../lib/base/errors.js';
 import { ProcessPoolExecutor, ThreadPoolExecutor, type Executor } from '../lib/executor.js';
-import { task } from '../lib/task.js';
+import { task } from '../lib/base/task.js';
 import { fixture } from './helpers/runtimes.js';
 import { Gate } from './fixtures/executor-gate.js';
 

@@ -2,10 +2,10 @@
 // Calls are held deterministically at a TCP gate (fixtures/executor-gate.ts), never by sleeping.
 import './fixtures/executor-polyfill.js';
 import { jest } from '@jest/globals';
-import { CancelledError, PoolStateError, TimeoutError } from '../lib/errors.js';
+import { CancelledError, PoolStateError, TimeoutError } from '../lib/base/errors.js';
 import { Executor, ProcessPoolExecutor, ThreadPoolExecutor } from '../lib/executor.js';
 import { FIRST_COMPLETED, FIRST_EXCEPTION, Future, asCompleted, wait } from '../lib/futures.js';
-import { task } from '../lib/task.js';
+import { task } from '../lib/base/task.js';
 import { fixture } from './helpers/runtimes.js';
 import { Gate } from './fixtures/executor-gate.js';
 
@@ -300,7 +300,7 @@ describe('constructor checks (thrown at once)', () => {
   });
 
   test('defaults follow Python: min(32, cpuCount() + 4) threads, cpuCount() processes', async () => {
-    const { cpuCount } = await import('../lib/context.js');
+    const { cpuCount } = await import('../lib/base/context.js');
     expect(new ThreadPoolExecutor().maxWorkers).toBe(Math.min(32, cpuCount() + 4));
     expect(new ProcessPoolExecutor().maxWorkers).toBe(cpuCount());
     expect(() => new ProcessPoolExecutor(1, { maxTasksPerChild: 0 })).toThrow(RangeError);

@@ -7,12 +7,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { Pool, task } from '../lib/index.js';
-import { AuthenticationError, ConnectionClosedError } from '../lib/errors.js';
+import { AuthenticationError, ConnectionClosedError } from '../lib/base/errors.js';
 import { Manager } from '../primitives/manager/index.js';
 import { FrameSocket } from '../primitives/transport/wire.js';
 import { clientHandshake } from '../primitives/transport/auth.js';
 
-const fixtures = new URL('./fixtures/', import.meta.url);
+const fixtures = new URL('./fixtures', import.meta.url);
 const here = dirname(fileURLToPath(import.meta.url));
 
 function alive(pid: number): boolean {

@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import {
   Manager, DictProxy, ListProxy, KeyError, IndexError, ValueError, AttributeError,
 } from '../primitives/manager/index.js';
-import { BrokenBarrierError, ConnectionClosedError, Empty, Full, LockStateError } from '../lib/errors.js';
+import { BrokenBarrierError, ConnectionClosedError, Empty, Full, LockStateError } from '../lib/base/errors.js';
 
 let m: Manager;
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { Queue, JoinableQueue } from '../primitives/queues.js';
 import { Pool } from '../lib/pool.js';
-import { task } from '../lib/task.js';
+import { task } from '../lib/base/task.js';
 
 const fixtures = new URL('./fixtures/queue-tasks.ts', import.meta.url).href;
 

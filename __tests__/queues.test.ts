@@ -1,8 +1,8 @@
 import { Queue, JoinableQueue, SimpleQueue } from '../primitives/queues.js';
 import { Pool } from '../lib/pool.js';
 import { Process } from '../lib/process.js';
-import { task } from '../lib/task.js';
-import { ConnectionClosedError, Empty, Full, SerializationError } from '../lib/errors.js';
+import { task } from '../lib/base/task.js';
+import { ConnectionClosedError, Empty, Full, SerializationError } from '../lib/base/errors.js';
 
 const fixtures = new URL('./fixtures/queue-tasks.ts', import.meta.url).href;
 

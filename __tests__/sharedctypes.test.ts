@@ -1,6 +1,6 @@
 import { Pool } from '../lib/pool.js';
-import { task } from '../lib/task.js';
-import { SerializationError } from '../lib/errors.js';
+import { task } from '../lib/base/task.js';
+import { SerializationError } from '../lib/base/errors.js';
 import { Lock, RLock } from '../primitives/synchronize.js';
 import { Array as SharedArrayOf, RawArray, RawValue, Value } from '../primitives/sharedctypes.js';
 

@@ -1,6 +1,6 @@
 import { Process } from '../lib/process.js';
-import { task } from '../lib/task.js';
-import { BrokenBarrierError } from '../lib/errors.js';
+import { task } from '../lib/base/task.js';
+import { BrokenBarrierError } from '../lib/base/errors.js';
 import { Barrier } from '../primitives/synchronize.js';
 
 const fixtures = new URL('./fixtures/sync-tasks.ts', import.meta.url).href;

@@ -1,6 +1,6 @@
 import { Process } from '../lib/process.js';
-import { task } from '../lib/task.js';
-import { LockStateError } from '../lib/errors.js';
+import { task } from '../lib/base/task.js';
+import { LockStateError } from '../lib/base/errors.js';
 import { Condition, Lock, RLock, Semaphore } from '../primitives/synchronize.js';
 
 const fixtures = new URL('./fixtures/sync-tasks.ts', import.meta.url).href;

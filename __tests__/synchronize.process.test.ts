@@ -5,10 +5,10 @@
 import { performance } from 'node:perf_hooks';
 import { Pool } from '../lib/pool.js';
 import { Process } from '../lib/process.js';
-import { task } from '../lib/task.js';
-import { toTaskSpec } from '../lib/task.js';
-import { loadTask } from '../lib/worker/load-task.js';
-import { LockStateError, SerializationError } from '../lib/errors.js';
+import { task } from '../lib/base/task.js';
+import { toTaskSpec } from '../lib/base/task.js';
+import { loadTask } from '../lib/base/load-task.js';
+import { LockStateError, SerializationError } from '../lib/base/errors.js';
 import { closeBroker } from '../primitives/transport/expose.js';
 import { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore } from '../primitives/synchronize.js';
 import { Value } from '../primitives/sharedctypes.js';

@@ -1,7 +1,7 @@
 import './fixtures/sync-polyfill.js';
 import { Pool } from '../lib/pool.js';
-import { task } from '../lib/task.js';
-import { LockStateError } from '../lib/errors.js';
+import { task } from '../lib/base/task.js';
+import { LockStateError } from '../lib/base/errors.js';
 import { BoundedSemaphore, Event, Lock, RLock, Semaphore } from '../primitives/synchronize.js';
 
 const fixtures = new URL('./fixtures/sync-tasks.ts', import.meta.url).href;

@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { ObjectServer, currentClient, type ClientInfo } from '../primitives/transport/server.js';
 import { connect, type Client } from '../primitives/transport/client.js';
 import { ownerId } from '../primitives/transport/core.js';
-import { tsxLoaderUrl } from '../lib/worker/ts-loader.js';
-import { ConnectionClosedError, Empty, Full, LockStateError, SerializationError } from '../lib/errors.js';
+import { tsxLoaderUrl } from '../lib/base/ts-loader.js';
+import { ConnectionClosedError, Empty, Full, LockStateError, SerializationError } from '../lib/base/errors.js';
 
 const key = new TextEncoder().encode('k');
 

@@ -7,7 +7,7 @@ import { connect, type Client } from '../primitives/transport/client.js';
 import { answerChallenge, clientHandshake } from '../primitives/transport/auth.js';
 import { FrameSocket, decode, encode, HANDSHAKE_MAX_FRAME } from '../primitives/transport/wire.js';
 import type { Address } from '../primitives/transport/protocol.js';
-import { AuthenticationError, ConnectionClosedError } from '../lib/errors.js';
+import { AuthenticationError, ConnectionClosedError } from '../lib/base/errors.js';
 
 const key = new TextEncoder().encode('secret');
 

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const pythonDir = fileURLToPath(new URL('../../shared/reference/python/', import.meta.url));
+export const pythonDir = fileURLToPath(new URL('../../shared/reference/python', import.meta.url));
 
 export const now = () => performance.now();
 

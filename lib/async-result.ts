@@ -1,6 +1,6 @@
 /** AsyncResult: Python's ApplyResult — a result that arrives later, with optional callbacks. */
-import { NotReadyError, TimeoutError } from './errors.js';
-import { normalizeTimeout, raceTimeout } from './timeout.js';
+import { NotReadyError, TimeoutError } from './base/errors.js';
+import { normalizeTimeout, raceTimeout } from './base/timeout.js';
 import { runCallback } from './callbacks.js';
 
 export interface ResultCallbacks<R> {

@@ -7,13 +7,13 @@
  */
 import type { ResourceLimits } from 'node:worker_threads';
 import { Scheduler } from './engine/scheduler.js';
-import { encodeHandles, type Runtime } from './codec/handles.js';
-import { BrokenPoolError, PoolStateError, WorkerLostError } from './errors.js';
+import { encodeHandles, type Runtime } from './base/codec/handles.js';
+import { BrokenPoolError, PoolStateError, WorkerLostError } from './base/errors.js';
 import { Future, onCancel } from './futures.js';
-import { toTaskSpec, type Task, type TaskSpec } from './task.js';
-import { cpuCount } from './context.js';
+import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
+import { cpuCount } from './base/context.js';
 import { checkArgs, checkCount, checkOptionalTask } from './options.js';
-import { normalizeTimeout } from './timeout.js';
+import { normalizeTimeout } from './base/timeout.js';
 import { CHUNK, HANDLES, STAR } from './worker/protocol.js';
 
 /** Options of {@link Executor.map}. */

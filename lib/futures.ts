@@ -6,8 +6,8 @@
  * cancelled future as done only once notified, while `result()` wakes at once — exactly as in Python.
  * Our executors notify as soon as a queued future is cancelled, so users never see the gap.
  */
-import { CancelledError, MultiprocError, TimeoutError, registerErrorClass } from './errors.js';
-import { normalizeTimeout, raceTimeout } from './timeout.js';
+import { CancelledError, MultiprocError, TimeoutError, registerErrorClass } from './base/errors.js';
+import { normalizeTimeout, raceTimeout } from './base/timeout.js';
 import { runCallback } from './callbacks.js';
 
 /** `Future.setResult()` / `setException()` on a future that is already done (concurrent.futures.InvalidStateError). */

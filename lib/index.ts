@@ -3,8 +3,8 @@ export { Pool, type PoolOptions } from './pool.js';
 export { AsyncResult, type ResultCallbacks } from './async-result.js';
 export { ResultIterator } from './result-iterator.js';
 export { Process, activeChildren, type ProcessOptions } from './process.js';
-export { task, isTaskRef, type Task, type TaskRef } from './task.js';
-export { currentProcess, cpuCount, isMainThread, type ProcessInfo } from './context.js';
+export { task, isTaskRef, type Task, type TaskRef } from './base/task.js';
+export { currentProcess, cpuCount, isMainThread, type ProcessInfo } from './base/context.js';
 export {
   Executor, ThreadPoolExecutor, ProcessPoolExecutor,
   type ExecutorMapOptions, type ExecutorOptions, type ThreadPoolExecutorOptions, type ProcessPoolExecutorOptions,
@@ -14,6 +14,6 @@ export {
   Future, InvalidStateError, wait, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED,
   type ReturnWhen, type WaitOptions, type DoneAndNotDone,
 } from './futures.js';
-export type { Runtime, HandleSource, HandleDescriptor } from './codec/handles.js';
-export * from './errors.js';
+export type { Runtime, HandleSource, HandleDescriptor } from './base/codec/handles.js';
+export * from './base/errors.js';
 export * from '../primitives/index.js';

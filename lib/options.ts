@@ -1,6 +1,6 @@
 /** Constructor-argument checks shared by Pool, Process and the executors: RangeError / TypeError, thrown at once. */
-import type { Runtime } from './codec/handles.js';
-import { isTaskRef } from './task.js';
+import type { Runtime } from './base/codec/handles.js';
+import { isTaskRef } from './base/task.js';
 
 export function checkCount(value: unknown, name: string, { optional = true } = {}): number | undefined {
   if (value === undefined || value === null) {

@@ -3,13 +3,13 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { AsyncResult, settleResult, type ResultCallbacks } from './async-result.js';
 import { ResultIterator } from './result-iterator.js';
 import { Scheduler, type Job } from './engine/scheduler.js';
-import { encodeHandles, type Runtime } from './codec/handles.js';
-import { PoolStateError } from './errors.js';
-import { toTaskSpec, type Task, type TaskSpec } from './task.js';
-import { cpuCount } from './context.js';
+import { encodeHandles, type Runtime } from './base/codec/handles.js';
+import { PoolStateError } from './base/errors.js';
+import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
+import { cpuCount } from './base/context.js';
 import { checkArgs, checkCount, checkOptionalTask, checkRuntime } from './options.js';
 import { CHUNK, HANDLES, PACKED, STAR } from './worker/protocol.js';
-import { packNumbers, type ChunkResults } from './codec/pack.js';
+import { packNumbers, type ChunkResults } from './base/codec/pack.js';
 
 export interface PoolOptions {
   /** Number of workers; default `os.availableParallelism()`. */

@@ -2,10 +2,10 @@
 import { constants } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
 import { spawnWorker, type ExitInfo, type WorkerChannel } from './engine/worker-channel.js';
-import { encodeHandles, type Runtime } from './codec/handles.js';
-import { toTaskSpec, type Task } from './task.js';
+import { encodeHandles, type Runtime } from './base/codec/handles.js';
+import { toTaskSpec, type Task } from './base/task.js';
 import { checkArgs, checkRuntime } from './options.js';
-import { normalizeTimeout, raceTimeout } from './timeout.js';
+import { normalizeTimeout, raceTimeout } from './base/timeout.js';
 import { HANDLES } from './worker/protocol.js';
 
 export interface ProcessOptions {

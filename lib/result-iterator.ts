@@ -3,8 +3,8 @@
  * number of items in flight, so an endless or huge iterable does not flood memory; the bound
  * lifts when the pool is closed, because then nothing else can come and join() must finish.
  */
-import { TimeoutError } from './errors.js';
-import { normalizeTimeout, raceTimeout } from './timeout.js';
+import { TimeoutError } from './base/errors.js';
+import { normalizeTimeout, raceTimeout } from './base/timeout.js';
 import { Deque } from './engine/deque.js';
 
 type Entry = { ok: true; value: unknown } | { ok: false; error: unknown };

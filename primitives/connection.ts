@@ -5,9 +5,9 @@
  * `close()` closes only that handle, and the peer sees EOF once every handle of the other end is
  * closed — exactly like an inherited file descriptor.
  */
-import { toHandle, type HandleDescriptor, type Runtime } from '../lib/codec/handles.js';
-import { ConnectionClosedError, EOFError, MultiprocError, SerializationError, registerErrorClass } from '../lib/errors.js';
-import { normalizeTimeout } from '../lib/timeout.js';
+import { toHandle, type HandleDescriptor, type Runtime } from '../lib/base/codec/handles.js';
+import { ConnectionClosedError, EOFError, MultiprocError, SerializationError, registerErrorClass } from '../lib/base/errors.js';
+import { normalizeTimeout } from '../lib/base/timeout.js';
 import { ownerId } from './transport/core.js';
 import { decodeFrame, encodeValue, frameBytes } from './channel/codec.js';
 import { trackHandle, type HandleToken } from './channel/handle-lifetime.js';

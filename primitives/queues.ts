@@ -5,9 +5,9 @@
  * it returns (no feeder thread), and a value that cannot be serialised is refused at `put` with
  * SerializationError instead of being dropped by the feeder.
  */
-import { toHandle, type HandleDescriptor, type Runtime } from '../lib/codec/handles.js';
-import { ConnectionClosedError, Empty, Full, SerializationError } from '../lib/errors.js';
-import { normalizeTimeout } from '../lib/timeout.js';
+import { toHandle, type HandleDescriptor, type Runtime } from '../lib/base/codec/handles.js';
+import { ConnectionClosedError, Empty, Full, SerializationError } from '../lib/base/errors.js';
+import { normalizeTimeout } from '../lib/base/timeout.js';
 import { decodeFrame, encodeValue } from './channel/codec.js';
 import { QueueCore, QueueShape, type QueueMemory } from './channel/queue-core.js';
 import { remoteTransport } from './channel/remote.js';

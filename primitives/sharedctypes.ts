@@ -4,8 +4,8 @@
  * comes with an RLock (`getLock()`), as Python's synchronized wrappers do; `{ lock: false }` gives a
  * raw one. Shared memory cannot reach a process worker: for those, use a Manager's Value/Array.
  */
-import { toHandle, type HandleDescriptor, type Runtime } from '../lib/codec/handles.js';
-import { SerializationError } from '../lib/errors.js';
+import { toHandle, type HandleDescriptor, type Runtime } from '../lib/base/codec/handles.js';
+import { SerializationError } from '../lib/base/errors.js';
 import { Lock, RLock, reviveHandle as reviveLock } from './sync/locks.js';
 import { whenAll } from './sync/handles.js';
 

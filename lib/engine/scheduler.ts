@@ -7,11 +7,11 @@
  * many is adaptive: about 1 ms of measured work, and exactly one until tasks are known to be
  * short, so a long or blocking task never holds back work that an idle worker could take.
  */
-import { errorFromWire } from '../codec/error-wire.js';
-import { decodeHandles } from '../codec/handles.js';
-import { findUnserializable } from '../codec/unserializable.js';
-import { SerializationError, WorkerLostError } from '../errors.js';
-import type { TaskSpec } from '../task.js';
+import { errorFromWire } from '../base/codec/error-wire.js';
+import { decodeHandles } from '../base/codec/handles.js';
+import { findUnserializable } from '../base/codec/unserializable.js';
+import { SerializationError, WorkerLostError } from '../base/errors.js';
+import type { TaskSpec } from '../base/task.js';
 import { CHUNK, HANDLES, PACKED, type FromWorker, type TaskMessage, type SpecRef } from '../worker/protocol.js';
 import { Deque } from './deque.js';
 import { spawnWorker, type ExitInfo, type WorkerChannel, type WorkerSettings } from './worker-channel.js';

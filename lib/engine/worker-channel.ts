@@ -5,10 +5,10 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { WORKER_ARG } from '../context.js';
-import { tsxApiUrl, tsxLoaderUrl } from '../worker/ts-loader.js';
+import { WORKER_ARG } from '../base/context.js';
+import { tsxApiUrl, tsxLoaderUrl } from '../base/ts-loader.js';
 import type { FromWorker, ToWorker } from '../worker/protocol.js';
-import type { Runtime } from '../codec/handles.js';
+import type { Runtime } from '../base/codec/handles.js';
 
 export interface WorkerSettings {
   runtime: Runtime;

@@ -3,9 +3,9 @@
  * as a BrokenPoolError. The executor cannot otherwise tell an initializer's error from a task's,
  * and Python breaks the whole executor (BrokenThreadPool / BrokenProcessPool) when one fails.
  */
-import { BrokenPoolError } from '../errors.js';
-import type { TaskSpec } from '../task.js';
-import { explainReferenceError, loadTask } from '../worker/load-task.js';
+import { BrokenPoolError } from '../base/errors.js';
+import type { TaskSpec } from '../base/task.js';
+import { explainReferenceError, loadTask } from '../base/load-task.js';
 
 export async function runInitializer(spec: TaskSpec, initargs: unknown[], kind: 'thread' | 'process'): Promise<void> {
   try {

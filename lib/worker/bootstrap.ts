@@ -5,15 +5,15 @@
 import { parentPort } from 'node:worker_threads';
 import { serialize } from 'node:v8';
 import { performance } from 'node:perf_hooks';
-import { setProcessName } from '../context.js';
-import { decodeHandles, encodeHandles } from '../codec/handles.js';
-import { errorToWire } from '../codec/error-wire.js';
-import { findUnserializable } from '../codec/unserializable.js';
-import { packNumbers } from '../codec/pack.js';
-import { SerializationError } from '../errors.js';
-import type { TaskSpec } from '../task.js';
-import { explainReferenceError, loadTask, type TaskFn } from './load-task.js';
-import { runExitHooks } from './exit-hooks.js';
+import { setProcessName } from '../base/context.js';
+import { decodeHandles, encodeHandles } from '../base/codec/handles.js';
+import { errorToWire } from '../base/codec/error-wire.js';
+import { findUnserializable } from '../base/codec/unserializable.js';
+import { packNumbers } from '../base/codec/pack.js';
+import { SerializationError } from '../base/errors.js';
+import type { TaskSpec } from '../base/task.js';
+import { explainReferenceError, loadTask, type TaskFn } from '../base/load-task.js';
+import { runExitHooks } from '../base/exit-hooks.js';
 import { CHUNK, HANDLES, PACKED, STAR, type FromWorker, type ResultMessage, type TaskMessage, type ToWorker } from './protocol.js';
 
 const runtime = parentPort ? 'thread' : 'process';

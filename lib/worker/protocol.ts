@@ -1,6 +1,6 @@
 /** Messages between the parent and a worker (thread or child process). Arrays keep them small. */
-import type { TaskSpec } from '../task.js';
-import type { WireError } from '../codec/error-wire.js';
+import type { TaskSpec } from '../base/task.js';
+import type { WireError } from '../base/codec/error-wire.js';
 
 /** Flags of a task message. */
 export const CHUNK = 1; // args is a list of items, each called as fn(item); the result is a list

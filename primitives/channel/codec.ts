@@ -3,9 +3,9 @@
  * fraction of it); everything else is v8-serialized, the value set of structured clone.
  */
 import { serialize, deserialize } from 'node:v8';
-import { toHandle } from '../../lib/codec/handles.js';
-import { findUnserializable } from '../../lib/codec/unserializable.js';
-import { SerializationError } from '../../lib/errors.js';
+import { toHandle } from '../../lib/base/codec/handles.js';
+import { findUnserializable } from '../../lib/base/codec/unserializable.js';
+import { SerializationError } from '../../lib/base/errors.js';
 import { KIND_BYTES, KIND_F64, KIND_JSON, KIND_STRING, KIND_V8, type Frame } from './ring.js';
 
 /** A value ready for a ring: a number travels as itself, anything else as [kind, bytes]. */

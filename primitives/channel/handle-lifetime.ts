@@ -2,7 +2,7 @@
  * When a Connection handle closes if its holder never calls close(): like a file descriptor in
  * Python, when the object is garbage-collected, and at the latest when the worker exits.
  */
-import { beforeWorkerExit } from '../../lib/worker/exit-hooks.js';
+import { beforeWorkerExit } from '../../lib/base/exit-hooks.js';
 
 /** Closes one handle exactly once. */
 export class HandleToken {

@@ -4,8 +4,8 @@
  * its read ring), which is how the peer learns about EOF and a broken pipe.
  */
 import type { CoreShape } from '../transport/core.js';
-import { ConnectionClosedError } from '../../lib/errors.js';
-import { normalizeTimeout } from '../../lib/timeout.js';
+import { ConnectionClosedError } from '../../lib/base/errors.js';
+import { normalizeTimeout } from '../../lib/base/timeout.js';
 import { COUNT, DATA_SEQ, LOCK_R, LOCK_W, MessageRing, READERS, WRITERS, waitChange, waitChangeSync, type Frame, type RingMemory } from './ring.js';
 
 /** What `recv` returns instead of a frame: end of file, or a message longer than `maxLength`. */

@@ -1,9 +1,9 @@
 /**
  * Python's lookup and value errors, raised by Manager containers (dict/list/Namespace) where Python
  * raises KeyError, IndexError, ValueError or AttributeError. They live here rather than in
- * lib/errors.ts because only Manager proxies throw them.
+ * lib/base/errors.ts because only Manager proxies throw them.
  */
-import { MultiprocError, registerErrorClass } from '../../lib/errors.js';
+import { MultiprocError, registerErrorClass } from '../../lib/base/errors.js';
 
 /** A missing dict key (`pop`, `popitem`, `getItem`, `delItem`) — Python's KeyError. */
 export class KeyError extends MultiprocError {

@@ -5,9 +5,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { errorFromWire } from '../../lib/codec/error-wire.js';
-import { ConnectionClosedError } from '../../lib/errors.js';
-import { tsxLoaderUrl } from '../../lib/worker/ts-loader.js';
+import { errorFromWire } from '../../lib/base/codec/error-wire.js';
+import { ConnectionClosedError } from '../../lib/base/errors.js';
+import { tsxLoaderUrl } from '../../lib/base/ts-loader.js';
 import type { Address } from '../transport/protocol.js';
 import { adoptLink, openLink, type Link } from './link.js';
 import { BaseProxy, call, makeProxy } from './proxy-base.js';

@@ -4,7 +4,7 @@
  * come back as their own classes), `[toHandle]` so a proxy can be passed to Pool tasks and
  * Processes, and a readable `toString`/`inspect`.
  */
-import { toHandle, type HandleDescriptor, type Runtime } from '../../lib/codec/handles.js';
+import { toHandle, type HandleDescriptor, type Runtime } from '../../lib/base/codec/handles.js';
 import { managerErrorClasses } from './errors.js';
 import type { Link } from './link.js';
 import { isRefMarker, mapDeep, REF_KEY, type RefMarker } from './refs.js';

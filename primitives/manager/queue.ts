@@ -3,7 +3,7 @@
  * put while a getter waits goes straight to that getter. A client that goes away has its waiting
  * gets dropped before they take anything, so no item is handed to a dead client.
  */
-import { Empty, Full } from '../../lib/errors.js';
+import { Empty, Full } from '../../lib/base/errors.js';
 import { callerOwner } from './identity.js';
 import type { Holder } from './holder.js';
 import { ValueError } from './errors.js';

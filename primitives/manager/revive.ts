@@ -1,5 +1,5 @@
 /**
- * The receiving end of a proxy handle (lib/codec/handles.ts): a worker that gets a Manager proxy
+ * The receiving end of a proxy handle (lib/base/codec/handles.ts): a worker that gets a Manager proxy
  * imports this module, which connects the worker's thread to the manager (once) and rebuilds the proxy.
  */
 import { linkFor } from './link.js';

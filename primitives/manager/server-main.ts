@@ -6,7 +6,7 @@
  */
 import { connect as netConnect } from 'node:net';
 import { existsSync, unlinkSync } from 'node:fs';
-import { errorToWire } from '../../lib/codec/error-wire.js';
+import { errorToWire } from '../../lib/base/codec/error-wire.js';
 import { ObjectServer, currentClient } from '../transport/server.js';
 import type { Address } from '../transport/protocol.js';
 import { setCallerOwner } from './identity.js';

@@ -5,7 +5,7 @@
  * (`callerOwner()`); `abandon(owner)` runs when that client goes away: its locks are released and
  * its waits dropped, so a dead holder never wedges the others (beyond Python).
  */
-import { BrokenBarrierError, LockStateError } from '../../lib/errors.js';
+import { BrokenBarrierError, LockStateError } from '../../lib/base/errors.js';
 import { callerOwner } from './identity.js';
 import type { Holder } from './holder.js';
 import { timeoutArg, WaitQueue } from './waiters.js';

@@ -3,7 +3,7 @@
  * calling client thread) so the waiters of a client that went away can be dropped; its promise is
  * then left pending, because nobody is left to read the reply.
  */
-import { normalizeTimeout } from '../../lib/timeout.js';
+import { normalizeTimeout } from '../../lib/base/timeout.js';
 
 /** setTimeout's limit (~24.8 days): a longer timeout is as good as forever. */
 const MAX_TIMER = 2 ** 31 - 1;

@@ -8,7 +8,7 @@
  * the action and then calls `commit(ok)`, which releases everyone or breaks the barrier.
  */
 import type { CoreShape } from '../transport/core.js';
-import { BrokenBarrierError } from '../../lib/errors.js';
+import { BrokenBarrierError } from '../../lib/base/errors.js';
 import { deadlineOf, RemoteWaits, timeLeft, waitAsync, waitSync, type WaitToken } from './wait.js';
 import { LOCAL_OWNER } from './owner.js';
 

@@ -3,10 +3,10 @@
  * The action travels like a task (by source text or as a task() reference) so that whichever party
  * arrives last — in any worker — can run it before anyone is released.
  */
-import { toHandle, type HandleDescriptor, type HandleSource, type Runtime } from '../../lib/codec/handles.js';
-import { normalizeTimeout } from '../../lib/timeout.js';
-import { isTaskRef, toTaskSpec, type Task, type TaskSpec } from '../../lib/task.js';
-import { loadTask } from '../../lib/worker/load-task.js';
+import { toHandle, type HandleDescriptor, type HandleSource, type Runtime } from '../../lib/base/codec/handles.js';
+import { normalizeTimeout } from '../../lib/base/timeout.js';
+import { isTaskRef, toTaskSpec, type Task, type TaskSpec } from '../../lib/base/task.js';
+import { loadTask } from '../../lib/base/load-task.js';
 import { BarrierCore, BarrierCoreShape, type BarrierCoreApi } from './barrier-core.js';
 import { coreData, openCore, whenAll, type CoreData } from './handles.js';
 import { LOCAL_OWNER } from './owner.js';

@@ -3,9 +3,9 @@
  * The waiting list lives in its own core (see condition-core.ts); the lock keeps its own core, so
  * a Condition built on a user's lock shares that lock with everyone else who holds it.
  */
-import { toHandle, type HandleDescriptor, type HandleSource, type Runtime } from '../../lib/codec/handles.js';
-import { LockStateError } from '../../lib/errors.js';
-import { normalizeTimeout } from '../../lib/timeout.js';
+import { toHandle, type HandleDescriptor, type HandleSource, type Runtime } from '../../lib/base/codec/handles.js';
+import { LockStateError } from '../../lib/base/errors.js';
+import { normalizeTimeout } from '../../lib/base/timeout.js';
 import { LOCAL_OWNER } from './owner.js';
 import { Lock, RLock, lockCoreOf, reviveHandle as reviveLock } from './locks.js';
 import type { LockCoreApi } from './lock-core.js';

@@ -9,8 +9,8 @@
  * When a process worker dies, the broker calls each core's `abandon(owner)`: its locks are freed
  * and its pending waits end (see wait.ts RemoteWaits).
  */
-import type { Runtime } from '../../lib/codec/handles.js';
-import { SerializationError } from '../../lib/errors.js';
+import type { Runtime } from '../../lib/base/codec/handles.js';
+import { SerializationError } from '../../lib/base/errors.js';
 import type { CoreShape } from '../transport/core.js';
 import { exposeCore, type RemoteRef } from '../transport/expose.js';
 import { connectRemoteCore } from '../transport/remote-core.js';

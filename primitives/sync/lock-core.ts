@@ -5,7 +5,7 @@
  * free a lock whose holder died (`abandon`).
  */
 import type { CoreShape } from '../transport/core.js';
-import { LockStateError } from '../../lib/errors.js';
+import { LockStateError } from '../../lib/base/errors.js';
 import { LOCAL_NUMBER, LOCAL_OWNER, ownerNumber } from './owner.js';
 import { deadlineOf, RemoteWaits, timeLeft, waitAsync, waitSync, type WaitToken } from './wait.js';
 

@@ -3,8 +3,8 @@
  * core — shared memory in this process and its threads, a remote core in a process worker — and
  * calls it with this thread's owner id. Python's multiprocessing.synchronize, method for method.
  */
-import { toHandle, type HandleDescriptor, type HandleSource, type Runtime } from '../../lib/codec/handles.js';
-import { normalizeTimeout } from '../../lib/timeout.js';
+import { toHandle, type HandleDescriptor, type HandleSource, type Runtime } from '../../lib/base/codec/handles.js';
+import { normalizeTimeout } from '../../lib/base/timeout.js';
 import { LOCAL_OWNER } from './owner.js';
 import { acquireLocal, LockCore, LockCoreShape, releaseLocal, RLockCore, RLockCoreShape, type LockCoreApi } from './lock-core.js';
 import { SemaphoreCore, SemaphoreCoreShape, type SemaphoreCoreApi } from './semaphore-core.js';
@@ -232,7 +232,7 @@ const kinds = {
   Event: { shape: EventCoreShape, local: (sab: SharedArrayBuffer) => new EventCore(sab), make: () => new Event() },
 } as const;
 
-/** Revives a primitive sent to this worker (see lib/codec/handles.ts). */
+/** Revives a primitive sent to this worker (see lib/base/codec/handles.ts). */
 export function reviveHandle(type: string, data: unknown): unknown {
   const kind = kinds[type as keyof typeof kinds];
   if (!kind) throw new TypeError(`unknown synchronization primitive '${type}'`);

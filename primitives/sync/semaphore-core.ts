@@ -3,7 +3,7 @@
  * wake-up when someone sleeps) and the bound of a BoundedSemaphore (-1 when unbounded).
  */
 import type { CoreShape } from '../transport/core.js';
-import { LockStateError } from '../../lib/errors.js';
+import { LockStateError } from '../../lib/base/errors.js';
 import { deadlineOf, RemoteWaits, timeLeft, waitAsync, waitSync } from './wait.js';
 
 const VALUE = 0;

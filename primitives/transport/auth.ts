@@ -10,7 +10,7 @@
  * raw bytes (never v8-decoded) and limited to HANDSHAKE_MAX_FRAME by the caller.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { AuthenticationError } from '../../lib/errors.js';
+import { AuthenticationError } from '../../lib/base/errors.js';
 import type { FrameSocket } from './wire.js';
 
 const CHALLENGE = Buffer.from('#CHALLENGE#');

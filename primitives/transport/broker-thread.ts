@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
-import { tsxApiUrl } from '../../lib/worker/ts-loader.js';
+import { tsxApiUrl } from '../../lib/base/ts-loader.js';
 import type { Address } from './protocol.js';
 import { CTL_ID, CTL_LEN, CTL_SEQ, TEXT_BYTES, readText, type RegisterRequest } from './broker-thread-protocol.js';
 

@@ -3,8 +3,8 @@
  * If the link dies, every pending and later call rejects with ConnectionClosedError at once.
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { errorFromWire, errorToWire, type WireError } from '../../lib/codec/error-wire.js';
-import { ConnectionClosedError, SerializationError } from '../../lib/errors.js';
+import { errorFromWire, errorToWire, type WireError } from '../../lib/base/codec/error-wire.js';
+import { ConnectionClosedError, SerializationError } from '../../lib/base/errors.js';
 import { ownerId } from './core.js';
 import { checkAuthkey, clientHandshake, HANDSHAKE_TIMEOUT, type Authkey } from './auth.js';
 import { DEFAULT_MAX_FRAME, FrameSocket, HANDSHAKE_MAX_FRAME, MessageSocket } from './wire.js';

@@ -6,8 +6,8 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { workerData, type MessagePort } from 'node:worker_threads';
-import { errorToWire } from '../../lib/codec/error-wire.js';
-import { ConnectionClosedError } from '../../lib/errors.js';
+import { errorToWire } from '../../lib/base/codec/error-wire.js';
+import { ConnectionClosedError } from '../../lib/base/errors.js';
 import { clientHandshake } from './auth.js';
 import { DEFAULT_MAX_FRAME, FrameSocket, HANDSHAKE_MAX_FRAME, encode } from './wire.js';
 import { formatAddress, PROTOCOL_OBJECT, type Address, type Hello, type Request } from './protocol.js';

@@ -2,7 +2,7 @@
  * The messages of the object protocol, after authentication. Tuples, not objects: they are
  * the bulk of the traffic and v8 writes a short array faster than a keyed object.
  */
-import type { WireError } from '../../lib/codec/error-wire.js';
+import type { WireError } from '../../lib/base/codec/error-wire.js';
 
 export type ObjectId = number | string;
 export type Address = string | { host: string; port: number };

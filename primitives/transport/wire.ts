@@ -12,7 +12,7 @@
  */
 import type { Socket } from 'node:net';
 import { serialize, deserialize } from 'node:v8';
-import { ConnectionClosedError, SerializationError } from '../../lib/errors.js';
+import { ConnectionClosedError, SerializationError } from '../../lib/base/errors.js';
 
 /** Largest frame accepted after authentication. */
 export const DEFAULT_MAX_FRAME = 256 * 1024 * 1024;

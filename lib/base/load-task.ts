@@ -2,7 +2,7 @@
  * Inside a worker: turns a TaskSpec into a callable. Source functions are compiled once per text;
  * modules are imported once (through tsx for TypeScript).
  */
-import type { TaskSpec } from '../task.js';
+import type { TaskSpec } from './task.js';
 import { ensureTypeScriptLoader, isTypeScriptUrl } from './ts-loader.js';
 
 export type TaskFn = (...args: unknown[]) => unknown;
