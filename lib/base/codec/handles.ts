@@ -11,8 +11,15 @@
 /** Implemented by every object that can be passed to a task or Process as a live handle. */
 export const toHandle: unique symbol = Symbol.for('multiproc.toHandle') as any;
 
-/** Where the receiving side runs: decides the transport a primitive hands out. */
+/** Where a pool's workers run: worker threads of this process, or child processes. */
 export type Runtime = 'thread' | 'process';
+
+/**
+ * Where the receiving side runs, which decides the transport a primitive hands out: a thread of this
+ * process (shared memory), a child process (a local socket), or another host of a cluster ('remote':
+ * only Manager proxies on a TCP address can go there; shared-memory primitives refuse).
+ */
+export type HandleTarget = Runtime | 'remote';
 
 export interface HandleDescriptor {
   /** URL of a module exporting `reviveHandle(type, data)`. */
@@ -22,7 +29,7 @@ export interface HandleDescriptor {
 }
 
 export interface HandleSource {
-  [toHandle](target: Runtime): HandleDescriptor;
+  [toHandle](target: HandleTarget): HandleDescriptor;
 }
 
 const HANDLE_KEY = '__multiproc_handle__';
@@ -42,7 +49,7 @@ function isPlainObject(value: object): boolean {
  * Replaces handle sources inside `value` by descriptors. Returns `found: false` and the value
  * itself when there is none, which is the common, allocation-free case.
  */
-export function encodeHandles(value: unknown, target: Runtime): { value: unknown; found: boolean } {
+export function encodeHandles(value: unknown, target: HandleTarget): { value: unknown; found: boolean } {
   let found = false;
   const seen = new Set<object>();
   const walk = (v: unknown): unknown => {

@@ -1,0 +1,68 @@
+/**
+ * The contract between the Pool's front end (lib/pool.ts: chunking, results, callbacks, imap,
+ * progress) and what runs the work: the tinypool engine on this machine (lib/engine/tinypool-engine.ts)
+ * or BullMQ on a cluster (lib/cluster/). The front end never asks which one it has.
+ */
+import type { TaskSpec } from '../base/task.js';
+
+/** Flags of a job. */
+export const CHUNK = 1; // args is a list of items, each called as fn(item); the result is a list
+export const HANDLES = 2; // args hold handle descriptors to revive (see base/codec/handles.ts)
+export const STAR = 4; // with CHUNK: each item is an argument list, called as fn(...item) (starmap)
+export const PACKED = 8; // the list (args of a chunk, or a chunk's results) travels as a Float64Array
+
+/** One unit of work: a call, or a chunk of calls (flags & CHUNK). */
+export interface Job {
+  spec: TaskSpec;
+  /** The argument list of a call, or the items of a chunk; already encoded (handles, packing). */
+  args: unknown;
+  flags: number;
+  /** For a chunk: the position of its first item in the user's input, so errors name `items[base + i]`. */
+  base?: number;
+  /** Cancels the job: dropped while queued, its worker replaced while running; settles with AbortError. */
+  signal?: AbortSignal;
+  /**
+   * Called exactly once with the outcome: the call's result, or a chunk's results (an ArrayLike:
+   * an Array, or a Float64Array when flags & PACKED came back), or the error.
+   */
+  settle(ok: boolean, value: unknown): void;
+}
+
+/** mean / p50 / p99 of a duration, in milliseconds (0 when nothing was measured yet). */
+export interface TimeSummary {
+  mean: number;
+  p50: number;
+  p99: number;
+}
+
+/** What `pool.stats()` returns. */
+export interface PoolStats {
+  /** Workers alive (starting or serving). */
+  workers: number;
+  /** Workers running a task now. */
+  busy: number;
+  /** Tasks waiting for a worker. */
+  queued: number;
+  /** Tasks (a map chunk counts its items) that finished, with a result or an error. */
+  completed: number;
+  /** Of those, the ones that failed. */
+  failed: number;
+  /** Time a task ran in its worker. */
+  runTime: TimeSummary;
+  /** Time a task waited from submission until a worker took it. */
+  waitTime: TimeSummary;
+}
+
+export interface Engine {
+  /** Queues a job; never throws (a job that cannot be sent settles with SerializationError). */
+  submit(job: Job): void;
+  /** No new jobs will come: finish those queued and running, then let the workers exit. */
+  close(): void;
+  /** Stops every worker now; every job not yet settled settles with `reason`. */
+  terminate(reason: Error): Promise<void>;
+  /** Resolves once every worker has exited (after close or terminate). */
+  whenExited(): Promise<void>;
+  stats(): PoolStats;
+  /** Ids of the live workers (thread ids, pids, or host-scoped ids), for tests and diagnostics. */
+  readonly workerIds: number[];
+}
