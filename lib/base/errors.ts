@@ -128,11 +128,21 @@ export class SerializationError extends MultiprocError {
   }
 }
 
+/**
+ * A task cancelled through its AbortSignal: dropped while queued, stopped (its worker replaced)
+ * while running. `cause` is `signal.reason`, as with Node's own AbortError.
+ */
+export class AbortError extends MultiprocError {
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super('ABORT_ERR', message, options);
+  }
+}
+
 /** Our error classes by name, so an error thrown in a worker comes back as the same class. */
 export const errorClasses: Record<string, new (...args: any[]) => Error> = {
   PoolStateError, TimeoutError, NotReadyError, RemoteError, WorkerLostError, Empty, Full, EOFError,
   ConnectionClosedError, LockStateError, BrokenBarrierError, AuthenticationError, CancelledError,
-  BrokenPoolError, SerializationError,
+  BrokenPoolError, SerializationError, AbortError,
 };
 
 /** Lets another module's error class (the Manager's KeyError, ...) come back from a worker as itself. */
