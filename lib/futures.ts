@@ -7,7 +7,7 @@
  * Our executors notify as soon as a queued future is cancelled, so users never see the gap.
  */
 import { CancelledError, MultiprocError, TimeoutError, registerErrorClass } from './base/errors.js';
-import { normalizeTimeout, raceTimeout } from './base/timeout.js';
+import { normalizeTimeout, raceTimeout, setLongTimeout, type LongTimer } from './base/timeout.js';
 import { runCallback } from './callbacks.js';
 
 /** `Future.setResult()` / `setException()` on a future that is already done (concurrent.futures.InvalidStateError). */
@@ -50,7 +50,7 @@ export class Future<T = unknown> {
   #state: State = 'PENDING';
   #ok = true;
   #value: unknown = undefined;
-  #callbacks: ((future: Future<any>) => void)[] = [];
+  #callbacks: ((future: Future<any>) => unknown)[] = [];
   #waiters = new Set<Waiter>();
   #wakeResult: (() => void) | null = null;
   #whenDone: Promise<void> | null = null;
@@ -106,6 +106,32 @@ export class Future<T = unknown> {
     return this.#ok ? null : this.#value;
   }
 
+  /**
+   * The call's return value, read at once without waiting: for done callbacks and other code that
+   * runs once the future is done (Python's `def callback(f): print(f.result())` is
+   * `(f) => console.log(f.resultNow())`). Throws the call's error if it failed, `CancelledError` if
+   * it was cancelled, and `InvalidStateError` if it is not done yet.
+   */
+  resultNow(): T {
+    this.#checkDoneNow('resultNow');
+    if (!this.#ok) throw this.#value;
+    return this.#value as T;
+  }
+
+  /**
+   * The error the call threw, or `null` if it succeeded, read at once without waiting. Throws
+   * `CancelledError` if the future was cancelled and `InvalidStateError` if it is not done yet.
+   */
+  exceptionNow(): unknown {
+    this.#checkDoneNow('exceptionNow');
+    return this.#ok ? null : this.#value;
+  }
+
+  #checkDoneNow(what: string): void {
+    if (!this.done()) throw new InvalidStateError(`${what}() needs a done future (await result() to wait for it): ${this}`);
+    if (this.cancelled()) throw new CancelledError();
+  }
+
   async #waitDone(timeout: number | null | undefined): Promise<void> {
     const ms = normalizeTimeout(timeout);
     if (!this.done()) {
@@ -118,9 +144,11 @@ export class Future<T = unknown> {
 
   /**
    * Calls `fn(future)` when the future is done (finished or cancelled), in the order added; at once
-   * if it is already done. A callback that throws is reported on stderr and does not stop the others.
+   * if it is already done. Read the outcome with {@link Future.resultNow} / {@link Future.exceptionNow}
+   * (no `await` needed). A callback that throws, or an `async` one whose promise rejects, is reported on
+   * stderr as Python does (`exception calling callback for <Future ...>`) and does not stop the others.
    */
-  addDoneCallback(fn: (future: Future<T>) => void): void {
+  addDoneCallback(fn: (future: Future<T>) => unknown): void {
     if (typeof fn !== 'function') throw new TypeError(`addDoneCallback() needs a function, got ${typeof fn}`);
     if (this.done()) this.#runCallback(fn);
     else this.#callbacks.push(fn);
@@ -175,8 +203,8 @@ export class Future<T = unknown> {
     for (const fn of callbacks) this.#runCallback(fn);
   }
 
-  #runCallback(fn: (future: Future<T>) => void): void {
-    runCallback(`done callback of ${this}`, fn, this);
+  #runCallback(fn: (future: Future<T>) => unknown): void {
+    runCallback('callback', fn, this, this);
   }
 
   /** @internal for wait()/asCompleted(): notified completions (FINISHED or CANCELLED_AND_NOTIFIED). */
@@ -270,9 +298,9 @@ export function wait<T>(futures: Iterable<Future<T>>, options: WaitOptions | num
 
   return new Promise((resolve) => {
     let pending = fs.size - done.size;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: LongTimer | undefined;
     const finish = () => {
-      clearTimeout(timer);
+      timer?.clear();
       for (const f of fs) f[removeWaiter](waiter);
       resolve(result());
     };
@@ -281,7 +309,7 @@ export function wait<T>(futures: Iterable<Future<T>>, options: WaitOptions | num
       if (returnWhen === FIRST_COMPLETED || (returnWhen === FIRST_EXCEPTION && failed(f)) || --pending === 0) finish();
     };
     for (const f of fs) if (!done.has(f)) f[addWaiter](waiter);
-    if (ms !== undefined) timer = setTimeout(finish, ms);
+    if (ms !== undefined) timer = setLongTimeout(finish, ms);
   });
 }
 
