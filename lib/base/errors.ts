@@ -139,13 +139,45 @@ export class AbortError extends MultiprocError {
 }
 
 /** Our error classes by name, so an error thrown in a worker comes back as the same class. */
-export const errorClasses: Record<string, new (...args: any[]) => Error> = {
-  PoolStateError, TimeoutError, NotReadyError, RemoteError, WorkerLostError, Empty, Full, EOFError,
-  ConnectionClosedError, LockStateError, BrokenBarrierError, AuthenticationError, CancelledError,
-  BrokenPoolError, SerializationError, AbortError,
-};
+export const errorClasses: Record<string, new (...args: any[]) => Error> = {};
+
+/**
+ * Marks a prototype as one of the library's error classes, under its registered name. A global
+ * symbol: the bundled worker entry and a task's own `import('multiproc')` are two copies of this
+ * module, and an error made from either copy's classes must be recognised as ours. A user's own
+ * `class TimeoutError extends Error` carries no mark, so it crosses as the user's class name.
+ */
+export const libraryErrorMark: unique symbol = Symbol.for('multiproc.errorClass') as any;
 
 /** Lets another module's error class (the Manager's KeyError, ...) come back from a worker as itself. */
 export function registerErrorClass(cls: new (...args: any[]) => Error): void {
   errorClasses[cls.name] = cls;
+  Object.defineProperty(cls.prototype, libraryErrorMark, { value: cls.name, configurable: true });
+}
+
+for (const cls of [
+  PoolStateError, TimeoutError, NotReadyError, RemoteError, WorkerLostError, Empty, Full, EOFError,
+  ConnectionClosedError, LockStateError, BrokenBarrierError, AuthenticationError, CancelledError,
+  BrokenPoolError, SerializationError, AbortError,
+]) registerErrorClass(cls);
+
+/** Where a re-thrown task error keeps its RemoteError when `cause` holds the error's own cause. */
+const remoteErrorKey: unique symbol = Symbol.for('multiproc.remoteError') as any;
+
+/** @internal attaches the RemoteError to an error rebuilt from a worker. */
+export function attachRemoteError(err: object, remote: RemoteError): void {
+  Object.defineProperty(err, remoteErrorKey, { value: remote, configurable: true, writable: true, enumerable: false });
+}
+
+/**
+ * The {@link RemoteError} of an error re-thrown from a worker (or a Manager / primitive server):
+ * its `remoteStack` is the stack as the worker printed it. It is also `err.cause`, unless the error
+ * had a cause of its own (`new Error(msg, { cause })`): then `err.cause` is that cause, rebuilt, and
+ * this function is where the RemoteError is. `undefined` for an error that did not cross.
+ */
+export function remoteErrorOf(err: unknown): RemoteError | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const remote = (err as any)[remoteErrorKey];
+  // not instanceof: the RemoteError may come from another copy of this module (a worker's bundle)
+  return typeof remote === 'object' && remote !== null && typeof remote.remoteStack === 'string' ? remote : undefined;
 }
