@@ -1,5 +1,6 @@
 // Every timeout in the package follows one rule (lib/base/timeout.ts): Infinity and huge values wait
 // (forever, or as long as asked), NaN is a TypeError that says NaN, negative is 0, null/undefined forever.
+import { spawnSync } from 'node:child_process';
 import { jest } from '@jest/globals';
 import {
   Pool, Process, Future, ThreadPoolExecutor, ProcessPoolExecutor, asCompleted, wait,
@@ -10,17 +11,54 @@ import { runtimes } from './helpers/runtimes.js';
 
 const HUGE = [Infinity, 2 ** 31, 2 ** 40, Number.MAX_SAFE_INTEGER, Number.MAX_VALUE];
 
-/** Collects TimeoutOverflowWarnings (Node prints one when setTimeout is given more than 2^31-1 ms). */
-const overflowWarnings: string[] = [];
-const onWarning = (w: Error) => {
-  if (w.name === 'TimeoutOverflowWarning') overflowWarnings.push(w.message);
-};
-beforeAll(() => process.on('warning', onWarning));
-afterAll(() => {
-  process.off('warning', onWarning);
-});
-afterEach(() => {
-  expect(overflowWarnings).toEqual([]);
+/**
+ * Node prints a TimeoutOverflowWarning when setTimeout is given more than 2^31-1 ms (and fires at once).
+ * Watched in a child process: jest's `process` is a copy that never receives 'warning' events.
+ */
+describe('no TimeoutOverflowWarning anywhere', () => {
+  test.each(runtimes)('a program using huge timeouts everywhere (%s workers) prints none and finishes', (runtime) => {
+    const lib = JSON.stringify(new URL('../lib/index.ts', import.meta.url).href);
+    const script = `
+      import { Pool, Process, Future, ThreadPoolExecutor, ProcessPoolExecutor, asCompleted, wait, Queue, Event } from ${lib};
+      process.on('warning', (w) => console.log('WARNING', w.name));
+      const runtime = ${JSON.stringify(runtime)};
+      const pool = new Pool({ processes: 1, runtime });
+      const r = pool.applyAsync(async (x) => { await new Promise((ok) => setTimeout(ok, 50)); return x; }, [1]);
+      console.log('get', await r.get(2 ** 31), await r.get(2 ** 40));
+      const it = pool.imap((x) => x * 2, [1]);
+      console.log('next', (await it.next(2 ** 32)).value);
+      const ex = runtime === 'thread' ? new ThreadPoolExecutor(1) : new ProcessPoolExecutor(1);
+      const f = ex.submit((x) => x + 1, 1);
+      console.log('result', await f.result(2 ** 31), await f.exception(2 ** 33));
+      for await (const g of asCompleted([f], 2 ** 31)) console.log('asCompleted', g.resultNow());
+      console.log('wait', (await wait([f], { timeout: 2 ** 31 })).done.size);
+      await ex.shutdown();
+      const p = new Process({ target: () => {}, runtime });
+      p.start();
+      await p.join(2 ** 31);
+      console.log('join', p.exitCode);
+      const q = new Queue();
+      setTimeout(() => q.putNowait('q'), 20);
+      console.log('queue', await q.get(true, 2 ** 31));
+      const ev = new Event();
+      setTimeout(() => ev.set(), 20);
+      console.log('event', await ev.wait(2 ** 31));
+      const pending = new Future();
+      setTimeout(() => pending.setResult('late'), 20);
+      console.log('future', await pending.result(2 ** 31));
+      await pool.terminate();
+    `;
+    const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    if (res.status !== 0) console.log(res.stdout, res.stderr);
+    expect(res.stdout).not.toContain('TimeoutOverflowWarning');
+    expect(res.stderr).not.toContain('TimeoutOverflowWarning');
+    expect(res.stdout.split('\n').filter(Boolean)).toEqual([
+      'get 1 1', 'next 2', 'result 2 null', 'asCompleted 2', 'wait 1', 'join 0', 'queue q', 'event true', 'future late',
+    ]);
+    expect(res.status).toBe(0);
+  });
 });
 
 describe('normalizeTimeout', () => {

@@ -3,7 +3,14 @@
  * (`args[1].cb: function`) instead of V8's bare "could not be cloned".
  */
 import { serialize } from 'node:v8';
+import { EventEmitter } from 'node:events';
+import { Server, Socket } from 'node:net';
+import { Stream } from 'node:stream';
+import { types } from 'node:util';
 import type { Runtime } from './handles.js';
+
+/** Where the guide shows what to do instead (the main thread owns the I/O, tasks get the bytes). */
+const LIVE_OBJECTS_DOC = 'see "Sockets, streams and other live objects" in docs/guide.md';
 
 function cloneFails(value: unknown, target: Runtime): boolean {
   try {
@@ -23,6 +30,29 @@ function describe(value: unknown): string {
   return ctor ? `${ctor} object` : typeof value;
 }
 
+/**
+ * A live object of this thread (a socket, a server, a stream, an emitter with listeners): walking into
+ * it would name some inner field (`_events.end`), so it is named as what it is, with the way out.
+ */
+function describeLive(value: object): string | null {
+  const ctor = (value as any).constructor?.name;
+  const own = (what: string) => (ctor && ctor !== what.split('.').pop() ? ` (${ctor})` : '');
+  if (value instanceof Socket) {
+    return `net.Socket${own('net.Socket')} (a net.Socket cannot be sent to a worker: the main thread owns the connection's I/O and tasks get the bytes — read the data here, pass it to the task, and write the task's result back; ${LIVE_OBJECTS_DOC})`;
+  }
+  if (value instanceof Server) {
+    return `net.Server${own('net.Server')} (a net.Server cannot be sent to a worker: keep it in the main thread, pass each request's bytes to a task; ${LIVE_OBJECTS_DOC})`;
+  }
+  if (value instanceof Stream) {
+    return `${ctor ?? 'Stream'} stream (a stream cannot be sent to a worker: read it here and pass the data, or pass a file path and open it in the task; ${LIVE_OBJECTS_DOC})`;
+  }
+  if (value instanceof EventEmitter) {
+    return `${ctor ?? 'EventEmitter'} object (an EventEmitter is live in this thread and cannot be sent to a worker: pass the data it carries; ${LIVE_OBJECTS_DOC})`;
+  }
+  if (types.isPromise(value)) return 'Promise (await it and send its value)';
+  return null;
+}
+
 /** Returns `path: what` for the first value below `root` that cannot cross, or null. */
 export function findUnserializable(root: unknown, rootPath: string, target: Runtime): string | null {
   const seen = new Set<object>();
@@ -31,6 +61,8 @@ export function findUnserializable(root: unknown, rootPath: string, target: Runt
     if (typeof value !== 'object' || value === null) return null;
     if (seen.has(value)) return null;
     seen.add(value);
+    const live = describeLive(value);
+    if (live && cloneFails(value, target)) return `${path}: ${live}`;
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
         const hit = walk(value[i], `${path}[${i}]`);
