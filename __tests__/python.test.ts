@@ -1,5 +1,7 @@
 import * as py from '../lib/python.js';
 import * as mp from '../lib/index.js';
+import { raceTimeout } from '../lib/base/timeout.js';
+import { fixture, runtimes } from './helpers/runtimes.js';
 
 describe('multiproc/python', () => {
   test('exports the same classes under Python names', () => {
@@ -90,5 +92,175 @@ describe('multiproc/python shared memory', () => {
     const a: any = py.Array('d', [1, 2]);
     expect(a.get_lock()).toBe(a.getLock());
     expect(Array.from(a)).toEqual([1, 2]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Positional arguments mean what they mean in CPython's signatures; keywords are a trailing object.
+
+/** Fails (instead of hanging) when `p` does not settle within 10 s. */
+async function soon<T>(p: Promise<T>, what: string): Promise<T> {
+  const outcome = await raceTimeout(p, 10_000);
+  if (outcome.timedOut) throw new Error(`${what} did not return`);
+  return outcome.value;
+}
+
+describe('multiproc/python executors: shutdown(wait=True, *, cancel_futures=False)', () => {
+  test('shutdown(false) is wait=False: it returns while a call still runs, and the call completes', async () => {
+    const ex = new py.ThreadPoolExecutor(1);
+    const gate = new py.Event();
+    const f = ex.submit(async (gate: mp.Event) => { await gate.wait(); return 'ran'; }, gate);
+    await soon(ex.shutdown(false), 'shutdown(false)');
+    expect(f.done()).toBe(false);
+    gate.set();
+    expect(await f.result()).toBe('ran');
+    await ex.shutdown(); // wait=True: resolves once the workers are gone
+  });
+
+  test('shutdown(true, { cancel_futures: true }) cancels the queued calls and waits for the running one', async () => {
+    const ex = new py.ThreadPoolExecutor(1);
+    const gate = new py.Event();
+    const running = ex.submit(async (gate: mp.Event) => { await gate.wait(); return 'ran'; }, gate);
+    const queued = ex.submit((x: number) => x, 1);
+    const done = ex.shutdown(true, { cancel_futures: true });
+    expect(queued.cancelled()).toBe(true);
+    gate.set();
+    await done;
+    expect(running.result_now()).toBe('ran');
+  });
+
+  test('shutdown({ wait: false, cancel_futures: true }) as keywords; bad arguments are TypeErrors', async () => {
+    const ex = new py.ProcessPoolExecutor(1);
+    const gate = new py.Event();
+    const running = ex.submit(async (gate: mp.Event) => { await gate.wait(); return 'ran'; }, gate);
+    const queued = [ex.submit((x: number) => x, 1), ex.submit((x: number) => x, 2)];
+    await soon(ex.shutdown({ wait: false, cancel_futures: true }), 'shutdown({ wait: false })');
+    expect(queued.map((f) => f.cancelled())).toContain(true);
+    gate.set();
+    expect(await running.result()).toBe('ran');
+    await expect(ex.shutdown('yes' as any)).rejects.toThrow(/wait must be a boolean/);
+    await expect(ex.shutdown({ cancel: true } as any)).rejects.toThrow(/unexpected keyword argument 'cancel'/);
+    await expect(ex.shutdown(true, true as any)).rejects.toThrow(TypeError);
+    await ex.shutdown();
+  });
+});
+
+describe('multiproc/python constructors take Python\'s positional parameters', () => {
+  const whoAmI = mp.task<() => { name: string; pid: number }>(fixture('pool-tasks.ts'), 'whoAmI');
+
+  test('ThreadPoolExecutor(max_workers, thread_name_prefix, initializer, initargs)', async () => {
+    const ex = new py.ThreadPoolExecutor(1, 'porter', (x: number) => { (globalThis as any).initArg = x; }, [41]);
+    try {
+      expect(ex.maxWorkers).toBe(1);
+      expect((await ex.submit(whoAmI).result()).name).toMatch(/^porter/);
+      expect(await ex.submit(() => (globalThis as any).initArg + 1).result()).toBe(42);
+    } finally {
+      await ex.shutdown();
+    }
+    expect(() => new py.ThreadPoolExecutor(1, 'p', null, [], { thread_name_prefix: 'q' })).toThrow(/multiple values for argument 'thread_name_prefix'/);
+    expect(() => new py.ThreadPoolExecutor({ max_workers: 1, max_tasks_per_child: 1 })).toThrow(/unexpected keyword argument 'max_tasks_per_child'/);
+  });
+
+  test('ProcessPoolExecutor(max_workers, mp_context, initializer, initargs, *, max_tasks_per_child)', async () => {
+    const ex = new py.ProcessPoolExecutor(1, null, (x: number) => { (globalThis as any).initArg = x; }, [7], { max_tasks_per_child: 1 });
+    try {
+      const first = await ex.submit(() => [process.pid, (globalThis as any).initArg]).result();
+      const second = await ex.submit(() => [process.pid, (globalThis as any).initArg]).result();
+      expect(first[1]).toBe(7);
+      expect(second[1]).toBe(7);
+      expect(second[0]).not.toBe(first[0]); // max_tasks_per_child=1 replaced the worker
+    } finally {
+      await ex.shutdown();
+    }
+  });
+
+  test.each(runtimes)('Process(group, target, name, args, kwargs, *, daemon) (%s)', async (runtime) => {
+    const q = new py.Queue<number>();
+    const p = new py.Process(null, (n: number, q: mp.Queue<number>) => q.putSync(n * 2), 'conn1', [5, q], {}, { daemon: true, runtime });
+    expect(p.name).toBe('conn1');
+    expect(p.daemon).toBe(true);
+    p.start();
+    expect(await q.get()).toBe(10);
+    await p.join();
+    expect(p.exitcode).toBe(0);
+    const k = new py.Process({ target: () => {}, name: 'kw', daemon: false, runtime });
+    expect(k.name).toBe('kw');
+    expect(() => new py.Process('g' as any, () => {})).toThrow(/group argument must be None/);
+    expect(() => new py.Process(null, () => {}, 'x', [], { key: 1 } as any)).toThrow(/keyword arguments/);
+    expect(() => new py.Process({ target: () => {} }, (() => {}) as any)).toThrow(/not both/);
+  });
+
+  test('Pool.apply(func, args, kwds): kwds must be empty; apply_async(func, args, kwds, callback, error_callback)', async () => {
+    const pool = new py.Pool(1);
+    try {
+      expect(await pool.apply((x: number) => x + 1, [1], {})).toBe(2);
+      await expect(pool.apply((x: number) => x, [1], { x: 1 } as any)).rejects.toThrow(/keyword arguments/);
+      const got: unknown[] = [];
+      await pool.apply_async((x: number) => x * 3, [2], {}, (v) => got.push(v)).wait();
+      await pool.apply_async(() => { throw new Error('e'); }, [], null, null, (e) => got.push(e.message)).wait();
+      expect(got).toEqual([6, 'e']);
+      expect(() => pool.apply_async((x: number) => x, [1], { callbak: () => {} } as any)).toThrow(/unexpected keyword argument 'callbak'/);
+      expect(() => pool.apply_async((x: number) => x, [1], { callback: () => {} }, () => {})).toThrow(/multiple values for argument 'callback'/);
+      expect(await pool.map((x: number) => x * 2, [1, 2, 3], { chunksize: 2 })).toEqual([2, 4, 6]);
+      const mapped: unknown[] = [];
+      await pool.map_async((x: number) => -x, [1, 2], { chunksize: 1, callback: (v: number[]) => mapped.push(v) }).wait();
+      expect(mapped).toEqual([[-1, -2]]);
+    } finally {
+      await pool.terminate();
+    }
+  });
+});
+
+describe('multiproc/python wait(fs, timeout, return_when)', () => {
+  test('positional return_when; the result destructures as Python\'s named tuple', async () => {
+    const f1 = new py.Future<number>();
+    const f2 = new py.Future<number>();
+    f1.set_result(1);
+    const [done, not_done] = await py.wait([f1, f2], 1000, py.FIRST_COMPLETED);
+    expect([...done]).toEqual([f1]);
+    expect([...not_done]).toEqual([f2]);
+    const res = await py.wait([f1, f2], 0, { return_when: py.ALL_COMPLETED });
+    expect(res.not_done.has(f2)).toBe(true);
+    await expect(py.wait([f1], { timeout: 0, when: 'x' } as any)).rejects.toThrow(/unexpected keyword argument 'when'/);
+  });
+});
+
+describe('multiproc/python names: one list for the runtime and the types', () => {
+  test('every alias of PYTHON_NAMES exists at run time and forwards to its camelCase member', () => {
+    const classes: Record<string, { prototype: object }> = {
+      Process: mp.Process, Queue: mp.Queue, JoinableQueue: mp.JoinableQueue, SimpleQueue: mp.SimpleQueue,
+      Connection: mp.Connection, Lock: mp.Lock, RLock: mp.RLock, Semaphore: mp.Semaphore, Event: mp.Event,
+      Condition: mp.Condition, Barrier: mp.Barrier, RawSharedValue: mp.RawSharedValue, SharedValue: mp.SharedValue,
+      Future: mp.Future, SemaphoreProxy: mp.SemaphoreProxy, EventProxy: mp.EventProxy, ConditionProxy: mp.ConditionProxy,
+      BarrierProxy: mp.BarrierProxy, QueueProxy: mp.QueueProxy, JoinableQueueProxy: mp.JoinableQueueProxy,
+      DictProxy: mp.DictProxy, ListProxy: mp.ListProxy, ValueProxy: mp.ValueProxy, ArrayProxy: mp.ArrayProxy,
+    };
+    expect(Object.keys(classes).sort()).toEqual(Object.keys(py.PYTHON_NAMES).sort());
+    for (const [name, { methods, getters }] of Object.entries(py.PYTHON_NAMES)) {
+      const proto: any = classes[name].prototype;
+      for (const [snake, camel] of Object.entries(methods as Record<string, string>)) {
+        expect([name, snake, typeof proto[snake]]).toEqual([name, snake, 'function']);
+        expect([name, camel, camel in proto]).toEqual([name, camel, true]);
+      }
+      for (const snake of Object.keys(getters)) {
+        expect([name, snake, typeof Object.getOwnPropertyDescriptor(proto, snake)?.get]).toEqual([name, snake, 'function']);
+      }
+    }
+  });
+
+  test("the aliases that had drifted work: q.join_thread(), f.set_result(), f.result_now()", async () => {
+    const q = new py.Queue<number>();
+    q.close();
+    expect(q.join_thread()).toBeUndefined();
+    q.cancel_join_thread();
+    const f = new py.Future<number>();
+    expect(f.set_running_or_notify_cancel()).toBe(true);
+    f.set_result(3);
+    expect(f.result_now()).toBe(3);
+    expect(f.exception_now()).toBeNull();
+    expect(py.BrokenThreadPool).toBe(mp.BrokenPoolError);
+    const raw = py.RawValue('i', 1);
+    expect((raw as any).get_lock).toBeUndefined(); // Python's RawValue has no get_lock either
+    expect(raw.get_obj()).toBeInstanceOf(Int32Array);
   });
 });
