@@ -103,6 +103,13 @@ for (const [name, { methods, getters }] of Object.entries(PYTHON_NAMES)) {
   alias(ALIASED_CLASSES[name as keyof PythonNames].prototype, methods, getters);
 }
 
+/**
+ * @internal This module's URL, left where the worker engines can find it without importing it: a
+ * program that uses Python's names wants them on the objects its tasks receive too, so a worker
+ * started while this is set imports this URL before its first task.
+ */
+(globalThis as any)[Symbol.for('multiproc.pythonNames')] = import.meta.url;
+
 /** The alias members of class `K`, typed from the camelCase members of `C` they forward to. */
 type Snake<C, M> = { [P in keyof M]: M[P] extends keyof C ? C[M[P]] : never };
 type SnakeGetters<C, G> = { readonly [P in keyof G]: G[P] extends keyof C ? C[G[P]] : never };
