@@ -227,15 +227,9 @@ describe('multiproc/python wait(fs, timeout, return_when)', () => {
 
 describe('multiproc/python names: one list for the runtime and the types', () => {
   test('every alias of PYTHON_NAMES exists at run time and forwards to its camelCase member', () => {
-    const classes: Record<string, { prototype: object }> = {
-      Process: mp.Process, Queue: mp.Queue, JoinableQueue: mp.JoinableQueue, SimpleQueue: mp.SimpleQueue,
-      Connection: mp.Connection, Lock: mp.Lock, RLock: mp.RLock, Semaphore: mp.Semaphore, Event: mp.Event,
-      Condition: mp.Condition, Barrier: mp.Barrier, RawSharedValue: mp.RawSharedValue, SharedValue: mp.SharedValue,
-      Future: mp.Future, SemaphoreProxy: mp.SemaphoreProxy, EventProxy: mp.EventProxy, ConditionProxy: mp.ConditionProxy,
-      BarrierProxy: mp.BarrierProxy, QueueProxy: mp.QueueProxy, JoinableQueueProxy: mp.JoinableQueueProxy,
-      DictProxy: mp.DictProxy, ListProxy: mp.ListProxy, ValueProxy: mp.ValueProxy, ArrayProxy: mp.ArrayProxy,
-    };
+    const classes: Record<string, { prototype: object }> = py.ALIASED_CLASSES;
     expect(Object.keys(classes).sort()).toEqual(Object.keys(py.PYTHON_NAMES).sort());
+    expect(classes.Queue).toBe(mp.Queue); // the shared classes, not copies: revived objects have the names too
     for (const [name, { methods, getters }] of Object.entries(py.PYTHON_NAMES)) {
       const proto: any = classes[name].prototype;
       for (const [snake, camel] of Object.entries(methods as Record<string, string>)) {

@@ -72,8 +72,8 @@ export const PYTHON_NAMES = {
 
 type PythonNames = typeof PYTHON_NAMES;
 
-/** The classes {@link PYTHON_NAMES} names, whose prototypes get the aliases. */
-const ALIASED_CLASSES = {
+/** @internal The classes {@link PYTHON_NAMES} names, whose prototypes get the aliases. */
+export const ALIASED_CLASSES = {
   Process: mp.Process, Queue: mp.Queue, JoinableQueue: mp.JoinableQueue, SimpleQueue: mp.SimpleQueue,
   Connection: mp.Connection, Lock: mp.Lock, RLock: mp.RLock, Semaphore: mp.Semaphore, Event: mp.Event,
   Condition: mp.Condition, Barrier: mp.Barrier, RawSharedValue: mp.RawSharedValue, SharedValue: mp.SharedValue,
@@ -449,6 +449,15 @@ function withoutUndefined<T extends object>(obj: T): T {
 /** Python's `shutdown(wait=True, *, cancel_futures=False)`: `shutdown(false)`, `shutdown(true, { cancel_futures: true })`, or `shutdown({ wait, cancel_futures })`. */
 export type PyShutdownKeywords = { wait?: boolean; cancel_futures?: boolean; cancelFutures?: boolean };
 
+/** Calls the executor's `shutdown` with Python's arguments translated; bad ones reject. */
+function pythonShutdown(shutdown: (o: mp.ShutdownOptions) => Promise<void>, self: mp.Executor, wait: unknown, options: unknown): Promise<void> {
+  try {
+    return shutdown.call(self, shutdownOptions(wait, options));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
 function shutdownOptions(wait: unknown, options: unknown): mp.ShutdownOptions {
   const what = 'shutdown()';
   if (isKeywords(wait)) {
@@ -479,11 +488,7 @@ export class ThreadPoolExecutor extends mp.ThreadPoolExecutor {
 
   /** Python's `shutdown(wait=True, *, cancel_futures=False)`. */
   override shutdown(wait?: boolean | PyShutdownKeywords, options?: { cancel_futures?: boolean; cancelFutures?: boolean }): Promise<void> {
-    try {
-      return super.shutdown(shutdownOptions(wait, options));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return pythonShutdown(super.shutdown, this, wait, options);
   }
 }
 
@@ -506,11 +511,7 @@ export class ProcessPoolExecutor extends mp.ProcessPoolExecutor {
 
   /** Python's `shutdown(wait=True, *, cancel_futures=False)`. */
   override shutdown(wait?: boolean | PyShutdownKeywords, options?: { cancel_futures?: boolean; cancelFutures?: boolean }): Promise<void> {
-    try {
-      return super.shutdown(shutdownOptions(wait, options));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return pythonShutdown(super.shutdown, this, wait, options);
   }
 }
 
