@@ -221,6 +221,16 @@ function mapArguments(chunksize: unknown, opts: unknown, what: string): [number 
   return [(chunksize as number | null | undefined) ?? undefined, rest];
 }
 
+/** Calls `map` / `starmap` of the base with Python's chunksize-or-keywords translated; bad ones reject. */
+function callMap<T>(method: (...args: any[]) => Promise<T>, self: object, what: string, head: unknown[], chunksize: unknown, opts: unknown): Promise<T> {
+  try {
+    const [size, rest] = mapArguments(chunksize, opts, what);
+    return callBase(method, self, [...head, size, rest]);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
 /**
  * Calls a base Pool method with its options argument (signal, onProgress) passed through as given:
  * the facade translates Python's arguments and leaves the rest to the Pool.
@@ -292,14 +302,7 @@ export class Pool extends mp.Pool {
 
   /** Python's `map(func, iterable, chunksize=None)`. */
   override map<R>(fn: Task<[any], R>, iterable: IterableOf<unknown>, chunksize?: number | null | PyMapKeywords, opts?: PyMapOptions): Promise<Awaited<R>[]> {
-    let size: number | undefined;
-    let rest: PyMapOptions | undefined;
-    try {
-      [size, rest] = mapArguments(chunksize, opts, 'map()');
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return callBase(super.map<R>, this, [fn, iterable, size, rest]);
+    return callMap(super.map<R>, this, 'map()', [fn, iterable], chunksize, opts);
   }
 
   /** Python's `map_async(func, iterable, chunksize=None, callback=None, error_callback=None)`; keywords may follow any positional. */
@@ -313,14 +316,7 @@ export class Pool extends mp.Pool {
 
   /** Python's `starmap(func, iterable, chunksize=None)`. */
   override starmap<R>(fn: Task<any[], R>, iterable: IterableOf<unknown[]>, chunksize?: number | null | PyMapKeywords, opts?: PyMapOptions): Promise<Awaited<R>[]> {
-    let size: number | undefined;
-    let rest: PyMapOptions | undefined;
-    try {
-      [size, rest] = mapArguments(chunksize, opts, 'starmap()');
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return callBase(super.starmap<R>, this, [fn, iterable, size, rest]);
+    return callMap(super.starmap<R>, this, 'starmap()', [fn, iterable], chunksize, opts);
   }
 
   /** Python's `starmap_async(func, iterable, chunksize=None, callback=None, error_callback=None)`. */
@@ -442,8 +438,16 @@ function executorOptions(kw: Record<string, any>, positional: Record<string, unk
   };
 }
 
-function withoutUndefined<T extends object>(obj: T): T {
-  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as T;
+/** An executor's options from Python's positional parameters `names` and a keywords object; `foreign` is the other executor's keyword. */
+function executorArguments(what: string, names: string[], values: unknown[], foreign: 'max_tasks_per_child' | 'thread_name_prefix') {
+  const [positional, kw] = splitPositional(values, names, what);
+  const { maxTasksPerChild, threadNamePrefix, ...common } = executorOptions(keywords(kw, EXECUTOR_KEYWORDS, what), positional, what);
+  const own = foreign === 'max_tasks_per_child' ? { threadNamePrefix } : { maxTasksPerChild };
+  if ((foreign === 'max_tasks_per_child' ? maxTasksPerChild : threadNamePrefix) !== undefined) {
+    throw new TypeError(`${what} got an unexpected keyword argument '${foreign}'`);
+  }
+  // leave out what was not given: the executor's defaults apply
+  return Object.fromEntries(Object.entries({ ...common, ...own }).filter(([, v]) => v !== undefined)) as mp.ThreadPoolExecutorOptions & mp.ProcessPoolExecutorOptions;
 }
 
 /** Python's `shutdown(wait=True, *, cancel_futures=False)`: `shutdown(false)`, `shutdown(true, { cancel_futures: true })`, or `shutdown({ wait, cancel_futures })`. */
@@ -479,11 +483,8 @@ export class ThreadPoolExecutor extends mp.ThreadPoolExecutor {
     max_workers?: number | null | PyExecutorOptions, thread_name_prefix?: string | null | PyExecutorOptions,
     initializer?: Task | null | PyExecutorOptions, initargs?: unknown[] | null | PyExecutorOptions, options?: PyExecutorOptions,
   ) {
-    const what = 'ThreadPoolExecutor()';
-    const [positional, kw] = splitPositional([max_workers, thread_name_prefix, initializer, initargs, options], ['max_workers', 'thread_name_prefix', 'initializer', 'initargs'], what);
-    const o = executorOptions(keywords(kw, EXECUTOR_KEYWORDS, what), positional, what);
-    if (o.maxTasksPerChild !== undefined) throw new TypeError(`${what} got an unexpected keyword argument 'max_tasks_per_child'`);
-    super(withoutUndefined({ ...o, maxTasksPerChild: undefined }));
+    super(executorArguments('ThreadPoolExecutor()', ['max_workers', 'thread_name_prefix', 'initializer', 'initargs'],
+      [max_workers, thread_name_prefix, initializer, initargs, options], 'max_tasks_per_child'));
   }
 
   /** Python's `shutdown(wait=True, *, cancel_futures=False)`. */
@@ -502,11 +503,8 @@ export class ProcessPoolExecutor extends mp.ProcessPoolExecutor {
     max_workers?: number | null | PyExecutorOptions, mp_context?: unknown, initializer?: Task | null | PyExecutorOptions,
     initargs?: unknown[] | null | PyExecutorOptions, options?: PyExecutorOptions,
   ) {
-    const what = 'ProcessPoolExecutor()';
-    const [positional, kw] = splitPositional([max_workers, mp_context, initializer, initargs, options], ['max_workers', 'mp_context', 'initializer', 'initargs'], what);
-    const o = executorOptions(keywords(kw, EXECUTOR_KEYWORDS, what), positional, what);
-    if (o.threadNamePrefix !== undefined) throw new TypeError(`${what} got an unexpected keyword argument 'thread_name_prefix'`);
-    super(withoutUndefined({ ...o, threadNamePrefix: undefined }));
+    super(executorArguments('ProcessPoolExecutor()', ['max_workers', 'mp_context', 'initializer', 'initargs'],
+      [max_workers, mp_context, initializer, initargs, options], 'thread_name_prefix'));
   }
 
   /** Python's `shutdown(wait=True, *, cancel_futures=False)`. */
