@@ -160,6 +160,31 @@ describe('Pipe / Connection in one thread', () => {
     b.close();
   });
 
+  test('Symbol.dispose and Symbol.asyncDispose close the handle (using / await using)', async () => {
+    const [a, b] = Pipe();
+    a[Symbol.dispose]();
+    expect(a.closed).toBe(true);
+    expect(typeof (b as any)[Symbol.asyncDispose]).toBe('function');
+    await (b as any)[Symbol.asyncDispose]();
+    expect(b.closed).toBe(true);
+  });
+
+  test('send({ p: o, q: o }) keeps the shared reference (structured clone semantics)', async () => {
+    const [a, b] = Pipe();
+    const o = { x: 1 };
+    a.send({ p: o, q: o });
+    const got = await b.recv();
+    expect(got.p).toEqual({ x: 1 });
+    expect(got.p).toBe(got.q);
+    const cyclic: any = { n: 1 };
+    cyclic.self = cyclic;
+    a.send(cyclic);
+    const back = await b.recv();
+    expect(back.self).toBe(back);
+    a.close();
+    b.close();
+  });
+
   test('Connection cannot be constructed directly', () => {
     expect(() => new (Connection as any)()).toThrow(TypeError);
     expect(() => Pipe('yes' as any)).toThrow(TypeError);

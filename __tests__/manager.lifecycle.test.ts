@@ -12,7 +12,7 @@ import { Manager } from '../primitives/manager/index.js';
 import { FrameSocket } from '../primitives/transport/wire.js';
 import { clientHandshake } from '../primitives/transport/auth.js';
 
-const fixtures = new URL('./fixtures', import.meta.url);
+const fixtures = new URL('./fixtures/', import.meta.url);
 const here = dirname(fileURLToPath(import.meta.url));
 
 function alive(pid: number): boolean {
@@ -175,6 +175,43 @@ test('garbage before authentication and fuzzed frames after it drop that client 
     s.write(header);
     await closed;
     expect(await d.get('n')).toBe(40); // one increment per fuzz run
+  } finally {
+    await m.shutdown();
+  }
+});
+
+test('a first frame that is garbage or announces an oversize length is dropped at once, before buffering', async () => {
+  const m = await Manager.start();
+  try {
+    const address = m.address as string;
+    for (const junk of [
+      Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('GET / HTTP/'), Buffer.alloc(1024, 0xff)]), // a short garbage frame
+      Buffer.concat([Buffer.from('GET / HTTP/1.1\r\n').subarray(0, 15), Buffer.alloc(1024, 0xff)]), // an oversize length
+    ]) {
+      const s = await rawSocket(address);
+      s.on('error', () => {});
+      const closed = new Promise((r) => s.once('close', r));
+      const t0 = Date.now();
+      s.write(junk);
+      await closed;
+      expect(Date.now() - t0).toBeLessThan(1000);
+    }
+    expect(await (await m.dict({ a: 1 })).get('a')).toBe(1);
+  } finally {
+    await m.shutdown();
+  }
+});
+
+test('a half-sent handshake is dropped within 2 s', async () => {
+  const m = await Manager.start();
+  try {
+    const s = await rawSocket(m.address as string);
+    s.on('error', () => {});
+    const closed = new Promise((r) => s.once('close', r));
+    const t0 = Date.now();
+    s.write(Buffer.from([0, 0, 0, 40, 1, 2, 3])); // 3 of the 40 announced bytes, then silence
+    await closed;
+    expect(Date.now() - t0).toBeLessThan(2500);
   } finally {
     await m.shutdown();
   }

@@ -237,6 +237,17 @@ describe('Value and Array', () => {
     await expect(m.Value('z' as any, 1)).rejects.toThrow(/unsupported typecode 'z'/);
   });
 
+  test("Value('l'/'L'/'q'/'Q') is 64-bit and reads as bigint, as the shared-memory Value", async () => {
+    for (const code of ['l', 'L', 'q', 'Q'] as const) {
+      const v = await m.Value(code, 2 ** 40 + 1);
+      expect(await v.get()).toBe(BigInt(2 ** 40 + 1));
+    }
+    const l = await m.Value('l', -1);
+    expect(await l.get()).toBe(-1n);
+    const a = await m.Array('L', [2 ** 40]);
+    expect(await a.get(0)).toBe(2n ** 40n);
+  });
+
   test('Array: size or init, get/set/length/slice/copy, IndexError', async () => {
     const a = await m.Array('i', [1, 2, 3]);
     expect(await a.get(-1)).toBe(3);

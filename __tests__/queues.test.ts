@@ -1,4 +1,5 @@
 import { Queue, JoinableQueue, SimpleQueue } from '../primitives/queues.js';
+import { ValueError } from '../primitives/errors.js';
 import { Pool } from '../lib/pool.js';
 import { Process } from '../lib/process.js';
 import { task } from '../lib/base/task.js';
@@ -137,7 +138,7 @@ describe('Queue in one thread', () => {
     await j;
     expect(joined).toBe(true);
     q.joinSync();
-    expect(() => q.taskDone()).toThrow(RangeError);
+    expect(() => q.taskDone()).toThrow(ValueError);
   });
 
   test('SimpleQueue: put/get/empty/close', async () => {
@@ -154,6 +155,20 @@ describe('Queue in one thread', () => {
     q.close();
     expect(() => q.put('x')).toThrow(ConnectionClosedError);
     await expect(q.get()).rejects.toThrow('handle is closed');
+  });
+
+  test('SimpleQueue: every operation after close() says it is closed (Python: OSError handle is closed)', async () => {
+    const q = new SimpleQueue<number>();
+    q.put(1);
+    q.close();
+    expect(() => q.empty()).toThrow(/closed/);
+    expect(() => q.put(2)).toThrow(/closed/);
+    expect(() => q.getSync()).toThrow(/closed/);
+    await expect(q.get()).rejects.toThrow(/closed/);
+    // Queue.empty() reads through the closed reader too, as in Python
+    const q2 = new Queue<number>();
+    q2.close();
+    expect(() => q2.empty()).toThrow(/closed/);
   });
 });
 

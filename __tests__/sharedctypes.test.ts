@@ -47,7 +47,7 @@ describe('Value', () => {
   });
 
   test('bad input: unknown typecode, float into an int code, wrong types', () => {
-    expect(() => new Value('x' as 'i', 1)).toThrow(/unknown typecode "x"/);
+    expect(() => new Value('x' as 'i', 1)).toThrow(/unsupported typecode 'x'/);
     expect(() => new Value('i', 1.5)).toThrow(TypeError);
     expect(() => new Value('i', '1' as unknown as number)).toThrow(TypeError);
     const v = new Value('i', 1);

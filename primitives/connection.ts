@@ -5,15 +5,15 @@
  * `close()` closes only that handle, and the peer sees EOF once every handle of the other end is
  * closed — exactly like an inherited file descriptor.
  */
-import { toHandle, type HandleDescriptor, type Runtime } from '../lib/base/codec/handles.js';
-import { ConnectionClosedError, EOFError, MultiprocError, SerializationError, registerErrorClass } from '../lib/base/errors.js';
+import { toHandle, type HandleDescriptor, type HandleTarget } from '../lib/base/codec/handles.js';
+import { KIND_BYTES } from '../lib/base/codec/message.js';
+import { ConnectionClosedError, EOFError, MultiprocError, registerErrorClass } from '../lib/base/errors.js';
 import { normalizeTimeout } from '../lib/base/timeout.js';
-import { ownerId } from './transport/core.js';
 import { decodeFrame, encodeValue, frameBytes } from './channel/codec.js';
 import { trackHandle, type HandleToken } from './channel/handle-lifetime.js';
-import { PipeEndCore, PipeEndShape, type PipeEndMemory, type RecvResult } from './channel/pipe-core.js';
-import { KIND_BYTES } from './channel/ring.js';
-import { remoteTransport } from './channel/remote.js';
+import { PipeEndCore, PipeEndShape, type RecvResult } from './channel/pipe-core.js';
+import { coreData, openCore, type CoreData } from './reduction.js';
+import { LOCAL_OWNER } from './sync/owner.js';
 
 /**
  * `recvBytesInto()` got a message longer than the buffer (Python's BufferTooShort); the message
@@ -30,7 +30,7 @@ export class BufferTooShort extends MultiprocError {
 registerErrorClass(BufferTooShort);
 
 /** The core calls a Connection makes: a local PipeEndCore or a remote core with the same methods. */
-type EndCore = Pick<PipeEndCore, 'send' | 'recv' | 'recvSync' | 'poll' | 'pollSync' | 'retain' | 'release' | 'adopt' | 'disown'>;
+type EndCore = Pick<PipeEndCore, 'send' | 'recv' | 'recvSync' | 'poll' | 'pollSync' | 'retain' | 'adopt' | 'disown'>;
 
 const create = Symbol('create');
 
@@ -57,12 +57,12 @@ export class Connection<T = any> implements AsyncIterable<T> {
   #writable: boolean;
 
   /** @internal Use {@link Pipe}. */
-  constructor(key: typeof create, core: EndCore, readable: boolean, writable: boolean, release: (core: EndCore) => void) {
+  constructor(key: typeof create, core: EndCore, readable: boolean, writable: boolean) {
     if (key !== create) throw new TypeError('Connection objects are made by Pipe()');
     this.#core = core;
     this.#readable = readable;
     this.#writable = writable;
-    this.#token = trackHandle(this, () => release(core));
+    this.#token = trackHandle(this, () => core.disown(LOCAL_OWNER));
   }
 
   /** True once this handle is closed. */
@@ -97,8 +97,7 @@ export class Connection<T = any> implements AsyncIterable<T> {
    */
   send(obj: T): void {
     this.#checkWritable();
-    const { kind, payload } = encodeValue(obj);
-    this.#core.send(kind, payload);
+    this.#core.send(encodeValue(obj));
   }
 
   /**
@@ -115,7 +114,7 @@ export class Connection<T = any> implements AsyncIterable<T> {
     else if (checkInt(size, 'size') < 0) throw new RangeError('size is negative');
     else if (offset + size > n) throw new RangeError('buffer length < offset + size');
     // the ring copies synchronously, so a view is enough
-    this.#core.send(KIND_BYTES, bytes.subarray(offset, offset + size));
+    this.#core.send([KIND_BYTES, bytes.subarray(offset, offset + size)]);
   }
 
   #frame(r: RecvResult): Exclude<RecvResult, null | { tooLong: number }> {
@@ -132,7 +131,7 @@ export class Connection<T = any> implements AsyncIterable<T> {
   /** Receives the next message. Rejects EOFError once the other end is closed and drained. */
   async recv(): Promise<T> {
     this.#checkReadable();
-    return decodeFrame(this.#frame(await this.#core.recv())) as T;
+    return decodeFrame(this.#frame(await this.#core.recv(null, LOCAL_OWNER))) as T;
   }
 
   /** Blocking twin of {@link recv} (blocks the calling thread). */
@@ -155,7 +154,7 @@ export class Connection<T = any> implements AsyncIterable<T> {
   async recvBytes(maxLength?: number | null): Promise<Uint8Array> {
     this.#checkReadable();
     const max = this.#checkMax(maxLength);
-    return frameBytes(this.#frame(await this.#core.recv(max)));
+    return frameBytes(this.#frame(await this.#core.recv(max, LOCAL_OWNER)));
   }
 
   /** Blocking twin of {@link recvBytes}. */
@@ -186,7 +185,7 @@ export class Connection<T = any> implements AsyncIterable<T> {
   async recvBytesInto(buf: ArrayBufferView | ArrayBuffer, offset = 0): Promise<number> {
     this.#checkReadable();
     const dst = this.#into(buf, offset);
-    return this.#copyInto(dst, offset, frameBytes(this.#frame(await this.#core.recv())));
+    return this.#copyInto(dst, offset, frameBytes(this.#frame(await this.#core.recv(null, LOCAL_OWNER))));
   }
 
   /** Blocking twin of {@link recvBytesInto}. */
@@ -202,7 +201,7 @@ export class Connection<T = any> implements AsyncIterable<T> {
    */
   async poll(timeout: number | null = 0): Promise<boolean> {
     this.#checkReadable();
-    return this.#core.poll(normalizeTimeout(timeout, 'timeout'));
+    return this.#core.poll(normalizeTimeout(timeout, 'timeout'), LOCAL_OWNER);
   }
 
   /** Blocking twin of {@link poll}. */
@@ -220,6 +219,11 @@ export class Connection<T = any> implements AsyncIterable<T> {
     this.close();
   }
 
+  /** `await using conn = ...`: closes this handle. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
   /** Receives until EOF. */
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
     for (;;) {
@@ -234,27 +238,14 @@ export class Connection<T = any> implements AsyncIterable<T> {
     }
   }
 
-  /** @internal A new handle of this end for a worker. */
-  [toHandle](target: Runtime): HandleDescriptor {
+  /** @internal A new handle of this end for a worker (it adopts it, and closes it or has it closed when it ends). */
+  [toHandle](target: HandleTarget): HandleDescriptor {
     if (!this.#token.open) throw new ConnectionClosedError('cannot send a closed Connection to a worker');
-    const flags = { readable: this.#readable, writable: this.#writable };
-    if (target === 'thread') {
-      const core = this.#core;
-      if (!(core instanceof PipeEndCore)) {
-        throw new SerializationError('a Connection received by a process worker cannot be passed on to a thread worker');
-      }
-      core.retain();
-      return { module: import.meta.url, type: 'Connection', data: { memory: core.memory, ...flags } };
-    }
-    const remote = remoteTransport();
-    if (!remote) throw new SerializationError('Connection cannot be sent to a process worker yet (process transport unavailable)');
-    const ref = remote.exposeCore(this.#core, PipeEndShape);
+    const core = coreData(this.#core, PipeEndShape, target);
     this.#core.retain();
-    return { module: import.meta.url, type: 'Connection', data: { ref, ...flags } };
+    return { module: import.meta.url, type: 'Connection', data: { core, readable: this.#readable, writable: this.#writable } };
   }
 }
-
-const releaseLocal = (core: EndCore) => core.release();
 
 /**
  * Python's `multiprocessing.Pipe(duplex)`: returns two connected ends. With `duplex = false`,
@@ -262,30 +253,18 @@ const releaseLocal = (core: EndCore) => core.release();
  */
 export function Pipe<T = any>(duplex = true): [Connection<T>, Connection<T>] {
   if (typeof duplex !== 'boolean') throw new TypeError(`duplex must be a boolean, got ${typeof duplex}`);
-  const [a, b] = PipeEndCore.pair(duplex);
-  return [
-    new Connection<T>(create, a, true, duplex, releaseLocal),
-    new Connection<T>(create, b, duplex, true, releaseLocal),
-  ];
+  const [a, b] = PipeEndCore.pair(duplex, LOCAL_OWNER);
+  return [new Connection<T>(create, a, true, duplex), new Connection<T>(create, b, duplex, true)];
 }
-
-interface ThreadData { memory: PipeEndMemory; readable: boolean; writable: boolean }
-interface ProcessData { ref: unknown; readable: boolean; writable: boolean }
 
 /** Revives a Connection handle in a worker (called by the task codec). */
 export function reviveHandle(type: string, data: unknown): Connection | Promise<Connection> {
   if (type !== 'Connection') throw new TypeError(`unknown handle type ${type}`);
-  if ('memory' in (data as object)) {
-    const d = data as ThreadData;
-    return new Connection(create, new PipeEndCore(d.memory), d.readable, d.writable, releaseLocal);
-  }
-  const d = data as ProcessData;
-  return (async () => {
-    const remote = remoteTransport();
-    if (!remote) throw new SerializationError('process transport unavailable');
-    const core = await remote.connectRemoteCore<EndCore>(d.ref, PipeEndShape);
-    const owner = ownerId();
-    core.adopt(owner);
-    return new Connection(create, core, d.readable, d.writable, (c) => c.disown(owner));
-  })();
+  const d = data as { core: CoreData; readable: boolean; writable: boolean };
+  const make = (core: EndCore) => {
+    core.adopt(LOCAL_OWNER);
+    return new Connection(create, core, d.readable, d.writable);
+  };
+  const core = openCore<EndCore>(d.core, PipeEndShape);
+  return core instanceof Promise ? core.then(make) : make(core);
 }

@@ -1,22 +1,32 @@
 /**
  * Queue, JoinableQueue and SimpleQueue: Python's `multiprocessing` queues over one shared ring.
  *
- * Differences from Python that only make things safer: a put is visible to consumers as soon as
- * it returns (no feeder thread), and a value that cannot be serialised is refused at `put` with
- * SerializationError instead of being dropped by the feeder.
+ * A put is committed in order: when `put` returns (or its promise resolves) the item is in the queue,
+ * or — in a process worker — on the ordered channel to the queue's creator, ahead of every later
+ * operation of that worker on any primitive of the same creator. So after `await q.put(x); ev.set()`,
+ * a consumer that sees the event can get `x`, while a process worker streams its puts without a round
+ * trip each (Python's feeder thread does the same, without that ordering promise).
+ *
+ * Differences from Python that only make things safer: a value that cannot be serialised is refused
+ * at `put` with SerializationError instead of being dropped by the feeder.
  */
-import { toHandle, type HandleDescriptor, type Runtime } from '../lib/base/codec/handles.js';
-import { ConnectionClosedError, Empty, Full, SerializationError } from '../lib/base/errors.js';
+import { setImmediate } from 'node:timers';
+import { toHandle, type HandleDescriptor, type HandleTarget } from '../lib/base/codec/handles.js';
+import { ConnectionClosedError, Empty, Full } from '../lib/base/errors.js';
 import { normalizeTimeout } from '../lib/base/timeout.js';
-import { decodeFrame, encodeValue } from './channel/codec.js';
-import { QueueCore, QueueShape, type QueueMemory } from './channel/queue-core.js';
-import { remoteTransport } from './channel/remote.js';
+import { decodeFrame, encodeValue, type Encoded } from './channel/codec.js';
+import { QueueCore, QueueShape } from './channel/queue-core.js';
+import { coreData, openCore, rebuild, rebuilt, type CoreData } from './reduction.js';
+import { remoteRefOf } from './transport/expose.js';
+import { LOCAL_OWNER } from './sync/owner.js';
+import { ValueError } from './errors.js';
 
-type Core = Pick<QueueCore, 'put' | 'putSync' | 'putNowait' | 'putUnbounded' | 'get' | 'getSync' | 'getNowait' | 'qsize' | 'empty' | 'full' | 'taskDone' | 'join' | 'joinSync'>;
+type Core = Pick<QueueCore,
+  'put' | 'putSync' | 'putNowait' | 'putUnbounded' | 'get' | 'getSync' | 'getNowait' | 'qsize' | 'empty' | 'full' |
+  'taskDone' | 'join' | 'joinSync' | 'reserve' | 'reserveNowait' | 'putReserved' | 'unreserve'> & {
+  reserveSync(want: number, block: boolean, timeout: number | undefined, owner: string): number;
+};
 type Kind = 'Queue' | 'JoinableQueue' | 'SimpleQueue';
-
-/** Set while a worker revives a queue handle: the constructor then adopts this core. */
-let reviving: { core: Core; memory: QueueMemory | null } | null = null;
 
 function checkMaxsize(maxsize: unknown): number {
   if (typeof maxsize !== 'number' || !Number.isInteger(maxsize)) {
@@ -30,27 +40,67 @@ function checkBlock(block: unknown): boolean {
   return block;
 }
 
+/**
+ * A process worker's puts into a bounded queue: room for a few items is reserved in one round trip,
+ * then each put goes out without waiting (in order, batched). Unused room goes back as soon as the
+ * producer pauses (the next turn of its event loop), so a paused producer never makes the queue look
+ * full to others for long.
+ */
+class Credits {
+  readonly #core: Core;
+  readonly #want: number;
+  #held = 0;
+  #returning = false;
+
+  constructor(core: Core, maxsize: number) {
+    this.#core = core;
+    this.#want = Math.max(1, Math.min(64, Math.floor(maxsize / 4)));
+  }
+
+  /** Puts into reserved room if some is held; false if the caller must reserve first. */
+  tryPut(msg: Encoded): boolean {
+    if (this.#held === 0) return false;
+    this.#held--;
+    this.#core.putReserved(msg, LOCAL_OWNER);
+    return true;
+  }
+
+  /** Took `n` slots: keeps the rest for the next puts, gives them back at the next pause. */
+  took(n: number): void {
+    this.#held += n;
+    if (this.#returning || this.#held === 0) return;
+    this.#returning = true;
+    setImmediate(() => {
+      this.#returning = false;
+      if (this.#held > 0) {
+        const n = this.#held;
+        this.#held = 0;
+        this.#core.unreserve(n, LOCAL_OWNER);
+      }
+    }).unref();
+  }
+
+  get want(): number {
+    return this.#want;
+  }
+}
+
 /** What every queue class shares: the core, the per-handle closed flag, and travel to workers. */
 abstract class QueueBase {
   /** @internal */
   protected readonly core: Core;
-  /** @internal Shared memory (thread path); null for a handle revived in a process worker. */
-  protected readonly memory: QueueMemory | null;
+  /** @internal A bounded queue's put path in a process worker; null elsewhere. */
+  protected readonly credits: Credits | null;
+  /** @internal True in a process worker: the core is remote. */
+  protected readonly remote: boolean;
   readonly #maxsize: number;
   #closed = false;
 
   protected constructor(maxsize: number) {
-    const r = reviving;
-    reviving = null;
     this.#maxsize = maxsize > 0 ? maxsize : 0;
-    if (r) {
-      this.core = r.core;
-      this.memory = r.memory;
-    } else {
-      const local = QueueCore.create(maxsize, (this as QueueBase).kind === 'JoinableQueue');
-      this.core = local;
-      this.memory = local.memory;
-    }
+    this.core = rebuilt<Core>() ?? (QueueCore.create(maxsize, (this as QueueBase).kind === 'JoinableQueue') as unknown as Core);
+    this.remote = remoteRefOf(this.core) !== undefined;
+    this.credits = this.remote && this.#maxsize > 0 ? new Credits(this.core, this.#maxsize) : null;
   }
 
   protected abstract get kind(): Kind;
@@ -64,7 +114,7 @@ abstract class QueueBase {
     if (this.#closed) throw new ConnectionClosedError(`${this.kind} is closed`);
   }
 
-  protected encode(obj: unknown): ReturnType<typeof encodeValue> {
+  protected encode(obj: unknown): Encoded {
     this.checkOpen();
     return encodeValue(obj);
   }
@@ -74,13 +124,14 @@ abstract class QueueBase {
     return this.#closed;
   }
 
-  /** Closes this handle: later put/get through it fail. Other holders are not affected (as Python). */
+  /** Closes this handle: later put/get/empty through it fail. Other holders are not affected (as Python). */
   close(): void {
     this.#closed = true;
   }
 
-  /** Whether the queue holds no item. */
+  /** Whether the queue holds no item. Throws once this handle is closed (Python reads its closed pipe). */
   empty(): boolean {
+    this.checkOpen();
     return this.core.empty();
   }
 
@@ -89,19 +140,10 @@ abstract class QueueBase {
   }
 
   /** @internal */
-  [toHandle](target: Runtime): HandleDescriptor {
+  [toHandle](target: HandleTarget): HandleDescriptor {
     if (this.#closed) throw new ConnectionClosedError(`cannot send a closed ${this.kind} to a worker`);
-    if (target === 'thread') {
-      if (!this.memory) throw new SerializationError(`a ${this.kind} received by a process worker cannot be passed on to a thread worker`);
-      return { module: import.meta.url, type: this.kind, data: { memory: this.memory, maxsize: this.#maxsize } };
-    }
-    const remote = remoteTransport();
-    if (!remote) throw new SerializationError(`${this.kind} cannot be sent to a process worker yet (process transport unavailable)`);
-    return { module: import.meta.url, type: this.kind, data: { ref: remote.exposeCore(this.core, QueueShape), maxsize: this.#maxsize } };
-  }
-
-  protected get remote(): boolean {
-    return this.memory === null;
+    const shape = { ...QueueShape, kind: this.kind };
+    return { module: import.meta.url, type: this.kind, data: { core: coreData(this.core, shape, target), maxsize: this.#maxsize } };
   }
 }
 
@@ -119,30 +161,63 @@ export class Queue<T = any> extends QueueBase {
   }
 
   /**
-   * Puts `obj`; resolves once it is visible to consumers. With `block` and no timeout, waits for
-   * room; with a timeout (ms), rejects {@link Full} if there is still no room then; with
+   * Puts `obj`; resolves once it is committed (see the module notes). With `block` and no timeout,
+   * waits for room; with a timeout (ms), rejects {@link Full} if there is still no room then; with
    * `block = false`, rejects Full at once. A value that cannot be serialised rejects
    * SerializationError and takes no slot.
    */
   async put(obj: T, block = true, timeout?: number | null): Promise<void> {
-    const { kind, payload } = this.encode(obj);
-    if (!(await this.core.put(kind, payload, checkBlock(block), normalizeTimeout(timeout)))) throw new Full();
+    const msg = this.encode(obj);
+    const wait = checkBlock(block);
+    const ms = normalizeTimeout(timeout);
+    if (this.remote) {
+      if (this.#streamed(msg)) return;
+      const n = await this.core.reserve(this.credits!.want, wait, ms, LOCAL_OWNER);
+      if (n === 0) throw new Full();
+      this.credits!.took(n);
+      this.credits!.tryPut(msg);
+      return;
+    }
+    if (!(await this.core.put(msg, wait, ms, LOCAL_OWNER))) throw new Full();
+  }
+
+  /** A put that needs no answer: unbounded, or into room already reserved. */
+  #streamed(msg: Encoded): boolean {
+    if (this.credits === null) {
+      this.core.putUnbounded(msg);
+      return true;
+    }
+    return this.credits.tryPut(msg);
   }
 
   /** Blocking twin of {@link put}. */
   putSync(obj: T, block = true, timeout?: number | null): void {
-    const { kind, payload } = this.encode(obj);
-    if (!this.core.putSync(kind, payload, checkBlock(block), normalizeTimeout(timeout))) throw new Full();
+    const msg = this.encode(obj);
+    const wait = checkBlock(block);
+    const ms = normalizeTimeout(timeout);
+    if (this.remote) {
+      if (this.#streamed(msg)) return;
+      const n = this.core.reserveSync(this.credits!.want, wait, ms, LOCAL_OWNER);
+      if (n === 0) throw new Full();
+      this.credits!.took(n);
+      this.credits!.tryPut(msg);
+      return;
+    }
+    if (!this.core.putSync(msg, wait, ms)) throw new Full();
   }
 
   /** `put(obj, false)`, synchronously: throws {@link Full} when there is no room. */
   putNowait(obj: T): void {
-    const { kind, payload } = this.encode(obj);
-    if (this.maxsize === 0 && this.remote) {
-      this.core.putUnbounded(kind, payload); // a process worker: batched, like Python's feeder thread
+    const msg = this.encode(obj);
+    if (this.remote) {
+      if (this.#streamed(msg)) return;
+      const n = this.core.reserveNowait(this.credits!.want, LOCAL_OWNER);
+      if (n === 0) throw new Full();
+      this.credits!.took(n);
+      this.credits!.tryPut(msg);
       return;
     }
-    if (!this.core.putNowait(kind, payload)) throw new Full();
+    if (!this.core.putNowait(msg)) throw new Full();
   }
 
   /**
@@ -151,7 +226,7 @@ export class Queue<T = any> extends QueueBase {
    */
   async get(block = true, timeout?: number | null): Promise<T> {
     this.checkOpen();
-    const frame = await this.core.get(checkBlock(block), normalizeTimeout(timeout));
+    const frame = await this.core.get(checkBlock(block), normalizeTimeout(timeout), LOCAL_OWNER);
     if (frame === null) throw new Empty();
     return decodeFrame(frame) as T;
   }
@@ -177,17 +252,17 @@ export class Queue<T = any> extends QueueBase {
     return this.core.qsize();
   }
 
-  /** True when a bounded queue holds `maxsize` items. */
+  /** True when a bounded queue has no room left. */
   full(): boolean {
     return this.core.full();
   }
 
-  /** Python's `join_thread()`: nothing is buffered on our side; it only checks that close() came first. */
+  /** Python's `join_thread()`: puts are never buffered beyond the ordered channel; it only checks that close() came first. */
   joinThread(): void {
     if (!this.isClosed) throw new Error(`${this.kind} not closed`);
   }
 
-  /** Python's `cancel_join_thread()`: nothing to cancel, puts are never buffered locally. */
+  /** Python's `cancel_join_thread()`: nothing to cancel. */
   cancelJoinThread(): void {}
 
   /** Async iteration is deliberately absent: a queue has no end. */
@@ -205,15 +280,15 @@ export class JoinableQueue<T = any> extends Queue<T> {
 
   /**
    * Marks one item taken from the queue as processed.
-   * @throws RangeError('task_done() called too many times') — Python's ValueError.
+   * @throws ValueError('task_done() called too many times'), as Python.
    */
   taskDone(): void {
-    if (!this.core.taskDone()) throw new RangeError('task_done() called too many times');
+    if (!this.core.taskDone()) throw new ValueError('task_done() called too many times');
   }
 
   /** Resolves when every item ever put has been marked with taskDone(). */
   async join(): Promise<void> {
-    await this.core.join();
+    await this.core.join(LOCAL_OWNER);
   }
 
   /** Blocking twin of {@link join}. */
@@ -233,19 +308,18 @@ export class SimpleQueue<T = any> extends QueueBase {
   }
 
   protected checkOpen(): void {
-    if (this.isClosed) throw new ConnectionClosedError('handle is closed');
+    if (this.isClosed) throw new ConnectionClosedError('handle is closed: the SimpleQueue was closed');
   }
 
-  /** Puts `obj` (never waits; visible at once). */
+  /** Puts `obj` (never waits; committed in order, as Queue.put). */
   put(obj: T): void {
-    const { kind, payload } = this.encode(obj);
-    this.core.putUnbounded(kind, payload);
+    this.core.putUnbounded(this.encode(obj));
   }
 
   /** Takes the next item, waiting for one. */
   async get(): Promise<T> {
     this.checkOpen();
-    return decodeFrame((await this.core.get(true, undefined))!) as T;
+    return decodeFrame((await this.core.get(true, undefined, LOCAL_OWNER))!) as T;
   }
 
   /** Blocking twin of {@link get}. */
@@ -259,21 +333,11 @@ const classes = { Queue, JoinableQueue, SimpleQueue } as const;
 
 /** Revives a queue handle in a worker (called by the task codec). */
 export function reviveHandle(type: string, data: unknown): QueueBase | Promise<QueueBase> {
-  const Cls = classes[type as Kind];
+  const Cls = Object.hasOwn(classes, type) ? classes[type as Kind] : undefined;
   if (!Cls) throw new TypeError(`unknown handle type ${type}`);
-  const d = data as { memory?: QueueMemory; ref?: unknown; maxsize: number };
-  const make = (core: Core, memory: QueueMemory | null) => {
-    reviving = { core, memory };
-    try {
-      return new Cls(d.maxsize);
-    } finally {
-      reviving = null;
-    }
-  };
-  if (d.memory) return make(new QueueCore(d.memory), d.memory);
-  return (async () => {
-    const remote = remoteTransport();
-    if (!remote) throw new SerializationError('process transport unavailable');
-    return make(await remote.connectRemoteCore<Core>(d.ref, QueueShape), null);
-  })();
+  const d = data as { core: CoreData; maxsize: number };
+  const make = (core: Core) => rebuild(core, () => new Cls(d.maxsize));
+  const core = openCore<Core>(d.core, { ...QueueShape, kind: type });
+  return core instanceof Promise ? core.then(make) : make(core);
 }
+

@@ -4,55 +4,21 @@
  * comes with an RLock (`getLock()`), as Python's synchronized wrappers do; `{ lock: false }` gives a
  * raw one. Shared memory cannot reach a process worker: for those, use a Manager's Value/Array.
  */
-import { toHandle, type HandleDescriptor, type Runtime } from '../lib/base/codec/handles.js';
+import { toHandle, type HandleDescriptor, type HandleTarget } from '../lib/base/codec/handles.js';
 import { SerializationError } from '../lib/base/errors.js';
 import { Lock, RLock, reviveHandle as reviveLock } from './sync/locks.js';
-import { whenAll } from './sync/handles.js';
+import { cannotCrossHosts, rebuild, rebuilt, whenAll } from './reduction.js';
+import { checkTypecode, convert, isBig, isFloat, views, viewOf, type Typecode, type ValueOf } from './ctypes.js';
+
+export type { Typecode, ValueOf } from './ctypes.js';
 
 const MODULE = import.meta.url;
 
-type ViewCtor = new (arg: SharedArrayBuffer) => ArrayBufferView & { [i: number]: number | bigint };
-const views = {
-  b: Int8Array, B: Uint8Array, h: Int16Array, H: Uint16Array, i: Int32Array, I: Uint32Array,
-  // C long is 64-bit on Linux and macOS, as in Python there.
-  l: BigInt64Array, L: BigUint64Array, q: BigInt64Array, Q: BigUint64Array,
-  f: Float32Array, d: Float64Array,
-} as const;
-
-/** Python's typecodes: b B h H i I (8-32 bit ints), l L q Q (64-bit ints, read as bigint), f d (floats). */
-export type Typecode = keyof typeof views;
-type BigCode = 'l' | 'L' | 'q' | 'Q';
-/** What `.value` reads for a typecode: bigint for 64-bit integer codes, number otherwise. */
-export type ValueOf<T extends Typecode> = T extends BigCode ? bigint : number;
 type ViewOf<T extends Typecode> = InstanceType<(typeof views)[T]>;
 
 /** `lock`: true (a new RLock, the default), false (raw, no getLock), or the Lock/RLock to use. */
 export interface SharedOptions {
   lock?: boolean | Lock | RLock;
-}
-
-function checkTypecode(typecode: unknown): Typecode {
-  if (typeof typecode !== 'string' || !Object.hasOwn(views, typecode)) {
-    throw new TypeError(`unknown typecode ${JSON.stringify(typecode)}: expected one of ${Object.keys(views).join(' ')}`);
-  }
-  return typecode as Typecode;
-}
-
-const isBig = (t: Typecode) => t === 'l' || t === 'L' || t === 'q' || t === 'Q';
-const isFloat = (t: Typecode) => t === 'f' || t === 'd';
-
-/** Converts a JS value for storage; integers wrap as C integers do, but non-integers are refused (as ctypes). */
-function convert(t: Typecode, v: unknown, what: string): number | bigint {
-  if (typeof v === 'boolean') v = Number(v);
-  if (isFloat(t)) {
-    if (typeof v === 'number') return v;
-    if (typeof v === 'bigint') return Number(v);
-    throw new TypeError(`${what}: must be a number for typecode '${t}', got ${typeof v}`);
-  }
-  if (typeof v === 'bigint') return isBig(t) ? v : Number(BigInt.asIntN(32, v));
-  if (typeof v !== 'number') throw new TypeError(`${what}: int expected for typecode '${t}', got ${typeof v}`);
-  if (!Number.isInteger(v)) throw new TypeError(`${what}: int expected instead of float (${v}) for typecode '${t}'`);
-  return isBig(t) ? BigInt(v) : v;
 }
 
 function lockFor(option: SharedOptions['lock']): Lock | RLock | null {
@@ -62,7 +28,9 @@ function lockFor(option: SharedOptions['lock']): Lock | RLock | null {
   throw new TypeError("'lock' must be a boolean, a Lock or an RLock");
 }
 
-function refuseProcess(what: string): never {
+function refuse(what: string, target: HandleTarget): void {
+  if (target === 'remote') throw cannotCrossHosts(what);
+  if (target !== 'process') return;
   throw new SerializationError(
     `${what} lives in shared memory, which cannot reach a process worker; ` +
       "use a Manager's Value/Array instead (await manager.Value(typecode, v)), or a thread runtime",
@@ -76,7 +44,7 @@ const PLAIN_NEVER = 2;
 type Plain = typeof PLAIN_INTEGER | typeof PLAIN_ANY | typeof PLAIN_NEVER;
 const plainOf = (t: Typecode): Plain => (isFloat(t) ? PLAIN_ANY : isBig(t) ? PLAIN_NEVER : PLAIN_INTEGER);
 
-let revived: { view: ArrayBufferView; lock: Lock | RLock | null } | null = null;
+type Parts = { view: ArrayBufferView; lock: Lock | RLock | null };
 
 const lockKey = Symbol('lock');
 
@@ -92,15 +60,13 @@ export class RawSharedValue<T extends Typecode = Typecode> {
   constructor(typecode: T, init?: ValueOf<T> | number, options: SharedOptions = {}) {
     this.typecode = checkTypecode(typecode) as T;
     this.#plain = plainOf(this.typecode);
-    const parts = revived;
-    revived = null;
+    const parts = rebuilt<Parts>();
     if (parts) {
       this.#view = parts.view as ViewOf<T>;
       this[lockKey] = parts.lock;
       return;
     }
-    const View = views[this.typecode];
-    this.#view = new (View as unknown as ViewCtor)(new SharedArrayBuffer(View.BYTES_PER_ELEMENT)) as unknown as ViewOf<T>;
+    this.#view = viewOf(this.typecode, new SharedArrayBuffer(views[this.typecode].BYTES_PER_ELEMENT)) as unknown as ViewOf<T>;
     if (init !== undefined) this.#view[0] = convert(this.typecode, init, 'Value') as never;
     this[lockKey] = lockFor(options?.lock);
   }
@@ -120,8 +86,8 @@ export class RawSharedValue<T extends Typecode = Typecode> {
     return this.#view;
   }
 
-  [toHandle](target: Runtime): HandleDescriptor {
-    if (target === 'process') refuseProcess(`Value('${this.typecode}')`);
+  [toHandle](target: HandleTarget): HandleDescriptor {
+    refuse(`Value('${this.typecode}')`, target);
     return {
       module: MODULE,
       type: 'Value',
@@ -175,8 +141,8 @@ function decorate<T extends Typecode>(view: ViewOf<T>, typecode: T, lock: Lock |
     typecode: { value: typecode },
     getObj: { value: () => view },
     [toHandle]: {
-      value: (target: Runtime): HandleDescriptor => {
-        if (target === 'process') refuseProcess(`Array('${typecode}')`);
+      value: (target: HandleTarget): HandleDescriptor => {
+        refuse(`Array('${typecode}')`, target);
         return { module: MODULE, type: 'Array', data: { typecode, sab: view.buffer, lock: lock?.[toHandle](target) ?? null } };
       },
     },
@@ -199,7 +165,6 @@ interface ArrayFactory {
  */
 export const Array = function Array<T extends Typecode>(typecode: T, sizeOrInit: number | Iterable<ValueOf<T> | number>, options?: SharedOptions) {
   const t = checkTypecode(typecode) as T;
-  const View = views[t];
   let items: (number | bigint)[] | null = null;
   let length: number;
   if (typeof sizeOrInit === 'number') {
@@ -212,7 +177,7 @@ export const Array = function Array<T extends Typecode>(typecode: T, sizeOrInit:
   } else {
     throw new TypeError(`Array: size_or_initializer must be a length or an iterable, got ${typeof sizeOrInit}`);
   }
-  const view = new (View as unknown as ViewCtor)(new SharedArrayBuffer(length * View.BYTES_PER_ELEMENT)) as unknown as ViewOf<T>;
+  const view = viewOf(t, new SharedArrayBuffer(length * views[t].BYTES_PER_ELEMENT)) as unknown as ViewOf<T>;
   if (items) (view as unknown as { set(a: ArrayLike<number | bigint>): void }).set(items);
   return decorate(view, t, lockFor(options?.lock));
 } as unknown as ArrayFactory;
@@ -231,16 +196,11 @@ export function RawArray<T extends Typecode>(typecode: T, sizeOrInit: number | I
 export function reviveHandle(type: string, data: unknown): unknown {
   const { typecode, sab, lock } = data as { typecode: Typecode; sab: SharedArrayBuffer; lock: HandleDescriptor | null };
   const t = checkTypecode(typecode);
-  const view = new (views[t] as unknown as ViewCtor)(sab) as unknown as ViewOf<Typecode>;
+  const view = viewOf(t, sab) as unknown as ViewOf<Typecode>;
   const lockOrPromise = lock === null ? null : (reviveLock(lock.type, lock.data) as Lock | RLock | Promise<Lock | RLock>);
-  return whenAll([lockOrPromise], (l) => {
+  return whenAll([lockOrPromise], (l: Lock | RLock | null) => {
     if (type === 'Array') return decorate(view, t, l);
     if (type !== 'Value') throw new TypeError(`unknown shared type '${type}'`);
-    revived = { view, lock: l };
-    try {
-      return l === null ? new RawSharedValue(t) : new SharedValue(t);
-    } finally {
-      revived = null;
-    }
+    return rebuild<Parts, RawSharedValue>({ view, lock: l }, () => (l === null ? new RawSharedValue(t) : new SharedValue(t)));
   });
 }

@@ -6,4 +6,4 @@
 export { Lock, RLock, Semaphore, BoundedSemaphore, Event } from './sync/locks.js';
 export { Condition } from './sync/condition.js';
 export { Barrier } from './sync/barrier.js';
-export type { LockGuard } from './sync/handles.js';
+export type { LockGuard } from './sync/guard.js';

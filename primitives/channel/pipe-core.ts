@@ -2,11 +2,17 @@
  * The core of one Connection end: the ring it reads from and/or the ring it writes to, plus the
  * count of open handles of this end (kept in the rings: WRITERS of its write ring, READERS of
  * its read ring), which is how the peer learns about EOF and a broken pipe.
+ *
+ * Every handle belongs to an owner (the thread or process holding it), recorded in a small table in
+ * shared memory, so that the handles of a worker that ends without closing them (a thread stopped by
+ * terminate(), a process that crashed) are closed for it and the peer sees EOF.
  */
 import type { CoreShape } from '../transport/core.js';
 import { ConnectionClosedError } from '../../lib/base/errors.js';
-import { normalizeTimeout } from '../../lib/base/timeout.js';
-import { COUNT, DATA_SEQ, LOCK_R, LOCK_W, MessageRing, READERS, WRITERS, waitChange, waitChangeSync, type Frame, type RingMemory } from './ring.js';
+import { deadlineOf, RemoteWaits, runAsync, runSync, sleep, timeLeft, type Sleep, type WaitLoop, type WaitToken } from '../wait.js';
+import { watchEnds } from '../worker-gone.js';
+import { ownerNumber } from '../sync/owner.js';
+import { COUNT, DATA_SEQ, LOCK_R, LOCK_W, MessageRing, READERS, WRITERS, type Frame, type RingMemory } from './ring.js';
 
 /** What `recv` returns instead of a frame: end of file, or a message longer than `maxLength`. */
 export type RecvResult = Frame | null | { tooLong: number };
@@ -16,148 +22,173 @@ const AGAIN = Symbol('again');
 export const PipeEndShape = {
   kind: 'Connection',
   waiting: ['recv', 'poll'],
-  immediate: ['send', 'retain', 'release', 'adopt', 'disown'],
+  immediate: ['send', 'retain', 'adopt', 'disown'],
   fireAndForget: ['send', 'adopt', 'disown'],
 } as const satisfies CoreShape;
 
-/** The shared memory of one end: the ring it reads and the ring it writes (null when simplex). */
+/** The shared memory of one end: the ring it reads, the ring it writes (null when simplex), its holders. */
 export interface PipeEndMemory {
   read: RingMemory | null;
   write: RingMemory | null;
+  /** [owner number, handles] pairs: who holds handles of this end. */
+  holders: SharedArrayBuffer;
 }
+
+/** Distinct owners tracked per end; beyond that a handle is still counted, just not tied to its owner. */
+const HOLDER_SLOTS = 32;
+const NO_TOKEN: WaitToken = { cancelled: false, index: DATA_SEQ };
 
 export class PipeEndCore {
   readonly memory: PipeEndMemory;
   readonly #read: MessageRing | null;
   readonly #write: MessageRing | null;
-  /** Handles held by remote owners (process workers), so a dead owner's handles can be closed. */
-  readonly #owners = new Map<string, number>();
+  readonly #holders: Int32Array;
+  readonly #waits = new RemoteWaits();
 
   constructor(memory: PipeEndMemory) {
     this.memory = memory;
     this.#read = memory.read ? new MessageRing(memory.read) : null;
     this.#write = memory.write ? new MessageRing(memory.write) : null;
+    this.#holders = new Int32Array(memory.holders);
+    watchEnds(this);
   }
 
-  /** Creates both ends; each starts with one open handle (the creator's). */
-  static pair(duplex: boolean): [PipeEndCore, PipeEndCore] {
+  /** Creates both ends, each with one open handle held by `owner` (the creator). */
+  static pair(duplex: boolean, owner: string): [PipeEndCore, PipeEndCore] {
     const ab = new MessageRing();
     const ba = duplex ? new MessageRing() : null;
-    const a = new PipeEndCore({ read: ba?.memory ?? ab.memory, write: duplex ? ab.memory : null });
-    const b = new PipeEndCore({ read: duplex ? ab.memory : null, write: ba?.memory ?? ab.memory });
-    a.retain();
-    b.retain();
+    const holders = () => new SharedArrayBuffer(HOLDER_SLOTS * 8);
+    const a = new PipeEndCore({ read: ba?.memory ?? ab.memory, write: duplex ? ab.memory : null, holders: holders() });
+    const b = new PipeEndCore({ read: duplex ? ab.memory : null, write: ba?.memory ?? ab.memory, holders: holders() });
+    for (const end of [a, b]) {
+      end.retain();
+      end.adopt(owner);
+    }
     return [a, b];
   }
 
   // ---- handles ----
 
-  /** One more handle of this end is open (a copy sent to a worker). */
+  /** One more handle of this end is open (a copy on its way to a worker, which adopts it). */
   retain(): void {
     this.#read?.add(READERS, 1);
     this.#write?.add(WRITERS, 1);
   }
 
   /** One handle of this end closed: when it was the last, the peer sees EOF / a broken pipe. */
-  release(): void {
-    if (this.#read && this.#read.add(READERS, -1) === 0) this.#read.wakeAll();
-    if (this.#write && this.#write.add(WRITERS, -1) === 0) this.#write.wakeAll();
+  #release(n = 1): void {
+    if (n <= 0) return;
+    if (this.#read && this.#read.add(READERS, -n) === 0) this.#read.wakeAll();
+    if (this.#write && this.#write.add(WRITERS, -n) === 0) this.#write.wakeAll();
   }
 
-  /** A remote owner took one retained handle: remembered so `abandon` can close it if the owner dies. */
+  /** The slot of owner number `me` (claiming a free one if `claim`), or -1. */
+  #slot(me: number, claim: boolean): number {
+    const h = this.#holders;
+    let free = -1;
+    for (let i = 0; i < h.length; i += 2) {
+      const o = Atomics.load(h, i);
+      if (o === me) return i;
+      if (o === 0 && free < 0) free = i;
+    }
+    if (!claim) return -1;
+    for (let i = free; i >= 0 && i < h.length; i += 2) {
+      const o = Atomics.compareExchange(h, i, 0, me);
+      if (o === 0 || o === me) return i;
+    }
+    return -1;
+  }
+
+  /** `owner` took one retained handle (it now closes it, or it is closed for it when `owner` ends). */
   adopt(owner: string): void {
-    this.#owners.set(owner, (this.#owners.get(owner) ?? 0) + 1);
+    const i = this.#slot(ownerNumber(owner), true);
+    if (i >= 0) Atomics.add(this.#holders, i + 1, 1);
   }
 
-  /** A remote owner closed one of its handles. */
+  /** `owner` closed one of its handles. */
   disown(owner: string): void {
-    const n = this.#owners.get(owner);
-    if (!n) return;
-    if (n === 1) this.#owners.delete(owner);
-    else this.#owners.set(owner, n - 1);
-    this.release();
+    const i = this.#slot(ownerNumber(owner), false);
+    if (i >= 0 && Atomics.load(this.#holders, i + 1) > 0) Atomics.sub(this.#holders, i + 1, 1);
+    this.#release();
   }
 
-  /** Called by the broker when a remote owner died: its handles close. */
-  abandon(owner: string): void {
-    const n = this.#owners.get(owner) ?? 0;
-    this.#owners.delete(owner);
-    for (let i = 0; i < n; i++) this.release();
+  /** `owner` (a worker thread or process) ended: its handles close and its pending receives end. */
+  abandon(owner: string, _died = true): void {
+    const i = this.#slot(ownerNumber(owner), false);
+    if (i >= 0) this.#release(Atomics.exchange(this.#holders, i + 1, 0));
+    if (this.#read) this.#waits.cancel(owner, this.#read.ctl);
   }
 
   // ---- data ----
 
-  send(kind: number, payload: Uint8Array | number): void {
+  send(msg: Frame): void {
     const ring = this.#write!;
     if (ring.load(READERS) <= 0) {
       throw new ConnectionClosedError('broken pipe: every handle of the other end is closed');
     }
     ring.lock(LOCK_W);
     try {
-      ring.pushLocked(kind, payload);
+      ring.pushLocked(msg);
     } finally {
       ring.unlock(LOCK_W);
     }
     ring.published();
   }
 
-  #seq = 0;
-
-  /** One attempt: a frame, EOF (null), too long, or AGAIN (registered as a waiter; `#seq` to wait on). */
+  /** One attempt: a frame, EOF (null), too long, or AGAIN. */
   #tryRecv(maxLength: number | null | undefined): RecvResult | typeof AGAIN {
     const ring = this.#read!;
-    for (let registered = false; ; ) {
-      if (ring.load(COUNT) > 0) {
-        let out: RecvResult | undefined;
-        ring.lock(LOCK_R);
-        try {
-          if (ring.load(COUNT) > 0) {
-            const len = maxLength == null ? -1 : ring.peekLengthLocked();
-            out = len > maxLength! ? { tooLong: len } : ring.takeLocked();
-          }
-        } finally {
-          ring.unlock(LOCK_R);
+    if (ring.load(COUNT) > 0) {
+      let out: RecvResult | undefined;
+      ring.lock(LOCK_R);
+      try {
+        if (ring.load(COUNT) > 0) {
+          const len = maxLength == null ? -1 : ring.peekLengthLocked();
+          out = len > maxLength! ? { tooLong: len } : ring.takeLocked();
         }
-        if (out !== undefined) {
-          if (registered) ring.readerDoneWaiting();
-          if (typeof out === 'number' || Array.isArray(out)) ring.consumed();
-          return out;
-        }
+      } finally {
+        ring.unlock(LOCK_R);
       }
-      if (ring.load(WRITERS) <= 0 && ring.load(COUNT) === 0) {
-        if (registered) ring.readerDoneWaiting();
-        return null;
+      if (out !== undefined) {
+        if (typeof out === 'number' || Array.isArray(out)) ring.consumed();
+        return out;
       }
-      if (registered) return AGAIN;
-      this.#seq = ring.readerWillWait();
-      registered = true; // re-check once after registering, then sleep
     }
+    if (ring.load(WRITERS) <= 0 && ring.load(COUNT) === 0) return null;
+    return AGAIN;
   }
 
-  async recv(maxLength?: number | null): Promise<RecvResult> {
+  /** Registered as a reader, re-check, then sleep on DATA_SEQ: one loop for recv and recvSync. */
+  *#recv(maxLength: number | null | undefined, token: WaitToken): WaitLoop<RecvResult> {
     const ring = this.#read!;
+    let sl: Sleep | null = null;
     for (;;) {
-      const r = this.#tryRecv(maxLength);
-      if (r !== AGAIN) return r;
+      const seq = ring.readerWillWait();
       try {
-        await waitChange(ring.ctl, DATA_SEQ, this.#seq, undefined);
+        if (token.cancelled) return null;
+        const r = this.#tryRecv(maxLength);
+        if (r !== AGAIN) return r;
+        yield (sl = sleep(sl, ring.ctl, DATA_SEQ, seq, undefined));
       } finally {
         ring.readerDoneWaiting();
       }
+    }
+  }
+
+  async recv(maxLength?: number | null, owner?: string): Promise<RecvResult> {
+    const r = this.#tryRecv(maxLength);
+    if (r !== AGAIN) return r;
+    const token = this.#waits.enter(owner, DATA_SEQ);
+    try {
+      return await runAsync(this.#recv(maxLength, token));
+    } finally {
+      this.#waits.leave(owner, token);
     }
   }
 
   recvSync(maxLength?: number | null): RecvResult {
-    const ring = this.#read!;
-    for (;;) {
-      const r = this.#tryRecv(maxLength);
-      if (r !== AGAIN) return r;
-      try {
-        waitChangeSync(ring.ctl, DATA_SEQ, this.#seq, undefined);
-      } finally {
-        ring.readerDoneWaiting();
-      }
-    }
+    const r = this.#tryRecv(maxLength);
+    return r !== AGAIN ? r : runSync(this.#recv(maxLength, NO_TOKEN));
   }
 
   /** True when a message is ready or the other end is closed (recv would not block), as Python. */
@@ -166,41 +197,36 @@ export class PipeEndCore {
     return ring.load(COUNT) > 0 || ring.load(WRITERS) <= 0;
   }
 
-  async poll(timeout?: number | null): Promise<boolean> {
-    const ms = normalizeTimeout(timeout);
+  *#poll(timeout: number | undefined, token: WaitToken): WaitLoop<boolean> {
     const ring = this.#read!;
-    const deadline = ms === undefined ? Infinity : Date.now() + ms;
+    const deadline = deadlineOf(timeout);
+    let sl: Sleep | null = null;
     for (;;) {
-      const seq = ring.load(DATA_SEQ);
-      if (this.#ready()) return true;
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      ring.readerWillWait();
+      const seq = ring.readerWillWait();
       try {
-        if (this.#ready()) continue;
-        await waitChange(ring.ctl, DATA_SEQ, seq, left === Infinity ? undefined : left);
+        if (this.#ready()) return true;
+        const left = timeLeft(deadline);
+        if (left === -1 || token.cancelled) return false;
+        yield (sl = sleep(sl, ring.ctl, DATA_SEQ, seq, left));
       } finally {
         ring.readerDoneWaiting();
       }
     }
   }
 
-  pollSync(timeout?: number | null): boolean {
-    const ms = normalizeTimeout(timeout);
-    const ring = this.#read!;
-    const deadline = ms === undefined ? Infinity : Date.now() + ms;
-    for (;;) {
-      const seq = ring.load(DATA_SEQ);
-      if (this.#ready()) return true;
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      ring.readerWillWait();
-      try {
-        if (this.#ready()) continue;
-        waitChangeSync(ring.ctl, DATA_SEQ, seq, left === Infinity ? undefined : left);
-      } finally {
-        ring.readerDoneWaiting();
-      }
+  async poll(timeout?: number, owner?: string): Promise<boolean> {
+    if (this.#ready()) return true;
+    if (timeout === 0) return false;
+    const token = this.#waits.enter(owner, DATA_SEQ);
+    try {
+      return await runAsync(this.#poll(timeout, token));
+    } finally {
+      this.#waits.leave(owner, token);
     }
+  }
+
+  pollSync(timeout?: number): boolean {
+    if (this.#ready()) return true;
+    return timeout !== 0 && runSync(this.#poll(timeout, NO_TOKEN));
   }
 }

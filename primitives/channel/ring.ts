@@ -31,6 +31,8 @@ const USED = COUNT + 1;
 export const WRITERS = COUNT + 2;
 export const READERS = COUNT + 3;
 export const UNFINISHED = COUNT + 4;
+/** Bounded-queue slots reserved by producers in other processes (credits), not yet filled. */
+export const RESERVED = COUNT + 5;
 const CTL_SLOTS = 6 * LINE;
 
 const HEADER = 8;
@@ -38,14 +40,8 @@ const HEADER = 8;
 export const INITIAL_CAPACITY = 64 * 1024;
 /** The largest the byte store may grow to; a bigger message is refused. */
 export const MAX_CAPACITY = 1024 * 1024 * 1024;
-const SPIN = 200;
 
-/** Frame kinds: what a payload holds. */
-export const KIND_V8 = 0;
-export const KIND_BYTES = 1;
-export const KIND_F64 = 2;
-export const KIND_STRING = 3;
-export const KIND_JSON = 4;
+import { KIND_BYTES, KIND_F64, type Encoded } from '../../lib/base/codec/message.js';
 
 /** The shared memory of one ring; this is what crosses to a worker thread. */
 export interface RingMemory {
@@ -53,51 +49,18 @@ export interface RingMemory {
   data: SharedArrayBuffer;
 }
 
-/** A message as it sits in the ring: a number (KIND_F64) or [kind, bytes]. */
-export type Frame = number | [kind: number, bytes: Uint8Array];
+/** A message as it sits in the ring: a number (KIND_F64) or [kind, bytes] (the message codec's form). */
+export type Frame = Encoded;
 
 const f64 = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64.buffer);
 
 // ES2024 library members Node 20 has but our `lib` setting does not declare.
-type WaitAsync = (a: Int32Array, i: number, v: number, ms?: number) => { async: false; value: string } | { async: true; value: Promise<string> };
-const waitAsync: WaitAsync = (Atomics as any).waitAsync;
 type GrowableSAB = SharedArrayBuffer & { grow(n: number): void };
 const SAB = SharedArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => SharedArrayBuffer;
 
 function align8(n: number): number {
   return (n + 7) & ~7;
-}
-
-/** Keeps the event loop alive while an async wait is pending: Atomics.waitAsync alone does not. */
-let keepAliveCount = 0;
-let keepAliveTimer: ReturnType<typeof setInterval> | null = null;
-function holdLoop(): void {
-  if (keepAliveCount++ === 0) keepAliveTimer = setInterval(() => {}, 1 << 30);
-}
-function releaseLoop(): void {
-  if (--keepAliveCount === 0 && keepAliveTimer) {
-    clearInterval(keepAliveTimer);
-    keepAliveTimer = null;
-  }
-}
-
-/** Waits until ctl[slot] != value or `ms` passes, without blocking the event loop. */
-export async function waitChange(ctl: Int32Array, slot: number, value: number, ms: number | undefined): Promise<void> {
-  const res = waitAsync(ctl, slot, value, ms ?? Infinity);
-  if (!res.async) return;
-  holdLoop();
-  try {
-    await res.value;
-  } finally {
-    releaseLoop();
-  }
-}
-
-/** Blocks the calling thread until ctl[slot] != value or `ms` passes; spins briefly first. */
-export function waitChangeSync(ctl: Int32Array, slot: number, value: number, ms: number | undefined): void {
-  for (let i = 0; i < SPIN; i++) if (Atomics.load(ctl, slot) !== value) return;
-  Atomics.wait(ctl, slot, value, ms ?? Infinity);
 }
 
 export class MessageRing {
@@ -163,10 +126,12 @@ export class MessageRing {
    * Appends a frame; grows the store if needed (RangeError past MAX_CAPACITY, nothing written).
    * Caller holds LOCK_W (releasing it in `finally`) and calls `published()` after unlocking.
    */
-  pushLocked(kind: number, payload: Uint8Array | number): void {
+  pushLocked(msg: Frame): void {
     const ctl = this.ctl;
-    const isNum = typeof payload === 'number';
-    const len = isNum ? 8 : payload.byteLength;
+    const isNum = typeof msg === 'number';
+    const kind = isNum ? KIND_F64 : msg[0];
+    const payload = isNum ? msg : msg[1];
+    const len = isNum ? 8 : (payload as Uint8Array).byteLength;
     const size = HEADER + align8(len);
     let cap = this.memory.data.byteLength;
     if (cap - Atomics.load(ctl, USED) < size) cap = this.#grow(cap, size);
@@ -176,12 +141,12 @@ export class MessageRing {
     let at = pos + HEADER;
     if (at >= cap) at -= cap;
     if (isNum) {
-      f64[0] = payload;
+      f64[0] = payload as number;
       if (at + 8 <= cap) this.#u8.set(f64Bytes, at);
       else this.#copyIn(f64Bytes, at, cap);
     } else if (len > 0) {
-      if (at + len <= cap) this.#u8.set(payload, at);
-      else this.#copyIn(payload, at, cap);
+      if (at + len <= cap) this.#u8.set(payload as Uint8Array, at);
+      else this.#copyIn(payload as Uint8Array, at, cap);
     }
     let tail = pos + size;
     if (tail >= cap) tail -= cap;

@@ -9,14 +9,18 @@
  */
 import type { CoreShape } from '../transport/core.js';
 import { BrokenBarrierError } from '../../lib/base/errors.js';
-import { deadlineOf, RemoteWaits, timeLeft, waitAsync, waitSync, type WaitToken } from './wait.js';
-import { LOCAL_OWNER } from './owner.js';
+import { deadlineOf, RemoteWaits, runAsync, runSync, sleep, timeLeft, type Sleep, type WaitLoop, type WaitToken } from '../wait.js';
+import { watchEnds } from '../worker-gone.js';
+import { LOCAL_OWNER, ownerNumber } from './owner.js';
 
 const MUTEX = 0;
 const SEQ = 1; // bumped on every state change; sleepers wait on it
 const STATE = 2;
 const COUNT = 3;
 const PARTIES = 4;
+/** Owner numbers of the parties counted in this pass, by arrival index (the first MAX_SEATS of them). */
+const SEATS = 5;
+const MAX_SEATS = 1024;
 
 const FILLING = 0;
 const DRAINING = 1;
@@ -47,10 +51,12 @@ export const BarrierCoreShape: CoreShape = {
 /** What a step of the arrive state machine wants: done (index or error), or sleep on SEQ. */
 type Step = { done: number } | { error: Error } | { sleep: number; ms: number | undefined };
 /** An arriving party: its index once counted in (-1 before). */
-type Arrival = { index: number; deadline: number; token?: WaitToken };
+type Arrival = { index: number; deadline: number; owner: number; token: WaitToken };
+
+const LOCAL_TOKEN: WaitToken = { cancelled: false, index: SEQ };
 
 export class BarrierCore implements BarrierCoreApi {
-  readonly sab: SharedArrayBuffer;
+  readonly memory: SharedArrayBuffer;
   readonly #s: Int32Array;
   readonly #waits = new RemoteWaits();
   /** The remote party (owner) running the action now, if any: if it dies, the barrier breaks. */
@@ -58,13 +64,14 @@ export class BarrierCore implements BarrierCoreApi {
 
   constructor(init: number | SharedArrayBuffer) {
     if (init instanceof SharedArrayBuffer) {
-      this.sab = init;
+      this.memory = init;
       this.#s = new Int32Array(init);
     } else {
-      this.sab = new SharedArrayBuffer(20);
-      this.#s = new Int32Array(this.sab);
+      this.memory = new SharedArrayBuffer((SEATS + Math.min(init, MAX_SEATS)) * 4);
+      this.#s = new Int32Array(this.memory);
       this.#s[PARTIES] = init;
     }
+    watchEnds(this);
   }
 
   // The mutex guards a few loads and stores only, never a wait, so blocking on it is always brief.
@@ -103,13 +110,14 @@ export class BarrierCore implements BarrierCoreApi {
     const s = this.#s;
     const state = s[STATE];
     // A party that died (abandon) gives up as if its time ran out: if counted in, it breaks the barrier.
-    const cancelled = me.token?.cancelled === true;
+    const cancelled = me.token.cancelled;
     if (cancelled && me.index < 0) return { error: new BrokenBarrierError() };
     if (me.index < 0) {
       // Python's _enter: wait while the barrier drains, resets or runs its action.
       if (state === DRAINING || state === RESETTING || state === ACTION) return { sleep: s[SEQ], ms: undefined };
       if (state === BROKEN) return { error: new BrokenBarrierError() };
       me.index = s[COUNT]++;
+      if (me.index < MAX_SEATS) s[SEATS + me.index] = me.owner;
       if (me.index + 1 === s[PARTIES]) {
         s[STATE] = ACTION;
         return { done: me.index };
@@ -139,37 +147,56 @@ export class BarrierCore implements BarrierCoreApi {
     }
   }
 
-  arriveSync(timeout: number | undefined): number {
-    const me: Arrival = { index: -1, deadline: deadlineOf(timeout) };
+  /** One loop for both drivers: step under the mutex, sleep on SEQ between steps. */
+  *#arrive(me: Arrival): WaitLoop<number> {
+    let sl: Sleep | null = null;
     for (;;) {
       const step = this.#locked(me);
       if ('done' in step) return step.done;
       if ('error' in step) throw step.error;
       // A sleep of -1 ms (time ran out) still comes back to #step, which breaks the barrier.
-      waitSync(this.#s, SEQ, step.sleep, step.ms === -1 ? 0 : step.ms);
+      yield (sl = sleep(sl, this.#s, SEQ, step.sleep, step.ms === -1 ? 0 : step.ms));
     }
   }
 
-  async arrive(timeout: number | undefined, owner?: string): Promise<number> {
-    const me: Arrival = { index: -1, deadline: deadlineOf(timeout), token: this.#waits.enter(owner, SEQ) };
+  arriveSync(timeout: number | undefined, owner: string = LOCAL_OWNER): number {
+    return runSync(this.#arrive({ index: -1, deadline: deadlineOf(timeout), owner: ownerNumber(owner), token: LOCAL_TOKEN }));
+  }
+
+  async arrive(timeout: number | undefined, owner: string = LOCAL_OWNER): Promise<number> {
+    const me: Arrival = { index: -1, deadline: deadlineOf(timeout), owner: ownerNumber(owner), token: this.#waits.enter(owner, SEQ) };
     try {
-      for (;;) {
-        const step = this.#locked(me);
-        if ('done' in step) {
-          if (step.done === this.#s[PARTIES] - 1 && owner !== undefined && owner !== LOCAL_OWNER) this.#actionOwner = owner;
-          return step.done;
+      const index = await runAsync(this.#arrive(me));
+      if (index === this.#s[PARTIES] - 1 && owner !== LOCAL_OWNER) this.#actionOwner = owner;
+      return index;
+    } finally {
+      this.#waits.leave(owner, me.token);
+    }
+  }
+
+  /**
+   * `owner` (a worker thread or process) ended: a place it holds in the current pass breaks the
+   * barrier (the others would wait forever), its waits give up, an action it was running failed.
+   */
+  abandon(owner: string, _died = true): void {
+    const s = this.#s;
+    const me = ownerNumber(owner);
+    this.#lock();
+    try {
+      const state = s[STATE];
+      if (state === FILLING || state === ACTION) {
+        const seated = Math.min(s[COUNT], MAX_SEATS, s[PARTIES]);
+        for (let i = 0; i < seated; i++) {
+          if (s[SEATS + i] === me) {
+            this.#break();
+            break;
+          }
         }
-        if ('error' in step) throw step.error;
-        await waitAsync(this.#s, SEQ, step.sleep, step.ms === -1 ? 0 : step.ms);
       }
     } finally {
-      this.#waits.leave(owner, me.token!);
+      this.#unlock();
     }
-  }
-
-  /** `owner` (a remote party) died: its waits give up (breaking the barrier), or its action failed. */
-  abandon(owner: string): void {
-    this.#waits.cancel(owner, this.#s);
+    this.#waits.cancel(owner, s);
     if (this.#actionOwner === owner) this.commit(false);
   }
 

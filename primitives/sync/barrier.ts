@@ -3,22 +3,42 @@
  * The action travels like a task (by source text or as a task() reference) so that whichever party
  * arrives last — in any worker — can run it before anyone is released.
  */
-import { toHandle, type HandleDescriptor, type HandleSource, type Runtime } from '../../lib/base/codec/handles.js';
+import { toHandle, type HandleDescriptor, type HandleSource, type HandleTarget } from '../../lib/base/codec/handles.js';
 import { normalizeTimeout } from '../../lib/base/timeout.js';
 import { isTaskRef, toTaskSpec, type Task, type TaskSpec } from '../../lib/base/task.js';
 import { loadTask } from '../../lib/base/load-task.js';
 import { BarrierCore, BarrierCoreShape, type BarrierCoreApi } from './barrier-core.js';
-import { coreData, openCore, whenAll, type CoreData } from './handles.js';
+import { coreData, openCore, rebuild, rebuilt, whenAll, type CoreData } from '../reduction.js';
 import { LOCAL_OWNER } from './owner.js';
 
 const MODULE = import.meta.url;
 
 type Action = () => unknown;
 
-let revived: { core: BarrierCoreApi; action: Action | null; spec: TaskSpec | null; timeout: number | undefined } | null = null;
+type Parts = { core: BarrierCoreApi; action: Action | null; spec: TaskSpec | null; timeout: number | undefined };
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/**
+ * Barrier.wait for `owner`, written once for this thread's Barrier and the Manager's: arrive, and
+ * if last, run the action before anyone is released (its failure breaks the barrier).
+ */
+export async function barrierWait(
+  core: BarrierCoreApi, parties: number, owner: string, ms: number | undefined, action: (() => unknown) | null,
+): Promise<number> {
+  const index = await core.arrive(ms, owner);
+  if (index === parties - 1) {
+    try {
+      if (action) await action();
+    } catch (err) {
+      core.commit(false);
+      throw err;
+    }
+    core.commit(true);
+  }
+  return index;
 }
 
 /** Python's multiprocessing.Barrier. */
@@ -39,8 +59,7 @@ export class Barrier implements HandleSource {
    * @param timeout default timeout (ms) of wait()
    */
   constructor(parties: number, action?: Task<[], unknown> | null, timeout?: number | null) {
-    const parts = revived;
-    revived = null;
+    const parts = rebuilt<Parts>();
     if (parts) {
       this.#core = parts.core;
       this.#parties = parts.core.parties();
@@ -76,18 +95,10 @@ export class Barrier implements HandleSource {
    */
   async wait(timeout?: number | null): Promise<number> {
     const ms = timeout === undefined || timeout === null ? this.#timeout : normalizeTimeout(timeout);
-    const index = await this.#core.arrive(ms, LOCAL_OWNER);
-    if (index === this.#parties - 1) {
-      try {
-        const action = await this.#action$();
-        if (action) await action();
-      } catch (err) {
-        this.#core.commit(false);
-        throw err;
-      }
-      this.#core.commit(true);
-    }
-    return index;
+    return barrierWait(this.#core, this.#parties, LOCAL_OWNER, ms, async () => {
+      const action = await this.#action$();
+      if (action) await action();
+    });
   }
 
   /** Like {@link wait}, but blocks the calling thread; an action returning a Promise is not awaited. */
@@ -133,7 +144,7 @@ export class Barrier implements HandleSource {
     return this.#core.broken();
   }
 
-  [toHandle](target: Runtime): HandleDescriptor {
+  [toHandle](target: HandleTarget): HandleDescriptor {
     const action: TaskSpec | null = this.#spec ?? (this.#action === null ? null : toTaskSpec(this.#action, 'Barrier action'));
     return {
       module: MODULE,
@@ -152,15 +163,10 @@ export function reviveHandle(type: string, data: unknown): unknown {
   if (type !== 'Barrier') throw new TypeError(`unknown barrier type '${type}'`);
   const { core, action, timeout } = data as { core: CoreData; action: TaskSpec | null; timeout: number | undefined };
   const parts = [
-    openCore<BarrierCoreApi>(core, BarrierCoreShape, (sab) => new BarrierCore(sab)),
+    openCore<BarrierCoreApi>(core, BarrierCoreShape),
     action === null ? null : (loadTask(action) as Action | Promise<Action>),
   ] as const;
-  return whenAll([...parts], (c, a) => {
-    revived = { core: c, action: a as Action | null, spec: action, timeout };
-    try {
-      return new Barrier(0);
-    } finally {
-      revived = null;
-    }
-  });
+  return whenAll([...parts], (c, a) =>
+    rebuild<Parts, Barrier>({ core: c, action: a as Action | null, spec: action, timeout }, () => new Barrier(0)),
+  );
 }

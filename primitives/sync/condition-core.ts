@@ -12,13 +12,17 @@
  * a later ticket is never mistaken for the earlier one.
  */
 import type { CoreShape } from '../transport/core.js';
-import { deadlineOf, RemoteWaits, timeLeft, waitAsync, waitSync } from './wait.js';
+import { deadlineOf, RemoteWaits, runAsync, runSync, sleep, timeLeft, type WaitLoop, type WaitToken } from '../wait.js';
+import { watchEnds } from '../worker-gone.js';
+import { ownerNumber } from './owner.js';
 
 const HEAD = 0; // oldest ticket notify has not passed yet
 const TAIL = 1; // next ticket to hand out
 const HEADER = 2;
 /** Most waiters one Condition can hold at once. */
 export const CONDITION_CAPACITY = 1024;
+/** Owner numbers of the tickets' waiters start here (so a waiter that ends can give its ticket up). */
+const OWNERS = HEADER + CONDITION_CAPACITY;
 const MASK = CONDITION_CAPACITY - 1;
 const LAP_SHIFT = 10;
 
@@ -27,8 +31,8 @@ const NOTIFIED = 1;
 const CANCELLED = 2;
 
 export interface ConditionCoreApi {
-  /** Takes a ticket; call while holding the lock, before releasing it. */
-  register(): number;
+  /** Takes a ticket for `owner`; call while holding the lock, before releasing it. */
+  register(owner: string): number;
   /** `owner`: the caller's ownerId(), so a remote waiter that dies can be abandoned. */
   wait(ticket: number, timeout: number | undefined, owner?: string): Promise<boolean>;
   waitSync(ticket: number, timeout: number | undefined, owner?: string): boolean;
@@ -48,16 +52,17 @@ const cellOf = (ticket: number) => HEADER + (ticket & MASK);
 const waitingValue = (ticket: number) => (((ticket >>> LAP_SHIFT) & 0xfffff) << 2) | WAITING;
 
 export class ConditionCore implements ConditionCoreApi {
-  readonly sab: SharedArrayBuffer;
+  readonly memory: SharedArrayBuffer;
   readonly #s: Int32Array;
   readonly #waits = new RemoteWaits();
 
-  constructor(sab: SharedArrayBuffer = new SharedArrayBuffer((HEADER + CONDITION_CAPACITY) * 4)) {
-    this.sab = sab;
+  constructor(sab: SharedArrayBuffer = new SharedArrayBuffer((HEADER + 2 * CONDITION_CAPACITY) * 4)) {
+    this.memory = sab;
     this.#s = new Int32Array(sab);
+    watchEnds(this);
   }
 
-  register(): number {
+  register(owner: string): number {
     const s = this.#s;
     let head = s[HEAD];
     const tail = s[TAIL];
@@ -69,6 +74,7 @@ export class ConditionCore implements ConditionCoreApi {
         throw new RangeError(`a Condition holds at most ${CONDITION_CAPACITY} waiters at once`);
       }
     }
+    Atomics.store(s, OWNERS + (tail & MASK), ownerNumber(owner));
     Atomics.store(s, cellOf(tail), waitingValue(tail));
     Atomics.store(s, TAIL, (tail + 1) | 0);
     return tail;
@@ -85,38 +91,49 @@ export class ConditionCore implements ConditionCoreApi {
     return Atomics.compareExchange(s, cell, waiting, waiting | CANCELLED) !== waiting;
   }
 
-  waitSync(ticket: number, timeout: number | undefined): boolean {
+  /** One loop for both drivers: sleep on the ticket's cell until notified, or time out. */
+  *#wait(ticket: number, timeout: number | undefined, token: WaitToken): WaitLoop<boolean> {
     const s = this.#s;
     const deadline = deadlineOf(timeout);
+    let sl = null;
     for (;;) {
       const left = timeLeft(deadline);
-      const done = this.#settle(ticket, left === -1);
+      // A cancelled (ended) waiter times out: its ticket is skipped by later notifies. If a notify
+      // reached it first, that notify is spent (Python's notify would wait for it forever).
+      const done = this.#settle(ticket, left === -1 || token.cancelled);
       if (done !== undefined) return done;
-      waitSync(s, cellOf(ticket), waitingValue(ticket), left);
+      yield (sl = sleep(sl, s, cellOf(ticket), waitingValue(ticket), left));
     }
   }
 
-  async wait(ticket: number, timeout: number | undefined, owner?: string): Promise<boolean> {
-    const s = this.#s;
-    const deadline = deadlineOf(timeout);
+  waitSync(ticket: number, timeout: number | undefined, owner?: string): boolean {
     const token = this.#waits.enter(owner, cellOf(ticket));
     try {
-      for (;;) {
-        const left = timeLeft(deadline);
-        // A cancelled (dead) waiter times out: its ticket is skipped by later notifies. If a notify
-        // reached it first, that notify is spent (Python's notify would wait for it forever).
-        const done = this.#settle(ticket, left === -1 || token.cancelled);
-        if (done !== undefined) return done;
-        await waitAsync(s, cellOf(ticket), waitingValue(ticket), left);
-      }
+      return runSync(this.#wait(ticket, timeout, token));
     } finally {
       this.#waits.leave(owner, token);
     }
   }
 
-  /** `owner` (a remote worker) died: its pending waits give up their tickets. */
-  abandon(owner: string): void {
-    this.#waits.cancel(owner, this.#s);
+  async wait(ticket: number, timeout: number | undefined, owner?: string): Promise<boolean> {
+    const token = this.#waits.enter(owner, cellOf(ticket));
+    try {
+      return await runAsync(this.#wait(ticket, timeout, token));
+    } finally {
+      this.#waits.leave(owner, token);
+    }
+  }
+
+  /** `owner` (a worker thread or process) ended: its tickets are given up, its pending waits end. */
+  abandon(owner: string, _died = true): void {
+    const s = this.#s;
+    const me = ownerNumber(owner);
+    for (let t = s[HEAD]; t !== s[TAIL]; t = (t + 1) | 0) {
+      if (Atomics.load(s, OWNERS + (t & MASK)) !== me) continue;
+      const waiting = waitingValue(t);
+      Atomics.compareExchange(s, cellOf(t), waiting, waiting | CANCELLED);
+    }
+    this.#waits.cancel(owner, s);
   }
 
   notify(n: number): number {

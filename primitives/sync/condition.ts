@@ -3,22 +3,65 @@
  * The waiting list lives in its own core (see condition-core.ts); the lock keeps its own core, so
  * a Condition built on a user's lock shares that lock with everyone else who holds it.
  */
-import { toHandle, type HandleDescriptor, type HandleSource, type Runtime } from '../../lib/base/codec/handles.js';
+import { toHandle, type HandleDescriptor, type HandleSource, type HandleTarget } from '../../lib/base/codec/handles.js';
 import { LockStateError } from '../../lib/base/errors.js';
 import { normalizeTimeout } from '../../lib/base/timeout.js';
 import { LOCAL_OWNER } from './owner.js';
 import { Lock, RLock, lockCoreOf, reviveHandle as reviveLock } from './locks.js';
 import type { LockCoreApi } from './lock-core.js';
 import { ConditionCore, ConditionCoreShape, type ConditionCoreApi } from './condition-core.js';
-import { coreData, openCore, whenAll, type CoreData, type LockGuard } from './handles.js';
-import { deadlineOf, timeLeft } from './wait.js';
+import { coreData, openCore, rebuild, rebuilt, whenAll, type CoreData } from '../reduction.js';
+import type { LockGuard } from './guard.js';
+import { deadlineOf, timeLeft } from '../wait.js';
 
 const MODULE = import.meta.url;
 
-let revived: { core: ConditionCoreApi; lock: Lock | RLock } | null = null;
+type Parts = { core: ConditionCoreApi; lock: Lock | RLock };
+
+/**
+ * Condition.wait for `owner`, written once for this thread's Condition and the Manager's: take a
+ * ticket and release the lock fully (remembering an RLock's recursion level), wait for a notify or
+ * the timeout, re-acquire, restore. `driver` is the sync or async way to wait and re-acquire.
+ */
+export function conditionWait(lock: LockCoreApi, core: ConditionCoreApi, owner: string, ms: number | undefined): Promise<boolean> {
+  const { ticket, saved } = enterWait(lock, core, owner);
+  return core.wait(ticket, ms, owner).finally(async () => {
+    await lock.acquire(true, undefined, owner, false);
+    lock.restore(owner, saved);
+  });
+}
+
+/** The blocking twin of {@link conditionWait}. */
+export function conditionWaitSync(lock: LockCoreApi, core: ConditionCoreApi, owner: string, ms: number | undefined): boolean {
+  const { ticket, saved } = enterWait(lock, core, owner);
+  try {
+    return core.waitSync(ticket, ms, owner);
+  } finally {
+    lock.acquireSync(true, undefined, owner, false);
+    lock.restore(owner, saved);
+  }
+}
+
+function enterWait(lock: LockCoreApi, core: ConditionCoreApi, owner: string): { ticket: number; saved: number } {
+  if (!lock.isMine(owner)) throw new LockStateError('cannot wait on un-acquired lock');
+  const ticket = core.register(owner);
+  return { ticket, saved: lock.releaseAll(owner) };
+}
+
+/** Condition.notify(n) for `owner` (n = -1: all); LockStateError unless `owner` holds the lock. */
+export function conditionNotify(lock: LockCoreApi, core: ConditionCoreApi, owner: string, n: number): void {
+  if (!lock.isMine(owner)) throw new LockStateError('cannot notify on un-acquired lock');
+  if (n !== 0) core.notify(n);
+}
 
 function isThenable<T>(v: unknown): v is PromiseLike<T> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/** notify(n)'s count: a number of waiters (Infinity = all, as -1); at most 0 wakes nobody. */
+export function notifyCount(n: unknown): number {
+  if (typeof n !== 'number' || Number.isNaN(n)) throw new TypeError(`notify: n must be a number, got ${typeof n}`);
+  return n === Infinity ? -1 : n > 0 ? Math.floor(n) : 0;
 }
 
 /** Python's multiprocessing.Condition. */
@@ -29,8 +72,7 @@ export class Condition implements HandleSource {
 
   /** `lock`: the Lock or RLock to use; a new RLock by default (as Python). */
   constructor(lock?: Lock | RLock | null) {
-    const parts = revived;
-    revived = null;
+    const parts = rebuilt<Parts>();
     this.#lock = parts?.lock ?? lock ?? new RLock();
     this.#lockCore = lockCoreOf(this.#lock, 'Condition lock');
     this.#core = parts?.core ?? new ConditionCore();
@@ -56,38 +98,17 @@ export class Condition implements HandleSource {
     return this.#lock.holdSync();
   }
 
-  /** Takes a waiting ticket and releases the lock fully (remembering an RLock's recursion level). */
-  #enterWait(): { ticket: number; saved: number } {
-    if (!this.#lockCore.isMine(LOCAL_OWNER)) throw new LockStateError('cannot wait on un-acquired lock');
-    const ticket = this.#core.register();
-    return { ticket, saved: this.#lockCore.releaseAll(LOCAL_OWNER) };
-  }
-
   /**
    * Releases the lock, waits for a notify (or `timeout` ms), re-acquires the lock. Resolves false
    * on timeout, true otherwise. Rejects LockStateError if this thread does not hold the lock.
    */
   async wait(timeout?: number | null): Promise<boolean> {
-    const ms = normalizeTimeout(timeout);
-    const { ticket, saved } = this.#enterWait();
-    try {
-      return await this.#core.wait(ticket, ms, LOCAL_OWNER);
-    } finally {
-      await this.#lockCore.acquire(true, undefined, LOCAL_OWNER, false);
-      this.#lockCore.restore(LOCAL_OWNER, saved);
-    }
+    return conditionWait(this.#lockCore, this.#core, LOCAL_OWNER, normalizeTimeout(timeout));
   }
 
   /** Like {@link wait}, but blocks the calling thread. */
   waitSync(timeout?: number | null): boolean {
-    const ms = normalizeTimeout(timeout);
-    const { ticket, saved } = this.#enterWait();
-    try {
-      return this.#core.waitSync(ticket, ms, LOCAL_OWNER);
-    } finally {
-      this.#lockCore.acquireSync(true, undefined, LOCAL_OWNER, false);
-      this.#lockCore.restore(LOCAL_OWNER, saved);
-    }
+    return conditionWaitSync(this.#lockCore, this.#core, LOCAL_OWNER, normalizeTimeout(timeout));
   }
 
   /**
@@ -124,18 +145,15 @@ export class Condition implements HandleSource {
 
   /** Wakes up to `n` waiters. Throws LockStateError if this thread does not hold the lock. */
   notify(n = 1): void {
-    if (typeof n !== 'number' || Number.isNaN(n)) throw new TypeError(`notify: n must be a number, got ${typeof n}`);
-    if (!this.#lockCore.isMine(LOCAL_OWNER)) throw new LockStateError('cannot notify on un-acquired lock');
-    if (n > 0) this.#core.notify(n === Infinity ? -1 : Math.floor(n));
+    conditionNotify(this.#lockCore, this.#core, LOCAL_OWNER, notifyCount(n));
   }
 
   /** Wakes every waiter. Throws LockStateError if this thread does not hold the lock. */
   notifyAll(): void {
-    if (!this.#lockCore.isMine(LOCAL_OWNER)) throw new LockStateError('cannot notify on un-acquired lock');
-    this.#core.notify(-1);
+    conditionNotify(this.#lockCore, this.#core, LOCAL_OWNER, -1);
   }
 
-  [toHandle](target: Runtime): HandleDescriptor {
+  [toHandle](target: HandleTarget): HandleDescriptor {
     return {
       module: MODULE,
       type: 'Condition',
@@ -154,14 +172,7 @@ export function reviveHandle(type: string, data: unknown): unknown {
   const { lock, core } = data as { lock: HandleDescriptor; core: CoreData };
   const parts = [
     reviveLock(lock.type, lock.data) as Lock | RLock | Promise<Lock | RLock>,
-    openCore<ConditionCoreApi>(core, ConditionCoreShape, (sab) => new ConditionCore(sab)),
+    openCore<ConditionCoreApi>(core, ConditionCoreShape),
   ] as const;
-  return whenAll([...parts], (l, c) => {
-    revived = { lock: l, core: c };
-    try {
-      return new Condition();
-    } finally {
-      revived = null;
-    }
-  });
+  return whenAll([...parts], (l, c) => rebuild<Parts, Condition>({ lock: l, core: c }, () => new Condition()));
 }

@@ -3,7 +3,8 @@
  * sleep on, so a waiter woken by set() returns true even if clear() came right after (as Python).
  */
 import type { CoreShape } from '../transport/core.js';
-import { deadlineOf, RemoteWaits, timeLeft, waitAsync, waitSync } from './wait.js';
+import { deadlineOf, RemoteWaits, runAsync, runSync, sleep, timeLeft, type WaitLoop, type WaitToken } from '../wait.js';
+import { watchEnds } from '../worker-gone.js';
 
 const FLAG = 0;
 const GEN = 1;
@@ -20,48 +21,57 @@ export interface EventCoreApi {
 export const EventCoreShape: CoreShape = { kind: 'Event', waiting: ['wait'], immediate: ['set', 'clear', 'isSet'] };
 
 export class EventCore implements EventCoreApi {
-  readonly sab: SharedArrayBuffer;
+  readonly memory: SharedArrayBuffer;
   readonly #s: Int32Array;
   readonly #waits = new RemoteWaits();
 
   constructor(sab: SharedArrayBuffer = new SharedArrayBuffer(8)) {
-    this.sab = sab;
+    this.memory = sab;
     this.#s = new Int32Array(sab);
+    watchEnds(this);
   }
 
-  waitSync(timeout: number | undefined): boolean {
+  /** One loop for both drivers: sleep on GEN until a set() bumps it. */
+  *#wait(gen: number, timeout: number | undefined, token: WaitToken): WaitLoop<boolean> {
+    const s = this.#s;
+    const deadline = deadlineOf(timeout);
+    let sl = null;
+    while (Atomics.load(s, GEN) === gen) {
+      const left = timeLeft(deadline);
+      if (left === -1 || token.cancelled) return false;
+      yield (sl = sleep(sl, s, GEN, gen, left));
+    }
+    return true;
+  }
+
+  waitSync(timeout: number | undefined, owner?: string): boolean {
     const s = this.#s;
     const gen = Atomics.load(s, GEN);
     if (Atomics.load(s, FLAG) === 1) return true;
-    const deadline = deadlineOf(timeout);
-    while (Atomics.load(s, GEN) === gen) {
-      const left = timeLeft(deadline);
-      if (left === -1) return false;
-      waitSync(s, GEN, gen, left);
+    if (timeout === 0) return false;
+    const token = this.#waits.enter(owner, GEN);
+    try {
+      return runSync(this.#wait(gen, timeout, token));
+    } finally {
+      this.#waits.leave(owner, token);
     }
-    return true;
   }
 
   async wait(timeout: number | undefined, owner?: string): Promise<boolean> {
     const s = this.#s;
     const gen = Atomics.load(s, GEN);
     if (Atomics.load(s, FLAG) === 1) return true;
-    const deadline = deadlineOf(timeout);
+    if (timeout === 0) return false;
     const token = this.#waits.enter(owner, GEN);
     try {
-      while (Atomics.load(s, GEN) === gen) {
-        const left = timeLeft(deadline);
-        if (left === -1 || token.cancelled) return false;
-        await waitAsync(s, GEN, gen, left);
-      }
-      return true;
+      return await runAsync(this.#wait(gen, timeout, token));
     } finally {
       this.#waits.leave(owner, token);
     }
   }
 
-  /** `owner` (a remote worker) died: its pending waits end. */
-  abandon(owner: string): void {
+  /** `owner` ended: its pending waits end. */
+  abandon(owner: string, _died = true): void {
     this.#waits.cancel(owner, this.#s);
   }
 

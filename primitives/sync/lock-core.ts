@@ -7,7 +7,8 @@
 import type { CoreShape } from '../transport/core.js';
 import { LockStateError } from '../../lib/base/errors.js';
 import { LOCAL_NUMBER, LOCAL_OWNER, ownerNumber } from './owner.js';
-import { deadlineOf, RemoteWaits, timeLeft, waitAsync, waitSync, type WaitToken } from './wait.js';
+import { deadlineOf, RemoteWaits, runAsync, runSync, sleep, timeLeft, type WaitLoop, type WaitToken } from '../wait.js';
+import { watchEnds } from '../worker-gone.js';
 
 const STATE = 0;
 const OWNER = 1;
@@ -29,8 +30,12 @@ export interface LockCoreApi {
   releaseAll(owner: string): number;
   /** After re-acquiring: sets the recursion level saved by releaseAll. */
   restore(owner: string, count: number): void;
-  /** `owner` (a remote worker) died: ends its pending acquires, frees the lock if it holds it. */
-  abandon(owner: string): void;
+  /**
+   * `owner` (a worker thread or process) ended: its pending acquires end. A Lock it holds stays held
+   * if it ended normally (Python: a Lock can be handed on) and is freed if it `died`; an RLock it
+   * holds is always freed, since nobody else could release it.
+   */
+  abandon(owner: string, died?: boolean): void;
   /**
    * The shared lock word, on a core this thread reaches directly (a local core; a remote core has
    * none). Facades run the uncontended paths on it themselves (acquireLocal, releaseLocal) and
@@ -91,37 +96,32 @@ export function releaseLocal(s: Int32Array): boolean {
   return true;
 }
 
-function slowAcquireSync(s: Int32Array, timeout: number | undefined): boolean {
+/** The contended acquire, one loop for both drivers: mark the word contended, sleep until it changes. */
+function* contended(s: Int32Array, timeout: number | undefined, token: WaitToken): WaitLoop<boolean> {
   const deadline = deadlineOf(timeout);
+  let sl = null;
   for (;;) {
+    if (token.cancelled) return false;
     // Mark the lock contended before sleeping so the holder's release knows to wake us.
     if (Atomics.exchange(s, STATE, 2) === 0) return true;
     const left = timeLeft(deadline);
     if (left === -1) return false;
-    waitSync(s, STATE, 2, left);
+    yield (sl = sleep(sl, s, STATE, 2, left));
   }
 }
 
-async function slowAcquireAsync(s: Int32Array, timeout: number | undefined, token: WaitToken): Promise<boolean> {
-  const deadline = deadlineOf(timeout);
-  for (;;) {
-    if (token.cancelled) return false;
-    if (Atomics.exchange(s, STATE, 2) === 0) return true;
-    const left = timeLeft(deadline);
-    if (left === -1) return false;
-    await waitAsync(s, STATE, 2, left);
-  }
-}
+const LOCAL_TOKEN: WaitToken = { cancelled: false, index: STATE };
 
 /** A non-recursive lock: any thread may release it (as Python's multiprocessing.Lock). */
 export class LockCore implements LockCoreApi {
-  readonly sab: SharedArrayBuffer;
+  readonly memory: SharedArrayBuffer;
   readonly #s: Int32Array;
   readonly #waits = new RemoteWaits();
 
   constructor(sab: SharedArrayBuffer = new SharedArrayBuffer(12)) {
-    this.sab = sab;
+    this.memory = sab;
     this.#s = new Int32Array(sab);
+    watchEnds(this);
   }
 
   get word(): Int32Array {
@@ -130,7 +130,7 @@ export class LockCore implements LockCoreApi {
 
   acquireSync(block: boolean, timeout: number | undefined, owner: string): boolean {
     const s = this.#s;
-    if (Atomics.compareExchange(s, STATE, 0, 1) === 0 || (block && slowAcquireSync(s, timeout))) {
+    if (Atomics.compareExchange(s, STATE, 0, 1) === 0 || (block && timeout !== 0 && runSync(contended(s, timeout, LOCAL_TOKEN)))) {
       s[OWNER] = numberOf(owner);
       s[COUNT] = 1;
       return true;
@@ -145,9 +145,9 @@ export class LockCore implements LockCoreApi {
       s[COUNT] = 1;
       return Promise.resolve(true);
     }
-    if (!block) return Promise.resolve(false);
+    if (!block || timeout === 0) return Promise.resolve(false);
     const token = this.#waits.enter(owner, STATE);
-    return slowAcquireAsync(s, timeout, token).then((ok) => {
+    return runAsync(contended(s, timeout, token)).then((ok) => {
       this.#waits.leave(owner, token);
       if (ok) {
         s[OWNER] = ownerNumber(owner);
@@ -185,21 +185,22 @@ export class LockCore implements LockCoreApi {
 
   restore(_owner: string, _count: number): void {}
 
-  abandon(owner: string): void {
+  abandon(owner: string, died = true): void {
     this.#waits.cancel(owner, this.#s);
-    if (this.isMine(owner)) this.release(owner);
+    if (died && this.isMine(owner)) this.release(owner);
   }
 }
 
 /** A recursive lock: only its owner releases it, once per acquire. */
 export class RLockCore implements LockCoreApi {
-  readonly sab: SharedArrayBuffer;
+  readonly memory: SharedArrayBuffer;
   readonly #s: Int32Array;
   readonly #waits = new RemoteWaits();
 
   constructor(sab: SharedArrayBuffer = new SharedArrayBuffer(12)) {
-    this.sab = sab;
+    this.memory = sab;
     this.#s = new Int32Array(sab);
+    watchEnds(this);
   }
 
   get word(): Int32Array {
@@ -224,7 +225,7 @@ export class RLockCore implements LockCoreApi {
       s[COUNT]++;
       return true;
     }
-    if (Atomics.compareExchange(s, STATE, 0, 1) === 0 || (block && slowAcquireSync(s, timeout))) {
+    if (Atomics.compareExchange(s, STATE, 0, 1) === 0 || (block && timeout !== 0 && runSync(contended(s, timeout, LOCAL_TOKEN)))) {
       s[OWNER] = me;
       s[COUNT] = 1;
       return true;
@@ -244,9 +245,9 @@ export class RLockCore implements LockCoreApi {
       s[COUNT] = 1;
       return Promise.resolve(true);
     }
-    if (!block) return Promise.resolve(false);
+    if (!block || timeout === 0) return Promise.resolve(false);
     const token = this.#waits.enter(owner, STATE);
-    return slowAcquireAsync(s, timeout, token).then((ok) => {
+    return runAsync(contended(s, timeout, token)).then((ok) => {
       this.#waits.leave(owner, token);
       if (!ok) return false;
       s[OWNER] = me;
@@ -290,7 +291,8 @@ export class RLockCore implements LockCoreApi {
     if (this.isMine(owner)) this.#s[COUNT] = count;
   }
 
-  abandon(owner: string): void {
+  /** An RLock is freed whenever its owner ends (normally or not): nobody else could release it. */
+  abandon(owner: string, _died = true): void {
     this.#waits.cancel(owner, this.#s);
     if (this.isMine(owner)) this.releaseAll(owner);
   }

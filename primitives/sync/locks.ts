@@ -3,23 +3,16 @@
  * core — shared memory in this process and its threads, a remote core in a process worker — and
  * calls it with this thread's owner id. Python's multiprocessing.synchronize, method for method.
  */
-import { toHandle, type HandleDescriptor, type HandleSource, type Runtime } from '../../lib/base/codec/handles.js';
+import { toHandle, type HandleDescriptor, type HandleSource, type HandleTarget } from '../../lib/base/codec/handles.js';
 import { normalizeTimeout } from '../../lib/base/timeout.js';
 import { LOCAL_OWNER } from './owner.js';
 import { acquireLocal, LockCore, LockCoreShape, releaseLocal, RLockCore, RLockCoreShape, type LockCoreApi } from './lock-core.js';
 import { SemaphoreCore, SemaphoreCoreShape, type SemaphoreCoreApi } from './semaphore-core.js';
 import { EventCore, EventCoreShape, type EventCoreApi } from './event-core.js';
-import { coreData, guard, openCore, type CoreData, type LockGuard } from './handles.js';
+import { coreData, openCore, rebuild, rebuilt, type CoreData } from '../reduction.js';
+import { guard, type LockGuard } from './guard.js';
 
 const MODULE = import.meta.url;
-
-/** A core handed to a constructor by reviveHandle (constructors take user arguments only). */
-let revived: object | null = null;
-function takeRevived<C>(): C | null {
-  const core = revived as C | null;
-  revived = null;
-  return core;
-}
 
 /** Promise-returning methods report bad arguments as rejections, not throws. */
 function rejectOn<T>(fn: () => Promise<T>): Promise<T> {
@@ -94,7 +87,7 @@ abstract class LockBase implements HandleSource {
     return guard(this);
   }
 
-  [toHandle](target: Runtime): HandleDescriptor {
+  [toHandle](target: HandleTarget): HandleDescriptor {
     const shape = this.#type === 'Lock' ? LockCoreShape : RLockCoreShape;
     return { module: MODULE, type: this.#type, data: coreData(this.#core, shape, target) };
   }
@@ -107,14 +100,14 @@ abstract class LockBase implements HandleSource {
 /** Python's multiprocessing.Lock: a non-recursive lock any thread or process may release. */
 export class Lock extends LockBase {
   constructor() {
-    super('Lock', takeRevived<LockCoreApi>() ?? new LockCore());
+    super('Lock', rebuilt<LockCoreApi>() ?? new LockCore());
   }
 }
 
 /** Python's multiprocessing.RLock: re-entrant for its owner thread, released once per acquire. */
 export class RLock extends LockBase {
   constructor() {
-    super('RLock', takeRevived<LockCoreApi>() ?? new RLockCore());
+    super('RLock', rebuilt<LockCoreApi>() ?? new RLockCore());
   }
 }
 
@@ -138,7 +131,7 @@ export class Semaphore implements HandleSource {
   readonly #core: SemaphoreCoreApi;
 
   constructor(value = 1) {
-    this.#core = takeRevived<SemaphoreCoreApi>() ?? new SemaphoreCore({ value: checkValue(value, new.target.name), bound: new.target === BoundedSemaphore ? value : -1 });
+    this.#core = rebuilt<SemaphoreCoreApi>() ?? new SemaphoreCore({ value: checkValue(value, new.target.name), bound: new.target === BoundedSemaphore ? value : -1 });
   }
 
   /** Takes one unit; resolves false if `block` is false and none is left, or on timeout. */
@@ -171,7 +164,7 @@ export class Semaphore implements HandleSource {
     return guard(this);
   }
 
-  [toHandle](target: Runtime): HandleDescriptor {
+  [toHandle](target: HandleTarget): HandleDescriptor {
     return { module: MODULE, type: this.constructor.name, data: coreData(this.#core, SemaphoreCoreShape, target) };
   }
 
@@ -188,7 +181,7 @@ export class Event implements HandleSource {
   readonly #core: EventCoreApi;
 
   constructor() {
-    this.#core = takeRevived<EventCoreApi>() ?? new EventCore();
+    this.#core = rebuilt<EventCoreApi>() ?? new EventCore();
   }
 
   /** Sets the flag and wakes every waiter. */
@@ -215,7 +208,7 @@ export class Event implements HandleSource {
     return this.#core.waitSync(normalizeTimeout(timeout), LOCAL_OWNER);
   }
 
-  [toHandle](target: Runtime): HandleDescriptor {
+  [toHandle](target: HandleTarget): HandleDescriptor {
     return { module: MODULE, type: 'Event', data: coreData(this.#core, EventCoreShape, target) };
   }
 
@@ -225,25 +218,18 @@ export class Event implements HandleSource {
 }
 
 const kinds = {
-  Lock: { shape: LockCoreShape, local: (sab: SharedArrayBuffer) => new LockCore(sab), make: () => new Lock() },
-  RLock: { shape: RLockCoreShape, local: (sab: SharedArrayBuffer) => new RLockCore(sab), make: () => new RLock() },
-  Semaphore: { shape: SemaphoreCoreShape, local: (sab: SharedArrayBuffer) => new SemaphoreCore(sab), make: () => new Semaphore() },
-  BoundedSemaphore: { shape: SemaphoreCoreShape, local: (sab: SharedArrayBuffer) => new SemaphoreCore(sab), make: () => new BoundedSemaphore() },
-  Event: { shape: EventCoreShape, local: (sab: SharedArrayBuffer) => new EventCore(sab), make: () => new Event() },
+  Lock: { shape: LockCoreShape, make: () => new Lock() },
+  RLock: { shape: RLockCoreShape, make: () => new RLock() },
+  Semaphore: { shape: SemaphoreCoreShape, make: () => new Semaphore() },
+  BoundedSemaphore: { shape: SemaphoreCoreShape, make: () => new BoundedSemaphore() },
+  Event: { shape: EventCoreShape, make: () => new Event() },
 } as const;
 
 /** Revives a primitive sent to this worker (see lib/base/codec/handles.ts). */
 export function reviveHandle(type: string, data: unknown): unknown {
-  const kind = kinds[type as keyof typeof kinds];
+  const kind = Object.hasOwn(kinds, type) ? kinds[type as keyof typeof kinds] : undefined;
   if (!kind) throw new TypeError(`unknown synchronization primitive '${type}'`);
-  const core = openCore<object>(data as CoreData, kind.shape, kind.local);
-  const build = (c: object) => {
-    revived = c;
-    try {
-      return kind.make();
-    } finally {
-      revived = null;
-    }
-  };
+  const core = openCore<object>(data as CoreData, kind.shape);
+  const build = (c: object) => rebuild<object, unknown>(c, kind.make);
   return core instanceof Promise ? core.then(build) : build(core);
 }

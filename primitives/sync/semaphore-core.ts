@@ -4,7 +4,8 @@
  */
 import type { CoreShape } from '../transport/core.js';
 import { LockStateError } from '../../lib/base/errors.js';
-import { deadlineOf, RemoteWaits, timeLeft, waitAsync, waitSync } from './wait.js';
+import { deadlineOf, RemoteWaits, runAsync, runSync, sleep, timeLeft, type WaitLoop, type WaitToken } from '../wait.js';
+import { watchEnds } from '../worker-gone.js';
 
 const VALUE = 0;
 const SLEEPERS = 1;
@@ -33,66 +34,68 @@ function tryTake(s: Int32Array): boolean {
 }
 
 export class SemaphoreCore implements SemaphoreCoreApi {
-  readonly sab: SharedArrayBuffer;
+  readonly memory: SharedArrayBuffer;
   readonly #s: Int32Array;
   readonly #waits = new RemoteWaits();
 
   /** `bound` = the BoundedSemaphore's initial value; -1 for a plain Semaphore. */
   constructor(init: { value: number; bound: number } | SharedArrayBuffer) {
     if (init instanceof SharedArrayBuffer) {
-      this.sab = init;
+      this.memory = init;
       this.#s = new Int32Array(init);
     } else {
-      this.sab = new SharedArrayBuffer(12);
-      this.#s = new Int32Array(this.sab);
+      this.memory = new SharedArrayBuffer(12);
+      this.#s = new Int32Array(this.memory);
       this.#s[VALUE] = init.value;
       this.#s[BOUND] = init.bound;
     }
+    watchEnds(this);
   }
 
-  acquireSync(block: boolean, timeout: number | undefined): boolean {
+  /** One loop for both drivers: announce the sleeper, re-check, sleep until VALUE changes. */
+  *#acquire(timeout: number | undefined, token: WaitToken): WaitLoop<boolean> {
     const s = this.#s;
-    if (tryTake(s)) return true;
-    if (!block) return false;
     const deadline = deadlineOf(timeout);
+    let sl = null;
     for (;;) {
       const left = timeLeft(deadline);
-      if (left === -1) return false;
+      if (left === -1 || token.cancelled) return false;
       // Announce the sleeper before re-checking: release() adds first and reads SLEEPERS after,
       // so either it sees us or we see its increment (all sequentially consistent).
       Atomics.add(s, SLEEPERS, 1);
-      waitSync(s, VALUE, 0, left);
-      Atomics.sub(s, SLEEPERS, 1);
-      if (tryTake(s)) return true;
-    }
-  }
-
-  async acquire(block: boolean, timeout: number | undefined, owner?: string): Promise<boolean> {
-    const s = this.#s;
-    if (tryTake(s)) return true;
-    if (!block) return false;
-    const deadline = deadlineOf(timeout);
-    const token = this.#waits.enter(owner, VALUE);
-    try {
-      for (;;) {
-        const left = timeLeft(deadline);
-        if (left === -1 || token.cancelled) return false;
-        Atomics.add(s, SLEEPERS, 1);
-        try {
-          await waitAsync(s, VALUE, 0, left);
-        } finally {
-          Atomics.sub(s, SLEEPERS, 1);
-        }
-        // A cancelled waiter takes nothing: abandon() woke every sleeper, so no release is lost.
-        if (!token.cancelled && tryTake(s)) return true;
+      try {
+        if (tryTake(s)) return true;
+        yield (sl = sleep(sl, s, VALUE, 0, left));
+      } finally {
+        Atomics.sub(s, SLEEPERS, 1);
       }
-    } finally {
-      this.#waits.leave(owner, token);
+      // A cancelled waiter takes nothing: abandon() woke every sleeper, so no release is lost.
+      if (!token.cancelled && tryTake(s)) return true;
     }
   }
 
-  /** `owner` (a remote worker) died: its pending acquires end (units it holds are not returned, as in Python). */
-  abandon(owner: string): void {
+  acquireSync(block: boolean, timeout: number | undefined, owner?: string): boolean {
+    if (tryTake(this.#s)) return true;
+    if (!block || timeout === 0) return false;
+    return this.#run(runSync, timeout, owner);
+  }
+
+  acquire(block: boolean, timeout: number | undefined, owner?: string): Promise<boolean> {
+    if (tryTake(this.#s)) return Promise.resolve(true);
+    if (!block || timeout === 0) return Promise.resolve(false);
+    return this.#run(runAsync, timeout, owner);
+  }
+
+  #run<R>(driver: (loop: WaitLoop<boolean>) => R, timeout: number | undefined, owner: string | undefined): R {
+    const token = this.#waits.enter(owner, VALUE);
+    const out = driver(this.#acquire(timeout, token));
+    if (out instanceof Promise) return out.finally(() => this.#waits.leave(owner, token)) as R;
+    this.#waits.leave(owner, token);
+    return out;
+  }
+
+  /** `owner` ended: its pending acquires end (units it holds are not returned, as in Python). */
+  abandon(owner: string, _died = true): void {
     this.#waits.cancel(owner, this.#s);
   }
 

@@ -11,15 +11,23 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AuthenticationError } from '../../lib/base/errors.js';
-import type { FrameSocket } from './wire.js';
+import { HANDSHAKE_MAX_FRAME, type FrameSocket } from './wire.js';
 
 const CHALLENGE = Buffer.from('#CHALLENGE#');
 const WELCOME = Buffer.from('#WELCOME#');
 const FAILURE = Buffer.from('#FAILURE#');
 const DIGEST = Buffer.from('{sha256}');
 const NONCE_BYTES = 40;
-/** A peer that says nothing is dropped after this long (ms). */
+/** A client's wait for each step of the server's handshake (ms). */
 export const HANDSHAKE_TIMEOUT = 10_000;
+/** A server drops a client that has not sent the next handshake step within this long (ms). */
+export const SERVER_HANDSHAKE_TIMEOUT = 2_000;
+/** The only valid answer to a challenge: `{sha256}` + a 32-byte HMAC. */
+const ANSWER_BYTES = 8 + 32;
+/** A challenge is `#CHALLENGE#{sha256}` + the nonce (Python sends 40 bytes; allow a longer one). */
+const CHALLENGE_MAX = 11 + 8 + 256;
+/** `#WELCOME#` or `#FAILURE#`. */
+const VERDICT_MAX = 16;
 
 export type Authkey = Uint8Array;
 
@@ -29,6 +37,16 @@ function digest(authkey: Authkey, message: Buffer): Buffer {
 
 function startsWith(buf: Buffer, prefix: Buffer): boolean {
   return buf.length >= prefix.length && buf.subarray(0, prefix.length).equals(prefix);
+}
+
+/** Reads the next handshake frame, refusing (before buffering) one that announces more than `max` bytes. */
+async function readLimited(fs: FrameSocket, max: number, timeoutMs: number): Promise<Buffer> {
+  fs.maxFrame = max;
+  try {
+    return await fs.readFrame(timeoutMs);
+  } finally {
+    fs.maxFrame = HANDSHAKE_MAX_FRAME; // the limit of what we send, until the caller raises it after the handshake
+  }
 }
 
 /** Checks the authkey type at the boundary: a wrong type is the caller's bug, not a wrong key. */
@@ -41,9 +59,16 @@ export function checkAuthkey(authkey: unknown): Authkey {
 export async function deliverChallenge(fs: FrameSocket, authkey: Authkey, timeoutMs = HANDSHAKE_TIMEOUT): Promise<void> {
   const message = Buffer.concat([DIGEST, randomBytes(NONCE_BYTES)]);
   fs.sendFrame(Buffer.concat([CHALLENGE, message]));
-  const response = await fs.readFrame(timeoutMs);
+  // The answer has one exact length: a frame that announces more is dropped before a byte of it is
+  // buffered, one of another length or without the digest name is garbage, not a wrong key.
+  const response = await readLimited(fs, ANSWER_BYTES, timeoutMs);
+  if (response.length !== ANSWER_BYTES || !startsWith(response, DIGEST)) {
+    const err = new AuthenticationError(`protocol error: expected a ${ANSWER_BYTES}-byte answer to the challenge, got ${response.length} other bytes`);
+    fs.close(err);
+    throw err;
+  }
   const expected = digest(authkey, message);
-  if (response.length === expected.length && timingSafeEqual(response, expected)) {
+  if (timingSafeEqual(response, expected)) {
     fs.sendFrame(WELCOME);
     return;
   }
@@ -53,17 +78,17 @@ export async function deliverChallenge(fs: FrameSocket, authkey: Authkey, timeou
 
 /** Answers the peer's challenge; if the peer rejects the answer, throws AuthenticationError. */
 export async function answerChallenge(fs: FrameSocket, authkey: Authkey, timeoutMs = HANDSHAKE_TIMEOUT): Promise<void> {
-  const challenge = await fs.readFrame(timeoutMs);
+  const challenge = await readLimited(fs, CHALLENGE_MAX, timeoutMs);
   if (!startsWith(challenge, CHALLENGE)) throw new AuthenticationError(`protocol error: expected a challenge, got ${challenge.length} other bytes`);
   const message = challenge.subarray(CHALLENGE.length);
   if (!startsWith(message, DIGEST)) throw new AuthenticationError('protocol error: unsupported digest (expected {sha256})');
   fs.sendFrame(digest(authkey, message));
-  const verdict = await fs.readFrame(timeoutMs);
+  const verdict = await readLimited(fs, VERDICT_MAX, timeoutMs);
   if (!verdict.equals(WELCOME)) throw new AuthenticationError('digest sent was rejected');
 }
 
 /** The accepting side: challenge the client, then let it challenge us (Python's Listener.accept). */
-export async function serverHandshake(fs: FrameSocket, authkey: Authkey, timeoutMs = HANDSHAKE_TIMEOUT): Promise<void> {
+export async function serverHandshake(fs: FrameSocket, authkey: Authkey, timeoutMs = SERVER_HANDSHAKE_TIMEOUT): Promise<void> {
   await deliverChallenge(fs, authkey, timeoutMs);
   await answerChallenge(fs, authkey, timeoutMs);
 }

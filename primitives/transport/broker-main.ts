@@ -9,11 +9,13 @@ import { ObjectServer } from './server.js';
 import { formatAddress } from './protocol.js';
 import { CTL_ID, CTL_LEN, CTL_SEQ, writeText, type RegisterRequest } from './broker-thread-protocol.js';
 
-const { ctl: ctlBuffer, text: textBuffer, authkey } = workerData as { ctl: SharedArrayBuffer; text: SharedArrayBuffer; authkey: Uint8Array };
+const { ctl: ctlBuffer, text: textBuffer, authkey, address } = workerData as {
+  ctl: SharedArrayBuffer; text: SharedArrayBuffer; authkey: Uint8Array; address: string;
+};
 const ctl = new Int32Array(ctlBuffer);
 const text = new Uint8Array(textBuffer);
 
-const server = ObjectServer.listenSync({ authkey });
+const server = ObjectServer.listenSync({ authkey, address });
 
 /** Answers the parent: id >= 0 with the address text, or -1 with an error message. */
 function answer(seq: number, id: number, message: string): void {

@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
 import { tsxApiUrl } from '../../lib/base/ts-loader.js';
 import type { Address } from './protocol.js';
+import { privateAddress, removePrivate } from './server.js';
 import { CTL_ID, CTL_LEN, CTL_SEQ, TEXT_BYTES, readText, type RegisterRequest } from './broker-thread-protocol.js';
 
 /** How to rebuild a core in another thread: `new (await import(module))[exportName](memory)`. */
@@ -26,11 +27,16 @@ export class BrokerThread {
   readonly #ctl = new Int32Array(new SharedArrayBuffer(16));
   readonly #text = new Uint8Array(new SharedArrayBuffer(TEXT_BYTES));
   #seq = 1;
+  readonly #dir: string;
 
   constructor() {
     this.authkey = randomBytes(32);
     const entry = new URL(`./broker-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-    const workerData = { ctl: this.#ctl.buffer, text: this.#text.buffer, authkey: this.authkey };
+    // The socket's directory is made here, so this thread removes it at exit (the broker thread is
+    // stopped without running any exit code of its own).
+    const { dir, address } = privateAddress();
+    this.#dir = dir;
+    const workerData = { ctl: this.#ctl.buffer, text: this.#text.buffer, authkey: this.authkey, address };
     // From TypeScript sources the thread first registers tsx (Node 20 threads ignore --import).
     this.#worker = entry.pathname.endsWith('.ts')
       ? new Worker(
@@ -65,7 +71,8 @@ export class BrokerThread {
     }
   }
 
-  close(): Promise<number> {
-    return this.#worker.terminate();
+  async close(): Promise<void> {
+    await this.#worker.terminate();
+    removePrivate(this.#dir);
   }
 }

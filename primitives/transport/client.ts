@@ -3,12 +3,20 @@
  * If the link dies, every pending and later call rejects with ConnectionClosedError at once.
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { errorFromWire, errorToWire, type WireError } from '../../lib/base/codec/error-wire.js';
+import { errorFromWire, type WireError } from '../../lib/base/codec/error-wire.js';
 import { ConnectionClosedError, SerializationError } from '../../lib/base/errors.js';
 import { ownerId } from './core.js';
 import { checkAuthkey, clientHandshake, HANDSHAKE_TIMEOUT, type Authkey } from './auth.js';
 import { DEFAULT_MAX_FRAME, FrameSocket, HANDSHAKE_MAX_FRAME, MessageSocket } from './wire.js';
-import { formatAddress, isReply, NO_REPLY, type Address, type Hello, type ObjectId, type Request } from './protocol.js';
+import { formatAddress, isReply, NO_REPLY, PROTOCOL_OBJECT, type Address, type Hello, type ObjectId, type Request } from './protocol.js';
+import { encode } from '../../lib/base/codec/message.js';
+
+/** Open clients of this thread: each says goodbye when the thread or process ends normally. */
+const live = new Set<Client>();
+process.on('exit', (code) => {
+  if (code !== 0) return;
+  for (const c of live) c.goodbyeSync();
+});
 
 export interface ConnectOptions {
   /** Largest frame accepted from the server (bytes). */
@@ -17,11 +25,6 @@ export interface ConnectOptions {
   owner?: string;
   /** Connect + handshake deadline (ms). */
   timeoutMs?: number;
-  /**
-   * Internal, for relays (the remote-core I/O thread): errors stay WireError records instead of
-   * being rebuilt, so they are rebuilt once, where they are finally thrown.
-   */
-  rawErrors?: boolean;
 }
 
 interface Pending {
@@ -41,7 +44,7 @@ export async function connect(address: Address, authkey: Authkey, opts: ConnectO
     throw err;
   }
   frames.maxFrame = opts.maxFrame ?? DEFAULT_MAX_FRAME;
-  return new Client(frames, opts.owner ?? ownerId(), opts.rawErrors ?? false);
+  return new Client(frames, opts.owner ?? ownerId());
 }
 
 function openSocket(address: Address): Promise<Socket> {
@@ -70,13 +73,11 @@ export class Client {
   #onError: ((objectId: ObjectId, err: unknown) => void) | null = null;
   #onClose: ((err: ConnectionClosedError) => void)[] = [];
 
-  readonly #raw: boolean;
-
   /** Use connect(). */
-  constructor(frames: FrameSocket, owner: string, rawErrors = false) {
+  constructor(frames: FrameSocket, owner: string) {
     this.#frames = frames;
-    this.#raw = rawErrors;
     this.#messages = new MessageSocket(frames);
+    live.add(this);
     frames.unref();
     this.#messages.onSendError((msg, err) => this.#onSendError(msg as Request, err));
     this.#messages.onMessage((msg) => this.#onMessage(msg));
@@ -134,15 +135,14 @@ export class Client {
       this.#pending.delete(id);
       if (this.#pending.size === 0) this.#frames.unref();
       if (ok) p.resolve(value);
-      else p.reject(this.#raw ? value : errorFromWire(value as WireError));
+      else p.reject(errorFromWire(value as WireError));
     } else if (!ok) {
-      this.#onError?.(objectId as ObjectId, this.#raw ? value : errorFromWire(value as WireError));
+      this.#onError?.(objectId as ObjectId, errorFromWire(value as WireError));
     }
   }
 
   #onSendError(req: Request, err: unknown): void {
-    let e: unknown = err instanceof SerializationError ? err : new SerializationError(String((err as Error)?.message ?? err), '', { cause: err });
-    if (this.#raw) e = errorToWire(e);
+    const e = err instanceof SerializationError ? err : new SerializationError(String((err as Error)?.message ?? err), '', { cause: err });
     const p = this.#pending.get(req[0]);
     if (p) {
       this.#pending.delete(req[0]);
@@ -153,7 +153,24 @@ export class Client {
     }
   }
 
+  /**
+   * The last words of a thread or process ending normally: what is still batched, then a goodbye,
+   * written synchronously (no event-loop turn is left), so the server treats this client as ended,
+   * not dead. Skipped when earlier writes are still queued in the socket (they cannot be overtaken).
+   */
+  goodbyeSync(): void {
+    if (this.#closedError) return;
+    const msgs = this.#messages.takeBatch();
+    msgs.push([this.#nextId++, PROTOCOL_OBJECT, 'bye', [], NO_REPLY] satisfies Request);
+    try {
+      this.#frames.sendFrameSync(encode(msgs));
+    } catch {
+      // a batched message that cannot be encoded: its caller is gone with the process
+    }
+  }
+
   #shutdown(reason?: Error): void {
+    live.delete(this);
     if (this.#closedError) return;
     const err = reason instanceof ConnectionClosedError
       ? reason

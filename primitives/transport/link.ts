@@ -4,13 +4,17 @@
  * Per broker, two connections: the REQUEST connection belongs to this thread, which writes every
  * request — async, blocking or fire-and-forget — straight to its fd with fs.writeSync, in call
  * order (so a `send` made before a `release` reaches the broker before it), with no event-loop
- * turn needed; the REPLY connection belongs to an I/O thread (io-thread.ts) that forwards each
- * frame it reads. A blocking call writes its request and sleeps in Atomics.wait on a shared
- * signal word until the I/O thread has posted the reply (the sync-rpc pattern); async replies
- * met while draining are settled on the way.
+ * turn needed. Replies to async calls come back on that same connection and are read by this
+ * thread's event loop (one hop, the lowest latency a socket gives). A blocking call cannot wait for
+ * its event loop: its reply (flag SYNC_REPLY) goes to the REPLY connection, which belongs to an I/O
+ * thread (io-thread.ts) that forwards each frame it reads; the blocking call sleeps in Atomics.wait
+ * on a shared signal word until the I/O thread has posted it (the sync-rpc pattern).
+ *
+ * When this thread or process ends normally (exit code 0) it says goodbye on each request
+ * connection, so the creator treats it as an owner that ended, not one that died (a Lock it holds
+ * stays held, as in Python).
  */
 import { randomBytes } from 'node:crypto';
-import { writeSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { errorFromWire, errorToWire, type WireError } from '../../lib/base/codec/error-wire.js';
@@ -20,8 +24,8 @@ import { tsxApiUrl } from '../../lib/base/ts-loader.js';
 import { clientHandshake } from './auth.js';
 import { ownerId } from './core.js';
 import { R_CLOSED, R_FRAME, type LinkConnect, type LinkEvent } from './link-protocol.js';
-import { formatAddress, isReply, NO_REPLY, type Address, type Hello, type ObjectId, type Reply, type Request } from './protocol.js';
-import { decode, DEFAULT_MAX_FRAME, encode, FrameSocket, HANDSHAKE_MAX_FRAME } from './wire.js';
+import { formatAddress, isReply, NO_REPLY, PROTOCOL_OBJECT, SYNC_REPLY, type Address, type Hello, type ObjectId, type Reply, type Request } from './protocol.js';
+import { decode, DEFAULT_MAX_FRAME, encode, FrameSocket, HANDSHAKE_MAX_FRAME, writeAllSync } from './wire.js';
 
 /** Requests queued this tick are written together; a long synchronous burst every BATCH requests. */
 const BATCH = 512;
@@ -38,6 +42,8 @@ interface Broker {
   fd: number;
   closed: ConnectionClosedError | null;
   queue: Request[];
+  /** Async calls waiting for their reply on this connection (it is ref'd while there are some). */
+  pending: number;
 }
 
 function connectionClosed(reason: unknown): ConnectionClosedError {
@@ -62,7 +68,6 @@ export class Link {
   readonly #control: MessagePort;
   readonly #replies: MessagePort;
   readonly #signal: Int32Array;
-  readonly #sleeper = new Int32Array(new SharedArrayBuffer(4));
   readonly #brokers: Broker[] = [];
   readonly #byAddress = new Map<string, Promise<number>>();
   readonly #pending = new Map<number, Pending>();
@@ -106,7 +111,22 @@ export class Link {
     // Requests still queued when the thread ends must reach the broker: writes are synchronous,
     // so flushing at exit is enough (what is in the socket is delivered after we are gone).
     beforeWorkerExit(() => this.flush());
-    process.on('exit', () => this.flush());
+    process.on('exit', (code) => {
+      this.flush();
+      if (code === 0) this.#goodbye();
+    });
+  }
+
+  /** Tells every broker this thread is ending normally (see protocol.ts `bye`). */
+  #goodbye(): void {
+    for (const b of this.#brokers) {
+      if (b.closed || !b.socket) continue;
+      try {
+        this.#write(b, encode([[this.#nextId++, PROTOCOL_OBJECT, 'bye', [], NO_REPLY] satisfies Request]));
+      } catch {
+        // the broker is gone already: nothing to say goodbye to
+      }
+    }
   }
 
   /** Connects (once) to the broker at `address`; resolves with its index for later calls. */
@@ -123,7 +143,7 @@ export class Link {
 
   async #open(address: Address, authkey: Uint8Array): Promise<number> {
     const index = this.#brokers.length;
-    const broker: Broker = { index, socket: null, fd: -1, closed: null, queue: [] };
+    const broker: Broker = { index, socket: null, fd: -1, closed: null, queue: [], pending: 0 };
     this.#brokers.push(broker);
     const token = randomBytes(16).toString('hex');
     const owner = ownerId();
@@ -150,7 +170,7 @@ export class Link {
     }
     if (socket.writableLength > 0) await new Promise((r) => socket.once('drain', r));
     frames.maxFrame = DEFAULT_MAX_FRAME;
-    frames.onFrame(() => frames.close(new ConnectionClosedError('protocol error: data on a request connection')));
+    frames.onFrame((frame) => this.#onFrame(index, frame));
     frames.onClose((reason) => this.#close(broker, reason));
     frames.unref();
     broker.socket = socket;
@@ -167,7 +187,7 @@ export class Link {
     if (b.closed) return Promise.reject(b.closed);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      if (this.#pending.size === 0) this.#replies.ref();
+      if (b.pending++ === 0) b.socket!.ref();
       this.#pending.set(id, { broker, resolve, reject });
       this.#queue(b, [id, objectId, method, args, 0]);
     });
@@ -184,7 +204,7 @@ export class Link {
     this.#syncBroker = broker;
     this.#syncReply = null;
     try {
-      b.queue.push([id, objectId, method, args, 0]);
+      b.queue.push([id, objectId, method, args, SYNC_REPLY]);
       this.#queued++;
       this.#dirty.add(b);
       this.flush();
@@ -210,7 +230,8 @@ export class Link {
     const deferred = this.#takeDeferred(broker, objectId);
     if (deferred) throw errorFromWire(deferred);
     if (b.closed) throw b.closed;
-    this.#queue(b, [this.#nextId++, objectId, method, args, NO_REPLY]);
+    // A failure comes back where blocking calls read, so the next blocking call on that core sees it.
+    this.#queue(b, [this.#nextId++, objectId, method, args, NO_REPLY | SYNC_REPLY]);
   }
 
   /** Writes every queued request now (synchronously). */
@@ -255,12 +276,6 @@ export class Link {
     this.#dirty.clear();
   }
 
-  /** Kept for callers that want to await delivery: writes are synchronous, so this is flush(). */
-  drain(): Promise<void> {
-    this.flush();
-    return Promise.resolve();
-  }
-
   #queue(b: Broker, req: Request): void {
     b.queue.push(req);
     this.#dirty.add(b);
@@ -284,22 +299,10 @@ export class Link {
     const buf = Buffer.allocUnsafe(4 + payload.length);
     buf.writeUInt32BE(payload.length, 0);
     buf.set(payload, 4);
-    let off = 0;
-    let pause = 0.05;
-    while (off < buf.length) {
-      try {
-        off += writeSync(b.fd, buf, off, buf.length - off);
-        pause = 0.05;
-      } catch (err: any) {
-        if (err?.code === 'EAGAIN' || err?.code === 'EWOULDBLOCK') {
-          Atomics.wait(this.#sleeper, 0, 0, pause);
-          pause = Math.min(pause * 2, 5);
-          continue;
-        }
-        const closed = connectionClosed(err);
-        this.#close(b, closed);
-        throw closed;
-      }
+    if (!writeAllSync(b.fd, buf)) {
+      const closed = connectionClosed(new Error('write failed'));
+      this.#close(b, closed);
+      throw closed;
     }
   }
 
@@ -313,7 +316,7 @@ export class Link {
     const p = this.#pending.get(id);
     if (p) {
       this.#pending.delete(id);
-      this.#unrefIfIdle();
+      this.#settled(p);
       p.reject(err);
     } else if (flags & NO_REPLY) {
       this.#deferred.set(`${b.index}:${objectId}`, errorToWire(err));
@@ -329,7 +332,13 @@ export class Link {
   }
 
   #unrefIfIdle(): void {
-    if (this.#pending.size === 0 && this.#connecting.size === 0) this.#replies.unref();
+    if (this.#connecting.size === 0) this.#replies.unref();
+  }
+
+  /** An async call got its answer (or failed): its connection may go idle. */
+  #settled(p: Pending): void {
+    const b = this.#brokers[p.broker];
+    if (--b.pending === 0 && !b.closed) b.socket?.unref();
   }
 
   #drainPort(): void {
@@ -373,7 +382,7 @@ export class Link {
       const p = this.#pending.get(id);
       if (p) {
         this.#pending.delete(id);
-        this.#unrefIfIdle();
+        this.#settled(p);
         if (r[1]) p.resolve(r[2]);
         else p.reject(errorFromWire(r[2] as WireError));
       } else if (!r[1] && r[3] !== undefined) {

@@ -14,18 +14,27 @@ export interface Hello {
   owner: string;
   /**
    * Split connections (remote-core link): a reply connection announces `listen: token`; a
-   * request connection then says `replyTo: token`, and the server writes its replies there.
-   * This lets one thread write requests synchronously while another thread reads the replies.
+   * request connection then says `replyTo: token`, and the server writes the replies of its
+   * SYNC_REPLY calls there. This lets a thread blocked in a call have its reply read by another
+   * thread; replies to its other calls come back on the request connection itself.
    */
   listen?: string;
   replyTo?: string;
 }
 
-/** Object id reserved for protocol calls: `ping` (a barrier). Never register an object under it. */
+/**
+ * Object id reserved for protocol calls. Never register an object under it.
+ * - `ping`: a barrier, answered once every earlier call of that connection has started;
+ * - `bye`: the client is ending normally (its thread or process finished): if the connection
+ *   closes next, what it holds is given up as by an owner that ended normally (a Lock it holds stays
+ *   held), not as by one that died. Any later call takes the goodbye back.
+ */
 export const PROTOCOL_OBJECT = '';
 
 /** Flag: send no reply unless the call fails (fire-and-forget). */
 export const NO_REPLY = 1;
+/** Flag: reply on the connection this one named in Hello.replyTo (a thread blocked in a call reads there). */
+export const SYNC_REPLY = 2;
 
 /** [id, objectId, method, args, flags] */
 export type Request = [id: number, objectId: ObjectId, method: string, args: unknown[], flags: number];

@@ -14,7 +14,7 @@ import { errorToWire } from '../../lib/base/codec/error-wire.js';
 import { SerializationError } from '../../lib/base/errors.js';
 import { checkAuthkey, serverHandshake, type Authkey } from './auth.js';
 import { DEFAULT_MAX_FRAME, FrameSocket, HANDSHAKE_MAX_FRAME, MessageSocket } from './wire.js';
-import { isHello, isRequest, NO_REPLY, PROTOCOL_OBJECT, type Address, type ObjectId, type Reply, type Request } from './protocol.js';
+import { isHello, isRequest, NO_REPLY, PROTOCOL_OBJECT, SYNC_REPLY, type Address, type ObjectId, type Reply, type Request } from './protocol.js';
 
 /** One authenticated connection, as hosted objects see it. */
 export interface ClientInfo {
@@ -34,7 +34,7 @@ export interface ServerOptions {
   authkey: Authkey;
   /** Largest frame accepted after authentication (bytes). */
   maxFrame?: number;
-  /** A client that has not completed the handshake after this many ms is dropped (default 10 s). */
+  /** A client that has not sent the next handshake step after this many ms is dropped (default 2 s). */
   handshakeTimeout?: number;
   onConnect?(client: ClientInfo): void;
   /** After the per-object abandon() calls. */
@@ -60,8 +60,34 @@ interface Connection {
   listenToken: string | null;
   pending: number;
   closed: boolean;
-  /** Objects this client called that can abandon(owner). */
-  used: Set<{ abandon(owner: string): unknown }>;
+  /** Objects this client called that can abandon(owner, died). */
+  used: Set<{ abandon(owner: string, died?: boolean): unknown }>;
+  /** The client said goodbye (it is ending normally) and has made no call since. */
+  saidBye: boolean;
+}
+
+/** Private socket directories this process made: removed when it exits, even without close(). */
+const privateDirs = new Set<string>();
+let cleanupAtExit = false;
+
+/** A fresh private Unix socket address (a 0700 directory under os.tmpdir()), removed at exit. */
+export function privateAddress(): { dir: string; address: string } {
+  // mkdtemp creates the directory with mode 0700: only this user can reach the socket.
+  const dir = mkdtempSync(join(tmpdir(), 'multiproc-'));
+  privateDirs.add(dir);
+  if (!cleanupAtExit) {
+    cleanupAtExit = true;
+    process.on('exit', () => {
+      for (const d of privateDirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  return { dir, address: join(dir, 's') };
+}
+
+/** Removes a directory made by {@link privateAddress}. */
+export function removePrivate(dir: string): void {
+  privateDirs.delete(dir);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /** A void result leaves its value out: the reply stays plain JSON (undefined is not JSON). */
@@ -108,7 +134,7 @@ export class ObjectServer {
       if (typeof address === 'string') server.listen(address, done);
       else server.listen(address.port, address.host, done);
     }).catch((err) => {
-      if (dir) rmSync(dir, { recursive: true, force: true });
+      if (dir) removePrivate(dir);
       throw err;
     });
     server.unref();
@@ -121,12 +147,13 @@ export class ObjectServer {
   }
 
   /**
-   * Starts listening on a fresh private Unix socket, synchronously (a Unix socket binds within
-   * listen()): for the per-process broker, whose address a synchronous toHandle() must return.
+   * Starts listening on a Unix socket synchronously (a Unix socket binds within listen()): for the
+   * per-process broker, whose address a synchronous toHandle() must return. Default: a fresh
+   * private socket; `address` (from {@link privateAddress}) when the directory was made elsewhere.
    */
-  static listenSync(opts: Omit<ServerOptions, 'address'>): ObjectServer {
+  static listenSync(opts: Omit<ServerOptions, 'address'> & { address?: string }): ObjectServer {
     checkAuthkey(opts.authkey);
-    const { dir, address } = ObjectServer.#where(undefined);
+    const { dir, address } = opts.address === undefined ? ObjectServer.#where(undefined) : { dir: null, address: opts.address };
     const server = createServer({ noDelay: true } as any);
     server.on('error', (err) => process.emitWarning(`multiproc broker socket failed: ${err.message}`));
     server.listen(address);
@@ -136,9 +163,7 @@ export class ObjectServer {
 
   static #where(address: Address | undefined): { dir: string | null; address: Address } {
     if (address !== undefined) return { dir: null, address };
-    // mkdtemp creates the directory with mode 0700: only this user can reach the socket.
-    const dir = mkdtempSync(join(tmpdir(), 'multiproc-'));
-    return { dir, address: join(dir, 's') };
+    return privateAddress();
   }
 
   /** Hosts `obj`; returns its id (a fresh number unless one is given). */
@@ -176,7 +201,7 @@ export class ObjectServer {
     const done = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const s of this.#sockets) s.destroy();
     await done;
-    if (this.#dir) rmSync(this.#dir, { recursive: true, force: true });
+    if (this.#dir) removePrivate(this.#dir);
   }
 
   #accept(socket: Socket): void {
@@ -190,7 +215,7 @@ export class ObjectServer {
     const frames = new FrameSocket(socket, { maxFrame: HANDSHAKE_MAX_FRAME });
     serverHandshake(frames, this.#opts.authkey, this.#opts.handshakeTimeout).then(
       () => this.#welcome(frames),
-      () => frames.end(), // wrong key or protocol error: drop this client only
+      () => frames.end(100), // wrong key or protocol error: drop this client only (the verdict still reaches it)
     );
   }
 
@@ -218,7 +243,7 @@ export class ObjectServer {
         }
         const c: Connection = {
           info: { id: this.#nextClientId++, pid: msg.pid, owner: msg.owner, data: new Map() },
-          messages, pending: 0, closed: false, used: new Set(),
+          messages, pending: 0, closed: false, used: new Set(), saidBye: false,
           out: null as any, feeds: new Set(), listenToken: null,
         };
         c.out = c;
@@ -256,9 +281,14 @@ export class ObjectServer {
     let result: unknown;
     let ok = true;
     let obj: any;
+    conn.saidBye = false;
     try {
       if (objectId === PROTOCOL_OBJECT) {
-        // Built-in: ping, a barrier that returns once every earlier call of this connection has started.
+        if (method === 'bye') {
+          conn.saidBye = true;
+          return;
+        }
+        // ping: a barrier that returns once every earlier call of this connection has started.
         if (method !== 'ping') throw new TypeError(`unknown protocol call ${JSON.stringify(method)}`);
         this.#reply(conn, id, objectId, flags, true, null);
         return;
@@ -281,7 +311,7 @@ export class ObjectServer {
       result = err;
     }
     if (ok && isThenable(result)) {
-      if (conn.pending++ === 0) conn.out.messages.frames.ref();
+      if (conn.pending++ === 0) this.#replyTo(conn, flags).messages.frames.ref();
       Promise.resolve(result).then(
         (value) => this.#settle(conn, obj, id, objectId, flags, true, value),
         (err) => this.#settle(conn, obj, id, objectId, flags, false, err),
@@ -291,13 +321,19 @@ export class ObjectServer {
     this.#reply(conn, id, objectId, flags, ok, result);
   }
 
+  /** Where the replies of a call go: its own connection, or (SYNC_REPLY) the reply connection it named. */
+  #replyTo(conn: Connection, flags: number): Connection {
+    return flags & SYNC_REPLY ? conn.out : conn;
+  }
+
   #settle(conn: Connection, obj: any, id: number, objectId: ObjectId, flags: number, ok: boolean, value: unknown): void {
-    if (--conn.pending === 0 && !conn.out.closed) conn.out.messages.frames.unref();
+    const out = this.#replyTo(conn, flags);
+    if (--conn.pending === 0 && !out.closed) out.messages.frames.unref();
     if (conn.closed) {
-      // The caller died while this call waited (e.g. an acquire granted after the death).
+      // The caller ended while this call waited (e.g. an acquire granted after the death).
       if (obj && typeof obj.abandon === 'function') {
         try {
-          obj.abandon(conn.info.owner);
+          obj.abandon(conn.info.owner, !conn.saidBye);
         } catch {
           /* best effort */
         }
@@ -308,10 +344,11 @@ export class ObjectServer {
   }
 
   #reply(conn: Connection, id: number, objectId: ObjectId, flags: number, ok: boolean, value: unknown): void {
-    if (conn.closed || conn.out.closed) return;
+    const out = this.#replyTo(conn, flags);
+    if (conn.closed || out.closed) return;
     if (ok && flags & NO_REPLY) return;
     try {
-      conn.out.messages.send(ok ? okReply(id, value) : [id, false, errorToWire(value), objectId]);
+      out.messages.send(ok ? okReply(id, value) : [id, false, errorToWire(value), objectId]);
     } catch {
       /* the connection closed meanwhile */
     }
@@ -322,11 +359,13 @@ export class ObjectServer {
     this.#connections.delete(conn);
     if (conn.listenToken !== null) this.#listeners.delete(conn.listenToken);
     conn.out.feeds.delete(conn);
-    // Nobody can read the replies of the connections that wrote through this one: drop them too.
-    for (const feed of conn.feeds) feed.messages.frames.close(new Error('reply connection closed'));
+    // The connections that named this one for their blocking calls' replies close on their own (their
+    // client ends, or its link notices its reply reader is gone); closing them here could drop a
+    // goodbye still unread in their socket.
+    // No goodbye before the connection went: the client died (crash, kill, non-zero exit).
     for (const obj of conn.used) {
       try {
-        obj.abandon(conn.info.owner);
+        obj.abandon(conn.info.owner, !conn.saidBye);
       } catch {
         /* one object's failure must not stop the others */
       }

@@ -1,18 +1,13 @@
 /**
- * The wire format: length-prefixed frames over a stream socket. A payload is either JSON text or
- * v8's serialization, told apart by its first byte (v8 always starts with its version tag 0xFF,
- * which never starts UTF-8 text).
- *
- * v8 carries the same values as structured clone on the thread path (Map, Set, Date, BigInt,
- * typed arrays, undefined, NaN, cycles), so a primitive behaves the same in a thread and in a
- * process. But each v8 encode/decode costs ~3 µs and two native objects for the GC, which
- * dominated a small call's round trip: small plain data that JSON round-trips exactly (strings,
- * finite numbers, booleans, null, plain arrays and objects, no shared parts) goes as JSON.
- * Every message of one tick is written as ONE frame (an array of messages).
+ * The wire format: length-prefixed frames over a stream socket. A payload is encoded by the one
+ * message codec (lib/base/codec/message.ts: JSON text when JSON rebuilds it exactly, else v8, told
+ * apart by the first byte), so a value crosses a socket with the same structured-clone semantics as
+ * a Pipe or Queue. Every message of one tick is written as ONE frame (an array of messages).
  */
+import { writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { serialize, deserialize } from 'node:v8';
 import { ConnectionClosedError, SerializationError } from '../../lib/base/errors.js';
+import { decode, jsonExact, v8Encode } from '../../lib/base/codec/message.js';
 
 /** Largest frame accepted after authentication. */
 export const DEFAULT_MAX_FRAME = 256 * 1024 * 1024;
@@ -21,75 +16,27 @@ export const HANDSHAKE_MAX_FRAME = 1024;
 const HEADER = 4;
 /** Payloads up to this size are copied behind their header and written once. */
 const SMALL = 64 * 1024;
-/** First byte of every v8 payload (its version tag). */
-const V8_TAG = 0xff;
-/** The JSON check gives up (v8 takes over) after this many values: big data is v8's job. */
-const JSON_MAX_VALUES = 256;
 const EMPTY = Buffer.alloc(0);
 
-let jsonBudget = 0;
-/** Objects met by the current check: one met twice is shared, which v8 keeps and JSON would not. */
-const jsonSeen: object[] = [];
+export { encode, decode } from '../../lib/base/codec/message.js';
 
-/**
- * Whether JSON.parse(JSON.stringify(v)) rebuilds `v` exactly as v8 would: no undefined, -0, NaN,
- * holes, extra array properties, class instances or shared/cyclic parts, and not too big.
- */
-function jsonSafe(v: unknown): boolean {
-  jsonBudget = JSON_MAX_VALUES;
-  const ok = safeValue(v);
-  jsonSeen.length = 0;
-  return ok;
-}
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
-function safeValue(v: unknown): boolean {
-  if (--jsonBudget < 0) return false;
-  switch (typeof v) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(v) && !Object.is(v, -0);
-    case 'object':
-      if (v === null) return true;
-      if (jsonSeen.includes(v)) return false;
-      jsonSeen.push(v);
-      return safeContainer(v);
-    default:
-      return false;
+/** Writes `buf` to a non-blocking fd, riding out a full socket buffer with short sleeps; false if the fd fails. */
+export function writeAllSync(fd: number, buf: Uint8Array): boolean {
+  let off = 0;
+  let ms = 0.05;
+  while (off < buf.length) {
+    try {
+      off += writeSync(fd, buf, off, buf.length - off);
+      ms = 0.05;
+    } catch (err: any) {
+      if (err?.code !== 'EAGAIN' && err?.code !== 'EWOULDBLOCK') return false;
+      Atomics.wait(pause, 0, 0, ms);
+      ms = Math.min(ms * 2, 5);
+    }
   }
-}
-
-function safeContainer(v: object): boolean {
-  const proto = Object.getPrototypeOf(v);
-  if (proto === Array.prototype) {
-    const a = v as unknown[];
-    for (let i = 0; i < a.length; i++) if (!safeValue(a[i])) return false;
-    return Object.keys(a).length === a.length;
-  }
-  if (proto !== Object.prototype && proto !== null) return false;
-  for (const k of Object.keys(v)) if (!safeValue((v as Record<string, unknown>)[k])) return false;
   return true;
-}
-
-function v8Encode(value: unknown): Buffer {
-  try {
-    return serialize(value);
-  } catch (err) {
-    throw new SerializationError(`cannot send this value to another process: ${(err as Error)?.message ?? err}`, '', { cause: err });
-  }
-}
-
-/** Encodes a value (JSON when exact, else v8); a value v8 refuses becomes a SerializationError. */
-export function encode(value: unknown): Buffer {
-  return jsonSafe(value) ? Buffer.from(JSON.stringify(value)) : v8Encode(value);
-}
-
-/** Decodes a payload of either kind; throws on malformed input. */
-export function decode(buf: Uint8Array): unknown {
-  if (buf.length > 0 && buf[0] === V8_TAG) return deserialize(buf);
-  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  return JSON.parse(b.toString('utf8'));
 }
 
 /**
@@ -189,7 +136,7 @@ export class FrameSocket {
 
   /** Encodes `value` (see encode) and writes it as one frame; JSON text is written straight behind its header. */
   sendValue(value: unknown): void {
-    if (!jsonSafe(value)) {
+    if (!jsonExact(value)) {
       this.sendFrame(v8Encode(value));
       return;
     }
@@ -215,11 +162,26 @@ export class FrameSocket {
   }
 
   /** Graceful close: frames already written still reach the peer (e.g. an auth verdict). */
-  end(): void {
+  end(graceMs = 1000): void {
     if (this.#closed) return;
     this.socket.end();
     // A peer that never closes its side must not keep this socket forever.
-    setTimeout(() => this.close(), 1000).unref();
+    setTimeout(() => this.close(), graceMs).unref();
+  }
+
+  /**
+   * Writes one frame synchronously, straight to the socket's file descriptor, when nothing is queued
+   * in the socket (so it cannot overtake earlier frames); for the last words of a thread or process
+   * that is exiting, when no event-loop turn is left. Returns false when it could not.
+   */
+  sendFrameSync(payload: Uint8Array): boolean {
+    if (this.#closed || this.socket.writableLength > 0) return false;
+    const fd = (this.socket as any)._handle?.fd;
+    if (typeof fd !== 'number' || fd < 0) return false;
+    const buf = Buffer.allocUnsafe(HEADER + payload.length);
+    buf.writeUInt32BE(payload.length, 0);
+    buf.set(payload, HEADER);
+    return writeAllSync(fd, buf);
   }
 
   ref(): void {
@@ -400,6 +362,13 @@ export class MessageSocket {
     process.nextTick(this.#flushTick);
     if (this.frames.idle) this.#write([msg]);
     else this.#batch.push(msg);
+  }
+
+  /** Takes the messages batched for the end of this tick, unsent (the caller writes them). */
+  takeBatch(): unknown[] {
+    const batch = this.#batch;
+    this.#batch = [];
+    return batch;
   }
 
   /** Writes the pending batch now. */
