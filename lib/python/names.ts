@@ -1,0 +1,179 @@
+/**
+ * Python's names for multiproc's classes and functions. Methods get snake_case aliases on the shared
+ * prototypes (so an object revived in a worker has them too, and `instanceof` holds across both
+ * faces); the aliases and their types both come from one list, {@link PYTHON_NAMES}, and the build
+ * fails if they drift apart.
+ */
+import * as mp from '../index.js';
+import type { Typecode } from '../index.js';
+
+/**
+ * snake_case name → camelCase member, per class: the single list from which both the runtime
+ * aliases (below) and their types (the `declare module` at the end) are made, so they cannot drift.
+ * `methods` are forwarding methods, `getters` read-only properties.
+ */
+export const PYTHON_NAMES = {
+  Process: { methods: { is_alive: 'isAlive' }, getters: { exitcode: 'exitCode', ident: 'pid' } },
+  Queue: {
+    methods: {
+      put_nowait: 'putNowait', get_nowait: 'getNowait', put_sync: 'putSync', get_sync: 'getSync',
+      join_thread: 'joinThread', cancel_join_thread: 'cancelJoinThread',
+    },
+    getters: {},
+  },
+  JoinableQueue: { methods: { task_done: 'taskDone', join_sync: 'joinSync' }, getters: {} },
+  SimpleQueue: { methods: { get_sync: 'getSync' }, getters: {} },
+  Connection: {
+    methods: {
+      send_bytes: 'sendBytes', recv_bytes: 'recvBytes', recv_bytes_into: 'recvBytesInto', recv_sync: 'recvSync',
+      recv_bytes_sync: 'recvBytesSync', recv_bytes_into_sync: 'recvBytesIntoSync', poll_sync: 'pollSync',
+    },
+    getters: {},
+  },
+  Lock: { methods: { acquire_sync: 'acquireSync', hold_sync: 'holdSync' }, getters: {} },
+  RLock: { methods: { acquire_sync: 'acquireSync', hold_sync: 'holdSync' }, getters: {} },
+  Semaphore: { methods: { acquire_sync: 'acquireSync', hold_sync: 'holdSync', get_value: 'getValue' }, getters: {} },
+  Event: { methods: { is_set: 'isSet', wait_sync: 'waitSync' }, getters: {} },
+  Condition: {
+    methods: {
+      acquire_sync: 'acquireSync', hold_sync: 'holdSync', notify_all: 'notifyAll', wait_for: 'waitFor',
+      wait_sync: 'waitSync', wait_for_sync: 'waitForSync',
+    },
+    getters: {},
+  },
+  Barrier: { methods: { wait_sync: 'waitSync' }, getters: { n_waiting: 'nWaiting' } },
+  RawSharedValue: { methods: { get_obj: 'getObj' }, getters: {} },
+  SharedValue: { methods: { get_lock: 'getLock' }, getters: {} },
+  Future: {
+    methods: {
+      add_done_callback: 'addDoneCallback', set_result: 'setResult', set_exception: 'setException',
+      set_running_or_notify_cancel: 'setRunningOrNotifyCancel', result_now: 'resultNow', exception_now: 'exceptionNow',
+    },
+    getters: {},
+  },
+  // Manager proxies: the same names, still returning Promises.
+  SemaphoreProxy: { methods: { get_value: 'getValue' }, getters: {} },
+  EventProxy: { methods: { is_set: 'isSet' }, getters: {} },
+  ConditionProxy: { methods: { notify_all: 'notifyAll', wait_for: 'waitFor' }, getters: {} },
+  BarrierProxy: { methods: {}, getters: { n_waiting: 'nWaiting' } },
+  QueueProxy: { methods: { put_nowait: 'putNowait', get_nowait: 'getNowait' }, getters: {} },
+  JoinableQueueProxy: { methods: { task_done: 'taskDone' }, getters: {} },
+  DictProxy: { methods: { compare_and_set: 'compareAndSet' }, getters: {} },
+  ListProxy: { methods: { compare_and_set: 'compareAndSet' }, getters: {} },
+  ValueProxy: { methods: { compare_and_set: 'compareAndSet' }, getters: {} },
+  ArrayProxy: { methods: { compare_and_set: 'compareAndSet' }, getters: {} },
+} as const;
+
+type PythonNames = typeof PYTHON_NAMES;
+
+/** @internal The classes {@link PYTHON_NAMES} names, whose prototypes get the aliases. */
+export const ALIASED_CLASSES = {
+  Process: mp.Process, Queue: mp.Queue, JoinableQueue: mp.JoinableQueue, SimpleQueue: mp.SimpleQueue,
+  Connection: mp.Connection, Lock: mp.Lock, RLock: mp.RLock, Semaphore: mp.Semaphore, Event: mp.Event,
+  Condition: mp.Condition, Barrier: mp.Barrier, RawSharedValue: mp.RawSharedValue, SharedValue: mp.SharedValue,
+  Future: mp.Future, SemaphoreProxy: mp.SemaphoreProxy, EventProxy: mp.EventProxy, ConditionProxy: mp.ConditionProxy,
+  BarrierProxy: mp.BarrierProxy, QueueProxy: mp.QueueProxy, JoinableQueueProxy: mp.JoinableQueueProxy,
+  DictProxy: mp.DictProxy, ListProxy: mp.ListProxy, ValueProxy: mp.ValueProxy, ArrayProxy: mp.ArrayProxy,
+} satisfies { [K in keyof PythonNames]: { prototype: object } };
+
+/** Defines `snake` on `proto` as a call of (or a getter for) `camel`, unless it already exists. */
+function alias(proto: object, methods: Record<string, string>, getters: Record<string, string>): void {
+  for (const [snake, camel] of Object.entries(methods)) {
+    if (Object.prototype.hasOwnProperty.call(proto, snake)) continue;
+    Object.defineProperty(proto, snake, {
+      value: function (this: any, ...args: unknown[]) {
+        return this[camel](...args);
+      },
+      writable: true, configurable: true,
+    });
+  }
+  for (const [snake, camel] of Object.entries(getters)) {
+    if (Object.prototype.hasOwnProperty.call(proto, snake)) continue;
+    Object.defineProperty(proto, snake, { get(this: any) { return this[camel]; }, configurable: true });
+  }
+}
+
+for (const [name, { methods, getters }] of Object.entries(PYTHON_NAMES)) {
+  alias(ALIASED_CLASSES[name as keyof PythonNames].prototype, methods, getters);
+}
+
+/**
+ * @internal This module's URL, left where the worker engines can find it without importing it: a
+ * program that uses Python's names wants them on the objects its tasks receive too, so a worker
+ * started while this is set imports this URL before its first task.
+ */
+(globalThis as any)[Symbol.for('multiproc.pythonNames')] = import.meta.url;
+
+/** The alias members of class `K`, typed from the camelCase members of `C` they forward to. */
+type Snake<C, M> = { [P in keyof M]: M[P] extends keyof C ? C[M[P]] : never };
+type SnakeGetters<C, G> = { readonly [P in keyof G]: G[P] extends keyof C ? C[G[P]] : never };
+/** @internal Python's names for class `K`, as members of `C` (its instance type). */
+export type PythonAliases<C, K extends keyof PythonNames> =
+  Snake<C, PythonNames[K]['methods']> & SnakeGetters<C, PythonNames[K]['getters']>;
+
+/** Every camelCase member PYTHON_NAMES points to, that its class does not have (never, or a compile error below). */
+type ValuesOf<T> = T[keyof T];
+type MissingTargets = ValuesOf<{
+  [K in keyof PythonNames]: Exclude<
+    ValuesOf<PythonNames[K]['methods']> | ValuesOf<PythonNames[K]['getters']>,
+    keyof (typeof ALIASED_CLASSES)[K]['prototype']
+  >;
+}>;
+/** @internal the instance type of each class PYTHON_NAMES names. */
+export type PythonAliasedInstances = { [K in keyof PythonNames]: (typeof ALIASED_CLASSES)[K]['prototype'] };
+/** Every alias PYTHON_NAMES lists that its class's type lacks (its `declare module` entry is missing). */
+type UntypedAliases = ValuesOf<{
+  [K in keyof PythonNames]: Exclude<keyof PythonNames[K]['methods'] | keyof PythonNames[K]['getters'], keyof PythonAliasedInstances[K]>;
+}>;
+// Drift fails the build here, naming the culprit: a target its class lacks, or an alias with no type.
+const everyAliasHasATarget: [MissingTargets] extends [never] ? true : MissingTargets = true;
+const everyAliasIsTyped: [UntypedAliases] extends [never] ? true : UntypedAliases = true;
+void everyAliasHasATarget;
+void everyAliasIsTyped;
+
+/** Python's `Array(typecode, size_or_initializer, *, lock=True)`: the typed array also answers get_lock/get_obj. */
+export const Array: typeof mp.Array = function Array(...args: Parameters<typeof mp.Array>) {
+  const arr: any = (mp.Array as any)(...args);
+  if (typeof arr.getLock === 'function') Object.defineProperty(arr, 'get_lock', { value: () => arr.getLock(), configurable: true });
+  if (typeof arr.getObj === 'function') Object.defineProperty(arr, 'get_obj', { value: () => arr.getObj(), configurable: true });
+  return arr;
+} as any;
+
+/** Python's `as_completed(fs, timeout=None)`. */
+export const as_completed = mp.asCompleted;
+export const cpu_count = mp.cpuCount;
+export const current_process = mp.currentProcess;
+export const active_children = mp.activeChildren;
+
+/** Python's names for the broken-executor errors. */
+export const BrokenProcessPool = mp.BrokenPoolError;
+export const BrokenThreadPool = mp.BrokenPoolError;
+export const BrokenExecutor = mp.BrokenPoolError;
+
+// Declaration merging: the aliases of PYTHON_NAMES, for TypeScript (each class names its own entry).
+declare module '../index.js' {
+  interface Process extends PythonAliases<Process, 'Process'> {}
+  interface Queue<T> extends PythonAliases<Queue<T>, 'Queue'> {}
+  interface JoinableQueue<T> extends PythonAliases<JoinableQueue<T>, 'JoinableQueue'> {}
+  interface SimpleQueue<T> extends PythonAliases<SimpleQueue<T>, 'SimpleQueue'> {}
+  interface Connection<T> extends PythonAliases<Connection<T>, 'Connection'> {}
+  interface Lock extends PythonAliases<Lock, 'Lock'> {}
+  interface RLock extends PythonAliases<RLock, 'RLock'> {}
+  interface Semaphore extends PythonAliases<Semaphore, 'Semaphore'> {}
+  interface Event extends PythonAliases<Event, 'Event'> {}
+  interface Condition extends PythonAliases<Condition, 'Condition'> {}
+  interface Barrier extends PythonAliases<Barrier, 'Barrier'> {}
+  interface RawSharedValue<T extends Typecode = Typecode> extends PythonAliases<RawSharedValue<T>, 'RawSharedValue'> {}
+  interface SharedValue<T extends Typecode = Typecode> extends PythonAliases<SharedValue<T>, 'SharedValue'> {}
+  interface Future<T> extends PythonAliases<Future<T>, 'Future'> {}
+  interface SemaphoreProxy extends PythonAliases<SemaphoreProxy, 'SemaphoreProxy'> {}
+  interface EventProxy extends PythonAliases<EventProxy, 'EventProxy'> {}
+  interface ConditionProxy extends PythonAliases<ConditionProxy, 'ConditionProxy'> {}
+  interface BarrierProxy extends PythonAliases<BarrierProxy, 'BarrierProxy'> {}
+  interface QueueProxy<T> extends PythonAliases<QueueProxy<T>, 'QueueProxy'> {}
+  interface JoinableQueueProxy<T> extends PythonAliases<JoinableQueueProxy<T>, 'JoinableQueueProxy'> {}
+  interface DictProxy<V> extends PythonAliases<DictProxy<V>, 'DictProxy'> {}
+  interface ListProxy<T> extends PythonAliases<ListProxy<T>, 'ListProxy'> {}
+  interface ValueProxy<T extends number | bigint = number> extends PythonAliases<ValueProxy<T>, 'ValueProxy'> {}
+  interface ArrayProxy<T extends number | bigint = number> extends PythonAliases<ArrayProxy<T>, 'ArrayProxy'> {}
+}
