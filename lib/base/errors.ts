@@ -146,6 +146,7 @@ export const errorClasses: Record<string, new (...args: any[]) => Error> = {};
  * symbol: the bundled worker entry and a task's own `import('multiproc')` are two copies of this
  * module, and an error made from either copy's classes must be recognised as ours. A user's own
  * `class TimeoutError extends Error` carries no mark, so it crosses as the user's class name.
+ * @internal
  */
 export const libraryErrorMark: unique symbol = Symbol.for('multiproc.errorClass') as any;
 
