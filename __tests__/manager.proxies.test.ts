@@ -317,7 +317,7 @@ describe('sync proxies', () => {
     expect(await s.getValue()).toBe(2);
     const b = await m.BoundedSemaphore(1);
     await expect(b.release()).rejects.toBeInstanceOf(LockStateError);
-    await expect(b.release()).rejects.toThrow('Semaphore released too many times');
+    await expect(b.release()).rejects.toThrow(/released too many times/);
     await expect(m.Semaphore(-1)).rejects.toThrow(RangeError);
   });
 

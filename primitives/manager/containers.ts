@@ -5,7 +5,7 @@
  */
 import { AttributeError, IndexError, KeyError, ValueError } from './errors.js';
 import { applyOp, pyCompare, pyEquals, repr, toIndex } from './pyvalues.js';
-import type { Holder } from './holder.js';
+import { checkTypecode, convert, viewOf, type Typecode } from '../ctypes.js';
 
 export type DictKey = string | number | bigint;
 
@@ -45,7 +45,7 @@ function toArray(items: unknown, what: string): unknown[] {
 }
 
 /** dict: a Map, so 1 and '1' stay different keys as in Python. */
-export class DictHolder implements Holder {
+export class DictHolder {
   readonly kind = 'dict';
   readonly map: Map<DictKey, unknown>;
 
@@ -53,9 +53,6 @@ export class DictHolder implements Holder {
     this.map = new Map(entriesOf(init, 'dict()'));
   }
 
-  contents(): Iterable<unknown> {
-    return this.map.values();
-  }
 
   get(k: unknown, dflt?: unknown): unknown {
     const key = checkKey(k);
@@ -159,7 +156,7 @@ function sliceBound(v: unknown, len: number, dflt: number): number {
 }
 
 /** list: a JS array with Python's indexing and errors. */
-export class ListHolder implements Holder {
+export class ListHolder {
   readonly kind = 'list';
   items: unknown[];
 
@@ -167,11 +164,8 @@ export class ListHolder implements Holder {
     this.items = init === undefined || init === null ? [] : toArray(init, 'list()').slice();
   }
 
-  contents(): Iterable<unknown> {
-    return this.items;
-  }
 
-  private at(i: unknown, message: string): number {
+  #at(i: unknown, message: string): number {
     let n = toIndex(i);
     if (n < 0) n += this.items.length;
     if (n < 0 || n >= this.items.length) throw new IndexError(message);
@@ -179,14 +173,14 @@ export class ListHolder implements Holder {
   }
 
   get(i: unknown): unknown {
-    return this.items[this.at(i, 'list index out of range')];
+    return this.items[this.#at(i, 'list index out of range')];
   }
   set(i: unknown, v: unknown): void {
-    this.items[this.at(i, 'list assignment index out of range')] = v;
+    this.items[this.#at(i, 'list assignment index out of range')] = v;
   }
   /** `del l[i]`. */
   delete(i: unknown): void {
-    this.items.splice(this.at(i, 'list assignment index out of range'), 1);
+    this.items.splice(this.#at(i, 'list assignment index out of range'), 1);
   }
   append(v: unknown): void {
     this.items.push(v);
@@ -199,7 +193,7 @@ export class ListHolder implements Holder {
   }
   pop(i: unknown = -1): unknown {
     if (this.items.length === 0) throw new IndexError('pop from empty list');
-    const n = this.at(i, 'pop index out of range');
+    const n = this.#at(i, 'pop index out of range');
     return n === this.items.length - 1 ? this.items.pop() : this.items.splice(n, 1)[0];
   }
   remove(v: unknown): void {
@@ -248,16 +242,16 @@ export class ListHolder implements Holder {
   }
   /** Atomic `l[i] += delta`. Returns the new value. */
   increment(i: unknown, delta: unknown = 1): unknown {
-    const n = this.at(i, 'list index out of range');
+    const n = this.#at(i, 'list index out of range');
     return (this.items[n] = applyOp(this.items[n], '+', delta));
   }
   /** Atomic `l[i] = l[i] op operand`. Returns the new value. */
   modify(i: unknown, op: unknown, operand: unknown): unknown {
-    const n = this.at(i, 'list index out of range');
+    const n = this.#at(i, 'list index out of range');
     return (this.items[n] = applyOp(this.items[n], op, operand));
   }
   compareAndSet(i: unknown, expected: unknown, value: unknown): boolean {
-    const n = this.at(i, 'list index out of range');
+    const n = this.#at(i, 'list index out of range');
     if (!pyEquals(this.items[n], expected)) return false;
     this.items[n] = value;
     return true;
@@ -270,7 +264,7 @@ function checkName(name: unknown): string {
 }
 
 /** Namespace: named attributes. */
-export class NamespaceHolder implements Holder {
+export class NamespaceHolder {
   readonly kind = 'Namespace';
   readonly attrs: Map<string, unknown>;
 
@@ -278,16 +272,13 @@ export class NamespaceHolder implements Holder {
     this.attrs = new Map(entriesOf(init, 'Namespace()').map(([k, v]) => [checkName(k), v]));
   }
 
-  contents(): Iterable<unknown> {
-    return this.attrs.values();
-  }
 
-  private missing(name: string): never {
+  #missing(name: string): never {
     throw new AttributeError(`'Namespace' object has no attribute '${name}'`);
   }
   get(name: unknown): unknown {
     const n = checkName(name);
-    if (!this.attrs.has(n)) this.missing(n);
+    if (!this.attrs.has(n)) this.#missing(n);
     return this.attrs.get(n);
   }
   set(name: unknown, v: unknown): void {
@@ -298,7 +289,7 @@ export class NamespaceHolder implements Holder {
   }
   delete(name: unknown): void {
     const n = checkName(name);
-    if (!this.attrs.delete(n)) this.missing(n);
+    if (!this.attrs.delete(n)) this.#missing(n);
   }
   keys(): string[] {
     return [...this.attrs.keys()];
@@ -318,45 +309,25 @@ export class NamespaceHolder implements Holder {
   }
 }
 
-type TypedArrayCtor = new (n: number) => ArrayLike<number | bigint> & { [i: number]: number | bigint; length: number; slice(a?: number, b?: number): any };
-
-/** Python's typecodes (as `array`/`ctypes`); 'l'/'L' are 32-bit so they read as numbers on every platform. */
-export const TYPECODES: Record<string, TypedArrayCtor> = {
-  b: Int8Array, B: Uint8Array, h: Int16Array, H: Uint16Array, i: Int32Array, I: Uint32Array,
-  l: Int32Array, L: Uint32Array, q: BigInt64Array, Q: BigUint64Array, f: Float32Array, d: Float64Array,
-} as any;
-
-function ctorOf(typecode: unknown): TypedArrayCtor {
-  const ctor = typeof typecode === 'string' ? TYPECODES[typecode] : undefined;
-  if (!ctor) throw new TypeError(`unsupported typecode ${repr(typecode)}: expected one of ${Object.keys(TYPECODES).join(' ')}`);
-  return ctor;
+/** A typecode from the wire, checked as sharedctypes does. */
+function typecodeOf(typecode: unknown): Typecode {
+  return checkTypecode(typecode);
 }
 
-/** Checks a value for a typecode as ctypes does: integers for integer codes (wrapping), numbers for floats. */
-function coerce(typecode: string, v: unknown): number | bigint {
-  const big = typecode === 'q' || typecode === 'Q';
-  const float = typecode === 'f' || typecode === 'd';
-  if (float) {
-    if (typeof v === 'number') return v;
-    if (typeof v === 'bigint') return Number(v);
-    throw new TypeError(`must be real number, not ${v === null ? 'null' : typeof v}`);
-  }
-  if (typeof v === 'bigint') return big ? v : Number(BigInt.asIntN(64, v));
-  if (typeof v === 'number' && Number.isInteger(v)) return big ? BigInt(v) : v;
-  if (typeof v === 'number') throw new TypeError(`int expected instead of float (${v}) for typecode '${typecode}'`);
-  if (typeof v === 'boolean') return big ? BigInt(v) : Number(v);
-  throw new TypeError(`an integer is required for typecode '${typecode}', not ${v === null ? 'null' : typeof v}`);
+/** Stores as the shared-memory Value/Array do (one conversion for both: primitives/ctypes.ts). */
+function coerce(typecode: Typecode, v: unknown): number | bigint {
+  return convert(typecode, v, 'value');
 }
 
 /** Value(typecode, v): one typed cell, so stores wrap/round exactly as the shared-memory Value does. */
-export class ValueHolder implements Holder {
+export class ValueHolder {
   readonly kind = 'Value';
-  readonly typecode: string;
+  readonly typecode: Typecode;
   private readonly cell: any;
 
   constructor(typecode: unknown, init: unknown = 0) {
-    this.cell = new (ctorOf(typecode))(1);
-    this.typecode = typecode as string;
+    this.typecode = typecodeOf(typecode);
+    this.cell = viewOf(this.typecode, 1);
     this.cell[0] = coerce(this.typecode, init);
   }
 
@@ -384,25 +355,24 @@ export class ValueHolder implements Holder {
 }
 
 /** Array(typecode, sizeOrInit): a typed array with Python's indexing. */
-export class ArrayHolder implements Holder {
+export class ArrayHolder {
   readonly kind = 'Array';
-  readonly typecode: string;
+  readonly typecode: Typecode;
   private readonly data: any;
 
   constructor(typecode: unknown, init: unknown) {
-    const ctor = ctorOf(typecode);
-    this.typecode = typecode as string;
+    this.typecode = typecodeOf(typecode);
     if (typeof init === 'number') {
       if (!Number.isInteger(init) || init < 0) throw new RangeError(`Array size must be a non-negative integer, got ${init}`);
-      this.data = new ctor(init);
+      this.data = viewOf(this.typecode, init);
     } else {
       const items = toArray(init, 'Array()');
-      this.data = new ctor(items.length);
+      this.data = viewOf(this.typecode, items.length);
       for (let i = 0; i < items.length; i++) this.data[i] = coerce(this.typecode, items[i]);
     }
   }
 
-  private at(i: unknown, message = 'array index out of range'): number {
+  #at(i: unknown, message = 'array index out of range'): number {
     let n = toIndex(i, 'array indices');
     if (n < 0) n += this.data.length;
     if (n < 0 || n >= this.data.length) throw new IndexError(message);
@@ -410,10 +380,10 @@ export class ArrayHolder implements Holder {
   }
 
   get(i: unknown): number | bigint {
-    return this.data[this.at(i)];
+    return this.data[this.#at(i)];
   }
   set(i: unknown, v: unknown): void {
-    this.data[this.at(i, 'array assignment index out of range')] = coerce(this.typecode, v);
+    this.data[this.#at(i, 'array assignment index out of range')] = coerce(this.typecode, v);
   }
   length(): number {
     return this.data.length;
@@ -426,17 +396,17 @@ export class ArrayHolder implements Holder {
     return this.data.slice();
   }
   increment(i: unknown, delta: unknown = 1): number | bigint {
-    const n = this.at(i);
+    const n = this.#at(i);
     this.data[n] = coerce(this.typecode, applyOp(this.data[n], '+', coerce(this.typecode, delta)));
     return this.data[n];
   }
   modify(i: unknown, op: unknown, operand: unknown): number | bigint {
-    const n = this.at(i);
+    const n = this.#at(i);
     this.data[n] = coerce(this.typecode, applyOp(this.data[n], op, op === 'set' ? operand : coerce(this.typecode, operand)));
     return this.data[n];
   }
   compareAndSet(i: unknown, expected: unknown, value: unknown): boolean {
-    const n = this.at(i);
+    const n = this.#at(i);
     if (!pyEquals(this.data[n], expected)) return false;
     this.data[n] = coerce(this.typecode, value);
     return true;

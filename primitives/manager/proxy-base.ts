@@ -6,6 +6,7 @@
  */
 import { toHandle, type HandleDescriptor, type Runtime } from '../../lib/base/codec/handles.js';
 import { managerErrorClasses } from './errors.js';
+import { decodeMessage, encodeMessage, type Encoded } from '../../lib/base/codec/message.js';
 import type { Link } from './link.js';
 import { isRefMarker, mapDeep, REF_KEY, type RefMarker } from './refs.js';
 
@@ -106,6 +107,16 @@ function encodeArgs(link: Link, args: unknown[]): unknown[] {
     }
   }
   return out;
+}
+
+/** A queue item as the server stores it: proxies become references, then the message codec's bytes. */
+export function encodeItem(proxy: BaseProxy, item: unknown): Encoded {
+  return encodeMessage(encodeValue(proxy[LINK], item));
+}
+
+/** A queue item back from the server: decoded, references become live proxies. */
+export function decodeItem(proxy: BaseProxy, frame: Encoded): unknown {
+  return decodeValue(proxy[LINK], decodeMessage(frame));
 }
 
 /** One round trip: `method(...args)` on the proxy's server object. */

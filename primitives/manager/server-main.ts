@@ -7,9 +7,8 @@
 import { connect as netConnect } from 'node:net';
 import { existsSync, unlinkSync } from 'node:fs';
 import { errorToWire } from '../../lib/base/codec/error-wire.js';
-import { ObjectServer, currentClient } from '../transport/server.js';
+import { ObjectServer } from '../transport/server.js';
 import type { Address } from '../transport/protocol.js';
-import { setCallerOwner } from './identity.js';
 import { Registry, ROOT_ID } from './registry.js';
 
 /** Parent -> server. */
@@ -55,8 +54,7 @@ async function start(cmd: Extract<ServerCommand, { t: 'start' }>): Promise<void>
       maxFrame: cmd.maxFrame,
     });
     const srv = server;
-    setCallerOwner(() => currentClient()?.owner ?? 'local');
-    registry = new Registry(srv, () => currentClient() === undefined);
+    registry = new Registry(srv);
     const reg = registry;
     const root = Object.create(null);
     root.create = (kind: unknown, args: unknown) => reg.create(kind, args);
@@ -76,7 +74,6 @@ function report(msg: ServerReport): void {
 async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
-  registry?.dispose();
   await server?.close();
   process.exit(0);
 }

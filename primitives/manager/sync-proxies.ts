@@ -4,7 +4,17 @@
  * milliseconds (undefined/null: forever; negative: 0). A lock whose holder disconnects or dies is
  * released by the server, and the next waiter proceeds.
  */
-import { BaseProxy, call, registerProxyKind } from './proxy-base.js';
+import { BaseProxy, call, decodeItem, encodeItem, registerProxyKind } from './proxy-base.js';
+import type { Encoded } from '../../lib/base/codec/message.js';
+
+/** Runs `fn`, turning a synchronous throw (an item that cannot be encoded) into a rejection. */
+function rejecting<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
 
 /** acquire/release/locked/hold, shared by the lock-like proxies. */
 abstract class AcquirerProxy extends BaseProxy {
@@ -129,17 +139,17 @@ export class QueueProxy<T = any> extends BaseProxy {
   static override readonly kind: string = 'Queue';
   /** Resolves once the item is in the queue; Full if `block` is false or `timeout` ms passed first. */
   put(item: T, block = true, timeout?: number | null): Promise<void> {
-    return call(this, 'put', [item, block, timeout ?? undefined]);
+    return rejecting(() => call(this, 'put', [encodeItem(this, item), block, timeout ?? undefined]));
   }
   /** Resolves the next item; Empty if `block` is false or `timeout` ms passed first. */
   get(block = true, timeout?: number | null): Promise<T> {
-    return call(this, 'get', [block, timeout ?? undefined]);
+    return call<Encoded>(this, 'get', [block, timeout ?? undefined]).then((frame) => decodeItem(this, frame) as T);
   }
   putNowait(item: T): Promise<void> {
-    return call(this, 'putNowait', [item]);
+    return rejecting(() => call(this, 'putNowait', [encodeItem(this, item)]));
   }
   getNowait(): Promise<T> {
-    return call(this, 'getNowait', []);
+    return call<Encoded>(this, 'getNowait', []).then((frame) => decodeItem(this, frame) as T);
   }
   qsize(): Promise<number> {
     return call(this, 'qsize', []);
