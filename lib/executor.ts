@@ -1,12 +1,12 @@
 /**
  * ThreadPoolExecutor and ProcessPoolExecutor: Python's concurrent.futures executors on the Pool's engine.
  *
- * The executor keeps its own FIFO of work and hands the Scheduler only a bounded number of calls
+ * The executor keeps its own FIFO of work and hands the engine only a bounded number of calls
  * (the workers, plus one for process pools, as Python's EXTRA_QUEUED_CALLS), so that everything
  * still queued here stays cancellable, and `running()` means a worker holds the call.
  */
 import type { ResourceLimits } from 'node:worker_threads';
-import { Scheduler } from './engine/scheduler.js';
+import { TinypoolEngine } from './engine/tinypool-engine.js';
 import { encodeHandles, type Runtime } from './base/codec/handles.js';
 import { BrokenPoolError, PoolStateError, WorkerLostError } from './base/errors.js';
 import { Future, onCancel } from './futures.js';
@@ -14,7 +14,7 @@ import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
 import { cpuCount } from './base/context.js';
 import { checkArgs, checkCount, checkOptionalTask } from './options.js';
 import { normalizeTimeout } from './base/timeout.js';
-import { CHUNK, HANDLES, STAR } from './worker/protocol.js';
+import { CHUNK, HANDLES, STAR } from './engine/engine.js';
 
 /** Options of {@link Executor.map}. */
 export interface ExecutorMapOptions {
@@ -106,7 +106,7 @@ function* zip(iterables: Iterable<unknown>[]): Generator<unknown[]> {
  */
 export abstract class Executor {
   readonly #settings: Settings;
-  #scheduler: Scheduler | null = null;
+  #engine: TinypoolEngine | null = null;
   /** Insertion-ordered, so it is the FIFO; a cancelled item is deleted from anywhere in O(1). */
   readonly #queue = new Set<WorkItem>();
   readonly #running = new Set<WorkItem>();
@@ -128,7 +128,7 @@ export abstract class Executor {
 
   /** @internal ids (thread ids or pids) of the live workers, for tests and diagnostics. */
   get workerIds(): number[] {
-    return this.#scheduler?.workerIds ?? [];
+    return this.#engine?.workerIds ?? [];
   }
 
   /**
@@ -161,8 +161,8 @@ export abstract class Executor {
     return future;
   }
 
-  #schedulerOrStart(): Scheduler {
-    if (this.#scheduler) return this.#scheduler;
+  #engineOrStart(): TinypoolEngine {
+    if (this.#engine) return this.#engine;
     const { runtime, maxWorkers, maxTasksPerChild, namePrefix, options } = this.#settings;
     let initializer: { spec: TaskSpec; args: unknown; flags: number } | undefined;
     if (options.initializer) {
@@ -170,15 +170,15 @@ export abstract class Executor {
       initializer = { spec: initializerSpec, args: enc.value, flags: enc.found ? HANDLES : 0 };
     }
     // Workers start on the first submit, not in the constructor: an unused executor costs nothing.
-    this.#scheduler = new Scheduler({
+    this.#engine = new TinypoolEngine({
       processes: maxWorkers, maxTasksPerChild, initializer, runtime, namePrefix,
       env: options.env, execArgv: options.execArgv, resourceLimits: options.resourceLimits,
       onWorkerLost: (error) => this.#workerLost(error),
     });
-    return this.#scheduler;
+    return this.#engine;
   }
 
-  /** Hands queued calls to the Scheduler while it holds fewer than the bound. */
+  /** Hands queued calls to the engine while it holds fewer than the bound. */
   #feed(): void {
     const limit = this.#settings.maxWorkers + this.#settings.extraQueued;
     while (this.#running.size < limit && this.#queue.size > 0 && this.#broken === null) {
@@ -186,7 +186,7 @@ export abstract class Executor {
       this.#queue.delete(item);
       if (!item.future.setRunningOrNotifyCancel()) continue;
       this.#running.add(item);
-      this.#schedulerOrStart().submit({
+      this.#engineOrStart().submit({
         spec: item.spec, args: item.args, flags: item.flags,
         settle: (ok, value) => this.#settle(item, ok, value),
       });
@@ -227,7 +227,7 @@ export abstract class Executor {
     this.#running.clear();
     this.#queue.clear();
     for (const item of rest) item.future.setException(err);
-    void this.#scheduler?.terminate(err);
+    void this.#engine?.terminate(err);
     this.#closeWhenDrained();
   }
 
@@ -235,7 +235,7 @@ export abstract class Executor {
   #closeWhenDrained(): void {
     if (!this.#shutdown || this.#closed || this.#queue.size > 0) return;
     this.#closed = true;
-    this.#scheduler?.close();
+    this.#engine?.close();
     this.#resolveClosed();
   }
 
@@ -293,7 +293,7 @@ export abstract class Executor {
     this.#closeWhenDrained();
     if (!wait) return;
     await this.#whenClosed;
-    await this.#scheduler?.whenExited();
+    await this.#engine?.whenExited();
   }
 
   /** `await using executor = new ThreadPoolExecutor()` shuts down and waits on leaving the block, as Python's with-block does. */

@@ -1,5 +1,6 @@
 /** multiproc: Python's multiprocessing for TypeScript on Node.js. The public face: re-exports only. */
-export { Pool, type PoolOptions } from './pool.js';
+export { Pool, type PoolOptions, type MapOptions, type ApplyOptions, type MapAsyncOptions, type PoolStats, type TimeSummary } from './pool.js';
+export { BasePool } from './pool-base.js';
 export { AsyncResult, type ResultCallbacks } from './async-result.js';
 export { ResultIterator } from './result-iterator.js';
 export { Process, activeChildren, type ProcessOptions } from './process.js';

@@ -1,12 +1,16 @@
 /** Process: Python's multiprocessing.Process — run one target in its own worker thread or child process. */
 import { constants } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
-import { spawnWorker, type ExitInfo, type WorkerChannel } from './engine/worker-channel.js';
+import { spawnProcessWorker, type ExitInfo, type ProcessChannel } from './process-spawn.js';
 import { encodeHandles, type Runtime } from './base/codec/handles.js';
 import { toTaskSpec, type Task } from './base/task.js';
-import { checkArgs, checkRuntime } from './options.js';
+import { checkArgs, checkEnv, checkExecArgv, checkRuntime } from './options.js';
 import { normalizeTimeout, raceTimeout } from './base/timeout.js';
-import { HANDLES } from './worker/protocol.js';
+import { KeepAlive } from './base/keep-alive.js';
+import { forgetChild, reapWithParent } from './base/reaper.js';
+import { checkResourceLimits } from './base/spawn-options.js';
+import { workerGone } from './base/worker-hooks.js';
+import { HANDLES } from './engine/engine.js';
 
 export interface ProcessOptions {
   target: Task;
@@ -24,6 +28,7 @@ export interface ProcessOptions {
 
 let processCounter = 0;
 const live = new Set<Process>();
+const joining = new KeepAlive();
 
 /** Python's `active_children()`: started Processes that have not exited yet. */
 export function activeChildren(): Process[] {
@@ -35,7 +40,7 @@ export class Process {
   readonly #runtime: Runtime;
   #name: string;
   #daemon: boolean;
-  #channel: WorkerChannel | null = null;
+  #channel: ProcessChannel | null = null;
   #exitCode: number | null = null;
   #stopSignal: NodeJS.Signals | null = null;
   #exited: Promise<void> | null = null;
@@ -47,6 +52,9 @@ export class Process {
     checkArgs(options.args);
     if (options.name !== undefined && typeof options.name !== 'string') throw new TypeError('name must be a string');
     this.#runtime = checkRuntime(options.runtime);
+    checkEnv(options.env);
+    checkExecArgv(options.execArgv);
+    checkResourceLimits(options.resourceLimits);
     this.#options = options;
     this.#name = options.name ?? `Process-${++processCounter}`;
     this.#daemon = Boolean(options.daemon);
@@ -90,19 +98,23 @@ export class Process {
     if (this.#channel) throw new Error('cannot start a process twice');
     const opts = this.#options;
     const enc = encodeHandles(checkArgs(opts.args), this.#runtime);
-    const channel = spawnWorker({ runtime: this.#runtime, env: opts.env, execArgv: opts.execArgv, resourceLimits: opts.resourceLimits });
+    const channel = spawnProcessWorker({ runtime: this.#runtime, env: opts.env, execArgv: opts.execArgv, resourceLimits: opts.resourceLimits });
     this.#channel = channel;
     live.add(this);
+    // A child must not outlive us if we are killed; a non-daemon one may when we merely exit (as in Python).
+    if (this.#runtime === 'process') reapWithParent(channel.pid, !this.#daemon);
     this.#exited = new Promise((resolve) => {
       channel.onExit((info) => {
         this.#exitCode = this.#codeOf(info);
         live.delete(this);
+        if (this.#runtime === 'process') forgetChild(channel.pid);
+        const how = this.#stopSignal ? 'terminated' : this.#exitCode === 0 ? 'normal' : 'died';
+        workerGone({ runtime: this.#runtime, id: channel.pid, how });
         resolve();
       });
     });
-    channel.onMessage(() => {});
     channel.setRef(!this.#daemon);
-    channel.send({ t: 'init', name: this.#name, role: 'process', init: [0, [1, toTaskSpec(opts.target, 'target')], enc.value, enc.found ? HANDLES : 0] });
+    channel.send({ t: 'start', name: this.#name, spec: toTaskSpec(opts.target, 'target'), args: enc.value, flags: enc.found ? HANDLES : 0 });
   }
 
   #codeOf(info: ExitInfo): number {
@@ -115,7 +127,10 @@ export class Process {
   async join(timeout?: number | null): Promise<void> {
     this.#checkNotClosed();
     if (!this.#exited) throw new Error('can only join a started process');
-    await raceTimeout(this.#exited, normalizeTimeout(timeout));
+    const ms = normalizeTimeout(timeout);
+    if (this.#exitCode !== null) return;
+    // A daemon's worker is unref'd: while someone awaits its end, that wait keeps the program alive.
+    await joining.during(raceTimeout(this.#exited, ms));
   }
 
   /** Whether the process has started and not yet ended. */

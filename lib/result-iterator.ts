@@ -9,8 +9,8 @@ import { Deque } from './engine/deque.js';
 
 type Entry = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-/** Submits one chunk of argument lists; `done` gets the chunk's results (or its error). */
-export type ChunkSubmitter = (items: unknown[], done: (ok: boolean, value: unknown) => void) => void;
+/** Submits one chunk of items starting at position `base` of the input; `done` gets the chunk's results (or its error). */
+export type ChunkSubmitter = (items: unknown[], base: number, done: (ok: boolean, value: unknown) => void) => void;
 
 export class ResultIterator<R> implements AsyncIterableIterator<R> {
   readonly #submit: ChunkSubmitter;
@@ -18,6 +18,10 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
   readonly #chunksize: number;
   readonly #window: number;
   readonly #toItem: (item: unknown) => unknown;
+  readonly #onProgress: ((done: number) => void) | undefined;
+  #itemsSubmitted = 0;
+  #aborted = false;
+  #itemsDone = 0;
   #syncSource: Iterator<unknown> | null = null;
   #asyncSource: AsyncIterator<unknown> | null = null;
   #filling = false;
@@ -41,17 +45,42 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
     chunksize: number;
     window: number;
     toItem: (item: unknown) => unknown;
+    /** Aborting stops reading the input; the next step throws `abortError()`. */
+    signal?: AbortSignal;
+    abortError?: () => Error;
+    /** Called with the number of items done so far, as chunks complete. */
+    onProgress?: (done: number) => void;
   }) {
     this.#submit = opts.submit;
     this.#ordered = opts.ordered;
     this.#chunksize = opts.chunksize;
     this.#window = Math.max(opts.window, opts.chunksize);
     this.#toItem = opts.toItem;
+    this.#onProgress = opts.onProgress;
     const src = opts.source as any;
     if (src != null && typeof src[Symbol.asyncIterator] === 'function') this.#asyncSource = src[Symbol.asyncIterator]();
     else if (src != null && typeof src[Symbol.iterator] === 'function') this.#syncSource = src[Symbol.iterator]();
     else throw new TypeError(`the iterable argument is not iterable (got ${src === null ? 'null' : typeof src})`);
+    const signal = opts.signal;
+    if (signal) {
+      const abort = () => this.#abort(opts.abortError!());
+      if (signal.aborted) abort();
+      else signal.addEventListener('abort', abort, { once: true });
+    }
     this.#fill();
+  }
+
+  /** Cancelled: nothing more is read or delivered; the next step throws `err`, then the iterator is done. */
+  #abort(err: Error): void {
+    if (this.#finished || this.#aborted) return;
+    this.#aborted = true;
+    this.#sourceDone = true;
+    this.#slots.clear();
+    this.#arrived.drain();
+    this.#buffered = 1;
+    this.#nextChunk = this.#submittedChunks;
+    this.#posInChunk = 0;
+    this.#deliver(this.#submittedChunks++, [{ ok: false, error: err }]);
   }
 
   /** @internal the pool was closed: feed everything, so join() can complete. */
@@ -139,9 +168,14 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
   #submitChunk(items: unknown[]): void {
     const index = this.#submittedChunks++;
     const count = items.length;
+    const base = this.#itemsSubmitted;
+    this.#itemsSubmitted += count;
     this.#buffered += count;
     if (this.#ordered) this.#slots.set(index, null);
-    this.#submit(items, (ok, value) => {
+    this.#submit(items, base, (ok, value) => {
+      if (this.#finished || this.#aborted) return; // given up, or aborted
+      this.#itemsDone += count;
+      this.#onProgress?.(this.#itemsDone);
       if (ok) this.#deliver(index, Array.from(value as ArrayLike<unknown>, (v) => ({ ok: true as const, value: v })));
       else {
         // a failed chunk counts as one item: the error is raised once, where the chunk stood

@@ -1,6 +1,6 @@
 /**
  * Who we are: the main program, a pool/Process worker thread, or a worker child process.
- * Filled in by the worker bootstrap; read by currentProcess() and the `isMainThread` guard.
+ * Filled in by the worker entries (lib/worker/); read by currentProcess() and the `isMainThread` guard.
  */
 import { isMainThread as nodeIsMainThread, threadId } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
@@ -21,7 +21,7 @@ export const isMainThread: boolean = nodeIsMainThread && !inChildWorker;
 const stateKey = Symbol.for('multiproc.context');
 const state: { name: string } = ((globalThis as any)[stateKey] ??= { name: isMainThread ? 'MainProcess' : 'Worker' });
 
-/** Set by the worker bootstrap when the parent tells the worker its name. */
+/** Set by the worker entry when the parent tells the worker its name. */
 export function setProcessName(name: string): void {
   state.name = name;
 }

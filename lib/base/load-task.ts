@@ -40,9 +40,28 @@ async function importExport(url: string, name: string): Promise<TaskFn> {
   return fn;
 }
 
-/** Loads a task; synchronous for source functions so the hot path never awaits. */
+// A module export, once imported, is returned synchronously like a compiled source: an await per call
+// would cost module references more than function values (and they are the form we recommend).
+const imported = new Map<string, TaskFn | Promise<TaskFn>>();
+
+function loadExport(url: string, name: string): TaskFn | Promise<TaskFn> {
+  const key = `${url}#${name}`;
+  let fn = imported.get(key);
+  if (fn === undefined) {
+    const loading = importExport(url, name);
+    imported.set(key, loading);
+    loading.then(
+      (loaded) => imported.set(key, loaded),
+      () => imported.delete(key), // a failed import is retried by the next call, as a fresh import would be
+    );
+    fn = loading;
+  }
+  return fn;
+}
+
+/** Loads a task; synchronous once loaded (a source is compiled, a module imported), so the hot path never awaits. */
 export function loadTask(spec: TaskSpec): TaskFn | Promise<TaskFn> {
-  return spec.kind === 'src' ? compileSource(spec.src) : importExport(spec.url, spec.name);
+  return spec.kind === 'src' ? compileSource(spec.src) : loadExport(spec.url, spec.name);
 }
 
 /** A ReferenceError from a source function almost always means it used its enclosing scope. */

@@ -11,6 +11,11 @@ export class Deque<T> {
     this.#items.push(item);
   }
 
+  /** The first item, not removed. */
+  peek(): T | undefined {
+    return this.#items[this.#head];
+  }
+
   shift(): T | undefined {
     if (this.#head >= this.#items.length) return undefined;
     const item = this.#items[this.#head];
@@ -20,6 +25,18 @@ export class Deque<T> {
       this.#head = 0;
     }
     return item;
+  }
+
+  /** Puts `items` back at the front, in their order (work handed back goes first). */
+  unshiftAll(items: T[]): void {
+    if (items.length === 0) return;
+    if (items.length <= this.#head) {
+      this.#head -= items.length;
+      for (let i = 0; i < items.length; i++) this.#items[this.#head + i] = items[i];
+    } else {
+      this.#items = [...items, ...this.#items.slice(this.#head)];
+      this.#head = 0;
+    }
   }
 
   /** Removes and returns every item. */

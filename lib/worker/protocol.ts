@@ -1,29 +1,101 @@
-/** Messages between the parent and a worker (thread or child process). Arrays keep them small. */
+/**
+ * What crosses between the parent and a worker. Pool workers are tinypool workers: a batch of tasks
+ * is one tinypool `run()` and its reply is what the run resolves to; notes are the few messages that
+ * travel beside tinypool's dispatch (partial results, a dying worker's last word, start-up). A Process
+ * worker (lib/process.ts) is ours alone and gets one `start` message.
+ */
 import type { TaskSpec } from '../base/task.js';
 import type { WireError } from '../base/codec/error-wire.js';
 
-/** Flags of a task message. */
-export const CHUNK = 1; // args is a list of items, each called as fn(item); the result is a list
-export const HANDLES = 2; // args (or the result) hold handle descriptors to revive
-export const PACKED = 8; // the list (args of a chunk, or a chunk's results) travels as a Float64Array
-export const STAR = 4; // with CHUNK: each item is an argument list, called as fn(...item) (starmap)
+export { CHUNK, HANDLES, STAR, PACKED } from '../engine/engine.js';
 
-/** A task spec is sent in full the first time a worker sees it, by number afterwards. */
-export type SpecRef = number | [number, TaskSpec];
+/** A task of a batch: [index of its spec in `specs`, arguments (or chunk items), flags]. */
+export type BatchTask = [number, unknown, number];
 
-/** [taskId, spec, args, flags] */
-export type TaskMessage = [number, SpecRef, unknown, number];
+/** One tinypool run: tasks run in order by one worker (process workers get it v8-serialized). */
+export interface Batch {
+  /** Batch id, echoed in notes. */
+  b: number;
+  specs: TaskSpec[];
+  t: BatchTask[];
+}
 
-/** [taskId, ok, value or WireError, flags] */
-export type ResultMessage = [number, boolean, unknown, number];
+/** Status of one result in a flat result list `[status, value, status, value, ...]`. */
+export const FAILED = 0; // value is a WireError
+export const OK = 1;
+export const OK_HANDLES = 2; // value holds handle descriptors to revive
+export const OK_PACKED = 3; // value is a chunk's numbers as a Float64Array
 
-export type ToWorker =
-  | { t: 'init'; name: string; role: 'pool' | 'process'; init: TaskMessage | null }
-  | { t: 'run'; tasks: TaskMessage[] }
-  | { t: 'exit' };
+/** Results of consecutive tasks of a batch, starting at task index `from`. */
+export interface ResultRun {
+  from: number;
+  r: unknown[];
+}
 
-export type FromWorker =
-  | { t: 'ready' }
-  | { t: 'initError'; error: WireError }
-  | { t: 'done'; r: ResultMessage[]; busy: number }
-  | { t: 'fatal'; error: WireError };
+/** What a batch run resolves to (process workers send it v8-serialized). */
+export interface BatchReply extends ResultRun {
+  /** The worker (thread id or pid). */
+  w: number;
+  /** Index of the first task not run: the worker hands it and the rest back (= t.length when all ran). */
+  rest: number;
+  /** Milliseconds spent running this reply's tasks. */
+  busy: number;
+  /** Bytes the worker had written to stdout / stderr when it replied: the parent prints them first. */
+  out: number;
+  err: number;
+  /** Notes the worker sent about this batch before replying. */
+  notes: number;
+  /** The worker reached maxTasksPerChild: it exits after this reply. */
+  retire?: boolean;
+  /** The worker's initializer failed: no task ran. */
+  initError?: WireError;
+}
+
+/** Settings a pool worker needs; threads find them in workerData, processes get them in `welcome`. */
+export interface WorkerConfig {
+  /** Worker names are `${prefix}-${n}`. */
+  prefix: string;
+  /** For threads, on shared memory: [0] counts workers, so names never repeat; [1] is 1 once the pool closes. */
+  counter?: Int32Array;
+  /** For processes: this worker's number. */
+  number?: number;
+  initializer: { spec: TaskSpec; args: unknown; flags: number } | null;
+  /** Tasks (a chunk counts once) before the worker retires; 0 = never. */
+  maxTasks: number;
+  /** Name of the BroadcastChannel on which thread workers hear `retire` and `close`. */
+  channel: string;
+}
+
+/** Marks our messages among tinypool's (threads: they travel on parentPort as tinypool "ready" messages). */
+export const NOTE = '__multiproc__';
+
+export type Note =
+  /** A process worker has started and asks for its configuration. */
+  | { t: 'hello'; w: number }
+  /** Results so far of a batch whose current task is slow; tasks from `rest` on are handed back. */
+  | ({ t: 'part'; w: number; b: number; running: number; rest: number; out: number; err: number } & ResultRun)
+  /** The worker is about to die: results so far of the batch it was running, and which task was running. */
+  | ({ t: 'dying'; w: number; b: number; running: number; out: number; err: number; error?: WireError } & ResultRun)
+  /** The worker is dying outside any batch. */
+  | { t: 'dying'; w: number; b: -1; out: number; err: number; error?: WireError }
+  /** The pool is closing: the worker ran its exit hooks and waits to be stopped. */
+  | { t: 'flushed'; w: number };
+
+/**
+ * Parent → worker, beside tinypool (processes: on the IPC channel; threads: on the pool's
+ * BroadcastChannel, with `w` naming the worker a `retire` is for). `retire`: run the exit hooks and exit
+ * (maxTasksPerChild; tinypool then replaces the worker). `close`: run the exit hooks and say `flushed`;
+ * tinypool stops the worker afterwards.
+ */
+export type Control = { t: 'retire'; w?: number } | { t: 'close' };
+export type ToProcessWorker = { [NOTE]: 1; t: 'welcome'; config: WorkerConfig } | ({ [NOTE]: 1 } & Control);
+
+/** Parent → a Process worker (lib/process.ts): the target to run once. */
+export interface ProcessStart {
+  t: 'start';
+  name: string;
+  spec: TaskSpec;
+  args: unknown;
+  flags: number;
+}
+

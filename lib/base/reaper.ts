@@ -1,0 +1,78 @@
+/**
+ * Child processes must not outlive their parent, even when the parent is killed (SIGKILL runs no
+ * code of ours) and even when the child is stuck in a CPU loop (it never sees its IPC channel close).
+ *
+ * The reaper is one tiny `sh` process per parent, started with the first child: it reads child pids
+ * on its stdin, one per line (`-pid` forgets one), and when its stdin reaches end of file — which the
+ * kernel causes when the parent dies, however it dies — it SIGKILLs the pids it still holds. Nothing
+ * polls. It never keeps the parent alive, and costs one `sh` (~1 MB) per parent process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeSync } from 'node:fs';
+
+const SCRIPT = [
+  'pids=" "',
+  'while read -r line; do',
+  '  case "$line" in',
+  '    -*) pids=$(printf "%s" "$pids" | sed "s/ ${line#-} / /") ;;',
+  '    *) pids="$pids$line " ;;',
+  '  esac',
+  'done',
+  'for p in $pids; do kill -9 "$p" 2>/dev/null; done',
+].join('\n');
+
+let reaper: ChildProcess | null | undefined;
+let fd = -1;
+// Pids of children that may stay alive when the parent exits normally (a non-daemon Process the user
+// left running when calling process.exit()): forgotten at exit so the reaper leaves them alone, as
+// Python leaves non-daemon children running.
+const spared = new Set<number>();
+
+function start(): ChildProcess | null {
+  if (reaper !== undefined) return reaper;
+  try {
+    reaper = spawn('/bin/sh', ['-c', SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'], detached: false });
+  } catch {
+    reaper = null; // no sh: children are still stopped by their IPC channel closing, just not when busy
+    return reaper;
+  }
+  reaper.on('error', () => {
+    reaper = null;
+  });
+  reaper.unref();
+  const stdin = reaper.stdin as unknown as { _handle?: { fd?: number }; unref?: () => void };
+  stdin.unref?.();
+  fd = stdin._handle?.fd ?? -1;
+  process.once('exit', () => {
+    for (const pid of spared) tell(`-${pid}`);
+  });
+  return reaper;
+}
+
+// Written synchronously: a line must reach the reaper before the parent can die, and at 'exit' an
+// asynchronous write would never happen.
+function tell(line: string): void {
+  if (fd < 0) {
+    reaper?.stdin?.write(`${line}\n`);
+    return;
+  }
+  try {
+    writeSync(fd, `${line}\n`);
+  } catch {
+    // the reaper is gone (killed with our process group): nothing left to tell
+  }
+}
+
+/** Kill `pid` if this process dies while it is still alive. `spare`: not when this process exits normally. */
+export function reapWithParent(pid: number | undefined, spare = false): void {
+  if (pid === undefined || !start()) return;
+  if (spare) spared.add(pid);
+  tell(String(pid));
+}
+
+/** `pid` has exited (or is spared from now on): the reaper forgets it. */
+export function forgetChild(pid: number | undefined): void {
+  if (pid === undefined || !reaper) return;
+  spared.delete(pid);
+  tell(`-${pid}`);
+}

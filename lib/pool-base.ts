@@ -1,0 +1,341 @@
+/**
+ * What every Pool does whatever runs its tasks (Python's multiprocessing.Pool): apply/map/imap/starmap,
+ * chunking, results in input order, callbacks, cancellation, progress, and the close/join/terminate
+ * life cycle. The local Pool (lib/pool.ts) runs it on tinypool workers; the cluster Pool
+ * (lib/cluster/) on BullMQ. Both hand their work to an Engine (lib/engine/engine.ts).
+ */
+import { AsyncResult, settleResult, type ResultCallbacks } from './async-result.js';
+import { ResultIterator } from './result-iterator.js';
+import { encodeHandles, type HandleTarget } from './base/codec/handles.js';
+import { packNumbers, type ChunkResults } from './base/codec/pack.js';
+import { AbortError, PoolStateError } from './base/errors.js';
+import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
+import { checkArgs } from './options.js';
+import { CHUNK, HANDLES, PACKED, STAR, type Engine, type Job, type PoolStats } from './engine/engine.js';
+
+export type { PoolStats, TimeSummary } from './engine/engine.js';
+
+/** Options of the map family (after `chunksize`, or in its place). */
+export interface MapOptions {
+  /** Cancels the whole map: queued chunks are dropped, running ones stopped; it rejects with AbortError. */
+  signal?: AbortSignal;
+  /** Called on the caller's thread as items complete: `total` is undefined for an input of unknown size. */
+  onProgress?: (done: number, total: number | undefined) => void;
+}
+
+/** Options of `applyAsync`. */
+export interface ApplyOptions<R> extends ResultCallbacks<R> {
+  /** Cancels the call: dropped while queued, its worker replaced while running; rejects with AbortError. */
+  signal?: AbortSignal;
+}
+
+/** Options of `mapAsync` / `starmapAsync`. */
+export interface MapAsyncOptions<R> extends MapOptions, ResultCallbacks<R[]> {}
+
+type IterableOf<T> = Iterable<T> | AsyncIterable<T>;
+
+/** What `fn` resolves to, for a Task. */
+type Returned<F> = F extends Task<any[], infer R> ? Awaited<R> : unknown;
+
+/** How map items become calls: map/imap send items as they are (fn(item)); starmap spreads argument lists. */
+interface CallStyle {
+  flags: number;
+  toItem(item: unknown): unknown;
+}
+const SINGLE: CallStyle = { flags: CHUNK, toItem: (item) => item };
+const SPREAD: CallStyle = {
+  flags: CHUNK | STAR,
+  toItem(item) {
+    if (item == null || typeof (item as any)[Symbol.iterator] !== 'function') {
+      throw new TypeError(`starmap items must be argument arrays, got ${item === null ? 'null' : typeof item}`);
+    }
+    return Array.isArray(item) ? item : Array.from(item as Iterable<unknown>);
+  },
+};
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return value != null && typeof (value as any)[Symbol.asyncIterator] === 'function';
+}
+
+function collectSync<T>(iterable: Iterable<T>): T[] {
+  if (iterable == null || typeof (iterable as any)[Symbol.iterator] !== 'function') {
+    throw new TypeError(`the iterable argument is not iterable (got ${iterable === null ? 'null' : typeof iterable})`);
+  }
+  return Array.isArray(iterable) ? iterable : Array.from(iterable);
+}
+
+async function collect<T>(iterable: IterableOf<T>): Promise<T[]> {
+  if (!isAsyncIterable(iterable)) return collectSync(iterable as Iterable<T>);
+  const out: T[] = [];
+  for await (const item of iterable as AsyncIterable<T>) out.push(item);
+  return out;
+}
+
+function checkChunksize(chunksize: unknown): number | undefined {
+  if (chunksize === undefined || chunksize === null) return undefined;
+  if (typeof chunksize !== 'number' || !Number.isInteger(chunksize)) throw new TypeError(`chunksize must be an integer, got ${typeof chunksize === 'number' ? chunksize : typeof chunksize}`);
+  if (chunksize < 1) throw new RangeError(`Chunksize must be 1+, not ${chunksize}`);
+  return chunksize;
+}
+
+/** `(chunksize, opts)` or `(opts)`: the options object may stand in chunksize's place. */
+function splitMapArgs<O extends MapOptions>(chunksize: unknown, opts: O | undefined): [number | undefined, O] {
+  if (chunksize !== null && typeof chunksize === 'object') return [undefined, chunksize as O];
+  const options = opts ?? ({} as O);
+  if (typeof options !== 'object' || options === null) throw new TypeError(`map options must be an object, got ${typeof options}`);
+  return [checkChunksize(chunksize), options];
+}
+
+function checkSignal(signal: unknown): AbortSignal | undefined {
+  if (signal === undefined || signal === null) return undefined;
+  if (typeof (signal as AbortSignal).addEventListener !== 'function' || typeof (signal as AbortSignal).aborted !== 'boolean') {
+    throw new TypeError('signal must be an AbortSignal');
+  }
+  return signal as AbortSignal;
+}
+
+function abortError(signal: AbortSignal): AbortError {
+  return new AbortError('The task was aborted', { cause: signal.reason });
+}
+
+/** A progress callback that throws is reported, never breaks the pool (as Python's result handler does with callbacks). */
+function progressReporter(onProgress: MapOptions['onProgress'], total: number | undefined): ((done: number) => void) | null {
+  if (onProgress === undefined || onProgress === null) return null;
+  if (typeof onProgress !== 'function') throw new TypeError('onProgress must be a function');
+  return (done) => {
+    try {
+      onProgress(done, total);
+    } catch (err) {
+      process.stderr.write(`multiproc: exception in onProgress:\n${(err as Error)?.stack ?? String(err)}\n`);
+    }
+  };
+}
+
+/** The Pool API over an Engine. */
+export abstract class BasePool {
+  readonly #engine: Engine;
+  readonly #processes: number;
+  readonly #target: HandleTarget;
+  #state: 'running' | 'closed' | 'terminated' = 'running';
+  readonly #iterators = new Set<WeakRef<ResultIterator<unknown>>>();
+
+  /** @internal */
+  protected constructor(engine: Engine, processes: number, target: HandleTarget) {
+    this.#engine = engine;
+    this.#processes = processes;
+    this.#target = target;
+  }
+
+  /** Number of workers (or, for a cluster, tasks in flight) the pool keeps. */
+  get processes(): number {
+    return this.#processes;
+  }
+
+  #checkRunning(): void {
+    if (this.#state !== 'running') throw new PoolStateError('Pool not running', 'ERR_POOL_NOT_RUNNING');
+  }
+
+  /** Encodes a call or chunk for the engine; a value that cannot cross settles that job (only) with the error. */
+  #submit(spec: TaskSpec, args: unknown, flags: number, settle: Job['settle'], signal?: AbortSignal, base?: number): void {
+    if (this.#state === 'terminated') {
+      settle(false, new PoolStateError('Pool not running', 'ERR_POOL_NOT_RUNNING'));
+      return;
+    }
+    if (flags & CHUNK && !(flags & STAR)) {
+      const packed = packNumbers(args as unknown[]);
+      if (packed) {
+        this.#engine.submit({ spec, args: packed, flags: flags | PACKED, settle, signal, base });
+        return;
+      }
+    }
+    let encoded: { value: unknown; found: boolean };
+    try {
+      encoded = encodeHandles(args, this.#target);
+    } catch (err) {
+      settle(false, err); // a primitive that cannot go where this pool's workers run
+      return;
+    }
+    this.#engine.submit({ spec, args: encoded.value, flags: encoded.found ? flags | HANDLES : flags, settle, signal, base });
+  }
+
+  /** Calls `fn(...args)` in a worker and resolves with its result (Python's `apply`). */
+  apply<F extends Task>(fn: F, args?: unknown[]): Promise<Returned<F>>;
+  apply<R>(fn: Task<any[], R>, args: unknown[] = []): Promise<R> {
+    try {
+      return this.applyAsync<R>(fn, args).get();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Calls `fn(...args)` in a worker; the AsyncResult settles when it is done (Python's `apply_async`). */
+  applyAsync<R>(fn: Task<any[], R>, args: unknown[] = [], opts: ApplyOptions<Awaited<R>> = {}): AsyncResult<Awaited<R>> {
+    this.#checkRunning();
+    const spec = toTaskSpec(fn);
+    const argList = checkArgs(args);
+    if (typeof opts !== 'object' || opts === null) throw new TypeError(`applyAsync options must be an object, got ${typeof opts}`);
+    const signal = checkSignal(opts.signal);
+    const result = new AsyncResult<Awaited<R>>(opts);
+    this.#submit(spec, argList, 0, (ok, value) => result[settleResult](ok, value), signal);
+    return result;
+  }
+
+  /** `fn(item)` for every item, in input order (Python's `map`). One failure rejects the whole map. */
+  map<R>(fn: Task<[any], R>, iterable: IterableOf<unknown>, chunksize?: number | MapOptions, opts?: MapOptions): Promise<Awaited<R>[]> {
+    try {
+      return this.mapAsync<R>(fn, iterable, chunksize, opts).get();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** `map` with an AsyncResult, callbacks and options (Python's `map_async`). */
+  mapAsync<R>(fn: Task<[any], R>, iterable: IterableOf<unknown>, chunksize?: number | MapAsyncOptions<Awaited<R>>, opts?: MapAsyncOptions<Awaited<R>>): AsyncResult<Awaited<R>[]> {
+    return this.#mapAsync(fn, iterable, chunksize, opts, SINGLE);
+  }
+
+  /** `fn(...args)` for every argument array, in input order (Python's `starmap`). */
+  starmap<R>(fn: Task<any[], R>, iterable: IterableOf<unknown[]>, chunksize?: number | MapOptions, opts?: MapOptions): Promise<Awaited<R>[]> {
+    try {
+      return this.starmapAsync<R>(fn, iterable, chunksize, opts).get();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** `starmap` with an AsyncResult, callbacks and options (Python's `starmap_async`). */
+  starmapAsync<R>(fn: Task<any[], R>, iterable: IterableOf<unknown[]>, chunksize?: number | MapAsyncOptions<Awaited<R>>, opts?: MapAsyncOptions<Awaited<R>>): AsyncResult<Awaited<R>[]> {
+    return this.#mapAsync(fn, iterable, chunksize, opts, SPREAD);
+  }
+
+  #mapAsync<R>(fn: Task, iterable: IterableOf<unknown>, chunksizeOrOpts: unknown, maybeOpts: MapAsyncOptions<R> | undefined, style: CallStyle): AsyncResult<R[]> {
+    this.#checkRunning();
+    const spec = toTaskSpec(fn);
+    const [chunksize, opts] = splitMapArgs(chunksizeOrOpts, maybeOpts);
+    const signal = checkSignal(opts.signal);
+    if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new TypeError('onProgress must be a function');
+    const result = new AsyncResult<R[]>(opts);
+    let settled = false;
+    const onAbort = () => settle(false, abortError(signal!));
+    const settle = (ok: boolean, value: unknown) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      result[settleResult](ok, value);
+    };
+    if (signal) {
+      if (signal.aborted) {
+        settle(false, abortError(signal));
+        return result;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    const start = (items: unknown[]) => this.#mapItems(spec, items, chunksize, style, settle, () => settled, signal, opts.onProgress);
+    if (isAsyncIterable(iterable)) collect(iterable).then(start, (err) => settle(false, err));
+    else start(collectSync(iterable as Iterable<unknown>));
+    return result;
+  }
+
+  #mapItems(
+    spec: TaskSpec, items: unknown[], chunksize: number | undefined, style: CallStyle, settle: Job['settle'],
+    isSettled: () => boolean, signal: AbortSignal | undefined, onProgress: MapOptions['onProgress'],
+  ): void {
+    const n = items.length;
+    const progress = progressReporter(onProgress, n);
+    if (n === 0) {
+      progress?.(0);
+      return settle(true, []);
+    }
+    let argLists: unknown[];
+    try {
+      argLists = style === SINGLE ? items : items.map(style.toItem);
+    } catch (err) {
+      return settle(false, err);
+    }
+    const size = chunksize ?? Math.ceil(n / (4 * this.#processes));
+    const out = new Array(n);
+    let remaining = Math.ceil(n / size);
+    let done = 0;
+    for (let start = 0; start < n; start += size) {
+      const chunk = argLists.slice(start, start + size);
+      this.#submit(spec, chunk, style.flags, (ok, value) => {
+        if (isSettled()) return;
+        if (!ok) return settle(false, value);
+        const values = value as ChunkResults; // an Array, or a Float64Array of numbers
+        for (let i = 0; i < values.length; i++) out[start + i] = values[i];
+        done += values.length;
+        progress?.(done);
+        if (--remaining === 0) settle(true, out);
+      }, signal, start);
+    }
+  }
+
+  /** Results as they are ready, in input order; a lazy, bounded `for await` stream (Python's `imap`). */
+  imap<R>(fn: Task<[any], R>, iterable: IterableOf<unknown>, chunksize: number | MapOptions = 1, opts?: MapOptions): ResultIterator<Awaited<R>> {
+    return this.#iterate(fn, iterable, chunksize, opts, true);
+  }
+
+  /** Results in completion order (Python's `imap_unordered`). */
+  imapUnordered<R>(fn: Task<[any], R>, iterable: IterableOf<unknown>, chunksize: number | MapOptions = 1, opts?: MapOptions): ResultIterator<Awaited<R>> {
+    return this.#iterate(fn, iterable, chunksize, opts, false);
+  }
+
+  #iterate<R>(fn: Task, iterable: IterableOf<unknown>, chunksizeOrOpts: unknown, maybeOpts: MapOptions | undefined, ordered: boolean): ResultIterator<R> {
+    this.#checkRunning();
+    const spec = toTaskSpec(fn);
+    const [chunksize = 1, opts] = splitMapArgs(chunksizeOrOpts, maybeOpts);
+    const signal = checkSignal(opts.signal);
+    const total = Array.isArray(iterable) ? iterable.length : undefined;
+    const it = new ResultIterator<R>({
+      source: iterable,
+      ordered,
+      chunksize,
+      window: Math.max(1024, this.#processes * chunksize * 8),
+      toItem: SINGLE.toItem,
+      submit: (items, base, done) => this.#submit(spec, items, SINGLE.flags, done, signal, base),
+      signal,
+      abortError: signal ? () => abortError(signal) : undefined,
+      onProgress: progressReporter(opts.onProgress, total) ?? undefined,
+    });
+    if (this.#iterators.size > 64) for (const ref of this.#iterators) if (!ref.deref()) this.#iterators.delete(ref);
+    this.#iterators.add(new WeakRef(it as ResultIterator<unknown>));
+    return it;
+  }
+
+  /** Counters and timings of the pool's work (piscina has them; Python does not). */
+  stats(): PoolStats {
+    return this.#engine.stats();
+  }
+
+  /** No new tasks; outstanding tasks (and running imaps) finish, then the workers exit. */
+  close(): void {
+    if (this.#state !== 'running') return;
+    this.#state = 'closed';
+    for (const ref of this.#iterators) ref.deref()?.unbound();
+    this.#iterators.clear();
+    this.#engine.close();
+  }
+
+  /** Stops the workers now; outstanding results reject with PoolStateError. */
+  async terminate(): Promise<void> {
+    this.#state = 'terminated';
+    this.#iterators.clear();
+    await this.#engine.terminate(new PoolStateError('Pool not running (terminated)', 'ERR_POOL_NOT_RUNNING'));
+  }
+
+  /** After close() or terminate(): resolves when every worker has exited. */
+  async join(): Promise<void> {
+    if (this.#state === 'running') throw new PoolStateError('Pool is still running', 'ERR_POOL_RUNNING');
+    await this.#engine.whenExited();
+  }
+
+  /** `await using pool = new Pool()` terminates on leaving the block, as Python's with-block does. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.terminate();
+  }
+
+  /** @internal ids (thread ids or pids) of the live workers, for tests and diagnostics. */
+  get workerIds(): number[] {
+    return this.#engine.workerIds;
+  }
+}

@@ -1,0 +1,352 @@
+/**
+ * The task module every Pool and executor worker loads: tinypool imports it and calls `runBatch` once
+ * per run. A batch holds many tasks; they run one at a time, in order, as in a Python pool worker.
+ *
+ * What a batch does beyond running its tasks:
+ * - it never holds tasks hostage: when its current task turns out to be slow (an async task still
+ *   pending after SLICE_MS), it sends the results so far and hands the tasks not started back to the
+ *   parent, which gives them to another worker; a sync batch that overruns SLICE_MS stops between
+ *   tasks and hands the rest back in its reply;
+ * - a dying worker (process.exit, uncaught exception, unhandled rejection) says so first, with the
+ *   results it has and which task was running, so only that task dies with it;
+ * - its reply carries how many bytes of output the worker wrote, so the parent prints them first;
+ * - it counts tasks for maxTasksPerChild and retires the worker when the count is reached.
+ */
+import { BroadcastChannel, MessagePort, parentPort, threadId } from 'node:worker_threads';
+import { deserialize, serialize } from 'node:v8';
+import { performance } from 'node:perf_hooks';
+import { ignoreBrokenPipes, written } from './output.js';
+import { runTask, isThenable } from './run-task.js';
+import { setProcessName } from '../base/context.js';
+import { encodeHandles } from '../base/codec/handles.js';
+import { errorToWire } from '../base/codec/error-wire.js';
+import { findUnserializable } from '../base/codec/unserializable.js';
+import { packNumbers } from '../base/codec/pack.js';
+import { explainReferenceError } from '../base/load-task.js';
+import { runExitHooks } from '../base/exit-hooks.js';
+import { SerializationError } from '../base/errors.js';
+import type { TaskSpec } from '../base/task.js';
+import {
+  CHUNK, FAILED, NOTE, OK, OK_HANDLES, OK_PACKED,
+  type Batch, type BatchReply, type Control, type Note, type ToProcessWorker, type WorkerConfig,
+} from './protocol.js';
+
+/** How long a batch may hold its remaining tasks behind a slow one before handing them back. */
+const SLICE_MS = 4;
+
+const isThread = parentPort !== null;
+const runtime = isThread ? 'thread' : 'process';
+const me = isThread ? threadId : process.pid;
+
+// ---- notes to the parent --------------------------------------------------------------------------
+
+/** Threads: on parentPort, dressed as a tinypool "ready" message (which tinypool accepts at any time). */
+function post(note: Note): void {
+  try {
+    if (isThread) parentPort!.postMessage({ ready: true, [NOTE]: note });
+    else process.send?.({ [NOTE]: note });
+  } catch {
+    // a result in the note cannot be cloned: send the note without results (the reply will carry them)
+    if ('r' in note && note.r.length > 0) post({ ...note, r: sendable(note.r) } as Note);
+  }
+}
+
+// ---- configuration ----------------------------------------------------------------------------------
+
+let config: WorkerConfig | null = null;
+let configured: Promise<void>;
+let initFailure: unknown = null;
+let initDone: Promise<void> | null = null;
+let tasksRun = 0;
+let retiring = false;
+let exiting = false;
+
+function configure(cfg: WorkerConfig): void {
+  config = cfg;
+  const number = cfg.counter ? Atomics.add(cfg.counter, 0, 1) + 1 : cfg.number;
+  setProcessName(`${cfg.prefix}-${number}`);
+  if (cfg.initializer) initDone = runInitializer(cfg.initializer);
+  if (isThread) {
+    const channel = new BroadcastChannel(cfg.channel);
+    channel.unref();
+    channel.onmessage = (event) => obey((event as MessageEvent).data as Control);
+    if (cfg.counter && Atomics.load(cfg.counter, 1) === 1) obey({ t: 'close' }); // the pool closed while we started
+  }
+}
+
+if (isThread) {
+  configured = Promise.resolve();
+  configure((process as any).__tinypool_state__.workerData as WorkerConfig);
+} else {
+  ignoreBrokenPipes();
+  configured = new Promise((resolve) => {
+    process.on('message', (msg: ToProcessWorker) => {
+      if (!msg || !(msg as any)[NOTE]) return;
+      if (msg.t === 'welcome') {
+        configure(msg.config);
+        resolve();
+      } else obey(msg);
+    });
+  });
+  post({ t: 'hello', w: me });
+  // The parent is gone: nobody is left to serve (a busy child is stopped by the parent's reaper instead).
+  process.on('disconnect', () => void exitGracefully(false));
+}
+
+/** Runs the initializer, as Python does, before the worker takes any task; a failure is printed and kept. */
+async function runInitializer({ spec, args, flags }: NonNullable<WorkerConfig['initializer']>): Promise<void> {
+  try {
+    await runTask(spec, args, flags);
+  } catch (err) {
+    initFailure = explainReferenceError(err, spec);
+    process.stderr.write(`Exception in initializer:\n${(initFailure as Error)?.stack ?? String(initFailure)}\n`);
+  }
+}
+
+/** What the parent asks beside tinypool: retire (exit on our own) or close (flush, then be stopped). */
+function obey(msg: Control): void {
+  if (msg?.t === 'retire' && (msg.w === undefined || msg.w === me)) void exitGracefully();
+  else if (msg?.t === 'close') void runExitHooks().then(() => post({ t: 'flushed', w: me }));
+}
+
+/** Leaves without a dying note: the parent asked, or is gone. Exit hooks flush what primitives still hold. */
+async function exitGracefully(runHooks = true): Promise<void> {
+  if (exiting) return;
+  exiting = true;
+  if (runHooks) await runExitHooks();
+  realExit(0);
+}
+
+// ---- a dying worker's last word ---------------------------------------------------------------------
+
+interface Running {
+  batch: Batch;
+  /** Index of the first task whose result has not been sent. */
+  from: number;
+  results: unknown[];
+  /** Index of the task running now (or last run). */
+  running: number;
+  /** Tasks from here on are not run (handed back, or never to be started). */
+  stop: number;
+  notes: number;
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
+let active: Running | null = null;
+
+function sayDying(error?: unknown): void {
+  if (exiting) return;
+  exiting = true;
+  const wire = error === undefined ? undefined : errorToWire(error);
+  if (active) {
+    const a = active;
+    post({ t: 'dying', w: me, b: a.batch.b, from: a.from, r: a.results, running: a.running, out: written.out, err: written.err, error: wire });
+  } else {
+    post({ t: 'dying', w: me, b: -1, out: written.out, err: written.err, error: wire });
+  }
+}
+
+const realExit = process.exit.bind(process);
+process.exit = ((code?: number | string | null) => {
+  sayDying();
+  return realExit(code as number);
+}) as typeof process.exit;
+// A monitor only watches: the exception still ends the worker as it would have.
+process.on('uncaughtExceptionMonitor', (err) => sayDying(err));
+
+// ---- results ----------------------------------------------------------------------------------------
+
+function pushOk(results: unknown[], value: unknown, flags: number): void {
+  if (flags & CHUNK) {
+    const packed = packNumbers(value as unknown[]);
+    if (packed) {
+      results.push(OK_PACKED, packed);
+      return;
+    }
+  }
+  if (typeof value === 'object' && value !== null) {
+    const enc = encodeHandles(value, runtime);
+    results.push(enc.found ? OK_HANDLES : OK, enc.value);
+  } else {
+    results.push(OK, value);
+  }
+}
+
+function pushError(results: unknown[], err: unknown, spec: TaskSpec): void {
+  results.push(FAILED, errorToWire(explainReferenceError(err, spec)));
+}
+
+/** A result list in which every value can cross: those that cannot become that task's SerializationError. */
+function sendable(results: unknown[]): unknown[] {
+  const out = results.slice();
+  for (let i = 0; i < out.length; i += 2) {
+    if (out[i] === FAILED) continue;
+    const where = findUnserializable(out[i + 1], 'result', runtime);
+    if (where) {
+      out[i] = FAILED;
+      out[i + 1] = errorToWire(new SerializationError(`cannot send the task's result back: ${where}`, where.split(':')[0]));
+    }
+  }
+  return out;
+}
+
+// A thread's reply is cloned by tinypool's postMessage: a result that cannot be cloned would throw there and
+// kill the worker. Catch it, turn the culprits into SerializationErrors, and send the rest.
+if (isThread) {
+  const postMessage = MessagePort.prototype.postMessage;
+  MessagePort.prototype.postMessage = function (this: MessagePort, message: any, transfer?: any) {
+    try {
+      return postMessage.call(this, message, transfer);
+    } catch (err) {
+      const reply = message?.result as BatchReply | undefined;
+      if (!reply || !Array.isArray(reply.r) || reply.w !== me) throw err;
+      return postMessage.call(this, { ...message, result: { ...reply, r: sendable(reply.r) } }, transfer);
+    }
+  } as typeof MessagePort.prototype.postMessage;
+}
+
+// ---- batches ----------------------------------------------------------------------------------------
+
+/** Batches tinypool delivered while another was running (concurrentTasksPerWorker > 1). */
+const waiting: { batch: Batch; resolve: (reply: unknown) => void }[] = [];
+let running = false;
+
+function reply(a: Running, busy: number, extra: Partial<BatchReply> = {}): unknown {
+  const r: BatchReply = {
+    w: me, from: a.from, r: a.results, rest: a.stop, busy, out: written.out, err: written.err, notes: a.notes,
+    ...(retiring ? { retire: true } : {}), ...extra,
+  };
+  if (isThread) return r;
+  try {
+    return serialize(r);
+  } catch {
+    return serialize({ ...r, r: sendable(r.r) });
+  }
+}
+
+function refusal(batch: Batch): unknown {
+  return reply({ batch, from: 0, results: [], running: -1, stop: 0, notes: 0, timer: null }, 0);
+}
+
+/** The parent's view of "slow": hand back what has not started, and let waiting batches go elsewhere. */
+function handBack(a: Running): void {
+  a.timer = null;
+  if (active !== a) return;
+  if (a.results.length > 0 || a.stop > a.running + 1) {
+    a.stop = a.running + 1;
+    post({ t: 'part', w: me, b: a.batch.b, from: a.from, r: a.results, running: a.running, rest: a.stop, out: written.out, err: written.err });
+    a.notes++;
+    a.from += a.results.length / 2;
+    a.results = [];
+  }
+  refuseWaiting();
+}
+
+function refuseWaiting(): void {
+  for (const w of waiting.splice(0)) w.resolve(refusal(w.batch));
+}
+
+/** Runs tasks from `a.running + 1` until done, handed back, or the quota is reached; async when a task is. */
+function execute(a: Running, start: number): unknown {
+  const { t: tasks, specs } = a.batch;
+  while (a.running + 1 < a.stop) {
+    if (retiring || (a.running >= 0 && performance.now() - start > SLICE_MS)) {
+      a.stop = a.running + 1;
+      break;
+    }
+    const k = ++a.running;
+    const [specIndex, args, flags] = tasks[k];
+    const spec = specs[specIndex];
+    let value: unknown;
+    try {
+      value = runTask(spec, args, flags);
+    } catch (err) {
+      pushError(a.results, err, spec);
+      countTask();
+      continue;
+    }
+    if (isThenable(value)) return awaitTask(a, start, value, spec, flags);
+    pushOk(a.results, value, flags);
+    countTask();
+  }
+  return finish(a, start);
+}
+
+async function awaitTask(a: Running, start: number, pending: PromiseLike<unknown>, spec: TaskSpec, flags: number): Promise<unknown> {
+  if (a.timer === null && (a.running + 1 < a.stop || waiting.length > 0)) {
+    a.timer = setTimeout(() => handBack(a), SLICE_MS);
+  }
+  // awaited first: the results list may be replaced (sent in a note) while we wait
+  let ok = true;
+  let value: unknown;
+  try {
+    value = await pending;
+  } catch (err) {
+    ok = false;
+    value = err;
+  }
+  if (ok) pushOk(a.results, value, flags);
+  else pushError(a.results, value, spec);
+  countTask();
+  return execute(a, start);
+}
+
+function countTask(): void {
+  tasksRun++;
+  if (config!.maxTasks > 0 && tasksRun >= config!.maxTasks) retiring = true;
+}
+
+function finish(a: Running, start: number): unknown {
+  if (a.timer) clearTimeout(a.timer);
+  active = null;
+  running = false;
+  const out = reply(a, performance.now() - start);
+  if (retiring) refuseWaiting();
+  else if (waiting.length > 0) setImmediate(startNext); // after this reply has gone out
+  return out;
+}
+
+function startNext(): void {
+  const next = waiting.shift();
+  if (!next) return;
+  if (running) waiting.unshift(next);
+  else next.resolve(begin(next.batch));
+}
+
+function begin(batch: Batch): unknown {
+  if (retiring || exiting) return refusal(batch);
+  running = true;
+  const a: Running = { batch, from: 0, results: [], running: -1, stop: batch.t.length, notes: 0, timer: null };
+  active = a;
+  return execute(a, performance.now());
+}
+
+/** tinypool's handler: one batch per run. */
+export default function runBatch(payload: unknown): unknown {
+  return accept((isThread ? payload : deserialize(payload as Uint8Array)) as Batch);
+}
+
+function accept(batch: Batch): unknown {
+  if (config === null || initDone !== null) return afterInit(batch);
+  if (initFailure) return failInit(batch);
+  if (running) {
+    // Behind a task still pending: if it stays pending, this batch goes back to the parent.
+    const a = active;
+    if (a && a.timer === null) a.timer = setTimeout(() => handBack(a), SLICE_MS);
+    return new Promise((resolve) => waiting.push({ batch, resolve }));
+  }
+  return begin(batch);
+}
+
+async function afterInit(batch: Batch): Promise<unknown> {
+  await configured;
+  await initDone;
+  initDone = null;
+  return accept(batch);
+}
+
+/** A worker whose initializer failed fails its first batch with that error, then leaves to be replaced. */
+function failInit(batch: Batch): unknown {
+  retiring = true;
+  return reply({ batch, from: 0, results: [], running: -1, stop: 0, notes: 0, timer: null }, 0, { initError: errorToWire(initFailure) });
+}

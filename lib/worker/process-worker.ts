@@ -1,0 +1,37 @@
+/**
+ * The entry of a Process (thread or child process): runs its target once, prints a failure the way
+ * Python does (`Process <name>:` and the stack), flushes what primitives still hold, and exits with 0
+ * or 1 (or the exit code the target set).
+ */
+import { parentPort } from 'node:worker_threads';
+import { ignoreBrokenPipes } from './output.js';
+import { runTask } from './run-task.js';
+import { setProcessName } from '../base/context.js';
+import { explainReferenceError } from '../base/load-task.js';
+import { runExitHooks } from '../base/exit-hooks.js';
+import type { ProcessStart } from './protocol.js';
+
+async function run(msg: ProcessStart): Promise<void> {
+  setProcessName(msg.name);
+  let code = 0;
+  try {
+    await runTask(msg.spec, msg.args, msg.flags);
+  } catch (err) {
+    const e = explainReferenceError(err, msg.spec);
+    process.stderr.write(`Process ${msg.name}:\n${(e as Error)?.stack ?? String(e)}\n`);
+    code = 1;
+  }
+  await runExitHooks();
+  process.exit(process.exitCode && code === 0 ? Number(process.exitCode) : code);
+}
+
+function onStart(msg: ProcessStart): void {
+  if (msg?.t === 'start') void run(msg);
+}
+
+if (parentPort) {
+  parentPort.once('message', onStart);
+} else {
+  ignoreBrokenPipes();
+  process.once('message', onStart as (m: unknown) => void);
+}
