@@ -4,7 +4,8 @@
  * come back as their own classes), `[toHandle]` so a proxy can be passed to Pool tasks and
  * Processes, and a readable `toString`/`inspect`.
  */
-import { toHandle, type HandleDescriptor, type Runtime } from '../../lib/base/codec/handles.js';
+import { toHandle, type HandleDescriptor, type HandleTarget } from '../../lib/base/codec/handles.js';
+import { SerializationError } from '../../lib/base/errors.js';
 import { managerErrorClasses } from './errors.js';
 import { decodeMessage, encodeMessage, type Encoded } from '../../lib/base/codec/message.js';
 import type { Link } from './link.js';
@@ -64,8 +65,19 @@ export abstract class BaseProxy {
     return (this.constructor as typeof BaseProxy).kind;
   }
 
-  [toHandle](_target: Runtime): HandleDescriptor {
+  /**
+   * A worker connects to the manager by address and authkey. Another host ('remote', a cluster) can
+   * only reach a TCP address; the authkey travels in the descriptor (the cluster layer protects job
+   * payloads).
+   */
+  [toHandle](target: HandleTarget): HandleDescriptor {
     const link = this[LINK];
+    if (target === 'remote' && typeof link.address === 'string') {
+      throw new SerializationError(
+        `${this} cannot reach another host: its manager listens on the Unix socket ${link.address}; ` +
+          'start it with Manager.start({ address: { host, port } }) to share it across machines',
+      );
+    }
     const data: ProxyHandleData = { address: link.address, authkey: link.authkey, id: this[ID] };
     return { module: REVIVE_MODULE, type: (this.constructor as typeof BaseProxy).kind, data };
   }
