@@ -187,6 +187,7 @@ test('a first frame that is garbage or announces an oversize length is dropped a
     for (const junk of [
       Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('GET / HTTP/'), Buffer.alloc(1024, 0xff)]), // a short garbage frame
       Buffer.concat([Buffer.from('GET / HTTP/1.1\r\n').subarray(0, 15), Buffer.alloc(1024, 0xff)]), // an oversize length
+      Buffer.concat([Buffer.from([0, 0, 0x03, 0xe8]), Buffer.alloc(11, 0x20), Buffer.alloc(500, 0xff)]), // 1000 bytes announced, 511 sent
     ]) {
       const s = await rawSocket(address);
       s.on('error', () => {});

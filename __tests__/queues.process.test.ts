@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Queue, JoinableQueue } from '../primitives/queues.js';
 import { Pool } from '../lib/pool.js';
 import { task } from '../lib/base/task.js';
@@ -50,3 +54,32 @@ describe('Queue across process workers', () => {
     expect(counts[0] + counts[1]).toBe(50);
   });
 });
+
+test('a daemon process still blocked in get() when the program ends ends with it, quietly; no socket directory is left', async () => {
+  const program = fileURLToPath(new URL('./fixtures/queue-daemon.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', program], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const code = await new Promise((r) => child.on('exit', r));
+  expect(code).toBe(0);
+  const { address, pid } = JSON.parse(out.trim().split('\n')[0]);
+  const gone = () => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  for (let i = 0; i < 200 && !gone(); i++) await new Promise((r) => setTimeout(r, 25));
+  expect(gone()).toBe(true);
+  await new Promise((r) => setTimeout(r, 200)); // what the daemon printed on its way out has arrived
+  expect(err).not.toMatch(/ConnectionClosedError|Error/);
+  expect(existsSync(dirname(address))).toBe(false);
+}, 30_000);

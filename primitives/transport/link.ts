@@ -29,6 +29,8 @@ import { decode, DEFAULT_MAX_FRAME, encode, FrameSocket, HANDSHAKE_MAX_FRAME, wr
 
 /** Requests queued this tick are written together; a long synchronous burst every BATCH requests. */
 const BATCH = 512;
+/** How long a broken link to our parent waits for the IPC channel to say the parent is gone (ms). */
+const PARENT_GRACE_MS = 300;
 
 interface Pending {
   broker: number;
@@ -44,6 +46,8 @@ interface Broker {
   queue: Request[];
   /** Async calls waiting for their reply on this connection (it is ref'd while there are some). */
   pending: number;
+  /** The broker runs in our parent process, which we also reach over IPC. */
+  parent: boolean;
 }
 
 function connectionClosed(reason: unknown): ConnectionClosedError {
@@ -130,20 +134,21 @@ export class Link {
   }
 
   /** Connects (once) to the broker at `address`; resolves with its index for later calls. */
-  broker(address: Address, authkey: Uint8Array): Promise<number> {
+  broker(address: Address, authkey: Uint8Array, pid = 0): Promise<number> {
     const key = formatAddress(address);
     let index = this.#byAddress.get(key);
     if (!index) {
-      index = this.#open(address, authkey);
+      index = this.#open(address, authkey, pid);
       this.#byAddress.set(key, index);
       index.catch(() => this.#byAddress.delete(key));
     }
     return index;
   }
 
-  async #open(address: Address, authkey: Uint8Array): Promise<number> {
+  async #open(address: Address, authkey: Uint8Array, pid: number): Promise<number> {
     const index = this.#brokers.length;
-    const broker: Broker = { index, socket: null, fd: -1, closed: null, queue: [], pending: 0 };
+    const parent = pid === process.ppid && typeof process.send === 'function';
+    const broker: Broker = { index, socket: null, fd: -1, closed: null, queue: [], pending: 0, parent };
     this.#brokers.push(broker);
     const token = randomBytes(16).toString('hex');
     const owner = ownerId();
@@ -401,6 +406,25 @@ export class Link {
     if (this.#syncId !== 0 && !this.#syncReply) this.#syncReply = [this.#syncId, false, errorToWire(err)];
   }
 
+  /**
+   * Pending async calls on a broker that is gone reject with `err` — unless that broker was our
+   * parent and our IPC channel to it goes down too: the parent ended and this worker ends with it
+   * (a daemon blocked in `await q.get()` when the program ends goes quietly, as in Python, where the
+   * parent terminates its daemons). The two closings race, so the rejection waits a moment for it.
+   */
+  #failLater(b: Broker, lost: Pending[], err: ConnectionClosedError): void {
+    if (lost.length === 0) return;
+    const fail = () => {
+      process.off('disconnect', quiet);
+      for (const p of lost) p.reject(err);
+    };
+    const quiet = () => clearTimeout(timer);
+    if (!b.parent || !process.connected) return fail();
+    const timer = setTimeout(fail, PARENT_GRACE_MS);
+    timer.unref();
+    process.once('disconnect', quiet);
+  }
+
   /** That broker is gone: every pending and later call on it fails with ConnectionClosedError. */
   #close(b: Broker | undefined, reason: unknown): void {
     if (!b || b.closed) return;
@@ -408,11 +432,13 @@ export class Link {
     b.closed = err;
     b.queue = [];
     b.socket?.destroy();
+    const lost: Pending[] = [];
     for (const [id, p] of this.#pending) {
       if (p.broker !== b.index) continue;
       this.#pending.delete(id);
-      p.reject(err);
+      lost.push(p);
     }
+    this.#failLater(b, lost, err);
     for (const [id, p] of this.#connecting) {
       if (p.broker !== b.index) continue;
       this.#connecting.delete(id);

@@ -31,7 +31,7 @@ export function connectRemoteCore<C = any>(ref: RemoteRef, shape: CoreShape): Pr
 
 async function build(ref: RemoteRef, shape: CoreShape): Promise<object> {
   const link = theLink();
-  const broker = await link.broker(ref.address, ref.authkey);
+  const broker = await link.broker(ref.address, ref.authkey, ref.pid);
   const id = ref.id;
   const core: Record<string | symbol, unknown> = { [REMOTE_REF]: ref };
   for (const m of shape.waiting) {
