@@ -32,7 +32,6 @@ describe.each(['process', 'thread'] as const)('shared-memory locks, %s holder', 
     const lock = new Lock();
     const p = await run('acquireAndReturn', [lock], runtime);
     expect(p.exitCode).toBe(0);
-    if (runtime === 'thread') workerGone({ runtime: 'thread', id: p.pid!, how: 'normal' });
     expect(lock.locked()).toBe(true);
     lock.release(); // another process (ours) may release it, as in Python
     expect(lock.locked()).toBe(false);
@@ -43,7 +42,6 @@ describe.each(['process', 'thread'] as const)('shared-memory locks, %s holder', 
     const lock = new Lock();
     const p = await run('acquireAndThrow', [lock], runtime);
     expect(p.exitCode).toBe(1);
-    if (runtime === 'thread') workerGone({ runtime: 'thread', id: p.pid!, how: 'died' });
     expect(await lock.acquire(true, 5000)).toBe(true);
     lock.release();
   });
@@ -52,9 +50,37 @@ describe.each(['process', 'thread'] as const)('shared-memory locks, %s holder', 
     const rlock = new RLock();
     const p = await run('acquireAndReturn', [rlock], runtime);
     expect(p.exitCode).toBe(0);
-    if (runtime === 'thread') workerGone({ runtime: 'thread', id: p.pid!, how: 'normal' });
     expect(await rlock.acquire(true, 5000)).toBe(true);
     rlock.release();
+  });
+});
+
+describe('workerGone, as an engine reports a thread', () => {
+  // The owner is this very thread (threadId 0 in the main thread), as if it were the worker that ended.
+  const me = { runtime: 'thread' as const, id: 0 };
+  test('died: a Lock it holds is released; normal: it stays held; an RLock is released either way', () => {
+    const died = new Lock();
+    died.acquireSync();
+    workerGone({ ...me, how: 'died' });
+    expect(died.locked()).toBe(false);
+    const normal = new Lock();
+    normal.acquireSync();
+    workerGone({ ...me, how: 'normal' });
+    expect(normal.locked()).toBe(true);
+    normal.release();
+    const rlock = new RLock();
+    rlock.acquireSync();
+    rlock.acquireSync();
+    workerGone({ ...me, how: 'normal' });
+    expect(rlock.locked()).toBe(false);
+  });
+
+  test('its Connection handles close: the peer sees EOF', async () => {
+    const [a, b] = Pipe();
+    b.send(1);
+    workerGone({ ...me, how: 'terminated' }); // both ends were held by "that" thread
+    expect(await a.recv()).toBe(1);
+    await expect(a.recv()).rejects.toBeInstanceOf(EOFError);
   });
 });
 
@@ -78,8 +104,7 @@ describe('a terminated thread', () => {
     while (barrier.nWaiting < 1 || !lock.locked()) await new Promise((r) => setTimeout(r, 5));
     for (const p of [holder, party, reader]) {
       p.terminate();
-      await p.join();
-      workerGone({ runtime: 'thread', id: p.pid!, how: 'terminated' });
+      await p.join(); // Process reports the thread as terminated (workerGone)
     }
     expect(await lock.acquire(false)).toBe(true);
     lock.release();
