@@ -34,8 +34,8 @@ export class AsyncResult<R> {
     if (this.#state !== PENDING) return;
     this.#state = ok ? OK : FAILED;
     this.#value = value;
-    if (ok && this.#callbacks.callback) runCallback('callback', this.#callbacks.callback, value);
-    if (!ok && this.#callbacks.errorCallback) runCallback('errorCallback', this.#callbacks.errorCallback, value);
+    if (ok && this.#callbacks.callback) runCallback('callback', this.#callbacks.callback, value, this);
+    if (!ok && this.#callbacks.errorCallback) runCallback('errorCallback', this.#callbacks.errorCallback, value, this);
     this.#markDone?.();
   }
 
@@ -65,6 +65,14 @@ export class AsyncResult<R> {
   /** Whether the call has completed. */
   ready(): boolean {
     return this.#state !== PENDING;
+  }
+
+  /** `<AsyncResult state=finished returned number>`, as failed-callback reports name their result. */
+  toString(): string {
+    if (this.#state === PENDING) return `<${this.constructor.name} state=pending>`;
+    if (this.#state === FAILED) return `<${this.constructor.name} state=finished raised ${(this.#value as Error)?.name ?? typeof this.#value}>`;
+    const v = this.#value;
+    return `<${this.constructor.name} state=finished returned ${v === null ? 'null' : Array.isArray(v) ? 'Array' : typeof v}>`;
   }
 
   /** Whether the call completed without an error; throws NotReadyError before that. */

@@ -7,6 +7,7 @@
 import { AsyncResult, settleResult, type ResultCallbacks } from './async-result.js';
 import { ResultIterator } from './result-iterator.js';
 import { encodeHandles, type HandleTarget } from './base/codec/handles.js';
+import { warnClassInstanceOnce } from './base/codec/class-instances.js';
 import { packNumbers, type ChunkResults } from './base/codec/pack.js';
 import { AbortError, PoolStateError } from './base/errors.js';
 import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
@@ -94,6 +95,17 @@ function checkSignal(signal: unknown): AbortSignal | undefined {
   return signal as AbortSignal;
 }
 
+/** Whether a call's arguments (or a chunk's items) hold any object: if not, there is no handle or class instance to look for. */
+function holdsObjects(list: unknown[], spread: boolean): boolean {
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i];
+    if (typeof v === 'object' && v !== null) {
+      if (!spread || !Array.isArray(v) || holdsObjects(v, false)) return true;
+    }
+  }
+  return false;
+}
+
 function abortError(signal: AbortSignal): AbortError {
   return new AbortError('The task was aborted', { cause: signal.reason });
 }
@@ -136,18 +148,23 @@ export abstract class BasePool {
   }
 
   /** Encodes a call or chunk for the engine; a value that cannot cross settles that job (only) with the error. */
-  #submit(spec: TaskSpec, args: unknown, flags: number, settle: Job['settle'], signal?: AbortSignal, base?: number): void {
+  #submit(spec: TaskSpec, args: unknown[], flags: number, settle: Job['settle'], signal?: AbortSignal, base?: number): void {
     if (this.#state === 'terminated') {
       settle(false, new PoolStateError('Pool not running', 'ERR_POOL_NOT_RUNNING'));
       return;
     }
     if (flags & CHUNK && !(flags & STAR)) {
-      const packed = packNumbers(args as unknown[]);
+      const packed = packNumbers(args);
       if (packed) {
         this.#engine.submit({ spec, args: packed, flags: flags | PACKED, settle, signal, base });
         return;
       }
     }
+    if (!holdsObjects(args, (flags & STAR) !== 0)) {
+      this.#engine.submit({ spec, args, flags, settle, signal, base });
+      return;
+    }
+    warnClassInstanceOnce(args, flags & CHUNK ? 'items' : 'args');
     let encoded: { value: unknown; found: boolean };
     try {
       encoded = encodeHandles(args, this.#target);

@@ -47,6 +47,8 @@ export interface PoolStats {
   completed: number;
   /** Of those, the ones that failed. */
   failed: number;
+  /** Batches sent to workers so far (tinypool runs, cluster jobs): `completed / batches` is how much batching saved. */
+  batches: number;
   /** Time a task ran in its worker. */
   runTime: TimeSummary;
   /** Time a task waited from submission until a worker took it. */

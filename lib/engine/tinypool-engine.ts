@@ -177,6 +177,7 @@ export class TinypoolEngine implements Engine {
       queued: this.#queued,
       completed: this.#completed,
       failed: this.#failed,
+      batches: this.#nextBatch - 1,
       runTime: this.#runTime.summary(),
       waitTime: this.#waitTime.summary(),
     };
@@ -234,10 +235,10 @@ export class TinypoolEngine implements Engine {
     });
   }
 
-  /** Runs in flight allowed now: one per worker, two while tasks are short, minus workers stuck on a slow one. */
+  /** Runs in flight allowed now: one per worker, two while tasks are short, but one for a worker stuck on a slow task. */
   #limit(): number {
     const perWorker = this.#avgMs < BATCH_MS ? 2 : 1;
-    return Math.max(1, this.#settings.processes * perWorker - this.#slowFlights);
+    return Math.max(1, this.#settings.processes * perWorker - this.#slowFlights * (perWorker - 1));
   }
 
   #batchSize(): number {
@@ -326,7 +327,7 @@ export class TinypoolEngine implements Engine {
       const where = unsendablePath(job, target);
       if (where) {
         refused++;
-        this.#finish(job, false, new SerializationError(`cannot send ${where} to a ${target} worker`, where.split(':')[0]));
+        this.#finish(job, false, new SerializationError(`cannot send to a ${target} worker: ${where}`, where.split(':')[0]));
       } else again.push(job);
     }
     if (refused === 0) {
