@@ -1,0 +1,265 @@
+/**
+ * What a job and its result carry across hosts, before sealing (signing.ts) and after opening.
+ *
+ * Values cross by v8 serialization, as they do to a local process worker (Map, Set, Date, BigInt,
+ * typed arrays, nested objects); one that cannot is named by its path (`args[1].cb: function`).
+ *
+ * Module names are made portable, since the hosts do not share the client's file system: a module of the
+ * client's project travels as a path relative to its working directory (`multiproc-cwd:demos/x.ts`), which
+ * a host resolves against its own; a module of this package (a Manager proxy's reviver) travels as a path
+ * inside the package (`multiproc-pkg:primitives/manager/revive`), which a host finds in its own copy.
+ * Package names and other URLs travel as they are.
+ */
+import { deserialize, serialize } from 'node:v8';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { WireError } from '../base/codec/error-wire.js';
+import { findUnserializable } from '../base/codec/unserializable.js';
+import { SerializationError } from '../base/errors.js';
+import type { TaskSpec } from '../base/task.js';
+import { CHUNK, HANDLES, PACKED } from '../engine/engine.js';
+
+const CWD_SCHEME = 'multiproc-cwd:';
+const PKG_SCHEME = 'multiproc-pkg:';
+/** The key under which lib/base/codec/handles.ts puts a handle descriptor (not exported there). */
+const HANDLE_KEY = '__multiproc_handle__';
+
+/** This copy of the package: the repository (running from sources) or `dist/` (built). */
+const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
+const moduleExt = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+
+/** A module URL or specifier as a host can resolve it. */
+export function portableModule(url: string): string {
+  if (!url.startsWith('file:')) return url;
+  const path = fileURLToPath(url);
+  const inPackage = relative(packageRoot, path);
+  if (!inPackage.startsWith('..') && !isAbsolute(inPackage) && /\.(ts|js)$/.test(inPackage) && !inPackage.startsWith(`node_modules${sep}`)) {
+    return PKG_SCHEME + inPackage.split(sep).join('/').replace(/\.(ts|js)$/, '');
+  }
+  return CWD_SCHEME + relative(process.cwd(), path).split(sep).join('/');
+}
+
+/** The module a portable name stands for on this host. */
+export function localModule(name: string): string {
+  if (name.startsWith(PKG_SCHEME)) return pathToFileURL(resolve(packageRoot, name.slice(PKG_SCHEME.length) + moduleExt)).href;
+  if (name.startsWith(CWD_SCHEME)) return pathToFileURL(resolve(process.cwd(), name.slice(CWD_SCHEME.length))).href;
+  return name;
+}
+
+function mapSpec(spec: TaskSpec, map: (url: string) => string): TaskSpec {
+  return spec.kind === 'mod' ? { kind: 'mod', url: map(spec.url), name: spec.name } : spec;
+}
+
+/** Rewrites the module of every handle descriptor inside `value` (copies along the way, never in place). */
+function mapHandleModules(value: unknown, map: (url: string) => string): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((item) => mapHandleModules(item, map));
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  const desc = (value as Record<string, any>)[HANDLE_KEY];
+  if (desc && typeof desc.module === 'string') return { [HANDLE_KEY]: { ...desc, module: map(desc.module) } };
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = mapHandleModules((value as Record<string, unknown>)[key], map);
+  return out;
+}
+
+/** One call of a job: a task's call, or a map chunk (flags & CHUNK), numbered by its client. */
+export interface CallPayload {
+  seq: number;
+  spec: TaskSpec;
+  args: unknown;
+  flags: number;
+  base?: number;
+}
+
+/** A job as a host runs it: calls submitted together, sent together. */
+export interface JobPayload {
+  calls: CallPayload[];
+  /** Re-runs allowed after the host running it died. */
+  retries: number;
+}
+
+/** On the wire: specs once, then `[spec index, args, flags, base, seq]` per call. */
+interface WireJob {
+  r: number;
+  s: TaskSpec[];
+  c: [number, unknown, number, number | undefined, number][];
+}
+
+/** Where in a call's arguments the value that cannot be serialized sits. */
+function unserializablePath(call: CallPayload): string | null {
+  if (!(call.flags & CHUNK)) return findUnserializable(call.args, 'args', 'process');
+  if (call.flags & PACKED) return null;
+  const items = call.args as ArrayLike<unknown>;
+  for (let i = 0; i < items.length; i++) {
+    const where = findUnserializable(items[i], `items[${(call.base ?? 0) + i}]`, 'process');
+    if (where) return where;
+  }
+  return null;
+}
+
+function cannotSend(call: CallPayload, cause: unknown): SerializationError {
+  const where = unserializablePath(call);
+  if (where) return new SerializationError(`cannot send ${where} to another host`, where.split(':')[0]);
+  return new SerializationError(`cannot send the task to another host: ${(cause as Error)?.message ?? String(cause)}`);
+}
+
+function wireJob(calls: CallPayload[], retries: number): WireJob {
+  const specs: TaskSpec[] = [];
+  const index = new Map<string, number>();
+  const wire: WireJob = { r: retries, s: specs, c: [] };
+  for (const call of calls) {
+    // keyed by text: an inline lambda is a new function (and spec) on every call
+    const key = call.spec.kind === 'src' ? call.spec.src : `\0${call.spec.url}#${call.spec.name}`;
+    let i = index.get(key);
+    if (i === undefined) {
+      index.set(key, (i = specs.length));
+      specs.push(mapSpec(call.spec, portableModule));
+    }
+    const args = call.flags & HANDLES ? mapHandleModules(call.args, portableModule) : call.args;
+    wire.c.push([i, args, call.flags, call.base, call.seq]);
+  }
+  return wire;
+}
+
+/**
+ * Serializes a job. Calls holding a value that cannot cross are left out and returned with their
+ * SerializationError (naming the value's path): they fail alone, the others go.
+ */
+export function encodeJob(job: JobPayload): { bytes: Buffer | null; refused: [CallPayload, SerializationError][] } {
+  try {
+    return { bytes: serialize(wireJob(job.calls, job.retries)), refused: [] };
+  } catch (cause) {
+    const refused: [CallPayload, SerializationError][] = [];
+    const good: CallPayload[] = [];
+    for (const call of job.calls) {
+      try {
+        serialize(wireJob([call], job.retries));
+        good.push(call);
+      } catch (err) {
+        refused.push([call, cannotSend(call, err ?? cause)]);
+      }
+    }
+    return { bytes: good.length > 0 ? serialize(wireJob(good, job.retries)) : null, refused };
+  }
+}
+
+/** The job a host runs, with module names resolved on this host. */
+export function decodeJob(bytes: Uint8Array): JobPayload {
+  const wire = deserialize(bytes) as WireJob;
+  const specs = wire.s.map((spec) => mapSpec(spec, localModule));
+  const calls = wire.c.map(([i, args, flags, base, seq]) => ({
+    seq, spec: specs[i], flags, base, args: flags & HANDLES ? mapHandleModules(args, localModule) : args,
+  }));
+  return { calls, retries: wire.r };
+}
+
+/** The outcome of one call. */
+export interface CallResult {
+  seq: number;
+  ok: boolean;
+  /** The result (ok), with handle descriptors when `handles`. */
+  value?: unknown;
+  error?: WireError;
+  handles?: boolean;
+  /** Milliseconds it ran on the host. */
+  run: number;
+}
+
+/** Results a host sends a client at once, with who ran them. */
+export interface ResultBatch {
+  host: string;
+  /** The worker command's pid. */
+  pid: number;
+  results: CallResult[];
+}
+
+function wireResult(result: CallResult): CallResult {
+  return result.handles ? { ...result, value: mapHandleModules(result.value, portableModule) } : result;
+}
+
+/**
+ * Serializes results. One whose value cannot cross becomes the SerializationError its caller gets
+ * (naming the value's path); the others go as they are.
+ */
+export function encodeResults(batch: ResultBatch, errorToWire: (err: unknown) => WireError): Buffer {
+  const results = batch.results.map(wireResult);
+  try {
+    return serialize({ ...batch, results });
+  } catch {
+    const checked = results.map((result) => {
+      try {
+        serialize(result);
+        return result;
+      } catch (err) {
+        const where = findUnserializable(result.value, 'result', 'process');
+        const error = new SerializationError(
+          where ? `cannot send the task's result back from another host: ${where}` : `cannot send the task's result back: ${(err as Error)?.message ?? String(err)}`,
+          where ? where.split(':')[0] : '',
+        );
+        return { seq: result.seq, ok: false, error: errorToWire(error), run: result.run };
+      }
+    });
+    return serialize({ ...batch, results: checked });
+  }
+}
+
+export function decodeResults(bytes: Uint8Array): ResultBatch {
+  const batch = deserialize(bytes) as ResultBatch;
+  for (const result of batch.results) if (result.handles) result.value = mapHandleModules(result.value, localModule);
+  return batch;
+}
+
+// ---- frames on a client's result list ---------------------------------------------------------------
+
+/** Sealed results (a ResultBatch); the number is unused. */
+export const RESULT = 1;
+/** A host refused a job (its seal did not open): the job's number, and the message in clear, since the keys differ. */
+export const REFUSED = 2;
+const FRAME_HEAD = 7;
+
+export function frame(type: typeof RESULT | typeof REFUSED, seq: number, body: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(FRAME_HEAD + body.length);
+  out[0] = type;
+  out.writeUIntBE(seq, 1, 6);
+  out.set(body, FRAME_HEAD);
+  return out;
+}
+
+export function readFrame(bytes: Buffer): { type: number; seq: number; body: Buffer } | null {
+  if (bytes.length < FRAME_HEAD) return null;
+  return { type: bytes[0], seq: bytes.readUIntBE(1, 6), body: bytes.subarray(FRAME_HEAD) };
+}
+
+// ---- names --------------------------------------------------------------------------------------------
+
+/** BullMQ's key prefix for multiproc queues; our own keys live beside the queue's. */
+export const PREFIX = 'multiproc';
+
+/** A job id: the client's id and the job's number with it, so the host knows where to answer. */
+export function jobId(clientId: string, seq: number): string {
+  return `${clientId}.${seq}`;
+}
+
+export function parseJobId(id: string): { clientId: string; seq: number } | null {
+  const m = /^([0-9a-f]{16})\.(\d{1,15})$/.exec(id);
+  return m ? { clientId: m[1], seq: Number(m[2]) } : null;
+}
+
+/** The list a client reads its results from. */
+export function resultKey(queue: string, clientId: string): string {
+  return `${PREFIX}:${queue}:results:${clientId}`;
+}
+
+/** Where clients tell hosts to stop jobs (aborted or terminated). */
+export function cancelChannel(queue: string): string {
+  return `${PREFIX}:${queue}:cancel`;
+}
+
+/**
+ * What a seal is bound to: a job's payload to its job id (it cannot be replayed as another job), results
+ * to the client they are for (the calls they answer are named inside).
+ */
+export function sealContext(what: 'job' | 'results', queue: string, id: string): string {
+  return `${what}\0${queue}\0${id}`;
+}

@@ -1,0 +1,489 @@
+/**
+ * The cluster's Engine (lib/engine/engine.ts): jobs go to a BullMQ queue in Redis, worker hosts run them
+ * (worker-host.ts), and each result comes back on this client's own result list.
+ *
+ * - Calls submitted in the same turn of the event loop go in one `addBulk`; at most `window` jobs of this
+ *   client are in Redis at once (the Pool's `processes`). A job is one call (a map chunk is one call) while
+ *   there is room; when more calls wait than there is room for, each job carries several (BullMQ costs
+ *   about a millisecond of CPU per job, across Redis, client and host: grouping is what makes many small
+ *   calls fast). Calls with an AbortSignal share a job only with calls of the same signal.
+ * - Results come back on a Redis list per client, popped in batches on a blocking connection (a host seals
+ *   the results it has for a client in one frame). A host pushes a result before it completes the job, so
+ *   nothing is lost if it dies in between (the job then runs again, and the second result is dropped here:
+ *   each call settles once). BullMQ's QueueEvents would do too, but every client would read every client's
+ *   events, several per job, from a capped stream.
+ * - Redis unreachable: what is pending rejects within OUTAGE_MS with ConnectionClosedError naming the
+ *   address. A short outage of the same server loses nothing; a restarted server (its run id changed)
+ *   fails the tasks that were in it.
+ * - Nothing is opened before the first submission (BullMQ and ioredis are loaded then), and sockets never
+ *   keep the program alive: pending jobs do, through a KeepAlive.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { errorFromWire } from '../base/codec/error-wire.js';
+import { decodeHandles } from '../base/codec/handles.js';
+import { AbortError, AuthenticationError, ConnectionClosedError } from '../base/errors.js';
+import { KeepAlive } from '../base/keep-alive.js';
+import { CHUNK, type Engine, type Job, type PoolStats } from '../engine/engine.js';
+import { Deque } from '../engine/deque.js';
+import { DurationHistogram } from '../engine/stats.js';
+import {
+  REFUSED, cancelChannel, decodeResults, encodeJob, jobId, readFrame, resultKey, sealContext, type CallResult,
+} from './codec.js';
+import { describeAddress, loadLibraries, type ClusterConnection, type Libraries } from './connection.js';
+import { Link } from './link.js';
+import { open, seal, type ClusterKeys } from './signing.js';
+
+/** Redis unreachable this long: pending calls reject. */
+const OUTAGE_MS = 3000;
+/** Result frames popped per round trip. */
+const POP_COUNT = 256;
+/** A job carries at most this many calls, and calls of at most this many items (map chunks count theirs). */
+const MAX_JOB_CALLS = 1024;
+const MAX_JOB_ITEMS = 65536;
+/** A host that answered within this time counts among the pool's workers. */
+const HOST_SEEN_MS = 60_000;
+
+export interface ClusterEngineSettings {
+  connection: ClusterConnection;
+  queue: string;
+  keys: ClusterKeys;
+  /** Jobs of this client in Redis at once. */
+  window: number;
+  /** Re-runs allowed after a host dies running a job. */
+  retries: number;
+}
+
+/** A call (Job, in the Engine's words): one task call, or a map chunk. */
+interface Call extends Job {
+  seq: number;
+  submitted: number;
+  items: number;
+  done: boolean;
+  /** The BullMQ job carrying it, once sent. */
+  job?: SentJob;
+}
+
+/** A BullMQ job of this client: calls sent together. */
+interface SentJob {
+  seq: number;
+  id: string;
+  calls: Call[];
+  /** Calls not settled yet: at 0 the job no longer counts against the window. */
+  open: number;
+}
+
+/** BullMQ's options for each job: removed from Redis once done (the result travels on our own list). */
+const JOB_OPTIONS = { removeOnComplete: true, removeOnFail: true } as const;
+
+export class ClusterEngine implements Engine {
+  readonly #settings: ClusterEngineSettings;
+  readonly #address: string;
+  readonly #clientId = randomBytes(8).toString('hex');
+  readonly #resultKey: string;
+  #seq = 0;
+  readonly #queue = new Deque<Call>();
+  /** Items (map chunks count theirs) of the calls in #queue that are not done. */
+  #queuedItems = 0;
+  /** Calls sent and not settled, by number. */
+  readonly #inflight = new Map<number, Call>();
+  /** Jobs in Redis with calls not settled, by number. */
+  readonly #jobs = new Map<number, SentJob>();
+  readonly #signals = new Map<AbortSignal, { calls: Set<Call>; listener: () => void }>();
+  readonly #keepAlive = new KeepAlive();
+  readonly #runTime = new DurationHistogram();
+  readonly #waitTime = new DurationHistogram();
+  readonly #hosts = new Map<string, { pid: number; seen: number }>();
+  #unsettled = 0;
+  #completed = 0;
+  #failed = 0;
+  /** Jobs sent to Redis (a job is one batch: a call, or a map chunk). */
+  #sent = 0;
+  #libs: Libraries | null = null;
+  #loadingLibs: Promise<void> | null = null;
+  #link: Link | null = null;
+  #reading = false;
+  #outage: ReturnType<typeof setTimeout> | null = null;
+  #pumpScheduled = false;
+  #warnedForgery = false;
+  #state: 'running' | 'closing' | 'closed' | 'terminated' = 'running';
+  readonly #exited: Promise<void>;
+  #resolveExited!: () => void;
+
+  constructor(settings: ClusterEngineSettings) {
+    this.#settings = settings;
+    this.#address = describeAddress(settings.connection);
+    this.#resultKey = resultKey(settings.queue, this.#clientId);
+    this.#exited = new Promise((resolve) => (this.#resolveExited = resolve));
+  }
+
+  get workerIds(): number[] {
+    return [...this.#liveHosts()].map((h) => h.pid);
+  }
+
+  stats(): PoolStats {
+    return {
+      workers: [...this.#liveHosts()].length,
+      busy: this.#inflight.size,
+      queued: this.#queuedItems,
+      completed: this.#completed,
+      failed: this.#failed,
+      batches: this.#sent,
+      runTime: this.#runTime.summary(),
+      waitTime: this.#waitTime.summary(),
+    };
+  }
+
+  *#liveHosts(): Iterable<{ pid: number; seen: number }> {
+    const since = performance.now() - HOST_SEEN_MS;
+    for (const host of this.#hosts.values()) if (host.seen >= since) yield host;
+  }
+
+  submit(job: Job): void {
+    const call = job as Call;
+    call.seq = ++this.#seq;
+    call.submitted = performance.now();
+    call.items = job.flags & CHUNK ? (job.args as ArrayLike<unknown>).length : 1;
+    call.done = false;
+    if (this.#unsettled++ === 0) this.#keepAlive.hold();
+    if (job.signal) {
+      if (job.signal.aborted) return this.#finish(call, false, abortError(job.signal));
+      this.#trackSignal(call);
+    }
+    this.#queue.push(call);
+    this.#queuedItems += call.items;
+    this.#schedulePump();
+  }
+
+  close(): void {
+    if (this.#state !== 'running') return;
+    this.#state = 'closing';
+    this.#maybeExit();
+  }
+
+  whenExited(): Promise<void> {
+    return this.#exited;
+  }
+
+  async terminate(reason: Error): Promise<void> {
+    if (this.#state === 'terminated') return this.#exited;
+    const wasOpen = this.#state !== 'closed';
+    this.#state = 'terminated';
+    const sent = [...this.#jobs.values()].map((job) => job.id);
+    this.#failAll(reason);
+    this.#clearOutage();
+    const link = this.#link;
+    this.#link = null;
+    if (link && wasOpen) {
+      if (link.ready) await withTimeout(this.#withdraw(link, sent, true), 2000);
+      await link.close();
+    }
+    this.#finishExit();
+    return this.#exited;
+  }
+
+  // ---- sending ----------------------------------------------------------------------------------------
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    // Everything submitted in this turn of the event loop goes in one addBulk.
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    if (this.#state === 'terminated' || this.#state === 'closed') return;
+    if (this.#queuedItems === 0) return this.#maybeExit();
+    let room = this.#settings.window - this.#jobs.size;
+    if (room <= 0) return;
+    const link = this.#ensureLink();
+    if (!link?.ready) return this.#armOutage();
+    // spread what waits over the room there is: one call per job when it fits
+    const target = Math.min(MAX_JOB_ITEMS, Math.ceil(this.#queuedItems / room));
+    const entries: { name: string; data: { p: string }; opts: typeof JOB_OPTIONS & { jobId: string } }[] = [];
+    const sent: SentJob[] = [];
+    while (room > 0 && this.#queuedItems > 0) {
+      const calls = this.#takeCalls(target);
+      if (calls.length === 0) break;
+      const job: SentJob = { seq: calls[0].seq, id: jobId(this.#clientId, calls[0].seq), calls, open: 0 };
+      let sealed: Buffer;
+      try {
+        const { bytes, refused } = encodeJob({ calls, retries: this.#settings.retries });
+        for (const [call, err] of refused) this.#finish(call as Call, false, err); // fails that call only
+        if (!bytes) continue;
+        sealed = seal(this.#settings.keys, sealContext('job', this.#settings.queue, job.id), bytes);
+      } catch (err) {
+        for (const call of calls) this.#finish(call, false, err);
+        continue;
+      }
+      for (const call of calls) {
+        if (call.done) continue;
+        call.job = job;
+        job.open++;
+        this.#inflight.set(call.seq, call);
+      }
+      this.#jobs.set(job.seq, job);
+      sent.push(job);
+      room--;
+      // BullMQ keeps job data as JSON: the sealed bytes travel as base64
+      entries.push({ name: this.#clientId, data: { p: sealed.toString('base64') }, opts: { ...JOB_OPTIONS, jobId: job.id } });
+    }
+    if (sent.length === 0) return this.#maybeExit();
+    this.#sent += sent.length;
+    link.queue.addBulk(entries).catch((err) => this.#sendFailed(link, sent, err));
+    this.#startReading(link);
+  }
+
+  /** The next calls for one job: up to `target` items, all with the same signal (one abort withdraws the job). */
+  #takeCalls(target: number): Call[] {
+    const calls: Call[] = [];
+    let items = 0;
+    while (this.#queue.length > 0 && items < target && calls.length < MAX_JOB_CALLS) {
+      const next = this.#queue.peek()!;
+      if (next.done) {
+        this.#queue.shift();
+        continue;
+      }
+      if (calls.length > 0 && (next.signal !== calls[0].signal || items + next.items > MAX_JOB_ITEMS)) break;
+      calls.push(this.#queue.shift()!);
+      items += next.items;
+      this.#queuedItems -= next.items;
+    }
+    return calls;
+  }
+
+  /** Jobs whose addBulk failed: back in line while Redis is unreachable (the outage timer bounds it), else failed. */
+  #sendFailed(link: Link, jobs: SentJob[], err: unknown): void {
+    const live: Call[] = [];
+    for (const job of jobs) {
+      this.#jobs.delete(job.seq);
+      for (const call of job.calls) {
+        if (call.done) continue;
+        this.#inflight.delete(call.seq);
+        call.job = undefined;
+        live.push(call);
+      }
+    }
+    if (Link.failed(err) || !link.ready) {
+      // in line again; sent again they may group differently, under new job ids: a job that did reach
+      // Redis then runs twice, and the second result is dropped
+      this.#queue.unshiftAll(live);
+      for (const call of live) this.#queuedItems += call.items;
+      if (link.ready) link.reset();
+      this.#armOutage();
+    } else {
+      const error = new Error(`Redis at ${this.#address} refused the jobs: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      for (const call of live) this.#finish(call, false, error);
+    }
+    this.#schedulePump();
+  }
+
+  #ensureLink(): Link | null {
+    if (this.#link) return this.#link;
+    if (!this.#libs) {
+      this.#loadingLibs ??= loadLibraries().then(
+        (libs) => {
+          this.#libs = libs;
+          this.#schedulePump();
+        },
+        (err) => {
+          this.#loadingLibs = null;
+          this.#failAll(err);
+        },
+      );
+      return null;
+    }
+    const link = new Link(this.#libs, this.#settings.connection, this.#settings.queue, () => this.#unsettled > 0 && this.#state !== 'terminated');
+    link.on('ready', (restarted) => this.#onReady(link, restarted));
+    link.on('down', () => this.#link === link && this.#unsettled > 0 && this.#armOutage());
+    link.on('end', () => {
+      if (this.#link !== link) return;
+      this.#link = null;
+      if (this.#unsettled > 0) this.#schedulePump(); // work came while it gave up: a new link
+    });
+    this.#link = link;
+    link.start();
+    return link;
+  }
+
+  #onReady(link: Link, restarted: boolean): void {
+    if (this.#link !== link) return;
+    this.#clearOutage();
+    if (restarted && this.#inflight.size > 0) {
+      const error = new ConnectionClosedError(`Redis at ${this.#address} restarted: the tasks that were in it are lost`);
+      for (const call of [...this.#inflight.values()]) this.#finish(call, false, error);
+    }
+    this.#schedulePump();
+    this.#startReading(link);
+  }
+
+  #armOutage(): void {
+    if (this.#outage || this.#unsettled === 0) return;
+    this.#outage = setTimeout(() => {
+      this.#outage = null;
+      if (this.#link?.ready) return;
+      const why = this.#link?.lastError?.message;
+      this.#failAll(new ConnectionClosedError(`cannot reach Redis at ${this.#address}${why ? ` (${why})` : ''}`));
+    }, OUTAGE_MS);
+    this.#outage.unref(); // pending work holds the KeepAlive
+  }
+
+  #clearOutage(): void {
+    if (this.#outage) clearTimeout(this.#outage);
+    this.#outage = null;
+  }
+
+  #failAll(error: unknown): void {
+    for (const call of this.#queue.drain()) this.#finish(call, false, error);
+    this.#queuedItems = 0;
+    for (const call of [...this.#inflight.values()]) this.#finish(call, false, error);
+  }
+
+  // ---- receiving --------------------------------------------------------------------------------------
+
+  #startReading(link: Link): void {
+    if (this.#reading || !link.ready || this.#inflight.size === 0) return;
+    this.#reading = true;
+    void this.#read(link);
+  }
+
+  async #read(link: Link): Promise<void> {
+    try {
+      while (this.#link === link && link.ready && this.#inflight.size > 0) {
+        const frames = await link.popResults(this.#resultKey, POP_COUNT);
+        if (frames) for (const frame of frames) this.#onFrame(frame);
+      }
+    } catch {
+      // the link failed: its 'down' arms the outage timer, its 'ready' reads again
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  #onFrame(bytes: Buffer): void {
+    const frame = readFrame(bytes);
+    if (!frame) return;
+    if (frame.type === REFUSED) {
+      const job = this.#jobs.get(frame.seq);
+      const error = new AuthenticationError(frame.body.toString('utf8'));
+      for (const call of job?.calls ?? []) this.#finish(call, false, error);
+      return;
+    }
+    let batch;
+    try {
+      batch = decodeResults(open(this.#settings.keys, sealContext('results', this.#settings.queue, this.#clientId), frame.body));
+    } catch (err) {
+      // not from a host of ours: ignored (the calls wait for their real results; the caller's timeout applies)
+      if (!this.#warnedForgery) {
+        this.#warnedForgery = true;
+        process.stderr.write(`multiproc: ignored results that failed their check: ${(err as Error).message}\n`);
+      }
+      return;
+    }
+    const now = performance.now();
+    this.#hosts.set(`${batch.host}:${batch.pid}`, { pid: batch.pid, seen: now });
+    for (const result of batch.results) this.#onResult(result, now);
+  }
+
+  #onResult(result: CallResult, now: number): void {
+    const call = this.#inflight.get(result.seq);
+    if (!call || call.done) return; // a late duplicate (a job run again after its host died)
+    this.#runTime.record(result.run / call.items, call.items);
+    this.#waitTime.record(Math.max(0, now - call.submitted - result.run) / call.items, call.items);
+    if (!result.ok) this.#finish(call, false, errorFromWire(result.error!));
+    else if (result.handles) decodeHandles(result.value).then((v) => this.#finish(call, true, v), (e) => this.#finish(call, false, e));
+    else this.#finish(call, true, result.value);
+  }
+
+  // ---- settling, cancelling, stopping ---------------------------------------------------------------------
+
+  #finish(call: Call, ok: boolean, value: unknown): void {
+    if (call.done) return;
+    call.done = true;
+    const job = call.job;
+    if (job) {
+      this.#inflight.delete(call.seq);
+      if (--job.open === 0) this.#jobs.delete(job.seq);
+    }
+    if (call.signal) this.#untrackSignal(call);
+    this.#completed += call.items;
+    if (!ok) this.#failed += call.items;
+    try {
+      call.settle(ok, value);
+    } finally {
+      if (--this.#unsettled === 0) this.#keepAlive.release();
+      this.#schedulePump();
+    }
+  }
+
+  #trackSignal(call: Call): void {
+    const signal = call.signal!;
+    let entry = this.#signals.get(signal);
+    if (!entry) {
+      const calls = new Set<Call>();
+      const listener = () => {
+        const sent = new Set<string>();
+        for (const c of calls) if (c.job) sent.add(c.job.id);
+        for (const c of [...calls]) {
+          if (!c.job && !c.done) this.#queuedItems -= c.items;
+          this.#finish(c, false, abortError(signal));
+        }
+        // the jobs hold only calls of this signal: all of them go
+        if (sent.size > 0 && this.#link?.ready) void this.#withdraw(this.#link, [...sent], false);
+      };
+      entry = { calls, listener };
+      this.#signals.set(signal, entry);
+      signal.addEventListener('abort', listener, { once: true });
+    }
+    entry.calls.add(call);
+  }
+
+  #untrackSignal(call: Call): void {
+    const signal = call.signal!;
+    const entry = this.#signals.get(signal);
+    if (!entry) return;
+    entry.calls.delete(call);
+    if (entry.calls.size === 0) {
+      signal.removeEventListener('abort', entry.listener);
+      this.#signals.delete(signal);
+    }
+  }
+
+  /**
+   * Takes jobs back: those still waiting are removed from the queue, those running are stopped by their
+   * hosts (told on the cancel channel); with `all`, this client's result list goes too.
+   */
+  async #withdraw(link: Link, ids: string[], all: boolean): Promise<void> {
+    const work: Promise<unknown>[] = ids.map((id) => link.queue.remove(id).catch(() => 0)); // a running job is locked: the host stops it
+    work.push(link.cmd.publish(cancelChannel(this.#settings.queue), ids.join(' ')).catch(() => 0));
+    if (all) work.push(link.cmd.del(this.#resultKey).catch(() => 0));
+    await Promise.all(work);
+  }
+
+  #maybeExit(): void {
+    if (this.#state !== 'closing' || this.#unsettled > 0) return;
+    this.#state = 'closed';
+    const link = this.#link;
+    this.#link = null;
+    this.#clearOutage();
+    void (link ? this.#keepAlive.during(link.close()) : Promise.resolve()).then(() => this.#finishExit());
+  }
+
+  #finishExit(): void {
+    for (const [signal, entry] of this.#signals) signal.removeEventListener('abort', entry.listener);
+    this.#signals.clear();
+    this.#resolveExited();
+  }
+}
+
+function abortError(signal: AbortSignal): AbortError {
+  return new AbortError('The task was aborted', { cause: signal.reason });
+}
+
+function withTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: ReturnType<typeof setTimeout>;
+  return Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
+}
