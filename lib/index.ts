@@ -18,3 +18,4 @@ export {
 export type { Runtime, HandleSource, HandleDescriptor } from './base/codec/handles.js';
 export * from './base/errors.js';
 export * from '../primitives/index.js';
+export { Pool as ClusterPool, type ClusterPoolOptions } from './cluster/pool.js';

@@ -11,7 +11,7 @@
  * Package names and other URLs travel as they are.
  */
 import { deserialize, serialize } from 'node:v8';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { WireError } from '../base/codec/error-wire.js';
 import { findUnserializable } from '../base/codec/unserializable.js';
@@ -32,10 +32,8 @@ const moduleExt = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 export function portableModule(url: string): string {
   if (!url.startsWith('file:')) return url;
   const path = fileURLToPath(url);
-  const inPackage = relative(packageRoot, path);
-  if (!inPackage.startsWith('..') && !isAbsolute(inPackage) && /\.(ts|js)$/.test(inPackage) && !inPackage.startsWith(`node_modules${sep}`)) {
-    return PKG_SCHEME + inPackage.split(sep).join('/').replace(/\.(ts|js)$/, '');
-  }
+  const inPackage = relative(packageRoot, path).split(sep).join('/');
+  if (/^(lib|primitives)\/.*\.(ts|js)$/.test(inPackage)) return PKG_SCHEME + inPackage.replace(/\.(ts|js)$/, '');
   return CWD_SCHEME + relative(process.cwd(), path).split(sep).join('/');
 }
 

@@ -1,0 +1,93 @@
+// Worker hosts for the cluster tests: real `multiproc worker` processes (from the sources, through tsx),
+// with short lock and stalled intervals so a dead host is noticed in about a second.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { reapWithParent, forgetChild } from '../../lib/base/reaper.js';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const cli = join(repoRoot, 'lib/cluster/cli.ts');
+
+/** Writes an authkey file (with a trailing newline, as `echo` would) and returns its path. */
+export function keyFile(key: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'multiproc-key-'));
+  const file = join(dir, 'cluster.key');
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return file;
+}
+
+export interface HostOptions {
+  keyFile: string;
+  queue?: string;
+  concurrency?: number;
+  runtime?: 'thread' | 'process';
+  lockDuration?: number;
+  statusInterval?: number;
+  /** Run inside this network namespace (`ip netns exec`). */
+  netns?: string;
+}
+
+/** A `multiproc worker` process. */
+export class HostProcess {
+  readonly proc: ChildProcess;
+  /** Everything it printed on stderr so far. */
+  log = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  private constructor(proc: ChildProcess) {
+    this.proc = proc;
+    reapWithParent(proc.pid);
+    proc.stderr!.on('data', (chunk) => (this.log += chunk));
+    proc.stdout!.resume();
+    this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => {
+      forgetChild(proc.pid);
+      resolve({ code, signal });
+    }));
+  }
+
+  /** Starts a host serving `url` and resolves once it serves. */
+  static async start(url: string, options: HostOptions): Promise<HostProcess> {
+    const args = [
+      '--import', 'tsx', cli, 'worker', '--connection', url, '--authkey-file', options.keyFile,
+      '--concurrency', String(options.concurrency ?? 2), '--runtime', options.runtime ?? 'thread',
+      '--lock-duration', String(options.lockDuration ?? 1000), '--stalled-interval', String(Math.max(100, (options.lockDuration ?? 1000) / 2)),
+      ...(options.queue ? ['--queue', options.queue] : []),
+      ...(options.statusInterval ? ['--status-interval', String(options.statusInterval)] : []),
+    ];
+    const [cmd, argv] = options.netns ? ['ip', ['netns', 'exec', options.netns, process.execPath, ...args]] : [process.execPath, args];
+    const proc = spawn(cmd, argv, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+    const host = new HostProcess(proc);
+    await host.waitFor(/serving queue/, 30_000);
+    return host;
+  }
+
+  get pid(): number {
+    return this.proc.pid!;
+  }
+
+  /** Resolves once stderr matches `pattern`. */
+  async waitFor(pattern: RegExp, ms = 10_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!pattern.test(this.log)) {
+      if (this.proc.exitCode !== null || this.proc.signalCode !== null) throw new Error(`host exited before printing ${pattern}:\n${this.log}`);
+      if (Date.now() > deadline) throw new Error(`host did not print ${pattern} in ${ms} ms:\n${this.log}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    this.proc.kill(signal);
+    return this.exited;
+  }
+
+  /** Stops it gracefully (SIGTERM), or kills it after `ms`. */
+  async stop(ms = 10_000): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    this.proc.kill('SIGTERM');
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), ms);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
