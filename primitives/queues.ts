@@ -51,6 +51,8 @@ class Credits {
   readonly #want: number;
   #held = 0;
   #returning = false;
+  /** A reservation asked for ahead of need (async puts), so a steady stream never waits for one. */
+  #ahead: Promise<void> | null = null;
 
   constructor(core: Core, maxsize: number) {
     this.#core = core;
@@ -82,6 +84,25 @@ class Credits {
 
   get want(): number {
     return this.#want;
+  }
+
+  /** For async puts: when half the credits are spent, asks for more without waiting (no room: none). */
+  topUp(): void {
+    if (this.#ahead !== null || this.#held * 2 > this.#want) return;
+    this.#ahead = this.#core.reserve(this.#want - this.#held, false, undefined, LOCAL_OWNER).then(
+      (n) => {
+        this.#ahead = null;
+        this.took(n);
+      },
+      () => {
+        this.#ahead = null; // the next put asks again and reports the failure
+      },
+    );
+  }
+
+  /** The reservation asked for ahead, if any (an async put out of credits waits for it first). */
+  get ahead(): Promise<void> | null {
+    return this.#ahead;
   }
 }
 
@@ -171,11 +192,21 @@ export class Queue<T = any> extends QueueBase {
     const wait = checkBlock(block);
     const ms = normalizeTimeout(timeout);
     if (this.remote) {
-      if (this.#streamed(msg)) return;
-      const n = await this.core.reserve(this.credits!.want, wait, ms, LOCAL_OWNER);
-      if (n === 0) throw new Full();
-      this.credits!.took(n);
-      this.credits!.tryPut(msg);
+      const credits = this.credits;
+      if (credits === null) {
+        this.core.putUnbounded(msg);
+        return;
+      }
+      if (!credits.tryPut(msg)) {
+        if (credits.ahead !== null) await credits.ahead;
+        if (!credits.tryPut(msg)) {
+          const n = await this.core.reserve(credits.want, wait, ms, LOCAL_OWNER);
+          if (n === 0) throw new Full();
+          credits.took(n);
+          credits.tryPut(msg);
+        }
+      }
+      credits.topUp();
       return;
     }
     if (!(await this.core.put(msg, wait, ms, LOCAL_OWNER))) throw new Full();

@@ -24,7 +24,7 @@ import { tsxApiUrl } from '../../lib/base/ts-loader.js';
 import { clientHandshake } from './auth.js';
 import { ownerId } from './core.js';
 import { R_CLOSED, R_FRAME, type LinkConnect, type LinkEvent } from './link-protocol.js';
-import { formatAddress, isReply, NO_REPLY, PROTOCOL_OBJECT, SYNC_REPLY, type Address, type Hello, type ObjectId, type Reply, type Request } from './protocol.js';
+import { formatAddress, isReply, MANY, NO_REPLY, PROTOCOL_OBJECT, SYNC_REPLY, type Address, type Hello, type ObjectId, type Reply, type Request } from './protocol.js';
 import { decode, DEFAULT_MAX_FRAME, encode, FrameSocket, HANDSHAKE_MAX_FRAME, writeAllSync } from './wire.js';
 
 /** Requests queued this tick are written together; a long synchronous burst every BATCH requests. */
@@ -81,6 +81,7 @@ export class Link {
   readonly #dirty = new Set<Broker>();
   #queued = 0;
   #scheduled = false;
+  #later = false;
   #nextId = 1;
   #syncId = 0;
   #syncBroker = -1;
@@ -235,8 +236,16 @@ export class Link {
     const deferred = this.#takeDeferred(broker, objectId);
     if (deferred) throw errorFromWire(deferred);
     if (b.closed) throw b.closed;
+    // Consecutive calls of one method ride in one request (MANY): a stream of puts costs the
+    // broker one dispatch per batch, not one per item.
+    const last = b.queue.length > 0 ? b.queue[b.queue.length - 1] : undefined;
+    if (last !== undefined && last[4] & MANY && last[1] === objectId && last[2] === method) {
+      (last[3] as unknown[][]).push(args);
+      if (++this.#queued >= BATCH) this.flush();
+      return;
+    }
     // A failure comes back where blocking calls read, so the next blocking call on that core sees it.
-    this.#queue(b, [this.#nextId++, objectId, method, args, NO_REPLY | SYNC_REPLY]);
+    this.#queue(b, [this.#nextId++, objectId, method, [args], NO_REPLY | SYNC_REPLY | MANY], false);
   }
 
   /** Writes every queued request now (synchronously). */
@@ -281,15 +290,32 @@ export class Link {
     this.#dirty.clear();
   }
 
-  #queue(b: Broker, req: Request): void {
+  /**
+   * Queues a request. One that awaits its reply is written at the end of this microtask round; one
+   * nobody waits for (fire-and-forget) waits until this thread yields to its event loop, or until
+   * BATCH are queued: a loop of `await q.put(i)` never yields, so its puts leave in large batches
+   * instead of one write each.
+   */
+  #queue(b: Broker, req: Request, soon = true): void {
     b.queue.push(req);
     this.#dirty.add(b);
     if (++this.#queued >= BATCH) this.flush();
-    else if (!this.#scheduled) {
-      this.#scheduled = true;
-      queueMicrotask(() => this.flush());
+    else if (soon) {
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        queueMicrotask(this.#flushSoon);
+      }
+    } else if (!this.#later) {
+      this.#later = true;
+      setImmediate(this.#flushLater).unref();
     }
   }
+
+  readonly #flushSoon = () => this.flush();
+  readonly #flushLater = () => {
+    this.#later = false;
+    this.flush();
+  };
 
   #writeFrame(b: Broker, payload: Uint8Array): void {
     if (payload.length > DEFAULT_MAX_FRAME) {

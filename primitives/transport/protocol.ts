@@ -35,6 +35,11 @@ export const PROTOCOL_OBJECT = '';
 export const NO_REPLY = 1;
 /** Flag: reply on the connection this one named in Hello.replyTo (a thread blocked in a call reads there). */
 export const SYNC_REPLY = 2;
+/**
+ * Flag (with NO_REPLY): `args` is a list of argument lists, one call each, in order — consecutive
+ * fire-and-forget calls of one method coalesced into one request (a stream of puts or sends).
+ */
+export const MANY = 4;
 
 /** [id, objectId, method, args, flags] */
 export type Request = [id: number, objectId: ObjectId, method: string, args: unknown[], flags: number];

@@ -14,7 +14,7 @@ import { errorToWire } from '../../lib/base/codec/error-wire.js';
 import { SerializationError } from '../../lib/base/errors.js';
 import { checkAuthkey, serverHandshake, type Authkey } from './auth.js';
 import { DEFAULT_MAX_FRAME, FrameSocket, HANDSHAKE_MAX_FRAME, MessageSocket } from './wire.js';
-import { isHello, isRequest, NO_REPLY, PROTOCOL_OBJECT, SYNC_REPLY, type Address, type ObjectId, type Reply, type Request } from './protocol.js';
+import { isHello, isRequest, MANY, NO_REPLY, PROTOCOL_OBJECT, SYNC_REPLY, type Address, type ObjectId, type Reply, type Request } from './protocol.js';
 
 /** One authenticated connection, as hosted objects see it. */
 export interface ClientInfo {
@@ -267,6 +267,14 @@ export class ObjectServer {
       }
       if (!isRequest(msg)) {
         frames.close(new Error('protocol error: malformed request'));
+        return;
+      }
+      if (msg[4] & MANY && msg[4] & NO_REPLY) {
+        const [id, objectId, method, calls, flags] = msg;
+        for (const args of calls) {
+          if (conn.closed) return;
+          this.#call(conn, [id, objectId, method, Array.isArray(args) ? args : [args], flags & ~MANY]);
+        }
         return;
       }
       this.#call(conn, msg);
