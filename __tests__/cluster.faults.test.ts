@@ -1,0 +1,293 @@
+// The cluster Pool when things go wrong, with real processes and a real Redis: a host killed during a map,
+// a task that kills every host it runs on, Redis killed and restarted, a host stopped with SIGTERM, jobs
+// forged or changed in Redis, a host with the wrong authkey, terminate() with jobs still queued, Redis
+// memory after 100k tasks, and the worker command's own checks.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { AuthenticationError, ConnectionClosedError, WorkerLostError, task } from '../lib/index.js';
+import { Pool, readAuthkey } from '../lib/cluster/index.js';
+import { encodeJob, jobId, sealContext } from '../lib/cluster/codec.js';
+import { deriveKeys, seal } from '../lib/cluster/signing.js';
+import { fixture } from './helpers/runtimes.js';
+import { RedisServer, until } from './helpers/redis.js';
+import { HostProcess, keyFile, repoRoot } from './helpers/redis-hosts.js';
+
+const tasks = fixture('cluster-tasks.ts');
+const sleepDouble = task<(x: number, ms?: number) => Promise<number>>(tasks, 'sleepDouble');
+const markAndSleep = task<(file: string, ms: number) => Promise<number>>(tasks, 'markAndSleep');
+const square = task<(x: number) => number>(tasks, 'square');
+
+let redis: RedisServer;
+let keyPath: string;
+let authkey: Uint8Array;
+let scratch: string;
+const started: HostProcess[] = [];
+
+async function host(options: { queue?: string; concurrency?: number; keyFile?: string; statusInterval?: number } = {}): Promise<HostProcess> {
+  const h = await HostProcess.start(redis.url, { keyFile: keyPath, ...options });
+  started.push(h);
+  return h;
+}
+
+function pool(options: { queue?: string; retries?: number; processes?: number } = {}): Pool {
+  return new Pool({ connection: redis.url, authkey, ...options });
+}
+
+beforeAll(async () => {
+  redis = await RedisServer.start();
+  keyPath = keyFile('cluster faults key');
+  authkey = readAuthkey(keyPath);
+  scratch = mkdtempSync(join(tmpdir(), 'multiproc-faults-'));
+}, 30_000);
+
+afterAll(async () => {
+  await Promise.all(started.map((h) => h.stop()));
+  await redis?.stop();
+  rmSync(scratch, { recursive: true, force: true });
+}, 30_000);
+
+describe('worker hosts that die', () => {
+  test('a host killed half-way through a 10k-item map: every result arrives exactly once', async () => {
+    const [a] = [await host({ queue: 'kill' }), await host({ queue: 'kill' })];
+    const p = pool({ queue: 'kill' });
+    const xs = Array.from({ length: 10_000 }, (_, i) => i);
+    const progress: number[] = [];
+    let killed: Promise<unknown> | null = null;
+    const result = await p.map(sleepDouble, xs, 50, {
+      onProgress: (done) => {
+        progress.push(done);
+        if (done >= 5000 && !killed) killed = a.kill('SIGKILL');
+      },
+    });
+    expect(await killed).toMatchObject({ signal: 'SIGKILL' });
+    expect(result).toEqual(xs.map((x) => 2 * x));
+    expect(progress.at(-1)).toBe(10_000);
+    expect(Math.max(...progress)).toBe(10_000); // no chunk counted twice
+    await p.terminate();
+  }, 120_000);
+
+  test('a task that kills every host it runs on runs `retries` more times, then rejects with WorkerLostError', async () => {
+    const hosts = await Promise.all([0, 1, 2].map(() => host({ queue: 'lost', concurrency: 1 })));
+    const p = pool({ queue: 'lost', retries: 1 });
+    const err = await p.apply(task(tasks, 'killHost')).catch((e) => e);
+    expect(err).toBeInstanceOf(WorkerLostError);
+    expect(err.message).toMatch(/died while running it, 2 times \(retries: 1\)/);
+    const dead = hosts.filter((h) => h.proc.signalCode === 'SIGKILL');
+    expect(dead).toHaveLength(2);
+    expect(await p.apply(square, [5])).toBe(25); // the third host still serves
+    await p.terminate();
+  }, 60_000);
+
+  test('SIGTERM: the host finishes its running task, hands back the others, and exits 0; nothing is lost', async () => {
+    const a = await host({ queue: 'graceful', concurrency: 1 });
+    const p = pool({ queue: 'graceful' });
+    const files = [0, 1, 2].map((i) => join(scratch, `graceful-${i}`));
+    const results = Promise.all(files.map((f) => p.apply(markAndSleep, [f, 800])));
+    const first = await until(() => files.find((f) => existsSync(f)), 20_000, 'a task to start');
+    a.proc.kill('SIGTERM');
+    const exit = await a.exited;
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(a.log).toMatch(/SIGTERM, stopping/);
+    const b = await host({ queue: 'graceful', concurrency: 2 });
+    const pids = await results;
+    expect(pids[files.indexOf(first)]).toBe(a.pid);
+    expect(pids.filter((pid) => pid === a.pid)).toHaveLength(1);
+    expect(pids.filter((pid) => pid === b.pid)).toHaveLength(2);
+    await p.terminate();
+  }, 60_000);
+});
+
+describe('Redis going away', () => {
+  test('Redis killed during a map: it rejects within 5 s naming the address; after a restart new calls work', async () => {
+    const own = await RedisServer.start();
+    const h = await HostProcess.start(own.url, { keyFile: keyPath, queue: 'outage' });
+    started.push(h);
+    const p = new Pool({ connection: own.url, authkey, queue: 'outage' });
+    try {
+      let killedAt = 0;
+      const mapping = p.map(sleepDouble, Array.from({ length: 400 }, (_, i) => i), 2, {
+        onProgress: () => {
+          if (!killedAt) {
+            killedAt = Date.now();
+            void own.kill();
+          }
+        },
+      });
+      const err = await mapping.catch((e) => e);
+      expect(Date.now() - killedAt).toBeLessThan(5000);
+      expect(err).toBeInstanceOf(ConnectionClosedError);
+      expect(err.message).toContain(own.url);
+      await own.restart();
+      const inspect = own.client();
+      expect(await p.apply(square, [7])).toBe(49);
+      // a restart the client does not notice as an outage: the tasks in the old server are lost
+      const slow = p.map(sleepDouble, [1, 2, 3], 1, { onProgress: () => {} });
+      const pending = p.apply(sleepDouble, [1, 2000]);
+      await until(async () => (await inspect.llen('multiproc:outage:active')) > 0, 10_000, 'a running job');
+      await own.restart();
+      await expect(pending).rejects.toThrow(/restarted|cannot reach/);
+      await slow.catch(() => {});
+      expect(await p.apply(square, [8])).toBe(64);
+    } finally {
+      await p.terminate();
+      await h.stop();
+      await own.stop();
+    }
+  }, 90_000);
+});
+
+describe('trust', () => {
+  test('a job changed in Redis is refused: the call rejects with AuthenticationError, the host logs it', async () => {
+    const p = pool({ queue: 'guarded' });
+    const pending = p.apply(square, [3]).catch((e) => e);
+    const client = redis.client();
+    const [id] = await until(() => client.lrange('multiproc:guarded:wait', 0, -1).then((ids) => ids.length > 0 && ids), 10_000, 'the job');
+    const data = JSON.parse((await client.hget(`multiproc:guarded:${id}`, 'data'))!);
+    const bytes = Buffer.from(data.p, 'base64');
+    bytes[bytes.length - 1] ^= 1;
+    await client.hset(`multiproc:guarded:${id}`, 'data', JSON.stringify({ p: bytes.toString('base64') }));
+    const h = await host({ queue: 'guarded' });
+    const err = await pending;
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect(err.message).toMatch(/refused the task: digest received was wrong/);
+    await h.waitFor(/refused job/);
+    expect(await p.apply(square, [4])).toBe(16);
+    await p.terminate();
+  }, 60_000);
+
+  test('forged jobs written straight into Redis never run: refused, logged, failed with AuthenticationError', async () => {
+    const h = started.find((x) => x.log.includes("queue 'guarded'"))!;
+    const marker = join(scratch, 'forged-ran');
+    const queue = new Queue('guarded', { connection: redis.client(), prefix: 'multiproc' });
+    try {
+      // no seal at all
+      await queue.add('x', { p: Buffer.from('run my code').toString('base64') }, { jobId: 'evil-1' });
+      // a proper-looking job sealed with a key the hosts do not have
+      const clientId = 'abcdef0123456789';
+      const id = jobId(clientId, 1);
+      const src = `() => require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran')`;
+      const { bytes } = encodeJob({ calls: [{ seq: 1, spec: { kind: 'src', src }, args: [], flags: 0 }], retries: 1 });
+      const sealed = seal(deriveKeys(new TextEncoder().encode('not the key')), sealContext('job', 'guarded', id), bytes!);
+      await queue.add(clientId, { p: sealed.toString('base64') }, { jobId: id });
+      await h.waitFor(/refused job "evil-1".*not a multiproc job/);
+      await h.waitFor(/refused job "abcdef0123456789\.1".*another authkey/);
+      for (const jobIdToCheck of ['evil-1', id]) {
+        const job = await until(async () => {
+          const j = await queue.getJob(jobIdToCheck);
+          return j && (await j.getState()) === 'failed' ? j : null;
+        }, 10_000, `job ${jobIdToCheck} to fail`);
+        expect(job.failedReason).toMatch(/not a multiproc job|another authkey/);
+      }
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      await queue.close();
+    }
+  }, 60_000);
+
+  test('a host with another authkey refuses every job; the caller gets AuthenticationError', async () => {
+    const h = await host({ queue: 'wrongkey', keyFile: keyFile('some other key') });
+    const p = pool({ queue: 'wrongkey' });
+    const err = await p.apply(square, [2]).catch((e) => e);
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect(err.message).toMatch(/refused the task: signed with another authkey/);
+    await h.waitFor(/refused job/);
+    await p.terminate();
+  }, 60_000);
+});
+
+describe('Redis holds only what is in flight', () => {
+  test('terminate() removes this pool\'s queued jobs', async () => {
+    const p = pool({ queue: 'nohosts' });
+    const results = [1, 2, 3, 4, 5].map((x) => p.apply(square, [x]).catch((e) => e));
+    const client = redis.client();
+    await until(async () => (await client.llen('multiproc:nohosts:wait')) > 0, 10_000, 'the jobs to be queued');
+    await p.terminate();
+    for (const r of await Promise.all(results)) expect(r.name).toBe('PoolStateError');
+    expect(await client.llen('multiproc:nohosts:wait')).toBe(0);
+    const keys = await client.keys('multiproc:nohosts:*');
+    expect(keys.filter((k) => /[0-9a-f]{16}\.\d+$/.test(k) || k.includes(':results:'))).toEqual([]);
+  }, 30_000);
+
+  test('after 100k tasks Redis holds what it held before: jobs and results are removed once delivered', async () => {
+    await Promise.all([host({ queue: 'memory' }), host({ queue: 'memory' })]);
+    const p = pool({ queue: 'memory' });
+    const client = redis.client();
+    try {
+      const xs = Array.from({ length: 100_000 }, (_, i) => i);
+      expect(await p.map(square, xs.slice(0, 20_000), 100)).toHaveLength(20_000); // warm up: the events stream reaches its cap
+      const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await client.info('memory'))![1]);
+      // what stays: the queue's own keys ('active', 'stalled' and 'stalled-check' come and go with the jobs)
+      const keys = async () => (await client.keys('multiproc:memory:*')).filter((k) => !/:(active|stalled|stalled-check)$/.test(k)).sort();
+      // a host completes a job (removing it) just after pushing its results: wait for the last ones
+      const settled = () => until(async () => {
+        const now = await keys();
+        return now.every((k) => !/[0-9a-f]{16}\.\d+(:lock)?$/.test(k)) && now;
+      }, 10_000, 'the last jobs to be removed');
+      const keysBefore = await settled();
+      const before = await usedMemory();
+      const out = await p.map(square, xs, 100);
+      expect(out[99_999]).toBe(99_999 ** 2);
+      const apply = await Promise.all(xs.slice(0, 2000).map((x) => p.apply(square, [x])));
+      expect(apply[1999]).toBe(1999 ** 2);
+      expect(await settled()).toEqual(keysBefore);
+      const grown = await until(async () => {
+        const delta = (await usedMemory()) - before;
+        return delta < 256 * 1024 ? { delta } : null;
+      }, 10_000, 'Redis memory to come back');
+      expect(grown.delta).toBeLessThan(256 * 1024);
+    } finally {
+      await p.terminate();
+    }
+  }, 120_000);
+});
+
+describe('the worker command', () => {
+  const cli = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'lib/cluster/cli.ts'), ...args], {
+    cwd: repoRoot, encoding: 'utf8', timeout: 30_000, env: { ...process.env, NODE_OPTIONS: '', MULTIPROC_REDIS_URL: '', MULTIPROC_AUTHKEY_FILE: '', ...env },
+  });
+
+  test('usage: --help, unknown commands and bad options exit 2 with a clear message', () => {
+    const help = cli(['worker', '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/usage: multiproc worker --connection/);
+    expect(cli(['launch']).stderr).toMatch(/unknown command "launch"/);
+    const cases: [string[], RegExp][] = [
+      [['worker'], /--connection is required/],
+      [['worker', '--connection', redis.url], /--authkey-file is required/],
+      [['worker', '--connection', 'http://x', '--authkey-file', keyPath], /redis:\/\/ or rediss:\/\/ URL/],
+      [['worker', '--connection', redis.url, '--authkey-file', '/nonexistent/key'], /--authkey-file \/nonexistent\/key: ENOENT/],
+      [['worker', '--connection', redis.url, '--authkey-file', keyPath, '--runtime', 'fiber'], /--runtime must be thread or process/],
+      [['worker', '--connection', redis.url, '--authkey-file', keyPath, '--concurrency', '0'], /--concurrency must be an integer >= 1/],
+      [['worker', '--connection', redis.url, '--authkey-file', keyPath, '--colour'], /Unknown option '--colour'/],
+    ];
+    for (const [args, message] of cases) {
+      const res = cli(args);
+      expect({ args, status: res.status }).toEqual({ args, status: 2 });
+      expect(res.stderr).toMatch(message);
+    }
+    // the environment stands in for --connection and --authkey-file
+    const fromEnv = cli(['worker', '--concurrency', 'x'], { MULTIPROC_REDIS_URL: redis.url, MULTIPROC_AUTHKEY_FILE: keyPath });
+    expect(fromEnv.stderr).toMatch(/--concurrency must be an integer/);
+  }, 60_000);
+
+  test('a status line every interval: tasks done, failed, running', async () => {
+    const h = await host({ queue: 'status', statusInterval: 1 });
+    const p = pool({ queue: 'status' });
+    await p.apply(square, [2]);
+    await p.apply(() => { throw new Error('x'); }).catch(() => {});
+    await h.waitFor(/: 1 done, 1 failed, 0 running/);
+    await p.terminate();
+  }, 30_000);
+
+  test('the built command runs by its shebang, as npx runs it', () => {
+    const built = join(repoRoot, 'dist/lib/cluster/cli.js');
+    expect(existsSync(built)).toBe(true); // npm test builds first
+    expect(readFileSync(built, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    const res = spawnSync('sh', ['-c', `chmod +x "${built}" && "${built}" worker --help`], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    expect(res.status).toBe(0);
+    expect(res.stdout).toMatch(/usage: multiproc worker/);
+  });
+});
