@@ -45,29 +45,26 @@ export class EventCore implements EventCoreApi {
   }
 
   waitSync(timeout: number | undefined, owner?: string): boolean {
-    const s = this.#s;
-    const gen = Atomics.load(s, GEN);
-    if (Atomics.load(s, FLAG) === 1) return true;
-    if (timeout === 0) return false;
-    const token = this.#waits.enter(owner, GEN);
-    try {
-      return runSync(this.#wait(gen, timeout, token));
-    } finally {
-      this.#waits.leave(owner, token);
-    }
+    return this.#run(runSync, timeout, owner);
   }
 
-  async wait(timeout: number | undefined, owner?: string): Promise<boolean> {
+  wait(timeout: number | undefined, owner?: string): Promise<boolean> {
+    return this.#run(runAsync, timeout, owner);
+  }
+
+  /** The flag is set: true at once; else the wait loop under `driver` (sync or async). */
+  #run<R extends boolean | Promise<boolean>>(driver: (loop: WaitLoop<boolean>) => R, timeout: number | undefined, owner?: string): R {
     const s = this.#s;
     const gen = Atomics.load(s, GEN);
-    if (Atomics.load(s, FLAG) === 1) return true;
-    if (timeout === 0) return false;
-    const token = this.#waits.enter(owner, GEN);
-    try {
-      return await runAsync(this.#wait(gen, timeout, token));
-    } finally {
-      this.#waits.leave(owner, token);
+    if (Atomics.load(s, FLAG) === 1 || timeout === 0) {
+      const now = Atomics.load(s, FLAG) === 1;
+      return (driver === (runSync as unknown) ? now : Promise.resolve(now)) as R;
     }
+    const token = this.#waits.enter(owner, GEN);
+    const out = driver(this.#wait(gen, timeout, token));
+    if (out instanceof Promise) return out.finally(() => this.#waits.leave(owner, token)) as R;
+    this.#waits.leave(owner, token);
+    return out;
   }
 
   /** `owner` ended: its pending waits end. */

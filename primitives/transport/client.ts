@@ -2,13 +2,14 @@
  * The async client of an ObjectServer: authenticated, pipelined calls over one socket.
  * If the link dies, every pending and later call rejects with ConnectionClosedError at once.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { errorFromWire, type WireError } from '../../lib/base/codec/error-wire.js';
 import { ConnectionClosedError, SerializationError } from '../../lib/base/errors.js';
 import { ownerId } from './core.js';
 import { checkAuthkey, clientHandshake, HANDSHAKE_TIMEOUT, type Authkey } from './auth.js';
 import { DEFAULT_MAX_FRAME, FrameSocket, HANDSHAKE_MAX_FRAME, MessageSocket } from './wire.js';
 import { formatAddress, isReply, NO_REPLY, PROTOCOL_OBJECT, type Address, type Hello, type ObjectId, type Request } from './protocol.js';
+import { openSocket } from './connect-socket.js';
 import { encode } from '../../lib/base/codec/message.js';
 
 /** Open clients of this thread: each says goodbye when the thread or process ends normally. */
@@ -47,22 +48,6 @@ export async function connect(address: Address, authkey: Authkey, opts: ConnectO
   return new Client(frames, opts.owner ?? ownerId());
 }
 
-function openSocket(address: Address): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = typeof address === 'string' ? netConnect(address) : netConnect(address.port, address.host);
-    const onError = (err: Error) => {
-      socket.destroy();
-      const e = new ConnectionClosedError(`cannot connect to ${formatAddress(address)}: ${err.message}`);
-      (e as any).cause = err;
-      reject(e);
-    };
-    socket.once('error', onError);
-    socket.once('connect', () => {
-      socket.off('error', onError);
-      resolve(socket);
-    });
-  });
-}
 
 export class Client {
   readonly #frames: FrameSocket;

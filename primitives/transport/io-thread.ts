@@ -4,13 +4,14 @@
  * and forwards every frame read there to the calling thread; then it bumps the shared signal
  * word and notifies, so a calling thread asleep in Atomics.wait wakes up at once.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { errorToWire } from '../../lib/base/codec/error-wire.js';
 import { ConnectionClosedError } from '../../lib/base/errors.js';
 import { clientHandshake } from './auth.js';
 import { DEFAULT_MAX_FRAME, FrameSocket, HANDSHAKE_MAX_FRAME, encode } from './wire.js';
 import { formatAddress, PROTOCOL_OBJECT, type Address, type Hello, type Request } from './protocol.js';
+import { openSocket } from './connect-socket.js';
 import { R_CLOSED, R_CONNECTED, R_FRAME, type LinkConnect, type LinkEvent } from './link-protocol.js';
 
 const { requests, replies, signal } = workerData as { requests: MessagePort; replies: MessagePort; signal: Int32Array };
@@ -36,16 +37,6 @@ function flush(): void {
   Atomics.notify(signal, 0);
 }
 
-function openSocket(address: Address): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = typeof address === 'string' ? netConnect(address) : netConnect(address.port, address.host);
-    socket.once('error', (err) => {
-      socket.destroy();
-      reject(new ConnectionClosedError(`cannot connect to ${formatAddress(address)}: ${err.message}`));
-    });
-    socket.once('connect', () => resolve(socket));
-  });
-}
 
 async function open([broker, id, address, authkey, token, owner]: LinkConnect): Promise<void> {
   let frames: FrameSocket | null = null;

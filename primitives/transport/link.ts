@@ -15,7 +15,7 @@
  * stays held, as in Python).
  */
 import { randomBytes } from 'node:crypto';
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { errorFromWire, errorToWire, type WireError } from '../../lib/base/codec/error-wire.js';
 import { ConnectionClosedError, SerializationError } from '../../lib/base/errors.js';
@@ -25,6 +25,7 @@ import { clientHandshake } from './auth.js';
 import { ownerId } from './core.js';
 import { R_CLOSED, R_FRAME, type LinkConnect, type LinkEvent } from './link-protocol.js';
 import { formatAddress, isReply, MANY, NO_REPLY, PROTOCOL_OBJECT, SYNC_REPLY, type Address, type Hello, type ObjectId, type Reply, type Request } from './protocol.js';
+import { openSocket } from './connect-socket.js';
 import { decode, DEFAULT_MAX_FRAME, encode, FrameSocket, HANDSHAKE_MAX_FRAME, writeAllSync } from './wire.js';
 
 /** Requests queued this tick are written together; a long synchronous burst every BATCH requests. */
@@ -56,16 +57,6 @@ function connectionClosed(reason: unknown): ConnectionClosedError {
   return new ConnectionClosedError(msg ? `connection to the primitive's creator closed: ${msg}` : 'connection to the primitive\'s creator closed');
 }
 
-function openSocket(address: Address): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = typeof address === 'string' ? netConnect(address) : netConnect(address.port, address.host);
-    socket.once('error', (err) => {
-      socket.destroy();
-      reject(new ConnectionClosedError(`cannot connect to ${formatAddress(address)}: ${err.message}`));
-    });
-    socket.once('connect', () => resolve(socket));
-  });
-}
 
 export class Link {
   readonly #worker: Worker;
@@ -261,17 +252,10 @@ export class Link {
       try {
         payload = encode(batch);
       } catch {
-        // Write the good ones one by one; the bad one fails alone.
-        for (const req of batch) {
-          try {
-            this.#writeFrame(b, encode([req]));
-          } catch (err) {
-            this.#failRequest(b, req, err);
-          }
-        }
-        continue;
+        payload = null;
       }
-      if (payload.length > DEFAULT_MAX_FRAME && batch.length > 1) {
+      if (payload === null || (payload.length > DEFAULT_MAX_FRAME && batch.length > 1)) {
+        // Write the good ones one by one; a bad or huge one fails alone.
         for (const req of batch) {
           try {
             this.#writeFrame(b, encode([req]));
