@@ -3,6 +3,9 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, JoinableQueue } from '../primitives/queues.js';
+import { Event } from '../primitives/synchronize.js';
+import { Process } from '../lib/process.js';
+import { Full } from '../lib/base/errors.js';
 import { Pool } from '../lib/pool.js';
 import { task } from '../lib/base/task.js';
 
@@ -39,6 +42,55 @@ describe('Queue across process workers', () => {
     const [name, ms] = (await pool.apply(task(fixtures, 'timedGet'), [q, 100])) as [string, number];
     expect(name).toBe('Empty');
     expect(ms).toBeGreaterThanOrEqual(90);
+  });
+
+  test.each(['await', 'sync', 'nowait'] as const)('pipelined %s puts are applied before the Event the producer sets next', async (form) => {
+    const q = new Queue(form === 'nowait' ? 0 : 50); // bounded: puts run on credits
+    const ev = new Event();
+    const done = pool.apply(task(fixtures, 'putThenSet'), [q, ev, form === 'nowait' ? 500 : 40, form]);
+    expect(await ev.wait(20_000)).toBe(true);
+    const n = form === 'nowait' ? 500 : 40;
+    expect(q.qsize()).toBe(n);
+    for (let i = 0; i < n; i++) expect(q.getNowait()).toBe(i);
+    await done;
+  });
+
+  test('credits: a bounded queue filled from a process says Full at maxsize; room made is used; unused credits go back when the producer pauses', async () => {
+    const q = new Queue(8);
+    const filled = new Event();
+    const more = new Event();
+    const again = new Event();
+    const worker = pool.apply(task(fixtures, 'fillUntilFull'), [q, filled, more, again]) as Promise<number>;
+    expect(await filled.wait(20_000)).toBe(true);
+    expect(q.qsize()).toBe(8);
+    expect(q.full()).toBe(true);
+    expect(q.getNowait()).toBe(0);
+    more.set();
+    expect(await again.wait(20_000)).toBe(true);
+    expect(await worker).toBe(8);
+    expect(q.qsize()).toBe(8); // 7 left + the one put after room was made
+    expect(q.full()).toBe(true);
+    q.getNowait();
+    expect(q.full()).toBe(false); // no credit is still held by the paused producer
+    q.putNowait('local');
+    expect(q.full()).toBe(true);
+  });
+
+  test('credits held by a producer that is killed go back to the queue', async () => {
+    const q = new Queue(8); // a process producer reserves 2 slots at a time
+    const held = new Event();
+    const never = new Event();
+    const p = new Process({ target: task(fixtures, 'putOnceThenBlock'), args: [q, held, never], runtime: 'process' });
+    p.start();
+    expect(await held.wait(20_000)).toBe(true);
+    expect(q.qsize()).toBe(1);
+    for (let i = 0; i < 6; i++) q.putNowait(i);
+    expect(() => q.putNowait('one too many')).toThrow(Full); // the producer still holds one slot
+    p.kill();
+    await p.join();
+    for (let i = 0; i < 200 && q.full(); i++) await new Promise((r) => setTimeout(r, 10));
+    q.putNowait('now it fits');
+    expect(q.qsize()).toBe(8);
   });
 
   test('JoinableQueue.join with process consumers', async () => {
