@@ -208,7 +208,7 @@ export function decodeResults(bytes: Uint8Array): ResultBatch {
   return batch;
 }
 
-// ---- frames on a client's result list ---------------------------------------------------------------
+// ---- frames on a client's result stream ---------------------------------------------------------------
 
 /** Sealed results (a ResultBatch); the number is unused. */
 export const RESULT = 1;
@@ -244,7 +244,7 @@ export function parseJobId(id: string): { clientId: string; seq: number } | null
   return m ? { clientId: m[1], seq: Number(m[2]) } : null;
 }
 
-/** The list a client reads its results from. */
+/** The stream a client reads its results from. */
 export function resultKey(queue: string, clientId: string): string {
   return `${PREFIX}:${queue}:results:${clientId}`;
 }

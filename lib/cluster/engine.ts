@@ -1,17 +1,18 @@
 /**
  * The cluster's Engine (lib/engine/engine.ts): jobs go to a BullMQ queue in Redis, worker hosts run them
- * (worker-host.ts), and each result comes back on this client's own result list.
+ * (worker-host.ts), and each result comes back on this client's own result stream.
  *
  * - Calls submitted in the same turn of the event loop go in one `addBulk`; at most `window` jobs of this
  *   client are in Redis at once (the Pool's `processes`). A job is one call (a map chunk is one call) while
  *   there is room; when more calls wait than there is room for, each job carries several (BullMQ costs
  *   about a millisecond of CPU per job, across Redis, client and host: grouping is what makes many small
  *   calls fast). Calls with an AbortSignal share a job only with calls of the same signal.
- * - Results come back on a Redis list per client, popped in batches on a blocking connection (a host seals
- *   the results it has for a client in one frame). A host pushes a result before it completes the job, so
- *   nothing is lost if it dies in between (the job then runs again, and the second result is dropped here:
- *   each call settles once). BullMQ's QueueEvents would do too, but every client would read every client's
- *   events, several per job, from a capped stream.
+ * - Results come back on a Redis stream per client (a host seals the results it has for a client in one
+ *   entry), read in batches on a blocking connection and deleted once handled: a read lost with a dropped
+ *   connection is read again. A host adds a result before it completes the job, so nothing is lost if it
+ *   dies in between (the job then runs again, and the second result is dropped here: each call settles
+ *   once). BullMQ's QueueEvents would do too, but every client would read every client's events, several
+ *   per job, from one stream capped at a length that a burst can overrun.
  * - Redis unreachable: what is pending rejects within OUTAGE_MS with ConnectionClosedError naming the
  *   address. A short outage of the same server loses nothing; a restarted server (its run id changed)
  *   fails the tasks that were in it.
@@ -35,9 +36,9 @@ import { Link } from './link.js';
 import { open, seal, type ClusterKeys } from './signing.js';
 
 /** Redis unreachable this long: pending calls reject. */
-const OUTAGE_MS = 3000;
-/** Result frames popped per round trip. */
-const POP_COUNT = 256;
+const OUTAGE_MS = 2500;
+/** Result entries read per round trip. */
+const READ_COUNT = 256;
 /** A job carries at most this many calls, and calls of at most this many items (map chunks count theirs). */
 const MAX_JOB_CALLS = 1024;
 const MAX_JOB_ITEMS = 65536;
@@ -103,6 +104,8 @@ export class ClusterEngine implements Engine {
   #loadingLibs: Promise<void> | null = null;
   #link: Link | null = null;
   #reading = false;
+  /** The last result entry handled: reading goes on after it. */
+  #lastId = '0-0';
   #outage: ReturnType<typeof setTimeout> | null = null;
   #pumpScheduled = false;
   #warnedForgery = false;
@@ -312,6 +315,7 @@ export class ClusterEngine implements Engine {
   #onReady(link: Link, restarted: boolean): void {
     if (this.#link !== link) return;
     this.#clearOutage();
+    if (restarted) this.#lastId = '0-0';
     if (restarted && this.#inflight.size > 0) {
       const error = new ConnectionClosedError(`Redis at ${this.#address} restarted: the tasks that were in it are lost`);
       for (const call of [...this.#inflight.values()]) this.#finish(call, false, error);
@@ -353,8 +357,11 @@ export class ClusterEngine implements Engine {
   async #read(link: Link): Promise<void> {
     try {
       while (this.#link === link && link.ready && this.#inflight.size > 0) {
-        const frames = await link.popResults(this.#resultKey, POP_COUNT);
-        if (frames) for (const frame of frames) this.#onFrame(frame);
+        const entries = await link.readResults(this.#resultKey, this.#lastId, READ_COUNT);
+        if (entries.length === 0) continue;
+        this.#lastId = entries[entries.length - 1][0];
+        link.ack(this.#resultKey, entries.map(([id]) => id));
+        for (const [, frame] of entries) this.#onFrame(frame);
       }
     } catch {
       // the link failed: its 'down' arms the outage timer, its 'ready' reads again
@@ -414,8 +421,18 @@ export class ClusterEngine implements Engine {
     try {
       call.settle(ok, value);
     } finally {
-      if (--this.#unsettled === 0) this.#keepAlive.release();
+      if (--this.#unsettled === 0) this.#idle();
       this.#schedulePump();
+    }
+  }
+
+  /** Nothing pending: the program may end, and the result stream goes (a late duplicate recreates it, expiring). */
+  #idle(): void {
+    this.#keepAlive.release();
+    const link = this.#link;
+    if (link?.ready) {
+      link.cmd.del(this.#resultKey).catch(() => {});
+      this.#lastId = '0-0';
     }
   }
 
@@ -454,7 +471,7 @@ export class ClusterEngine implements Engine {
 
   /**
    * Takes jobs back: those still waiting are removed from the queue, those running are stopped by their
-   * hosts (told on the cancel channel); with `all`, this client's result list goes too.
+   * hosts (told on the cancel channel); with `all`, this client's result stream goes too.
    */
   async #withdraw(link: Link, ids: string[], all: boolean): Promise<void> {
     const work: Promise<unknown>[] = ids.map((id) => link.queue.remove(id).catch(() => 0)); // a running job is locked: the host stops it

@@ -1,6 +1,6 @@
 /**
  * A client's link to Redis: a command connection (BullMQ's Queue: bulk adds, removals; cancel notices), a
- * blocking connection that pops results, and what the engine must know about them: ready or not, and
+ * blocking connection that reads results, and what the engine must know about them: ready or not, and
  * whether the server restarted meanwhile (its run id changed: what it held may be gone).
  *
  * Commands fail at once while disconnected (no offline queue, nothing resent behind our back): the engine
@@ -17,9 +17,9 @@ import { PREFIX } from './codec.js';
 const CONNECT_TIMEOUT_MS = 3000;
 /** A command not answered in this time means the link is dead (a partition, not a refusal). */
 const COMMAND_TIMEOUT_MS = 4000;
-/** Blocking pops wait this long for results, so a silent link is noticed. */
-const POP_SECONDS = 1;
-/** A blocking pop not answered this long after its own timeout means the link is dead. */
+/** Blocking reads wait this long for results, so a silent link is noticed. */
+const BLOCK_MS = 1000;
+/** A blocking read not answered this long after its own timeout means the link is dead. */
 const SILENCE_MS = 1000;
 
 export interface LinkEvents {
@@ -119,14 +119,20 @@ export class Link extends EventEmitter<LinkEvents> {
   }
 
   /**
-   * Pops up to `count` results: those waiting at once, else the first to come within POP_SECONDS (null if
-   * none). A link that stops answering is reset, so a silent partition is noticed like a refused one.
+   * Reads up to `count` result frames after `lastId` from a client's result stream, waiting up to
+   * BLOCK_MS for the first. Reading does not remove them (see `ack`): a reply lost with a dropped
+   * connection is read again. A link that stops answering is reset, so a silent partition is noticed
+   * like a refused one.
    */
-  async popResults(key: string, count: number): Promise<Buffer[] | null> {
-    const waiting = await this.#answered(this.#block.lpopBuffer(key, count));
-    if (waiting && waiting.length > 0) return waiting;
-    const first = await this.#answered(this.#block.blpopBuffer(key, POP_SECONDS));
-    return first ? [first[1]] : null;
+  async readResults(key: string, lastId: string, count: number): Promise<[id: string, frame: Buffer][]> {
+    const reply = await this.#answered(this.#block.xreadBuffer('COUNT', count, 'BLOCK', BLOCK_MS, 'STREAMS', key, lastId));
+    const entries = (reply?.[0]?.[1] ?? []) as [Buffer, Buffer[]][];
+    return entries.map(([id, fields]) => [id.toString(), fields[1]]);
+  }
+
+  /** Removes result frames that were handled. */
+  ack(key: string, ids: string[]): void {
+    if (ids.length > 0 && this.#ready) this.cmd.xdel(key, ...ids).catch(() => {}); // left over, they expire with the stream
   }
 
   async #answered<T>(reply: Promise<T>): Promise<T> {
@@ -135,7 +141,7 @@ export class Link extends EventEmitter<LinkEvents> {
       watchdog = setTimeout(() => {
         this.reset();
         reject(new Error('Redis did not answer'));
-      }, POP_SECONDS * 1000 + SILENCE_MS);
+      }, BLOCK_MS + SILENCE_MS);
       watchdog.unref();
     });
     try {

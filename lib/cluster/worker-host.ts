@@ -1,7 +1,7 @@
 /**
  * A worker host (`multiproc worker`): takes jobs from the BullMQ queue and runs them on a local pool of
  * worker threads or processes (the tinypool engine of the local Pool, so batching, worker-death handling
- * and both runtimes come with it), then pushes each result to its client's result list.
+ * and both runtimes come with it), then adds each result to its client's result stream.
  *
  * - Trust: a job whose seal does not open with this host's authkey is refused (AuthenticationError, logged,
  *   the client told), never run.
@@ -243,7 +243,7 @@ export class WorkerHost {
 
   async #push(clientId: string, bytes: Buffer): Promise<void> {
     const key = resultKey(this.#options.queue, clientId);
-    await this.#results.multi().rpush(key, bytes).pexpire(key, RESULT_TTL_MS).exec();
+    await this.#results.multi().xadd(key, '*', 'r', bytes).pexpire(key, RESULT_TTL_MS).exec();
   }
 
   /** A job whose seal does not open: logged, and its client (if it is one) told why. */
