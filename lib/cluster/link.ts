@@ -151,11 +151,13 @@ export class Link extends EventEmitter<LinkEvents> {
     }
   }
 
-  /** Drops both connections and reconnects them: for a link that stopped answering. */
+  /**
+   * Drops both connections and reconnects them: for a link that stopped answering. The sockets are
+   * destroyed, not ended: ending waits for the peer's answer, which a dead link never sends.
+   */
   reset(): void {
     if (this.#ended) return;
-    this.cmd.disconnect(true);
-    this.#block.disconnect(true);
+    for (const redis of [this.cmd, this.#block]) (redis as unknown as { stream?: { destroy(): void } }).stream?.destroy();
   }
 
   /** Whether `err` is the link failing rather than the command. */
