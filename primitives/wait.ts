@@ -146,3 +146,25 @@ export class RemoteWaits {
     return set.size;
   }
 }
+
+/**
+ * Runs the wait loop `make(token)` under `driver` (runSync or runAsync), with a wait token for
+ * `owner` that {@link RemoteWaits.cancel} can end, released when the loop ends.
+ */
+export function drive<T>(driver: typeof runSync, waits: RemoteWaits, owner: string | undefined, index: number, make: (token: WaitToken) => WaitLoop<T>): T;
+export function drive<T>(driver: typeof runAsync, waits: RemoteWaits, owner: string | undefined, index: number, make: (token: WaitToken) => WaitLoop<T>): Promise<T>;
+export function drive<T>(
+  driver: typeof runSync | typeof runAsync, waits: RemoteWaits, owner: string | undefined, index: number, make: (token: WaitToken) => WaitLoop<T>,
+): T | Promise<T> {
+  const token = waits.enter(owner, index);
+  let out: T | Promise<T>;
+  try {
+    out = driver(make(token));
+  } catch (err) {
+    waits.leave(owner, token);
+    throw err;
+  }
+  if (out instanceof Promise) return out.finally(() => waits.leave(owner, token));
+  waits.leave(owner, token);
+  return out;
+}

@@ -9,7 +9,7 @@
  */
 import type { CoreShape } from '../transport/core.js';
 import { ConnectionClosedError } from '../../lib/base/errors.js';
-import { deadlineOf, RemoteWaits, runAsync, runSync, sleep, timeLeft, type Sleep, type WaitLoop, type WaitToken } from '../wait.js';
+import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, type Sleep, type WaitLoop, type WaitToken } from '../wait.js';
 import { watchEnds } from '../worker-gone.js';
 import { ownerNumber } from '../sync/owner.js';
 import { COUNT, DATA_SEQ, LOCK_R, LOCK_W, MessageRing, READERS, WRITERS, type Frame, type RingMemory } from './ring.js';
@@ -178,12 +178,7 @@ export class PipeEndCore {
   async recv(maxLength?: number | null, owner?: string): Promise<RecvResult> {
     const r = this.#tryRecv(maxLength);
     if (r !== AGAIN) return r;
-    const token = this.#waits.enter(owner, DATA_SEQ);
-    try {
-      return await runAsync(this.#recv(maxLength, token));
-    } finally {
-      this.#waits.leave(owner, token);
-    }
+    return drive(runAsync, this.#waits, owner, DATA_SEQ, (token) => this.#recv(maxLength, token));
   }
 
   recvSync(maxLength?: number | null): RecvResult {
@@ -217,12 +212,7 @@ export class PipeEndCore {
   async poll(timeout?: number, owner?: string): Promise<boolean> {
     if (this.#ready()) return true;
     if (timeout === 0) return false;
-    const token = this.#waits.enter(owner, DATA_SEQ);
-    try {
-      return await runAsync(this.#poll(timeout, token));
-    } finally {
-      this.#waits.leave(owner, token);
-    }
+    return drive(runAsync, this.#waits, owner, DATA_SEQ, (token) => this.#poll(timeout, token));
   }
 
   pollSync(timeout?: number): boolean {

@@ -10,7 +10,7 @@
  * when the producer pauses (`unreserve`) or ends (`abandon`).
  */
 import type { CoreShape } from '../transport/core.js';
-import { deadlineOf, RemoteWaits, runAsync, runSync, sleep, timeLeft, type Sleep, type WaitLoop, type WaitToken } from '../wait.js';
+import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, type Sleep, type WaitLoop, type WaitToken } from '../wait.js';
 import { watchEnds } from '../worker-gone.js';
 import { COUNT, DATA_SEQ, JOIN_SEQ, LOCK_R, LOCK_W, MessageRing, RESERVED, SPACE_SEQ, UNFINISHED, type Frame, type RingMemory } from './ring.js';
 
@@ -123,12 +123,7 @@ export class QueueCore {
   async put(msg: Frame, block = true, timeout?: number, owner?: string): Promise<boolean> {
     if (this.#take(1) === 0) {
       if (!block || timeout === 0) return false;
-      const token = this.#waits.enter(owner, SPACE_SEQ);
-      try {
-        if ((await runAsync(this.#slots(1, timeout, token))) === 0) return false;
-      } finally {
-        this.#waits.leave(owner, token);
-      }
+      if ((await drive(runAsync, this.#waits, owner, SPACE_SEQ, (token) => this.#slots(1, timeout, token))) === 0) return false;
     }
     this.#putTaken(msg);
     return true;
@@ -243,12 +238,7 @@ export class QueueCore {
   async get(block = true, timeout?: number, owner?: string): Promise<Frame | null> {
     const out = this.#tryGet();
     if (out !== null || !block || timeout === 0) return out;
-    const token = this.#waits.enter(owner, DATA_SEQ);
-    try {
-      return await runAsync(this.#get(timeout, token));
-    } finally {
-      this.#waits.leave(owner, token);
-    }
+    return drive(runAsync, this.#waits, owner, DATA_SEQ, (token) => this.#get(timeout, token));
   }
 
   getSync(block = true, timeout?: number): Frame | null {
@@ -307,12 +297,7 @@ export class QueueCore {
 
   async join(owner?: string): Promise<void> {
     if (this.ring.load(UNFINISHED) === 0) return;
-    const token = this.#waits.enter(owner, JOIN_SEQ);
-    try {
-      await runAsync(this.#join(token));
-    } finally {
-      this.#waits.leave(owner, token);
-    }
+    return drive(runAsync, this.#waits, owner, JOIN_SEQ, (token) => this.#join(token));
   }
 
   joinSync(): void {

@@ -12,7 +12,7 @@
  * a later ticket is never mistaken for the earlier one.
  */
 import type { CoreShape } from '../transport/core.js';
-import { deadlineOf, RemoteWaits, runAsync, runSync, sleep, timeLeft, type WaitLoop, type WaitToken } from '../wait.js';
+import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, type WaitLoop, type WaitToken } from '../wait.js';
 import { watchEnds } from '../worker-gone.js';
 import { ownerNumber } from './owner.js';
 
@@ -107,21 +107,11 @@ export class ConditionCore implements ConditionCoreApi {
   }
 
   waitSync(ticket: number, timeout: number | undefined, owner?: string): boolean {
-    const token = this.#waits.enter(owner, cellOf(ticket));
-    try {
-      return runSync(this.#wait(ticket, timeout, token));
-    } finally {
-      this.#waits.leave(owner, token);
-    }
+    return drive(runSync, this.#waits, owner, cellOf(ticket), (token) => this.#wait(ticket, timeout, token));
   }
 
-  async wait(ticket: number, timeout: number | undefined, owner?: string): Promise<boolean> {
-    const token = this.#waits.enter(owner, cellOf(ticket));
-    try {
-      return await runAsync(this.#wait(ticket, timeout, token));
-    } finally {
-      this.#waits.leave(owner, token);
-    }
+  wait(ticket: number, timeout: number | undefined, owner?: string): Promise<boolean> {
+    return drive(runAsync, this.#waits, owner, cellOf(ticket), (token) => this.#wait(ticket, timeout, token));
   }
 
   /** `owner` (a worker thread or process) ended: its tickets are given up, its pending waits end. */

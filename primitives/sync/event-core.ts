@@ -3,7 +3,7 @@
  * sleep on, so a waiter woken by set() returns true even if clear() came right after (as Python).
  */
 import type { CoreShape } from '../transport/core.js';
-import { deadlineOf, RemoteWaits, runAsync, runSync, sleep, timeLeft, type WaitLoop, type WaitToken } from '../wait.js';
+import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, type WaitLoop, type WaitToken } from '../wait.js';
 import { watchEnds } from '../worker-gone.js';
 
 const FLAG = 0;
@@ -45,26 +45,17 @@ export class EventCore implements EventCoreApi {
   }
 
   waitSync(timeout: number | undefined, owner?: string): boolean {
-    return this.#run(runSync, timeout, owner);
+    const gen = Atomics.load(this.#s, GEN);
+    if (Atomics.load(this.#s, FLAG) === 1) return true;
+    if (timeout === 0) return false;
+    return drive(runSync, this.#waits, owner, GEN, (token) => this.#wait(gen, timeout, token));
   }
 
-  wait(timeout: number | undefined, owner?: string): Promise<boolean> {
-    return this.#run(runAsync, timeout, owner);
-  }
-
-  /** The flag is set: true at once; else the wait loop under `driver` (sync or async). */
-  #run<R extends boolean | Promise<boolean>>(driver: (loop: WaitLoop<boolean>) => R, timeout: number | undefined, owner?: string): R {
-    const s = this.#s;
-    const gen = Atomics.load(s, GEN);
-    if (Atomics.load(s, FLAG) === 1 || timeout === 0) {
-      const now = Atomics.load(s, FLAG) === 1;
-      return (driver === (runSync as unknown) ? now : Promise.resolve(now)) as R;
-    }
-    const token = this.#waits.enter(owner, GEN);
-    const out = driver(this.#wait(gen, timeout, token));
-    if (out instanceof Promise) return out.finally(() => this.#waits.leave(owner, token)) as R;
-    this.#waits.leave(owner, token);
-    return out;
+  async wait(timeout: number | undefined, owner?: string): Promise<boolean> {
+    const gen = Atomics.load(this.#s, GEN);
+    if (Atomics.load(this.#s, FLAG) === 1) return true;
+    if (timeout === 0) return false;
+    return drive(runAsync, this.#waits, owner, GEN, (token) => this.#wait(gen, timeout, token));
   }
 
   /** `owner` ended: its pending waits end. */

@@ -4,7 +4,7 @@
  */
 import type { CoreShape } from '../transport/core.js';
 import { LockStateError } from '../../lib/base/errors.js';
-import { deadlineOf, RemoteWaits, runAsync, runSync, sleep, timeLeft, type WaitLoop, type WaitToken } from '../wait.js';
+import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, type WaitLoop, type WaitToken } from '../wait.js';
 import { watchEnds } from '../worker-gone.js';
 
 const VALUE = 0;
@@ -77,21 +77,13 @@ export class SemaphoreCore implements SemaphoreCoreApi {
   acquireSync(block: boolean, timeout: number | undefined, owner?: string): boolean {
     if (tryTake(this.#s)) return true;
     if (!block || timeout === 0) return false;
-    return this.#run(runSync, timeout, owner);
+    return drive(runSync, this.#waits, owner, VALUE, (token) => this.#acquire(timeout, token));
   }
 
   acquire(block: boolean, timeout: number | undefined, owner?: string): Promise<boolean> {
     if (tryTake(this.#s)) return Promise.resolve(true);
     if (!block || timeout === 0) return Promise.resolve(false);
-    return this.#run(runAsync, timeout, owner);
-  }
-
-  #run<R>(driver: (loop: WaitLoop<boolean>) => R, timeout: number | undefined, owner: string | undefined): R {
-    const token = this.#waits.enter(owner, VALUE);
-    const out = driver(this.#acquire(timeout, token));
-    if (out instanceof Promise) return out.finally(() => this.#waits.leave(owner, token)) as R;
-    this.#waits.leave(owner, token);
-    return out;
+    return drive(runAsync, this.#waits, owner, VALUE, (token) => this.#acquire(timeout, token));
   }
 
   /** `owner` ended: its pending acquires end (units it holds are not returned, as in Python). */

@@ -20,6 +20,7 @@ import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from '
 import { errorFromWire, errorToWire, type WireError } from '../../lib/base/codec/error-wire.js';
 import { ConnectionClosedError, SerializationError } from '../../lib/base/errors.js';
 import { beforeWorkerExit } from '../../lib/base/exit-hooks.js';
+import { afterTask } from '../../lib/base/task-hooks.js';
 import { tsxApiUrl } from '../../lib/base/ts-loader.js';
 import { clientHandshake } from './auth.js';
 import { ownerId } from './core.js';
@@ -49,6 +50,8 @@ interface Broker {
   pending: number;
   /** The broker runs in our parent process, which we also reach over IPC. */
   parent: boolean;
+  /** Calls without an answer were sent since the last answered one (settle() must wait for them). */
+  unanswered: boolean;
 }
 
 function connectionClosed(reason: unknown): ConnectionClosedError {
@@ -106,11 +109,30 @@ export class Link {
     this.#control.unref();
     // Requests still queued when the thread ends must reach the broker: writes are synchronous,
     // so flushing at exit is enough (what is in the socket is delivered after we are gone).
-    beforeWorkerExit(() => this.flush());
+    beforeWorkerExit(() => this.settle());
+    afterTask(() => this.settle());
     process.on('exit', (code) => {
-      this.flush();
+      this.settle();
       if (code === 0) this.#goodbye();
     });
+  }
+
+  /**
+   * Writes what is queued and waits until each broker has applied every call this thread sent it
+   * without an answer (a blocking ping: the broker answers once all earlier calls have started).
+   * Run before this thread or process ends: whoever sees it gone (`p.join()`) then finds its puts in
+   * the queue and its sends in the pipe, as with Python's flushed feeder thread.
+   */
+  settle(): void {
+    this.flush();
+    for (const b of this.#brokers) {
+      if (!b.unanswered || b.closed || !b.socket) continue;
+      try {
+        this.callSync(b.index, PROTOCOL_OBJECT, 'ping', []);
+      } catch {
+        // the broker is gone: nothing left to wait for
+      }
+    }
   }
 
   /** Tells every broker this thread is ending normally (see protocol.ts `bye`). */
@@ -140,7 +162,7 @@ export class Link {
   async #open(address: Address, authkey: Uint8Array, pid: number): Promise<number> {
     const index = this.#brokers.length;
     const parent = pid === process.ppid && typeof process.send === 'function';
-    const broker: Broker = { index, socket: null, fd: -1, closed: null, queue: [], pending: 0, parent };
+    const broker: Broker = { index, socket: null, fd: -1, closed: null, queue: [], pending: 0, parent, unanswered: false };
     this.#brokers.push(broker);
     const token = randomBytes(16).toString('hex');
     const owner = ownerId();
@@ -213,6 +235,7 @@ export class Link {
         else Atomics.wait(this.#signal, 0, seen);
       }
       const reply: Reply = this.#syncReply;
+      b.unanswered = false; // a blocking call's answer comes after every earlier call of ours started
       if (reply[1]) return reply[2];
       throw errorFromWire(reply[2] as WireError);
     } finally {
@@ -227,6 +250,7 @@ export class Link {
     const deferred = this.#takeDeferred(broker, objectId);
     if (deferred) throw errorFromWire(deferred);
     if (b.closed) throw b.closed;
+    b.unanswered = true;
     // Consecutive calls of one method ride in one request (MANY): a stream of puts costs the
     // broker one dispatch per batch, not one per item.
     const last = b.queue.length > 0 ? b.queue[b.queue.length - 1] : undefined;
