@@ -56,7 +56,7 @@ class Credits {
 
   constructor(core: Core, maxsize: number) {
     this.#core = core;
-    this.#want = Math.max(1, Math.min(64, Math.floor(maxsize / 4)));
+    this.#want = Math.max(1, Math.min(256, Math.floor(maxsize / 4)));
   }
 
   /** Puts into reserved room if some is held; false if the caller must reserve first. */

@@ -273,19 +273,18 @@ export class ObjectServer {
         const [id, objectId, method, calls, flags] = msg;
         for (const args of calls) {
           if (conn.closed) return;
-          this.#call(conn, [id, objectId, method, Array.isArray(args) ? args : [args], flags & ~MANY]);
+          this.#call(conn, id, objectId, method, Array.isArray(args) ? args : [args], flags & ~MANY);
         }
         return;
       }
-      this.#call(conn, msg);
+      this.#call(conn, msg[0], msg[1], msg[2], msg[3], msg[4]);
     });
     frames.onClose(() => {
       if (conn) this.#disconnect(conn);
     });
   }
 
-  #call(conn: Connection, req: Request): void {
-    const [id, objectId, method, args, flags] = req;
+  #call(conn: Connection, id: number, objectId: ObjectId, method: string, args: unknown[], flags: number): void {
     let result: unknown;
     let ok = true;
     let obj: any;
