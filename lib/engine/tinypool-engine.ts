@@ -121,6 +121,7 @@ export class TinypoolEngine implements Engine {
   #avgMs = Infinity;
   #slowFlights = 0;
   #startupFailures = 0;
+  #startupError: WorkerLostError | null = null;
   #pumpScheduled = false;
   #state: 'running' | 'closing' | 'stopping' | 'terminated' = 'running';
   readonly #exited: Promise<void>;
@@ -353,6 +354,7 @@ export class TinypoolEngine implements Engine {
     const worker = this.#workers.get(reply.w);
     if (worker) worker.started = true;
     this.#startupFailures = 0;
+    this.#startupError = null;
     if (!this.#inflight.has(flight.id)) return;
     if (reply.notes > flight.notes) {
       flight.reply = reply; // a note about this batch is still on its way (threads: another port)
@@ -463,6 +465,8 @@ export class TinypoolEngine implements Engine {
     const lost = err instanceof WorkerLostError ? lostWorkers.get(err) : undefined;
     if (flight.signal?.aborted && (err as Error)?.name === 'AbortError') {
       this.#failFlight(flight, abortError(flight.signal));
+    } else if ((err as Error)?.name === 'CancelError') {
+      this.#failFlight(flight, this.#startupError ?? err); // tinypool's queue cancelled: its workers fail to start
     } else if ((err as Error)?.name === 'DataCloneError') {
       this.#refuseUnsendable(flight, err); // a thread worker: structured clone refused an argument
     } else if (lost) {
@@ -535,8 +539,12 @@ export class TinypoolEngine implements Engine {
     if (worker.started && !asked) this.#settings.onWorkerLost?.(err);
     if (this.#startupFailures >= MAX_STARTUP_FAILURES) {
       const failed = new WorkerLostError(`workers of this pool fail to start: ${err.message}`, { exitCode: code, signal, cause: err.cause });
+      this.#startupError = failed;
       for (const job of this.#queue.drain()) this.#finish(job, false, failed);
       this.#queued = 0;
+      this.#tp.cancelPendingTasks(); // runs waiting in tinypool for a worker that will not come
+    } else if (this.#tp.threads.length < this.#settings.processes && (this.#inflight.size > 0 || this.#queued > 0)) {
+      this.#kick();
     }
     this.#checkStopped();
     this.#schedulePump();
@@ -551,6 +559,17 @@ export class TinypoolEngine implements Engine {
     const who = worker.name ? `${worker.name} (${worker.runtime} ${worker.id})` : `${worker.runtime} ${worker.id}`;
     const when = worker.started ? 'while running the task' : 'before it could start';
     return new WorkerLostError(`worker ${who} ${how} ${when}${why}`, { exitCode: code, signal, cause });
+  }
+
+  /**
+   * After a worker failed to start, tinypool no longer replaces lost workers by itself (tinypool-notes #10),
+   * and a run it queued for that worker waits for one. A run finding no worker ready makes tinypool start
+   * one: an empty batch does that, and costs a worker nothing.
+   */
+  #kick(): void {
+    const empty: Batch = { b: 0, specs: [], t: [] };
+    this.#tp.run(this.#settings.runtime === 'process' ? serialize(empty) : empty).then(() => {}, () => {});
+    this.#adoptNew();
   }
 
   /** Retires a worker (maxTasksPerChild): it runs its exit hooks and exits; tinypool then replaces it. */
