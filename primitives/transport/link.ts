@@ -27,7 +27,7 @@ import { ownerId } from './core.js';
 import { R_CLOSED, R_FRAME, type LinkConnect, type LinkEvent } from './link-protocol.js';
 import { formatAddress, isReply, MANY, NO_REPLY, PROTOCOL_OBJECT, SYNC_REPLY, type Address, type Hello, type ObjectId, type Reply, type Request } from './protocol.js';
 import { openSocket } from './connect-socket.js';
-import { decode, DEFAULT_MAX_FRAME, encode, FrameSocket, HANDSHAKE_MAX_FRAME, writeAllSync } from './wire.js';
+import { decode, DEFAULT_MAX_FRAME, encode, EXIT_WRITE_LIMIT_MS, FrameSocket, HANDSHAKE_MAX_FRAME, writeAllSync } from './wire.js';
 
 /** Requests queued this tick are written together; a long synchronous burst every BATCH requests. */
 const BATCH = 512;
@@ -140,7 +140,7 @@ export class Link {
     for (const b of this.#brokers) {
       if (b.closed || !b.socket) continue;
       try {
-        this.#write(b, encode([[this.#nextId++, PROTOCOL_OBJECT, 'bye', [], NO_REPLY] satisfies Request]));
+        this.#write(b, encode([[this.#nextId++, PROTOCOL_OBJECT, 'bye', [], NO_REPLY] satisfies Request]), EXIT_WRITE_LIMIT_MS);
       } catch {
         // the broker is gone already: nothing to say goodbye to
       }
@@ -333,12 +333,12 @@ export class Link {
   }
 
   /** Frames and writes synchronously, riding out a full socket buffer with short sleeps. */
-  #write(b: Broker, payload: Uint8Array): void {
+  #write(b: Broker, payload: Uint8Array, limitMs = Infinity): void {
     if (b.closed || !b.socket || b.socket.destroyed) throw b.closed ?? new ConnectionClosedError();
     const buf = Buffer.allocUnsafe(4 + payload.length);
     buf.writeUInt32BE(payload.length, 0);
     buf.set(payload, 4);
-    if (!writeAllSync(b.fd, buf)) {
+    if (!writeAllSync(b.fd, buf, limitMs)) {
       const closed = connectionClosed(new Error('write failed'));
       this.#close(b, closed);
       throw closed;

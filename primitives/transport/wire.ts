@@ -21,17 +21,24 @@ const EMPTY = Buffer.alloc(0);
 export { encode, decode } from '../../lib/base/codec/message.js';
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
+/** How long a goodbye at exit may wait for a peer that reads nothing (ms). */
+export const EXIT_WRITE_LIMIT_MS = 1000;
 
-/** Writes `buf` to a non-blocking fd, riding out a full socket buffer with short sleeps; false if the fd fails. */
-export function writeAllSync(fd: number, buf: Uint8Array): boolean {
+/**
+ * Writes `buf` to a non-blocking fd, riding out a full socket buffer with short sleeps; false if the
+ * fd fails, or if `limitMs` passes with the peer reading nothing (last words at exit must not hang).
+ */
+export function writeAllSync(fd: number, buf: Uint8Array, limitMs = Infinity): boolean {
   let off = 0;
   let ms = 0.05;
+  const deadline = limitMs === Infinity ? Infinity : Date.now() + limitMs;
   while (off < buf.length) {
     try {
       off += writeSync(fd, buf, off, buf.length - off);
       ms = 0.05;
     } catch (err: any) {
       if (err?.code !== 'EAGAIN' && err?.code !== 'EWOULDBLOCK') return false;
+      if (Date.now() > deadline) return false;
       Atomics.wait(pause, 0, 0, ms);
       ms = Math.min(ms * 2, 5);
     }
@@ -181,7 +188,7 @@ export class FrameSocket {
     const buf = Buffer.allocUnsafe(HEADER + payload.length);
     buf.writeUInt32BE(payload.length, 0);
     buf.set(payload, HEADER);
-    return writeAllSync(fd, buf);
+    return writeAllSync(fd, buf, EXIT_WRITE_LIMIT_MS);
   }
 
   ref(): void {
