@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const dir = fileURLToPath(new URL('../demos', import.meta.url));
+const dir = fileURLToPath(new URL('../demos/', import.meta.url));
 const demos = readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.startsWith('_')).sort();
 
 describe('demos (short mode)', () => {

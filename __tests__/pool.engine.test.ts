@@ -122,7 +122,7 @@ describe.each(runtimes)('Pool on tinypool (%s workers)', (runtime) => {
     const mapErr = await badMap.catch((e) => e);
     expect(mapErr).toBeInstanceOf(SerializationError);
     expect(mapErr.message).toContain('items[1]'); // the position in the input, not in a chunk
-    const applyErr = await badApply.catch((e) => e);
+    const applyErr: any = await badApply.catch((e) => e);
     expect(applyErr).toBeInstanceOf(SerializationError);
     expect(applyErr.path).toBe('args[0].cb');
     expect(await Promise.all(good)).toEqual([42, 2]);

@@ -83,7 +83,7 @@ test('#5 an uncaught exception in a child process is reported with its own messa
   expect(bareErr.message).toBe('Worker exited unexpectedly');
 
   const pool = new Pool({ processes: 1, runtime: 'process' });
-  const err = await pool.apply(() => new Promise(() => setTimeout(() => { throw new Error('boom later'); }, 1))).catch((e) => e);
+  const err: any = await pool.apply(() => new Promise(() => setTimeout(() => { throw new Error('boom later'); }, 1))).catch((e) => e);
   expect(err).toBeInstanceOf(WorkerLostError);
   expect(err.message).toContain('boom later');
   expect(err.cause.message).toBe('boom later');

@@ -2,8 +2,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
-export const pythonDir = fileURLToPath(new URL('../../shared/reference/python', import.meta.url));
+export const pythonDir = fileURLToPath(new URL('../../shared/reference/python/', import.meta.url));
 
 export const now = () => performance.now();
 
@@ -15,7 +16,7 @@ export function median(xs) {
 
 /** Runs a Python reference script; returns its JSON lines by id ({} when python3 or the script is missing). */
 export function runPython(script, args = []) {
-  const path = pythonDir + script;
+  const path = join(pythonDir, script);
   if (!existsSync(path)) return {};
   const res = spawnSync('python3', [path, ...args], { cwd: pythonDir, encoding: 'utf8', timeout: 300_000 });
   if (res.error || res.status !== 0) {
