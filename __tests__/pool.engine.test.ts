@@ -252,6 +252,27 @@ describe.each(runtimes)('Pool on tinypool (%s workers)', (runtime) => {
   });
 });
 
+test.each(runtimes)('executors (%s): run(fn, args, { signal }) drops a queued call and stops a running one; the executor goes on', async (runtime) => {
+  const ex = runtime === 'thread' ? new ThreadPoolExecutor(1) : new ProcessPoolExecutor(1);
+  try {
+    const log = path('log');
+    const ac = new AbortController();
+    const running = ex.run(spinForever, [log, 0], { signal: ac.signal });
+    const queued = ex.run(record, [log, 1], { signal: ac.signal });
+    expect(await within(10000, () => runs(log).size === 1)).toBe(true);
+    ac.abort('enough');
+    for (const f of [running, queued]) {
+      const err: any = await f.exception();
+      expect(err).toBeInstanceOf(AbortError);
+      expect(err.cause).toBe('enough');
+    }
+    expect(runs(log).has(1)).toBe(false);
+    expect(await ex.submit((x: number) => x * 2, 21).result()).toBe(42); // not broken
+  } finally {
+    await ex.shutdown();
+  }
+});
+
 test('executors run their calls in tinypool workers too', async () => {
   for (const ex of [new ThreadPoolExecutor(1), new ProcessPoolExecutor(1)]) {
     expect(await ex.submit(tinypoolState).result()).toBe(true);

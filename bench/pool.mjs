@@ -1,10 +1,11 @@
-// Pool benchmarks P1-P4 (issue: "The package and its Pool"), both runtimes, side by side in the same run with raw
-// tinypool and Python's multiprocessing (../shared/reference/python/a_pool.py, b_startup.py).
+// Pool benchmarks P1-P4, both runtimes and both task forms (a function value, task(module, name)), side by side
+// in the same run with raw tinypool and Python's multiprocessing (../shared/reference/python/a_pool.py, b_startup.py).
+// Our Pool is tinypool with our batch layer above it: the raw tinypool rows are the same engine without it.
 import { Worker } from 'node:worker_threads';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Tinypool from 'tinypool';
-import { Pool } from '../dist/lib/index.js';
+import { Pool, task } from '../dist/lib/index.js';
 import { median, now, report, runPython, withoutExtraCaCerts } from './_common.mjs';
 
 withoutExtraCaCerts(import.meta.url);
@@ -12,11 +13,12 @@ withoutExtraCaCerts(import.meta.url);
 const N_MAP = 100_000;
 const N = 20_000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const sq = (x) => x * x;
 const tinyWorker = new URL('./_tinypool-sq.mjs', import.meta.url).href;
+// Both task forms: a function sent by its source, and a module export (the same x*x tinypool runs).
+const forms = { 'fn': (x) => x * x, 'task()': task(tinyWorker, 'default') };
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 
-async function ours(runtime) {
+async function ours(runtime, sq) {
   const pool = new Pool({ processes: 2, runtime });
   await pool.map(sq, range(2000), 1); // warm-up, as the Python script does
   const out = {};
@@ -78,7 +80,7 @@ async function startOurs(runtime) {
   for (let i = 0; i < 15; i++) {
     const t = now();
     const pool = new Pool({ processes: 2, runtime });
-    await pool.apply(sq, [3]);
+    await pool.apply(forms.fn, [3]);
     pool.close();
     await pool.join();
     ts.push(now() - t);
@@ -117,19 +119,21 @@ const pyStart = runPython('b_startup.py', ['fork', 'spawn']);
 const pyVal = (id) => py[id]?.value;
 for (const runtime of ['thread', 'process']) {
   console.log(`\n[${runtime} workers]`);
-  const o = await ours(runtime);
   const tp = await tinypool(runtime);
-  report('P1 map(sq, 100k), default chunksize', o.map, 'items/s', [
-    ['python Pool(2).map default chunksize', pyVal('A.py.pool_map_default')],
-    ['tinypool batched 100 x run(1000 items)', tp.batched],
-  ]);
-  report('P2 20k applyAsync, then get all', o.apply, 'tasks/s', [
-    ['python Pool(2).apply_async x20000', pyVal('A.py.pool_apply_async')],
-    ['tinypool run() x20000 (defaults)', tp.apply],
-  ]);
-  report('P3 imapUnordered chunksize 1 over 20k', o.imap, 'tasks/s', [
-    ['python Pool(2).imap_unordered chunksize=1', pyVal('A.py.pool_imap_unordered_c1')],
-  ]);
+  for (const [form, sq] of Object.entries(forms)) {
+    const o = await ours(runtime, sq);
+    report(`P1 map(sq, 100k), default chunksize [${form}]`, o.map, 'items/s', [
+      ['python Pool(2).map default chunksize', pyVal('A.py.pool_map_default')],
+      ['raw tinypool, batched 100 x run(1000 items)', tp.batched],
+    ]);
+    report(`P2 20k applyAsync, then get all [${form}]`, o.apply, 'tasks/s', [
+      ['python Pool(2).apply_async x20000', pyVal('A.py.pool_apply_async')],
+      ['raw tinypool, run() x20000 (defaults)', tp.apply],
+    ]);
+    report(`P3 imapUnordered chunksize 1 over 20k [${form}]`, o.imap, 'tasks/s', [
+      ['python Pool(2).imap_unordered chunksize=1', pyVal('A.py.pool_imap_unordered_c1')],
+    ]);
+  }
   const so = await startOurs(runtime);
   const sr = await startRaw(runtime);
   const pyKey = Object.keys(pyStart).find((k) => k.includes('fork') && !k.includes('ppe'));

@@ -8,7 +8,7 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import { TinypoolEngine } from './engine/tinypool-engine.js';
 import { encodeHandles, type Runtime } from './base/codec/handles.js';
-import { BrokenPoolError, PoolStateError, WorkerLostError } from './base/errors.js';
+import { AbortError, BrokenPoolError, PoolStateError, WorkerLostError } from './base/errors.js';
 import { Future, onCancel } from './futures.js';
 import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
 import { cpuCount } from './base/context.js';
@@ -66,6 +66,16 @@ interface WorkItem {
   spec: TaskSpec;
   args: unknown;
   flags: number;
+  signal?: AbortSignal;
+}
+
+/** Options of {@link Executor.run}. */
+export interface RunOptions {
+  /**
+   * Cancels the call (beyond Python): while queued it is dropped, while running its worker is
+   * replaced; either way the future fails with AbortError, whose `cause` is `signal.reason`.
+   */
+  signal?: AbortSignal;
 }
 
 interface Settings {
@@ -141,15 +151,39 @@ export abstract class Executor {
     return this.#submit(toTaskSpec(fn), args, 0);
   }
 
+  /**
+   * `submit` with its arguments as a list and options: `executor.run(fn, [a, b], { signal })`.
+   * Aborting the signal cancels the call even once it runs (its worker is replaced): the future fails
+   * with AbortError. (Python's `Future.cancel()` only reaches calls still queued; `cancel()` works here too.)
+   */
+  run<A extends unknown[], R>(fn: Task<A, R>, args?: A, options: RunOptions = {}): Future<Awaited<R>> {
+    this.#checkOpen();
+    const spec = toTaskSpec(fn);
+    const argList = checkArgs(args);
+    if (typeof options !== 'object' || options === null) throw new TypeError(`run() options must be an object, got ${typeof options}`);
+    const signal = options.signal;
+    if (signal !== undefined && (typeof signal?.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')) {
+      throw new TypeError('signal must be an AbortSignal');
+    }
+    return this.#submit(spec, argList, 0, signal);
+  }
+
   #checkOpen(): void {
     if (this.#broken !== null) throw new BrokenPoolError(this.#broken);
     if (this.#shutdown) throw new PoolStateError('cannot schedule new futures after shutdown', 'ERR_POOL_NOT_RUNNING');
   }
 
-  #submit(spec: TaskSpec, args: unknown, flags: number): Future<any> {
-    const enc = encodeHandles(args, this.#settings.runtime);
+  #submit(spec: TaskSpec, args: unknown, flags: number, signal?: AbortSignal): Future<any> {
     const future = new Future<any>();
-    const item: WorkItem = { future, spec, args: enc.value, flags: enc.found ? flags | HANDLES : flags };
+    let enc: { value: unknown; found: boolean };
+    try {
+      enc = encodeHandles(args, this.#settings.runtime);
+    } catch (err) {
+      future.setRunningOrNotifyCancel();
+      future.setException(err); // this call only: a primitive that cannot go to these workers
+      return future;
+    }
+    const item: WorkItem = { future, spec, args: enc.value, flags: enc.found ? flags | HANDLES : flags, signal };
     this.#queue.add(item);
     future[onCancel] = () => {
       // Only a queued future can be cancelled: drop it and tell wait()/asCompleted() at once.
@@ -157,6 +191,19 @@ export abstract class Executor {
       future.setRunningOrNotifyCancel();
       this.#closeWhenDrained();
     };
+    if (signal) {
+      const abort = () => {
+        if (!this.#queue.delete(item)) return; // running: the engine stops it
+        future.setRunningOrNotifyCancel();
+        future.setException(new AbortError('The task was aborted', { cause: signal.reason }));
+        this.#closeWhenDrained();
+      };
+      if (signal.aborted) abort();
+      else {
+        signal.addEventListener('abort', abort, { once: true });
+        future.addDoneCallback(() => signal.removeEventListener('abort', abort));
+      }
+    }
     this.#feed();
     return future;
   }
@@ -187,7 +234,7 @@ export abstract class Executor {
       if (!item.future.setRunningOrNotifyCancel()) continue;
       this.#running.add(item);
       this.#engineOrStart().submit({
-        spec: item.spec, args: item.args, flags: item.flags,
+        spec: item.spec, args: item.args, flags: item.flags, signal: item.signal,
         settle: (ok, value) => this.#settle(item, ok, value),
       });
     }

@@ -9,7 +9,7 @@ export { currentProcess, cpuCount, isMainThread, type ProcessInfo } from './base
 export {
   Executor, ThreadPoolExecutor, ProcessPoolExecutor,
   type ExecutorMapOptions, type ExecutorOptions, type ThreadPoolExecutorOptions, type ProcessPoolExecutorOptions,
-  type ShutdownOptions,
+  type ShutdownOptions, type RunOptions,
 } from './executor.js';
 export {
   Future, InvalidStateError, wait, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED,

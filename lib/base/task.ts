@@ -66,7 +66,8 @@ export function toTaskSpec(fn: unknown, what = 'fn'): TaskSpec {
   let spec = specCache.get(fn);
   if (!spec) {
     const src = Function.prototype.toString.call(fn);
-    if (/\{\s*\[native code\]\s*\}\s*$/.test(src)) {
+    // a native or bound function prints as `function f() { [native code] }`: only the tail needs a look
+    if (src.charCodeAt(src.length - 1) === 125 && /\{\s*\[native code\]\s*\}\s*$/.test(src.slice(-64))) {
       throw new TypeError(
         `${what} (${fn.name || 'anonymous'}) is a native or bound function and cannot be sent by source; ` +
           'wrap it in a self-contained function or export it and pass task(module, exportName)',

@@ -43,7 +43,7 @@ export interface PoolStats {
   busy: number;
   /** Tasks waiting for a worker. */
   queued: number;
-  /** Tasks (a map chunk counts its items) that finished, with a result or an error. */
+  /** Tasks (a map chunk counts its items) that finished in a worker, with a result or an error (or died with it); not those cancelled, refused or stopped by terminate(). */
   completed: number;
   /** Of those, the ones that failed. */
   failed: number;

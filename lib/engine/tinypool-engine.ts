@@ -123,6 +123,7 @@ export class TinypoolEngine implements Engine {
   #startupFailures = 0;
   #startupError: WorkerLostError | null = null;
   #pumpScheduled = false;
+  #tickTime = -1;
   #state: 'running' | 'closing' | 'stopping' | 'terminated' = 'running';
   readonly #exited: Promise<void>;
   #resolveExited!: () => void;
@@ -186,13 +187,15 @@ export class TinypoolEngine implements Engine {
 
   submit(job: Job): void {
     const queued = job as QueuedJob;
-    queued.submitted = performance.now();
+    // one clock read per turn of the event loop: jobs submitted together were submitted at the same time
+    if (this.#tickTime < 0) this.#tickTime = performance.now();
+    queued.submitted = this.#tickTime;
     queued.items = job.flags & CHUNK ? (job.args as ArrayLike<unknown>).length : 1;
     queued.done = false;
     if (this.#unsettled++ === 0) this.#keepAlive.hold();
     if (job.signal) {
       if (job.signal.aborted) {
-        this.#finish(queued, false, abortError(job.signal));
+        this.#finish(queued, false, abortError(job.signal), false);
         return;
       }
       this.#trackSignal(queued);
@@ -216,9 +219,9 @@ export class TinypoolEngine implements Engine {
   async terminate(reason: Error): Promise<void> {
     if (this.#state === 'terminated') return this.#exited;
     this.#state = 'terminated';
-    for (const job of this.#queue.drain()) this.#finish(job, false, reason);
+    for (const job of this.#queue.drain()) this.#finish(job, false, reason, false);
     this.#queued = 0;
-    for (const flight of this.#inflight.values()) for (const job of flight.jobs) this.#finish(job, false, reason);
+    for (const flight of this.#inflight.values()) for (const job of flight.jobs) this.#finish(job, false, reason, false);
     this.#inflight.clear();
     await this.#destroy();
     return this.#exited;
@@ -232,6 +235,7 @@ export class TinypoolEngine implements Engine {
     // Everything submitted in this turn of the event loop can share batches.
     queueMicrotask(() => {
       this.#pumpScheduled = false;
+      this.#tickTime = -1;
       this.#pump();
     });
   }
@@ -280,7 +284,8 @@ export class TinypoolEngine implements Engine {
     const specs: TaskSpec[] = [];
     const specIndex = new Map<string, number>();
     const tasks: BatchTask[] = new Array(jobs.length);
-    const now = performance.now();
+    let waited = 0;
+    let items = 0;
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i];
       const spec = job.spec;
@@ -292,8 +297,10 @@ export class TinypoolEngine implements Engine {
         specs.push(spec);
       }
       tasks[i] = [index, job.args, job.flags];
-      this.#waitTime.record(now - job.submitted, job.items);
+      waited += job.submitted * job.items;
+      items += job.items;
     }
+    this.#waitTime.record(performance.now() - waited / items, items); // the batch's mean wait, once
     const batch: Batch = { b: flight.id, specs, t: tasks };
     let payload: unknown = batch;
     if (this.#settings.runtime === 'process') {
@@ -328,13 +335,13 @@ export class TinypoolEngine implements Engine {
       const where = unsendablePath(job, target);
       if (where) {
         refused++;
-        this.#finish(job, false, new SerializationError(`cannot send to a ${target} worker: ${where}`, where.split(':')[0]));
+        this.#finish(job, false, new SerializationError(`cannot send to a ${target} worker: ${where}`, where.split(':')[0]), false);
       } else again.push(job);
     }
     if (refused === 0) {
       // nothing found by our walk: refuse them all with what the serializer said, rather than loop
       const message = (cause as Error)?.message ?? String(cause);
-      for (const job of again) this.#finish(job, false, new SerializationError(`cannot send the task to a ${target} worker: ${message}`));
+      for (const job of again) this.#finish(job, false, new SerializationError(`cannot send the task to a ${target} worker: ${message}`), false);
       return;
     }
     this.#requeue(again);
@@ -367,7 +374,7 @@ export class TinypoolEngine implements Engine {
     this.#land(flight);
     if (reply.initError) {
       const err = errorFromWire(reply.initError);
-      this.#failFlight(flight, err);
+      this.#failFlight(flight, err, false);
     } else {
       const count = reply.r.length / 2;
       if (count > 0) {
@@ -464,9 +471,9 @@ export class TinypoolEngine implements Engine {
     this.#land(flight);
     const lost = err instanceof WorkerLostError ? lostWorkers.get(err) : undefined;
     if (flight.signal?.aborted && (err as Error)?.name === 'AbortError') {
-      this.#failFlight(flight, abortError(flight.signal));
+      this.#failFlight(flight, abortError(flight.signal), false);
     } else if ((err as Error)?.name === 'CancelError') {
-      this.#failFlight(flight, this.#startupError ?? err); // tinypool's queue cancelled: its workers fail to start
+      this.#failFlight(flight, this.#startupError ?? err, false); // tinypool's queue cancelled: its workers fail to start
     } else if ((err as Error)?.name === 'DataCloneError') {
       this.#refuseUnsendable(flight, err); // a thread worker: structured clone refused an argument
     } else if (lost) {
@@ -484,7 +491,7 @@ export class TinypoolEngine implements Engine {
     if (dying && dying.b === flight.id) running = (dying as { running: number }).running;
     else if (dying || worker.exitRequested || !worker.started) {
       // this batch never started on that worker
-      if (!worker.started && this.#startupFailures >= MAX_STARTUP_FAILURES) this.#failFlight(flight, err);
+      if (!worker.started && this.#startupFailures >= MAX_STARTUP_FAILURES) this.#failFlight(flight, err, false);
       else this.#handBack(flight, 0);
       return;
     } else running = flight.running;
@@ -498,8 +505,9 @@ export class TinypoolEngine implements Engine {
     this.#failFlight(flight, err);
   }
 
-  #failFlight(flight: Flight, err: unknown): void {
-    for (let i = 0; i < flight.end; i++) this.#finish(flight.jobs[i], false, err);
+  /** Settles a flight's jobs with `err`; `ran`: whether they count as completed (lost with a worker) or not (never ran, stopped). */
+  #failFlight(flight: Flight, err: unknown, ran = true): void {
+    for (let i = 0; i < flight.end; i++) this.#finish(flight.jobs[i], false, err, ran);
   }
 
   // ---- workers ------------------------------------------------------------------------------------
@@ -540,7 +548,7 @@ export class TinypoolEngine implements Engine {
     if (this.#startupFailures >= MAX_STARTUP_FAILURES) {
       const failed = new WorkerLostError(`workers of this pool fail to start: ${err.message}`, { exitCode: code, signal, cause: err.cause });
       this.#startupError = failed;
-      for (const job of this.#queue.drain()) this.#finish(job, false, failed);
+      for (const job of this.#queue.drain()) this.#finish(job, false, failed, false);
       this.#queued = 0;
       this.#tp.cancelPendingTasks(); // runs waiting in tinypool for a worker that will not come
     } else if (this.#tp.threads.length < this.#settings.processes && (this.#inflight.size > 0 || this.#queued > 0)) {
@@ -590,12 +598,15 @@ export class TinypoolEngine implements Engine {
 
   // ---- settling and stopping ----------------------------------------------------------------------
 
-  #finish(job: QueuedJob, ok: boolean, value: unknown): void {
+  /** Settles a job once. `ran`: it finished in a worker (counted in stats), rather than being dropped or stopped. */
+  #finish(job: QueuedJob, ok: boolean, value: unknown, ran = true): void {
     if (job.done) return;
     job.done = true;
     if (job.signal) this.#untrackSignal(job);
-    this.#completed += job.items;
-    if (!ok) this.#failed += job.items;
+    if (ran) {
+      this.#completed += job.items;
+      if (!ok) this.#failed += job.items;
+    }
     try {
       job.settle(ok, value);
     } finally {
@@ -614,7 +625,7 @@ export class TinypoolEngine implements Engine {
         for (const j of [...jobs]) {
           if (!this.#isInFlight(j)) {
             if (!j.done) this.#queued--;
-            this.#finish(j, false, abortError(signal));
+            this.#finish(j, false, abortError(signal), false);
           }
         }
         this.#maybeStop();

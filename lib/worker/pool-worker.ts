@@ -24,6 +24,7 @@ import { findUnserializable } from '../base/codec/unserializable.js';
 import { packNumbers } from '../base/codec/pack.js';
 import { explainReferenceError } from '../base/load-task.js';
 import { runExitHooks } from '../base/exit-hooks.js';
+import { runAfterTaskHooks } from '../base/task-hooks.js';
 import { SerializationError } from '../base/errors.js';
 import type { TaskSpec } from '../base/task.js';
 import {
@@ -212,6 +213,7 @@ const waiting: { batch: Batch; resolve: (reply: unknown) => void }[] = [];
 let running = false;
 
 function reply(a: Running, busy: number, extra: Partial<BatchReply> = {}): unknown {
+  if (a.results.length > 0) runAfterTaskHooks(); // the tasks' pipelined puts are applied before their results arrive
   const r: BatchReply = {
     w: me, from: a.from, r: a.results, rest: a.stop, busy, out: written.out, err: written.err, notes: a.notes,
     ...(retiring ? { retire: true } : {}), ...extra,
@@ -234,6 +236,7 @@ function handBack(a: Running): void {
   if (active !== a) return;
   if (a.results.length > 0 || a.stop > a.running + 1) {
     a.stop = a.running + 1;
+    if (a.results.length > 0) runAfterTaskHooks();
     post({ t: 'part', w: me, b: a.batch.b, from: a.from, r: a.results, running: a.running, rest: a.stop, out: written.out, err: written.err });
     a.notes++;
     a.from += a.results.length / 2;
