@@ -4,9 +4,10 @@
  *
  * - Calls submitted in the same turn of the event loop go in one `addBulk`; at most `window` jobs of this
  *   client are in Redis at once (the Pool's `processes`). A job is one call (a map chunk is one call) while
- *   there is room; when more calls wait than there is room for, each job carries several (BullMQ costs
- *   about a millisecond of CPU per job, across Redis, client and host: grouping is what makes many small
- *   calls fast). Calls with an AbortSignal share a job only with calls of the same signal.
+ *   there is room; when more calls wait than there is room for, each job carries several, up to about
+ *   GROUP_MS of measured work (BullMQ costs about a millisecond of CPU per job, across Redis, client and
+ *   host: grouping is what makes many small calls fast, and long calls do not need it). Calls with an
+ *   AbortSignal share a job only with calls of the same signal.
  * - Results come back on a Redis stream per client (a host seals the results it has for a client in one
  *   entry), read in batches on a blocking connection and deleted once handled: a read lost with a dropped
  *   connection is read again. A host adds a result before it completes the job, so nothing is lost if it
@@ -37,11 +38,15 @@ import { open, seal, type ClusterKeys } from './signing.js';
 
 /** Redis unreachable this long: pending calls reject. */
 const OUTAGE_MS = 2500;
+/** Redis slow to answer a new connection, without failing: pending calls reject after this long. */
+const OUTAGE_MAX_MS = 10_000;
 /** Result entries read per round trip. */
 const READ_COUNT = 256;
 /** A job carries at most this many calls, and calls of at most this many items (map chunks count theirs). */
 const MAX_JOB_CALLS = 1024;
 const MAX_JOB_ITEMS = 65536;
+/** Calls share a job up to about this much measured work (a job costs about a millisecond of CPU). */
+const GROUP_MS = 5;
 /** A host that answered within this time counts among the pool's workers. */
 const HOST_SEEN_MS = 60_000;
 
@@ -104,9 +109,13 @@ export class ClusterEngine implements Engine {
   #loadingLibs: Promise<void> | null = null;
   #link: Link | null = null;
   #reading = false;
+  /** Measured run time of one item (a call, or one item of a chunk), averaged: how jobs are grouped. */
+  #itemMs = 0;
   /** The last result entry handled: reading goes on after it. */
   #lastId = '0-0';
   #outage: ReturnType<typeof setTimeout> | null = null;
+  /** The link's failure seen since the outage clock started: without one, Redis is slow, not gone. */
+  #outageError: Error | null = null;
   #pumpScheduled = false;
   #warnedForgery = false;
   #state: 'running' | 'closing' | 'closed' | 'terminated' = 'running';
@@ -204,8 +213,10 @@ export class ClusterEngine implements Engine {
     if (room <= 0) return;
     const link = this.#ensureLink();
     if (!link?.ready) return this.#armOutage();
-    // spread what waits over the room there is: one call per job when it fits
-    const target = Math.min(MAX_JOB_ITEMS, Math.ceil(this.#queuedItems / room));
+    // spread what waits over the room there is (one call per job when it fits), but never more than about
+    // GROUP_MS of measured work per job: long tasks gain nothing from sharing a job, and lose balance
+    const byTime = this.#itemMs > 0 ? Math.max(1, Math.floor(GROUP_MS / this.#itemMs)) : MAX_JOB_ITEMS;
+    const target = Math.min(MAX_JOB_ITEMS, byTime, Math.ceil(this.#queuedItems / room));
     const entries: { name: string; data: { p: string }; opts: typeof JOB_OPTIONS & { jobId: string } }[] = [];
     const sent: SentJob[] = [];
     while (room > 0 && this.#queuedItems > 0) {
@@ -301,7 +312,11 @@ export class ClusterEngine implements Engine {
     }
     const link = new Link(this.#libs, this.#settings.connection, this.#settings.queue, () => this.#unsettled > 0 && this.#state !== 'terminated');
     link.on('ready', (restarted) => this.#onReady(link, restarted));
-    link.on('down', () => this.#link === link && this.#unsettled > 0 && this.#armOutage());
+    link.on('down', (error) => {
+      if (this.#link !== link || this.#unsettled === 0) return;
+      this.#armOutage();
+      this.#outageError = error;
+    });
     link.on('end', () => {
       if (this.#link !== link) return;
       this.#link = null;
@@ -324,14 +339,29 @@ export class ClusterEngine implements Engine {
     this.#startReading(link);
   }
 
+  /**
+   * Starts the outage clock: pending calls fail once Redis has been unreachable for OUTAGE_MS (a refused or
+   * reset connection, a connection attempt timed out, a link gone silent). A link still connecting without
+   * any failure is slow, not unreachable (a loaded machine, a TLS handshake far away): it gets until
+   * OUTAGE_MAX_MS.
+   */
   #armOutage(): void {
     if (this.#outage || this.#unsettled === 0) return;
-    this.#outage = setTimeout(() => {
+    const since = performance.now();
+    this.#outageError = null;
+    const check = () => {
       this.#outage = null;
-      if (this.#link?.ready) return;
-      const why = this.#link?.lastError?.message;
+      if (this.#link?.ready || this.#unsettled === 0) return;
+      const waited = performance.now() - since;
+      if (!this.#outageError && waited < OUTAGE_MAX_MS) {
+        this.#outage = setTimeout(check, 250);
+        this.#outage.unref();
+        return;
+      }
+      const why = this.#outageError?.message;
       this.#failAll(new ConnectionClosedError(`cannot reach Redis at ${this.#address}${why ? ` (${why})` : ''}`));
-    }, OUTAGE_MS);
+    };
+    this.#outage = setTimeout(check, OUTAGE_MS);
     this.#outage.unref(); // pending work holds the KeepAlive
   }
 
@@ -398,7 +428,9 @@ export class ClusterEngine implements Engine {
   #onResult(result: CallResult, now: number): void {
     const call = this.#inflight.get(result.seq);
     if (!call || call.done) return; // a late duplicate (a job run again after its host died)
-    this.#runTime.record(result.run / call.items, call.items);
+    const itemMs = result.run / call.items;
+    this.#itemMs = this.#itemMs === 0 ? itemMs : this.#itemMs * 0.9 + itemMs * 0.1;
+    this.#runTime.record(itemMs, call.items);
     this.#waitTime.record(Math.max(0, now - call.submitted - result.run) / call.items, call.items);
     if (!result.ok) this.#finish(call, false, errorFromWire(result.error!));
     else if (result.handles) decodeHandles(result.value).then((v) => this.#finish(call, true, v), (e) => this.#finish(call, false, e));
