@@ -11,7 +11,6 @@
  * soon as its current task proves slow (lib/worker/pool-worker.ts).
  */
 import { BroadcastChannel } from 'node:worker_threads';
-import { deserialize, serialize } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import Tinypool from 'tinypool';
@@ -28,9 +27,9 @@ import { WORKER_ARG } from '../base/context.js';
 import { tsxApiUrl, tsxLoaderUrl } from '../base/ts-loader.js';
 import { workerGone } from '../base/worker-hooks.js';
 import {
-  FAILED, NOTE, OK_HANDLES, type Batch, type BatchReply, type BatchTask, type Control, type Note, type ResultRun, type WorkerConfig,
+  FAILED, NOTE, OK_HANDLES, OK_PACKED, type Batch, type BatchReply, type BatchTask, type Control, type Note, type ResultRun, type WorkerConfig,
 } from '../worker/protocol.js';
-import { CHUNK, type Engine, type Job, type PoolStats } from './engine.js';
+import { CHUNK, PACKED, type Engine, type Job, type PoolStats } from './engine.js';
 import { Deque } from './deque.js';
 import { DurationHistogram } from './stats.js';
 import { WatchedWorker, type TinypoolWorkerObject } from './worker-watch.js';
@@ -242,7 +241,9 @@ export class TinypoolEngine implements Engine {
 
   /** Runs in flight allowed now: one per worker, two while tasks are short, but one for a worker stuck on a slow task. */
   #limit(): number {
-    const perWorker = this.#avgMs < BATCH_MS ? 2 : 1;
+    // A second batch waits in a worker only while tasks are short, or while more work is queued than there
+    // are workers: every worker then has work after its current batch, so none waits behind a long one idly.
+    const perWorker = this.#avgMs < BATCH_MS || this.#queued > this.#settings.processes ? 2 : 1;
     return Math.max(1, this.#settings.processes * perWorker - this.#slowFlights * (perWorker - 1));
   }
 
@@ -296,28 +297,19 @@ export class TinypoolEngine implements Engine {
         specIndex.set(key, (index = specs.length));
         specs.push(spec);
       }
-      tasks[i] = [index, job.args, job.flags];
+      // packed numbers travel as their bare ArrayBuffer: v8 serializes a typed array view several times slower
+      tasks[i] = [index, job.flags & PACKED ? (job.args as Float64Array).buffer : job.args, job.flags];
       waited += job.submitted * job.items;
       items += job.items;
     }
     this.#waitTime.record(performance.now() - waited / items, items); // the batch's mean wait, once
     const batch: Batch = { b: flight.id, specs, t: tasks };
-    let payload: unknown = batch;
-    if (this.#settings.runtime === 'process') {
-      // Serialized here, not by tinypool: a value v8 refuses would throw inside tinypool, out of reach.
-      try {
-        payload = serialize(batch);
-      } catch (err) {
-        this.#refuseUnsendable(flight, err);
-        return;
-      }
-    }
     if (flight.signal) {
       flight.controller = new AbortController();
       if (flight.signal.aborted) flight.controller.abort();
     }
     this.#inflight.set(flight.id, flight);
-    const run = this.#tp.run(payload, flight.controller ? { signal: flight.controller.signal } : undefined);
+    const run = this.#tp.run(batch, flight.controller ? { signal: flight.controller.signal } : undefined);
     this.#adoptNew();
     run.then(
       (reply) => this.#onReply(flight, reply),
@@ -357,12 +349,19 @@ export class TinypoolEngine implements Engine {
   // ---- replies, notes, failures ------------------------------------------------------------------
 
   #onReply(flight: Flight, raw: unknown): void {
-    const reply = (this.#settings.runtime === 'process' ? deserialize(raw as Uint8Array) : raw) as BatchReply;
+    const reply = raw as BatchReply;
     const worker = this.#workers.get(reply.w);
+    if (!this.#inflight.has(flight.id)) return;
+    if (reply.unsendable) {
+      // a child process's batch that v8 refused (see #guardSend): find the culprits, send the rest again
+      this.#land(flight);
+      this.#refuseUnsendable(flight, new Error('a value could not be serialized'));
+      this.#pump();
+      return;
+    }
     if (worker) worker.started = true;
     this.#startupFailures = 0;
     this.#startupError = null;
-    if (!this.#inflight.has(flight.id)) return;
     if (reply.notes > flight.notes) {
       flight.reply = reply; // a note about this batch is still on its way (threads: another port)
       return;
@@ -417,7 +416,8 @@ export class TinypoolEngine implements Engine {
         const job = jobs[i];
         if (status === FAILED) this.#finish(job, false, errorFromWire(value as any));
         else if (status === OK_HANDLES) decodeHandles(value).then((v) => this.#finish(job, true, v), (e) => this.#finish(job, false, e));
-        else this.#finish(job, true, value); // OK, or OK_PACKED: a chunk's numbers still in their Float64Array
+        else if (status === OK_PACKED) this.#finish(job, true, new Float64Array(value as ArrayBuffer)); // read in place by the map
+        else this.#finish(job, true, value);
       }
     };
     if (worker) worker.afterOutput(out, err, settleAll);
@@ -522,7 +522,10 @@ export class TinypoolEngine implements Engine {
         exit: (w, code, signal, failWith) => this.#onWorkerExit(w, code, signal, failWith),
       });
       this.#workers.set(worker.id, worker);
-      if (worker.runtime === 'process') reapWithParent(worker.id);
+      if (worker.runtime === 'process') {
+        reapWithParent(worker.id);
+        guardSend(tw);
+      }
     }
   }
 
@@ -576,7 +579,7 @@ export class TinypoolEngine implements Engine {
    */
   #kick(): void {
     const empty: Batch = { b: 0, specs: [], t: [] };
-    this.#tp.run(this.#settings.runtime === 'process' ? serialize(empty) : empty).then(() => {}, () => {});
+    this.#tp.run(empty).then(() => {}, () => {});
     this.#adoptNew();
   }
 
@@ -702,6 +705,27 @@ export class TinypoolEngine implements Engine {
     this.#signals.clear();
     this.#resolveExited();
   }
+}
+
+/**
+ * tinypool relays a run to a child process with `process.send` inside a MessagePort listener: a value v8
+ * refuses would throw there, out of anyone's reach, and leave the run pending forever (tinypool-notes #3).
+ * Serializing every batch beforehand would double the cost of every run, so the relay is guarded instead:
+ * a batch that cannot be sent is replaced by a note saying so, which the worker answers at once, and the
+ * engine then names the value that could not cross (#refuseUnsendable).
+ */
+function guardSend(tw: TinypoolWorkerObject): void {
+  const worker = tw as TinypoolWorkerObject & { send(message: any): void };
+  const send = worker.send.bind(worker);
+  worker.send = (message: any) => {
+    try {
+      send(message);
+    } catch (err) {
+      const batch = message?.task as Batch | undefined;
+      if (message?.source !== 'port' || typeof batch?.b !== 'number') throw err;
+      send({ ...message, task: { b: batch.b, specs: [], t: [], unsendable: true } satisfies Batch });
+    }
+  };
 }
 
 /** The worker each of our WorkerLostErrors came from, so a failed run can tell what it lost. */

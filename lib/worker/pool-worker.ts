@@ -13,7 +13,7 @@
  * - it counts tasks for maxTasksPerChild and retires the worker when the count is reached.
  */
 import { BroadcastChannel, MessagePort, parentPort, threadId } from 'node:worker_threads';
-import { deserialize, serialize } from 'node:v8';
+import { serialize } from 'node:v8';
 import { performance } from 'node:perf_hooks';
 import { ignoreBrokenPipes, written } from './output.js';
 import { runTask, isThenable } from './run-task.js';
@@ -161,7 +161,7 @@ function pushOk(results: unknown[], value: unknown, flags: number): void {
   if (flags & CHUNK) {
     const packed = packNumbers(value as unknown[]);
     if (packed) {
-      results.push(OK_PACKED, packed);
+      results.push(OK_PACKED, packed.buffer); // the bare buffer: cheaper to serialize than its view
       return;
     }
   }
@@ -218,12 +218,39 @@ function reply(a: Running, busy: number, extra: Partial<BatchReply> = {}): unkno
     w: me, from: a.from, r: a.results, rest: a.stop, busy, out: written.out, err: written.err, notes: a.notes,
     ...(retiring ? { retire: true } : {}), ...extra,
   };
-  if (isThread) return r;
-  try {
-    return serialize(r);
-  } catch {
-    return serialize({ ...r, r: sendable(r.r) });
+  // A child's reply is sent by tinypool with process.send, where a value v8 refuses would kill the worker:
+  // values not surely serializable are checked first (a thread's reply is guarded at postMessage instead).
+  if (!isThread && !surelySerializable(r.r)) {
+    try {
+      serialize(r.r);
+    } catch {
+      r.r = sendable(r.r);
+    }
   }
+  return r;
+}
+
+/**
+ * Whether v8 can surely serialize these results, by a cheap look (packed numbers, primitives, plain data):
+ * the full check (serializing them) is only for the rest.
+ */
+function surelySerializable(results: unknown[]): boolean {
+  let budget = 10_000;
+  const plain = (v: unknown): boolean => {
+    if (--budget < 0) return false;
+    if (typeof v !== 'object' || v === null) return typeof v !== 'function' && typeof v !== 'symbol';
+    if (ArrayBuffer.isView(v)) return !(v.buffer instanceof SharedArrayBuffer);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (!plain(v[i])) return false;
+      return true;
+    }
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return false;
+    for (const key in v) if (!plain((v as Record<string, unknown>)[key])) return false;
+    return true;
+  };
+  for (let i = 1; i < results.length; i += 2) if (!plain(results[i])) return false;
+  return true;
 }
 
 function refusal(batch: Batch): unknown {
@@ -325,8 +352,9 @@ function begin(batch: Batch): unknown {
 }
 
 /** tinypool's handler: one batch per run. */
-export default function runBatch(payload: unknown): unknown {
-  return accept((isThread ? payload : deserialize(payload as Uint8Array)) as Batch);
+export default function runBatch(batch: Batch): unknown {
+  if (batch.unsendable) return reply({ batch, from: 0, results: [], running: -1, stop: 0, notes: 0, timer: null }, 0, { unsendable: true });
+  return accept(batch);
 }
 
 function accept(batch: Batch): unknown {

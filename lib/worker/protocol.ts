@@ -12,19 +12,21 @@ export { CHUNK, HANDLES, STAR, PACKED } from '../engine/engine.js';
 /** A task of a batch: [index of its spec in `specs`, arguments (or chunk items), flags]. */
 export type BatchTask = [number, unknown, number];
 
-/** One tinypool run: tasks run in order by one worker (process workers get it v8-serialized). */
+/** One tinypool run: tasks run in order by one worker. */
 export interface Batch {
   /** Batch id, echoed in notes. */
   b: number;
   specs: TaskSpec[];
   t: BatchTask[];
+  /** Set by the parent in place of a batch that could not be serialized: the worker refuses it at once. */
+  unsendable?: true;
 }
 
 /** Status of one result in a flat result list `[status, value, status, value, ...]`. */
 export const FAILED = 0; // value is a WireError
 export const OK = 1;
 export const OK_HANDLES = 2; // value holds handle descriptors to revive
-export const OK_PACKED = 3; // value is a chunk's numbers as a Float64Array
+export const OK_PACKED = 3; // value is a chunk's numbers: the ArrayBuffer of a Float64Array
 
 /** Results of consecutive tasks of a batch, starting at task index `from`. */
 export interface ResultRun {
@@ -32,7 +34,7 @@ export interface ResultRun {
   r: unknown[];
 }
 
-/** What a batch run resolves to (process workers send it v8-serialized). */
+/** What a batch run resolves to. */
 export interface BatchReply extends ResultRun {
   /** The worker (thread id or pid). */
   w: number;
@@ -49,6 +51,8 @@ export interface BatchReply extends ResultRun {
   retire?: boolean;
   /** The worker's initializer failed: no task ran. */
   initError?: WireError;
+  /** Answers a batch that could not be sent (Batch.unsendable): no task ran. */
+  unsendable?: true;
 }
 
 /** Settings a pool worker needs; threads find them in workerData, processes get them in `welcome`. */

@@ -6,7 +6,7 @@
 import { decodeHandles } from '../base/codec/handles.js';
 import { loadTask, type TaskFn } from '../base/load-task.js';
 import type { TaskSpec } from '../base/task.js';
-import { CHUNK, HANDLES, STAR } from '../engine/engine.js';
+import { CHUNK, HANDLES, PACKED, STAR } from '../engine/engine.js';
 
 export function isThenable(v: unknown): v is PromiseLike<unknown> {
   return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as any).then === 'function';
@@ -36,6 +36,7 @@ async function finishChunk(call: (item: unknown) => unknown, list: ArrayLike<unk
 /** Runs a task: its value, or a promise of it when the function (or loading it) is async. Throws what the task throws. */
 export function runTask(spec: TaskSpec, args: unknown, flags: number): unknown {
   const loaded = loadTask(spec);
+  if (flags & PACKED && !ArrayBuffer.isView(args)) args = new Float64Array(args as ArrayBuffer); // sent as its bare buffer
   if (isThenable(loaded) || flags & HANDLES) {
     return (async () => invoke(await loaded, flags & HANDLES ? await decodeHandles(args) : args, flags))();
   }
