@@ -22,7 +22,9 @@ function bare(runtime: 'worker_threads' | 'child_process', options: Record<strin
 
 /** Settles with 'pending' if `p` has not settled after `ms`. */
 function within<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
-  return Promise.race([p, new Promise<'pending'>((r) => setTimeout(() => r('pending'), ms))]);
+  let timer: ReturnType<typeof setTimeout>;
+  const late = new Promise<'pending'>((r) => (timer = setTimeout(() => r('pending'), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 // tinypool's destroy() waits for each worker's 'exit', forever for a thread that already exited (#4)
