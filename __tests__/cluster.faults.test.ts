@@ -202,13 +202,14 @@ describe('Redis holds only what is in flight', () => {
   test('terminate() removes this pool\'s queued jobs', async () => {
     const p = pool({ queue: 'nohosts' });
     const results = [1, 2, 3, 4, 5].map((x) => p.apply(square, [x]).catch((e) => e));
+    results.push(p.apply(task(tasks, 'identity'), [new Float64Array(10_000)]).catch((e) => e)); // a payload beside its job
     const client = redis.client();
     await until(async () => (await client.llen('multiproc:nohosts:wait')) > 0, 10_000, 'the jobs to be queued');
     await p.terminate();
     for (const r of await Promise.all(results)) expect(r.name).toBe('PoolStateError');
     expect(await client.llen('multiproc:nohosts:wait')).toBe(0);
     const keys = await client.keys('multiproc:nohosts:*');
-    expect(keys.filter((k) => /[0-9a-f]{16}\.\d+$/.test(k) || k.includes(':results:'))).toEqual([]);
+    expect(keys.filter((k) => /[0-9a-f]{16}\.\d+$/.test(k) || k.includes(':results:') || k.includes(':payload:'))).toEqual([]);
   }, 30_000);
 
   test('after 100k tasks Redis holds what it held before: jobs and results are removed once delivered', async () => {

@@ -116,6 +116,12 @@ describe('the Pool API on a cluster', () => {
     expect(inspect(back)).toContain('Map(2)');
     const numbers = Array.from({ length: 1000 }, (_, i) => i / 3);
     expect(await pool.map((x: number) => x * 2, numbers, 500)).toEqual(numbers.map((x) => x * 2));
+    // large jobs: their payloads wait in Redis beside the job, not in its JSON
+    const many = Array.from({ length: 100_000 }, (_, i) => i);
+    const doubled = await pool.map((x: number) => x * 2, many, 25_000);
+    expect(doubled.length).toBe(100_000);
+    expect(doubled.every((v, i) => v === 2 * i)).toBe(true);
+    expect(await redis.client().keys('multiproc:multiproc:payload:*')).toEqual([]);
     const who = await pool.apply(whoami);
     expect(who.host).toBe(hostname());
     expect(hosts.map((h) => h.pid)).toContain(who.pid);

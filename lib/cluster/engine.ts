@@ -30,7 +30,8 @@ import { CHUNK, type Engine, type Job, type PoolStats } from '../engine/engine.j
 import { Deque } from '../engine/deque.js';
 import { DurationHistogram } from '../engine/stats.js';
 import {
-  REFUSED, cancelChannel, decodeResults, encodeJob, jobId, readFrame, resultKey, sealContext, type CallResult,
+  REFUSED, cancelChannel, decodeResults, encodeJob, jobId, payloadKey, readFrame, resultKey, sealContext,
+  type CallResult, type JobData,
 } from './codec.js';
 import { describeAddress, loadLibraries, type ClusterConnection, type Libraries } from './connection.js';
 import { Link } from './link.js';
@@ -45,6 +46,8 @@ const READ_COUNT = 256;
 /** A job carries at most this many calls, and calls of at most this many items (map chunks count theirs). */
 const MAX_JOB_CALLS = 1024;
 const MAX_JOB_ITEMS = 65536;
+/** Sealed payloads above this size wait in a key of their own rather than in the job's JSON. */
+const INLINE_MAX = 16 * 1024;
 /** Calls share a job up to about this much measured work (a job costs about a millisecond of CPU). */
 const GROUP_MS = 5;
 /** A host that answered within this time counts among the pool's workers. */
@@ -217,7 +220,8 @@ export class ClusterEngine implements Engine {
     // GROUP_MS of measured work per job: long tasks gain nothing from sharing a job, and lose balance
     const byTime = this.#itemMs > 0 ? Math.max(1, Math.floor(GROUP_MS / this.#itemMs)) : MAX_JOB_ITEMS;
     const target = Math.min(MAX_JOB_ITEMS, byTime, Math.ceil(this.#queuedItems / room));
-    const entries: { name: string; data: { p: string }; opts: typeof JOB_OPTIONS & { jobId: string } }[] = [];
+    const entries: { name: string; data: JobData; opts: typeof JOB_OPTIONS & { jobId: string } }[] = [];
+    const external: (string | Buffer)[] = [];
     const sent: SentJob[] = [];
     while (room > 0 && this.#queuedItems > 0) {
       const calls = this.#takeCalls(target);
@@ -242,12 +246,19 @@ export class ClusterEngine implements Engine {
       this.#jobs.set(job.seq, job);
       sent.push(job);
       room--;
-      // BullMQ keeps job data as JSON: the sealed bytes travel as base64
-      entries.push({ name: this.#clientId, data: { p: sealed.toString('base64') }, opts: { ...JOB_OPTIONS, jobId: job.id } });
+      // BullMQ keeps job data as JSON: small sealed payloads travel in it as base64, large ones beside it
+      let data: JobData;
+      if (sealed.length > INLINE_MAX) {
+        external.push(payloadKey(this.#settings.queue, job.id), sealed);
+        data = { x: 1 };
+      } else data = { p: sealed.toString('base64') };
+      entries.push({ name: this.#clientId, data, opts: { ...JOB_OPTIONS, jobId: job.id } });
     }
     if (sent.length === 0) return this.#maybeExit();
     this.#sent += sent.length;
-    link.queue.addBulk(entries).catch((err) => this.#sendFailed(link, sent, err));
+    // payloads first: a host that takes the job finds its payload
+    const stored = external.length > 0 ? link.cmd.mset(...external) : Promise.resolve();
+    stored.then(() => link.queue.addBulk(entries)).catch((err) => this.#sendFailed(link, sent, err));
     this.#startReading(link);
   }
 
@@ -507,6 +518,7 @@ export class ClusterEngine implements Engine {
    */
   async #withdraw(link: Link, ids: string[], all: boolean): Promise<void> {
     const work: Promise<unknown>[] = ids.map((id) => link.queue.remove(id).catch(() => 0)); // a running job is locked: the host stops it
+    work.push(link.cmd.del(...ids.map((id) => payloadKey(this.#settings.queue, id))).catch(() => 0));
     work.push(link.cmd.publish(cancelChannel(this.#settings.queue), ids.join(' ')).catch(() => 0));
     if (all) work.push(link.cmd.del(this.#resultKey).catch(() => 0));
     await Promise.all(work);

@@ -20,8 +20,8 @@ import { encodeHandles, type Runtime } from '../base/codec/handles.js';
 import { AbortError, AuthenticationError, WorkerLostError, remoteErrorOf } from '../base/errors.js';
 import { TinypoolEngine } from '../engine/tinypool-engine.js';
 import {
-  PREFIX, REFUSED, RESULT, cancelChannel, decodeJob, encodeResults, frame, parseJobId, resultKey, sealContext,
-  type CallResult, type JobPayload,
+  PREFIX, REFUSED, RESULT, cancelChannel, decodeJob, encodeResults, frame, parseJobId, payloadKey, resultKey, sealContext,
+  type CallResult, type JobData, type JobPayload,
 } from './codec.js';
 import { createRedis, describeAddress, loadLibraries, type ClusterConnection } from './connection.js';
 import { deriveKeys, open, seal, type ClusterKeys } from './signing.js';
@@ -74,6 +74,8 @@ export class WorkerHost {
   #results!: Redis;
   #cancels!: Redis;
   readonly #cancelled = new Map<string, number>();
+  /** Jobs just moved back to the queue: their payloads stay for the host that takes them next. */
+  readonly #handedBack = new Set<string>();
   /** Jobs held until a local worker is free: handed back on shutdown. */
   readonly #waiting: { start: () => void; handBack: () => void }[] = [];
   #running = 0;
@@ -153,17 +155,36 @@ export class WorkerHost {
   async #process(job: BullJob, token: string | undefined, signal?: AbortSignal): Promise<void> {
     const id = job.id ?? '';
     const owner = parseJobId(id);
+    const data = (job.data ?? {}) as JobData;
+    const external = data.x === 1 ? payloadKey(this.#options.queue, id) : null;
+    let sealed: Buffer | null = null;
+    if (external) {
+      sealed = await this.#results.getBuffer(external);
+      // gone: its client withdrew the job (terminate, abort) after a host had taken it
+      if (!sealed) return;
+    }
     let payload: JobPayload;
     try {
       if (!owner || job.name !== owner.clientId) throw new AuthenticationError('not a multiproc job (its id and name are not a client\'s)');
-      const sealed = Buffer.from(String((job.data as { p?: unknown })?.p ?? ''), 'base64');
+      sealed ??= Buffer.from(String(data.p ?? ''), 'base64');
       payload = decodeJob(open(this.#keys, sealContext('job', this.#options.queue, id), sealed));
     } catch (err) {
       await this.#refuse(job, err);
+      if (external) await this.#results.del(external).catch(() => {});
       throw err; // BullMQ fails the job with it
     }
+    try {
+      await this.#run(job, token, signal, owner!.clientId, payload);
+    } finally {
+      // answered (or handed back, or refused): its payload is not needed again, unless the job went back
+      if (external && !this.#handedBack.delete(id)) await this.#results.del(external).catch(() => {});
+    }
+  }
+
+  /** Runs a job's calls on the local pool (or answers WorkerLostError when it has died on hosts too often). */
+  async #run(job: BullJob, token: string | undefined, signal: AbortSignal | undefined, clientId: string, payload: JobPayload): Promise<void> {
+    const id = job.id!;
     if (this.#cancelled.has(id)) return; // withdrawn before it started
-    const clientId = owner!.clientId;
     if (job.stalledCounter > payload.retries) {
       const lost = new WorkerLostError(
         `the task's host died while running it, ${job.stalledCounter} times (retries: ${payload.retries}); not run again`,
@@ -173,6 +194,7 @@ export class WorkerHost {
     }
     if (!(await this.#localWorker())) {
       await job.moveToWait(token);
+      this.#handedBack.add(id);
       throw handedBack();
     }
     try {
