@@ -2,6 +2,7 @@
 // client), each with one veth to a bridge that lives in a namespace of its own, so traffic between them
 // really crosses interfaces and the test touches nothing of the machine's own network. Needs root.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 const PREFIX = 'mpclu';
 const SUBNET = '10.231.7';
@@ -10,21 +11,12 @@ function ip(...args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Namespaces left by a test run that died before cleaning up. */
 function removeStale(): void {
   for (const line of ip('netns', 'list').split('\n')) {
     const name = line.split(' ')[0];
     const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(name);
-    if (m && !alive(Number(m[1]))) ip('netns', 'del', name);
+    if (m && !existsSync(`/proc/${m[1]}`)) ip('netns', 'del', name);
   }
 }
 
