@@ -82,8 +82,9 @@ export class WorkerHost {
   #done = 0;
   #failed = 0;
   #closing: Promise<void> | null = null;
+  #killed = false;
   /** Results wait here for the end of the turn, then go to each client in one frame. */
-  readonly #sink = new ResultSink((clientId, results) => this.#send(clientId, results));
+  readonly #sink = new ResultSink((clientId, results) => this.#send(clientId, results), (err) => this.#log(`multiproc worker: results not sent: ${err.message}`));
   #lastErrorLog = 0;
 
   private constructor(options: WorkerHostOptions) {
@@ -204,8 +205,8 @@ export class WorkerHost {
         this.#engine.submit({
           spec: call.spec, args: call.args, flags: call.flags, base: call.base, signal,
           settle: (ok, value) => {
-            // withdrawn by its client: nobody waits for it
-            if (signal?.aborted && value instanceof AbortError) resolve();
+            // withdrawn by its client: nobody waits for it; stopped with the host (kill): it runs again elsewhere
+            if ((signal?.aborted && value instanceof AbortError) || this.#killed) resolve();
             else this.#answer(clientId, call.seq, ok, value, performance.now() - started).then(resolve, resolve);
           },
         });
@@ -296,6 +297,7 @@ export class WorkerHost {
 
   /** Stops now: running jobs are left to BullMQ's stalled-job check (they run again elsewhere). */
   async kill(): Promise<void> {
+    this.#killed = true;
     await this.#engine.terminate(new WorkerLostError('the worker host was stopped'));
     await Promise.race([this.#worker.close(true), new Promise((r) => setTimeout(r, 1000).unref())]);
     await this.#disconnect();
@@ -309,11 +311,13 @@ export class WorkerHost {
 /** Gathers results per client until the end of the event-loop turn, so a batch of calls answers in one push. */
 class ResultSink {
   readonly #send: (clientId: string, results: CallResult[]) => Promise<void>;
+  readonly #onError: (err: Error) => void;
   #pending = new Map<string, { results: CallResult[]; done: Promise<void>; resolve: () => void }>();
   #scheduled = false;
 
-  constructor(send: (clientId: string, results: CallResult[]) => Promise<void>) {
+  constructor(send: (clientId: string, results: CallResult[]) => Promise<void>, onError: (err: Error) => void) {
     this.#send = send;
+    this.#onError = onError;
   }
 
   /** Resolves once the result is in Redis (or could not be sent: the job is then run again elsewhere). */
@@ -337,6 +341,12 @@ class ResultSink {
     this.#scheduled = false;
     const pending = this.#pending;
     this.#pending = new Map();
-    for (const [clientId, entry] of pending) this.#send(clientId, entry.results).then(entry.resolve, entry.resolve);
+    for (const [clientId, entry] of pending) {
+      this.#send(clientId, entry.results).then(entry.resolve, (err) => {
+        // Redis refused the entry (a full Redis): its calls wait until their callers' timeouts
+        this.#onError(err);
+        entry.resolve();
+      });
+    }
   }
 }
