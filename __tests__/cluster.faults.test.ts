@@ -246,7 +246,8 @@ describe('Redis holds only what is in flight', () => {
 });
 
 describe('the worker command', () => {
-  const cli = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'lib/cluster/cli.ts'), ...args], {
+  // the built command (npm test builds first): it starts in a tenth of the time tsx needs
+  const cli = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, [join(repoRoot, 'dist/lib/cluster/cli.js'), ...args], {
     cwd: repoRoot, encoding: 'utf8', timeout: 30_000, env: { ...process.env, NODE_OPTIONS: '', MULTIPROC_REDIS_URL: '', MULTIPROC_AUTHKEY_FILE: '', ...env },
   });
 
