@@ -139,6 +139,29 @@ describe('Redis going away', () => {
   }, 90_000);
 });
 
+describe('a Redis with a password', () => {
+  test('the password in the URL reaches Redis from the pool and the hosts, and never shows in a message', async () => {
+    const own = await RedisServer.start({ password: 's3cret-pass' });
+    const h = await HostProcess.start(own.url, { keyFile: keyPath, queue: 'secret' });
+    started.push(h);
+    const p = new Pool({ connection: own.url, authkey, queue: 'secret' });
+    const wrong = new Pool({ connection: own.url.replace('s3cret-pass', 'wrong'), authkey, queue: 'secret' });
+    try {
+      expect(await p.apply(square, [6])).toBe(36);
+      const err = await wrong.apply(square, [1]).catch((e) => e);
+      expect(err).toBeInstanceOf(ConnectionClosedError);
+      expect(err.message).toMatch(/WRONGPASS|invalid username-password|NOAUTH/);
+      expect(err.message).not.toContain('wrong');
+      expect(h.log).not.toContain('s3cret-pass');
+    } finally {
+      await p.terminate();
+      await wrong.terminate();
+      await h.stop();
+      await own.stop();
+    }
+  }, 60_000);
+});
+
 describe('trust', () => {
   test('a job changed in Redis is refused: the call rejects with AuthenticationError, the host logs it', async () => {
     const p = pool({ queue: 'guarded' });

@@ -44,6 +44,8 @@ describe('the Pool API on a cluster', () => {
   test('apply and applyAsync: source functions and module exports; callbacks run once, before get()', async () => {
     expect(await pool.apply((a: number, b: number) => a + b, [2, 3])).toBe(5);
     expect(await pool.apply(square, [9])).toBe(81);
+    // a package name travels as it is: each host resolves it (here multiproc itself, built)
+    expect(await pool.apply(task('multiproc', 'cpuCount'))).toBeGreaterThan(0);
     const seen: number[] = [];
     const res = pool.applyAsync(square, [7], { callback: (v) => seen.push(v) });
     expect(res).toBeInstanceOf(AsyncResult);

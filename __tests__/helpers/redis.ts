@@ -23,38 +23,44 @@ export interface RedisOptions {
   bind?: string;
   /** Run inside this network namespace (`ip netns exec`). */
   netns?: string;
+  /** requirepass */
+  password?: string;
 }
 
 export class RedisServer {
   readonly port: number;
   readonly bind: string;
   readonly #netns: string | undefined;
+  readonly #password: string | undefined;
   #proc: ChildProcess | null = null;
   #exited: Promise<void> = Promise.resolve();
   readonly #clients: Redis[] = [];
 
-  private constructor(port: number, bind: string, netns: string | undefined) {
+  private constructor(port: number, bind: string, netns: string | undefined, password: string | undefined) {
     this.port = port;
     this.bind = bind;
     this.#netns = netns;
+    this.#password = password;
   }
 
   /** Starts redis-server and resolves once it accepts connections. */
   static async start(options: RedisOptions = {}): Promise<RedisServer> {
     const bind = options.bind ?? '127.0.0.1';
-    const server = new RedisServer(options.port ?? (await freePort()), bind, options.netns);
+    const server = new RedisServer(options.port ?? (await freePort()), bind, options.netns, options.password);
     await server.#launch();
     return server;
   }
 
+  /** The URL, with the password when there is one. */
   get url(): string {
-    return `redis://${this.bind}:${this.port}`;
+    return `redis://${this.#password ? `:${encodeURIComponent(this.#password)}@` : ''}${this.bind}:${this.port}`;
   }
 
   async #launch(): Promise<void> {
     const args = [
       '--port', String(this.port), '--bind', this.bind, '--save', '', '--appendonly', 'no',
       '--maxmemory-policy', 'noeviction', '--protected-mode', 'no', '--daemonize', 'no', '--dir', '/tmp',
+      ...(this.#password ? ['--requirepass', this.#password] : []),
     ];
     const [cmd, argv] = this.#netns ? ['ip', ['netns', 'exec', this.#netns, 'redis-server', ...args]] : ['redis-server', args];
     const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
