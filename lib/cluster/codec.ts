@@ -168,7 +168,7 @@ export interface CallResult {
   value?: unknown;
   error?: WireError;
   handles?: boolean;
-  /** Milliseconds it ran on the host. */
+  /** Milliseconds from reaching the host's local pool to its result (waiting there included). */
   run: number;
 }
 
@@ -177,6 +177,8 @@ export interface ResultBatch {
   host: string;
   /** The worker command's pid. */
   pid: number;
+  /** Mean run time of one item in the host's workers, as they measure it (what clients group jobs by). */
+  itemMs: number;
   results: CallResult[];
 }
 

@@ -112,7 +112,7 @@ export class ClusterEngine implements Engine {
   #loadingLibs: Promise<void> | null = null;
   #link: Link | null = null;
   #reading = false;
-  /** Measured run time of one item (a call, or one item of a chunk), averaged: how jobs are grouped. */
+  /** Run time of one item (a call, or one item of a chunk) as the hosts measure it: how jobs are grouped. */
   #itemMs = 0;
   /** The last result entry handled: reading goes on after it. */
   #lastId = '0-0';
@@ -433,15 +433,14 @@ export class ClusterEngine implements Engine {
     }
     const now = performance.now();
     this.#hosts.set(`${batch.host}:${batch.pid}`, { pid: batch.pid, seen: now });
+    if (batch.itemMs > 0) this.#itemMs = this.#itemMs === 0 ? batch.itemMs : this.#itemMs * 0.8 + batch.itemMs * 0.2;
     for (const result of batch.results) this.#onResult(result, now);
   }
 
   #onResult(result: CallResult, now: number): void {
     const call = this.#inflight.get(result.seq);
     if (!call || call.done) return; // a late duplicate (a job run again after its host died)
-    const itemMs = result.run / call.items;
-    this.#itemMs = this.#itemMs === 0 ? itemMs : this.#itemMs * 0.9 + itemMs * 0.1;
-    this.#runTime.record(itemMs, call.items);
+    this.#runTime.record(result.run / call.items, call.items);
     this.#waitTime.record(Math.max(0, now - call.submitted - result.run) / call.items, call.items);
     if (!result.ok) this.#finish(call, false, errorFromWire(result.error!));
     else if (result.handles) decodeHandles(result.value).then((v) => this.#finish(call, true, v), (e) => this.#finish(call, false, e));

@@ -259,7 +259,8 @@ export class WorkerHost {
 
   /** Seals the results gathered for each client in one frame and pushes it. */
   async #send(clientId: string, results: CallResult[]): Promise<void> {
-    const bytes = encodeResults({ host: this.#host, pid: process.pid, results }, (err) => this.#wire(err));
+    const itemMs = this.#engine.stats().runTime.mean;
+    const bytes = encodeResults({ host: this.#host, pid: process.pid, itemMs, results }, (err) => this.#wire(err));
     const sealed = seal(this.#keys, sealContext('results', this.#options.queue, clientId), bytes);
     await this.#push(clientId, frame(RESULT, 0, sealed));
   }
