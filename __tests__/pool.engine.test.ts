@@ -252,6 +252,22 @@ describe.each(runtimes)('Pool on tinypool (%s workers)', (runtime) => {
   });
 });
 
+test('a thread killed outright (out of memory) fails its running task only; the tasks behind it in its batch run elsewhere, once', async () => {
+  const pool = new Pool({ processes: 2, resourceLimits: { maxOldGenerationSizeMb: 128 } });
+  try {
+    await pool.map((x: number) => x, Array.from({ length: 200 }, (_, i) => i), 1); // measured short: batches form
+    const log = path('log');
+    const oom = pool.apply(task<(log: string, i: number) => never>(tasks, 'exhaustMemory'), [log, 0]);
+    const rest = [1, 2, 3, 4, 5, 6, 7].map((i) => pool.apply(record, [log, i]));
+    expect(await oom.catch((e) => e)).toBeInstanceOf(WorkerLostError);
+    expect(await Promise.all(rest)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    const counts = runs(log);
+    for (let i = 0; i < 8; i++) expect(counts.get(i)).toBe(1);
+  } finally {
+    await pool.terminate();
+  }
+});
+
 test.each(runtimes)('executors (%s): run(fn, args, { signal }) drops a queued call and stops a running one; the executor goes on', async (runtime) => {
   const ex = runtime === 'thread' ? new ThreadPoolExecutor(1) : new ProcessPoolExecutor(1);
   try {

@@ -39,6 +39,8 @@ const BATCH_MS = 1;
 const MAX_BATCH = 2048;
 /** Workers that die before starting, in a row, before queued tasks are failed instead of retried. */
 const MAX_STARTUP_FAILURES = 3;
+/** Progress slots of thread workers (WorkerConfig.progress): more than batches can be in flight at once. */
+const PROGRESS_SLOTS = 4096;
 /** How long close() waits for workers to leave on their own before stopping them. */
 const CLOSE_GRACE_MS = 5000;
 
@@ -110,6 +112,7 @@ export class TinypoolEngine implements Engine {
   readonly #runTime = new DurationHistogram();
   readonly #waitTime = new DurationHistogram();
   readonly #control: Int32Array;
+  readonly #progress: Int32Array | undefined;
   readonly #channel: BroadcastChannel | null;
   readonly #channelName: string;
   #unsettled = 0;
@@ -134,6 +137,7 @@ export class TinypoolEngine implements Engine {
     this.#control = new Int32Array(new SharedArrayBuffer(8));
     this.#channelName = `multiproc:${process.pid}:${++poolCounter}:${Math.random().toString(36).slice(2)}`;
     const isThread = settings.runtime === 'thread';
+    this.#progress = isThread ? new Int32Array(new SharedArrayBuffer(4 * PROGRESS_SLOTS)) : undefined;
     this.#channel = isThread ? new BroadcastChannel(this.#channelName) : null;
     this.#channel?.unref();
     this.#tp = new Tinypool({
@@ -163,6 +167,7 @@ export class TinypoolEngine implements Engine {
       initializer: this.#settings.initializer ?? null,
       maxTasks: this.#settings.maxTasksPerChild ?? 0,
       channel: this.#channelName,
+      progress: this.#progress,
     };
   }
 
@@ -304,6 +309,10 @@ export class TinypoolEngine implements Engine {
     }
     this.#waitTime.record(performance.now() - waited / items, items); // the batch's mean wait, once
     const batch: Batch = { b: flight.id, specs, t: tasks };
+    if (this.#progress) {
+      batch.s = flight.id % PROGRESS_SLOTS;
+      Atomics.store(this.#progress, batch.s, 0);
+    }
     if (flight.signal) {
       flight.controller = new AbortController();
       if (flight.signal.aborted) flight.controller.abort();
@@ -494,15 +503,25 @@ export class TinypoolEngine implements Engine {
       if (!worker.started && this.#startupFailures >= MAX_STARTUP_FAILURES) this.#failFlight(flight, err, false);
       else this.#handBack(flight, 0);
       return;
-    } else running = flight.running;
+    } else running = flight.running ?? this.#startedTask(flight);
+    if (running === -1) {
+      this.#handBack(flight, 0); // killed outright (out of memory) before this batch started: it runs elsewhere
+      return;
+    }
     if (running === undefined) {
-      // Killed outright (SIGKILL, out of memory) before saying anything: its tasks may have run, so none
-      // is run again; all fail with it.
+      // A child process killed outright (SIGKILL, out of memory) says nothing: its tasks may have run, so
+      // none is run again; all fail with it.
       this.#failFlight(flight, err);
       return;
     }
     this.#handBack(flight, running + 1);
     this.#failFlight(flight, err);
+  }
+
+  /** Threads: the task a worker killed outright was running, from its progress slot (-1: none had started). */
+  #startedTask(flight: Flight): number | undefined {
+    if (!this.#progress) return undefined;
+    return Atomics.load(this.#progress, flight.id % PROGRESS_SLOTS) - 1;
   }
 
   /** Settles a flight's jobs with `err`; `ran`: whether they count as completed (lost with a worker) or not (never ran, stopped). */

@@ -55,6 +55,8 @@ function post(note: Note): void {
 // ---- configuration ----------------------------------------------------------------------------------
 
 let config: WorkerConfig | null = null;
+/** Threads: where this worker says which task of a batch it runs (WorkerConfig.progress). */
+let progress: Int32Array | undefined;
 let configured: Promise<void>;
 let initFailure: unknown = null;
 let initDone: Promise<void> | null = null;
@@ -64,6 +66,7 @@ let exiting = false;
 
 function configure(cfg: WorkerConfig): void {
   config = cfg;
+  progress = cfg.progress;
   const number = cfg.counter ? Atomics.add(cfg.counter, 0, 1) + 1 : cfg.number;
   setProcessName(`${cfg.prefix}-${number}`);
   if (cfg.initializer) initDone = runInitializer(cfg.initializer);
@@ -285,6 +288,7 @@ function execute(a: Running, start: number): unknown {
       break;
     }
     const k = ++a.running;
+    if (progress !== undefined) Atomics.store(progress, a.batch.s!, k + 1);
     const [specIndex, args, flags] = tasks[k];
     const spec = specs[specIndex];
     let value: unknown;

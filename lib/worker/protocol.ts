@@ -20,6 +20,8 @@ export interface Batch {
   t: BatchTask[];
   /** Set by the parent in place of a batch that could not be serialized: the worker refuses it at once. */
   unsendable?: true;
+  /** Threads: this batch's slot in WorkerConfig.progress. */
+  s?: number;
 }
 
 /** Status of one result in a flat result list `[status, value, status, value, ...]`. */
@@ -68,6 +70,12 @@ export interface WorkerConfig {
   maxTasks: number;
   /** Name of the BroadcastChannel on which thread workers hear `retire` and `close`. */
   channel: string;
+  /**
+   * Threads, on shared memory: one slot per batch in flight, where the worker writes 1 + the index of the
+   * task it starts. A worker killed outright (out of memory) says nothing; its slot still tells which
+   * task was running, so the tasks behind it can run elsewhere.
+   */
+  progress?: Int32Array;
 }
 
 /** Marks our messages among tinypool's (threads: they travel on parentPort as tinypool "ready" messages). */
