@@ -7,15 +7,21 @@
  * a consumer that sees the event can get `x`, while a process worker streams its puts without a round
  * trip each (Python's feeder thread does the same, without that ordering promise).
  *
+ * A get from a process worker fetches items ahead, one round trip per run of them
+ * (channel/fetch-ahead.ts): they still count as queued until got, the report of what was got rides
+ * ahead of the worker's next operation, and what it does not use goes back to the front of the queue
+ * when it pauses, blocks, closes the queue, ends or dies.
+ *
  * Differences from Python that only make things safer: a value that cannot be serialised is refused
  * at `put` with SerializationError instead of being dropped by the feeder.
  */
-import { setImmediate } from 'node:timers';
 import { toHandle, type HandleDescriptor, type HandleTarget } from '../lib/base/codec/handles.js';
 import { ConnectionClosedError, Empty, Full } from '../lib/base/errors.js';
 import { normalizeTimeout } from '../lib/base/timeout.js';
 import { decodeFrame, encodeValue, type Encoded } from './channel/codec.js';
 import { QueueCore, QueueShape } from './channel/queue-core.js';
+import { Credits } from './channel/credits.js';
+import { FetchAhead, type LendingCore } from './channel/fetch-ahead.js';
 import { coreData, openCore, rebuild, rebuilt, type CoreData } from './reduction.js';
 import { remoteRefOf } from './transport/expose.js';
 import { LOCAL_OWNER } from './sync/owner.js';
@@ -35,78 +41,16 @@ function checkMaxsize(maxsize: unknown): number {
   return maxsize;
 }
 
+/** What a put that needs no waiting returns (one settled promise serves them all). */
+const DONE: Promise<void> = Promise.resolve();
+const NONE: Promise<null> = Promise.resolve(null);
+
 function checkBlock(block: unknown): boolean {
   if (typeof block !== 'boolean') throw new TypeError(`block must be a boolean, got ${typeof block}`);
   return block;
 }
 
-/**
- * A process worker's puts into a bounded queue: room for a few items is reserved in one round trip,
- * then each put goes out without waiting (in order, batched). Unused room goes back as soon as the
- * producer pauses (the next turn of its event loop), so a paused producer never makes the queue look
- * full to others for long.
- */
-class Credits {
-  readonly #core: Core;
-  readonly #want: number;
-  #held = 0;
-  #returning = false;
-  /** A reservation asked for ahead of need (async puts), so a steady stream never waits for one. */
-  #ahead: Promise<void> | null = null;
-
-  constructor(core: Core, maxsize: number) {
-    this.#core = core;
-    this.#want = Math.max(1, Math.min(256, Math.floor(maxsize / 4)));
-  }
-
-  /** Puts into reserved room if some is held; false if the caller must reserve first. */
-  tryPut(msg: Encoded): boolean {
-    if (this.#held === 0) return false;
-    this.#held--;
-    this.#core.putReserved(msg, LOCAL_OWNER);
-    return true;
-  }
-
-  /** Took `n` slots: keeps the rest for the next puts, gives them back at the next pause. */
-  took(n: number): void {
-    this.#held += n;
-    if (this.#returning || this.#held === 0) return;
-    this.#returning = true;
-    setImmediate(() => {
-      this.#returning = false;
-      if (this.#held > 0) {
-        const n = this.#held;
-        this.#held = 0;
-        this.#core.unreserve(n, LOCAL_OWNER);
-      }
-    }).unref();
-  }
-
-  get want(): number {
-    return this.#want;
-  }
-
-  /** For async puts: when half the credits are spent, asks for more without waiting (no room: none). */
-  topUp(): void {
-    if (this.#ahead !== null || this.#held * 2 > this.#want) return;
-    this.#ahead = this.#core.reserve(this.#want - this.#held, false, undefined, LOCAL_OWNER).then(
-      (n) => {
-        this.#ahead = null;
-        this.took(n);
-      },
-      () => {
-        this.#ahead = null; // the next put asks again and reports the failure
-      },
-    );
-  }
-
-  /** The reservation asked for ahead, if any (an async put out of credits waits for it first). */
-  get ahead(): Promise<void> | null {
-    return this.#ahead;
-  }
-}
-
-/** What every queue class shares: the core, the per-handle closed flag, and travel to workers. */
+/** What every queue class shares: the core, the per-handle closed flag, the get path, and travel to workers. */
 abstract class QueueBase {
   /** @internal */
   protected readonly core: Core;
@@ -114,6 +58,8 @@ abstract class QueueBase {
   protected readonly credits: Credits | null;
   /** @internal True in a process worker: the core is remote. */
   protected readonly remote: boolean;
+  /** A process worker's gets: items fetched ahead (null elsewhere: the ring is at hand). */
+  readonly #ahead: FetchAhead | null;
   readonly #maxsize: number;
   #closed = false;
 
@@ -122,6 +68,25 @@ abstract class QueueBase {
     this.core = rebuilt<Core>() ?? (QueueCore.create(maxsize, (this as QueueBase).kind === 'JoinableQueue') as unknown as Core);
     this.remote = remoteRefOf(this.core) !== undefined;
     this.credits = this.remote && this.#maxsize > 0 ? new Credits(this.core, this.#maxsize) : null;
+    this.#ahead = this.remote ? new FetchAhead(this.core as unknown as LendingCore) : null;
+  }
+
+  /** @internal The next item's frame if one is at hand (no waiting, no round trip); else null. */
+  protected pollFrame(): Encoded | null {
+    const ahead = this.#ahead;
+    return ahead !== null ? (ahead.take() ?? null) : this.core.getNowait();
+  }
+
+  /** @internal After pollFrame() found nothing: waits for an item; null when none came in time (block false, or timeout). */
+  protected waitFrame(block: boolean, timeout: number | undefined): Promise<Encoded | null> {
+    if (this.#ahead !== null) return this.#ahead.fetch(block, timeout);
+    return block && timeout !== 0 ? this.core.get(block, timeout, LOCAL_OWNER) : NONE;
+  }
+
+  /** @internal Blocking twin of {@link waitFrame}. */
+  protected waitFrameSync(block: boolean, timeout: number | undefined): Encoded | null {
+    if (this.#ahead !== null) return this.#ahead.fetchSync(block, timeout);
+    return block && timeout !== 0 ? this.core.getSync(block, timeout) : null;
   }
 
   protected abstract get kind(): Kind;
@@ -148,6 +113,7 @@ abstract class QueueBase {
   /** Closes this handle: later put/get/empty through it fail. Other holders are not affected (as Python). */
   close(): void {
     this.#closed = true;
+    this.#ahead?.giveBack();
   }
 
   /** Whether the queue holds no item. Throws once this handle is closed (Python reads its closed pipe). */
@@ -187,29 +153,40 @@ export class Queue<T = any> extends QueueBase {
    * `block = false`, rejects Full at once. A value that cannot be serialised rejects
    * SerializationError and takes no slot.
    */
-  async put(obj: T, block = true, timeout?: number | null): Promise<void> {
-    const msg = this.encode(obj);
-    const wait = checkBlock(block);
-    const ms = normalizeTimeout(timeout);
-    if (this.remote) {
-      const credits = this.credits;
-      if (credits === null) {
-        this.core.putUnbounded(msg);
-        return;
+  put(obj: T, block = true, timeout?: number | null): Promise<void> {
+    let msg: Encoded;
+    let wait: boolean;
+    let ms: number | undefined;
+    try {
+      msg = this.encode(obj);
+      wait = checkBlock(block);
+      ms = normalizeTimeout(timeout);
+      // A put that needs no answer (a process worker's stream) or finds room at once: no new promise.
+      if (this.remote ? this.#streamed(msg) : this.core.putNowait(msg)) {
+        this.credits?.topUp(); // async puts ask for more room ahead of need
+        return DONE;
       }
-      if (!credits.tryPut(msg)) {
-        if (credits.ahead !== null) await credits.ahead;
-        if (!credits.tryPut(msg)) {
-          const n = await this.core.reserve(credits.want, wait, ms, LOCAL_OWNER);
-          if (n === 0) throw new Full();
-          credits.took(n);
-          credits.tryPut(msg);
-        }
-      }
-      credits.topUp();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#putWaiting(msg, wait, ms);
+  }
+
+  async #putWaiting(msg: Encoded, wait: boolean, ms: number | undefined): Promise<void> {
+    const credits = this.credits;
+    if (credits === null) {
+      if (!(await this.core.put(msg, wait, ms, LOCAL_OWNER))) throw new Full();
       return;
     }
-    if (!(await this.core.put(msg, wait, ms, LOCAL_OWNER))) throw new Full();
+    // A process worker out of credits: the reservation asked for ahead, else a new one.
+    if (credits.ahead !== null) await credits.ahead;
+    if (!credits.tryPut(msg)) {
+      const n = await this.core.reserve(credits.want, wait, ms, LOCAL_OWNER);
+      if (n === 0) throw new Full();
+      credits.took(n);
+      credits.tryPut(msg);
+    }
+    credits.topUp();
   }
 
   /** A put that needs no answer: unbounded, or into room already reserved. */
@@ -255,9 +232,21 @@ export class Queue<T = any> extends QueueBase {
    * Takes the next item. With `block` and no timeout, waits for one; with a timeout (ms), rejects
    * {@link Empty} if none came in time; with `block = false`, rejects Empty at once.
    */
-  async get(block = true, timeout?: number | null): Promise<T> {
-    this.checkOpen();
-    const frame = await this.core.get(checkBlock(block), normalizeTimeout(timeout), LOCAL_OWNER);
+  get(block = true, timeout?: number | null): Promise<T> {
+    try {
+      this.checkOpen();
+      const wait = checkBlock(block);
+      const ms = normalizeTimeout(timeout);
+      const frame = this.pollFrame();
+      if (frame !== null) return Promise.resolve(decodeFrame(frame) as T);
+      return this.#getWaiting(wait, ms);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  async #getWaiting(wait: boolean, ms: number | undefined): Promise<T> {
+    const frame = await this.waitFrame(wait, ms);
     if (frame === null) throw new Empty();
     return decodeFrame(frame) as T;
   }
@@ -265,17 +254,16 @@ export class Queue<T = any> extends QueueBase {
   /** Blocking twin of {@link get}. */
   getSync(block = true, timeout?: number | null): T {
     this.checkOpen();
-    const frame = this.core.getSync(checkBlock(block), normalizeTimeout(timeout));
+    const wait = checkBlock(block);
+    const ms = normalizeTimeout(timeout);
+    const frame = this.pollFrame() ?? this.waitFrameSync(wait, ms);
     if (frame === null) throw new Empty();
     return decodeFrame(frame) as T;
   }
 
   /** `get(false)`, synchronously: throws {@link Empty} when there is nothing. */
   getNowait(): T {
-    this.checkOpen();
-    const frame = this.core.getNowait();
-    if (frame === null) throw new Empty();
-    return decodeFrame(frame) as T;
+    return this.getSync(false);
   }
 
   /** Items put and not yet taken. */
@@ -348,15 +336,21 @@ export class SimpleQueue<T = any> extends QueueBase {
   }
 
   /** Takes the next item, waiting for one. */
-  async get(): Promise<T> {
-    this.checkOpen();
-    return decodeFrame((await this.core.get(true, undefined, LOCAL_OWNER))!) as T;
+  get(): Promise<T> {
+    try {
+      this.checkOpen();
+      const frame = this.pollFrame();
+      if (frame !== null) return Promise.resolve(decodeFrame(frame) as T);
+      return this.waitFrame(true, undefined).then((f) => decodeFrame(f!) as T);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Blocking twin of {@link get}. */
   getSync(): T {
     this.checkOpen();
-    return decodeFrame(this.core.getSync(true, undefined)!) as T;
+    return decodeFrame((this.pollFrame() ?? this.waitFrameSync(true, undefined))!) as T;
   }
 }
 

@@ -7,21 +7,35 @@
  * items in one round trip (`reserve`), then puts them without waiting for any answer
  * (`putReserved`, fire-and-forget, applied in order). Reserved room counts as taken for everyone, as
  * the slots of Python's semaphore do for items still in its feeder thread; unused credits go back
- * when the producer pauses (`unreserve`) or ends (`abandon`).
+ * when the producer pauses (`unreserve`) or ends (`abandon`). Its puts arrive packed in runs
+ * (`putPacked`, `putReservedPacked`: one copy into the ring per run).
+ *
+ * Lending (consumers in other processes): a remote consumer fetches a run of items ahead in one round
+ * trip (`getPacked`); they count as in the queue (LENT: qsize, a bounded queue's room) until it
+ * reports them got, and what it does not use goes back to the front (`settleLent`, `abandon`); see
+ * lending.ts and fetch-ahead.ts.
  */
 import type { CoreShape } from '../transport/core.js';
 import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, type Sleep, type WaitLoop, type WaitToken } from '../wait.js';
 import { watchEnds } from '../worker-gone.js';
-import { COUNT, DATA_SEQ, JOIN_SEQ, LOCK_R, LOCK_W, MessageRing, RESERVED, SPACE_SEQ, UNFINISHED, type Frame, type RingMemory } from './ring.js';
+import { checkPacked, type Packed } from './frames.js';
+import { Lending } from './lending.js';
+import { COUNT, DATA_SEQ, JOIN_SEQ, LENT, LOCK_R, LOCK_W, MessageRing, RESERVED, SPACE_SEQ, UNFINISHED, type Frame, type RingMemory } from './ring.js';
 
 export const QueueShape = {
   kind: 'Queue',
-  waiting: ['put', 'get', 'join', 'reserve'],
-  immediate: ['putNowait', 'getNowait', 'qsize', 'empty', 'full', 'taskDone', 'putUnbounded', 'putReserved', 'unreserve', 'reserveNowait'],
-  // Puts that cannot fail for want of room (unbounded, or into reserved room) and returning credits
-  // need no answer: a process worker sends them in order, in batches (Python's feeder thread).
-  fireAndForget: ['putUnbounded', 'putReserved', 'unreserve'],
+  waiting: ['put', 'get', 'join', 'reserve', 'getPacked'],
+  immediate: ['putNowait', 'getNowait', 'qsize', 'empty', 'full', 'taskDone', 'unreserve', 'reserveNowait', 'settleLent'],
+  // Returning credits and settling fetched-ahead items need no answer: sent in order, in batches.
+  fireAndForget: ['unreserve', 'settleLent'],
+  // Puts that cannot fail for want of room (unbounded, or into reserved room) need no answer either:
+  // a process worker streams them, packed into runs (Python's feeder thread, with one copy per run).
+  packed: { putUnbounded: 'putPacked', putReserved: 'putReservedPacked' },
 } as const satisfies CoreShape;
+
+/** The most a consumer may fetch ahead in one run (items, bytes beyond the first item). */
+export const MAX_LEND = 4096;
+const MAX_LEND_BYTES = 1024 * 1024;
 
 export interface QueueMemory {
   ring: RingMemory;
@@ -40,12 +54,15 @@ export class QueueCore {
   readonly #waits = new RemoteWaits();
   /** Credits held by remote producers (this core's view: the broker's), so an ended one gives them back. */
   readonly #credits = new Map<string, number>();
+  /** Items fetched ahead by remote consumers, kept until they say they got them. */
+  readonly #lending: Lending;
 
   constructor(memory: QueueMemory) {
     this.memory = memory;
     this.ring = new MessageRing(memory.ring);
     this.#limit = memory.maxsize > 0 ? memory.maxsize : Infinity;
     this.#joinable = memory.joinable;
+    this.#lending = new Lending(this.ring);
     watchEnds(this);
   }
 
@@ -60,9 +77,9 @@ export class QueueCore {
 
   // ---- put ----
 
-  /** Room for one more item, counting reserved room as taken. */
+  /** Room for one more item, counting reserved room and items lent (fetched ahead) as taken. */
   #room(): number {
-    return this.#limit - this.ring.load(COUNT) - this.ring.load(RESERVED);
+    return this.#limit - this.ring.load(COUNT) - this.ring.load(RESERVED) - this.ring.load(LENT);
   }
 
   #push(msg: Frame): void {
@@ -71,6 +88,18 @@ export class QueueCore {
     try {
       ring.pushLocked(msg);
       if (this.#joinable) Atomics.add(ring.ctl, UNFINISHED, 1);
+    } finally {
+      ring.unlock(LOCK_W);
+    }
+    ring.published();
+  }
+
+  #pushRun(run: Packed): void {
+    const ring = this.ring;
+    ring.lock(LOCK_W);
+    try {
+      ring.pushPackedLocked(run);
+      if (this.#joinable) Atomics.add(ring.ctl, UNFINISHED, run.count);
     } finally {
       ring.unlock(LOCK_W);
     }
@@ -146,6 +175,13 @@ export class QueueCore {
     this.#push(msg);
   }
 
+  /** putUnbounded for a packed run of items (a process worker's stream of puts). */
+  putPacked(bytes: Uint8Array, count: number): void {
+    if (this.bounded) throw new TypeError('putPacked: the queue is bounded (put into reserved room)');
+    if (!checkPacked(bytes, count)) throw new TypeError('putPacked: malformed run');
+    this.#pushRun({ bytes, count });
+  }
+
   // ---- credits (remote producers of a bounded queue) ----
 
   #credit(owner: string, n: number): void {
@@ -188,6 +224,14 @@ export class QueueCore {
     this.#putTaken(msg);
   }
 
+  /** putReserved for a packed run of items. */
+  putReservedPacked(bytes: Uint8Array, count: number, owner: string): void {
+    if (!checkPacked(bytes, count)) throw new TypeError('putReservedPacked: malformed run');
+    this.#credit(owner, -count);
+    if (this.#limit !== Infinity) Atomics.sub(this.ring.ctl, RESERVED, count);
+    this.#pushRun({ bytes, count });
+  }
+
   /** `owner` gives back `n` reserved slots it will not use. */
   unreserve(n: number, owner: string): void {
     const held = this.#credits.get(owner) ?? 0;
@@ -214,7 +258,8 @@ export class QueueCore {
     return out;
   }
 
-  *#get(timeout: number | undefined, token: WaitToken): WaitLoop<Frame | null> {
+  /** Waits for an item, then takes with `take` (one item, or a run lent ahead): one loop for every get form. */
+  *#get<T>(timeout: number | undefined, token: WaitToken, take: () => T | null): WaitLoop<T | null> {
     const ring = this.ring;
     const deadline = deadlineOf(timeout);
     let sl: Sleep | null = null;
@@ -223,7 +268,7 @@ export class QueueCore {
       try {
         // A cancelled (ended) getter takes nothing: no item is handed to a worker that is gone.
         if (token.cancelled) return null;
-        const out = this.#tryGet();
+        const out = take();
         if (out !== null) return out;
         const left = timeLeft(deadline);
         if (left === -1) return null;
@@ -238,13 +283,52 @@ export class QueueCore {
   async get(block = true, timeout?: number, owner?: string): Promise<Frame | null> {
     const out = this.#tryGet();
     if (out !== null || !block || timeout === 0) return out;
-    return drive(runAsync, this.#waits, owner, DATA_SEQ, (token) => this.#get(timeout, token));
+    return drive(runAsync, this.#waits, owner, DATA_SEQ, (token) => this.#get(timeout, token, this.#takeOne));
   }
+
+  readonly #takeOne = () => this.#tryGet();
 
   getSync(block = true, timeout?: number): Frame | null {
     const out = this.#tryGet();
     if (out !== null || !block || timeout === 0) return out;
-    return runSync(this.#get(timeout, NO_TOKEN));
+    return runSync(this.#get(timeout, NO_TOKEN, this.#takeOne));
+  }
+
+  // ---- fetching ahead (remote consumers) ----
+
+  /** Lends up to `max` items to `owner` as one run; null when the queue is empty. */
+  #lend(max: number, owner: string): Packed | null {
+    const ring = this.ring;
+    if (ring.load(COUNT) === 0) return null;
+    let run: Packed | null = null;
+    ring.lock(LOCK_R);
+    try {
+      if (ring.load(COUNT) > 0) run = ring.takePackedLocked(max, MAX_LEND_BYTES, LENT);
+    } finally {
+      ring.unlock(LOCK_R);
+    }
+    if (run !== null) this.#lending.lend(owner, run);
+    return run;
+  }
+
+  /**
+   * A remote consumer's get: first reports `consumed` items of what it was lent as got, then lends it
+   * up to `max` items (waiting for one as get does); null when it timed out (or `block` is false) with
+   * the queue empty. The consumer returns them one by one from its own get().
+   */
+  async getPacked(max: number, block: boolean, timeout: number | null | undefined, owner: string, consumed = 0): Promise<Packed | null> {
+    this.#lending.ack(owner, consumed);
+    timeout ??= undefined; // a remote caller sends null for no timeout (JSON has no undefined)
+    const n = Math.max(1, Math.min(MAX_LEND, max | 0));
+    const out = this.#lend(n, owner);
+    if (out !== null || !block || timeout === 0) return out;
+    return drive(runAsync, this.#waits, owner, DATA_SEQ, (token) => this.#get(timeout ?? undefined, token, () => this.#lend(n, owner)));
+  }
+
+  /** `owner` got `consumed` more of the items it was lent; with `giveBack`, the rest go back to the front. */
+  settleLent(consumed: number, giveBack: boolean, owner: string): void {
+    this.#lending.ack(owner, consumed);
+    if (giveBack) this.#lending.giveBack(owner);
   }
 
   getNowait(): Frame | null {
@@ -253,12 +337,13 @@ export class QueueCore {
 
   // ---- queries ----
 
+  /** Items put and not yet got (items fetched ahead by a consumer count until it got them). */
   qsize(): number {
-    return this.ring.load(COUNT);
+    return this.ring.load(COUNT) + this.ring.load(LENT);
   }
 
   empty(): boolean {
-    return this.ring.load(COUNT) === 0;
+    return this.qsize() === 0;
   }
 
   /** No room for another item (reserved room counts as taken, as Python's semaphore). */
@@ -304,10 +389,11 @@ export class QueueCore {
     if (this.ring.load(UNFINISHED) !== 0) runSync(this.#join(NO_TOKEN));
   }
 
-  /** `owner` (a worker) ended: its waits end, its unused credits go back. */
+  /** `owner` (a worker) ended: its waits end, its unused credits go back, and so do the items it fetched ahead and did not get. */
   abandon(owner: string, _died = true): void {
     this.#waits.cancel(owner, this.ring.ctl);
     const held = this.#credits.get(owner) ?? 0;
     if (held > 0) this.unreserve(held, owner);
+    this.#lending.giveBack(owner);
   }
 }

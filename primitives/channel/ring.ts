@@ -33,15 +33,16 @@ export const READERS = COUNT + 3;
 export const UNFINISHED = COUNT + 4;
 /** Bounded-queue slots reserved by producers in other processes (credits), not yet filled. */
 export const RESERVED = COUNT + 5;
+/** Queue items lent to consumers in other processes (fetched ahead), not yet acknowledged as got. */
+export const LENT = COUNT + 6;
 const CTL_SLOTS = 6 * LINE;
-
-const HEADER = 8;
 /** Initial byte capacity: small, so that many pipes cost little; grows on demand. */
 export const INITIAL_CAPACITY = 64 * 1024;
 /** The largest the byte store may grow to; a bigger message is refused. */
 export const MAX_CAPACITY = 1024 * 1024 * 1024;
 
 import { KIND_BYTES, KIND_F64, type Encoded } from '../../lib/base/codec/message.js';
+import { align8, HEADER, type Packed } from './frames.js';
 
 /** The shared memory of one ring; this is what crosses to a worker thread. */
 export interface RingMemory {
@@ -52,22 +53,17 @@ export interface RingMemory {
 /** A message as it sits in the ring: a number (KIND_F64) or [kind, bytes] (the message codec's form). */
 export type Frame = Encoded;
 
-const f64 = new Float64Array(1);
-const f64Bytes = new Uint8Array(f64.buffer);
 
 // ES2024 library members Node 20 has but our `lib` setting does not declare.
 type GrowableSAB = SharedArrayBuffer & { grow(n: number): void };
 const SAB = SharedArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => SharedArrayBuffer;
-
-function align8(n: number): number {
-  return (n + 7) & ~7;
-}
 
 export class MessageRing {
   readonly memory: RingMemory;
   readonly ctl: Int32Array;
   #u8: Uint8Array;
   #u32: Uint32Array;
+  #f64: Float64Array;
 
   constructor(memory?: RingMemory) {
     this.memory = memory ?? {
@@ -78,6 +74,7 @@ export class MessageRing {
     // length-tracking views: they follow the buffer when another thread grows it
     this.#u8 = new Uint8Array(this.memory.data);
     this.#u32 = new Uint32Array(this.memory.data);
+    this.#f64 = new Float64Array(this.memory.data);
   }
 
   // ---- mutexes (Drepper's futex mutex: 0 free, 1 locked, 2 locked with waiters) ----
@@ -141,9 +138,8 @@ export class MessageRing {
     let at = pos + HEADER;
     if (at >= cap) at -= cap;
     if (isNum) {
-      f64[0] = payload as number;
-      if (at + 8 <= cap) this.#u8.set(f64Bytes, at);
-      else this.#copyIn(f64Bytes, at, cap);
+      // 8-aligned and never wrapped (the capacity is a multiple of 8): one store
+      this.#f64[at >> 3] = payload as number;
     } else if (len > 0) {
       if (at + len <= cap) this.#u8.set(payload as Uint8Array, at);
       else this.#copyIn(payload as Uint8Array, at, cap);
@@ -159,6 +155,51 @@ export class MessageRing {
     const first = cap - at;
     this.#u8.set(src.subarray(0, first), at);
     this.#u8.set(src.subarray(first), 0);
+  }
+
+  /** Appends a packed run (frames in ring layout) with one copy. Caller holds LOCK_W, then calls `published()`. */
+  pushPackedLocked(run: Packed): void {
+    const ctl = this.ctl;
+    const size = run.bytes.byteLength;
+    let cap = this.memory.data.byteLength;
+    if (cap - Atomics.load(ctl, USED) < size) cap = this.#grow(cap, size);
+    const pos = ctl[TAIL];
+    if (pos + size <= cap) this.#u8.set(run.bytes, pos);
+    else this.#copyIn(run.bytes, pos, cap);
+    let tail = pos + size;
+    if (tail >= cap) tail -= cap;
+    ctl[TAIL] = tail;
+    Atomics.add(ctl, USED, size);
+    Atomics.add(ctl, COUNT, run.count);
+  }
+
+  /**
+   * Puts a packed run back in FRONT of the ring (items a consumer fetched ahead and did not use), so
+   * they are the next ones got. Takes both locks itself (W, then R, as growing does).
+   */
+  unshiftPacked(run: Packed): void {
+    const ctl = this.ctl;
+    const size = run.bytes.byteLength;
+    this.lock(LOCK_W);
+    try {
+      let cap = this.memory.data.byteLength;
+      if (cap - Atomics.load(ctl, USED) < size) cap = this.#grow(cap, size);
+      this.lock(LOCK_R);
+      try {
+        let head = ctl[HEAD] - size;
+        if (head < 0) head += cap;
+        if (head + size <= cap) this.#u8.set(run.bytes, head);
+        else this.#copyIn(run.bytes, head, cap);
+        ctl[HEAD] = head;
+        Atomics.add(ctl, USED, size);
+        Atomics.add(ctl, COUNT, run.count);
+      } finally {
+        this.unlock(LOCK_R);
+      }
+    } finally {
+      this.unlock(LOCK_W);
+    }
+    this.published();
   }
 
   /** Caller holds LOCK_W; takes LOCK_R too, so no reader is inside while frames move. */
@@ -209,9 +250,7 @@ export class MessageRing {
     if (at >= cap) at -= cap;
     let out: Frame;
     if (kind === KIND_F64) {
-      if (at + 8 <= cap) f64Bytes.set(this.#u8.subarray(at, at + 8));
-      else this.#copyOut(f64Bytes, at, 8, cap);
-      out = f64[0];
+      out = this.#f64[at >> 3];
     } else {
       // filled right below, so no need to zero it; sendBytes payloads get their own ArrayBuffer
       // (users see `.buffer`), the rest is decoded at once and may use Node's pool
@@ -227,6 +266,38 @@ export class MessageRing {
     Atomics.sub(ctl, COUNT, 1);
     Atomics.sub(ctl, USED, size); // frees the bytes for writers
     return out;
+  }
+
+  /**
+   * Removes up to `max` frames from the front as one packed run (at least one, then no more than
+   * `maxBytes` in all), counting them into the control slot `into` (LENT) before they leave COUNT, so
+   * they are never missing from both. Caller holds LOCK_R and knows count > 0.
+   */
+  takePackedLocked(max: number, maxBytes: number, into: number): Packed {
+    const ctl = this.ctl;
+    const cap = this.memory.data.byteLength;
+    const head = ctl[HEAD];
+    const avail = Atomics.load(ctl, COUNT);
+    let n = 0;
+    let size = 0;
+    let at = head;
+    while (n < max && n < avail) {
+      const s = HEADER + align8(this.#u32[at >> 2]);
+      if (n > 0 && size + s > maxBytes) break;
+      size += s;
+      n++;
+      at += s;
+      if (at >= cap) at -= cap;
+    }
+    // A plain Uint8Array over an ArrayBuffer of its own: v8 serializes it several times faster than a Buffer.
+    const bytes = new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
+    if (head + size <= cap) bytes.set(this.#u8.subarray(head, head + size));
+    else this.#copyOut(bytes, head, size, cap);
+    ctl[HEAD] = at;
+    Atomics.add(ctl, into, n);
+    Atomics.sub(ctl, COUNT, n);
+    Atomics.sub(ctl, USED, size);
+    return { bytes, count: n };
   }
 
   #copyOut(dst: Uint8Array, at: number, len: number, cap: number): void {

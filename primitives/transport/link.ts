@@ -28,9 +28,16 @@ import { R_CLOSED, R_FRAME, type LinkConnect, type LinkEvent } from './link-prot
 import { formatAddress, isReply, MANY, NO_REPLY, PROTOCOL_OBJECT, SYNC_REPLY, type Address, type Hello, type ObjectId, type Reply, type Request } from './protocol.js';
 import { openSocket } from './connect-socket.js';
 import { decode, DEFAULT_MAX_FRAME, encode, EXIT_WRITE_LIMIT_MS, FrameSocket, HANDSHAKE_MAX_FRAME, writeAllSync } from './wire.js';
+import type { Encoded } from '../../lib/base/codec/message.js';
+import { FramePacker } from '../channel/frames.js';
+
+
 
 /** Requests queued this tick are written together; a long synchronous burst every BATCH requests. */
 const BATCH = 512;
+/** A packed run (a stream of puts or sends) is written once it holds this many frames, or bytes. */
+const RUN_ITEMS = 2048;
+const RUN_BYTES = 256 * 1024;
 /** How long a broken link to our parent waits for the IPC channel to say the parent is gone (ms). */
 const PARENT_GRACE_MS = 300;
 
@@ -39,6 +46,23 @@ interface Pending {
   resolve(v: unknown): void;
   reject(e: unknown): void;
 }
+
+/** Consecutive packed calls of one method on one object: one request, its frames packed into one run. */
+interface Run {
+  req: Request;
+  objectId: ObjectId;
+  method: string;
+  /** The argument after the frame (an owner id), the same for every frame of the run. */
+  extra: unknown;
+  packer: FramePacker;
+}
+
+/**
+ * Runs before the next request of this thread to a broker (`blocking`: before a blocking call, and
+ * when the thread settles): a remote queue consumer reports what it got, and gives back what it
+ * fetched ahead before this thread may block (see queues.ts).
+ */
+export type BeforeNext = (blocking: boolean) => void;
 
 interface Broker {
   index: number;
@@ -52,6 +76,11 @@ interface Broker {
   parent: boolean;
   /** Calls without an answer were sent since the last answered one (settle() must wait for them). */
   unanswered: boolean;
+  /** The packed run still open for more frames (the last queued request), if any. */
+  run: Run | null;
+  /** Every run queued since the last flush (their frames are packed at flush). */
+  runs: Run[];
+  hooks: Set<BeforeNext> | null;
 }
 
 function connectionClosed(reason: unknown): ConnectionClosedError {
@@ -124,6 +153,7 @@ export class Link {
    * the queue and its sends in the pipe, as with Python's flushed feeder thread.
    */
   settle(): void {
+    for (const b of this.#brokers) if (b.hooks !== null) this.#runHooks(b, true);
     this.flush();
     for (const b of this.#brokers) {
       if (!b.unanswered || b.closed || !b.socket) continue;
@@ -162,7 +192,7 @@ export class Link {
   async #open(address: Address, authkey: Uint8Array, pid: number): Promise<number> {
     const index = this.#brokers.length;
     const parent = pid === process.ppid && typeof process.send === 'function';
-    const broker: Broker = { index, socket: null, fd: -1, closed: null, queue: [], pending: 0, parent, unanswered: false };
+    const broker: Broker = { index, socket: null, fd: -1, closed: null, queue: [], pending: 0, parent, unanswered: false, run: null, runs: [], hooks: null };
     this.#brokers.push(broker);
     const token = randomBytes(16).toString('hex');
     const owner = ownerId();
@@ -201,6 +231,7 @@ export class Link {
   /** An async call: resolves with the result of the (awaited) remote method. */
   call(broker: number, objectId: ObjectId, method: string, args: unknown[]): Promise<unknown> {
     const b = this.#brokers[broker];
+    if (b.hooks !== null) this.#runHooks(b, false);
     const deferred = this.#takeDeferred(broker, objectId);
     if (deferred) return Promise.reject(errorFromWire(deferred));
     if (b.closed) return Promise.reject(b.closed);
@@ -212,9 +243,15 @@ export class Link {
     });
   }
 
-  /** A blocking call: sleeps until the remote method (awaited there) answers; throws its error. */
-  callSync(broker: number, objectId: ObjectId, method: string, args: unknown[]): unknown {
+  /**
+   * A blocking call: sleeps until the remote method (awaited there) answers; throws its error.
+   * `waits`: the method may wait for others (acquire, get...), not just answer.
+   */
+  callSync(broker: number, objectId: ObjectId, method: string, args: unknown[], waits = false): unknown {
     const b = this.#brokers[broker];
+    // About to wait for others: whatever this thread holds for them (items fetched ahead) goes back first.
+    if (waits) for (const other of this.#brokers) if (other.hooks !== null) this.#runHooks(other, true);
+    if (b.hooks !== null) this.#runHooks(b, false);
     const deferred = this.#takeDeferred(broker, objectId);
     if (deferred) throw errorFromWire(deferred);
     if (b.closed) throw b.closed;
@@ -224,6 +261,7 @@ export class Link {
     this.#syncReply = null;
     try {
       b.queue.push([id, objectId, method, args, SYNC_REPLY]);
+      b.run = null;
       this.#queued++;
       this.#dirty.add(b);
       this.flush();
@@ -247,6 +285,7 @@ export class Link {
   /** Queues a call nobody waits for; a failure is thrown by the next call on that object. */
   fire(broker: number, objectId: ObjectId, method: string, args: unknown[]): void {
     const b = this.#brokers[broker];
+    if (b.hooks !== null) this.#runHooks(b, false);
     const deferred = this.#takeDeferred(broker, objectId);
     if (deferred) throw errorFromWire(deferred);
     if (b.closed) throw b.closed;
@@ -263,6 +302,51 @@ export class Link {
     this.#queue(b, [this.#nextId++, objectId, method, [args], NO_REPLY | SYNC_REPLY | MANY], false);
   }
 
+  /**
+   * Queues a message for a packed twin (`method(bytes, count, extra?)`, CoreShape.packed), nobody
+   * waiting: consecutive ones for one object and method share one run of frames, so a stream of
+   * puts or sends costs one request and one copy into the creator's ring per batch.
+   */
+  firePacked(broker: number, objectId: ObjectId, method: string, frame: Encoded, extra?: unknown): void {
+    const b = this.#brokers[broker];
+    if (b.hooks !== null) this.#runHooks(b, false);
+    const deferred = this.#takeDeferred(broker, objectId);
+    if (deferred) throw errorFromWire(deferred);
+    if (b.closed) throw b.closed;
+    b.unanswered = true;
+    let run = b.run;
+    if (run === null || run.objectId !== objectId || run.method !== method || run.extra !== extra) {
+      const req: Request = [this.#nextId++, objectId, method, [], NO_REPLY | SYNC_REPLY];
+      run = { req, objectId, method, extra, packer: new FramePacker() };
+      b.queue.push(req);
+      b.runs.push(run);
+      b.run = run;
+      this.#dirty.add(b);
+      if (++this.#queued < BATCH) this.#schedule(false);
+    }
+    run.packer.add(frame);
+    // A run is one request however many frames it packs: it is written at RUN_ITEMS or RUN_BYTES.
+    if (this.#queued >= BATCH || run.packer.count >= RUN_ITEMS || run.packer.byteLength >= RUN_BYTES) this.flush();
+  }
+
+  /** Runs `hook` before the next request of this thread to `broker` (once; register again for more). */
+  beforeNext(broker: number, hook: BeforeNext): void {
+    const b = this.#brokers[broker];
+    (b.hooks ??= new Set()).add(hook);
+  }
+
+  #runHooks(b: Broker, blocking: boolean): void {
+    const hooks = b.hooks!;
+    b.hooks = null;
+    for (const h of hooks) {
+      try {
+        h(blocking);
+      } catch {
+        // a hook's failure (a broker gone) shows on the caller's own request
+      }
+    }
+  }
+
   /** Writes every queued request now (synchronously). */
   flush(): void {
     this.#scheduled = false;
@@ -271,6 +355,12 @@ export class Link {
     for (const b of this.#dirty) {
       const batch = b.queue;
       b.queue = [];
+      for (const run of b.runs) {
+        const { bytes, count } = run.packer.packed();
+        run.req[3] = run.extra === undefined ? [bytes, count] : [bytes, count, run.extra];
+      }
+      b.runs = [];
+      b.run = null;
       if (batch.length === 0 || b.closed) continue;
       let payload: Buffer | null = null;
       try {
@@ -306,9 +396,15 @@ export class Link {
    */
   #queue(b: Broker, req: Request, soon = true): void {
     b.queue.push(req);
+    b.run = null; // a run takes no frames across another request: they would overtake it
     this.#dirty.add(b);
     if (++this.#queued >= BATCH) this.flush();
-    else if (soon) {
+    else this.#schedule(soon);
+  }
+
+  /** A flush at the end of this microtask round (`soon`), or when the thread yields to its event loop. */
+  #schedule(soon: boolean): void {
+    if (soon) {
       if (!this.#scheduled) {
         this.#scheduled = true;
         queueMicrotask(this.#flushSoon);
@@ -465,6 +561,9 @@ export class Link {
     const err = connectionClosed(reason);
     b.closed = err;
     b.queue = [];
+    b.runs = [];
+    b.run = null;
+    b.hooks = null;
     b.socket?.destroy();
     const lost: Pending[] = [];
     for (const [id, p] of this.#pending) {

@@ -2,19 +2,24 @@
  * The remote core: in a worker process, an object honouring the core contract (core.ts) whose
  * every method forwards to the real core in the creator's broker, through this thread's link.
  */
+import type { Encoded } from '../../lib/base/codec/message.js';
 import type { CoreShape } from './core.js';
 import { localCore, REMOTE_REF, type RemoteRef } from './expose.js';
-import { theLink } from './link.js';
+import { theLink, type BeforeNext } from './link.js';
 import { formatAddress } from './protocol.js';
 
 const cores = new Map<string, Promise<object>>();
+
+/** On a remote core: `core[BEFORE_NEXT](hook)` runs `hook` before this thread's next request to its broker (link.ts BeforeNext). */
+export const BEFORE_NEXT: unique symbol = Symbol('multiproc.beforeNext') as any;
 
 /**
  * Returns a core for `ref`: the local core itself in the creator's own thread, else one remote
  * core per ref and thread (reviving the same ref twice gives the same object).
  * - waiting `m` → async call; `mSync` → blocking round trip running the real core's async `m`;
  * - immediate `m` → blocking round trip: returns the value or throws the remote error;
- * - `shape.fireAndForget` methods → queued in order, sent in batches, return undefined.
+ * - `shape.fireAndForget` methods → queued in order, sent in batches, return undefined;
+ * - `shape.packed` methods → the same, consecutive calls packed into one run (one call of the twin).
  */
 export function connectRemoteCore<C = any>(ref: RemoteRef, shape: CoreShape): Promise<C> {
   const local = localCore(ref);
@@ -33,16 +38,19 @@ async function build(ref: RemoteRef, shape: CoreShape): Promise<object> {
   const link = theLink();
   const broker = await link.broker(ref.address, ref.authkey, ref.pid);
   const id = ref.id;
-  const core: Record<string | symbol, unknown> = { [REMOTE_REF]: ref };
+  const core: Record<string | symbol, unknown> = { [REMOTE_REF]: ref, [BEFORE_NEXT]: (hook: BeforeNext) => link.beforeNext(broker, hook) };
   for (const m of shape.waiting) {
     core[m] = (...args: unknown[]) => link.call(broker, id, m, args);
-    core[`${m}Sync`] = (...args: unknown[]) => link.callSync(broker, id, m, args);
+    core[`${m}Sync`] = (...args: unknown[]) => link.callSync(broker, id, m, args, true);
   }
   const fire = new Set(shape.fireAndForget ?? []);
   for (const m of shape.immediate) {
     core[m] = fire.has(m)
       ? (...args: unknown[]) => link.fire(broker, id, m, args)
-      : (...args: unknown[]) => link.callSync(broker, id, m, args);
+      : (...args: unknown[]) => link.callSync(broker, id, m, args, false);
+  }
+  for (const [m, twin] of Object.entries(shape.packed ?? {})) {
+    core[m] = (frame: Encoded, extra?: unknown) => link.firePacked(broker, id, twin, frame, extra);
   }
   return core;
 }

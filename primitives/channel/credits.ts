@@ -1,0 +1,77 @@
+/**
+ * A process worker's puts into a bounded queue: room for a few items is reserved in one round trip,
+ * then each put goes out without waiting (in order, packed with its neighbours). Unused room goes
+ * back as soon as the producer pauses (the next turn of its event loop), so a paused producer never
+ * makes the queue look full to others for long.
+ */
+import { setImmediate } from 'node:timers';
+import type { Encoded } from '../../lib/base/codec/message.js';
+import { LOCAL_OWNER } from '../sync/owner.js';
+
+/** The queue core calls a producer with credits makes (a remote core). */
+export interface CreditCore {
+  reserve(want: number, block: boolean, timeout: number | undefined, owner: string): Promise<number>;
+  putReserved(msg: Encoded, owner: string): void;
+  unreserve(n: number, owner: string): void;
+}
+
+export class Credits {
+  readonly #core: CreditCore;
+  readonly #want: number;
+  #held = 0;
+  #returning = false;
+  /** A reservation asked for ahead of need (async puts), so a steady stream never waits for one. */
+  #ahead: Promise<void> | null = null;
+
+  constructor(core: CreditCore, maxsize: number) {
+    this.#core = core;
+    this.#want = Math.max(1, Math.min(256, Math.floor(maxsize / 4)));
+  }
+
+  /** Puts into reserved room if some is held; false if the caller must reserve first. */
+  tryPut(msg: Encoded): boolean {
+    if (this.#held === 0) return false;
+    this.#held--;
+    this.#core.putReserved(msg, LOCAL_OWNER);
+    return true;
+  }
+
+  /** Took `n` slots: keeps the rest for the next puts, gives them back at the next pause. */
+  took(n: number): void {
+    this.#held += n;
+    if (this.#returning || this.#held === 0) return;
+    this.#returning = true;
+    setImmediate(() => {
+      this.#returning = false;
+      if (this.#held > 0) {
+        const n = this.#held;
+        this.#held = 0;
+        this.#core.unreserve(n, LOCAL_OWNER);
+      }
+    }).unref();
+  }
+
+  get want(): number {
+    return this.#want;
+  }
+
+  /** For async puts: when half the credits are spent, asks for more without waiting (no room: none). */
+  topUp(): void {
+    if (this.#ahead !== null || this.#held * 2 > this.#want) return;
+    this.#ahead = this.#core.reserve(this.#want - this.#held, false, undefined, LOCAL_OWNER).then(
+      (n) => {
+        this.#ahead = null;
+        this.took(n);
+      },
+      () => {
+        this.#ahead = null; // the next put asks again and reports the failure
+      },
+    );
+  }
+
+  /** The reservation asked for ahead, if any (an async put out of credits waits for it first). */
+  get ahead(): Promise<void> | null {
+    return this.#ahead;
+  }
+}
+
