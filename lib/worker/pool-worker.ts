@@ -57,7 +57,7 @@ function post(note: Note): void {
 let config: WorkerConfig | null = null;
 /** Threads: where this worker says which task of a batch it runs (WorkerConfig.progress). */
 let progress: Int32Array | undefined;
-let configured: Promise<void>;
+let configured: Promise<void> | undefined;
 let initFailure: unknown = null;
 let initDone: Promise<void> | null = null;
 let tasksRun = 0;
@@ -76,25 +76,6 @@ function configure(cfg: WorkerConfig): void {
     channel.onmessage = (event) => obey((event as MessageEvent).data as Control);
     if (cfg.counter && Atomics.load(cfg.counter, 1) === 1) obey({ t: 'close' }); // the pool closed while we started
   }
-}
-
-if (isThread) {
-  configured = Promise.resolve();
-  configure((process as any).__tinypool_state__.workerData as WorkerConfig);
-} else {
-  ignoreBrokenPipes();
-  configured = new Promise((resolve) => {
-    process.on('message', (msg: ToProcessWorker) => {
-      if (!msg || !(msg as any)[NOTE]) return;
-      if (msg.t === 'welcome') {
-        configure(msg.config);
-        resolve();
-      } else obey(msg);
-    });
-  });
-  post({ t: 'hello', w: me });
-  // The parent is gone: nobody is left to serve (a busy child is stopped by the parent's reaper instead).
-  process.on('disconnect', () => void exitGracefully(false));
 }
 
 /** Runs the initializer, as Python does, before the worker takes any task; a failure is printed and kept. */
@@ -362,7 +343,7 @@ export default function runBatch(batch: Batch): unknown {
 }
 
 function accept(batch: Batch): unknown {
-  if (config === null || initDone !== null) return afterInit(batch);
+  if (initDone !== null || (config === null && initFailure === null)) return afterInit(batch);
   if (initFailure) return failInit(batch);
   if (running) {
     // Behind a task still pending: if it stays pending, this batch goes back to the parent.
@@ -375,6 +356,7 @@ function accept(batch: Batch): unknown {
 
 async function afterInit(batch: Batch): Promise<unknown> {
   await configured;
+  if (config === null && initFailure === null) initFailure = new Error('the worker received no configuration');
   await initDone;
   initDone = null;
   return accept(batch);
@@ -384,4 +366,42 @@ async function afterInit(batch: Batch): Promise<unknown> {
 function failInit(batch: Batch): unknown {
   retiring = true;
   return reply({ batch, from: 0, results: [], running: -1, stop: 0, notes: 0, timer: null }, 0, { initError: errorToWire(initFailure) });
+}
+
+// ---- start-up (last: everything above is declared) ---------------------------------------------------
+
+/**
+ * A failure while starting must not end the worker before it can say why (tinypool would report only
+ * that its task module could not be loaded): it is kept, and the first batch fails with it.
+ */
+function start(): void {
+  if (isThread) {
+    configured = Promise.resolve();
+    configure((process as any).__tinypool_state__.workerData as WorkerConfig);
+    return;
+  }
+  ignoreBrokenPipes();
+  configured = new Promise((resolve) => {
+    process.on('message', (msg: ToProcessWorker) => {
+      if (!msg || !(msg as any)[NOTE]) return;
+      if (msg.t === 'welcome') {
+        try {
+          configure(msg.config);
+        } catch (err) {
+          initFailure = err;
+        }
+        resolve();
+      } else obey(msg);
+    });
+  });
+  post({ t: 'hello', w: me });
+  // The parent is gone: nobody is left to serve (a busy child is stopped by the parent's reaper instead).
+  process.on('disconnect', () => void exitGracefully(false));
+}
+
+try {
+  start();
+} catch (err) {
+  initFailure = err;
+  configured ??= Promise.resolve();
 }
