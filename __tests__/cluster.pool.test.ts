@@ -32,7 +32,7 @@ beforeAll(async () => {
   keyPath = keyFile('cluster pool test key');
   hosts = await Promise.all([0, 1].map(() => HostProcess.start(redis.url, { keyFile: keyPath, concurrency: 2 })));
   pool = new Pool({ connection: redis.url, authkey: readAuthkey(keyPath) });
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await pool?.terminate();

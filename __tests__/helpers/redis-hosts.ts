@@ -59,7 +59,7 @@ export class HostProcess {
     const [cmd, argv] = options.netns ? ['ip', ['netns', 'exec', options.netns, process.execPath, ...args]] : [process.execPath, args];
     const proc = spawn(cmd, argv, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
     const host = new HostProcess(proc);
-    await host.waitFor(/serving queue/, 30_000);
+    await host.waitFor(/serving queue/, 90_000); // tsx compiles the sources first: slow on a loaded machine
     return host;
   }
 

@@ -14,8 +14,8 @@
  *   dies in between (the job then runs again, and the second result is dropped here: each call settles
  *   once). BullMQ's QueueEvents would do too, but every client would read every client's events, several
  *   per job, from one stream capped at a length that a burst can overrun.
- * - Redis unreachable: what is pending rejects within OUTAGE_MS with ConnectionClosedError naming the
- *   address. A short outage of the same server loses nothing; a restarted server (its run id changed)
+ * - Redis unreachable: what is pending rejects within 5 s with ConnectionClosedError naming the address
+ *   (outage.ts). A short outage of the same server loses nothing; a restarted server (its run id changed)
  *   fails the tasks that were in it.
  * - Nothing is opened before the first submission (BullMQ and ioredis are loaded then), and sockets never
  *   keep the program alive: pending jobs do, through a KeepAlive.
@@ -35,12 +35,10 @@ import {
 } from './codec.js';
 import { describeAddress, loadLibraries, type ClusterConnection, type Libraries } from './connection.js';
 import { Link } from './link.js';
+import { OutageClock } from './outage.js';
+import { SignalGroups } from './signals.js';
 import { open, seal, type ClusterKeys } from './signing.js';
 
-/** Redis unreachable this long: pending calls reject. */
-const OUTAGE_MS = 2500;
-/** Redis slow to answer a new connection, without failing: pending calls reject after this long. */
-const OUTAGE_MAX_MS = 10_000;
 /** Result entries read per round trip. */
 const READ_COUNT = 256;
 /** A job carries at most this many calls, and calls of at most this many items (map chunks count theirs). */
@@ -82,7 +80,7 @@ interface SentJob {
   open: number;
 }
 
-/** BullMQ's options for each job: removed from Redis once done (the result travels on our own list). */
+/** BullMQ's options for each job: removed from Redis once done (results travel on the client's own stream). */
 const JOB_OPTIONS = { removeOnComplete: true, removeOnFail: true } as const;
 
 export class ClusterEngine implements Engine {
@@ -98,7 +96,7 @@ export class ClusterEngine implements Engine {
   readonly #inflight = new Map<number, Call>();
   /** Jobs in Redis with calls not settled, by number. */
   readonly #jobs = new Map<number, SentJob>();
-  readonly #signals = new Map<AbortSignal, { calls: Set<Call>; listener: () => void }>();
+  readonly #signals = new SignalGroups<Call>((signal, calls) => this.#abort(signal, calls));
   readonly #keepAlive = new KeepAlive();
   readonly #runTime = new DurationHistogram();
   readonly #waitTime = new DurationHistogram();
@@ -106,7 +104,7 @@ export class ClusterEngine implements Engine {
   #unsettled = 0;
   #completed = 0;
   #failed = 0;
-  /** Jobs sent to Redis (a job is one batch: a call, or a map chunk). */
+  /** Jobs sent to Redis (each a batch of one call or more; a map chunk is one call). */
   #sent = 0;
   #libs: Libraries | null = null;
   #loadingLibs: Promise<void> | null = null;
@@ -116,9 +114,7 @@ export class ClusterEngine implements Engine {
   #itemMs = 0;
   /** The last result entry handled: reading goes on after it. */
   #lastId = '0-0';
-  #outage: ReturnType<typeof setTimeout> | null = null;
-  /** The link's failure seen since the outage clock started: without one, Redis is slow, not gone. */
-  #outageError: Error | null = null;
+  readonly #outage = new OutageClock(() => this.#link?.ready === true, (error) => this.#onOutage(error));
   #pumpScheduled = false;
   #warnedForgery = false;
   #state: 'running' | 'closing' | 'closed' | 'terminated' = 'running';
@@ -163,7 +159,7 @@ export class ClusterEngine implements Engine {
     if (this.#unsettled++ === 0) this.#keepAlive.hold();
     if (job.signal) {
       if (job.signal.aborted) return this.#finish(call, false, abortError(job.signal));
-      this.#trackSignal(call);
+      this.#signals.add(job.signal, call);
     }
     this.#queue.push(call);
     this.#queuedItems += call.items;
@@ -186,7 +182,7 @@ export class ClusterEngine implements Engine {
     this.#state = 'terminated';
     const sent = [...this.#jobs.values()].map((job) => job.id);
     this.#failAll(reason);
-    this.#clearOutage();
+    this.#outage.stop();
     const link = this.#link;
     this.#link = null;
     if (link && wasOpen) {
@@ -324,9 +320,7 @@ export class ClusterEngine implements Engine {
     const link = new Link(this.#libs, this.#settings.connection, this.#settings.queue, () => this.#unsettled > 0 && this.#state !== 'terminated');
     link.on('ready', (restarted) => this.#onReady(link, restarted));
     link.on('down', (error) => {
-      if (this.#link !== link || this.#unsettled === 0) return;
-      this.#armOutage();
-      this.#outageError = error;
+      if (this.#link === link && this.#unsettled > 0) this.#outage.failed(error);
     });
     link.on('end', () => {
       if (this.#link !== link) return;
@@ -340,7 +334,7 @@ export class ClusterEngine implements Engine {
 
   #onReady(link: Link, restarted: boolean): void {
     if (this.#link !== link) return;
-    this.#clearOutage();
+    this.#outage.stop();
     if (restarted) this.#lastId = '0-0';
     if (restarted && this.#inflight.size > 0) {
       const error = new ConnectionClosedError(`Redis at ${this.#address} restarted: the tasks that were in it are lost`);
@@ -350,35 +344,14 @@ export class ClusterEngine implements Engine {
     this.#startReading(link);
   }
 
-  /**
-   * Starts the outage clock: pending calls fail once Redis has been unreachable for OUTAGE_MS (a refused or
-   * reset connection, a connection attempt timed out, a link gone silent). A link still connecting without
-   * any failure is slow, not unreachable (a loaded machine, a TLS handshake far away): it gets until
-   * OUTAGE_MAX_MS.
-   */
+  /** Pending calls wait for Redis while the outage clock runs (outage.ts); nothing pending, no clock. */
   #armOutage(): void {
-    if (this.#outage || this.#unsettled === 0) return;
-    const since = performance.now();
-    this.#outageError = null;
-    const check = () => {
-      this.#outage = null;
-      if (this.#link?.ready || this.#unsettled === 0) return;
-      const waited = performance.now() - since;
-      if (!this.#outageError && waited < OUTAGE_MAX_MS) {
-        this.#outage = setTimeout(check, 250);
-        this.#outage.unref();
-        return;
-      }
-      const why = this.#outageError?.message;
-      this.#failAll(new ConnectionClosedError(`cannot reach Redis at ${this.#address}${why ? ` (${why})` : ''}`));
-    };
-    this.#outage = setTimeout(check, OUTAGE_MS);
-    this.#outage.unref(); // pending work holds the KeepAlive
+    if (this.#unsettled > 0) this.#outage.start();
   }
 
-  #clearOutage(): void {
-    if (this.#outage) clearTimeout(this.#outage);
-    this.#outage = null;
+  #onOutage(error: Error | null): void {
+    if (this.#unsettled === 0) return;
+    this.#failAll(new ConnectionClosedError(`cannot reach Redis at ${this.#address}${error ? ` (${error.message})` : ''}`));
   }
 
   #failAll(error: unknown): void {
@@ -457,7 +430,7 @@ export class ClusterEngine implements Engine {
       this.#inflight.delete(call.seq);
       if (--job.open === 0) this.#jobs.delete(job.seq);
     }
-    if (call.signal) this.#untrackSignal(call);
+    if (call.signal) this.#signals.delete(call.signal, call);
     this.#completed += call.items;
     if (!ok) this.#failed += call.items;
     try {
@@ -478,37 +451,15 @@ export class ClusterEngine implements Engine {
     }
   }
 
-  #trackSignal(call: Call): void {
-    const signal = call.signal!;
-    let entry = this.#signals.get(signal);
-    if (!entry) {
-      const calls = new Set<Call>();
-      const listener = () => {
-        const sent = new Set<string>();
-        for (const c of calls) if (c.job) sent.add(c.job.id);
-        for (const c of [...calls]) {
-          if (!c.job && !c.done) this.#queuedItems -= c.items;
-          this.#finish(c, false, abortError(signal));
-        }
-        // the jobs hold only calls of this signal: all of them go
-        if (sent.size > 0 && this.#link?.ready) void this.#withdraw(this.#link, [...sent], false);
-      };
-      entry = { calls, listener };
-      this.#signals.set(signal, entry);
-      signal.addEventListener('abort', listener, { once: true });
+  /** A signal fired: its calls reject; their jobs (which hold only calls of this signal) are withdrawn. */
+  #abort(signal: AbortSignal, calls: Call[]): void {
+    const sent = new Set<string>();
+    for (const call of calls) if (call.job) sent.add(call.job.id);
+    for (const call of calls) {
+      if (!call.job && !call.done) this.#queuedItems -= call.items;
+      this.#finish(call, false, abortError(signal));
     }
-    entry.calls.add(call);
-  }
-
-  #untrackSignal(call: Call): void {
-    const signal = call.signal!;
-    const entry = this.#signals.get(signal);
-    if (!entry) return;
-    entry.calls.delete(call);
-    if (entry.calls.size === 0) {
-      signal.removeEventListener('abort', entry.listener);
-      this.#signals.delete(signal);
-    }
+    if (sent.size > 0 && this.#link?.ready) void this.#withdraw(this.#link, [...sent], false);
   }
 
   /**
@@ -528,12 +479,11 @@ export class ClusterEngine implements Engine {
     this.#state = 'closed';
     const link = this.#link;
     this.#link = null;
-    this.#clearOutage();
+    this.#outage.stop();
     void (link ? this.#keepAlive.during(link.close()) : Promise.resolve()).then(() => this.#finishExit());
   }
 
   #finishExit(): void {
-    for (const [signal, entry] of this.#signals) signal.removeEventListener('abort', entry.listener);
     this.#signals.clear();
     this.#resolveExited();
   }
