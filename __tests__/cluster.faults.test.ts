@@ -305,7 +305,7 @@ describe('the worker command', () => {
     await p.apply(() => { throw new Error('x'); }).catch(() => {});
     await h.waitFor(/: 1 done, 1 failed, 0 running/);
     await p.terminate();
-  }, 30_000);
+  }, 120_000);
 
   test('the built command runs by its shebang, as npx runs it', () => {
     const built = join(repoRoot, 'dist/lib/cluster/cli.js');
