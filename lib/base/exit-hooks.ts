@@ -11,6 +11,11 @@ export function beforeWorkerExit(hook: () => Promise<void> | void): () => void {
   return () => hooks.delete(hook);
 }
 
+/** Whether anything waits to be flushed at exit (a pool can then stop its workers without asking them first). */
+export function hasExitHooks(): boolean {
+  return hooks.size > 0;
+}
+
 export async function runExitHooks(): Promise<void> {
   for (const hook of [...hooks]) {
     try {

@@ -368,7 +368,10 @@ export class TinypoolEngine implements Engine {
       this.#pump();
       return;
     }
-    if (worker) worker.started = true;
+    if (worker) {
+      worker.started = true;
+      worker.hasHooks = reply.hooks === true;
+    }
     this.#startupFailures = 0;
     this.#startupError = null;
     if (reply.notes > flight.notes) {
@@ -698,7 +701,8 @@ export class TinypoolEngine implements Engine {
 
   #checkStopped(): void {
     if (this.#state !== 'stopping') return;
-    for (const worker of this.#workers.values()) if (!worker.flushed && !worker.gone) return;
+    // Only workers holding exit hooks are waited for (and one not started yet, which may still get some).
+    for (const worker of this.#workers.values()) if (!worker.flushed && !worker.gone && (worker.hasHooks || !worker.started)) return;
     void this.#destroy();
   }
 

@@ -49,6 +49,8 @@ export class WatchedWorker {
   exitRequested = false;
   /** At close: it ran its exit hooks and waits to be stopped. */
   flushed = false;
+  /** It said it holds exit hooks (BatchReply.hooks): at close it must run them before it is stopped. */
+  hasHooks = false;
   /** It exited; `gone` once everything it sent has been read and the engine was told. */
   exited = false;
   gone = false;

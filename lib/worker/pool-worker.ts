@@ -23,7 +23,7 @@ import { errorToWire } from '../base/codec/error-wire.js';
 import { findUnserializable } from '../base/codec/unserializable.js';
 import { packNumbers } from '../base/codec/pack.js';
 import { explainReferenceError } from '../base/load-task.js';
-import { runExitHooks } from '../base/exit-hooks.js';
+import { hasExitHooks, runExitHooks } from '../base/exit-hooks.js';
 import { runAfterTaskHooks } from '../base/task-hooks.js';
 import { SerializationError } from '../base/errors.js';
 import type { TaskSpec } from '../base/task.js';
@@ -200,7 +200,7 @@ function reply(a: Running, busy: number, extra: Partial<BatchReply> = {}): unkno
   if (a.results.length > 0) runAfterTaskHooks(); // the tasks' pipelined puts are applied before their results arrive
   const r: BatchReply = {
     w: me, from: a.from, r: a.results, rest: a.stop, busy, out: written.out, err: written.err, notes: a.notes,
-    ...(retiring ? { retire: true } : {}), ...extra,
+    ...(retiring ? { retire: true } : {}), ...(hasExitHooks() ? { hooks: true } : {}), ...extra,
   };
   // A child's reply is sent by tinypool with process.send, where a value v8 refuses would kill the worker:
   // values not surely serializable are checked first (a thread's reply is guarded at postMessage instead).

@@ -51,6 +51,8 @@ export interface BatchReply extends ResultRun {
   notes: number;
   /** The worker reached maxTasksPerChild: it exits after this reply. */
   retire?: boolean;
+  /** The worker holds exit hooks (primitives with data to flush): at close it must run them before it is stopped. */
+  hooks?: boolean;
   /** The worker's initializer failed: no task ran. */
   initError?: WireError;
   /** Answers a batch that could not be sent (Batch.unsendable): no task ran. */
