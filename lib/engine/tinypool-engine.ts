@@ -84,7 +84,7 @@ interface Flight {
 }
 
 const workerFile = (() => {
-  if (!fromSource) return fileURLToPath(new URL('../worker/pool-worker.bundle.cjs', import.meta.url));
+  if (!fromSource) return fileURLToPath(new URL('../worker/pool-worker.bundle.mjs', import.meta.url));
   return new URL('../worker/pool-worker.ts', import.meta.url).href;
 })();
 
