@@ -143,8 +143,16 @@ try {
     await p.terminate();
     await Promise.all(started.map((h) => h.stop()));
     const ideal = (TASKS * 10) / (count * 8);
-    report(`(c) 1000 tasks of 10 ms, ${count} host${count > 1 ? 's' : ''} x 8: efficiency vs ideal`, ideal / times[count], 'x', [['target', 0.8]]);
-    console.log(`      measured ${times[count].toFixed(0)} ms, ideal ${ideal.toFixed(0)} ms (1000 x 10 ms / ${count * 8} workers)`);
+    // the same workers in one local Pool on this machine: what its cores allow, without Redis and hosts
+    const local = new Pool({ processes: count * 8 });
+    await local.map(io, range(count * 64), 1);
+    const localMs = await timed(() => local.map(io, range(TASKS)));
+    await local.terminate();
+    report(`(c) 1000 tasks of 10 ms, ${count} host${count > 1 ? 's' : ''} x 8: efficiency vs ideal`, ideal / times[count], 'x', [
+      [`local Pool(${count * 8}) on this machine`, ideal / localMs],
+      ['target', 0.8],
+    ]);
+    console.log(`      measured ${times[count].toFixed(0)} ms, ideal ${ideal.toFixed(0)} ms (1000 x 10 ms / ${count * 8} workers), local Pool ${localMs.toFixed(0)} ms`);
   }
   report('(c) speed-up from 1 to 4 hosts', times[1] / times[4], 'x', [['ideal', 4]]);
   console.log(`  load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
