@@ -62,6 +62,11 @@ function handedBack(): Error {
   return err;
 }
 
+/**
+ * What `multiproc worker` runs, for a program that wants to serve a queue itself:
+ * `const host = await WorkerHost.start({ connection, queue, authkey, concurrency, runtime })`, then
+ * `await host.close()` to stop gracefully.
+ */
 export class WorkerHost {
   readonly #options: WorkerHostOptions;
   readonly #keys: ClusterKeys;
