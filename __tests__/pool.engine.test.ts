@@ -192,6 +192,21 @@ describe.each(runtimes)('Pool on tinypool (%s workers)', (runtime) => {
     expect(await pool.apply((x: number) => x, [7])).toBe(7);
   });
 
+  test('aborting maps again and again never fails the calls that follow (a worker stopped for an abort takes nothing with it)', async () => {
+    const spin = (ms: number) => {
+      const end = Date.now() + ms;
+      while (Date.now() < end);
+      return ms;
+    };
+    for (let round = 0; round < 8; round++) {
+      const stop = new AbortController();
+      const map = pool.map(spin, Array.from({ length: 1000 }, (_, i) => 1 + (i % 3)), 1, { signal: stop.signal }).catch((e) => e);
+      setTimeout(() => stop.abort(), 60);
+      expect(await map).toBeInstanceOf(AbortError);
+      expect(await pool.apply((x: number) => x + 1, [round])).toBe(round + 1);
+    }
+  });
+
   test('stats() counts workers, work and time', async () => {
     const before = pool.stats();
     await pool.map((x: number) => x, Array.from({ length: 100 }, (_, i) => i), 10);

@@ -8,7 +8,7 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import { TinypoolEngine } from './engine/tinypool-engine.js';
 import { encodeHandles, type Runtime } from './base/codec/handles.js';
-import { AbortError, BrokenPoolError, PoolStateError, WorkerLostError } from './base/errors.js';
+import { abortedBy, BrokenPoolError, PoolStateError, WorkerLostError } from './base/errors.js';
 import { Future, onCancel } from './futures.js';
 import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
 import { cpuCount } from './base/context.js';
@@ -195,7 +195,7 @@ export abstract class Executor {
       const abort = () => {
         if (!this.#queue.delete(item)) return; // running: the engine stops it
         future.setRunningOrNotifyCancel();
-        future.setException(new AbortError('The task was aborted', { cause: signal.reason }));
+        future.setException(abortedBy(signal));
         this.#closeWhenDrained();
       };
       if (signal.aborted) abort();

@@ -9,7 +9,7 @@ import { ResultIterator } from './result-iterator.js';
 import { encodeHandles, type HandleTarget } from './base/codec/handles.js';
 import { warnClassInstanceOnce } from './base/codec/class-instances.js';
 import { packNumbers, type ChunkResults } from './base/codec/pack.js';
-import { AbortError, PoolStateError } from './base/errors.js';
+import { abortedBy, PoolStateError } from './base/errors.js';
 import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
 import { checkArgs } from './options.js';
 import { CHUNK, HANDLES, PACKED, STAR, type Engine, type Job, type PoolStats } from './engine/engine.js';
@@ -107,10 +107,6 @@ function holdsObjects(list: unknown[], spread: boolean): boolean {
     }
   }
   return false;
-}
-
-function abortError(signal: AbortSignal): AbortError {
-  return new AbortError('The task was aborted', { cause: signal.reason });
 }
 
 /** A progress callback that throws is reported, never breaks the pool (as Python's result handler does with callbacks). */
@@ -236,7 +232,7 @@ export abstract class BasePool {
     if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new TypeError('onProgress must be a function');
     const result = new AsyncResult<R[]>(opts);
     let settled = false;
-    const onAbort = () => settle(false, abortError(signal!));
+    const onAbort = () => settle(false, abortedBy(signal!));
     const settle = (ok: boolean, value: unknown) => {
       if (settled) return;
       settled = true;
@@ -245,7 +241,7 @@ export abstract class BasePool {
     };
     if (signal) {
       if (signal.aborted) {
-        settle(false, abortError(signal));
+        settle(false, abortedBy(signal));
         return result;
       }
       signal.addEventListener('abort', onAbort, { once: true });
@@ -314,7 +310,7 @@ export abstract class BasePool {
       toItem: SINGLE.toItem,
       submit: (items, base, done) => this.#submit(spec, items, SINGLE.flags, done, signal, base),
       signal,
-      abortError: signal ? () => abortError(signal) : undefined,
+      abortError: signal ? () => abortedBy(signal) : undefined,
       onProgress: progressReporter(opts.onProgress, total) ?? undefined,
     });
     if (this.#iterators.size > 64) for (const ref of this.#iterators) if (!ref.deref()) this.#iterators.delete(ref);

@@ -138,6 +138,11 @@ export class AbortError extends MultiprocError {
   }
 }
 
+/** The AbortError of a task cancelled by `signal`: its `cause` is `signal.reason`. */
+export function abortedBy(signal: AbortSignal): AbortError {
+  return new AbortError('The task was aborted', { cause: signal.reason });
+}
+
 /** Our error classes by name, so an error thrown in a worker comes back as the same class. */
 export const errorClasses: Record<string, new (...args: any[]) => Error> = {};
 

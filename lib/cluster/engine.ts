@@ -24,7 +24,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { errorFromWire } from '../base/codec/error-wire.js';
 import { decodeHandles } from '../base/codec/handles.js';
-import { AbortError, AuthenticationError, ConnectionClosedError } from '../base/errors.js';
+import { abortedBy, AuthenticationError, ConnectionClosedError } from '../base/errors.js';
 import { KeepAlive } from '../base/keep-alive.js';
 import { CHUNK, type Engine, type Job, type PoolStats } from '../engine/engine.js';
 import { Deque } from '../engine/deque.js';
@@ -36,7 +36,7 @@ import {
 import { describeAddress, loadLibraries, type ClusterConnection, type Libraries } from './connection.js';
 import { Link } from './link.js';
 import { OutageClock } from './outage.js';
-import { SignalGroups } from './signals.js';
+import { SignalGroups } from '../engine/signal-groups.js';
 import { open, seal, type ClusterKeys } from './signing.js';
 
 /** Result entries read per round trip. */
@@ -158,7 +158,7 @@ export class ClusterEngine implements Engine {
     call.done = false;
     if (this.#unsettled++ === 0) this.#keepAlive.hold();
     if (job.signal) {
-      if (job.signal.aborted) return this.#finish(call, false, abortError(job.signal));
+      if (job.signal.aborted) return this.#finish(call, false, abortedBy(job.signal));
       this.#signals.add(job.signal, call);
     }
     this.#queue.push(call);
@@ -457,7 +457,7 @@ export class ClusterEngine implements Engine {
     for (const call of calls) if (call.job) sent.add(call.job.id);
     for (const call of calls) {
       if (!call.job && !call.done) this.#queuedItems -= call.items;
-      this.#finish(call, false, abortError(signal));
+      this.#finish(call, false, abortedBy(signal));
     }
     if (sent.size > 0 && this.#link?.ready) void this.#withdraw(this.#link, [...sent], false);
   }
@@ -487,10 +487,6 @@ export class ClusterEngine implements Engine {
     this.#signals.clear();
     this.#resolveExited();
   }
-}
-
-function abortError(signal: AbortSignal): AbortError {
-  return new AbortError('The task was aborted', { cause: signal.reason });
 }
 
 function withTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {

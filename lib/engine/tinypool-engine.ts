@@ -18,7 +18,7 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { errorFromWire } from '../base/codec/error-wire.js';
 import { decodeHandles, type Runtime } from '../base/codec/handles.js';
 import { findUnserializable } from '../base/codec/unserializable.js';
-import { AbortError, SerializationError, WorkerLostError } from '../base/errors.js';
+import { abortedBy, SerializationError, WorkerLostError } from '../base/errors.js';
 import { KeepAlive } from '../base/keep-alive.js';
 import { forgetChild, reapWithParent } from '../base/reaper.js';
 import { childEnv, fromSource, processExecArgv, threadEnv, threadExecArgv } from '../base/spawn-options.js';
@@ -31,6 +31,7 @@ import {
 } from '../worker/protocol.js';
 import { CHUNK, PACKED, type Engine, type Job, type PoolStats } from './engine.js';
 import { Deque } from './deque.js';
+import { SignalGroups } from './signal-groups.js';
 import { DurationHistogram } from './stats.js';
 import { WatchedWorker, type TinypoolWorkerObject } from './worker-watch.js';
 
@@ -107,7 +108,8 @@ export class TinypoolEngine implements Engine {
   readonly #inflight = new Map<number, Flight>();
   readonly #workers = new Map<number, WatchedWorker>();
   readonly #watched = new WeakSet<object>();
-  readonly #signals = new Map<AbortSignal, { jobs: Set<QueuedJob>; listener: () => void }>();
+  // one 'abort' listener per signal: queued jobs are dropped; runs in flight are stopped by tinypool
+  readonly #signals = new SignalGroups<QueuedJob>((signal, jobs) => this.#aborted(signal, jobs));
   readonly #keepAlive = new KeepAlive();
   readonly #runTime = new DurationHistogram();
   readonly #waitTime = new DurationHistogram();
@@ -199,10 +201,10 @@ export class TinypoolEngine implements Engine {
     if (this.#unsettled++ === 0) this.#keepAlive.hold();
     if (job.signal) {
       if (job.signal.aborted) {
-        this.#finish(queued, false, abortError(job.signal), false);
+        this.#finish(queued, false, abortedBy(job.signal), false);
         return;
       }
-      this.#trackSignal(queued);
+      this.#signals.add(job.signal, queued);
     }
     this.#queue.push(queued);
     this.#queued++;
@@ -303,7 +305,7 @@ export class TinypoolEngine implements Engine {
         specs.push(spec);
       }
       // packed numbers travel as their bare ArrayBuffer: v8 serializes a typed array view several times slower
-      tasks[i] = [index, job.flags & PACKED ? (job.args as Float64Array).buffer : job.args, job.flags];
+      tasks[i] = [index, job.flags & PACKED ? ownBuffer(job.args as Float64Array) : job.args, job.flags];
       waited += job.submitted * job.items;
       items += job.items;
     }
@@ -318,12 +320,11 @@ export class TinypoolEngine implements Engine {
       if (flight.signal.aborted) flight.controller.abort();
     }
     this.#inflight.set(flight.id, flight);
-    const run = this.#tp.run(batch, flight.controller ? { signal: flight.controller.signal } : undefined);
-    this.#adoptNew();
-    run.then(
+    this.#tp.run(batch, flight.controller ? { signal: flight.controller.signal } : undefined).then(
       (reply) => this.#onReply(flight, reply),
       (err) => this.#onRunFailed(flight, err),
     );
+    this.#adoptNew(); // tinypool may have started a worker for it
   }
 
   /** Settles the jobs whose arguments cannot cross with SerializationError naming the value; the others go back. */
@@ -483,7 +484,9 @@ export class TinypoolEngine implements Engine {
     this.#land(flight);
     const lost = err instanceof WorkerLostError ? lostWorkers.get(err) : undefined;
     if (flight.signal?.aborted && (err as Error)?.name === 'AbortError') {
-      this.#failFlight(flight, abortError(flight.signal), false);
+      this.#failFlight(flight, abortedBy(flight.signal), false);
+    } else if ((err as Error)?.message === 'Terminating worker thread' && this.#state !== 'terminated') {
+      this.#afterStoppedWorker(flight);
     } else if ((err as Error)?.name === 'CancelError') {
       this.#failFlight(flight, this.#startupError ?? err, false); // tinypool's queue cancelled: its workers fail to start
     } else if ((err as Error)?.name === 'DataCloneError') {
@@ -519,6 +522,20 @@ export class TinypoolEngine implements Engine {
     }
     this.#handBack(flight, running + 1);
     this.#failFlight(flight, err);
+  }
+
+  /**
+   * tinypool stopped the worker this batch went to: the worker was running a run that was aborted, and
+   * tinypool, seeing that run answered late, gave the worker this batch as it went. A child process then
+   * never got it (tinypool sends nothing to a worker it terminates); a thread may have started it, and its
+   * progress slot says where it was.
+   */
+  #afterStoppedWorker(flight: Flight): void {
+    const running = flight.running ?? this.#startedTask(flight) ?? -1;
+    this.#handBack(flight, running + 1);
+    if (running >= 0) {
+      this.#failFlight(flight, new WorkerLostError('the task was stopped with its worker, which was running a task that was aborted'));
+    }
   }
 
   /** Threads: the task a worker killed outright was running, from its progress slot (-1: none had started). */
@@ -627,7 +644,7 @@ export class TinypoolEngine implements Engine {
   #finish(job: QueuedJob, ok: boolean, value: unknown, ran = true): void {
     if (job.done) return;
     job.done = true;
-    if (job.signal) this.#untrackSignal(job);
+    if (job.signal) this.#signals.delete(job.signal, job);
     if (ran) {
       this.#completed += job.items;
       if (!ok) this.#failed += job.items;
@@ -639,38 +656,14 @@ export class TinypoolEngine implements Engine {
     }
   }
 
-  #trackSignal(job: QueuedJob): void {
-    const signal = job.signal!;
-    let entry = this.#signals.get(signal);
-    if (!entry) {
-      const jobs = new Set<QueuedJob>();
-      const listener = () => {
-        // queued: dropped; in flight: tinypool stops the run (and its worker, when running)
-        for (const flight of this.#inflight.values()) if (flight.signal === signal) flight.controller?.abort();
-        for (const j of [...jobs]) {
-          if (!this.#isInFlight(j)) {
-            if (!j.done) this.#queued--;
-            this.#finish(j, false, abortError(signal), false);
-          }
-        }
-        this.#maybeStop();
-      };
-      entry = { jobs, listener };
-      this.#signals.set(signal, entry);
-      signal.addEventListener('abort', listener, { once: true });
+  #aborted(signal: AbortSignal, jobs: QueuedJob[]): void {
+    for (const flight of this.#inflight.values()) if (flight.signal === signal) flight.controller?.abort();
+    for (const job of jobs) {
+      if (this.#isInFlight(job)) continue;
+      if (!job.done) this.#queued--;
+      this.#finish(job, false, abortedBy(signal), false);
     }
-    entry.jobs.add(job);
-  }
-
-  #untrackSignal(job: QueuedJob): void {
-    const signal = job.signal!;
-    const entry = this.#signals.get(signal);
-    if (!entry) return;
-    entry.jobs.delete(job);
-    if (entry.jobs.size === 0) {
-      signal.removeEventListener('abort', entry.listener);
-      this.#signals.delete(signal);
-    }
+    this.#maybeStop();
   }
 
   #isInFlight(job: QueuedJob): boolean {
@@ -724,7 +717,6 @@ export class TinypoolEngine implements Engine {
     for (const worker of [...this.#workers.values()]) worker.flushExit();
     this.#workers.clear();
     this.#channel?.close();
-    for (const [signal, entry] of this.#signals) signal.removeEventListener('abort', entry.listener);
     this.#signals.clear();
     this.#resolveExited();
   }
@@ -751,12 +743,14 @@ function guardSend(tw: TinypoolWorkerObject): void {
   };
 }
 
+/** A typed array's buffer, copied when the array is only a view of a larger one (as v8.deserialize makes them). */
+function ownBuffer(array: Float64Array): ArrayBuffer {
+  const { buffer, byteOffset, byteLength } = array;
+  return byteOffset === 0 && byteLength === buffer.byteLength ? (buffer as ArrayBuffer) : array.slice().buffer;
+}
+
 /** The worker each of our WorkerLostErrors came from, so a failed run can tell what it lost. */
 const lostWorkers = new WeakMap<WorkerLostError, WatchedWorker>();
-
-function abortError(signal: AbortSignal): AbortError {
-  return new AbortError('The task was aborted', { cause: signal.reason });
-}
 
 /** Where in a job's arguments the value that cannot cross sits, as a path into the user's input. */
 function unsendablePath(job: QueuedJob, target: Runtime): string | null {

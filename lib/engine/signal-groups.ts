@@ -1,6 +1,6 @@
 /**
  * Calls grouped by their AbortSignal: one 'abort' listener per signal, however many calls share it,
- * removed with the last of them. (The local engine tracks its jobs the same way and could use this too.)
+ * removed with the last of them. Used by both engines (tinypool, cluster).
  */
 export class SignalGroups<T> {
   readonly #groups = new Map<AbortSignal, { members: Set<T>; listener: () => void }>();
