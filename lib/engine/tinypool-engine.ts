@@ -11,20 +11,15 @@
  * soon as its current task proves slow (lib/worker/pool-worker.ts).
  */
 import { BroadcastChannel } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import Tinypool from 'tinypool';
 import type { ResourceLimits } from 'node:worker_threads';
 import { errorFromWire } from '../base/codec/error-wire.js';
 import { decodeHandles, type Runtime } from '../base/codec/handles.js';
-import { findUnserializable } from '../base/codec/unserializable.js';
 import { abortedBy, SerializationError, WorkerLostError } from '../base/errors.js';
 import { KeepAlive } from '../base/keep-alive.js';
 import { forgetChild, reapWithParent } from '../base/reaper.js';
-import { childEnv, fromSource, processExecArgv, threadEnv, threadExecArgv } from '../base/spawn-options.js';
 import type { TaskSpec } from '../base/task.js';
-import { WORKER_ARG } from '../base/context.js';
-import { tsxApiUrl, tsxLoaderUrl } from '../base/ts-loader.js';
 import { workerGone } from '../base/worker-hooks.js';
 import {
   FAILED, NOTE, OK_HANDLES, OK_PACKED, type Batch, type BatchReply, type BatchTask, type Control, type Note, type ResultRun, type WorkerConfig,
@@ -34,6 +29,8 @@ import { Deque } from './deque.js';
 import { SignalGroups } from './signal-groups.js';
 import { DurationHistogram } from './stats.js';
 import { WatchedWorker, type TinypoolWorkerObject } from './worker-watch.js';
+import { createTinypool, guardSend } from './tinypool-setup.js';
+import { ownBuffer, unsendablePath } from './batch-parts.js';
 
 /** Work per batch, in milliseconds of measured task time. */
 const BATCH_MS = 1;
@@ -84,20 +81,6 @@ interface Flight {
   running?: number;
 }
 
-const workerFile = (() => {
-  if (!fromSource) return fileURLToPath(new URL('../worker/pool-worker.bundle.mjs', import.meta.url));
-  return new URL('../worker/pool-worker.ts', import.meta.url).href;
-})();
-
-/** Threads ignore --import on Node 20: from sources, a thread's task module registers tsx, then loads ours. */
-function threadWorkerFile(): string {
-  if (!fromSource) return workerFile;
-  // a dynamic import: a static one would be linked before tsx is registered
-  const src = `const api = await import(${JSON.stringify(tsxApiUrl())}); api.register(); globalThis.__multiprocTsx = true;
-export default (await import(${JSON.stringify(workerFile)})).default;`;
-  return `data:text/javascript,${encodeURIComponent(src)}`;
-}
-
 let poolCounter = 0;
 
 export class TinypoolEngine implements Engine {
@@ -142,20 +125,7 @@ export class TinypoolEngine implements Engine {
     this.#progress = isThread ? new Int32Array(new SharedArrayBuffer(4 * PROGRESS_SLOTS)) : undefined;
     this.#channel = isThread ? new BroadcastChannel(this.#channelName) : null;
     this.#channel?.unref();
-    this.#tp = new Tinypool({
-      filename: isThread ? threadWorkerFile() : workerFile,
-      runtime: isThread ? 'worker_threads' : 'child_process',
-      minThreads: settings.processes,
-      maxThreads: settings.processes,
-      concurrentTasksPerWorker: 2,
-      useAtomics: false, // an idle worker must keep running its event loop (timers, primitives' I/O)
-      env: isThread ? threadEnv(settings.env) : childEnv(settings.env),
-      execArgv: isThread ? threadExecArgv(settings.execArgv) : processExecArgv(settings.execArgv, settings.resourceLimits, tsxLoaderUrl),
-      resourceLimits: isThread ? settings.resourceLimits : undefined,
-      argv: isThread ? undefined : [WORKER_ARG],
-      serialization: 'advanced',
-      workerData: isThread ? this.#config(undefined) : undefined,
-    });
+    this.#tp = createTinypool(settings, isThread ? this.#config(undefined) : undefined);
     // tinypool reports a worker lost while idle as a pool 'error'; we handle every loss ourselves.
     this.#tp.on('error', () => {});
     this.#adoptNew();
@@ -363,7 +333,7 @@ export class TinypoolEngine implements Engine {
     const worker = this.#workers.get(reply.w);
     if (!this.#inflight.has(flight.id)) return;
     if (reply.unsendable) {
-      // a child process's batch that v8 refused (see #guardSend): find the culprits, send the rest again
+      // a child process's batch that v8 refused (see guardSend): find the culprits, send the rest again
       this.#land(flight);
       this.#refuseUnsendable(flight, new Error('a value could not be serialized'));
       this.#pump();
@@ -722,44 +692,5 @@ export class TinypoolEngine implements Engine {
   }
 }
 
-/**
- * tinypool relays a run to a child process with `process.send` inside a MessagePort listener: a value v8
- * refuses would throw there, out of anyone's reach, and leave the run pending forever (tinypool-notes #3).
- * Serializing every batch beforehand would double the cost of every run, so the relay is guarded instead:
- * a batch that cannot be sent is replaced by a note saying so, which the worker answers at once, and the
- * engine then names the value that could not cross (#refuseUnsendable).
- */
-function guardSend(tw: TinypoolWorkerObject): void {
-  const worker = tw as TinypoolWorkerObject & { send(message: any): void };
-  const send = worker.send.bind(worker);
-  worker.send = (message: any) => {
-    try {
-      send(message);
-    } catch (err) {
-      const batch = message?.task as Batch | undefined;
-      if (message?.source !== 'port' || typeof batch?.b !== 'number') throw err;
-      send({ ...message, task: { b: batch.b, specs: [], t: [], unsendable: true } satisfies Batch });
-    }
-  };
-}
-
-/** A typed array's buffer, copied when the array is only a view of a larger one (as v8.deserialize makes them). */
-function ownBuffer(array: Float64Array): ArrayBuffer {
-  const { buffer, byteOffset, byteLength } = array;
-  return byteOffset === 0 && byteLength === buffer.byteLength ? (buffer as ArrayBuffer) : array.slice().buffer;
-}
-
 /** The worker each of our WorkerLostErrors came from, so a failed run can tell what it lost. */
 const lostWorkers = new WeakMap<WorkerLostError, WatchedWorker>();
-
-/** Where in a job's arguments the value that cannot cross sits, as a path into the user's input. */
-function unsendablePath(job: QueuedJob, target: Runtime): string | null {
-  if (!(job.flags & CHUNK)) return findUnserializable(job.args, 'args', target);
-  const items = job.args as ArrayLike<unknown>;
-  const base = job.base ?? 0;
-  for (let i = 0; i < items.length; i++) {
-    const where = findUnserializable(items[i], `items[${base + i}]`, target);
-    if (where) return where;
-  }
-  return null;
-}

@@ -1,0 +1,68 @@
+/**
+ * How the engine asks tinypool for its workers: which task module they load (the bundled pool worker, or
+ * from TypeScript sources the .ts file behind a tsx registration), and the options that make tinypool fit
+ * (tinypool-notes.md): the user's environment for child processes, flags a worker accepts, advanced
+ * serialization, no Atomics wait loop, two runs per worker.
+ */
+import { fileURLToPath } from 'node:url';
+import Tinypool from 'tinypool';
+import { WORKER_ARG } from '../base/context.js';
+import { childEnv, fromSource, processExecArgv, threadEnv, threadExecArgv } from '../base/spawn-options.js';
+import { tsxApiUrl, tsxLoaderUrl } from '../base/ts-loader.js';
+import type { Batch, WorkerConfig } from '../worker/protocol.js';
+import type { EngineSettings } from './tinypool-engine.js';
+import type { TinypoolWorkerObject } from './worker-watch.js';
+
+const workerFile = (() => {
+  if (!fromSource) return fileURLToPath(new URL('../worker/pool-worker.bundle.mjs', import.meta.url));
+  return new URL('../worker/pool-worker.ts', import.meta.url).href;
+})();
+
+/** Threads ignore --import on Node 20: from sources, a thread's task module registers tsx, then loads ours. */
+function threadWorkerFile(): string {
+  if (!fromSource) return workerFile;
+  // a dynamic import: a static one would be linked before tsx is registered
+  const src = `const api = await import(${JSON.stringify(tsxApiUrl())}); api.register(); globalThis.__multiprocTsx = true;
+export default (await import(${JSON.stringify(workerFile)})).default;`;
+  return `data:text/javascript,${encodeURIComponent(src)}`;
+}
+
+/** A tinypool with `processes` workers of the engine's runtime; threads find their configuration in workerData. */
+export function createTinypool(settings: EngineSettings, threadConfig: WorkerConfig | undefined): Tinypool {
+  const isThread = settings.runtime === 'thread';
+  return new Tinypool({
+    filename: isThread ? threadWorkerFile() : workerFile,
+    runtime: isThread ? 'worker_threads' : 'child_process',
+    minThreads: settings.processes,
+    maxThreads: settings.processes,
+    concurrentTasksPerWorker: 2,
+    useAtomics: false, // an idle worker must keep running its event loop (timers, primitives' I/O)
+    env: isThread ? threadEnv(settings.env) : childEnv(settings.env),
+    execArgv: isThread ? threadExecArgv(settings.execArgv) : processExecArgv(settings.execArgv, settings.resourceLimits, tsxLoaderUrl),
+    resourceLimits: isThread ? settings.resourceLimits : undefined,
+    argv: isThread ? undefined : [WORKER_ARG],
+    serialization: 'advanced',
+    workerData: threadConfig,
+  });
+}
+
+/**
+ * tinypool relays a run to a child process with `process.send` inside a MessagePort listener: a value v8
+ * refuses would throw there, out of anyone's reach, and leave the run pending forever (tinypool-notes #3).
+ * Serializing every batch beforehand would double the cost of every run, so the relay is guarded instead:
+ * a batch that cannot be sent is replaced by a note saying so, which the worker answers at once, and the
+ * engine then names the value that could not cross (#refuseUnsendable).
+ */
+export function guardSend(tw: TinypoolWorkerObject): void {
+  const worker = tw as TinypoolWorkerObject & { send(message: any): void };
+  const send = worker.send.bind(worker);
+  worker.send = (message: any) => {
+    try {
+      send(message);
+    } catch (err) {
+      const batch = message?.task as Batch | undefined;
+      if (message?.source !== 'port' || typeof batch?.b !== 'number') throw err;
+      send({ ...message, task: { b: batch.b, specs: [], t: [], unsendable: true } satisfies Batch });
+    }
+  };
+}
