@@ -12,6 +12,8 @@ import { normalizeTimeout } from '../lib/base/timeout.js';
 import { decodeFrame, encodeValue, frameBytes } from './channel/codec.js';
 import { trackHandle, type HandleToken } from './channel/handle-lifetime.js';
 import { PipeEndCore, PipeEndShape, type RecvResult } from './channel/pipe-core.js';
+import { LANE_ACTIVE, laneActive, laneOf, offerLane, type LaneOffer } from './channel/pipe-lane.js';
+import { askForLane } from './channel/pipe-lane-guest.js';
 import { coreData, openCore, type CoreData } from './reduction.js';
 import { LOCAL_OWNER } from './sync/owner.js';
 
@@ -62,7 +64,17 @@ export class Connection<T = any> implements AsyncIterable<T> {
     this.#core = core;
     this.#readable = readable;
     this.#writable = writable;
-    this.#token = trackHandle(this, () => core.disown(LOCAL_OWNER));
+    this.#token = trackHandle(this, () => (laneOf(core) ?? core).disown(LOCAL_OWNER));
+  }
+
+  /** @internal Tests: whether this handle's calls go through a direct lane now (channel/pipe-lane.ts). */
+  get [LANE_ACTIVE](): boolean {
+    return laneActive(this.#core);
+  }
+
+  /** Where this end's calls go: its core, or the direct lane standing in for it (channel/pipe-lane.ts). */
+  get #end(): EndCore {
+    return laneOf(this.#core) ?? this.#core;
   }
 
   /** True once this handle is closed. */
@@ -97,7 +109,7 @@ export class Connection<T = any> implements AsyncIterable<T> {
    */
   send(obj: T): void {
     this.#checkWritable();
-    this.#core.send(encodeValue(obj));
+    this.#end.send(encodeValue(obj));
   }
 
   /**
@@ -114,7 +126,7 @@ export class Connection<T = any> implements AsyncIterable<T> {
     else if (checkInt(size, 'size') < 0) throw new RangeError('size is negative');
     else if (offset + size > n) throw new RangeError('buffer length < offset + size');
     // the ring copies synchronously, so a view is enough
-    this.#core.send([KIND_BYTES, bytes.subarray(offset, offset + size)]);
+    this.#end.send([KIND_BYTES, bytes.subarray(offset, offset + size)]);
   }
 
   #frame(r: RecvResult): Exclude<RecvResult, null | { tooLong: number }> {
@@ -131,13 +143,13 @@ export class Connection<T = any> implements AsyncIterable<T> {
   /** Receives the next message. Rejects EOFError once the other end is closed and drained. */
   async recv(): Promise<T> {
     this.#checkReadable();
-    return decodeFrame(this.#frame(await this.#core.recv(null, LOCAL_OWNER))) as T;
+    return decodeFrame(this.#frame(await this.#end.recv(null, LOCAL_OWNER))) as T;
   }
 
   /** Blocking twin of {@link recv} (blocks the calling thread). */
   recvSync(): T {
     this.#checkReadable();
-    return decodeFrame(this.#frame(this.#core.recvSync())) as T;
+    return decodeFrame(this.#frame(this.#end.recvSync())) as T;
   }
 
   #checkMax(maxLength: number | null | undefined): number | null {
@@ -154,14 +166,14 @@ export class Connection<T = any> implements AsyncIterable<T> {
   async recvBytes(maxLength?: number | null): Promise<Uint8Array> {
     this.#checkReadable();
     const max = this.#checkMax(maxLength);
-    return frameBytes(this.#frame(await this.#core.recv(max, LOCAL_OWNER)));
+    return frameBytes(this.#frame(await this.#end.recv(max, LOCAL_OWNER)));
   }
 
   /** Blocking twin of {@link recvBytes}. */
   recvBytesSync(maxLength?: number | null): Uint8Array {
     this.#checkReadable();
     const max = this.#checkMax(maxLength);
-    return frameBytes(this.#frame(this.#core.recvSync(max)));
+    return frameBytes(this.#frame(this.#end.recvSync(max)));
   }
 
   #into(buf: ArrayBufferView | ArrayBuffer, offset: number): Uint8Array {
@@ -185,14 +197,14 @@ export class Connection<T = any> implements AsyncIterable<T> {
   async recvBytesInto(buf: ArrayBufferView | ArrayBuffer, offset = 0): Promise<number> {
     this.#checkReadable();
     const dst = this.#into(buf, offset);
-    return this.#copyInto(dst, offset, frameBytes(this.#frame(await this.#core.recv(null, LOCAL_OWNER))));
+    return this.#copyInto(dst, offset, frameBytes(this.#frame(await this.#end.recv(null, LOCAL_OWNER))));
   }
 
   /** Blocking twin of {@link recvBytesInto}. */
   recvBytesIntoSync(buf: ArrayBufferView | ArrayBuffer, offset = 0): number {
     this.#checkReadable();
     const dst = this.#into(buf, offset);
-    return this.#copyInto(dst, offset, frameBytes(this.#frame(this.#core.recvSync())));
+    return this.#copyInto(dst, offset, frameBytes(this.#frame(this.#end.recvSync())));
   }
 
   /**
@@ -201,13 +213,13 @@ export class Connection<T = any> implements AsyncIterable<T> {
    */
   async poll(timeout: number | null = 0): Promise<boolean> {
     this.#checkReadable();
-    return this.#core.poll(normalizeTimeout(timeout, 'timeout'), LOCAL_OWNER);
+    return this.#end.poll(normalizeTimeout(timeout, 'timeout'), LOCAL_OWNER);
   }
 
   /** Blocking twin of {@link poll}. */
   pollSync(timeout: number | null = 0): boolean {
     this.#checkReadable();
-    return this.#core.pollSync(normalizeTimeout(timeout, 'timeout'));
+    return this.#end.pollSync(normalizeTimeout(timeout, 'timeout'));
   }
 
   /** Closes this handle (only this one: other holders of this end keep theirs). Idempotent. */
@@ -242,8 +254,10 @@ export class Connection<T = any> implements AsyncIterable<T> {
   [toHandle](target: HandleTarget): HandleDescriptor {
     if (!this.#token.open) throw new ConnectionClosedError('cannot send a closed Connection to a worker');
     const core = coreData(this.#core, PipeEndShape, target);
-    this.#core.retain();
-    return { module: import.meta.url, type: 'Connection', data: { core, readable: this.#readable, writable: this.#writable } };
+    this.#end.retain(); // a lane standing in for this end ends first: the new holder reads the rings
+    // A child process may get a direct lane to this thread for this end (when each end ends up single-held).
+    const lane = target === 'process' && this.#core instanceof PipeEndCore ? offerLane(this.#core) : null;
+    return { module: import.meta.url, type: 'Connection', data: { core, readable: this.#readable, writable: this.#writable, lane } };
   }
 }
 
@@ -260,9 +274,10 @@ export function Pipe<T = any>(duplex = true): [Connection<T>, Connection<T>] {
 /** Revives a Connection handle in a worker (called by the task codec). */
 export function reviveHandle(type: string, data: unknown): Connection | Promise<Connection> {
   if (type !== 'Connection') throw new TypeError(`unknown handle type ${type}`);
-  const d = data as { core: CoreData; readable: boolean; writable: boolean };
+  const d = data as { core: CoreData; readable: boolean; writable: boolean; lane?: LaneOffer | null };
   const make = (core: EndCore) => {
-    core.adopt(LOCAL_OWNER);
+    (laneOf(core) ?? core).adopt(LOCAL_OWNER);
+    if (d.lane && !(core instanceof PipeEndCore) && laneOf(core) === undefined) askForLane(core as any, d.lane);
     return new Connection(create, core, d.readable, d.writable);
   };
   const core = openCore<EndCore>(d.core, PipeEndShape);

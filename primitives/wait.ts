@@ -12,6 +12,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { LOCAL_OWNER } from './sync/owner.js';
+import { drainLanes, haveLanes, nextSlice } from './transport/lane-socket.js';
 
 /** What a wait loop yields: sleep while `arr[index] === value`, at most `ms` (undefined = forever). */
 export interface Sleep {
@@ -49,7 +50,20 @@ export function runSync<T>(loop: WaitLoop<T>): T {
         break;
       }
     }
-    if (!changed) Atomics.wait(arr, index, value, ms ?? Infinity);
+    if (changed) continue;
+    if (haveLanes()) sleepDrainingLanes(arr, index, value, ms);
+    else Atomics.wait(arr, index, value, ms ?? Infinity);
+  }
+}
+
+/** A blocking wait of a thread with direct lanes: it wakes up now and then to drain them (lane-socket.ts). */
+export function sleepDrainingLanes(arr: Int32Array, index: number, value: number, ms: number | undefined): void {
+  const deadline = ms === undefined || ms === Infinity ? Infinity : performance.now() + ms;
+  for (let slice = 0.02; Atomics.load(arr, index) === value; ) {
+    slice = nextSlice(slice, drainLanes() > 0);
+    const left = deadline - performance.now();
+    if (left <= 0) return;
+    Atomics.wait(arr, index, value, Math.min(slice, left));
   }
 }
 

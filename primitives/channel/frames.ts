@@ -118,6 +118,11 @@ export class FrameReader {
     return this.#left;
   }
 
+  /** Every frame was read (for a run read to its end, made with count Infinity). */
+  get exhausted(): boolean {
+    return this.#left === 0 || this.#at >= this.#bytes.byteLength;
+  }
+
   /** The next frame (left must be > 0). sendBytes payloads get an ArrayBuffer of their own, as users see `.buffer`. */
   next(): Encoded {
     const at = this.#at;

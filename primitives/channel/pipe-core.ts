@@ -13,17 +13,34 @@ import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, typ
 import { watchEnds } from '../worker-gone.js';
 import { ownerNumber } from '../sync/owner.js';
 import { COUNT, DATA_SEQ, LOCK_R, LOCK_W, MessageRing, READERS, WRITERS, type Frame, type RingMemory } from './ring.js';
+import { checkPacked, type Packed } from './frames.js';
 
 /** What `recv` returns instead of a frame: end of file, or a message longer than `maxLength`. */
 export type RecvResult = Frame | null | { tooLong: number };
 
 const AGAIN = Symbol('again');
 
+function brokenPipe(): ConnectionClosedError {
+  return new ConnectionClosedError('broken pipe: every handle of the other end is closed');
+}
+
+function pushRun(ring: MessageRing, run: Packed): void {
+  ring.lock(LOCK_W);
+  try {
+    ring.pushPackedLocked(run);
+  } finally {
+    ring.unlock(LOCK_W);
+  }
+  ring.published();
+}
+
 export const PipeEndShape = {
   kind: 'Connection',
   waiting: ['recv', 'poll'],
-  immediate: ['send', 'retain', 'adopt', 'disown'],
-  fireAndForget: ['send', 'adopt', 'disown'],
+  immediate: ['retain', 'adopt', 'disown'],
+  fireAndForget: ['adopt', 'disown'],
+  // A process worker's sends stream as packed runs (one request and one copy into the ring per run).
+  packed: { send: 'sendPacked' },
 } as const satisfies CoreShape;
 
 /** The shared memory of one end: the ring it reads, the ring it writes (null when simplex), its holders. */
@@ -44,6 +61,8 @@ export class PipeEndCore {
   readonly #write: MessageRing | null;
   readonly #holders: Int32Array;
   readonly #waits = new RemoteWaits();
+  /** The other end's core, when both were made here by pair() (a lane needs both; see pipe-lane.ts). */
+  peer: PipeEndCore | null = null;
 
   constructor(memory: PipeEndMemory) {
     this.memory = memory;
@@ -64,6 +83,8 @@ export class PipeEndCore {
       end.retain();
       end.adopt(owner);
     }
+    a.peer = b;
+    b.peer = a;
     return [a, b];
   }
 
@@ -105,11 +126,27 @@ export class PipeEndCore {
     if (i >= 0) Atomics.add(this.#holders, i + 1, 1);
   }
 
+  /** A handle that was retained and never adopted closes (a lane's own hold on this end). */
+  release(): void {
+    this.#release();
+  }
+
   /** `owner` closed one of its handles. */
   disown(owner: string): void {
     const i = this.#slot(ownerNumber(owner), false);
     if (i >= 0 && Atomics.load(this.#holders, i + 1) > 0) Atomics.sub(this.#holders, i + 1, 1);
     this.#release();
+  }
+
+  /** Open handles of this end (counted in its rings). */
+  handles(): number {
+    return this.#write ? this.#write.load(WRITERS) : this.#read!.load(READERS);
+  }
+
+  /** Handles of this end held by `owner`. */
+  handlesOf(owner: string): number {
+    const i = this.#slot(ownerNumber(owner), false);
+    return i < 0 ? 0 : Atomics.load(this.#holders, i + 1);
   }
 
   /** `owner` (a worker thread or process) ended: its handles close and its pending receives end. */
@@ -121,11 +158,14 @@ export class PipeEndCore {
 
   // ---- data ----
 
+  /** Some handle of the other end is open (else a send is a broken pipe). */
+  peerOpen(): boolean {
+    return this.#write!.load(READERS) > 0;
+  }
+
   send(msg: Frame): void {
     const ring = this.#write!;
-    if (ring.load(READERS) <= 0) {
-      throw new ConnectionClosedError('broken pipe: every handle of the other end is closed');
-    }
+    if (ring.load(READERS) <= 0) throw brokenPipe();
     ring.lock(LOCK_W);
     try {
       ring.pushLocked(msg);
@@ -133,6 +173,43 @@ export class PipeEndCore {
       ring.unlock(LOCK_W);
     }
     ring.published();
+  }
+
+  /** send() for a packed run of messages (a process worker's stream of sends). */
+  sendPacked(bytes: Uint8Array, count: number): void {
+    if (!checkPacked(bytes, count)) throw new TypeError('sendPacked: malformed run');
+    if (this.#write!.load(READERS) <= 0) throw brokenPipe();
+    pushRun(this.#write!, { bytes, count });
+  }
+
+  /** Messages that were on their way to this end by another path (a lane) join its ring, after what is there. */
+  receivePacked(bytes: Uint8Array, count: number): void {
+    if (!checkPacked(bytes, count)) throw new TypeError('receivePacked: malformed run');
+    pushRun(this.#read!, { bytes, count });
+  }
+
+  /** Takes every message waiting for the other end (a lane carries them from now on); null if none. */
+  takeSent(): Packed | null {
+    const ring = this.#write!;
+    if (ring.load(COUNT) === 0) return null;
+    ring.lock(LOCK_R);
+    try {
+      return ring.load(COUNT) > 0 ? ring.takePackedLocked(Infinity, Infinity, -1) : null;
+    } finally {
+      ring.unlock(LOCK_R);
+      ring.consumed();
+    }
+  }
+
+  /** recv() without waiting: undefined when it would wait. */
+  recvNowait(maxLength?: number | null): RecvResult | undefined {
+    const r = this.#tryRecv(maxLength);
+    return r === AGAIN ? undefined : r;
+  }
+
+  /** A message is waiting in this end's ring. */
+  pending(): boolean {
+    return this.#read!.load(COUNT) > 0;
   }
 
   /** One attempt: a frame, EOF (null), too long, or AGAIN. */

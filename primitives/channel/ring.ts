@@ -270,8 +270,8 @@ export class MessageRing {
 
   /**
    * Removes up to `max` frames from the front as one packed run (at least one, then no more than
-   * `maxBytes` in all), counting them into the control slot `into` (LENT) before they leave COUNT, so
-   * they are never missing from both. Caller holds LOCK_R and knows count > 0.
+   * `maxBytes` in all), counting them into the control slot `into` (LENT; -1: none) before they leave
+   * COUNT, so they are never missing from both. Caller holds LOCK_R and knows count > 0.
    */
   takePackedLocked(max: number, maxBytes: number, into: number): Packed {
     const ctl = this.ctl;
@@ -294,7 +294,7 @@ export class MessageRing {
     if (head + size <= cap) bytes.set(this.#u8.subarray(head, head + size));
     else this.#copyOut(bytes, head, size, cap);
     ctl[HEAD] = at;
-    Atomics.add(ctl, into, n);
+    if (into >= 0) Atomics.add(ctl, into, n);
     Atomics.sub(ctl, COUNT, n);
     Atomics.sub(ctl, USED, size);
     return { bytes, count: n };

@@ -30,6 +30,8 @@ import { openSocket } from './connect-socket.js';
 import { decode, DEFAULT_MAX_FRAME, encode, EXIT_WRITE_LIMIT_MS, FrameSocket, HANDSHAKE_MAX_FRAME, writeAllSync } from './wire.js';
 import type { Encoded } from '../../lib/base/codec/message.js';
 import { FramePacker } from '../channel/frames.js';
+import { haveLanes } from './lane-socket.js';
+import { sleepDrainingLanes } from '../wait.js';
 
 
 
@@ -270,6 +272,7 @@ export class Link {
         this.#drainPort();
         if (this.#syncReply) break;
         if (Atomics.load(this.#signal, 1) === 1) this.#ioDied();
+        else if (haveLanes()) sleepDrainingLanes(this.#signal, 0, seen, undefined);
         else Atomics.wait(this.#signal, 0, seen);
       }
       const reply: Reply = this.#syncReply;

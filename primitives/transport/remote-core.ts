@@ -6,12 +6,14 @@ import type { Encoded } from '../../lib/base/codec/message.js';
 import type { CoreShape } from './core.js';
 import { localCore, REMOTE_REF, type RemoteRef } from './expose.js';
 import { theLink, type BeforeNext } from './link.js';
-import { formatAddress } from './protocol.js';
+import { formatAddress, PROTOCOL_OBJECT } from './protocol.js';
 
 const cores = new Map<string, Promise<object>>();
 
 /** On a remote core: `core[BEFORE_NEXT](hook)` runs `hook` before this thread's next request to its broker (link.ts BeforeNext). */
 export const BEFORE_NEXT: unique symbol = Symbol('multiproc.beforeNext') as any;
+/** On a remote core: `await core[BARRIER]()` resolves once every earlier call of this thread to its broker has been applied. */
+export const BARRIER: unique symbol = Symbol('multiproc.barrier') as any;
 
 /**
  * Returns a core for `ref`: the local core itself in the creator's own thread, else one remote
@@ -38,7 +40,11 @@ async function build(ref: RemoteRef, shape: CoreShape): Promise<object> {
   const link = theLink();
   const broker = await link.broker(ref.address, ref.authkey, ref.pid);
   const id = ref.id;
-  const core: Record<string | symbol, unknown> = { [REMOTE_REF]: ref, [BEFORE_NEXT]: (hook: BeforeNext) => link.beforeNext(broker, hook) };
+  const core: Record<string | symbol, unknown> = {
+    [REMOTE_REF]: ref,
+    [BEFORE_NEXT]: (hook: BeforeNext) => link.beforeNext(broker, hook),
+    [BARRIER]: () => link.call(broker, PROTOCOL_OBJECT, 'ping', []),
+  };
   for (const m of shape.waiting) {
     core[m] = (...args: unknown[]) => link.call(broker, id, m, args);
     core[`${m}Sync`] = (...args: unknown[]) => link.callSync(broker, id, m, args, true);

@@ -1,0 +1,348 @@
+/**
+ * A Pipe's direct lane. When each end of a Pipe has a single holder — the thread T that made it
+ * (the host) and one thread C of a child process it passed the other end to (the guest) — the two
+ * talk over a socket of their own (transport/lane-socket.ts), read by their own event loops: a round
+ * trip costs the two wake-ups of a bare socket ping-pong, not four hops through T's broker thread.
+ * Everything a Pipe promises still holds, because the lane is only a shortcut into the rings:
+ *
+ * - It starts only while both ends are single-held (checked by T against the holder tables, after
+ *   C's adopt is applied), and at a quiet moment of C (no call of C on that end in flight): C
+ *   settles its earlier calls and says CONFIRM; T answers GO and moves what C had not yet received
+ *   from C's ring into the lane, and from then on sends there.
+ * - What C sends by the lane goes into T's ring as it arrives (after what C sent before, which was
+ *   applied first), so T's own receives, blocking or not, work on its ring as always. While the lane
+ *   is open it counts as a handle of C's end, so T sees EOF only after everything C sent has arrived.
+ * - It ends (teardown) before either end is passed on, so a new holder reads the rings: what C had
+ *   not yet read travels back to T, which puts it back in C's ring ahead of anything it sends next
+ *   (TEARDOWN → ACK → DONE, and FIN when C began, so C's next holder finds it).
+ * - Closing the last handle says CLOSE (the peer sees EOF after what came before); a peer that dies
+ *   is seen as the socket closing. A poll first reads the socket: after `conn.send(x); ev.set()` in C,
+ *   T's `ev.wait(); conn.poll()` is true, as with the rings.
+ *
+ * Establishment runs in the background: C keeps using the broker until T accepts, so a host that is
+ * blocked (not running its event loop) never holds up a child.
+ */
+import { createServer, type Server } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { ConnectionClosedError } from '../../lib/base/errors.js';
+import type { Encoded } from '../../lib/base/codec/message.js';
+import { drainLanes, LANE_HEADER, LaneSocket } from '../transport/lane-socket.js';
+import { KIND_F64 } from '../../lib/base/codec/message.js';
+import { privateAddress } from '../transport/server.js';
+import { LOCAL_OWNER } from '../sync/owner.js';
+import { timeLeft } from '../wait.js';
+import { FrameReader, frameSize } from './frames.js';
+import type { PipeEndCore, RecvResult } from './pipe-core.js';
+
+export const HELLO = 1;
+export const ACCEPT = 2;
+export const REJECT = 3;
+export const CONFIRM = 4;
+export const GO = 5;
+export const NOGO = 6;
+export const DATA = 7;
+export const CLOSE = 8;
+export const TEARDOWN = 9;
+export const ACK = 10;
+export const DONE = 11;
+export const FIN = 12;
+
+/** On a core: the lane end standing in for it, if any (a Connection sends its calls there). */
+export const LANE: unique symbol = Symbol('multiproc.pipeLane') as any;
+
+/** What a child needs to ask for a lane (inside a Connection's handle descriptor). */
+export interface LaneOffer {
+  address: string;
+  token: string;
+}
+
+/** The calls a Connection makes on its end; both sides of a lane stand in for a core with them. */
+export interface EndCalls {
+  send(msg: Encoded): void;
+  recv(maxLength: number | null, owner: string): Promise<RecvResult>;
+  recvSync(maxLength?: number | null): RecvResult;
+  poll(timeout: number | undefined, owner: string): Promise<boolean>;
+  pollSync(timeout?: number): boolean;
+  retain(): void;
+  adopt(owner: string): void;
+  disown(owner: string): void;
+}
+
+/** The lane end standing in for `core`, if any. */
+export function laneOf(core: object): EndCalls | undefined {
+  return (core as any)[LANE];
+}
+
+/** Tests: `conn[LANE_ACTIVE]` says whether a Connection's calls go through an open lane now. */
+export const LANE_ACTIVE: unique symbol = Symbol.for('multiproc.laneActive') as any;
+
+export function laneActive(core: object): boolean {
+  return (laneOf(core) as { active?: boolean } | undefined)?.active === true;
+}
+
+export function brokenPipe(): ConnectionClosedError {
+  return new ConnectionClosedError('broken pipe: every handle of the other end is closed');
+}
+
+const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Writes one message as a DATA frame holding a packed run of one frame (ring layout). */
+export function sendData(lane: LaneSocket, msg: Encoded): boolean {
+  const size = frameSize(msg);
+  const buf = lane.frame(DATA, size);
+  const view = new DataView(buf.buffer, buf.byteOffset + LANE_HEADER, size);
+  if (typeof msg === 'number') {
+    view.setUint32(0, 8, LE);
+    view.setUint32(4, KIND_F64, LE);
+    view.setFloat64(8, msg, LE);
+  } else {
+    view.setUint32(0, msg[1].byteLength, LE);
+    view.setUint32(4, msg[0], LE);
+    buf.set(msg[1], LANE_HEADER + 8);
+  }
+  return lane.send(buf);
+}
+
+export function countFrames(bytes: Uint8Array): number {
+  const r = new FrameReader({ bytes, count: Infinity });
+  let n = 0;
+  for (; !r.exhausted; n++) r.skip(1);
+  return n;
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** Sleeps a little in a blocking wait, draining this thread's lanes first; returns the next slice. */
+export function sleepSlice(slice: number, deadline = Infinity): number {
+  if (drainLanes() > 0) return 0.02;
+  const left = timeLeft(deadline);
+  Atomics.wait(pause, 0, 0, left === undefined ? slice : Math.min(slice, Math.max(left, 0)));
+  return Math.min(slice * 2, 2);
+}
+
+/** Blocks (draining lanes) until `done()` or the lane closes. */
+export function waitFor(lane: LaneSocket, done: () => boolean): void {
+  for (let slice = 0.02; !done() && !lane.closed; ) slice = sleepSlice(slice);
+}
+
+// ---- the host (T): the thread that made the Pipe ----
+
+/**
+ * T's end while a lane is open: sends go by the lane; receives stay on T's ring, which the lane
+ * fills. `end` is C's end (as a core here), `peer` is T's.
+ */
+class LaneHost implements EndCalls {
+  readonly #mine: PipeEndCore;
+  readonly #theirs: PipeEndCore;
+  #lane: LaneSocket | null;
+  #handles: number;
+  #closedByGuest = false;
+  #draining = false;
+  #ack: Uint8Array | null = null;
+  #acked = false;
+  /** Receives of this thread waiting for the lane (woken by its next frame, or its end). */
+  #waiters: (() => void)[] = [];
+  /** The lane holds a handle of C's end while open: T sees EOF only after all it carried arrived. */
+  #holding = true;
+
+  constructor(mine: PipeEndCore, theirs: PipeEndCore, lane: LaneSocket) {
+    this.#mine = mine;
+    this.#theirs = theirs;
+    this.#lane = lane;
+    this.#handles = mine.handlesOf(LOCAL_OWNER);
+    theirs.retain();
+    lane.onFrame((type, payload) => this.#onFrame(type, payload));
+    lane.onClose(() => this.#detach());
+  }
+
+  #onFrame(type: number, payload: Uint8Array): void {
+    if (type === DATA) {
+      this.#mine.receivePacked(payload, countFrames(payload));
+      this.#wake();
+    } else if (type === CLOSE) {
+      this.#closedByGuest = true;
+      this.#detach();
+    } else if (type === TEARDOWN) {
+      // C begins: everything it sent by the lane is in T's ring already
+      this.#draining = true;
+      this.#lane?.write(ACK);
+    } else if (type === ACK) {
+      this.#acked = true;
+      if (payload.byteLength > 0) this.#ack = payload;
+    } else if (type === DONE) {
+      if (payload.byteLength > 0) this.#resend(payload);
+      this.#lane?.write(FIN);
+      this.#detach();
+    }
+  }
+
+  #wake(): void {
+    const w = this.#waiters;
+    if (w.length === 0) return;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+
+  get active(): boolean {
+    return this.#lane !== null;
+  }
+
+  send(msg: Encoded): void {
+    if (this.#draining) waitFor(this.#lane!, () => !this.#draining);
+    const lane = this.#lane;
+    if (lane === null) return this.#mine.send(msg);
+    if (this.#closedByGuest || !this.#mine.peerOpen()) throw brokenPipe();
+    if (!sendData(lane, msg)) throw brokenPipe();
+  }
+
+  /**
+   * While the lane is open only it fills T's ring, so a receive waits for its next frame (a promise,
+   * not a wait on the ring: no wake-up posted through the engine); after, as always.
+   */
+  async recv(maxLength: number | null, owner: string): Promise<RecvResult> {
+    for (;;) {
+      const lane = this.#lane;
+      if (lane === null) return this.#mine.recv(maxLength, owner);
+      const r = this.#mine.recvNowait(maxLength);
+      if (r !== undefined) return r;
+      lane.ref();
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+      if (this.#waiters.length === 0) lane.unref();
+    }
+  }
+
+  recvSync(maxLength?: number | null): RecvResult {
+    return this.#mine.recvSync(maxLength); // its blocking wait drains the lane (wait.ts)
+  }
+
+  poll(timeout: number | undefined, owner: string): Promise<boolean> {
+    this.#lane?.drain(); // what C wrote before its later calls is in T's ring now
+    return this.#mine.poll(timeout, owner);
+  }
+
+  pollSync(timeout?: number): boolean {
+    this.#lane?.drain();
+    return this.#mine.pollSync(timeout);
+  }
+
+  adopt(owner: string): void {
+    this.#handles++;
+    this.#mine.adopt(owner);
+  }
+
+  disown(owner: string): void {
+    this.#mine.disown(owner);
+    if (--this.#handles > 0) return;
+    this.#lane?.write(CLOSE); // C sees EOF after what T sent before
+    this.#detach();
+  }
+
+  /** T passes its end on: TEARDOWN; C answers ACK with what it had not read, which goes back into C's ring; DONE. */
+  retain(): void {
+    if (this.#draining) waitFor(this.#lane!, () => !this.#draining);
+    const lane = this.#lane;
+    if (lane !== null) {
+      lane.write(TEARDOWN);
+      waitFor(lane, () => this.#acked);
+      if (this.#ack !== null) this.#resend(this.#ack);
+      lane.write(DONE);
+      this.#detach();
+    }
+    this.#mine.retain();
+  }
+
+  /** Messages C had not read go back into its ring, ahead of anything T sends next. */
+  #resend(bytes: Uint8Array): void {
+    try {
+      this.#mine.sendPacked(bytes, countFrames(bytes));
+    } catch {
+      // C's end is closed meanwhile: nobody is left to read them
+    }
+  }
+
+  #detach(): void {
+    this.#draining = false;
+    this.#wake();
+    const lane = this.#lane;
+    this.#lane = null;
+    lane?.close();
+    if (this.#holding) {
+      this.#holding = false;
+      this.#theirs.release();
+    }
+    if ((this.#mine as any)[LANE] === this) delete (this.#mine as any)[LANE];
+  }
+}
+
+interface Offer {
+  end: PipeEndCore;
+  peer: PipeEndCore;
+}
+
+let listener: string | null = null;
+const offers = new Map<string, Offer>();
+
+/**
+ * T is about to pass `end` to a child process: offers a lane for it (what the child needs to ask),
+ * or null when this thread does not have the other end's core.
+ */
+export function offerLane(end: PipeEndCore): LaneOffer | null {
+  const peer = end.peer;
+  if (peer === null) return null;
+  listener ??= listen();
+  const token = randomBytes(24).toString('hex');
+  offers.set(token, { end, peer });
+  return { address: listener, token };
+}
+
+function listen(): string {
+  const { address } = privateAddress();
+  const server: Server = createServer((socket) => accept(new LaneSocket(socket)));
+  server.on('error', () => {});
+  server.listen(address);
+  server.unref();
+  return address;
+}
+
+/** Every handle of `end` is held by `owner`. */
+function heldOnlyBy(end: PipeEndCore, owner: string): boolean {
+  const n = end.handles();
+  return n > 0 && end.handlesOf(owner) === n;
+}
+
+function eligible(offer: Offer, child: string): boolean {
+  return laneOf(offer.peer) === undefined && heldOnlyBy(offer.end, child) && heldOnlyBy(offer.peer, LOCAL_OWNER);
+}
+
+function accept(lane: LaneSocket): void {
+  lane.unref();
+  let offer: Offer | undefined;
+  let child = '';
+  lane.onFrame((type, payload) => {
+    if (offer === undefined) {
+      const [token, owner] = (type === HELLO ? Buffer.from(payload).toString('utf8') : '').split(' ');
+      offer = offers.get(token);
+      offers.delete(token);
+      child = owner ?? '';
+      if (offer !== undefined && eligible(offer, child)) {
+        lane.write(ACCEPT);
+        return;
+      }
+      offer = undefined;
+      lane.write(REJECT);
+      lane.close();
+      return;
+    }
+    // C is quiet, and everything it sent before is in T's ring: start, unless something changed meanwhile
+    if (type !== CONFIRM || !eligible(offer, child)) {
+      lane.write(NOGO);
+      lane.close();
+      return;
+    }
+    const peer = offer.peer;
+    lane.write(GO);
+    const sent = peer.takeSent(); // what C had not yet received goes first, by the lane
+    if (sent !== null) lane.write(DATA, sent.bytes);
+    (peer as any)[LANE] = new LaneHost(peer, offer.end, lane);
+  });
+}
