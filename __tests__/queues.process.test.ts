@@ -77,20 +77,33 @@ describe('Queue across process workers', () => {
   });
 
   test('credits held by a producer that is killed go back to the queue', async () => {
-    const q = new Queue(8); // a process producer reserves 2 slots at a time
+    const q = new Queue(8); // a process producer reserves 4 slots at a time (half the queue)
     const held = new Event();
     const never = new Event();
     const p = new Process({ target: task(fixtures, 'putOnceThenBlock'), args: [q, held, never], runtime: 'process' });
     p.start();
     expect(await held.wait(20_000)).toBe(true);
     expect(q.qsize()).toBe(1);
-    for (let i = 0; i < 6; i++) q.putNowait(i);
-    expect(() => q.putNowait('one too many')).toThrow(Full); // the producer still holds one slot
+    for (let i = 0; i < 4; i++) q.putNowait(i);
+    expect(() => q.putNowait('one too many')).toThrow(Full); // the producer still holds three slots
     p.kill();
     await p.join();
     for (let i = 0; i < 200 && q.full(); i++) await new Promise((r) => setTimeout(r, 10));
-    q.putNowait('now it fits');
+    for (let i = 0; i < 3; i++) q.putNowait(`now it fits ${i}`);
     expect(q.qsize()).toBe(8);
+  });
+
+  test('a process put blocked on a full queue goes in when a single slot frees (credits wait for a batch only briefly)', async () => {
+    const q = new Queue(8); // a reservation waits for 2 free slots, or 1 ms
+    for (let i = 0; i < 8; i++) q.putNowait(i);
+    const done = new Event();
+    const put = pool.apply(task(fixtures, 'putOneMore'), [q, done]);
+    expect(q.getNowait()).toBe(0);
+    expect(await done.wait(20_000)).toBe(true);
+    await put;
+    const rest: unknown[] = [];
+    for (let i = 0; i < 8; i++) rest.push(q.getNowait());
+    expect(rest).toEqual([1, 2, 3, 4, 5, 6, 7, 'late']);
   });
 
   test('JoinableQueue.join with process consumers', async () => {

@@ -25,7 +25,9 @@ export class Credits {
 
   constructor(core: CreditCore, maxsize: number) {
     this.#core = core;
-    this.#want = Math.max(1, Math.min(256, Math.floor(maxsize / 4)));
+    // Half the queue at most: each reservation is a round trip, so a stream reserves in big batches;
+    // what a producer does not use goes back when it pauses.
+    this.#want = Math.max(1, Math.min(1024, Math.floor(maxsize / 2)));
   }
 
   /** Puts into reserved room if some is held; false if the caller must reserve first. */

@@ -14,9 +14,12 @@ import { LENT, type MessageRing } from './ring.js';
 export class Lending {
   readonly #ring: MessageRing;
   readonly #byOwner = new Map<string, FrameReader[]>();
+  /** Room was freed (the queue wakes its putters as it sees fit). */
+  readonly #freed: () => void;
 
-  constructor(ring: MessageRing) {
+  constructor(ring: MessageRing, freed: () => void) {
     this.#ring = ring;
+    this.#freed = freed;
   }
 
   /** Records `run` (already counted in LENT by the ring) as lent to `owner`. */
@@ -42,7 +45,7 @@ export class Lending {
     if (runs.length === 0) this.#byOwner.delete(owner);
     if (done === 0) return;
     Atomics.sub(this.#ring.ctl, LENT, done);
-    this.#ring.consumed();
+    this.#freed();
   }
 
   /** Everything `owner` still holds goes back to the front of the queue, in its order. */

@@ -20,7 +20,7 @@ import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, typ
 import { watchEnds } from '../worker-gone.js';
 import { checkPacked, type Packed } from './frames.js';
 import { Lending } from './lending.js';
-import { COUNT, DATA_SEQ, JOIN_SEQ, LENT, LOCK_R, LOCK_W, MessageRing, RESERVED, SPACE_SEQ, UNFINISHED, type Frame, type RingMemory } from './ring.js';
+import { COUNT, DATA_SEQ, JOIN_SEQ, LENT, LOCK_R, LOCK_W, MessageRing, RESERVED, SPACE_EAGER, SPACE_SEQ, SPACE_WAITERS, UNFINISHED, type Frame, type RingMemory } from './ring.js';
 
 export const QueueShape = {
   kind: 'Queue',
@@ -32,6 +32,13 @@ export const QueueShape = {
   // a process worker streams them, packed into runs (Python's feeder thread, with one copy per run).
   packed: { putUnbounded: 'putPacked', putReserved: 'putReservedPacked' },
 } as const satisfies CoreShape;
+
+/**
+ * A remote producer blocked on a full bounded queue is woken when room for a batch of credits is
+ * free (its low water mark), and at the latest after this many ms for any room: credits then come in
+ * batches instead of one per item freed, without holding a put back for long.
+ */
+const LINGER_MS = 1;
 
 /** The most a consumer may fetch ahead in one run (items, bytes beyond the first item). */
 export const MAX_LEND = 4096;
@@ -56,13 +63,16 @@ export class QueueCore {
   readonly #credits = new Map<string, number>();
   /** Items fetched ahead by remote consumers, kept until they say they got them. */
   readonly #lending: Lending;
+  /** Room a remote producer's reservation waits for (see LINGER_MS); Credits asks for as much. */
+  readonly #lowWater: number;
 
   constructor(memory: QueueMemory) {
     this.memory = memory;
     this.ring = new MessageRing(memory.ring);
     this.#limit = memory.maxsize > 0 ? memory.maxsize : Infinity;
     this.#joinable = memory.joinable;
-    this.#lending = new Lending(this.ring);
+    this.#lending = new Lending(this.ring, () => this.#freed());
+    this.#lowWater = this.#limit === Infinity ? 1 : Math.max(1, Math.min(256, Math.floor(this.#limit / 4)));
     watchEnds(this);
   }
 
@@ -123,21 +133,37 @@ export class QueueCore {
     }
   }
 
-  /** Waits for room, then takes up to `want` slots: one loop for every put form and `reserve`. */
-  *#slots(want: number, timeout: number | undefined, token: WaitToken): WaitLoop<number> {
+  /** Takes up to `want` slots, but only a batch worth a remote producer's round trip (see LINGER_MS). */
+  #takeBatch(want: number): number {
+    return this.#room() >= Math.min(want, this.#lowWater) ? this.#take(want) : 0;
+  }
+
+  /** Room was freed: wakes putters that want any room, or all of them once a batch is free. */
+  #freed(): void {
+    const ring = this.ring;
+    if (ring.load(SPACE_WAITERS) === 0) return;
+    if (ring.load(SPACE_EAGER) > 0 || this.#room() >= this.#lowWater) ring.bump(SPACE_SEQ);
+  }
+
+  /**
+   * Waits for room, then takes up to `want` slots: one loop for every put form and `reserve`. An eager
+   * waiter (every put) takes any room at once; a remote producer's reservation waits for a batch, at
+   * most LINGER_MS, then takes any room.
+   */
+  *#slots(want: number, timeout: number | undefined, token: WaitToken, eager = true): WaitLoop<number> {
     const ring = this.ring;
     const deadline = deadlineOf(timeout);
     let sl: Sleep | null = null;
-    for (;;) {
-      const seq = ring.spaceWillWait();
+    for (let slept = false; ; slept = true) {
+      const seq = ring.spaceWillWait(eager);
       try {
-        const n = this.#take(want);
+        const n = eager || slept ? this.#take(want) : this.#takeBatch(want);
         if (n > 0) return n;
         const left = timeLeft(deadline);
         if (left === -1 || token.cancelled) return 0;
-        yield (sl = sleep(sl, ring.ctl, SPACE_SEQ, seq, left));
+        yield (sl = sleep(sl, ring.ctl, SPACE_SEQ, seq, eager ? left : Math.min(left ?? LINGER_MS, LINGER_MS)));
       } finally {
-        ring.spaceDoneWaiting();
+        ring.spaceDoneWaiting(eager);
       }
     }
   }
@@ -192,11 +218,11 @@ export class QueueCore {
 
   /** Waits for room (as put does), then reserves up to `want` slots for `owner`; 0 on timeout. */
   async reserve(want: number, block: boolean, timeout: number | undefined, owner: string): Promise<number> {
-    let n = this.#take(want);
+    let n = block && timeout !== 0 ? this.#takeBatch(want) : this.#take(want);
     if (n === 0 && block && timeout !== 0) {
       const token = this.#waits.enter(owner, SPACE_SEQ);
       try {
-        n = await runAsync(this.#slots(want, timeout, token));
+        n = await runAsync(this.#slots(want, timeout, token, false));
         if (token.cancelled && n > 0) {
           // the producer ended while we waited: nobody will use this room
           Atomics.sub(this.ring.ctl, RESERVED, n);
@@ -239,7 +265,7 @@ export class QueueCore {
     if (back <= 0) return;
     this.#credit(owner, -back);
     Atomics.sub(this.ring.ctl, RESERVED, back);
-    this.ring.consumed();
+    this.#freed();
   }
 
   // ---- get ----
@@ -254,7 +280,7 @@ export class QueueCore {
     } finally {
       ring.unlock(LOCK_R);
     }
-    if (out !== null) ring.consumed();
+    if (out !== null) this.#freed();
     return out;
   }
 

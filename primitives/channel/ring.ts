@@ -24,7 +24,9 @@ export const JOIN_SEQ = 4 * LINE;
 const TAIL = LOCK_W + 1; // writer-owned byte offset of the next frame
 const HEAD = LOCK_R + 1; // reader-owned byte offset of the first frame
 const READ_WAITERS = DATA_SEQ + 1;
-const SPACE_WAITERS = SPACE_SEQ + 1;
+export const SPACE_WAITERS = SPACE_SEQ + 1;
+/** Space waiters that want any room at all (the others are woken for a batch of room, or time out). */
+export const SPACE_EAGER = SPACE_SEQ + 2;
 const JOIN_WAITERS = JOIN_SEQ + 1;
 export const COUNT = 5 * LINE;
 const USED = COUNT + 1;
@@ -320,13 +322,15 @@ export class MessageRing {
     Atomics.sub(this.ctl, READ_WAITERS, 1);
   }
 
-  spaceWillWait(): number {
+  spaceWillWait(eager = true): number {
     Atomics.add(this.ctl, SPACE_WAITERS, 1);
+    if (eager) Atomics.add(this.ctl, SPACE_EAGER, 1);
     return Atomics.load(this.ctl, SPACE_SEQ);
   }
 
-  spaceDoneWaiting(): void {
+  spaceDoneWaiting(eager = true): void {
     Atomics.sub(this.ctl, SPACE_WAITERS, 1);
+    if (eager) Atomics.sub(this.ctl, SPACE_EAGER, 1);
   }
 
   joinWillWait(): number {
