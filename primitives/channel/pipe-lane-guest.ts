@@ -13,16 +13,12 @@ import { deadlineOf, timeLeft } from '../wait.js';
 import { FramePacker, FrameReader } from './frames.js';
 import type { RecvResult } from './pipe-core.js';
 import {
-  ACCEPT, ACK, brokenPipe, CLOSE, CONFIRM, DATA, DONE, FIN, GO, HELLO, LANE, NOGO, sendData, sleepSlice, TEARDOWN, waitFor,
+  ACCEPT, ACK, brokenPipe, CLOSE, CONFIRM, DATA, DONE, FIN, frameLength, GO, HELLO, LANE, NOGO, sendData, sleepSlice, TEARDOWN, waitFor,
   type EndCalls, type LaneOffer,
 } from './pipe-lane.js';
 
 type RemoteEnd = EndCalls & { [BARRIER](): Promise<void> };
 type Mode = 'broker' | 'lane' | 'draining';
-
-function frameLength(f: Encoded): number {
-  return typeof f === 'number' ? 8 : f[1].byteLength;
-}
 
 class LaneGuest implements EndCalls {
   readonly #core: RemoteEnd;

@@ -103,6 +103,11 @@ export function sendData(lane: LaneSocket, msg: Encoded): boolean {
   return lane.send(buf);
 }
 
+/** A message's payload length (what maxLength limits). */
+export function frameLength(f: Encoded): number {
+  return typeof f === 'number' ? 8 : f[1].byteLength;
+}
+
 export function countFrames(bytes: Uint8Array): number {
   const r = new FrameReader({ bytes, count: Infinity });
   let n = 0;
@@ -142,6 +147,8 @@ class LaneHost implements EndCalls {
   #acked = false;
   /** Receives of this thread waiting for the lane (woken by its next frame, or its end). */
   #waiters: (() => void)[] = [];
+  /** The first waiting receive, which the next message may be handed to directly (the ring being empty). */
+  #direct: { maxLength: number | null; take(f: Encoded): void } | null = null;
   /** The lane holds a handle of C's end while open: T sees EOF only after all it carried arrived. */
   #holding = true;
 
@@ -157,6 +164,17 @@ class LaneHost implements EndCalls {
 
   #onFrame(type: number, payload: Uint8Array): void {
     if (type === DATA) {
+      const direct = this.#direct;
+      if (direct !== null && !this.#mine.pending()) {
+        // a receive is waiting and nothing is ahead of this message: hand it over, no ring round trip
+        const r = new FrameReader({ bytes: payload, count: Infinity });
+        const f = r.next();
+        if (r.exhausted && (direct.maxLength === null || frameLength(f) <= direct.maxLength)) {
+          this.#direct = null;
+          direct.take(f);
+          return;
+        }
+      }
       this.#mine.receivePacked(payload, countFrames(payload));
       this.#wake();
     } else if (type === CLOSE) {
@@ -177,6 +195,7 @@ class LaneHost implements EndCalls {
   }
 
   #wake(): void {
+    this.#direct = null;
     const w = this.#waiters;
     if (w.length === 0) return;
     this.#waiters = [];
@@ -206,8 +225,19 @@ class LaneHost implements EndCalls {
       const r = this.#mine.recvNowait(maxLength);
       if (r !== undefined) return r;
       lane.ref();
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+      let handed: Encoded | undefined;
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        this.#direct ??= {
+          maxLength,
+          take: (f) => {
+            handed = f;
+            this.#wake();
+          },
+        };
+      });
       if (this.#waiters.length === 0) lane.unref();
+      if (handed !== undefined) return handed;
     }
   }
 
