@@ -57,10 +57,14 @@ export class Credits {
     return this.#want;
   }
 
-  /** For async puts: when half the credits are spent, asks for more without waiting (no room: none). */
+  /**
+   * For async puts: when half the credits are spent, asks for a whole batch more without waiting (no
+   * room: none). Its answer is read when the producer next yields (it runs out), so each batch costs
+   * one such pause: the bigger the batch, the fewer.
+   */
   topUp(): void {
     if (this.#ahead !== null || this.#held * 2 > this.#want) return;
-    this.#ahead = this.#core.reserve(this.#want - this.#held, false, undefined, LOCAL_OWNER).then(
+    this.#ahead = this.#core.reserve(this.#want, false, undefined, LOCAL_OWNER).then(
       (n) => {
         this.#ahead = null;
         this.took(n);
