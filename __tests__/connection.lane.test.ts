@@ -102,7 +102,7 @@ test('after the peer sends and then signals by an Event, a poll sees what it sen
   a.close();
 });
 
-test('a child that dies after sending: everything it sent arrives, then EOF', async () => {
+test('a child that dies after sending (and one more call): everything it sent arrives, then EOF', async () => {
   const [a, b] = Pipe();
   const p = new Process({ target: task(fixtures, 'sendThenDie'), args: [b, 200], runtime: 'process' });
   p.start();

@@ -275,10 +275,12 @@ export function Pipe<T = any>(duplex = true): [Connection<T>, Connection<T>] {
 export function reviveHandle(type: string, data: unknown): Connection | Promise<Connection> {
   if (type !== 'Connection') throw new TypeError(`unknown handle type ${type}`);
   const d = data as { core: CoreData; readable: boolean; writable: boolean; lane?: LaneOffer | null };
-  const make = (core: EndCore) => {
+  const make = (core: EndCore): Connection | Promise<Connection> => {
     (laneOf(core) ?? core).adopt(LOCAL_OWNER);
-    if (d.lane && !(core instanceof PipeEndCore) && laneOf(core) === undefined) askForLane(core as any, d.lane);
-    return new Connection(create, core, d.readable, d.writable);
+    const conn = new Connection(create, core, d.readable, d.writable);
+    // a child process offered a direct lane asks for it first, briefly (channel/pipe-lane-guest.ts)
+    if (d.lane && !(core instanceof PipeEndCore) && laneOf(core) === undefined) return askForLane(core as any, d.lane).then(() => conn);
+    return conn;
   };
   const core = openCore<EndCore>(d.core, PipeEndShape);
   return core instanceof Promise ? core.then(make) : make(core);

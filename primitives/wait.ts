@@ -12,7 +12,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { LOCAL_OWNER } from './sync/owner.js';
-import { drainLanes, haveLanes, nextSlice } from './transport/lane-socket.js';
+import { drainLanes, haveLanes, nextSlice, spinLanes } from './transport/lane-socket.js';
 
 /** What a wait loop yields: sleep while `arr[index] === value`, at most `ms` (undefined = forever). */
 export interface Sleep {
@@ -59,6 +59,7 @@ export function runSync<T>(loop: WaitLoop<T>): T {
 /** A blocking wait of a thread with direct lanes: it wakes up now and then to drain them (lane-socket.ts). */
 export function sleepDrainingLanes(arr: Int32Array, index: number, value: number, ms: number | undefined): void {
   const deadline = ms === undefined || ms === Infinity ? Infinity : performance.now() + ms;
+  if (spinLanes() && Atomics.load(arr, index) !== value) return;
   for (let slice = 0.02; Atomics.load(arr, index) === value; ) {
     slice = nextSlice(slice, drainLanes() > 0);
     const left = deadline - performance.now();

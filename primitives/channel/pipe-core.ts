@@ -37,7 +37,7 @@ function pushRun(ring: MessageRing, run: Packed): void {
 export const PipeEndShape = {
   kind: 'Connection',
   waiting: ['recv', 'poll'],
-  immediate: ['retain', 'adopt', 'disown'],
+  immediate: ['retain', 'adopt', 'disown', 'receivePacked'],
   fireAndForget: ['adopt', 'disown'],
   // A process worker's sends stream as packed runs (one request and one copy into the ring per run).
   packed: { send: 'sendPacked' },
@@ -190,8 +190,8 @@ export class PipeEndCore {
 
   /** Takes every message waiting for the other end (a lane carries them from now on); null if none. */
   takeSent(): Packed | null {
-    const ring = this.#write!;
-    if (ring.load(COUNT) === 0) return null;
+    const ring = this.#write;
+    if (ring === null || ring.load(COUNT) === 0) return null;
     ring.lock(LOCK_R);
     try {
       return ring.load(COUNT) > 0 ? ring.takePackedLocked(Infinity, Infinity, -1) : null;

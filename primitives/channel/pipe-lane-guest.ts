@@ -7,17 +7,27 @@
 import type { Encoded } from '../../lib/base/codec/message.js';
 import { LaneSocket } from '../transport/lane-socket.js';
 import { openSocket } from '../transport/connect-socket.js';
-import { BARRIER } from '../transport/remote-core.js';
+import { BARRIER, BARRIER_SYNC, BEFORE_NEXT } from '../transport/remote-core.js';
+import type { BeforeNext } from '../transport/link.js';
 import { LOCAL_OWNER } from '../sync/owner.js';
 import { deadlineOf, timeLeft } from '../wait.js';
 import { FramePacker, FrameReader } from './frames.js';
 import type { RecvResult } from './pipe-core.js';
 import {
-  ACCEPT, ACK, brokenPipe, CLOSE, CONFIRM, DATA, DONE, FIN, frameLength, GO, HELLO, LANE, NOGO, sendData, sleepSlice, TEARDOWN, waitFor,
+  ACCEPT, ACK, brokenPipe, CLOSE, CONFIRM, countFrames, DATA, DONE, FIN, frameLength, GO, HELLO, LANE, NOGO, sendData, sleepSlice, TEARDOWN, waitFor,
   type EndCalls, type LaneOffer,
 } from './pipe-lane.js';
 
-type RemoteEnd = EndCalls & { [BARRIER](): Promise<void> };
+type RemoteEnd = EndCalls & {
+  receivePacked(bytes: Uint8Array, count: number): void;
+  [BARRIER](): Promise<void>;
+  [BARRIER_SYNC](): void;
+  [BEFORE_NEXT](hook: BeforeNext): void;
+};
+
+/** A batch of sends is written at this many messages, or bytes. */
+const BATCH = 512;
+const BATCH_BYTES = 256 * 1024;
 type Mode = 'broker' | 'lane' | 'draining';
 
 class LaneGuest implements EndCalls {
@@ -27,6 +37,8 @@ class LaneGuest implements EndCalls {
   /** T accepted: the lane starts at this end's next quiet receive. */
   #offered: LaneSocket | null = null;
   #starting: Promise<void> | null = null;
+  /** The lane whose CONFIRM is out, until T's verdict came. */
+  #confirming: LaneSocket | null = null;
   #handles = 1;
   /** What T sent by the lane, not yet received. */
   #queue: Encoded[] = [];
@@ -37,6 +49,8 @@ class LaneGuest implements EndCalls {
   #brokerCalls = 0;
   #acked = false;
   #fin = false;
+  /** Sends not yet written (see #send): a stream of sends goes out as one run per batch. */
+  #out: FramePacker | null = null;
 
   constructor(core: RemoteEnd) {
     this.#core = core;
@@ -46,48 +60,93 @@ class LaneGuest implements EndCalls {
     return this.#mode === 'lane';
   }
 
-  offered(lane: LaneSocket): void {
+  /** T accepted: the lane starts now if this end is quiet (at revive it is), else at its next quiet receive. */
+  offered(lane: LaneSocket): Promise<void> | null {
     this.#offered = lane;
     lane.onClose(() => {
       if (this.#offered === lane) this.#offered = null;
     });
+    return this.#quiet();
   }
 
   // ---- the lane's life ----
 
   /** At a quiet moment: settle earlier calls (T reads its ring first), CONFIRM, and wait for GO. */
   #quiet(): Promise<void> | null {
-    if (this.#mode === 'broker' && this.#offered !== null && this.#brokerCalls === 0 && this.#starting === null) {
-      this.#starting = this.#start(this.#offered).finally(() => (this.#starting = null));
-      this.#offered = null;
-    }
+    const lane = this.#canStart();
+    if (lane !== null) this.#starting = this.#start(lane).finally(() => (this.#starting = null));
     return this.#starting;
   }
 
+  /** The same, for a blocking receive: it would wait for T anyway, so waiting for GO adds no new wait. */
+  #quietSync(): void {
+    if (this.#confirming !== null) {
+      // an async start is waiting for T's verdict: wait for it here (nothing may go by the broker meanwhile)
+      const lane = this.#confirming;
+      waitFor(lane, () => this.#verdict !== 0 || this.#confirming !== lane);
+      return;
+    }
+    const lane = this.#canStart();
+    if (lane === null) return;
+    try {
+      this.#core[BARRIER_SYNC]();
+      this.#confirm(lane);
+      waitFor(lane, () => this.#verdict !== 0);
+    } catch {
+      // the broker or T is gone: stay on the broker path
+    } finally {
+      if (this.#verdict !== GO) lane.close();
+      this.#verdict = 0;
+    }
+  }
+
+  #canStart(): LaneSocket | null {
+    const lane = this.#offered;
+    if (this.#mode !== 'broker' || lane === null || this.#brokerCalls > 0 || this.#starting !== null) return null;
+    this.#offered = null;
+    return lane;
+  }
+
   async #start(lane: LaneSocket): Promise<void> {
-    let verdict = 0;
     try {
       await this.#core[BARRIER]();
-      lane.onFrame((type, payload) => {
-        if (verdict !== 0) return this.#onFrame(type, payload);
-        if (type !== GO && type !== NOGO) return;
-        verdict = type;
-        if (type === GO) {
-          this.#mode = 'lane';
-          this.#lane = lane;
-        }
-        this.#wake();
-      });
-      lane.onClose(() => {
-        this.#peerClosed = true;
-        this.#detach();
-        this.#wake();
-      });
-      if (!lane.write(CONFIRM)) return;
-      while (verdict === 0 && !lane.closed) await this.#next(lane);
+      this.#confirm(lane);
+      while (this.#verdict === 0 && !lane.closed) await this.#next(lane);
     } finally {
-      if (verdict !== GO) lane.close();
+      if (this.#verdict !== GO) lane.close();
+      this.#verdict = 0;
     }
+  }
+
+  /** T's answer to CONFIRM (GO or NOGO), 0 while none came. */
+  #verdict = 0;
+
+  /** Says CONFIRM; T's GO (or NOGO) sets #verdict, and with GO the lane carries this end from then on. */
+  #confirm(lane: LaneSocket): void {
+    this.#confirming = lane;
+    lane.onFrame((type) => {
+      if (type !== GO && type !== NOGO) return;
+      this.#confirming = null;
+      this.#verdict = type;
+      if (type === GO) {
+        this.#mode = 'lane';
+        this.#lane = lane;
+        lane.onFrame((t, payload) => this.#onFrame(t, payload)); // what T sends next (first what we had not received)
+      }
+      this.#wake();
+    });
+    lane.onClose(() => {
+      if (this.#confirming === lane) this.#confirming = null;
+      if (this.#mode === 'lane') {
+        // T closed its end, or is gone: what it sent before is still to be received, then EOF
+        this.#peerClosed = true;
+        this.#lane = null;
+      } else if (this.#mode === 'draining') {
+        this.#detach();
+      }
+      this.#wake();
+    });
+    lane.write(CONFIRM);
   }
 
   #onFrame(type: number, payload: Uint8Array): void {
@@ -115,7 +174,13 @@ class LaneGuest implements EndCalls {
   #tearDown(): void {
     this.#settleDraining();
     const lane = this.#lane;
-    if (lane === null) return;
+    if (lane === null) {
+      // T is gone or closed its end: what it sent and we did not read goes into our ring ourselves
+      const unread = this.#unread();
+      if (unread.byteLength > 0) this.#core.receivePacked(unread, countFrames(unread));
+      if (this.#mode === 'lane') this.#detach();
+      return;
+    }
     lane.write(TEARDOWN);
     waitFor(lane, () => this.#acked);
     lane.write(DONE, this.#unread());
@@ -124,7 +189,7 @@ class LaneGuest implements EndCalls {
   }
 
   #settleDraining(): void {
-    if (this.#mode === 'draining') waitFor(this.#lane!, () => this.#mode !== 'draining');
+    if (this.#mode === 'draining' && this.#lane !== null) waitFor(this.#lane, () => this.#mode !== 'draining');
   }
 
   #detach(): void {
@@ -182,12 +247,14 @@ class LaneGuest implements EndCalls {
   }
 
   async recv(maxLength: number | null, owner: string): Promise<RecvResult> {
+    this.#flush();
     const starting = this.#quiet();
     if (starting !== null) await starting;
     while (this.#onLane()) {
       const r = this.#take(maxLength);
       if (r !== undefined) return r;
-      await this.#next(this.#lane!);
+      if (this.#lane === null) break;
+      await this.#next(this.#lane);
     }
     const r = this.#take(maxLength); // left from the lane (T's teardown put the rest back in our ring)
     if (r !== undefined && r !== null) return r;
@@ -200,6 +267,8 @@ class LaneGuest implements EndCalls {
   }
 
   recvSync(maxLength?: number | null): RecvResult {
+    this.#flush();
+    this.#quietSync();
     for (let slice = 0.02; this.#onLane(); ) {
       const r = this.#take(maxLength);
       if (r !== undefined) return r;
@@ -215,16 +284,18 @@ class LaneGuest implements EndCalls {
   }
 
   async poll(timeout: number | undefined, owner: string): Promise<boolean> {
+    this.#flush();
     const starting = this.#quiet();
     if (starting !== null) await starting;
     const deadline = deadlineOf(timeout);
     while (this.#onLane()) {
-      this.#lane!.drain(); // what T wrote before its later calls is here now
+      this.#lane?.drain(); // what T wrote before its later calls is here now
       if (this.#ready()) return true;
       const left = timeLeft(deadline);
       if (left === -1) return false;
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.#next(this.#lane!), new Promise<void>((r) => left !== undefined && (timer = setTimeout(r, left)))]);
+      if (this.#lane === null) return this.#ready();
+      await Promise.race([this.#next(this.#lane), new Promise<void>((r) => left !== undefined && (timer = setTimeout(r, left)))]);
       clearTimeout(timer);
     }
     if (this.#head < this.#queue.length) return true;
@@ -238,9 +309,11 @@ class LaneGuest implements EndCalls {
   }
 
   pollSync(timeout?: number): boolean {
+    this.#flush();
+    this.#quietSync();
     const deadline = deadlineOf(timeout);
     for (let slice = 0.02; this.#onLane(); ) {
-      this.#lane!.drain();
+      this.#lane?.drain();
       if (this.#ready()) return true;
       if (timeLeft(deadline) === -1) return false;
       slice = sleepSlice(slice, deadline);
@@ -252,11 +325,36 @@ class LaneGuest implements EndCalls {
 
   // ---- sending and handles ----
 
+  /**
+   * Sends by the lane are batched into one run, written before anything that could depend on them:
+   * before this thread's next request to the creator (any primitive of it), before any blocking wait
+   * of this thread, before this end receives or polls, when the thread yields to its event loop, and
+   * at the end of a task or of the process (the link settles) — so `send(x); ev.set()` still means the
+   * creator finds x once it sees the event. A ping-pong writes at its receive: no delay.
+   */
   send(msg: Encoded): void {
     if (!this.#onLane()) return this.#core.send(msg);
-    if (this.#peerClosed) throw brokenPipe();
-    if (!sendData(this.#lane!, msg)) throw brokenPipe();
+    const lane = this.#lane;
+    if (this.#peerClosed || lane === null || lane.closed) throw brokenPipe();
+    let out = this.#out;
+    if (out === null) {
+      out = this.#out = new FramePacker();
+      lane.setPending(this.#flush);
+      this.#core[BEFORE_NEXT](this.#flush);
+      setImmediate(this.#flush).unref();
+    }
+    out.add(msg);
+    if (out.count >= BATCH || out.byteLength >= BATCH_BYTES) this.#flush();
   }
+
+  readonly #flush = () => {
+    const out = this.#out;
+    if (out === null) return;
+    this.#out = null;
+    const lane = this.#lane;
+    lane?.setPending(null);
+    lane?.write(DATA, out.packed().bytes);
+  };
 
   adopt(owner: string): void {
     this.#handles++;
@@ -281,23 +379,40 @@ class LaneGuest implements EndCalls {
   }
 }
 
+/** How long a revive waits for T to accept a lane before the end starts on the broker path (ms). */
+const ACCEPT_WAIT_MS = 100;
+
 /**
- * C revived an end that came with a lane offer: the end works through the broker at once, and C asks
- * T for the lane in the background (it starts at the end's next quiet receive).
+ * C revived an end that came with a lane offer. It asks T for the lane; the returned promise settles
+ * when the lane is up (the end then starts on it, before any call), or after ACCEPT_WAIT_MS without
+ * an answer — a host that is not running its event loop does not hold a child up for longer: the end
+ * starts on the broker path, and moves to the lane at its next quiet receive if T accepts later.
  */
-export function askForLane(core: RemoteEnd, offer: LaneOffer): void {
+export function askForLane(core: RemoteEnd, offer: LaneOffer): Promise<void> {
   const guest = new LaneGuest(core);
   (core as any)[LANE] = guest;
-  void (async () => {
+  const up = (async () => {
     await core[BARRIER](); // our adopt is applied: T sees us as the only holder
     const lane = new LaneSocket(await openSocket(offer.address));
     lane.unref();
-    lane.onFrame((type) => {
-      if (type === ACCEPT) guest.offered(lane);
-      else lane.close();
+    const started = new Promise<void>((resolve) => {
+      lane.onFrame((type) => {
+        if (type !== ACCEPT) {
+          lane.close();
+          return resolve();
+        }
+        const starting = guest.offered(lane);
+        if (starting === null) resolve();
+        else void starting.then(resolve, resolve);
+      });
+      lane.onClose(() => resolve());
     });
     lane.write(HELLO, Buffer.from(`${offer.token} ${LOCAL_OWNER}`, 'utf8'));
+    await started;
   })().catch(() => {
     // no lane: the broker carries this end
   });
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, ACCEPT_WAIT_MS)));
+  return Promise.race([up, waited]).finally(() => clearTimeout(timer));
 }

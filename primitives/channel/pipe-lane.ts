@@ -26,7 +26,7 @@ import { createServer, type Server } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { ConnectionClosedError } from '../../lib/base/errors.js';
 import type { Encoded } from '../../lib/base/codec/message.js';
-import { drainLanes, LANE_HEADER, LaneSocket } from '../transport/lane-socket.js';
+import { drainLanes, LANE_HEADER, LaneSocket, spinLanes } from '../transport/lane-socket.js';
 import { KIND_F64 } from '../../lib/base/codec/message.js';
 import { privateAddress } from '../transport/server.js';
 import { LOCAL_OWNER } from '../sync/owner.js';
@@ -119,7 +119,7 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /** Sleeps a little in a blocking wait, draining this thread's lanes first; returns the next slice. */
 export function sleepSlice(slice: number, deadline = Infinity): number {
-  if (drainLanes() > 0) return 0.02;
+  if (drainLanes() > 0 || (slice <= 0.02 && spinLanes())) return 0.02;
   const left = timeLeft(deadline);
   Atomics.wait(pause, 0, 0, left === undefined ? slice : Math.min(slice, Math.max(left, 0)));
   return Math.min(slice * 2, 2);

@@ -15,6 +15,7 @@
  */
 import { readSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 
 const HEADER = 5;
 /** Bytes before a frame's payload (see {@link LaneSocket.frame}). */
@@ -38,6 +39,8 @@ export class LaneSocket {
   /** A write is in progress (waiting for room): frames written meanwhile (by a handler) queue behind it. */
   #writing = false;
   #later: Buffer[] = [];
+  /** The owner's batched frames (see {@link setPending}). */
+  #pending: (() => void) | null = null;
   #readBuf: Buffer | null = null;
 
   constructor(socket: Socket) {
@@ -86,8 +89,24 @@ export class LaneSocket {
     return buf;
   }
 
+  /**
+   * The owner batches frames: `flush` writes them, and is called before this lane writes anything
+   * else and before any blocking wait of this thread (drainLanes), so nothing overtakes them.
+   */
+  setPending(flush: (() => void) | null): void {
+    this.#pending = flush;
+  }
+
+  #flushPending(): void {
+    const f = this.#pending;
+    if (f === null) return;
+    this.#pending = null;
+    f();
+  }
+
   /** Writes a frame made by {@link frame} (see write). */
   send(buf: Buffer): boolean {
+    this.#flushPending();
     if (this.#closed) return false;
     if (this.#writing) {
       this.#later.push(buf);
@@ -146,6 +165,11 @@ export class LaneSocket {
       if (n < READ_CHUNK) break;
     }
     return got;
+  }
+
+  /** Writes the owner's batched frames now. */
+  flush(): void {
+    this.#flushPending();
   }
 
   /** The lane keeps the process alive only while someone waits on it. */
@@ -226,12 +250,28 @@ export class LaneSocket {
   }
 }
 
-/** Drains every lane of this thread (see the module notes); returns the bytes that came. */
+/** Writes every lane's batched frames, then drains every lane of this thread (see the module notes); returns the bytes that came. */
 export function drainLanes(): number {
   if (live.size === 0) return 0;
   let got = 0;
-  for (const lane of [...live]) got += lane.drain();
+  for (const lane of [...live]) {
+    lane.flush();
+    got += lane.drain();
+  }
   return got;
+}
+
+/** How long the first wait of a blocking call polls its lanes before it sleeps (ms). */
+const SPIN_MS = 0.1;
+
+/**
+ * The first wait of a blocking call on a thread with lanes: a peer's answer often comes within tens
+ * of microseconds, sooner than a sleep would notice it (Node cannot block on a socket), so poll the
+ * lanes that long; true when something came.
+ */
+export function spinLanes(): boolean {
+  for (const until = performance.now() + SPIN_MS; performance.now() < until; ) if (drainLanes() > 0) return true;
+  return false;
 }
 
 /** True when this thread has open lanes (its blocking waits must then wake up to drain them). */

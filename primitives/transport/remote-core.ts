@@ -14,6 +14,8 @@ const cores = new Map<string, Promise<object>>();
 export const BEFORE_NEXT: unique symbol = Symbol('multiproc.beforeNext') as any;
 /** On a remote core: `await core[BARRIER]()` resolves once every earlier call of this thread to its broker has been applied. */
 export const BARRIER: unique symbol = Symbol('multiproc.barrier') as any;
+/** The same, blocking: `core[BARRIER_SYNC]()` returns once every earlier call of this thread to its broker has been applied. */
+export const BARRIER_SYNC: unique symbol = Symbol('multiproc.barrierSync') as any;
 
 /**
  * Returns a core for `ref`: the local core itself in the creator's own thread, else one remote
@@ -44,6 +46,7 @@ async function build(ref: RemoteRef, shape: CoreShape): Promise<object> {
     [REMOTE_REF]: ref,
     [BEFORE_NEXT]: (hook: BeforeNext) => link.beforeNext(broker, hook),
     [BARRIER]: () => link.call(broker, PROTOCOL_OBJECT, 'ping', []),
+    [BARRIER_SYNC]: () => link.callSync(broker, PROTOCOL_OBJECT, 'ping', []),
   };
   for (const m of shape.waiting) {
     core[m] = (...args: unknown[]) => link.call(broker, id, m, args);
