@@ -25,11 +25,11 @@ import { tsxApiUrl } from '../../lib/base/ts-loader.js';
 import { clientHandshake } from './auth.js';
 import { ownerId } from './core.js';
 import { R_CLOSED, R_FRAME, type LinkConnect, type LinkEvent } from './link-protocol.js';
-import { formatAddress, isReply, MANY, NO_REPLY, PROTOCOL_OBJECT, SYNC_REPLY, type Address, type Hello, type ObjectId, type Reply, type Request } from './protocol.js';
+import { formatAddress, isReply, NO_REPLY, PROTOCOL_OBJECT, SYNC_REPLY, type Address, type Hello, type ObjectId, type Reply, type Request } from './protocol.js';
 import { openSocket } from './connect-socket.js';
 import { decode, DEFAULT_MAX_FRAME, encode, EXIT_WRITE_LIMIT_MS, FrameSocket, HANDSHAKE_MAX_FRAME, writeAllSync } from './wire.js';
 import type { Encoded } from '../../lib/base/codec/message.js';
-import { FramePacker } from '../channel/frames.js';
+import { RequestQueue } from './request-queue.js';
 import { haveLanes } from './lane-socket.js';
 import { sleepDrainingLanes } from '../wait.js';
 
@@ -49,16 +49,6 @@ interface Pending {
   reject(e: unknown): void;
 }
 
-/** Consecutive packed calls of one method on one object: one request, its frames packed into one run. */
-interface Run {
-  req: Request;
-  objectId: ObjectId;
-  method: string;
-  /** The argument after the frame (an owner id), the same for every frame of the run. */
-  extra: unknown;
-  packer: FramePacker;
-}
-
 /**
  * Runs before the next request of this thread to a broker (`blocking`: before a blocking call, and
  * when the thread settles): a remote queue consumer reports what it got, and gives back what it
@@ -71,17 +61,13 @@ interface Broker {
   socket: Socket | null;
   fd: number;
   closed: ConnectionClosedError | null;
-  queue: Request[];
+  requests: RequestQueue;
   /** Async calls waiting for their reply on this connection (it is ref'd while there are some). */
   pending: number;
   /** The broker runs in our parent process, which we also reach over IPC. */
   parent: boolean;
   /** Calls without an answer were sent since the last answered one (settle() must wait for them). */
   unanswered: boolean;
-  /** The packed run still open for more frames (the last queued request), if any. */
-  run: Run | null;
-  /** Every run queued since the last flush (their frames are packed at flush). */
-  runs: Run[];
   hooks: Set<BeforeNext> | null;
 }
 
@@ -194,7 +180,7 @@ export class Link {
   async #open(address: Address, authkey: Uint8Array, pid: number): Promise<number> {
     const index = this.#brokers.length;
     const parent = pid === process.ppid && typeof process.send === 'function';
-    const broker: Broker = { index, socket: null, fd: -1, closed: null, queue: [], pending: 0, parent, unanswered: false, run: null, runs: [], hooks: null };
+    const broker: Broker = { index, socket: null, fd: -1, closed: null, requests: new RequestQueue(), pending: 0, parent, unanswered: false, hooks: null };
     this.#brokers.push(broker);
     const token = randomBytes(16).toString('hex');
     const owner = ownerId();
@@ -232,11 +218,12 @@ export class Link {
 
   /** An async call: resolves with the result of the (awaited) remote method. */
   call(broker: number, objectId: ObjectId, method: string, args: unknown[]): Promise<unknown> {
-    const b = this.#brokers[broker];
-    if (b.hooks !== null) this.#runHooks(b, false);
-    const deferred = this.#takeDeferred(broker, objectId);
-    if (deferred) return Promise.reject(errorFromWire(deferred));
-    if (b.closed) return Promise.reject(b.closed);
+    let b: Broker;
+    try {
+      b = this.#ready(broker, objectId);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       if (b.pending++ === 0) b.socket!.ref();
@@ -250,20 +237,15 @@ export class Link {
    * `waits`: the method may wait for others (acquire, get...), not just answer.
    */
   callSync(broker: number, objectId: ObjectId, method: string, args: unknown[], waits = false): unknown {
-    const b = this.#brokers[broker];
     // About to wait for others: whatever this thread holds for them (items fetched ahead) goes back first.
     if (waits) for (const other of this.#brokers) if (other.hooks !== null) this.#runHooks(other, true);
-    if (b.hooks !== null) this.#runHooks(b, false);
-    const deferred = this.#takeDeferred(broker, objectId);
-    if (deferred) throw errorFromWire(deferred);
-    if (b.closed) throw b.closed;
+    const b = this.#ready(broker, objectId);
     const id = this.#nextId++;
     this.#syncId = id;
     this.#syncBroker = broker;
     this.#syncReply = null;
     try {
-      b.queue.push([id, objectId, method, args, SYNC_REPLY]);
-      b.run = null;
+      b.requests.push([id, objectId, method, args, SYNC_REPLY]);
       this.#queued++;
       this.#dirty.add(b);
       this.flush();
@@ -287,22 +269,16 @@ export class Link {
 
   /** Queues a call nobody waits for; a failure is thrown by the next call on that object. */
   fire(broker: number, objectId: ObjectId, method: string, args: unknown[]): void {
-    const b = this.#brokers[broker];
-    if (b.hooks !== null) this.#runHooks(b, false);
-    const deferred = this.#takeDeferred(broker, objectId);
-    if (deferred) throw errorFromWire(deferred);
-    if (b.closed) throw b.closed;
+    const b = this.#ready(broker, objectId);
     b.unanswered = true;
-    // Consecutive calls of one method ride in one request (MANY): a stream of puts costs the
-    // broker one dispatch per batch, not one per item.
-    const last = b.queue.length > 0 ? b.queue[b.queue.length - 1] : undefined;
-    if (last !== undefined && last[4] & MANY && last[1] === objectId && last[2] === method) {
-      (last[3] as unknown[][]).push(args);
+    // Consecutive calls of one method ride in one request (MANY): a stream of calls costs the
+    // broker one dispatch per batch, not one per call.
+    if (b.requests.joinMany(objectId, method, args)) {
       if (++this.#queued >= BATCH) this.flush();
       return;
     }
-    // A failure comes back where blocking calls read, so the next blocking call on that core sees it.
-    this.#queue(b, [this.#nextId++, objectId, method, [args], NO_REPLY | SYNC_REPLY | MANY], false);
+    b.requests.pushMany(this.#nextId++, objectId, method, args);
+    this.#enqueued(b, false);
   }
 
   /**
@@ -311,25 +287,30 @@ export class Link {
    * puts or sends costs one request and one copy into the creator's ring per batch.
    */
   firePacked(broker: number, objectId: ObjectId, method: string, frame: Encoded, extra?: unknown): void {
+    const b = this.#ready(broker, objectId);
+    b.unanswered = true;
+    const run = b.requests.addFrame(this.#newId, objectId, method, frame, extra);
+    if (run.opened) {
+      this.#dirty.add(b);
+      if (++this.#queued < BATCH) this.#schedule(false);
+    }
+    // A run is one request however many frames it packs: it is written at RUN_ITEMS or RUN_BYTES.
+    if (this.#queued >= BATCH || run.count >= RUN_ITEMS || run.bytes >= RUN_BYTES) this.flush();
+  }
+
+  readonly #newId = () => this.#nextId++;
+
+  /**
+   * What a request does first: the hooks that must go before it, then the failure of an earlier
+   * fire-and-forget call on that object (thrown now), or the broker being gone.
+   */
+  #ready(broker: number, objectId: ObjectId): Broker {
     const b = this.#brokers[broker];
     if (b.hooks !== null) this.#runHooks(b, false);
     const deferred = this.#takeDeferred(broker, objectId);
     if (deferred) throw errorFromWire(deferred);
     if (b.closed) throw b.closed;
-    b.unanswered = true;
-    let run = b.run;
-    if (run === null || run.objectId !== objectId || run.method !== method || run.extra !== extra) {
-      const req: Request = [this.#nextId++, objectId, method, [], NO_REPLY | SYNC_REPLY];
-      run = { req, objectId, method, extra, packer: new FramePacker() };
-      b.queue.push(req);
-      b.runs.push(run);
-      b.run = run;
-      this.#dirty.add(b);
-      if (++this.#queued < BATCH) this.#schedule(false);
-    }
-    run.packer.add(frame);
-    // A run is one request however many frames it packs: it is written at RUN_ITEMS or RUN_BYTES.
-    if (this.#queued >= BATCH || run.packer.count >= RUN_ITEMS || run.packer.byteLength >= RUN_BYTES) this.flush();
+    return b;
   }
 
   /** Runs `hook` before the next request of this thread to `broker` (once; register again for more). */
@@ -356,14 +337,7 @@ export class Link {
     if (this.#queued === 0) return;
     this.#queued = 0;
     for (const b of this.#dirty) {
-      const batch = b.queue;
-      b.queue = [];
-      for (const run of b.runs) {
-        const { bytes, count } = run.packer.packed();
-        run.req[3] = run.extra === undefined ? [bytes, count] : [bytes, count, run.extra];
-      }
-      b.runs = [];
-      b.run = null;
+      const batch = b.requests.take();
       if (batch.length === 0 || b.closed) continue;
       let payload: Buffer | null = null;
       try {
@@ -398,8 +372,12 @@ export class Link {
    * instead of one write each.
    */
   #queue(b: Broker, req: Request, soon = true): void {
-    b.queue.push(req);
-    b.run = null; // a run takes no frames across another request: they would overtake it
+    b.requests.push(req);
+    this.#enqueued(b, soon);
+  }
+
+  /** A request was queued for `b`: write it at the end of this microtask round (`soon`), or when the thread yields, or at BATCH. */
+  #enqueued(b: Broker, soon: boolean): void {
     this.#dirty.add(b);
     if (++this.#queued >= BATCH) this.flush();
     else this.#schedule(soon);
@@ -563,9 +541,7 @@ export class Link {
     if (!b || b.closed) return;
     const err = connectionClosed(reason);
     b.closed = err;
-    b.queue = [];
-    b.runs = [];
-    b.run = null;
+    b.requests.clear();
     b.hooks = null;
     b.socket?.destroy();
     const lost: Pending[] = [];
