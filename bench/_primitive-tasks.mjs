@@ -1,7 +1,8 @@
 // Child-process targets for bench/primitives-process.mjs (they receive live primitives as arguments).
 
-/** Waits for `go`, then puts 0..n-1 with the given put form. */
-export async function produce(q, go, n, form, base = 0) {
+/** Says it is up (`ready`, if given), waits for `go`, then puts base..base+n-1 with the given put form. */
+export async function produce(q, go, n, form, base = 0, ready = null) {
+  ready?.set();
   await go.wait();
   if (form === 'await') for (let i = 0; i < n; i++) await q.put(base + i);
   else if (form === 'sync') for (let i = 0; i < n; i++) q.putSync(base + i);
@@ -9,7 +10,8 @@ export async function produce(q, go, n, form, base = 0) {
 }
 
 /** Gets until null; sends back every item it got, in order, as an Int32Array. */
-export async function consume(q, out) {
+export async function consume(q, out, ready = null) {
+  ready?.set();
   const got = [];
   for (;;) {
     const x = await q.get();
@@ -27,4 +29,10 @@ export async function echo(conn) {
     if (x === null) break;
   }
   conn.close();
+}
+
+/** produce(), then says so on `done` (a later operation: every put is applied before it). */
+export async function produceThenSignal(q, go, n, form, base, done, ready) {
+  await produce(q, go, n, form, base, ready);
+  done.put(1);
 }

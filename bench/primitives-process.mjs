@@ -5,10 +5,12 @@
 //       putSync, putNowait), unbounded and bounded (maxsize 1000)          target >= 2x py mp.Queue
 //   Q2  4 producer + 4 consumer child processes, 100k items through one Queue: none lost or
 //       duplicated, FIFO per producer                                         target >= 100k items/s
+//       (timed from the go to the consumers' lists; producers say they are done on a second queue,
+//       so child-process exits are not counted; Python's twin, run the same way, is below)
 //   R1  Pipe ping-pong with a child process (await recv both sides)     target within 1.3x of floor
 //   R2  Manager dict get+set pairs, one client, sequential              target within 1.3x of floor
 // Usage: node bench/primitives-process.mjs   (after `npm run build`; MULTIPROC_DIST=dir to use another build)
-import { fork } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { median, fmt, now, runPython, withoutExtraCaCerts } from './_common.mjs';
@@ -35,9 +37,11 @@ if (process.argv[2] === 'floor-child') {
   const { Manager } = await import(new URL('primitives/manager/index.js', dist));
   const tasks = new URL('./_primitive-tasks.mjs', import.meta.url).href;
   const t = (name) => task(tasks, name);
-  const ROUNDS = Number(process.env.ROUNDS ?? 3);
+  const ROUNDS = Number(process.env.ROUNDS ?? 5);
   const N = 100_000;
   const N_RTT = 10_000;
+  /** Round trips before timing, the same for the Pipe and both floors (each path's code gets compiled). */
+  const WARM_RTT = 1000;
 
   const start = (name, args) => {
     const p = new Process({ target: t(name), args, runtime: 'process' });
@@ -48,9 +52,9 @@ if (process.argv[2] === 'floor-child') {
   async function producerRun(form, maxsize) {
     const q = new Queue(maxsize);
     const go = new Event();
-    const p = start('produce', [q, go, N, form]);
-    await q.put(-1); // (nothing to time yet: let the child start and connect)
-    await q.get();
+    const ready = new Event();
+    const p = start('produce', [q, go, N, form, 0, ready]);
+    await ready.wait(); // the child is up and about to wait for go: start-up is not what is measured
     const t0 = now();
     go.set();
     let x;
@@ -64,19 +68,21 @@ if (process.argv[2] === 'floor-child') {
   async function fourByFour() {
     const q = new Queue();
     const out = new SimpleQueue();
+    const done = new SimpleQueue();
     const go = new Event();
     const per = N / 4;
-    const producers = [0, 1, 2, 3].map((k) => start('produce', [q, go, per, 'await', k * per]));
-    const consumers = [0, 1, 2, 3].map(() => start('consume', [q, out]));
-    await new Promise((r) => setTimeout(r, 1500)); // every child up (start-up is not what is measured)
+    const ready = Array.from({ length: 8 }, () => new Event());
+    const producers = [0, 1, 2, 3].map((k) => start('produceThenSignal', [q, go, per, 'await', k * per, done, ready[k]]));
+    const consumers = [0, 1, 2, 3].map((k) => start('consume', [q, out, ready[4 + k]]));
+    for (const r of ready) await r.wait(); // every child up (start-up is not what is measured)
     const t0 = now();
     go.set();
-    await Promise.all(producers.map((p) => p.join()));
+    for (let i = 0; i < 4; i++) await done.get();
     for (let i = 0; i < 4; i++) await q.put(null);
     const lists = [];
     for (let i = 0; i < 4; i++) lists.push(await out.get());
     const dt = (now() - t0) / 1000;
-    await Promise.all(consumers.map((p) => p.join()));
+    await Promise.all([...producers, ...consumers].map((p) => p.join()));
     const seen = new Uint8Array(N);
     for (const list of lists) {
       const last = [-1, -1, -1, -1];
@@ -91,12 +97,53 @@ if (process.argv[2] === 'floor-child') {
     return N / dt;
   }
 
+  // Python's twin of Q2, run the same way (mp.Queue; producers flush their feeder, then say done).
+  const PY_4X4 = `
+import json, multiprocessing as mp, time
+N = ${N}
+def producer(q, go, n, base, done):
+    go.wait()
+    for i in range(n): q.put(base + i)
+    q.close(); q.join_thread()
+    done.put(1)
+def consumer(q, out):
+    got = []
+    while True:
+        x = q.get()
+        if x is None: break
+        got.append(x)
+    out.put(got)
+if __name__ == '__main__':
+    q, out, done, go = mp.Queue(), mp.Queue(), mp.Queue(), mp.Event()
+    per = N // 4
+    ps = [mp.Process(target=producer, args=(q, go, per, k * per, done)) for k in range(4)]
+    cs = [mp.Process(target=consumer, args=(q, out)) for _ in range(4)]
+    for p in ps + cs: p.start()
+    time.sleep(1.5)
+    t = time.perf_counter(); go.set()
+    for _ in range(4): done.get()
+    for _ in range(4): q.put(None)
+    lists = [out.get() for _ in range(4)]
+    dt = time.perf_counter() - t
+    for p in ps + cs: p.join()
+    assert sorted(x for l in lists for x in l) == list(range(N))
+    print(json.dumps({"value": N / dt}))
+`;
+  function python4x4() {
+    const res = spawnSync('python3', ['-c', PY_4X4], { encoding: 'utf8', timeout: 300_000 });
+    if (res.status !== 0) return undefined;
+    const line = res.stdout.trim().split('\n').pop();
+    return line ? JSON.parse(line).value : undefined;
+  }
+
   async function pipePingPong() {
     const [a, b] = Pipe();
     const p = start('echo', [b]);
     b.close();
-    a.send(-1);
-    await a.recv();
+    for (let i = 0; i < WARM_RTT; i++) {
+      a.send(-1);
+      await a.recv();
+    }
     const t0 = now();
     for (let i = 0; i < N_RTT; i++) {
       a.send(i);
@@ -113,7 +160,7 @@ if (process.argv[2] === 'floor-child') {
   async function floors() {
     const child = fork(fileURLToPath(import.meta.url), ['floor-child'], { serialization: 'json' });
     const ask = (m) => new Promise((r) => { child.once('message', r); child.send(m); });
-    await ask(-1);
+    for (let i = 0; i < WARM_RTT; i++) await ask(-1);
     let t0 = now();
     for (let i = 0; i < N_RTT; i++) await ask(i);
     const ipc = N_RTT / ((now() - t0) / 1000);
@@ -125,7 +172,7 @@ if (process.argv[2] === 'floor-child') {
     const s = await conn;
     s.setNoDelay(true);
     const echo = () => new Promise((r) => { s.once('data', r); s.write('12345678'); });
-    for (let i = 0; i < 100; i++) await echo();
+    for (let i = 0; i < WARM_RTT; i++) await echo();
     t0 = now();
     for (let i = 0; i < N_RTT; i++) await echo();
     const unix = N_RTT / ((now() - t0) / 1000);
@@ -145,31 +192,67 @@ if (process.argv[2] === 'floor-child') {
     return N_RTT / dt;
   }
 
+  const loadavg = async () => (await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ');
+  const loadStart = await loadavg();
   const rows = {};
   const add = (k, v) => (rows[k] ??= []).push(v);
+  // Ratios are taken per round (each figure beside the ones measured next to it), then their median:
+  // on a machine shared with other work that is far steadier than a ratio of medians.
+  const ratios = {};
+  const addRatio = (k, a, b) => {
+    if (a !== undefined && b !== undefined) (ratios[k] ??= []).push(a / b);
+  };
   const m = await Manager.start();
   for (let r = 0; r < ROUNDS; r++) {
-    for (const form of ['await', 'sync', 'nowait']) add(`q.${form}`, await producerRun(form, 0));
-    add('q.await.bounded', await producerRun('await', 1000));
-    add('q.4x4', await fourByFour());
-    add('pipe.rtt', await pipePingPong());
-    add('mgr.pairs', await managerPairs(m));
-    const f = await floors();
-    add('floor.ipc', f.ipc);
-    add('floor.unix', f.unix);
-    const py = { ...runPython('/g_queue.py'), ...runPython('/r_rtt.py', ['pipe']), ...runPython('/f_manager.py', ['dict1']) };
-    for (const id of ['G.py.queue', 'G.py.simplequeue', 'R.py.pipe', 'F.py.dict_1client']) if (py[id]) add(id, py[id].value);
+    const q1 = {};
+    for (const form of ['await', 'sync', 'nowait']) q1[form] = await producerRun(form, 0);
+    q1['await.bounded'] = await producerRun('await', 1000);
+    const g = runPython('/g_queue.py');
+    for (const [k, v] of Object.entries(q1)) {
+      add(`q.${k}`, v);
+      addRatio(`q.${k}/py`, v, g['G.py.queue']?.value);
+    }
+    for (const id of ['G.py.queue', 'G.py.simplequeue']) if (g[id]) add(id, g[id].value);
+    const q44 = await fourByFour();
+    const py44 = python4x4();
+    add('q.4x4', q44);
+    if (py44 !== undefined) add('py.4x4', py44);
+    addRatio('q.4x4/py', q44, py44);
+    // the Pipe between its two floors, all three warmed up alike
+    const f1 = await floors();
+    const pipe = await pipePingPong();
+    const f2 = await floors();
+    const ipc = (f1.ipc + f2.ipc) / 2;
+    const unix = (f1.unix + f2.unix) / 2;
+    add('pipe.rtt', pipe);
+    add('floor.ipc', ipc);
+    add('floor.unix', unix);
+    addRatio('pipe/ipc', pipe, ipc);
+    addRatio('pipe/unix', pipe, unix);
+    const py = { ...runPython('/r_rtt.py', ['pipe']), ...runPython('/f_manager.py', ['dict1']) };
+    if (py['R.py.pipe']) add('R.py.pipe', py['R.py.pipe'].value);
+    addRatio('pipe/py', pipe, py['R.py.pipe']?.value);
+    const mgr = await managerPairs(m);
+    add('mgr.pairs', mgr);
+    addRatio('mgr/ipc', 2 * mgr, ipc);
+    addRatio('mgr/unix', 2 * mgr, unix);
+    if (py['F.py.dict_1client']) add('F.py.dict_1client', py['F.py.dict_1client'].value);
+    addRatio('mgr/py', mgr, py['F.py.dict_1client']?.value);
   }
   await m.shutdown();
 
   const med = (k) => (rows[k] ? median(rows[k]) : undefined);
-  const range = (k) => (rows[k] ? `${fmt(Math.min(...rows[k]))}-${fmt(Math.max(...rows[k]))}` : '');
-  const line = (label, k, unit) => console.log(`  ${label.padEnd(64)} ${fmt(med(k)).padStart(8)} ${unit}  (${range(k)}, n=${rows[k].length})`);
-  const ratio = (label, a, b, target) => {
-    if (med(a) === undefined || med(b) === undefined) return console.log(`  ${label.padEnd(64)}      n/a`);
-    console.log(`  ${label.padEnd(64)} ${(med(a) / med(b)).toFixed(2).padStart(7)}x  ${target}`);
+  const range = (xs, f = fmt) => `${f(Math.min(...xs))}-${f(Math.max(...xs))}`;
+  const line = (label, k, unit) => {
+    if (!rows[k]) return console.log(`  ${label.padEnd(64)}      n/a`);
+    console.log(`  ${label.padEnd(64)} ${fmt(med(k)).padStart(8)} ${unit}  (${range(rows[k])}, n=${rows[k].length})`);
   };
-  console.log(`primitives with child processes; median of ${ROUNDS} rounds, Python and the floors in the same run`);
+  const ratio = (label, k, target = '') => {
+    const xs = ratios[k];
+    if (!xs) return console.log(`  ${label.padEnd(64)}      n/a`);
+    console.log(`  ${label.padEnd(64)} ${median(xs).toFixed(2).padStart(7)}x  (${range(xs, (x) => x.toFixed(2))}, n=${xs.length}) ${target}`);
+  };
+  console.log(`primitives with child processes; ${ROUNDS} rounds, Python and the floors in each round; ratios per round, then their median (min-max)`);
   console.log('Q1. Queue, child-process producer x 100k ints -> main await get');
   line('multiproc await q.put(i)', 'q.await', 'items/s');
   line('multiproc q.putSync(i)', 'q.sync', 'items/s');
@@ -177,22 +260,23 @@ if (process.argv[2] === 'floor-child') {
   line('multiproc await q.put(i), Queue(1000) (credits)', 'q.await.bounded', 'items/s');
   line('py mp.Queue put/get', 'G.py.queue', 'items/s');
   line('py mp.SimpleQueue put/get', 'G.py.simplequeue', 'items/s');
-  for (const f of ['await', 'sync', 'nowait', 'await.bounded']) ratio(`ratio q.${f} / py mp.Queue`, `q.${f}`, 'G.py.queue', '(target >= 2x)');
+  for (const f of ['await', 'sync', 'nowait', 'await.bounded']) ratio(`ratio q.${f} / py mp.Queue`, `q.${f}/py`, '(target >= 2x)');
   console.log('Q2. 4 producer + 4 consumer child processes, 100k items, one Queue (checked: none lost/duplicated, FIFO per producer)');
-  line('multiproc Queue, await put / await get', 'q.4x4', 'items/s');
-  console.log('R. round trips with a child process');
-  line('floor: bare fork IPC ping-pong (json)', 'floor.ipc', 'round trips/s');
-  line('floor: bare Unix socket ping-pong', 'floor.unix', 'round trips/s');
+  line('multiproc Queue, await put / await get (target >= 100k items/s)', 'q.4x4', 'items/s');
+  line('py mp.Queue, the same (producers flush, then say done)', 'py.4x4', 'items/s');
+  ratio('ratio multiproc / py', 'q.4x4/py');
+  console.log('R. round trips with a child process (1000 warm-up round trips each)');
+  line('floor: bare fork IPC ping-pong (json), mean of before and after', 'floor.ipc', 'round trips/s');
+  line('floor: bare Unix socket ping-pong, mean of before and after', 'floor.unix', 'round trips/s');
   line('multiproc Pipe ping-pong (await recv both sides)', 'pipe.rtt', 'round trips/s');
   line('py mp.Pipe ping-pong', 'R.py.pipe', 'round trips/s');
   line('multiproc Manager dict get+set pairs, 1 client (2 round trips each)', 'mgr.pairs', 'pairs/s');
   line('py Manager dict get+set pairs, 1 client', 'F.py.dict_1client', 'pairs/s');
-  rows['mgr.rtt'] = rows['mgr.pairs'].map((v) => 2 * v);
-  ratio('Pipe vs floor fork IPC (1 = as fast; target >= 1/1.3 = 0.77)', 'pipe.rtt', 'floor.ipc', '');
-  ratio('Pipe vs floor Unix socket', 'pipe.rtt', 'floor.unix', '');
-  ratio('Manager round trips vs floor fork IPC (target >= 0.77)', 'mgr.rtt', 'floor.ipc', '');
-  ratio('Manager round trips vs floor Unix socket', 'mgr.rtt', 'floor.unix', '');
-  ratio('Pipe ping-pong vs py mp.Pipe', 'pipe.rtt', 'R.py.pipe', '');
-  ratio('Manager pairs vs py Manager', 'mgr.pairs', 'F.py.dict_1client', '');
-  console.log(`  load average at the end: ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  ratio('Pipe vs floor fork IPC (1 = as fast; target >= 1/1.3 = 0.77)', 'pipe/ipc');
+  ratio('Pipe vs floor Unix socket (target >= 0.77)', 'pipe/unix');
+  ratio('Pipe ping-pong vs py mp.Pipe', 'pipe/py');
+  ratio('Manager round trips vs floor fork IPC (target >= 0.77)', 'mgr/ipc');
+  ratio('Manager round trips vs floor Unix socket', 'mgr/unix');
+  ratio('Manager pairs vs py Manager', 'mgr/py');
+  console.log(`  load average: start ${loadStart}, end ${await loadavg()}`);
 }
