@@ -93,8 +93,9 @@ m.rtt = await measure('multiproc Pipe ping-pong (recvSync both sides)', 'round t
 m.rttAsync = await measure('multiproc Pipe ping-pong (await recv in main)', 'round trips/s', () => roundTrip(pool, 'async'));
 await pool.terminate();
 
-// A child process reaches the pipe through the creator's broker: the creator awaits (never blocks in recvSync),
-// since the broker answers on the creator's event loop.
+// A child process holding one end while this thread holds the other talks over a direct lane
+// (primitives/channel/pipe-lane.ts): this thread awaits, so its event loop answers the child's request
+// for the lane when the child receives its end.
 const ppool = new Pool({ processes: 1, runtime: 'process' });
 await ppool.apply(() => 0);
 m.procInt = await measure('multiproc Pipe send int (child process) -> await recv', 'msgs/s', () => oneWay(ppool, 'int', 'async'));

@@ -311,6 +311,7 @@ interface Offer {
 
 let listener: string | null = null;
 const offers = new Map<string, Offer>();
+const MAX_OFFERS = 1024;
 
 /**
  * T is about to pass `end` to a child process: offers a lane for it (what the child needs to ask),
@@ -322,6 +323,9 @@ export function offerLane(end: PipeEndCore): LaneOffer | null {
   listener ??= listen();
   const token = randomBytes(24).toString('hex');
   offers.set(token, { end, peer });
+  // An offer is used (or refused) by the child's first frame; one whose child died first would stay:
+  // keep the newest ones only.
+  if (offers.size > MAX_OFFERS) offers.delete(offers.keys().next().value!);
   return { address: listener, token };
 }
 
