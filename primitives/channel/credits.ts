@@ -48,7 +48,11 @@ export class Credits {
       if (this.#held > 0) {
         const n = this.#held;
         this.#held = 0;
-        this.#core.unreserve(n, LOCAL_OWNER);
+        try {
+          this.#core.unreserve(n, LOCAL_OWNER);
+        } catch {
+          // the creator is gone: it took the credits back when we went away from it
+        }
       }
     }).unref();
   }

@@ -140,6 +140,10 @@ export class FetchAhead {
       this.#reader = null;
       this.#window = Math.max(1, this.#window >> 1);
     }
-    this.#core.settleLent(consumed, back, LOCAL_OWNER);
+    try {
+      this.#core.settleLent(consumed, back, LOCAL_OWNER);
+    } catch {
+      // the creator is gone: nothing left to report to (and it takes back what we held)
+    }
   }
 }
