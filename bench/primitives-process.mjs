@@ -41,7 +41,7 @@ if (process.argv[2] === 'floor-child') {
   const N = 100_000;
   const N_RTT = 10_000;
   /** Round trips before timing, the same for the Pipe and both floors (each path's code gets compiled). */
-  const WARM_RTT = 1000;
+  const WARM_RTT = Number(process.env.WARM_RTT ?? 2000);
 
   const start = (name, args) => {
     const p = new Process({ target: t(name), args, runtime: 'process' });
@@ -265,7 +265,7 @@ if __name__ == '__main__':
   line('multiproc Queue, await put / await get (target >= 100k items/s)', 'q.4x4', 'items/s');
   line('py mp.Queue, the same (producers flush, then say done)', 'py.4x4', 'items/s');
   ratio('ratio multiproc / py', 'q.4x4/py');
-  console.log('R. round trips with a child process (1000 warm-up round trips each)');
+  console.log(`R. round trips with a child process (${WARM_RTT} warm-up round trips each)`);
   line('floor: bare fork IPC ping-pong (json), mean of before and after', 'floor.ipc', 'round trips/s');
   line('floor: bare Unix socket ping-pong, mean of before and after', 'floor.unix', 'round trips/s');
   line('multiproc Pipe ping-pong (await recv both sides)', 'pipe.rtt', 'round trips/s');

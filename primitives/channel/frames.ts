@@ -75,6 +75,12 @@ export class FramePacker {
     this.#u32 = new Uint32Array(next.buffer);
   }
 
+  /** Empties the packer for the next run (what packed() returned before is no longer valid). */
+  reset(): void {
+    this.#len = 0;
+    this.count = 0;
+  }
+
   /** The run packed so far (a view: valid until the next add). */
   packed(): Packed {
     return { bytes: this.#buf.subarray(0, this.#len), count: this.count };

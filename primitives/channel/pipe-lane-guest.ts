@@ -49,8 +49,8 @@ class LaneGuest implements EndCalls {
   #brokerCalls = 0;
   #acked = false;
   #fin = false;
-  /** Sends not yet written (see #send): a stream of sends goes out as one run per batch. */
-  #out: FramePacker | null = null;
+  /** Sends not yet written (see send): a stream of sends goes out as one run per batch. */
+  readonly #out = new FramePacker(256);
 
   constructor(core: RemoteEnd) {
     this.#core = core;
@@ -336,12 +336,11 @@ class LaneGuest implements EndCalls {
     if (!this.#onLane()) return this.#core.send(msg);
     const lane = this.#lane;
     if (this.#peerClosed || lane === null || lane.closed) throw brokenPipe();
-    let out = this.#out;
-    if (out === null) {
-      out = this.#out = new FramePacker();
+    const out = this.#out;
+    if (out.count === 0) {
       lane.setPending(this.#flush);
       this.#core[BEFORE_NEXT](this.#flush);
-      setImmediate(this.#flush).unref();
+      queueMicrotask(this.#flush); // at the latest before this thread yields to its event loop
     }
     out.add(msg);
     if (out.count >= BATCH || out.byteLength >= BATCH_BYTES) this.#flush();
@@ -349,11 +348,11 @@ class LaneGuest implements EndCalls {
 
   readonly #flush = () => {
     const out = this.#out;
-    if (out === null) return;
-    this.#out = null;
+    if (out.count === 0) return;
     const lane = this.#lane;
     lane?.setPending(null);
-    lane?.write(DATA, out.packed().bytes);
+    lane?.write(DATA, out.packed().bytes); // copied into the frame: the packer is free again
+    out.reset();
   };
 
   adopt(owner: string): void {
