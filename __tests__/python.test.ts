@@ -258,3 +258,20 @@ describe('multiproc/python names: one list for the runtime and the types', () =>
     expect(raw.get_obj()).toBeInstanceOf(Int32Array);
   });
 });
+
+describe.each(runtimes)('multiproc/python names inside %s workers', (runtime) => {
+  test('objects a task receives answer to Python\'s names when the program uses multiproc/python', async () => {
+    const pool = new py.Pool({ processes: 1, runtime });
+    try {
+      const q = new py.Queue<number>();
+      const seen = await pool.apply((queue: any) => {
+        queue.put_nowait(7);
+        return [typeof queue.get_nowait, typeof queue.task_done];
+      }, [q]);
+      expect(seen).toEqual(['function', 'undefined']); // a Queue has get_nowait, not JoinableQueue's task_done
+      expect(await q.get()).toBe(7);
+    } finally {
+      await pool.terminate();
+    }
+  });
+});

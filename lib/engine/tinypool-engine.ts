@@ -137,6 +137,7 @@ export class TinypoolEngine implements Engine {
       counter: number === undefined ? this.#control : undefined,
       number,
       initializer: this.#settings.initializer ?? null,
+      preload: pythonNames() ? [pythonNames()!] : undefined,
       maxTasks: this.#settings.maxTasksPerChild ?? 0,
       channel: this.#channelName,
       progress: this.#progress,
@@ -690,6 +691,11 @@ export class TinypoolEngine implements Engine {
     this.#signals.clear();
     this.#resolveExited();
   }
+}
+
+/** The URL of multiproc/python's names module, when this program loaded it: its workers load it too. */
+function pythonNames(): string | undefined {
+  return (globalThis as any)[Symbol.for('multiproc.pythonNames')];
 }
 
 /** The worker each of our WorkerLostErrors came from, so a failed run can tell what it lost. */

@@ -69,13 +69,25 @@ function configure(cfg: WorkerConfig): void {
   progress = cfg.progress;
   const number = cfg.counter ? Atomics.add(cfg.counter, 0, 1) + 1 : cfg.number;
   setProcessName(`${cfg.prefix}-${number}`);
-  if (cfg.initializer) initDone = runInitializer(cfg.initializer);
+  if (cfg.preload?.length || cfg.initializer) initDone = prepare(cfg);
   if (isThread) {
     const channel = new BroadcastChannel(cfg.channel);
     channel.unref();
     channel.onmessage = (event) => obey((event as MessageEvent).data as Control);
     if (cfg.counter && Atomics.load(cfg.counter, 1) === 1) obey({ t: 'close' }); // the pool closed while we started
   }
+}
+
+/** Before the first task: the preloaded modules, then the initializer. */
+async function prepare(cfg: WorkerConfig): Promise<void> {
+  for (const url of cfg.preload ?? []) {
+    try {
+      await import(url);
+    } catch {
+      // a convenience (Python's names on received objects): a task still runs without it
+    }
+  }
+  if (cfg.initializer) await runInitializer(cfg.initializer);
 }
 
 /** Runs the initializer, as Python does, before the worker takes any task; a failure is printed and kept. */

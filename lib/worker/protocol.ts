@@ -68,6 +68,8 @@ export interface WorkerConfig {
   /** For processes: this worker's number. */
   number?: number;
   initializer: { spec: TaskSpec; args: unknown; flags: number } | null;
+  /** Modules to import before the first task (multiproc/python's names, when the program uses them). */
+  preload?: string[];
   /** Tasks (a chunk counts once) before the worker retires; 0 = never. */
   maxTasks: number;
   /** Name of the BroadcastChannel on which thread workers hear `retire` and `close`. */
