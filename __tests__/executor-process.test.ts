@@ -55,6 +55,18 @@ test('an idle process worker that dies breaks the executor too, as Python (test_
   expect(() => ex.submit(square, 2)).toThrow(BrokenPoolError);
 });
 
+test('a process worker killed while it is still starting breaks the executor as well', async () => {
+  gate = await Gate.open();
+  const ex = (executor = new ProcessPoolExecutor(2));
+  const running = ex.submit(gated, gate.port, 'g0', 'never');
+  const [first, second] = ex.workerIds;
+  expect(second).toBeDefined(); // both children exist, neither has loaded its modules yet
+  process.kill(second, 'SIGKILL');
+  await expect(running.result()).rejects.toBeInstanceOf(BrokenPoolError);
+  expect(() => ex.submit(square, 2)).toThrow(BrokenPoolError);
+  expect(first).not.toBe(second);
+});
+
 test.each([
   ['ThreadPoolExecutor', () => new ThreadPoolExecutor(1, { initializer: task(tasks, 'initFail') }), 'thread'],
   ['ProcessPoolExecutor', () => new ProcessPoolExecutor(1, { initializer: task(tasks, 'initFail') }), 'process'],

@@ -53,7 +53,7 @@ export interface EngineSettings {
   execArgv?: string[];
   resourceLimits?: ResourceLimits;
   /**
-   * Told when a worker that had started dies unasked (busy or idle), with the error its tasks got.
+   * Told when a worker dies unasked (busy, idle or still starting), with the error its tasks got.
    * ProcessPoolExecutor needs it: Python breaks the executor even when an idle worker dies.
    */
   onWorkerLost?: (error: WorkerLostError) => void;
@@ -557,7 +557,7 @@ export class TinypoolEngine implements Engine {
     failWith(err);
     if (this.#destroying) return;
     this.#adoptNew();
-    if (worker.started && !asked) this.#settings.onWorkerLost?.(err);
+    if (!asked) this.#settings.onWorkerLost?.(err);
     if (this.#startupFailures >= MAX_STARTUP_FAILURES) {
       const failed = new WorkerLostError(`workers of this pool fail to start: ${err.message}`, { exitCode: code, signal, cause: err.cause });
       this.#startupError = failed;
