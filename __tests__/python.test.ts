@@ -4,8 +4,10 @@ import { raceTimeout } from '../lib/base/timeout.js';
 import { fixture, runtimes } from './helpers/runtimes.js';
 
 describe('multiproc/python', () => {
-  test('exports the same classes under Python names', () => {
-    expect(new py.Pool(1)).toBeInstanceOf(mp.Pool);
+  test('exports the same classes under Python names', async () => {
+    const pool = new py.Pool(1);
+    expect(pool).toBeInstanceOf(mp.Pool);
+    await pool.terminate();
     expect(py.cpu_count()).toBe(mp.cpuCount());
     expect(py.current_process().name).toBe('MainProcess');
     expect(py.BrokenProcessPool).toBe(mp.BrokenPoolError);
