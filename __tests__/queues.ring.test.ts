@@ -91,9 +91,13 @@ test('runs go in, come out in order (limited by count and bytes), and go back in
   const small = takeRun(ring, 100, 1); // the byte limit still lets one frame through
   expect(unpack(small)).toEqual([values[100]]);
   expect(ring.load(LENT) - lentBefore).toBe(101);
-  ring.unshiftPacked(small);
-  ring.unshiftPacked(first);
+  const queued = ring.load(COUNT) + ring.load(LENT);
+  ring.unshiftPacked(small, LENT);
+  ring.unshiftPacked(first, LENT);
+  // given back and no longer lent in the same locked step: a reader that takes them never sees them twice
   expect(ring.load(COUNT)).toBe(3000);
+  expect(ring.load(LENT)).toBe(lentBefore);
+  expect(ring.load(COUNT) + ring.load(LENT)).toBe(queued);
   expect(takeAll(ring)).toEqual(values);
 });
 
@@ -103,6 +107,6 @@ test('giving back into a full ring grows it; the given-back frames still come fi
   pushRun(ring, [big, big, big]);
   const lent = takeRun(ring, 2);
   pushRun(ring, [big, big, big]); // nearly full again: the lent frames no longer fit without growing
-  ring.unshiftPacked(lent);
+  ring.unshiftPacked(lent, LENT);
   expect(takeAll(ring)).toEqual([big, big, big, big, big, big]);
 });

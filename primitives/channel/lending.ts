@@ -57,9 +57,8 @@ export class Lending {
     for (let i = runs.length - 1; i >= 0; i--) {
       const rest = runs[i].rest();
       if (rest.count === 0) continue;
-      // Counted as queued before it stops counting as lent: qsize and room never see it missing.
-      this.#ring.unshiftPacked(rest);
-      Atomics.sub(this.#ring.ctl, LENT, rest.count);
+      // queued and no longer lent in one step (see unshiftPacked): qsize and room never see it missing or twice
+      this.#ring.unshiftPacked(rest, LENT);
     }
   }
 

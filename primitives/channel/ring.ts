@@ -177,9 +177,12 @@ export class MessageRing {
 
   /**
    * Puts a packed run back in FRONT of the ring (items a consumer fetched ahead and did not use), so
-   * they are the next ones got. Takes both locks itself (W, then R, as growing does).
+   * they are the next ones got, counting them out of the control slot `from` (LENT; -1: none) after
+   * they are in COUNT, so they are never missing from both. Both steps happen under both locks (W,
+   * then R, as growing does): a reader that takes them (a broker in another thread may be giving
+   * back) finds them already out of `from`, so qsize() after its get never counts them twice.
    */
-  unshiftPacked(run: Packed): void {
+  unshiftPacked(run: Packed, from: number): void {
     const ctl = this.ctl;
     const size = run.bytes.byteLength;
     this.lock(LOCK_W);
@@ -195,6 +198,7 @@ export class MessageRing {
         ctl[HEAD] = head;
         Atomics.add(ctl, USED, size);
         Atomics.add(ctl, COUNT, run.count);
+        if (from >= 0) Atomics.sub(ctl, from, run.count);
       } finally {
         this.unlock(LOCK_R);
       }
