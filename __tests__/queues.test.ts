@@ -227,6 +227,20 @@ describe('Queue across worker threads', () => {
     expect(counts[0] + counts[1]).toBe(100);
   });
 
+  test('JoinableQueue: an item is counted unfinished before another thread can get it (taskDone at once never overcounts)', async () => {
+    // A consumer marks each item done the moment it has it, while a producer thread puts as fast as it
+    // can: were the count taken after the item became gettable, taskDone() would throw ValueError.
+    const q = new JoinableQueue<number>();
+    const N = 50_000;
+    const [put, got] = await Promise.all([
+      pool.apply(task(fixtures, 'putMany'), [q, N]),
+      pool.apply(task(fixtures, 'getAndMarkDone'), [q, N]),
+    ]);
+    expect([put, got]).toEqual([N, N]);
+    await q.join();
+    expect(q.qsize()).toBe(0);
+  });
+
   test('a Process target puts; the creator gets', async () => {
     const q = new Queue();
     const p = new Process({ target: task(fixtures, 'produceAsync'), args: [q, 9, 100] });

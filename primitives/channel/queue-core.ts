@@ -96,8 +96,7 @@ export class QueueCore {
     const ring = this.ring;
     ring.lock(LOCK_W);
     try {
-      ring.pushLocked(msg);
-      if (this.#joinable) Atomics.add(ring.ctl, UNFINISHED, 1);
+      this.#countUnfinished(1, () => ring.pushLocked(msg));
     } finally {
       ring.unlock(LOCK_W);
     }
@@ -108,12 +107,28 @@ export class QueueCore {
     const ring = this.ring;
     ring.lock(LOCK_W);
     try {
-      ring.pushPackedLocked(run);
-      if (this.#joinable) Atomics.add(ring.ctl, UNFINISHED, run.count);
+      this.#countUnfinished(run.count, () => ring.pushPackedLocked(run));
     } finally {
       ring.unlock(LOCK_W);
     }
     ring.published();
+  }
+
+  /**
+   * A JoinableQueue counts `n` unfinished tasks BEFORE `push` makes them gettable (as Python's put):
+   * a consumer in another thread may get one and call taskDone() the moment it is in the ring, and
+   * readers do not take LOCK_W. A push that throws (too big) takes the count back.
+   */
+  #countUnfinished(n: number, push: () => void): void {
+    if (!this.#joinable) return push();
+    const ctl = this.ring.ctl;
+    Atomics.add(ctl, UNFINISHED, n);
+    try {
+      push();
+    } catch (err) {
+      if (Atomics.sub(ctl, UNFINISHED, n) === n) this.ring.bump(JOIN_SEQ);
+      throw err;
+    }
   }
 
   /** Takes `want` (at least 1) slots if there is room; returns how many it took, 0 if none. */
