@@ -14,7 +14,7 @@ import { deadlineOf, timeLeft } from '../wait.js';
 import { FramePacker, FrameReader } from './frames.js';
 import type { RecvResult } from './pipe-core.js';
 import {
-  ACCEPT, ACK, brokenPipe, CLOSE, CONFIRM, countFrames, DATA, DONE, FIN, frameLength, GO, HELLO, LANE, NOGO, sendData, sleepSlice, TEARDOWN, waitFor,
+  ACCEPT, ACK, brokenPipe, CLOSE, CONFIRM, countFrames, DATA, DONE, FIN, frameLength, GO, HELLO, LANE, NOGO, sleepSlice, TEARDOWN, waitFor,
   type EndCalls, type LaneOffer,
 } from './pipe-lane.js';
 

@@ -2,13 +2,12 @@
  * The async client of an ObjectServer: authenticated, pipelined calls over one socket.
  * If the link dies, every pending and later call rejects with ConnectionClosedError at once.
  */
-import type { Socket } from 'node:net';
 import { errorFromWire, type WireError } from '../../lib/base/codec/error-wire.js';
 import { ConnectionClosedError, SerializationError } from '../../lib/base/errors.js';
 import { ownerId } from './core.js';
 import { checkAuthkey, clientHandshake, HANDSHAKE_TIMEOUT, type Authkey } from './auth.js';
 import { DEFAULT_MAX_FRAME, FrameSocket, HANDSHAKE_MAX_FRAME, MessageSocket } from './wire.js';
-import { formatAddress, isReply, NO_REPLY, PROTOCOL_OBJECT, type Address, type Hello, type ObjectId, type Request } from './protocol.js';
+import { isReply, NO_REPLY, PROTOCOL_OBJECT, type Address, type Hello, type ObjectId, type Request } from './protocol.js';
 import { openSocket } from './connect-socket.js';
 import { encode } from '../../lib/base/codec/message.js';
 
@@ -47,7 +46,6 @@ export async function connect(address: Address, authkey: Authkey, opts: ConnectO
   frames.maxFrame = opts.maxFrame ?? DEFAULT_MAX_FRAME;
   return new Client(frames, opts.owner ?? ownerId());
 }
-
 
 export class Client {
   readonly #frames: FrameSocket;

@@ -4,13 +4,12 @@
  * and forwards every frame read there to the calling thread; then it bumps the shared signal
  * word and notifies, so a calling thread asleep in Atomics.wait wakes up at once.
  */
-import type { Socket } from 'node:net';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { errorToWire } from '../../lib/base/codec/error-wire.js';
 import { ConnectionClosedError } from '../../lib/base/errors.js';
 import { clientHandshake } from './auth.js';
 import { DEFAULT_MAX_FRAME, FrameSocket, HANDSHAKE_MAX_FRAME, encode } from './wire.js';
-import { formatAddress, PROTOCOL_OBJECT, type Address, type Hello, type Request } from './protocol.js';
+import { PROTOCOL_OBJECT, type Hello, type Request } from './protocol.js';
 import { openSocket } from './connect-socket.js';
 import { R_CLOSED, R_CONNECTED, R_FRAME, type LinkConnect, type LinkEvent } from './link-protocol.js';
 
@@ -36,7 +35,6 @@ function flush(): void {
   Atomics.add(signal, 0, 1);
   Atomics.notify(signal, 0);
 }
-
 
 async function open([broker, id, address, authkey, token, owner]: LinkConnect): Promise<void> {
   let frames: FrameSocket | null = null;

@@ -33,8 +33,6 @@ import { RequestQueue } from './request-queue.js';
 import { haveLanes } from './lane-socket.js';
 import { sleepDrainingLanes } from '../wait.js';
 
-
-
 /** Requests queued this tick are written together; a long synchronous burst every BATCH requests. */
 const BATCH = 512;
 /** A packed run (a stream of puts or sends) is written once it holds this many frames, or bytes. */
@@ -76,7 +74,6 @@ function connectionClosed(reason: unknown): ConnectionClosedError {
   const msg = (reason as Error)?.message;
   return new ConnectionClosedError(msg ? `connection to the primitive's creator closed: ${msg}` : 'connection to the primitive\'s creator closed');
 }
-
 
 export class Link {
   readonly #worker: Worker;
