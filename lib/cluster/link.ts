@@ -40,7 +40,7 @@ export class Link extends EventEmitter<LinkEvents> {
   #ready = false;
   #runId = '';
   #ended = false;
-  lastError: Error | null = null;
+  #lastError: Error | null = null;
 
   constructor(libs: Libraries, connection: ClusterConnection, queueName: string, keepTrying: () => boolean) {
     super();
@@ -58,7 +58,7 @@ export class Link extends EventEmitter<LinkEvents> {
     this.#block = createRedis(libs, connection, settings);
     for (const redis of [this.cmd, this.#block]) {
       unrefSockets(redis);
-      redis.on('error', (err: Error) => (this.lastError = err));
+      redis.on('error', (err: Error) => (this.#lastError = err));
       redis.on('close', () => this.#lost());
       redis.on('ready', () => void this.#maybeReady());
       redis.on('end', () => this.#end());
@@ -84,7 +84,7 @@ export class Link extends EventEmitter<LinkEvents> {
     try {
       runId = await serverRunId(this.cmd);
     } catch (err) {
-      this.lastError = err as Error;
+      this.#lastError = err as Error;
       return; // the link dropped again: 'close' says so
     }
     if (this.#ready || this.#ended || this.cmd.status !== 'ready' || this.#block.status !== 'ready') return;
@@ -95,7 +95,7 @@ export class Link extends EventEmitter<LinkEvents> {
         connection: this.cmd, prefix: PREFIX,
         streams: { events: { maxLen: 100 } }, // we read no BullMQ events: keep the stream short
       });
-      this.#queue.on('error', (err: Error) => (this.lastError = err));
+      this.#queue.on('error', (err: Error) => (this.#lastError = err));
       await this.#queue.waitUntilReady().catch(() => {});
       if (this.#ended || this.cmd.status !== 'ready') return;
     }
@@ -105,7 +105,7 @@ export class Link extends EventEmitter<LinkEvents> {
 
   #lost(): void {
     this.#ready = false;
-    if (!this.#ended) this.emit('down', this.lastError ?? new Error('connection closed'));
+    if (!this.#ended) this.emit('down', this.#lastError ?? new Error('connection closed'));
   }
 
   /** One connection gave up reconnecting: so does the link. */
