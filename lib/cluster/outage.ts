@@ -6,9 +6,9 @@
  */
 
 /** Redis failing this long: pending calls reject. */
-export const OUTAGE_MS = 2500;
+const OUTAGE_MS = 2500;
 /** A connection slow to be made, without failing: pending calls reject after this long. */
-export const OUTAGE_MAX_MS = 10_000;
+const OUTAGE_MAX_MS = 10_000;
 
 export class OutageClock {
   readonly #isUp: () => boolean;
