@@ -20,7 +20,7 @@ export type RecvResult = Frame | null | { tooLong: number };
 
 const AGAIN = Symbol('again');
 
-function brokenPipe(): ConnectionClosedError {
+export function brokenPipe(): ConnectionClosedError {
   return new ConnectionClosedError('broken pipe: every handle of the other end is closed');
 }
 

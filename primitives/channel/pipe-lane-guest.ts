@@ -12,9 +12,9 @@ import type { BeforeNext } from '../transport/link.js';
 import { LOCAL_OWNER } from '../sync/owner.js';
 import { deadlineOf, timeLeft } from '../wait.js';
 import { FramePacker, FrameReader } from './frames.js';
-import type { RecvResult } from './pipe-core.js';
+import { brokenPipe, type RecvResult } from './pipe-core.js';
 import {
-  ACCEPT, ACK, brokenPipe, CLOSE, CONFIRM, countFrames, DATA, DONE, FIN, frameLength, GO, HELLO, LANE, NOGO, sleepSlice, TEARDOWN, waitFor,
+  ACCEPT, ACK, CLOSE, CONFIRM, countFrames, DATA, DONE, FIN, frameLength, GO, HELLO, LANE, NOGO, sleepSlice, TEARDOWN, waitFor,
   type EndCalls, type LaneOffer,
 } from './pipe-lane.js';
 

@@ -24,7 +24,6 @@
  */
 import { createServer, type Server } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { ConnectionClosedError } from '../../lib/base/errors.js';
 import type { Encoded } from '../../lib/base/codec/message.js';
 import { drainLanes, LANE_HEADER, LaneSocket, spinLanes } from '../transport/lane-socket.js';
 import { KIND_F64 } from '../../lib/base/codec/message.js';
@@ -32,7 +31,7 @@ import { privateAddress } from '../transport/server.js';
 import { LOCAL_OWNER } from '../sync/owner.js';
 import { timeLeft } from '../wait.js';
 import { FrameReader, frameSize } from './frames.js';
-import type { PipeEndCore, RecvResult } from './pipe-core.js';
+import { brokenPipe, type PipeEndCore, type RecvResult } from './pipe-core.js';
 
 export const HELLO = 1;
 export const ACCEPT = 2;
@@ -78,10 +77,6 @@ export const LANE_ACTIVE: unique symbol = Symbol.for('multiproc.laneActive') as 
 
 export function laneActive(core: object): boolean {
   return (laneOf(core) as { active?: boolean } | undefined)?.active === true;
-}
-
-export function brokenPipe(): ConnectionClosedError {
-  return new ConnectionClosedError('broken pipe: every handle of the other end is closed');
 }
 
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
