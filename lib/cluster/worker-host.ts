@@ -62,6 +62,10 @@ function handedBack(): Error {
   return err;
 }
 
+function isHandedBack(err: unknown): boolean {
+  return (err as Error)?.name === 'WaitingError';
+}
+
 /**
  * What `multiproc worker` runs, for a program that wants to serve a queue itself:
  * `const host = await WorkerHost.start({ connection, queue, authkey, concurrency, runtime })`, then
@@ -79,8 +83,6 @@ export class WorkerHost {
   #results!: Redis;
   #cancels!: Redis;
   readonly #cancelled = new Map<string, number>();
-  /** Jobs just moved back to the queue: their payloads stay for the host that takes them next. */
-  readonly #handedBack = new Set<string>();
   /** Jobs held until a local worker is free: handed back on shutdown. */
   readonly #waiting: { start: () => void; handBack: () => void }[] = [];
   #running = 0;
@@ -179,11 +181,15 @@ export class WorkerHost {
       if (external) await this.#results.del(external).catch(() => {});
       throw err; // BullMQ fails the job with it
     }
+    let wentBack = false;
     try {
       await this.#run(job, token, signal, owner!.clientId, payload);
+    } catch (err) {
+      wentBack = isHandedBack(err);
+      throw err;
     } finally {
-      // answered (or handed back, or refused): its payload is not needed again, unless the job went back
-      if (external && !this.#handedBack.delete(id)) await this.#results.del(external).catch(() => {});
+      // answered: its payload is not needed again; moved back to the queue: it stays for the next host
+      if (external && !wentBack) await this.#results.del(external).catch(() => {});
     }
   }
 
@@ -200,7 +206,6 @@ export class WorkerHost {
     }
     if (!(await this.#localWorker())) {
       await job.moveToWait(token);
-      this.#handedBack.add(id);
       throw handedBack();
     }
     try {
