@@ -27,7 +27,7 @@ if (process.argv[2] === 'client') {
 } else {
   if (withoutExtraCaCerts(import.meta.url)) process.exit(0);
   console.log('F. Manager proxies (Python: f_manager.py, same run)');
-  const py = runPython('/f_manager.py');
+  const py = runPython('f_manager.py');
   const m = await Manager.start();
   const results = { dict1: [], pipelined: [], dict2lock: [], append: [] };
   for (let r = 0; r < ROUNDS; r++) {

@@ -102,7 +102,7 @@ m.procInt = await measure('multiproc Pipe send int (child process) -> await recv
 m.procRtt = await measure('multiproc Pipe ping-pong with a child process (await recv)', 'round trips/s', () => roundTrip(ppool, 'async'));
 await ppool.terminate();
 
-const py = { ...python('/d_pipe.py', ['int', 'obj', 'b64k_sendbytes']), ...python('/r_rtt.py', ['pipe']) };
+const py = { ...python('d_pipe.py', ['int', 'obj', 'b64k_sendbytes']), ...python('r_rtt.py', ['pipe']) };
 console.log(`multiproc Pipe (threads and a child process) vs Python mp.Pipe (processes), same run; median of ${ROUNDS} rounds`);
 for (const r of rows) console.log(`  ${r.label.padEnd(52)} ${fmt(r.value).padStart(9)} ${r.unit}`);
 const ratio = (ours, id, what) =>

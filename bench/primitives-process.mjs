@@ -207,7 +207,7 @@ if __name__ == '__main__':
     const q1 = {};
     for (const form of ['await', 'sync', 'nowait']) q1[form] = await producerRun(form, 0);
     q1['await.bounded'] = await producerRun('await', 1000);
-    const g = runPython('/g_queue.py');
+    const g = runPython('g_queue.py');
     for (const [k, v] of Object.entries(q1)) {
       add(`q.${k}`, v);
       addRatio(`q.${k}/py`, v, g['G.py.queue']?.value);
@@ -229,7 +229,7 @@ if __name__ == '__main__':
     add('floor.unix', unix);
     addRatio('pipe/ipc', pipe, ipc);
     addRatio('pipe/unix', pipe, unix);
-    const py = { ...runPython('/r_rtt.py', ['pipe']), ...runPython('/f_manager.py', ['dict1']) };
+    const py = { ...runPython('r_rtt.py', ['pipe']), ...runPython('f_manager.py', ['dict1']) };
     if (py['R.py.pipe']) add('R.py.pipe', py['R.py.pipe'].value);
     addRatio('pipe/py', pipe, py['R.py.pipe']?.value);
     const mgr = await managerPairs(m);

@@ -80,7 +80,7 @@ await ppool.apply(() => 0);
 m.procNowait = await measure('multiproc Queue putNowait (child process) -> await get', 'items/s', () => oneWay(ppool, 'nowait', 'async'));
 await ppool.terminate();
 
-const py = { ...python('/g_queue.py', ['queue', 'simplequeue']), ...python('/r_rtt.py', ['queue']) };
+const py = { ...python('g_queue.py', ['queue', 'simplequeue']), ...python('r_rtt.py', ['queue']) };
 console.log(`multiproc queues (threads and a child process) vs Python mp queues (processes), same run; median of ${ROUNDS} rounds`);
 for (const r of rows) console.log(`  ${r.label.padEnd(52)} ${fmt(r.value).padStart(9)} ${r.unit}`);
 const ratio = (ours, id, what) =>
