@@ -61,9 +61,4 @@ export class Lending {
       this.#ring.unshiftPacked(rest, LENT);
     }
   }
-
-  /** Items `owner` holds (tests). */
-  held(owner: string): number {
-    return (this.#byOwner.get(owner) ?? []).reduce((n, r) => n + r.left, 0);
-  }
 }
