@@ -249,8 +249,9 @@ function surelySerializable(results: unknown[]): boolean {
   return true;
 }
 
-function refusal(batch: Batch): unknown {
-  return reply({ batch, from: 0, results: [], running: -1, stop: 0, notes: 0, timer: null }, 0);
+/** Answers a batch without running any of its tasks (`extra` says why, if not plain refusal). */
+function refusal(batch: Batch, extra?: Partial<BatchReply>): unknown {
+  return reply({ batch, from: 0, results: [], running: -1, stop: 0, notes: 0, timer: null }, 0, extra);
 }
 
 /** The parent's view of "slow": hand back what has not started, and let waiting batches go elsewhere. */
@@ -350,7 +351,7 @@ function begin(batch: Batch): unknown {
 
 /** tinypool's handler: one batch per run. */
 export default function runBatch(batch: Batch): unknown {
-  if (batch.unsendable) return reply({ batch, from: 0, results: [], running: -1, stop: 0, notes: 0, timer: null }, 0, { unsendable: true });
+  if (batch.unsendable) return refusal(batch, { unsendable: true });
   return accept(batch);
 }
 
@@ -377,7 +378,7 @@ async function afterInit(batch: Batch): Promise<unknown> {
 /** A worker whose initializer failed fails its first batch with that error, then leaves to be replaced. */
 function failInit(batch: Batch): unknown {
   retiring = true;
-  return reply({ batch, from: 0, results: [], running: -1, stop: 0, notes: 0, timer: null }, 0, { initError: errorToWire(initFailure) });
+  return refusal(batch, { initError: errorToWire(initFailure) });
 }
 
 // ---- start-up (last: everything above is declared) ---------------------------------------------------
