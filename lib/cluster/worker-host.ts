@@ -188,8 +188,9 @@ export class WorkerHost {
       wentBack = isHandedBack(err);
       throw err;
     } finally {
-      // answered: its payload is not needed again; moved back to the queue: it stays for the next host
-      if (external && !wentBack) await this.#results.del(external).catch(() => {});
+      // answered: its payload is not needed again; moved back to the queue, or left unanswered by kill()
+      // (it runs again elsewhere): it stays for the next host
+      if (external && !wentBack && !this.#killed) await this.#results.del(external).catch(() => {});
     }
   }
 
