@@ -11,7 +11,7 @@ import { KIND_BYTES, KIND_F64, type Encoded } from '../../lib/base/codec/message
 
 export const HEADER = 8;
 /** Rings and runs are written with typed arrays (native byte order); DataView readers must agree. */
-const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+export const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export function align8(n: number): number {
   return (n + 7) & ~7;

@@ -24,13 +24,12 @@
  */
 import { createServer, type Server } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import type { Encoded } from '../../lib/base/codec/message.js';
+import { KIND_F64, type Encoded } from '../../lib/base/codec/message.js';
 import { drainLanes, LANE_HEADER, LaneSocket, spinLanes } from '../transport/lane-socket.js';
-import { KIND_F64 } from '../../lib/base/codec/message.js';
 import { privateAddress } from '../transport/server.js';
 import { LOCAL_OWNER } from '../sync/owner.js';
 import { timeLeft } from '../wait.js';
-import { FrameReader, frameSize } from './frames.js';
+import { FrameReader, frameSize, LE } from './frames.js';
 import { brokenPipe, type PipeEndCore, type RecvResult } from './pipe-core.js';
 
 export const HELLO = 1;
@@ -79,10 +78,8 @@ export function laneActive(core: object): boolean {
   return (laneOf(core) as { active?: boolean } | undefined)?.active === true;
 }
 
-const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
 /** Writes one message as a DATA frame holding a packed run of one frame (ring layout). */
-export function sendData(lane: LaneSocket, msg: Encoded): boolean {
+function sendData(lane: LaneSocket, msg: Encoded): boolean {
   const size = frameSize(msg);
   const buf = lane.frame(DATA, size);
   const view = new DataView(buf.buffer, buf.byteOffset + LANE_HEADER, size);
