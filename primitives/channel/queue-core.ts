@@ -359,11 +359,11 @@ export class QueueCore {
    */
   async getPacked(max: number, block: boolean, timeout: number | null | undefined, owner: string, consumed = 0): Promise<Packed | null> {
     this.#lending.ack(owner, consumed);
-    timeout ??= undefined; // a remote caller sends null for no timeout (JSON has no undefined)
+    const ms = timeout ?? undefined; // a remote caller sends null for no timeout (JSON has no undefined)
     const n = Math.max(1, Math.min(MAX_LEND, max | 0));
     const out = this.#lend(n, owner);
-    if (out !== null || !block || timeout === 0) return out;
-    return drive(runAsync, this.#waits, owner, DATA_SEQ, (token) => this.#get(timeout ?? undefined, token, () => this.#lend(n, owner)));
+    if (out !== null || !block || ms === 0) return out;
+    return drive(runAsync, this.#waits, owner, DATA_SEQ, (token) => this.#get(ms, token, () => this.#lend(n, owner)));
   }
 
   /** `owner` got `consumed` more of the items it was lent; with `giveBack`, the rest go back to the front. */
