@@ -132,12 +132,13 @@ export class TinypoolEngine implements Engine {
   }
 
   #config(number: number | undefined): WorkerConfig {
+    const names = pythonNames();
     return {
       prefix: this.#settings.namePrefix,
       counter: number === undefined ? this.#control : undefined,
       number,
       initializer: this.#settings.initializer ?? null,
-      preload: pythonNames() ? [pythonNames()!] : undefined,
+      preload: names ? [names] : undefined,
       maxTasks: this.#settings.maxTasksPerChild ?? 0,
       channel: this.#channelName,
       progress: this.#progress,
