@@ -138,7 +138,7 @@ export class Link {
    * the queue and its sends in the pipe, as with Python's flushed feeder thread.
    */
   settle(): void {
-    for (const b of this.#brokers) if (b.hooks !== null) this.#runHooks(b, true);
+    this.#runAllHooks();
     this.flush();
     for (const b of this.#brokers) {
       if (!b.unanswered || b.closed || !b.socket) continue;
@@ -235,7 +235,7 @@ export class Link {
    */
   callSync(broker: number, objectId: ObjectId, method: string, args: unknown[], waits = false): unknown {
     // About to wait for others: whatever this thread holds for them (items fetched ahead) goes back first.
-    if (waits) for (const other of this.#brokers) if (other.hooks !== null) this.#runHooks(other, true);
+    if (waits) this.#runAllHooks();
     const b = this.#ready(broker, objectId);
     const id = this.#nextId++;
     this.#syncId = id;
@@ -316,6 +316,11 @@ export class Link {
     (b.hooks ??= new Set()).add(hook);
   }
 
+  /** Before this thread may block (or as it settles): every broker's hooks, as blocking. */
+  #runAllHooks(): void {
+    for (const b of this.#brokers) if (b.hooks !== null) this.#runHooks(b, true);
+  }
+
   #runHooks(b: Broker, blocking: boolean): void {
     const hooks = b.hooks!;
     b.hooks = null;
@@ -340,7 +345,7 @@ export class Link {
       try {
         payload = encode(batch);
       } catch {
-        payload = null;
+        // written one by one below
       }
       if (payload === null || (payload.length > DEFAULT_MAX_FRAME && batch.length > 1)) {
         // Write the good ones one by one; a bad or huge one fails alone.
@@ -363,14 +368,14 @@ export class Link {
   }
 
   /**
-   * Queues a request. One that awaits its reply is written at the end of this microtask round; one
-   * nobody waits for (fire-and-forget) waits until this thread yields to its event loop, or until
-   * BATCH are queued: a loop of `await q.put(i)` never yields, so its puts leave in large batches
-   * instead of one write each.
+   * Queues a request that awaits its reply: written at the end of this microtask round. (One nobody
+   * waits for, see fire(), waits until this thread yields to its event loop, or until BATCH are
+   * queued: a loop of `await q.put(i)` never yields, so its puts leave in large batches instead of
+   * one write each.)
    */
-  #queue(b: Broker, req: Request, soon = true): void {
+  #queue(b: Broker, req: Request): void {
     b.requests.push(req);
-    this.#enqueued(b, soon);
+    this.#enqueued(b, true);
   }
 
   /** A request was queued for `b`: write it at the end of this microtask round (`soon`), or when the thread yields, or at BATCH. */
