@@ -180,13 +180,15 @@ export class Queue<T = any> extends QueueBase {
     }
     // A process worker out of credits: the reservation asked for ahead, else a new one.
     if (credits.ahead !== null) await credits.ahead;
-    if (!credits.tryPut(msg)) {
-      const n = await this.core.reserve(credits.want, wait, ms, LOCAL_OWNER);
-      if (n === 0) throw new Full();
-      credits.took(n);
-      credits.tryPut(msg);
-    }
+    if (!credits.tryPut(msg)) this.#putReserving(await this.core.reserve(credits.want, wait, ms, LOCAL_OWNER), msg);
     credits.topUp();
+  }
+
+  /** A reservation gave `n` slots (0: no room, Full): `msg` takes the first, the rest are kept. */
+  #putReserving(n: number, msg: Encoded): void {
+    if (n === 0) throw new Full();
+    this.credits!.took(n);
+    this.credits!.tryPut(msg);
   }
 
   /** A put that needs no answer: unbounded, or into room already reserved. */
@@ -205,10 +207,7 @@ export class Queue<T = any> extends QueueBase {
     const ms = normalizeTimeout(timeout);
     if (this.remote) {
       if (this.#streamed(msg)) return;
-      const n = this.core.reserveSync(this.credits!.want, wait, ms, LOCAL_OWNER);
-      if (n === 0) throw new Full();
-      this.credits!.took(n);
-      this.credits!.tryPut(msg);
+      this.#putReserving(this.core.reserveSync(this.credits!.want, wait, ms, LOCAL_OWNER), msg);
       return;
     }
     if (!this.core.putSync(msg, wait, ms)) throw new Full();
@@ -219,10 +218,7 @@ export class Queue<T = any> extends QueueBase {
     const msg = this.encode(obj);
     if (this.remote) {
       if (this.#streamed(msg)) return;
-      const n = this.core.reserveNowait(this.credits!.want, LOCAL_OWNER);
-      if (n === 0) throw new Full();
-      this.credits!.took(n);
-      this.credits!.tryPut(msg);
+      this.#putReserving(this.core.reserveNowait(this.credits!.want, LOCAL_OWNER), msg);
       return;
     }
     if (!this.core.putNowait(msg)) throw new Full();
