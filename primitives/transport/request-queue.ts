@@ -25,10 +25,6 @@ export class RequestQueue {
   /** The run still open for more frames (the last request), if any. */
   #open: Run | null = null;
 
-  get length(): number {
-    return this.#requests.length;
-  }
-
   /** A request of its own (nothing joins it, and it closes the open run: later frames must not overtake it). */
   push(req: Request): void {
     this.#requests.push(req);
