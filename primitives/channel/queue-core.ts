@@ -41,7 +41,7 @@ export const QueueShape = {
 const LINGER_MS = 1;
 
 /** The most a consumer may fetch ahead in one run (items, bytes beyond the first item). */
-export const MAX_LEND = 4096;
+const MAX_LEND = 4096;
 const MAX_LEND_BYTES = 1024 * 1024;
 
 export interface QueueMemory {
