@@ -1,5 +1,5 @@
 // The cluster Pool when things go wrong, with real processes and a real Redis: a host killed during a map,
-// a task that kills every host it runs on, Redis killed and restarted, a host stopped with SIGTERM, jobs
+// a task that kills every host it runs on, Redis killed and restarted, a host stopped with SIGTERM (and at once by a second one), jobs
 // forged or changed in Redis, a host with the wrong authkey, terminate() with jobs still queued, Redis
 // memory after 100k tasks, and the worker command's own checks.
 import { spawnSync } from 'node:child_process';
@@ -97,6 +97,27 @@ describe('worker hosts that die', () => {
     expect(pids.filter((pid) => pid === a.pid)).toHaveLength(1);
     expect(pids.filter((pid) => pid === b.pid)).toHaveLength(2);
     await p.terminate();
+  }, 60_000);
+
+  test('a second SIGTERM stops at once: the running task, its payload stored beside the job, runs again on another host', async () => {
+    const a = await host({ queue: 'stopnow', concurrency: 1 });
+    const p = pool({ queue: 'stopnow' });
+    const file = join(scratch, 'stopnow');
+    const pad = 'x'.repeat(20_000); // over the inline limit: the payload is a key of its own
+    const padded = task<(file: string, ms: number, pad: string) => Promise<number>>(tasks, 'markAndSleep');
+    const result = p.apply(padded, [file, 4000, pad]);
+    await until(() => existsSync(file), 20_000, 'the task to start');
+    a.proc.kill('SIGTERM');
+    await until(() => /SIGTERM, stopping/.test(a.log), 10_000, 'the first SIGTERM to be seen');
+    a.proc.kill('SIGTERM');
+    expect(await a.exited).toEqual({ code: 1, signal: null });
+    expect(a.log).toMatch(/SIGTERM again, stopping now/);
+    try {
+      const b = await host({ queue: 'stopnow', concurrency: 1 });
+      expect(await result).toBe(b.pid);
+    } finally {
+      await p.terminate();
+    }
   }, 60_000);
 });
 

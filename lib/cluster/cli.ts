@@ -97,6 +97,7 @@ async function worker(args: string[]): Promise<number> {
     const stop = (signal: string) => {
       if (stopping) {
         log(`multiproc worker: ${signal} again, stopping now (running tasks will run again on another host)`);
+        clearInterval(status);
         void host.kill().then(() => resolve(1));
         return;
       }

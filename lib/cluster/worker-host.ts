@@ -90,6 +90,9 @@ export class WorkerHost {
   #failed = 0;
   #closing: Promise<void> | null = null;
   #killed = false;
+  /** Settles once kill() has closed every connection (see #run). */
+  #markDisconnectedByKill!: () => void;
+  readonly #disconnectedByKill = new Promise<void>((resolve) => (this.#markDisconnectedByKill = resolve));
   /** Results wait here for the end of the turn, then go to each client in one frame. */
   readonly #sink = new ResultSink((clientId, results) => this.#send(clientId, results), (err) => this.#log(`multiproc worker: results not sent: ${err.message}`));
   #lastErrorLog = 0;
@@ -188,9 +191,8 @@ export class WorkerHost {
       wentBack = isHandedBack(err);
       throw err;
     } finally {
-      // answered: its payload is not needed again; moved back to the queue, or left unanswered by kill()
-      // (it runs again elsewhere): it stays for the next host
-      if (external && !wentBack && !this.#killed) await this.#results.del(external).catch(() => {});
+      // answered: its payload is not needed again; moved back to the queue: it stays for the next host
+      if (external && !wentBack) await this.#results.del(external).catch(() => {});
     }
   }
 
@@ -216,8 +218,11 @@ export class WorkerHost {
         this.#engine.submit({
           spec: call.spec, args: call.args, flags: call.flags, base: call.base, signal,
           settle: (ok, value) => {
-            // withdrawn by its client: nobody waits for it; stopped with the host (kill): it runs again elsewhere
-            if ((signal?.aborted && value instanceof AbortError) || this.#killed) resolve();
+            // stopped with the host (kill): settled only once Redis is out of reach, so BullMQ can neither
+            // complete the job nor drop its payload, and its stalled-job check runs it again on another host
+            if (this.#killed) return void this.#disconnectedByKill.then(resolve);
+            // withdrawn by its client: nobody waits for it
+            if (signal?.aborted && value instanceof AbortError) resolve();
             else this.#answer(clientId, call.seq, ok, value, performance.now() - started).then(resolve, resolve);
           },
         });
@@ -313,6 +318,7 @@ export class WorkerHost {
     await this.#engine.terminate(new WorkerLostError('the worker host was stopped'));
     await Promise.race([this.#worker.close(true), new Promise((r) => setTimeout(r, 1000).unref())]);
     await this.#disconnect();
+    this.#markDisconnectedByKill();
   }
 
   async #disconnect(): Promise<void> {
