@@ -17,7 +17,8 @@ import type { WireError } from '../base/codec/error-wire.js';
 import { findUnserializable } from '../base/codec/unserializable.js';
 import { SerializationError } from '../base/errors.js';
 import type { TaskSpec } from '../base/task.js';
-import { CHUNK, HANDLES, PACKED } from '../engine/engine.js';
+import { ownBuffer, unsendablePath } from '../engine/batch-parts.js';
+import { HANDLES, PACKED } from '../engine/engine.js';
 
 const CWD_SCHEME = 'multiproc-cwd:';
 const PKG_SCHEME = 'multiproc-pkg:';
@@ -84,20 +85,8 @@ interface WireJob {
   c: [number, unknown, number, number | undefined, number][];
 }
 
-/** Where in a call's arguments the value that cannot be serialized sits. */
-function unserializablePath(call: CallPayload): string | null {
-  if (!(call.flags & CHUNK)) return findUnserializable(call.args, 'args', 'process');
-  if (call.flags & PACKED) return null;
-  const items = call.args as ArrayLike<unknown>;
-  for (let i = 0; i < items.length; i++) {
-    const where = findUnserializable(items[i], `items[${(call.base ?? 0) + i}]`, 'process');
-    if (where) return where;
-  }
-  return null;
-}
-
 function cannotSend(call: CallPayload, cause: unknown): SerializationError {
-  const where = unserializablePath(call);
+  const where = unsendablePath(call, 'process');
   if (where) return new SerializationError(`cannot send ${where} to another host`, where.split(':')[0]);
   return new SerializationError(`cannot send the task to another host: ${(cause as Error)?.message ?? String(cause)}`);
 }
@@ -147,17 +136,9 @@ export function decodeJob(bytes: Uint8Array): JobPayload {
   const wire = deserialize(bytes) as WireJob;
   const specs = wire.s.map((spec) => mapSpec(spec, localModule));
   const calls = wire.c.map(([i, args, flags, base, seq]) => ({
-    seq, spec: specs[i], flags, base, args: flags & HANDLES ? mapHandleModules(args, localModule) : flags & PACKED ? ownBuffer(args as Float64Array) : args,
+    seq, spec: specs[i], flags, base, args: flags & HANDLES ? mapHandleModules(args, localModule) : flags & PACKED ? new Float64Array(ownBuffer(args as Float64Array)) : args,
   }));
   return { calls, retries: wire.r };
-}
-
-/**
- * Packed numbers in a Float64Array that owns its whole buffer: deserialized ones are views into a larger
- * one, and the local engine sends a packed chunk as its bare ArrayBuffer.
- */
-function ownBuffer(numbers: Float64Array): Float64Array {
-  return numbers.byteOffset === 0 && numbers.byteLength === numbers.buffer.byteLength ? numbers : numbers.slice();
 }
 
 /** The outcome of one call. */

@@ -1,7 +1,7 @@
 /** Helpers for what a batch carries: packed numbers' buffers, and where an unsendable value sits. */
 import type { Runtime } from '../base/codec/handles.js';
 import { findUnserializable } from '../base/codec/unserializable.js';
-import { CHUNK, type Job } from './engine.js';
+import { CHUNK, PACKED, type Job } from './engine.js';
 
 /** A typed array's buffer, copied when the array is only a view of a larger one (as v8.deserialize makes them). */
 export function ownBuffer(array: Float64Array): ArrayBuffer {
@@ -10,8 +10,9 @@ export function ownBuffer(array: Float64Array): ArrayBuffer {
 }
 
 /** Where in a job's arguments the value that cannot cross sits, as a path into the user's input. */
-export function unsendablePath(job: Job, target: Runtime): string | null {
+export function unsendablePath(job: Pick<Job, 'args' | 'flags' | 'base'>, target: Runtime): string | null {
   if (!(job.flags & CHUNK)) return findUnserializable(job.args, 'args', target);
+  if (job.flags & PACKED) return null; // numbers only
   const items = job.args as ArrayLike<unknown>;
   const base = job.base ?? 0;
   for (let i = 0; i < items.length; i++) {
