@@ -18,11 +18,12 @@
 // Ids the report expects (issue "fast where users feel it"): pool.{map,apply,imap,start}.{thread,process},
 // pipe.child, queue.thread, queue.child, lock.contended, import.time, process.start.{thread,process},
 // move.f64 (a 100 MB Float64Array round trip through apply).
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median } from './_common.mjs';
+import { median, pythonDir } from './_common.mjs';
 
 export const dataDir = process.env.BENCH_DATA_DIR ?? fileURLToPath(new URL('./report/data/', import.meta.url));
 
@@ -64,5 +65,33 @@ export function recorder(scriptUrl) {
       writeFileSync(file, JSON.stringify({ script, started, finished: new Date().toISOString(), quick, load: { before, after: load() }, workloads }, null, 1));
       console.log(`  (rows written to ${file})`);
     },
+  };
+}
+
+function packageVersion(name) {
+  try {
+    const url = new URL(`../node_modules/${name}/package.json`, import.meta.url);
+    return JSON.parse(readFileSync(url, 'utf8')).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The machine, the versions of everything measured, and where Python's twins are: the report's header. */
+export function environment() {
+  const py = spawnSync('python3', ['--version'], { encoding: 'utf8' });
+  const cpuList = cpus();
+  return {
+    machine: {
+      cpu: cpuList[0]?.model?.trim() ?? 'unknown', cores: cpuList.length,
+      memGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, os: `${type()} ${release()}`,
+    },
+    versions: {
+      node: process.version, python: py.status === 0 ? (py.stdout || py.stderr).trim().replace(/^Python /, '') : undefined,
+      multiproc: JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version,
+      tinypool: packageVersion('tinypool'), piscina: packageVersion('piscina'), workerpool: packageVersion('workerpool'),
+    },
+    pythonRef: { path: pythonDir, present: existsSync(pythonDir) },
+    note: process.env.NODE_EXTRA_CA_CERTS ? 'NODE_EXTRA_CA_CERTS is set: start-up benches re-run themselves without it (it slows every node start)' : undefined,
   };
 }

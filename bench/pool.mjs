@@ -35,8 +35,9 @@ const range = (n) => Array.from({ length: n }, (_, i) => i);
 function peers(runtime) {
   const thread = runtime === 'thread';
   const list = [{
-    system: `tinypool, multiproc's settings (${thread ? 'worker_threads' : 'child_process'})`,
+    system: `tinypool (${thread ? 'worker_threads' : 'child_process'})`,
     kind: 'tinypool',
+    note: "multiproc's settings: 2 runs in flight per worker, no Atomics wait",
     // what multiproc's engine asks of tinypool: 2 workers, 2 runs in flight each, no Atomics wait loop
     make: () => new Tinypool({
       filename: sqFile.href, runtime: thread ? 'worker_threads' : 'child_process', minThreads: 2, maxThreads: 2,
@@ -221,12 +222,12 @@ for (const runtime of ['thread', 'process']) {
   });
   const mapFigures = {};
   for (const [form, sq] of Object.entries(forms)) map.add(`multiproc [${form}]`, 'multiproc', (mapFigures[form] = await oursMap(runtime, sq)));
-  pyRow(map, 'map', 'python Pool(2).map, default chunksize', 'processes (fork); 100k items');
+  pyRow(map, 'map', 'python Pool(2).map', 'processes (fork); 100k items, default chunksize');
   const peerMapFigures = [];
   for (const peer of ps) {
     const v = await peerMap(peer);
     peerMapFigures.push([peer.system, v]);
-    map.add(peer.system, peer.kind, v, 'runs of 12500 items');
+    map.add(peer.system, peer.kind, v, [peer.note, `runs of ${Math.ceil(N_MAP / 8)} items`].filter(Boolean).join('; '));
   }
   for (const [form, v] of Object.entries(mapFigures)) {
     report(`map ${N_MAP} items, default chunksize [${form}]`, v, 'items/s', [['python Pool(2).map', pyMed(py.map)], ...peerMapFigures]);
@@ -247,13 +248,13 @@ for (const runtime of ['thread', 'process']) {
       figures[form] = median(xs);
       w.add(`multiproc [${form}]`, 'multiproc', xs);
     }
-    pyRow(w, kind, kind === 'apply' ? 'python Pool(2).apply_async x20000, then get each' : 'python Pool(2).imap_unordered, chunksize 1', 'processes (fork); 20k tasks');
+    pyRow(w, kind, kind === 'apply' ? 'python Pool(2).apply_async' : 'python Pool(2).imap_unordered', kind === 'apply' ? 'processes (fork); 20k apply_async, then get each' : 'processes (fork); 20k items, chunksize 1');
     const peerFigures = [];
     for (const peer of ps) {
       const xs = [];
       for (let r = 0; r < ROUNDS; r++) xs.push(await peerFirstBatch(peer, kind));
       peerFigures.push([peer.system, median(xs)]);
-      w.add(peer.system, peer.kind, xs, kind === 'apply' ? 'run() per task, then await each' : 'run() per task, summed as they settle');
+      w.add(peer.system, peer.kind, xs, [peer.note, kind === 'apply' ? 'run() per task, then await each' : 'run() per task, summed as they settle'].filter(Boolean).join('; '));
     }
     for (const [form, v] of Object.entries(figures)) {
       report(`${kind === 'apply' ? 'applyAsync then get each' : 'imapUnordered c1'}, first batch [${form}]`, v, 'tasks/s', [['python', pyMed(py[kind])], ...peerFigures]);
@@ -272,7 +273,7 @@ for (const runtime of ['thread', 'process']) {
   for (const peer of ps) {
     const v = await peerStart(peer);
     peerStartFigures.push([peer.system, v]);
-    start.add(peer.system, peer.kind, v);
+    start.add(peer.system, peer.kind, v, peer.note);
   }
   for (const m of ['fork', 'forkserver']) {
     const rowPy = pyStart[`B.py.${m}`];
