@@ -1,15 +1,16 @@
 // Pipe throughput and round trip between a worker thread and the main thread, beside Python's
 // mp.Pipe (d_pipe.py, r_rtt.py from /work/shared/reference/python, run in this same invocation).
 // Usage: node bench/primitives-pipe.mjs   (after `npm run build`)
-import { fmt, median, pythonValues as python } from './_common.mjs';
+import { fmt, median, pythonValues as python, size } from './_common.mjs';
+import { recorder } from './_rows.mjs';
 import { Pool } from '../dist/lib/pool.js';
 import { Pipe } from '../dist/primitives/connection.js';
 
-const N_SMALL = 200_000;
-const N_BIG = 5_000;
+const N_SMALL = size(200_000, 20_000);
+const N_BIG = size(5_000, 500);
 const SZ = 64 * 1024;
-const N_RTT = 20_000;
-const ROUNDS = 3;
+const N_RTT = size(20_000, 2_000);
+const ROUNDS = size(3, 1);
 
 
 
@@ -116,3 +117,20 @@ ratio(m.rtt, 'R.py.pipe', 'ping-pong, recvSync');
 ratio(m.rttAsync, 'R.py.pipe', 'ping-pong, await recv');
 ratio(m.procInt, 'D.py.pipe_int', 'int msgs from a child process, await recv');
 ratio(m.procRtt, 'R.py.pipe', 'ping-pong with a child process');
+
+// the report's rows (bench/_rows.mjs)
+const rec = recorder(import.meta.url);
+const one = rec.workload('pipe.thread', {
+  title: `Pipe, ${N_SMALL / 1000}k int messages one way, worker thread -> main`, unit: 'msgs/s', better: 'higher',
+  note: `median of ${ROUNDS} round(s); Python's twin (d_pipe.py) is between two processes`,
+});
+one.add('multiproc Pipe send / recvSync', 'multiproc', m.int);
+one.add('multiproc Pipe send / await recv', 'multiproc', m.intAsync);
+one.add('python mp.Pipe send/recv int', 'python', py['D.py.pipe_int']);
+const rt = rec.workload('pipe.thread.rtt', {
+  title: 'Pipe ping-pong with a worker thread', unit: 'round trips/s', better: 'higher', note: `median of ${ROUNDS} round(s)`,
+});
+rt.add('multiproc Pipe, recvSync both sides', 'multiproc', m.rtt);
+rt.add('multiproc Pipe, await recv in main', 'multiproc', m.rttAsync);
+rt.add('python mp.Pipe ping-pong', 'python', py['R.py.pipe']);
+rec.save();

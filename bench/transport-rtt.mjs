@@ -6,14 +6,14 @@
 //   - fire:     fire-and-forget calls per second (what a Pipe `send` from a process costs)
 //   - raw:      a bare Unix-socket 1-byte ping-pong between two Node processes (the floor)
 // Usage: node bench/transport-rtt.mjs   (after `npm run build`)
-import { spawnSync, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { exposeCore, closeBroker } from '../dist/primitives/transport/expose.js';
 import { connectRemoteCore } from '../dist/primitives/transport/remote-core.js';
 import { connect } from '../dist/primitives/transport/client.js';
 
-import { pythonDir as PY_DIR } from './_common.mjs'; // ../shared beside the checkout, as CI lays it out
+import { pythonValues } from './_common.mjs';
 const N = 20_000;
 const N_FIRE = 200_000;
 const ROUNDS = 3;
@@ -79,17 +79,7 @@ async function child() {
   });
 }
 
-function python() {
-  const res = spawnSync('python3', ['r_rtt.py'], { cwd: PY_DIR, encoding: 'utf8' });
-  const out = {};
-  for (const line of (res.stdout ?? '').split('\n')) {
-    if (!line.startsWith('{')) continue;
-    const row = JSON.parse(line);
-    out[row.id] = row.value;
-  }
-  if (res.status !== 0) console.log(`(python3 r_rtt.py failed: ${res.stderr?.slice(0, 300)})`);
-  return out;
-}
+const python = () => pythonValues('r_rtt.py');
 
 function ask(proc, msg) {
   return new Promise((resolve) => {
