@@ -63,6 +63,8 @@ export function chartSpec(w) {
     };
   }
   const y = { field: 'against', type: 'nominal', sort: null, title: null, axis: { labelLimit: 420 } };
+  const subjects = w.rows.filter((r) => r.kind === 'multiproc').map((r) => r.system); // bars and legend in row order
+  const yOffset = { field: 'subject', sort: subjects };
   return {
     ...base,
     title: { text: w.title, subtitle: 'speed-up of multiproc over each system (> 1 = multiproc faster; the rule marks 1)' },
@@ -71,14 +73,14 @@ export function chartSpec(w) {
       {
         mark: 'bar',
         encoding: {
-          y, yOffset: { field: 'subject' },
+          y, yOffset,
           x: { field: 'speedup', type: 'quantitative', title: 'speed-up (x)' },
-          color: { field: 'subject', type: 'nominal', title: 'multiproc', legend: { orient: 'bottom' } },
+          color: { field: 'subject', type: 'nominal', title: 'multiproc', sort: subjects, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 480 } },
         },
       },
       {
         mark: { type: 'text', align: 'left', dx: 3, fontSize: 10 },
-        encoding: { y, yOffset: { field: 'subject' }, x: { field: 'speedup', type: 'quantitative' }, text: { field: 'speedup', format: '.2f' } },
+        encoding: { y, yOffset, x: { field: 'speedup', type: 'quantitative' }, text: { field: 'speedup', format: '.2f' } },
       },
       { data: { values: [{ one: 1 }] }, mark: { type: 'rule', color: 'black', strokeDash: [4, 3] }, encoding: { x: { field: 'one', type: 'quantitative' } } },
     ],
@@ -142,6 +144,7 @@ export async function generate(dataDir, outDir) {
   md.push(`- Versions: ${Object.entries(env.versions).map(([k, v]) => `${k} ${v ?? 'absent'}`).join(', ')}`);
   md.push(`- Python twins: ${env.pythonRef.present ? `\`${env.pythonRef.path}\`` : `**absent** (\`${env.pythonRef.path}\`): every Python row is skipped; set MULTIPROC_PYTHON_REF`}`);
   if (env.note) md.push(`- ${env.note}`);
+  if (run.failed?.length) md.push(`- **Benches that failed (their rows may be missing): ${run.failed.join(', ')}**`);
   md.push('', 'Every chart shows how many times faster multiproc is than each other system, measured in the same run',
     '(above 1 = multiproc faster; for times in ms the ratio is theirs / ours). The table under each chart has the figures.', '');
 
