@@ -48,6 +48,12 @@ describe('bench report generator', () => {
     expect(index).toMatch(/\| tinypool \(worker_threads\) \| tinypool \| 40\.0 \| 2\.00x \| fixture \|/);
   });
 
+  test('a goal given as figures is checked for each multiproc form', () => {
+    expect(index).toContain('multiproc [fn] 3.00x over python Pool(2).map (wanted >= 3.00x): met');
+    expect(index).toContain('multiproc [task()] 1.50x over python Pool(2).map (wanted >= 3.00x): **not met**');
+    expect(index).toContain('multiproc [fn] 2.00x over tinypool (worker_threads) (wanted >= 0.91x): met');
+  });
+
   test('the header has the machine, load averages and versions; the checklist marks what is missing', () => {
     expect(index).toMatch(/- CPU: .+, \d+ cores; memory [\d.]+ GiB/);
     expect(index).toContain('load average before 0.20 / 0.30 / 0.40');

@@ -37,12 +37,26 @@ export function speedup(workload, ours, other) {
   return workload.better === 'lower' ? other.value / ours.value : ours.value / other.value;
 }
 
+/**
+ * The goal as figures: each multiproc row's speed-up over the row the goal names (`goal.against`: a kind or a
+ * system), beside the speed-up it asks for (`goal.speedup`).
+ */
+export function goalCheck(w) {
+  if (!w.goal) return undefined;
+  const other = w.rows.find((r) => r.system === w.goal.against) ?? w.rows.find((r) => r.kind === w.goal.against);
+  if (!other) return `${w.goal.against} not measured`;
+  return w.rows.filter((r) => r.kind === 'multiproc').map((m) => {
+    const x = speedup(w, m, other);
+    return `${m.system} ${x.toFixed(2)}x over ${other.system} (wanted >= ${w.goal.speedup.toFixed(2)}x): ${x >= w.goal.speedup ? 'met' : '**not met**'}`;
+  }).join('; ');
+}
+
 /** The chart's data: one bar per (multiproc row, other row) pair. */
 function ratioData(w) {
   const ours = w.rows.filter((r) => r.kind === 'multiproc');
   const others = w.rows.filter((r) => r.kind !== 'multiproc');
   const out = [];
-  for (const o of others) for (const m of ours) out.push({ against: o.system, subject: m.system, speedup: speedup(w, m, o) });
+  for (const o of others) for (const m of ours) if (o.value > 0 && m.value > 0) out.push({ against: o.system, subject: m.system, speedup: speedup(w, m, o) });
   return out;
 }
 
@@ -161,6 +175,8 @@ export async function generate(dataDir, outDir) {
     for (const w of s.workloads) {
       md.push('', `### ${w.id}`, '', `**${w.title}**`, '');
       if (w.target) md.push(`Target: ${w.target}.`, '');
+      const check = goalCheck(w);
+      if (check) md.push(`Target check: ${check}.`, '');
       if (w.note) md.push(`${w.note}.`, '');
       if (w.rows.length === 0) {
         md.push('_No figures (this workload did not run)._');

@@ -9,6 +9,8 @@
 //         "title": "Pool.map 100k, default chunksize, threads",
 //         "unit": "items/s", "better": "higher" | "lower",
 //         "target": "multiproc >= 3x python",  // optional: the goal, as text
+//         "goal": { "against": "python", "speedup": 3 },  // optional: the same as figures (a kind or a system
+//                                              // name; for times the speed-up is theirs / ours), checked in the report
 //         "note": "how it was measured",       // optional
 //         "rows": [ { "system": "multiproc [fn]", "kind": "multiproc", "value": 123, "note": "n=5, 100-130" }, ... ]
 //     } ] }

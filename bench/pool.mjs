@@ -218,7 +218,7 @@ for (const runtime of ['thread', 'process']) {
 
   const map = rec.workload(`pool.map.${runtime}`, {
     title: `Pool.map(sq, ${N_MAP / 1000}k items), default chunksize, ${runtime} workers`, unit: 'items/s', better: 'higher',
-    target: TARGETS.map[runtime], note: `median of ${ROUNDS} maps after a warm-up map; peers run Python's default chunking (8 runs)`,
+    target: TARGETS.map[runtime], goal: { against: 'python', speedup: runtime === 'thread' ? 3 : 2 }, note: `median of ${ROUNDS} maps after a warm-up map; peers run Python's default chunking (8 runs)`,
   });
   const mapFigures = {};
   for (const [form, sq] of Object.entries(forms)) map.add(`multiproc [${form}]`, 'multiproc', (mapFigures[form] = await oursMap(runtime, sq)));
@@ -238,7 +238,7 @@ for (const runtime of ['thread', 'process']) {
       title: kind === 'apply'
         ? `${N / 1000}k applyAsync then get() each, first batch after a warm-up map, ${runtime} workers`
         : `imapUnordered chunksize 1 over ${N / 1000}k, first batch after a warm-up map, ${runtime} workers`,
-      unit: 'tasks/s', better: 'higher', target: TARGETS[kind],
+      unit: 'tasks/s', better: 'higher', target: TARGETS[kind], goal: { against: 'python', speedup: kind === 'apply' ? 15 : 5 },
       note: `a fresh pool per round, warmed by a map over ${WARM} items with chunksize 1 (as the Python twin); median over ${ROUNDS} round(s) of the first timed batch`,
     });
     const figures = {};
@@ -262,7 +262,7 @@ for (const runtime of ['thread', 'process']) {
   }
 
   const start = rec.workload(`pool.start.${runtime}`, {
-    title: `Pool(2) start + 1 task + close/join, ${runtime} workers`, unit: 'ms', better: 'lower', target: TARGETS.start,
+    title: `Pool(2) start + 1 task + close/join, ${runtime} workers`, unit: 'ms', better: 'lower', target: TARGETS.start, goal: { against: 'tinypool', speedup: 1 / 1.1 },
     note: `median of ${START_ITER} in one process, after one untimed`,
   });
   const startFigures = {};

@@ -90,13 +90,13 @@ console.log(line('ratio multiproc / py (per round; target >= 20x)', rows.r2, 'x'
 const rec = recorder(import.meta.url);
 const lc = rec.workload('lock.contended', {
   title: `Lock contended: 2 workers x ${N2 / 1000}k increments of a shared Value under its lock`, unit: 'increments/s', better: 'higher',
-  target: 'multiproc >= 20x python', note: `median of ${ROUNDS} round(s), Python's twin (e_lock.py: 2 processes) in each`,
+  target: 'multiproc >= 20x python', goal: { against: 'python', speedup: 20 }, note: `median of ${ROUNDS} round(s), Python's twin (e_lock.py: 2 processes) in each`,
 });
 lc.add('multiproc Value + getLock(), 2 worker threads', 'multiproc', rows.js2);
 lc.add('python mp.Value + get_lock(), 2 processes', 'python', rows.py2);
 const lu = rec.workload('lock.uncontended', {
   title: 'Lock acquire + release, uncontended, main thread', unit: 'pairs/s', better: 'higher',
-  target: 'multiproc >= 1.5x python', note: `median of ${ROUNDS} round(s)`,
+  target: 'multiproc >= 1.5x python', goal: { against: 'python', speedup: 1.5 }, note: `median of ${ROUNDS} round(s)`,
 });
 lu.add('multiproc Lock acquireSync + release', 'multiproc', rows.js1);
 lu.add('python mp.Lock acquire/release', 'python', rows.py1);

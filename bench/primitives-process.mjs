@@ -295,7 +295,7 @@ if __name__ == '__main__':
   const pyQ = [['G.py.queue', 'python mp.Queue'], ['G.py.simplequeue', 'python mp.SimpleQueue']];
   const q1 = rec.workload('queue.child', {
     title: `Queue, child-process producer x ${N / 1000}k ints -> main await get`, unit: 'items/s', better: 'higher',
-    target: 'multiproc >= 2x python mp.Queue', note: `${ROUNDS} round(s), Python's twin (g_queue.py) in each`,
+    target: 'multiproc >= 2x python mp.Queue', goal: { against: 'python mp.Queue', speedup: 2 }, note: `${ROUNDS} round(s), Python's twin (g_queue.py) in each`,
   });
   for (const [k, label] of [['q.await', 'await q.put(i)'], ['q.sync', 'q.putSync(i)'], ['q.nowait', 'q.putNowait(i)'], ['q.await.bounded', 'await q.put(i), Queue(1000)']]) {
     q1.add(`multiproc ${label}`, 'multiproc', rows[k] ?? []);
@@ -310,6 +310,7 @@ if __name__ == '__main__':
   const pp = rec.workload('pipe.child', {
     title: 'Pipe ping-pong with a child process (await recv both sides)', unit: 'round trips/s', better: 'higher',
     target: "multiproc, with the parent keeping its copy of the child's end as Python's docs do, >= 0.77x the bare Node IPC floor",
+    goal: { against: 'bare Node fork IPC ping-pong (json)', speedup: 0.77 },
     note: `${N_RTT} round trips after ${WARM_RTT} warm-up; floors: mean of before and after the Pipe`,
   });
   pp.add("multiproc Pipe, child's end kept (Python's docs)", 'multiproc', rows['pipe.rtt.kept'] ?? []);
