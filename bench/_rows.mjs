@@ -37,7 +37,7 @@ export function summary(xs) {
   const ok = xs.filter((x) => Number.isFinite(x));
   if (ok.length === 0) return { value: undefined, note: 'not measured' };
   const r = (x) => (Math.abs(x) >= 100 ? Math.round(x) : Math.round(x * 100) / 100);
-  return { value: median(ok), note: ok.length > 1 ? `median of ${ok.length} (${r(Math.min(...ok))}-${r(Math.max(...ok))})` : 'one run' };
+  return { value: median(ok), note: ok.length > 1 ? `median of ${ok.length} (${r(Math.min(...ok))}-${r(Math.max(...ok))})` : '' };
 }
 
 /** Collects the workloads of one bench script; `save()` writes its rows file. */
