@@ -92,6 +92,7 @@ async function round() {
 
 async function main() {
   withoutExtraCaCerts(import.meta.url);
+  const rec = recorder(import.meta.url); // its start time and load: before the rounds
   console.log(`Manager proxies, ${N} operations per case; ${ROUNDS} round(s), each a fresh node process and a fresh Python one`);
   const ours = { dict1: [], pipelined: [], dict2lock: [], append: [] };
   const py = { dict1: [], dict2lock: [], append: [] };
@@ -107,7 +108,6 @@ async function main() {
   }
   const med = (xs) => summary(xs).value;
 
-  const rec = recorder(import.meta.url);
   const note = `${ROUNDS} round(s), each a fresh process and Manager, no warm-up (as the Python twin)`;
   const dict = rec.workload('manager.dict', {
     title: `Manager dict: d.count -= 1 (get + set pair) x ${N / 1000}k, 1 client`, unit: 'pairs/s', better: 'higher', note,
