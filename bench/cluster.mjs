@@ -9,7 +9,7 @@
 // stopped (and Redis with them) whatever happens. All of it shares this machine's cores: the figures include
 // Redis, the hosts and the client competing for them. Rows go to bench/report/data/cluster.json.
 // BENCH_QUICK=1: small sizes, one round.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -152,6 +152,11 @@ const targetRow = (w, system, value) => w.add(system, 'floor', value, "the issue
 
 // ---- the run
 const rec = recorder(import.meta.url);
+if (spawnSync('redis-server', ['--version']).error) {
+  console.log('\n  !!! redis-server NOT FOUND on PATH: every cluster row is SKIPPED. Install Redis (apt-get install redis-server).\n');
+  rec.save(); // an empty rows file: the report shows this bench ran and measured nothing
+  process.exit(0);
+}
 const dir = mkdtempSync(join(tmpdir(), 'multiproc-bench-'));
 const keyFile = join(dir, 'cluster.key');
 // a fresh 32-byte key (64 hex characters), readable only by us, as the docs tell operators to make one
