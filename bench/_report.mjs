@@ -28,6 +28,8 @@ export const EXPECTED = [
   ['queue.child', 'Queue, child process producer -> main', 'bench/primitives-process.mjs'],
   ['lock.contended', 'Lock contended: 2 workers x 200k increments of a shared Value', 'bench/primitives-lock.mjs'],
   ['move.f64', '100 MB Float64Array round trip through apply', 'bench/move.mjs'],
+  ['cluster.map', 'cluster Pool.map chunked, 2 hosts (>= 1M items/s), beside a local Pool', 'bench/cluster.mjs'],
+  ['cluster.apply', 'cluster applyAsync round trips (>= 2k/s), beside a local Pool', 'bench/cluster.mjs'],
 ];
 
 const covers = (expected, id) => id === expected || id.startsWith(`${expected}.`);
