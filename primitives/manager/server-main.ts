@@ -52,6 +52,8 @@ async function start(cmd: Extract<ServerCommand, { t: 'start' }>): Promise<void>
       address: cmd.address,
       authkey: new Uint8Array(cmd.authkey),
       maxFrame: cmd.maxFrame,
+      // Clients may be on other hosts, where pids repeat: ownership is per connection (one per client thread).
+      connectionOwners: true,
     });
     const srv = server;
     registry = new Registry(srv);

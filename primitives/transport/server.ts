@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { errorToWire } from '../../lib/base/codec/error-wire.js';
 import { SerializationError } from '../../lib/base/errors.js';
 import { checkAuthkey, serverHandshake, type Authkey } from './auth.js';
+import { connectionOwner } from '../sync/owner.js';
 import { DEFAULT_MAX_FRAME, FrameSocket, HANDSHAKE_MAX_FRAME, MessageSocket } from './wire.js';
 import { isHello, isRequest, MANY, NO_REPLY, PROTOCOL_OBJECT, SYNC_REPLY, type Address, type ObjectId, type Reply } from './protocol.js';
 
@@ -22,8 +23,13 @@ export interface ClientInfo {
   readonly id: number;
   /** The client's process id (from its hello). */
   readonly pid: number;
-  /** ownerId() of the client's thread (from its hello). */
+  /**
+   * Who this client is for lock ownership: the ownerId() its hello claims, or, on a server started
+   * with `connectionOwners`, an id the server gives this connection (see connectionOwner()).
+   */
   readonly owner: string;
+  /** The ownerId() the client's hello claimed (not proof of anything). */
+  readonly claimedOwner: string;
   /** Free slot for hosted objects / the Manager (per-connection state). */
   readonly data: Map<unknown, unknown>;
 }
@@ -39,6 +45,14 @@ export interface ServerOptions {
   onConnect?(client: ClientInfo): void;
   /** After the per-object abandon() calls. */
   onDisconnect?(client: ClientInfo): void;
+  /**
+   * Give each connection an owner identity of the server's own instead of trusting the `pid:threadId`
+   * its hello claims. A server whose clients may be on other hosts (a Manager) needs it: two hosts can
+   * run programs with the same pid, and one must not release the other's RLock. (The per-process
+   * broker keeps claimed owners: its clients are this host's own workers, and they name the owner of
+   * each call in its arguments.)
+   */
+  connectionOwners?: boolean;
   /** Resolves an id that is not registered (e.g. objects the Manager creates on demand). */
   resolve?(objectId: ObjectId, client: ClientInfo): object | undefined;
 }
@@ -241,8 +255,10 @@ export class ObjectServer {
           frames.close(new Error('protocol error: expected hello'));
           return;
         }
+        const id = this.#nextClientId++;
+        const owner = this.#opts.connectionOwners ? connectionOwner(id) : msg.owner;
         const c: Connection = {
-          info: { id: this.#nextClientId++, pid: msg.pid, owner: msg.owner, data: new Map() },
+          info: { id, pid: msg.pid, owner, claimedOwner: msg.owner, data: new Map() },
           messages, pending: 0, closed: false, used: new Set(), saidBye: false,
           out: null as any, feeds: new Set(), listenToken: null,
         };
