@@ -5,7 +5,10 @@
  * The reaper is one tiny `sh` process per parent, started with the first child: it reads child pids
  * on its stdin, one per line (`-pid` forgets one), and when its stdin reaches end of file — which the
  * kernel causes when the parent dies, however it dies — it SIGKILLs the pids it still holds. Nothing
- * polls. It never keeps the parent alive, and costs one `sh` (~1 MB) per parent process.
+ * polls. It never keeps the parent alive, and costs one `sh` (~1 MB) per parent process. It also
+ * removes the private socket directories the parent made (a line starting with `/`): a process killed
+ * by a signal runs no exit code, and would leave them behind. It ignores SIGINT, SIGTERM and SIGHUP, so
+ * a Ctrl-C to the process group (or a closing terminal) does not end it before its parent.
  *
  * When the parent exits normally, it also terminates those children itself, in its 'exit' event, as
  * Python terminates its daemonic children at exit: the signal is sent before the parent's sockets close,
@@ -16,14 +19,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeSync } from 'node:fs';
 
 const SCRIPT = [
+  "trap '' INT TERM HUP",
   'pids=" "',
-  'while read -r line; do',
+  'dirs=""',
+  'while IFS= read -r line; do',
   '  case "$line" in',
+  '    /*) dirs="$dirs$line',
+  '" ;;',
   '    -*) pids=$(printf "%s" "$pids" | sed "s/ ${line#-} / /") ;;',
   '    *) pids="$pids$line " ;;',
   '  esac',
   'done',
   'for p in $pids; do kill -9 "$p" 2>/dev/null; done',
+  'printf "%s" "$dirs" | while IFS= read -r d; do rm -rf -- "$d"; done',
 ].join('\n');
 
 let reaper: ChildProcess | null | undefined;
@@ -94,4 +102,13 @@ export function forgetChild(pid: number | undefined): void {
   spared.delete(pid);
   held.delete(pid);
   tell(`-${pid}`);
+}
+
+/**
+ * Remove the directory `dir` (an absolute path) when this process dies, however it dies (a normal
+ * exit removes it itself, earlier). Starts the reaper if need be.
+ */
+export function removeWithParent(dir: string): void {
+  if (!dir.startsWith('/') || dir.includes('\n') || !start()) return;
+  tell(dir);
 }

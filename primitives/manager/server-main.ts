@@ -86,3 +86,6 @@ process.on('message', (msg: ServerCommand) => {
 });
 // The parent exited or crashed: nobody is left to shut us down.
 process.on('disconnect', () => void stop());
+// Ctrl-C reaches the whole process group: as Python's manager server, ignore it. The program decides
+// (it may catch the interrupt and go on using its proxies); if it ends, 'disconnect' stops us cleanly.
+process.on('SIGINT', () => {});

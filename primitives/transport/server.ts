@@ -7,13 +7,11 @@
  * goes away, objects it used that can `abandon(owner)` are told, so a dead worker's locks free up.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { errorToWire } from '../../lib/base/codec/error-wire.js';
 import { SerializationError } from '../../lib/base/errors.js';
 import { checkAuthkey, serverHandshake, type Authkey } from './auth.js';
 import { connectionOwner } from '../sync/owner.js';
+import { privateAddress, removePrivate } from './private-dirs.js';
 import { DEFAULT_MAX_FRAME, FrameSocket, HANDSHAKE_MAX_FRAME, MessageSocket } from './wire.js';
 import { isHello, isRequest, MANY, NO_REPLY, PROTOCOL_OBJECT, SYNC_REPLY, type Address, type ObjectId, type Reply } from './protocol.js';
 
@@ -80,29 +78,7 @@ interface Connection {
   saidBye: boolean;
 }
 
-/** Private socket directories this process made: removed when it exits, even without close(). */
-const privateDirs = new Set<string>();
-let cleanupAtExit = false;
-
-/** A fresh private Unix socket address (a 0700 directory under os.tmpdir()), removed at exit. */
-export function privateAddress(): { dir: string; address: string } {
-  // mkdtemp creates the directory with mode 0700: only this user can reach the socket.
-  const dir = mkdtempSync(join(tmpdir(), 'multiproc-'));
-  privateDirs.add(dir);
-  if (!cleanupAtExit) {
-    cleanupAtExit = true;
-    process.on('exit', () => {
-      for (const d of privateDirs) rmSync(d, { recursive: true, force: true });
-    });
-  }
-  return { dir, address: join(dir, 's') };
-}
-
-/** Removes a directory made by {@link privateAddress}. */
-export function removePrivate(dir: string): void {
-  privateDirs.delete(dir);
-  rmSync(dir, { recursive: true, force: true });
-}
+export { privateAddress, removePrivate } from './private-dirs.js';
 
 /** A void result leaves its value out: the reply stays plain JSON (undefined is not JSON). */
 function okReply(id: number, value: unknown): Reply {
