@@ -35,7 +35,7 @@ const registry: Registry = ((globalThis as any)[REGISTRY] ??= { marks: new WeakM
  *
  * @throws TypeError when `value` is not an object, or holds a view of part of a buffer.
  */
-export function move<T>(value: T): T {
+export function move<T extends object>(value: T): T {
   if (typeof value !== 'object' || value === null) {
     throw new TypeError(`move() takes an ArrayBuffer, a typed array or an object holding them, got ${value === null ? 'null' : typeof value}`);
   }
