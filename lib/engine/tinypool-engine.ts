@@ -109,6 +109,8 @@ export class TinypoolEngine implements Engine {
   #nextBatch = 1;
   #workerNumber = 0;
   #avgMs = Infinity;
+  /** Tasks of the last batch that ran well within BATCH_MS (0 after one that did not): twice as many may go next. */
+  #proven = 0;
   #slowFlights = 0;
   #startupFailures = 0;
   #startupError: WorkerLostError | null = null;
@@ -230,7 +232,9 @@ export class TinypoolEngine implements Engine {
   }
 
   #batchSize(): number {
-    const measured = this.#avgMs === Infinity ? 1 : Math.floor(BATCH_MS / Math.max(this.#avgMs, 1e-4));
+    // The mean overstates tiny tasks measured in small batches (a batch's fixed costs count as task time):
+    // a batch that ran well within BATCH_MS may be doubled, so batches reach their size in a few replies.
+    const measured = this.#avgMs === Infinity ? 1 : Math.max(Math.floor(BATCH_MS / Math.max(this.#avgMs, 1e-4)), 2 * this.#proven);
     const fair = Math.ceil(this.#queued / this.#settings.processes);
     return Math.max(1, Math.min(MAX_BATCH, measured, fair, this.#settings.maxTasksPerChild ?? Infinity));
   }
@@ -374,6 +378,7 @@ export class TinypoolEngine implements Engine {
       if (count > 0) {
         const per = reply.busy / count;
         this.#avgMs = this.#avgMs === Infinity ? per : this.#avgMs * 0.8 + per * 0.2;
+        this.#proven = reply.busy < BATCH_MS / 2 ? count : 0;
       }
       this.#deliver(flight, reply, worker, reply.out, reply.err, reply.busy);
       this.#handBack(flight, reply.rest, reply.back);
