@@ -13,6 +13,7 @@ const make = task<(n: number) => Float64Array>(tasks, 'make');
 const lastMadeLeft = task<() => boolean>(tasks, 'lastMadeLeft');
 const makePair = task<(n: number) => { a: Float64Array; b: Uint8Array }>(tasks, 'makePair');
 const heldSum = task<(gate: string, a: Float64Array | null) => Promise<number>>(tasks, 'heldSum');
+const exitWhenOpen = task<(gate: string) => Promise<never>>(tasks, 'exitWhenOpen');
 
 const N = 100_000;
 const iota = (n: number) => Float64Array.from({ length: n }, (_, i) => i);
@@ -111,6 +112,28 @@ describe('move()', () => {
       expect(await second).toBe(expectedSum(N));
       expect(await third).toBe(-1);
       expect(a.length).toBe(0);
+    } finally {
+      await pool.terminate();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a moved task whose worker dies never runs on detached buffers: it runs with its data, or fails with WorkerLostError', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'multiproc-move-'));
+    const gate = join(dir, 'gate');
+    const pool = new Pool({ processes: 1, runtime: 'thread' });
+    try {
+      const dying = pool.apply(exitWhenOpen, [gate]);
+      const a = iota(N);
+      const moved = pool.apply(heldSum, [gate, move(a)]).then((v) => ({ v }), (e: Error) => ({ e }));
+      const after = pool.apply(heldSum, [gate, null]);
+      expect(await within(20_000, () => pool.stats().batches >= 3)).toBe(true); // the moved task went to the worker
+      writeFileSync(gate, '');
+      await expect(dying).rejects.toMatchObject({ name: 'WorkerLostError' });
+      const outcome = await moved;
+      if ('v' in outcome) expect(outcome.v).toBe(expectedSum(N));
+      else expect(outcome.e).toMatchObject({ name: 'WorkerLostError', message: expect.stringMatching(/buffers moved/) });
+      expect(await after).toBe(-1);
     } finally {
       await pool.terminate();
       rmSync(dir, { recursive: true, force: true });
