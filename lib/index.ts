@@ -5,6 +5,7 @@ export { AsyncResult, type ResultCallbacks } from './async-result.js';
 export { ResultIterator } from './result-iterator.js';
 export { Process, activeChildren, type ProcessOptions } from './process.js';
 export { task, isTaskRef, type Task, type TaskRef } from './base/task.js';
+export { move } from './base/move.js';
 export { currentProcess, cpuCount, isMainThread, type ProcessInfo } from './base/context.js';
 export {
   Executor, ThreadPoolExecutor, ProcessPoolExecutor,
