@@ -4,6 +4,7 @@
 import { loadavg } from 'node:os';
 import { Pool, task, move } from '../dist/lib/index.js';
 import { median, now } from './_common.mjs';
+import { recorder } from './_rows.mjs';
 
 const BYTES = 100 * 1024 * 1024;
 const ROUNDS = 5;
@@ -55,3 +56,14 @@ try {
 console.log(`  move vs copy: ${(copyMs / moveMs).toFixed(1)}x faster (target >= 50x); a move costs ${(moveMs / floorMs).toFixed(2)}x an 8-number apply`);
 if (piscinaMs !== undefined) console.log(`  multiproc move vs piscina move: ${(piscinaMs / moveMs).toFixed(2)}x (>1 = multiproc faster)`);
 console.log(`  load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+
+// the report's rows (bench/_rows.mjs)
+const rec = recorder(import.meta.url);
+const w = rec.workload('move.f64', {
+  title: `${BYTES / 2 ** 20} MiB Float64Array round trip through apply, thread workers`, unit: 'ms', better: 'lower',
+  target: 'move() >= 50x faster than copying', goal: { against: 'floor', speedup: 50 },
+});
+w.add('multiproc apply, move() both ways', 'multiproc', moveMs);
+w.add('multiproc apply, copied both ways', 'floor', copyMs);
+if (piscinaMs !== undefined) w.add('piscina run, Piscina.move() both ways', 'piscina', piscinaMs);
+rec.save();
