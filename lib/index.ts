@@ -18,4 +18,5 @@ export {
 export type { Runtime, HandleSource, HandleDescriptor } from './base/codec/handles.js';
 export * from './base/errors.js';
 export * from '../primitives/index.js';
-export { Pool as ClusterPool, type ClusterPoolOptions } from './cluster/pool.js';
+// The cluster Pool lives behind 'multiproc/cluster' only: its types name bullmq and ioredis (optional peers a
+// TypeScript consumer may not have installed) and its code is not needed by a local program.
