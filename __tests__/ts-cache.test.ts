@@ -24,6 +24,12 @@ export function run(x: number): void {
   process.exitCode = (globalThis as any).__multiprocTsx ? 10 : base + x + (here.endsWith('/plain.ts') ? 50 : 0);
 }
 `);
+  writeFileSync(join(dir, 'thrower.ts'), `type Reason = string;
+export function run(): void {
+  const reason: Reason = 'thrown from thrower';
+  throw new Error(reason);
+}
+`);
   writeFileSync(join(dir, 'other.ts'), 'export const seven: number = 7;\n');
   writeFileSync(join(dir, 'nested.ts'), `import { seven } from './other.ts';
 export function run(): void {
@@ -37,7 +43,7 @@ afterEach(() => {
 });
 
 /** Starts a Process per (module, runtime) in one fresh program; returns the exit codes. */
-function run(module: string, runtimes: string[], env: Record<string, string> = {}): number[] {
+function runProgram(module: string, runtimes: string[], env: Record<string, string> = {}) {
   const url = pathToFileURL(join(dir, module)).href;
   const src = `
     import { Process, task } from ${JSON.stringify(libUrl)};
@@ -54,8 +60,10 @@ function run(module: string, runtimes: string[], env: Record<string, string> = {
     encoding: 'utf8', timeout: 90_000, env: { ...process.env, NODE_OPTIONS: '', MULTIPROC_TS_CACHE: cache, ...env },
   });
   if (res.status !== 0) throw new Error(`program failed (${res.status}): ${res.stderr}`);
-  return JSON.parse(res.stdout.trim().split('\n').pop()!);
+  return { codes: JSON.parse(res.stdout.trim().split('\n').pop()!) as number[], stderr: res.stderr };
 }
+
+const run = (module: string, runtimes: string[], env: Record<string, string> = {}) => runProgram(module, runtimes, env).codes;
 
 test('a .ts module is compiled once; later workers, in both runtimes and in a later run, import the compiled form without tsx', () => {
   expect(run('plain.ts', ['thread', 'process', 'thread'])).toEqual([60, 61, 62]);
@@ -84,4 +92,13 @@ test('a module importing another .ts file goes through tsx, as before', () => {
 test('MULTIPROC_TS_CACHE=0 turns the cache off', () => {
   expect(run('plain.ts', ['thread'], { MULTIPROC_TS_CACHE: '0' })).toEqual([10]);
   expect(existsSync(cache)).toBe(false);
+}, 180_000);
+
+test('a failure in a compiled module has a stack naming the .ts source and its line', () => {
+  const { codes, stderr } = runProgram('thrower.ts', ['thread', 'process']);
+  expect(codes).toEqual([1, 1]);
+  expect(readdirSync(cache)).toHaveLength(1);
+  expect(stderr).toContain('thrown from thrower');
+  expect(stderr).toMatch(/thrower\.ts:4:\d+/);
+  expect(stderr).not.toContain(cache);
 }, 180_000);

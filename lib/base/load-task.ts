@@ -36,6 +36,8 @@ async function importTypeScript(url: string): Promise<Record<string, any>> {
   if (!(globalThis as any).__multiprocTsx) {
     const compiled = await compiledTypeScript(url);
     if (compiled) {
+      // Stacks name the .ts source and its lines (the compiled form carries a source map), as under tsx.
+      process.setSourceMapsEnabled(true);
       try {
         return await import(compiled);
       } catch (err) {
