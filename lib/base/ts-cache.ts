@@ -4,7 +4,7 @@
  * plain JavaScript instead and never loads tsx.
  *
  * The compiled module is stored on disk (so later workers, recycled ones and later runs of the program
- * find it) under a name made from the source's path and content (and the compiler's version): an edited
+ * find it) under a name made from the source's path and content: an edited
  * file gets a new entry. `import.meta.url` (and dirname/filename) keep naming the source file, relative
  * imports are made absolute. Modules this cannot serve faithfully go through tsx as before: CommonJS ones,
  * decorators (they depend on tsconfig), imports of other TypeScript files, computed dynamic imports.
@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-/** Bump when the compiled form changes, so old entries are not used. */
+/** Bump when the compiled form changes, so old entries are not used (not keyed by esbuild's version: finding
+ * that out costs a worker milliseconds, and its output for the same options means the same program). */
 const FORMAT = 1;
 
 function cacheDir(): string | null {
@@ -43,15 +44,6 @@ function isEsm(path: string): boolean {
     }
     if (dirname(dir) === dir) return false;
   }
-}
-
-let esbuildVersion: string | undefined;
-function compilerVersion(): string {
-  if (esbuildVersion === undefined) {
-    const fromTsx = createRequire(createRequire(import.meta.url).resolve('tsx/package.json'));
-    esbuildVersion = String(fromTsx('esbuild/package.json').version);
-  }
-  return esbuildVersion;
 }
 
 const RELATIVE_IMPORT = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(["'])(\.{1,2}\/[^"']*)\2/g;
@@ -113,7 +105,7 @@ async function findOrCompile(sourceUrl: string): Promise<string | null> {
   if (!isEsm(path) || !ownDir(dir)) return null;
   const source = readFileSync(path, 'utf8');
   const { createHash } = await import('node:crypto'); // only once a .ts task comes: not at every import of multiproc
-  const hash = createHash('sha256').update(`${FORMAT}\0${compilerVersion()}\0${path}\0${source}`).digest('hex').slice(0, 32);
+  const hash = createHash('sha256').update(`${FORMAT}\0${path}\0${source}`).digest('hex').slice(0, 32);
   const file = join(dir, `${hash}.mjs`);
   if (existsSync(file)) return pathToFileURL(file).href;
   const code = await compile(path, source, sourceUrl);
