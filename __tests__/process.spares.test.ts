@@ -41,18 +41,38 @@ describe.each(runtimes)('spare workers (%s)', (runtime) => {
     expect(second.exitCode).toBe(4);
   }, 60_000);
 
-  test('a start with other settings does not take the spare, and stops it', async () => {
+  test('a start with other settings does not take the spare; the same new settings twice in a row replace it', async () => {
     setSpareWorkers(1);
     const first = new Process({ target: exitWith, args: [0], runtime });
     first.start();
     await first.join();
     const [spare] = sparePids(runtime);
-    const other = new Process({ target: (name: string) => { process.exitCode = process.env[name] === 'yes' ? 5 : 6; }, args: ['SPARE_TEST'], env: { SPARE_TEST: 'yes' }, runtime });
-    other.start();
-    expect(other.pid).not.toBe(spare);
-    expect(sparePids(runtime)).not.toContain(spare);
-    await other.join();
-    expect(other.exitCode).toBe(5); // its own environment, not the spare's
+    const readsEnv = (name: string) => {
+      process.exitCode = process.env[name] === 'yes' ? 5 : 6;
+    };
+    const other = () => new Process({ target: readsEnv, args: ['SPARE_TEST'], env: { SPARE_TEST: 'yes' }, runtime });
+
+    const once = other();
+    once.start();
+    expect(once.pid).not.toBe(spare);
+    await once.join();
+    expect(once.exitCode).toBe(5); // its own environment, not the spare's
+    expect(sparePids(runtime)).toEqual([spare]); // one start with other settings does not throw it away
+
+    const twice = other();
+    twice.start();
+    expect(twice.pid).not.toBe(spare);
+    expect(sparePids(runtime)).not.toContain(spare); // the same new settings again: replaced
+    await twice.join();
+    expect(twice.exitCode).toBe(5);
+    const [renewed] = sparePids(runtime);
+    expect(typeof renewed).toBe('number');
+
+    const third = other();
+    third.start();
+    expect(third.pid).toBe(renewed);
+    await third.join();
+    expect(third.exitCode).toBe(5);
   }, 60_000);
 
   test('a daemon started on a spare still does not keep its program alive', () => {

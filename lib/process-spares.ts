@@ -4,7 +4,7 @@
  * its target to a worker that has already booted instead of paying Node's start-up (~20 ms) again.
  *
  * A spare never keeps the program alive (unref'd), dies with its parent (a child process is known to the
- * reaper), and is replaced when its settings no longer match. Two threads and one child process wait by
+ * reaper), and is replaced once other settings are used twice in a row. Two threads and one child process wait by
  * default (memory they cost: docs/guide.md); `setSpareWorkers(false)` or MULTIPROC_SPARE_WORKERS=0 turns
  * them off.
  */
@@ -103,29 +103,34 @@ function makeSpare<C extends SpareChannel>(runtime: Runtime, key: string, spawn:
   return true;
 }
 
+/** The settings of the last start per runtime: spares follow settings used twice in a row, not every change. */
+const lastKeys = new Map<Runtime, string>();
+
 /**
- * A worker for these settings: the oldest waiting spare when it matches (spares started with other
- * settings are stopped), else a fresh one; then spares are topped up behind it. `key` names the
- * settings; `spawn` starts a fresh worker.
+ * A worker for these settings: the oldest waiting spare when it matches, else a fresh one; then spares
+ * are topped up behind it. Spares started with other settings stay while those settings are still in use
+ * (a program alternating between two kinds of Process does not throw spares away at every start); when
+ * the same new settings come twice in a row, they are stopped and replaced. `key` names the settings;
+ * `spawn` starts a fresh worker.
  */
 export function takeWorker<C extends SpareChannel>(runtime: Runtime, key: string, spawn: () => C): C {
-  const list = spares.get(runtime) ?? [];
+  const list = (spares.get(runtime) ?? []).filter((s) => !s.dead);
+  spares.set(runtime, list);
+  const previousKey = lastKeys.get(runtime);
+  lastKeys.set(runtime, key);
   let channel: C | null = null;
-  while (list.length > 0 && !channel) {
-    const spare = list.shift()!;
-    if (spare.dead) continue;
-    if (spare.key !== key) {
-      discard(spare);
-      continue;
-    }
+  const at = list.findIndex((s) => s.key === key);
+  if (at >= 0) {
+    const [spare] = list.splice(at, 1);
     spare.dead = true; // no spare any more: its exit is the Process's business now
     channel = spare.channel as C;
     // Process.start registers it with the reaper itself (spared or not, by daemon).
     if (runtime === 'process') forgetChild(channel.pid);
   }
-  if (list.some((s) => s.key !== key)) for (const s of list.splice(0)) discard(s);
+  const stale = list.some((s) => s.key !== key);
+  if (stale && previousKey === key) for (const s of list.splice(0)) discard(s);
   channel ??= spawn();
-  if (depth(runtime) > 0 && !pendingRefills.has(runtime)) {
+  if (depth(runtime) > 0 && !(stale && previousKey !== key) && !pendingRefills.has(runtime)) {
     // Started after the caller's worker, outside its start(): the caller's start is not slowed.
     const refill = setImmediate(() => {
       pendingRefills.delete(runtime);
