@@ -43,7 +43,7 @@ afterEach(() => {
 });
 
 /** Starts a Process per (module, runtime) in one fresh program; returns the exit codes. */
-function runProgram(module: string, runtimes: string[], env: Record<string, string> = {}) {
+function runProgram(module: string, runtimes: string[], env: Record<string, string> = {}, cwd?: string) {
   const url = pathToFileURL(join(dir, module)).href;
   const src = `
     import { Process, task } from ${JSON.stringify(libUrl)};
@@ -57,7 +57,7 @@ function runProgram(module: string, runtimes: string[], env: Record<string, stri
     console.log(JSON.stringify(codes));
   `;
   const res = spawnSync(process.execPath, ['--input-type=module', '-e', src], {
-    encoding: 'utf8', timeout: 90_000, env: { ...process.env, NODE_OPTIONS: '', MULTIPROC_TS_CACHE: cache, ...env },
+    encoding: 'utf8', timeout: 90_000, cwd, env: { ...process.env, NODE_OPTIONS: '', MULTIPROC_TS_CACHE: cache, ...env },
   });
   if (res.status !== 0) throw new Error(`program failed (${res.status}): ${res.stderr}`);
   return { codes: JSON.parse(res.stdout.trim().split('\n').pop()!) as number[], stderr: res.stderr };
@@ -101,4 +101,36 @@ test('a failure in a compiled module has a stack naming the .ts source and its l
   expect(stderr).toContain('thrown from thrower');
   expect(stderr).toMatch(/thrower\.ts:4:\d+/);
   expect(stderr).not.toContain(cache);
+}, 180_000);
+
+test("the compiled form follows the working directory's tsconfig.json as tsx does (comments allowed); one that extends another is left to tsx", () => {
+  // With useDefineForClassFields false a field initialiser assigns, so the base class's setter runs.
+  writeFileSync(join(dir, 'fields.ts'), `class Base {
+  set v(n: number) {
+    (globalThis as any).setterHit = n;
+  }
+}
+class Derived extends Base {
+  // @ts-ignore: a field over an accessor, on purpose
+  v = 1;
+}
+export function run(): void {
+  new Derived();
+  process.exitCode = ((globalThis as any).setterHit === 1 ? 30 : 40) + ((globalThis as any).__multiprocTsx ? 100 : 0);
+}
+`);
+  writeFileSync(join(dir, 'tsconfig.json'), `{
+  // as tsc --init writes it
+  "compilerOptions": { "target": "ES2020", /* assign fields */ "useDefineForClassFields": false, },
+}
+`);
+  expect(runProgram('fields.ts', ['thread', 'process'], {}, dir).codes).toEqual([30, 30]);
+  expect(readdirSync(cache)).toHaveLength(1);
+  writeFileSync(join(dir, 'tsconfig.json'), '{ "compilerOptions": { "useDefineForClassFields": true } }');
+  expect(runProgram('fields.ts', ['thread'], {}, dir).codes).toEqual([40]);
+  expect(readdirSync(cache)).toHaveLength(2);
+  writeFileSync(join(dir, 'base.json'), '{ "compilerOptions": { "useDefineForClassFields": false } }');
+  writeFileSync(join(dir, 'tsconfig.json'), '{ "extends": "./base.json" }');
+  expect(runProgram('fields.ts', ['thread'], {}, dir).codes).toEqual([130]);
+  expect(readdirSync(cache)).toHaveLength(2);
 }, 180_000);

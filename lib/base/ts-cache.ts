@@ -46,6 +46,49 @@ function isEsm(path: string): boolean {
   }
 }
 
+/** JSON with comments and trailing commas (what tsconfig.json files hold) made plain JSON. */
+function plainJson(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1; // a string, escapes and all
+      out += text.slice(i, j + 1);
+      i = j;
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++;
+      out += '\n';
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 1;
+    } else out += c;
+  }
+  return out.replace(/,(\s*[}\]])/g, '$1');
+}
+
+/**
+ * The compiler options tsx would use: those of the tsconfig.json found from the working directory up
+ * (class-field semantics, import elision and decorators depend on them). undefined when there is none;
+ * null when tsx must do it (a tsconfig that extends another, one we cannot read, a chosen path).
+ */
+function tsconfigRaw(): string | null | undefined {
+  if (process.env.TSX_TSCONFIG_PATH) return null;
+  for (let dir = process.cwd(); ; dir = dirname(dir)) {
+    const file = join(dir, 'tsconfig.json');
+    if (existsSync(file)) {
+      try {
+        const config = JSON.parse(plainJson(readFileSync(file, 'utf8')));
+        if (config.extends !== undefined) return null;
+        return JSON.stringify({ compilerOptions: config.compilerOptions ?? {} });
+      } catch {
+        return null;
+      }
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
 const RELATIVE_IMPORT = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(["'])(\.{1,2}\/[^"']*)\2/g;
 const ANY_DYNAMIC_IMPORT = /\bimport\s*\(/g;
 const LITERAL_DYNAMIC_IMPORT = /\bimport\s*\(\s*["'][^"']*["']\s*\)/g;
@@ -68,17 +111,17 @@ function absoluteImports(code: string, sourceUrl: string): string | null {
   return servable ? out : null;
 }
 
-async function compile(path: string, source: string, sourceUrl: string): Promise<string | null> {
-  if (/^\s*@[A-Za-z_$]/m.test(source)) return null; // decorators: their emit depends on tsconfig
+async function compile(path: string, source: string, sourceUrl: string, tsconfig: string | undefined): Promise<string | null> {
+  if (/^\s*@[A-Za-z_$]/m.test(source)) return null; // decorators: tsx knows their flavours better
   const fromTsx = createRequire(createRequire(import.meta.url).resolve('tsx/package.json'));
   const esbuild = await import(pathToFileURL(fromTsx.resolve('esbuild')).href);
-  const ext = extname(path);
   const result = await esbuild.transform(source, {
-    loader: ext === '.tsx' ? 'tsx' : 'ts',
+    loader: 'ts',
     format: 'esm',
     target: `node${process.versions.node.split('.')[0]}`,
     sourcefile: path,
     sourcemap: 'inline',
+    ...(tsconfig === undefined ? {} : { tsconfigRaw: tsconfig }),
     define: {
       'import.meta.url': JSON.stringify(sourceUrl),
       'import.meta.filename': JSON.stringify(path),
@@ -102,13 +145,16 @@ async function findOrCompile(sourceUrl: string): Promise<string | null> {
   const dir = cacheDir();
   if (!dir || !sourceUrl.startsWith('file:')) return null;
   const path = fileURLToPath(sourceUrl);
-  if (!isEsm(path) || !ownDir(dir)) return null;
+  // .tsx: JSX settings are tsx's business.
+  if (extname(path) === '.tsx' || !isEsm(path) || !ownDir(dir)) return null;
+  const tsconfig = tsconfigRaw();
+  if (tsconfig === null) return null;
   const source = readFileSync(path, 'utf8');
   const { createHash } = await import('node:crypto'); // only once a .ts task comes: not at every import of multiproc
-  const hash = createHash('sha256').update(`${FORMAT}\0${path}\0${source}`).digest('hex').slice(0, 32);
+  const hash = createHash('sha256').update(`${FORMAT}\0${path}\0${tsconfig ?? ''}\0${source}`).digest('hex').slice(0, 32);
   const file = join(dir, `${hash}.mjs`);
   if (existsSync(file)) return pathToFileURL(file).href;
-  const code = await compile(path, source, sourceUrl);
+  const code = await compile(path, source, sourceUrl, tsconfig);
   if (code === null) return null;
   // Written whole, then renamed: another worker never imports a half-written file.
   const partial = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
