@@ -10,6 +10,7 @@
 // Every ratio printed is ours / theirs (times: lower is better).
 // NODE_EXTRA_CA_CERTS is unset for the whole run (it slows every node start by 30-50 ms here).
 // Usage: node bench/startup.mjs   (after `npm run build`; MULTIPROC_DIST=dir to use another build)
+import { recorder } from './_rows.mjs';
 import { Worker } from 'node:worker_threads';
 import { fork, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -138,4 +139,28 @@ setSpareWorkers(false);
 rmSync(scratch, { recursive: true, force: true });
 console.log(`  load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 if (process.env.BENCH_JSON) console.log(JSON.stringify({ bench: 'startup', rows }));
+
+// the report's rows (bench/_rows.mjs): one workload per issue row, ours beside the floor and Python
+const rec = recorder(import.meta.url);
+const byId = Object.fromEntries(rows.map((r) => [r.id, r]));
+const kindOf = (label) => (label.startsWith('py ') ? 'python' : 'floor');
+function workload(id, meta, ids) {
+  const w = rec.workload(id, { unit: 'ms', better: 'lower', ...meta });
+  const seen = new Set();
+  for (const rid of ids) {
+    const r = byId[rid];
+    if (!r) continue;
+    w.add(r.label, 'multiproc', r.value);
+    for (const [label, value] of Object.entries(r.comparisons)) {
+      if (value === undefined || seen.has(label)) continue;
+      seen.add(label);
+      w.add(label, kindOf(label), value);
+    }
+  }
+}
+workload('import.time', { title: "import 'multiproc' (main thread, and in a new worker)", target: '<= 15 ms' }, ['I1.main', 'I1.worker']);
+workload('process.start.thread', { title: `Process start + join, ${N} in a row, thread runtime`, target: '<= 0.5x a bare Worker', goal: { against: 'floor', speedup: 2 } }, ['S1.spare', 'S1.cold']);
+workload('process.start.process', { title: `Process start + join, ${N} in a row, process runtime`, target: '<= 1.1x a bare fork()', goal: { against: 'floor', speedup: 1 / 1.1 } }, ['S2.spare', 'S2.cold']);
+workload('ts.first-task', { title: 'a .ts task module in new workers (first pays the compile)', target: '<= 50 ms in later workers' }, ['T1.first', 'T1.later']);
+rec.save();
 export { rows };
