@@ -14,6 +14,7 @@ const arrayIncrements = task(fixtures, 'arrayIncrements');
 const describeValue = task(fixtures, 'describeValue');
 const arrayTour = task(fixtures, 'arrayTour');
 const storeValue = task(fixtures, 'storeValue');
+const inspectArray = task(fixtures, 'inspectArray');
 
 let procs: Pool;
 beforeAll(() => {
@@ -77,4 +78,8 @@ test('Array in a process worker: indexing, length, iteration, bulk slice/set, in
     slice: [100, 7, 8], joined: '100,7,8,5,5', hasLock: true, pyLock: true,
   });
   expect(Array.from(arr)).toEqual([100, 7, 8, 5, 5]);
+});
+
+test('console.log of an Array in a process worker shows its elements', async () => {
+  expect(await procs.apply(inspectArray, [SharedArrayOf('i', [3, 1, 2])])).toMatch(/\[ 3, 1, 2 \]/);
 });

@@ -49,6 +49,8 @@ export function remoteArray(core: CtypeCoreApi, typecode: Typecode, length: numb
     },
     [Symbol.iterator]: () => snapshot()[Symbol.iterator](),
     toString: () => snapshot().toString(),
+    // console.log() in the worker shows the elements (one snapshot), not this facade's insides.
+    [Symbol.for('nodejs.util.inspect.custom')]: () => snapshot(),
     [Symbol.toStringTag]: `${typecode}[${length}]`,
     [toHandle]: (target: HandleTarget): HandleDescriptor => ({
       module: MODULE,
