@@ -1,5 +1,5 @@
 // Pipe throughput and round trip between a worker thread and the main thread, beside Python's
-// mp.Pipe (d_pipe.py, r_rtt.py from /work/shared/reference/python, run in this same invocation).
+// mp.Pipe (d_pipe.py, r_rtt.py from bench/python, run in this same invocation).
 // Usage: node bench/primitives-pipe.mjs   (after `npm run build`)
 import { fmt, median, pythonValues as python, size } from './_common.mjs';
 import { recorder } from './_rows.mjs';
