@@ -5,6 +5,7 @@
 // Redis is a redis-server started here on a free port; the hosts are `multiproc worker` processes (dist/).
 // All of it shares this machine's cores: the figures include Redis, the hosts and the client competing.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -76,7 +77,7 @@ async function timed(fn) {
 
 const dir = mkdtempSync(join(tmpdir(), 'multiproc-bench-'));
 const keyFile = join(dir, 'cluster.key');
-writeFileSync(keyFile, 'bench key\n');
+writeFileSync(keyFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
 const authkey = readAuthkey(keyFile);
 const redis = await startRedis();
 console.log(`  machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at start; ${ROUNDS} rounds, medians`);
