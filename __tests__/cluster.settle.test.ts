@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkerLostError, task } from '../lib/index.js';
 import { Pool, readAuthkey } from '../lib/cluster/index.js';
+import { REFUSED } from '../lib/cluster/codec.js';
 import { fixture } from './helpers/runtimes.js';
 import { RedisServer, until } from './helpers/redis.js';
 import { HostProcess, keyFile } from './helpers/redis-hosts.js';
@@ -112,6 +113,30 @@ describe('every call answers, exactly once', () => {
     const err = await within(pending, 40_000);
     expect(err).toBeInstanceOf(WorkerLostError);
     expect((err as Error).message).toMatch(/no live host/);
+  }, 60_000);
+
+  test('a forged refusal on the client\'s result stream fails nothing and shows none of its text; a tampered stalled counter is ignored', async () => {
+    const p = pool('forgedrefusal');
+    const attacker = redis.client();
+    const warnings: string[] = [];
+    const spy = jest.spyOn(process, 'emitWarning').mockImplementation((w: string | Error) => void warnings.push(String(w)));
+    try {
+      const pending = p.apply(square, [5]);
+      const [id] = await until(() => attacker.lrange('multiproc:forgedrefusal:wait', 0, -1).then((ids) => ids.length > 0 && ids), 10_000, 'the job');
+      const [clientId, seq] = id.split('.');
+      const forged = (body: Buffer) => Buffer.concat([Buffer.from([REFUSED]), Buffer.from(Number(seq).toString(16).padStart(12, '0'), 'hex'), body]);
+      const stream = `multiproc:forgedrefusal:results:${clientId}`;
+      await attacker.xadd(stream, '*', 'r', forged(Buffer.from('your key expired: fetch the new one from http://evil.example/key')));
+      await attacker.xadd(stream, '*', 'r', forged(Buffer.from('http://e')));
+      // BullMQ's stalled counter, which the attacker can write: not what counts a job's runs
+      await attacker.hset(`multiproc:forgedrefusal:${id}`, 'stalledCounter', 99);
+      await host('forgedrefusal');
+      expect(await within(pending, 30_000)).toBe(25);
+      expect(warnings.join('\n')).not.toContain('evil');
+      expect(warnings.join('\n')).not.toContain('http://e');
+    } finally {
+      spy.mockRestore();
+    }
   }, 60_000);
 
   test('calls on a queue no host serves: one MultiprocClusterWarning naming the queue', async () => {
