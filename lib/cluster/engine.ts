@@ -297,12 +297,13 @@ export class ClusterEngine implements Engine {
     // their jobs: a host that takes the job finds them
     const pipe = link.cmd.pipeline().set(clientKey(this.#settings.queue, this.#clientId), '1', 'PX', CLIENT_ALIVE_MS);
     for (let i = 0; i < external.length; i += 2) pipe.set(external[i], external[i + 1], 'PX', JOB_TTL_MS);
-    pipe.exec()
-      .then((replies) => {
-        const failed = replies?.find(([err]) => err)?.[0];
-        if (failed) throw failed;
-        return link.queue.addBulk(entries);
-      })
+    // sent at once, not one after the other: the connection keeps their order (a payload whose SET failed
+    // while its job was added is answered by the host as gone)
+    const stored = pipe.exec().then((replies) => {
+      const failed = replies?.find(([err]) => err)?.[0];
+      if (failed) throw failed;
+    });
+    Promise.all([stored, link.queue.addBulk(entries)])
       .then(() => {
         for (const job of sent) job.added = true;
       })
@@ -474,7 +475,7 @@ export class ClusterEngine implements Engine {
     if (batch.itemMs > 0) this.#itemMs = this.#itemMs === 0 ? batch.itemMs : this.#itemMs * 0.8 + batch.itemMs * 0.2;
     for (const failure of batch.jobs ?? []) {
       const error = errorFromWire(failure.error);
-      for (const call of this.#jobs.get(failure.job)?.calls ?? []) this.#finish(call, false, error);
+      for (const call of this.#jobs.get(failure.job)?.calls ?? []) if (!call.answered) this.#finish(call, false, error);
     }
     for (const result of batch.results) this.#onResult(result, now, host.stats);
   }

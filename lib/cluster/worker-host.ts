@@ -16,7 +16,7 @@
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Job as BullJob, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { errorToWire, type WireError } from '../base/codec/error-wire.js';
 import { encodeHandles, type Runtime } from '../base/codec/handles.js';
 import { AbortError, AuthenticationError, WorkerLostError, remoteErrorOf } from '../base/errors.js';
@@ -105,7 +105,7 @@ export class WorkerHost {
   #markDisconnectedByKill!: () => void;
   readonly #disconnectedByKill = new Promise<void>((resolve) => (this.#markDisconnectedByKill = resolve));
   /** Results wait here for the end of the turn, then go to each client in one frame. */
-  readonly #sink = new ResultSink((clientId, results, jobs) => this.#send(clientId, results, jobs), (err) => this.#log(`multiproc worker: results not sent: ${err.message}`));
+  readonly #sink = new ResultSink((clientId, results, jobs, answered) => this.#send(clientId, results, jobs, answered), (err) => this.#log(`multiproc worker: results not sent: ${err.message}`));
   #lastErrorLog = 0;
   #heartbeat: ReturnType<typeof setInterval> | null = null;
   readonly #name = `${hostname()}:${process.pid}`;
@@ -300,27 +300,28 @@ export class WorkerHost {
         const lost = new WorkerLostError(
           `the task's host died while running it, ${starts - 1} times (retries: ${payload.retries}); not run again`,
         );
-        await Promise.all(payload.calls.map((call) => this.#answer(clientId, call.seq, false, lost, 0)));
-        await record.answered();
+        const last = payload.calls.length - 1;
+        await Promise.all(payload.calls.map((call, i) => this.#answer(clientId, call.seq, false, lost, 0, i === last ? record : undefined)));
         return;
       }
-      // every call at once: the local engine batches them over its workers
+      // every call at once: the local engine batches them over its workers. The last answer marks the job
+      // answered in its run record, in the same round trip: a copy added again is then refused
+      let left = payload.calls.length;
       await Promise.all(payload.calls.map((call) => new Promise<void>((resolve) => {
         const started = performance.now();
         this.#engine.submit({
           spec: call.spec, args: call.args, flags: call.flags, base: call.base, signal,
           settle: (ok, value) => {
+            const last = --left === 0;
             // stopped with the host (kill): settled only once Redis is out of reach, so BullMQ can neither
             // complete the job nor drop its payload, and its stalled-job check runs it again on another host
             if (this.#killed) return void this.#disconnectedByKill.then(resolve);
             // withdrawn by its client: nobody waits for it
-            if (signal?.aborted && value instanceof AbortError) resolve();
-            else this.#answer(clientId, call.seq, ok, value, performance.now() - started).then(resolve, resolve);
+            if (signal?.aborted && value instanceof AbortError) (last ? record.answered() : Promise.resolve()).then(resolve, resolve);
+            else this.#answer(clientId, call.seq, ok, value, performance.now() - started, last ? record : undefined).then(resolve, resolve);
           },
         });
       })));
-      // answered: a copy of this job added again is refused (the record lives as long as the job is valid)
-      if (!this.#killed) await record.answered();
     } finally {
       this.#running--;
       this.#waiting.shift()?.start();
@@ -344,7 +345,8 @@ export class WorkerHost {
   }
 
   /** Sends a call's outcome to its client; resolves once it is in Redis. */
-  #answer(clientId: string, seq: number, ok: boolean, value: unknown, run: number): Promise<void> {
+  /** Sends a call's outcome to its client; resolves once it is in Redis (with `record` marked answered, if given). */
+  #answer(clientId: string, seq: number, ok: boolean, value: unknown, run: number, record?: RunRecord): Promise<void> {
     let result: CallResult;
     if (ok) {
       this.#done++;
@@ -354,7 +356,7 @@ export class WorkerHost {
       this.#failed++;
       result = { seq, ok: false, error: this.#wire(value), run };
     }
-    return this.#sink.add(clientId, result);
+    return this.#sink.add(clientId, result, record);
   }
 
   /** An error as its client gets it: the worker's stack, on this host. */
@@ -371,11 +373,11 @@ export class WorkerHost {
    * Seals the results gathered for each client in one frame and pushes it. If Redis refuses it (memory
    * full, a result too large), the calls are answered with that error instead, in a frame a few bytes long.
    */
-  async #send(clientId: string, results: CallResult[], jobs: JobFailure[]): Promise<void> {
+  async #send(clientId: string, results: CallResult[], jobs: JobFailure[], answered: RunRecord[]): Promise<void> {
     const itemMs = this.#engine.stats().runTime.mean;
     const push = (results: CallResult[]) => {
       const bytes = encodeResults({ host: this.#host, pid: process.pid, itemMs, results, ...(jobs.length > 0 ? { jobs } : {}) }, (err) => this.#wire(err));
-      return this.#push(clientId, frame(RESULT, 0, seal(this.#keys, sealContext('results', this.#options.queue, clientId), bytes)));
+      return this.#push(clientId, frame(RESULT, 0, seal(this.#keys, sealContext('results', this.#options.queue, clientId), bytes)), answered);
     };
     try {
       await push(results);
@@ -388,9 +390,11 @@ export class WorkerHost {
     }
   }
 
-  async #push(clientId: string, bytes: Buffer): Promise<void> {
+  async #push(clientId: string, bytes: Buffer, answered: RunRecord[] = []): Promise<void> {
     const key = resultKey(this.#options.queue, clientId);
-    const replies = await this.#results.multi().xadd(key, '*', 'r', bytes).pexpire(key, RESULT_TTL_MS).exec();
+    const multi = this.#results.multi().xadd(key, '*', 'r', bytes).pexpire(key, RESULT_TTL_MS);
+    for (const record of answered) record.markAnswered(multi);
+    const replies = await multi.exec();
     const failed = replies?.find(([err]) => err)?.[0];
     if (failed) throw failed;
   }
@@ -430,7 +434,7 @@ export class WorkerHost {
       void this.#worker.pause(true).catch(() => {});
       this.#pauseTimer = setTimeout(() => {
         this.#pauseTimer = null;
-        if (!this.#closing && !this.#killed) this.#worker.resume();
+        if (!this.#closing && !this.#killed) void Promise.resolve(this.#worker.resume()).catch(() => {});
       }, this.#pauseMs);
     }
     await this.#push(owner.clientId, frame(REFUSED, 0, this.#keys.id)).catch(() => {});
@@ -511,30 +515,32 @@ class RunRecord {
 
   /** Marks the job answered: a copy of it added again is refused. */
   async answered(): Promise<void> {
-    await this.#redis.multi()
-      .setbit(this.#done, this.#seq, 1).pexpire(this.#done, this.#ttl)
-      .hdel(this.#starts, String(this.#seq))
-      .exec()
-      .catch(() => {});
+    await this.markAnswered(this.#redis.multi()).exec().catch(() => {});
+  }
+
+  /** Adds what marks the job answered to `multi` (sent with its last result, in one round trip). */
+  markAnswered(multi: ChainableCommander): ChainableCommander {
+    return multi.setbit(this.#done, this.#seq, 1).pexpire(this.#done, this.#ttl).hdel(this.#starts, String(this.#seq));
   }
 }
 
 /** Gathers results per client until the end of the event-loop turn, so a batch of calls answers in one push. */
 class ResultSink {
-  readonly #send: (clientId: string, results: CallResult[], jobs: JobFailure[]) => Promise<void>;
+  readonly #send: (clientId: string, results: CallResult[], jobs: JobFailure[], answered: RunRecord[]) => Promise<void>;
   readonly #onError: (err: Error) => void;
-  #pending = new Map<string, { results: CallResult[]; jobs: JobFailure[]; done: Promise<void>; resolve: () => void }>();
+  #pending = new Map<string, { results: CallResult[]; jobs: JobFailure[]; answered: RunRecord[]; done: Promise<void>; resolve: () => void }>();
   #scheduled = false;
 
-  constructor(send: (clientId: string, results: CallResult[], jobs: JobFailure[]) => Promise<void>, onError: (err: Error) => void) {
+  constructor(send: (clientId: string, results: CallResult[], jobs: JobFailure[], answered: RunRecord[]) => Promise<void>, onError: (err: Error) => void) {
     this.#send = send;
     this.#onError = onError;
   }
 
   /** Resolves once the result is in Redis (or could not be sent: the client's watch then fails the call). */
-  add(clientId: string, result: CallResult): Promise<void> {
+  add(clientId: string, result: CallResult, answered?: RunRecord): Promise<void> {
     const entry = this.#entry(clientId);
     entry.results.push(result);
+    if (answered) entry.answered.push(answered);
     this.#schedule();
     return entry.done;
   }
@@ -552,7 +558,7 @@ class ResultSink {
     if (!entry) {
       let resolve!: () => void;
       const done = new Promise<void>((r) => (resolve = r));
-      entry = { results: [], jobs: [], done, resolve };
+      entry = { results: [], jobs: [], answered: [], done, resolve };
       this.#pending.set(clientId, entry);
     }
     return entry;
@@ -570,7 +576,7 @@ class ResultSink {
     const pending = this.#pending;
     this.#pending = new Map();
     for (const [clientId, entry] of pending) {
-      this.#send(clientId, entry.results, entry.jobs).then(entry.resolve, (err) => {
+      this.#send(clientId, entry.results, entry.jobs, entry.answered).then(entry.resolve, (err) => {
         // Redis refused the entry (a full Redis): its calls wait until their callers' timeouts
         this.#onError(err);
         entry.resolve();
