@@ -112,6 +112,11 @@ test('a dead client leaves what expires: its payloads and liveness key have a TT
   const payloadTtl = await attacker.pttl(payload);
   expect(payloadTtl).toBeGreaterThan(0);
   expect(payloadTtl).toBeLessThanOrEqual(JOB_TTL_MS);
+  for (const id of await attacker.lrange('multiproc:leftover:wait', 0, -1)) {
+    const entryTtl = await attacker.pttl(`multiproc:leftover:${id}`); // the job's own entry expires too
+    expect(entryTtl).toBeGreaterThan(JOB_TTL_MS);
+    expect(entryTtl).toBeLessThanOrEqual(JOB_TTL_MS + 5 * 60_000);
+  }
   const [alive] = await attacker.keys('multiproc:leftover:client:*');
   const aliveTtl = await attacker.pttl(alive);
   expect(aliveTtl).toBeGreaterThan(0);

@@ -250,6 +250,11 @@ export function parseJobId(id: string): { clientId: string; seq: number } | null
   return m ? { clientId: m[1], seq: Number(m[2]) } : null;
 }
 
+/** BullMQ's hash of a job (its data, options and state). */
+export function jobKey(queue: string, id: string): string {
+  return `${PREFIX}:${queue}:${id}`;
+}
+
 /** The stream a client reads its results from. */
 export function resultKey(queue: string, clientId: string): string {
   return `${PREFIX}:${queue}:results:${clientId}`;

@@ -30,7 +30,7 @@ import { CHUNK, type Engine, type Job, type PoolStats } from '../engine/engine.j
 import { Deque } from '../engine/deque.js';
 import { DurationHistogram } from '../engine/stats.js';
 import {
-  REFUSED, cancelChannel, cancelMessage, clientKey, decodeResults, encodeJob, jobId, payloadKey, readFrame, resultKey, sealContext,
+  REFUSED, cancelChannel, cancelMessage, clientKey, decodeResults, encodeJob, jobId, jobKey, payloadKey, readFrame, resultKey, sealContext,
   type CallResult, type JobData,
 } from './codec.js';
 import { CLIENT_ALIVE_MS, WATCH_MS, watchJobs, type WatchedJob } from './job-watch.js';
@@ -57,6 +57,12 @@ const HOST_SEEN_MS = 60_000;
  * A job still waiting at half this age is withdrawn and sent again, sealed anew.
  */
 export const JOB_TTL_MS = 60 * 60_000;
+/** A job's entry in Redis outlives its seal by this much (a host refuses an expired job first, with a log line). */
+const JOB_ENTRY_MARGIN_MS = 5 * 60_000;
+/** Sets an expiry on the job entries (KEYS) that no host has taken yet. */
+const EXPIRE_WAITING = `for _, key in ipairs(KEYS) do
+  if redis.call('HEXISTS', key, 'processedOn') == 0 then redis.call('PEXPIRE', key, ARGV[1]) end
+end`;
 /** Calls waiting this long with no live host serving their queue draw one warning. */
 const NO_HOST_WARN_MS = 10_000;
 
@@ -306,6 +312,11 @@ export class ClusterEngine implements Engine {
     Promise.all([stored, link.queue.addBulk(entries)])
       .then(() => {
         for (const job of sent) job.added = true;
+        // a job waiting when its client died must not wait in Redis forever: its entry expires a little after
+        // its seal (a host that starts one makes it last while it runs)
+        // only jobs no host has taken yet (processedOn unset): a running one must not vanish
+        const keys = sent.map((job) => jobKey(this.#settings.queue, job.id));
+        link.cmd.eval(EXPIRE_WAITING, keys.length, ...keys, JOB_TTL_MS + JOB_ENTRY_MARGIN_MS).catch(() => {});
       })
       .catch((err) => this.#sendFailed(link, sent, err));
     this.#startReading(link);

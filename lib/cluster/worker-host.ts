@@ -23,7 +23,7 @@ import { AbortError, AuthenticationError, WorkerLostError, remoteErrorOf } from 
 import { TinypoolEngine } from '../engine/tinypool-engine.js';
 import {
   PREFIX, REFUSED, RESULT, cancelChannel, clientKey, decodeJob, encodeResults, frame, hostsKey, parseCancelMessage, parseJobId,
-  payloadKey, resultKey, startsKey, doneKey, sealContext, type CallResult, type JobData, type JobFailure, type JobPayload,
+  jobKey, payloadKey, resultKey, startsKey, doneKey, sealContext, type CallResult, type JobData, type JobFailure, type JobPayload,
 } from './codec.js';
 import { createRedis, describeAddress, loadLibraries, type ClusterConnection } from './connection.js';
 import { deriveKeys, keyIdOf, keyName, open, seal, type ClusterKeys } from './signing.js';
@@ -287,7 +287,7 @@ export class WorkerHost {
     }
     const record = new RunRecord(this.#results, this.#options.queue, clientId, parseJobId(id)!.seq, payload.expires);
     try {
-      const { starts, answered, clientAlive } = await record.start();
+      const { starts, answered, clientAlive } = await record.start(jobKey(this.#options.queue, id));
       if (answered) {
         this.#log(`multiproc worker: refused job ${JSON.stringify(id)}: it was answered before (a replay); not run`);
         return;
@@ -502,11 +502,13 @@ class RunRecord {
     this.#ttl = Math.max(0, expires - Date.now()) + RUNS_MARGIN_MS;
   }
 
-  async start(): Promise<{ starts: number; answered: boolean; clientAlive: boolean }> {
+  /** Counts a start; `job` is the job's entry, which stops expiring now that it runs (its client set it to expire while waiting). */
+  async start(job: string): Promise<{ starts: number; answered: boolean; clientAlive: boolean }> {
     const replies = await this.#redis.multi()
       .hincrby(this.#starts, String(this.#seq), 1).pexpire(this.#starts, this.#ttl)
       .getbit(this.#done, this.#seq)
       .exists(this.#alive)
+      .persist(job)
       .exec();
     const failed = replies?.find(([err]) => err)?.[0];
     if (!replies || failed) throw failed ?? new Error('the run record could not be read');
