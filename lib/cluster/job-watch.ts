@@ -5,8 +5,9 @@
  * flight, the client looks at them itself, in one pipelined round trip, and says which are lost:
  *
  * - gone: the job is no longer in Redis, and every result pushed before that was seen has been read;
- * - orphaned: it sits in the active list without a lock (its host died) for ORPHAN_MS, and nobody took it
- *   back (with a live host, BullMQ moves it back to the queue within two stalled intervals).
+ * - orphaned: it sits in the active list without a lock (its host died) for ORPHAN_MS with no live host
+ *   (ORPHAN_WITH_HOSTS_MS with one: BullMQ's stalled-job check in a live host moves it back to the queue
+ *   within two of its stalled intervals, so this only catches hosts that fail to).
  *
  * It also keeps the client's liveness key fresh (hosts drop the jobs of a client that is gone) and counts
  * the live hosts, so a queue nobody serves draws one warning.
@@ -16,8 +17,10 @@ import { PREFIX, clientKey, hostsKey } from './codec.js';
 
 /** How often jobs in flight are looked at. */
 export const WATCH_MS = 2000;
-/** A job active without a lock this long, with nobody taking it back, is lost. */
+/** A job active without a lock this long, with no live host to take it back, is lost. */
 export const ORPHAN_MS = 10_000;
+/** With live hosts, their stalled-job check takes it back (within two of their stalled intervals): this long, at most. */
+export const ORPHAN_WITH_HOSTS_MS = 60_000;
 /** How long the client's liveness key lasts unless renewed (renewed every WATCH_MS while jobs are in flight). */
 export const CLIENT_ALIVE_MS = 30_000;
 /** A host that has not said it lives for this long is not counted. */
@@ -94,7 +97,7 @@ export async function watchJobs<J extends WatchedJob>(
     job.goneAt = undefined;
     if (active.has(job.id) && !locked) {
       job.orphanSince ??= now;
-      if (now - job.orphanSince >= ORPHAN_MS) orphaned.push(job);
+      if (now - job.orphanSince >= (liveHosts > 0 ? ORPHAN_WITH_HOSTS_MS : ORPHAN_MS)) orphaned.push(job);
     } else job.orphanSince = undefined;
   });
   return { gone, orphaned, liveHosts };
