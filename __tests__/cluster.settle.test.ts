@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import { WorkerLostError, task } from '../lib/index.js';
 import { Pool, readAuthkey } from '../lib/cluster/index.js';
 import { REFUSED } from '../lib/cluster/codec.js';
@@ -84,6 +85,26 @@ describe('every call answers, exactly once', () => {
     const err = await within(pending, 30_000);
     expect(err).toBeInstanceOf(WorkerLostError);
     expect((err as Error).message).toMatch(/stored argument|without an answer/);
+  }, 60_000);
+
+  test('a job deleted from Redis, or marked failed there, by an attacker fails with WorkerLostError', async () => {
+    const p = pool('deleted');
+    const attacker = redis.client();
+    const queue = new Queue('deleted', { connection: attacker, prefix: 'multiproc' });
+    try {
+      const first = p.apply(square, [1]).catch((e) => e);
+      const second = p.apply(square, [2]).catch((e) => e);
+      const ids = await until(() => attacker.lrange('multiproc:deleted:wait', 0, -1).then((x) => x.length === 2 && x), 10_000, 'the jobs');
+      await queue.remove(ids[0]);
+      await attacker.hset(`multiproc:deleted:${ids[1]}`, 'finishedOn', Date.now(), 'failedReason', 'forged');
+      await attacker.lrem('multiproc:deleted:wait', 0, ids[1]);
+      for (const err of [await within(first, 20_000), await within(second, 20_000)]) {
+        expect(err).toBeInstanceOf(WorkerLostError);
+        expect((err as Error).message).toMatch(/left Redis without an answer/);
+      }
+    } finally {
+      await queue.close();
+    }
   }, 60_000);
 
   test('a result Redis refuses (memory full) fails that call with WorkerLostError; the next call works', async () => {

@@ -4,7 +4,8 @@
  * evicted, its result refused by a full Redis, a forged message): so every few seconds, while jobs are in
  * flight, the client looks at them itself, in one pipelined round trip, and says which are lost:
  *
- * - gone: the job is no longer in Redis, and every result pushed before that was seen has been read;
+ * - gone: the job is no longer in Redis (or finished there), and every result pushed before that was seen
+ *   has been read;
  * - orphaned: it sits in the active list without a lock (its host died) for ORPHAN_MS with no live host
  *   (ORPHAN_WITH_HOSTS_MS with one: BullMQ's stalled-job check in a live host moves it back to the queue
  *   within two of its stalled intervals, so this only catches hosts that fail to).
@@ -67,7 +68,7 @@ export async function watchJobs<J extends WatchedJob>(
   pipe.lrange(`${base}:active`, 0, -1);
   const added = jobs.filter((job) => job.added);
   for (const job of added) {
-    pipe.exists(`${base}:${job.id}`);
+    pipe.hmget(`${base}:${job.id}`, 'name', 'finishedOn');
     pipe.exists(`${base}:${job.id}:lock`);
   }
   // after the jobs: every result pushed before a job was seen gone is at or before this entry
@@ -87,7 +88,9 @@ export async function watchJobs<J extends WatchedJob>(
   const orphaned: J[] = [];
   const upTo = readUpTo();
   added.forEach((job, i) => {
-    const exists = Number(value(3 + 2 * i)) === 1;
+    // finished (completed or failed) counts as gone: no answer will come after that
+    const [name, finishedOn] = value(3 + 2 * i) as (string | null)[];
+    const exists = name !== null && finishedOn === null;
     const locked = Number(value(4 + 2 * i)) === 1;
     if (!exists) {
       job.goneAt ??= last;
