@@ -2,6 +2,7 @@
 // a task that kills every host it runs on, Redis killed and restarted, a host stopped with SIGTERM (and at once by a second one), jobs
 // forged or changed in Redis, a host with the wrong authkey, terminate() with jobs still queued, Redis
 // memory after 100k tasks, and the worker command's own checks.
+import { jest } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -243,13 +244,21 @@ describe('trust', () => {
   test('a host with another authkey hands jobs back and pauses, failing none: a host with the right key serves them all', async () => {
     const wrong = await host({ queue: 'wrongkey', keyFile: keyFile('some other key, long enough to pass the length check') });
     const p = pool({ queue: 'wrongkey' });
-    const calls = Promise.all(Array.from({ length: 200 }, (_, i) => p.apply(square, [i])));
-    calls.catch(() => {}); // the expectation below reports it
-    await wrong.waitFor(/sealed with another authkey \(key id [0-9a-f]{16}; this host's is [0-9a-f]{16}\): handed back; taking no jobs/);
-    await host({ queue: 'wrongkey' });
-    expect(await calls).toEqual(Array.from({ length: 200 }, (_, i) => i * i));
-    expect(wrong.log).not.toMatch(/refused job/);
-    await p.terminate();
+    const warnings: string[] = [];
+    const spy = jest.spyOn(process, 'emitWarning').mockImplementation((w: string | Error) => void warnings.push(String(w)));
+    try {
+      const calls = Promise.all(Array.from({ length: 200 }, (_, i) => p.apply(square, [i])));
+      calls.catch(() => {}); // the expectation below reports it
+      await wrong.waitFor(/sealed with another authkey \(key id [0-9a-f]{16}; this host's is [0-9a-f]{16}\): handed back; taking no jobs/);
+      await host({ queue: 'wrongkey' });
+      expect(await calls).toEqual(Array.from({ length: 200 }, (_, i) => i * i));
+      expect(wrong.log).not.toMatch(/refused job/);
+      // the client hears of it once, unauthenticated: key ids only
+      expect(warnings.filter((w) => /holds another authkey \(key id [0-9a-f]{16}; this client's is [0-9a-f]{16}\)/.test(w))).toHaveLength(1);
+    } finally {
+      spy.mockRestore();
+      await p.terminate();
+    }
   }, 60_000);
 });
 
