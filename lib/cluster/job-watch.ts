@@ -22,8 +22,11 @@ export const WATCH_MS = 2000;
 export const ORPHAN_MS = 10_000;
 /** With live hosts, their stalled-job check takes it back (within two of their stalled intervals): this long, at most. */
 export const ORPHAN_WITH_HOSTS_MS = 60_000;
-/** How long the client's liveness key lasts unless renewed (renewed every WATCH_MS while jobs are in flight). */
-export const CLIENT_ALIVE_MS = 30_000;
+/**
+ * How long the client's liveness key lasts unless renewed (renewed every WATCH_MS while jobs are in flight).
+ * Long beside WATCH_MS: a client whose event loop is busy for a while (a long synchronous step) is not dead.
+ */
+export const CLIENT_ALIVE_MS = 120_000;
 /** A host that has not said it lives for this long is not counted. */
 export const HOST_ALIVE_MS = 10_000;
 
