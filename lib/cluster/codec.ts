@@ -300,10 +300,22 @@ export function clientKey(queue: string, clientId: string): string {
   return `${PREFIX}:${queue}:client:${clientId}`;
 }
 
-/** Live hosts of a queue: a sorted set of `host:pid` by when each last said so (ms since the epoch). */
+/** Live hosts of a queue: a sorted set of `host:pid` by when each last said so (Redis's clock, in ms). */
 export function hostsKey(queue: string): string {
   return `${PREFIX}:${queue}:hosts`;
 }
+
+/** Host heartbeat (KEYS[1] the hosts key, ARGV[1] the host, ARGV[2] forget after ms), on Redis's clock: hosts' clocks may differ. */
+export const HOST_BEAT = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+return now`;
+
+/** Hosts that said they live within ARGV[1] ms (KEYS[1] the hosts key), on Redis's clock. */
+export const LIVE_HOSTS = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZCOUNT', KEYS[1], now - tonumber(ARGV[1]), '+inf')`;
 
 /** A cancel notice in clear: `<client id> <sealed base64>`, the seal holding the job ids and when it was sent. */
 export function cancelMessage(clientId: string, sealed: Buffer): string {

@@ -14,7 +14,7 @@
  * the live hosts, so a queue nobody serves draws one warning.
  */
 import type { Link } from './link.js';
-import { PREFIX, clientKey, hostsKey } from './codec.js';
+import { LIVE_HOSTS, PREFIX, clientKey, hostsKey } from './codec.js';
 
 /** How often jobs in flight are looked at. */
 export const WATCH_MS = 2000;
@@ -67,7 +67,7 @@ export async function watchJobs<J extends WatchedJob>(
   const base = `${PREFIX}:${queue}`;
   const pipe = link.cmd.pipeline();
   pipe.set(clientKey(queue, clientId), '1', 'PX', CLIENT_ALIVE_MS);
-  pipe.zcount(hostsKey(queue), Date.now() - HOST_ALIVE_MS, '+inf');
+  pipe.eval(LIVE_HOSTS, 1, hostsKey(queue), HOST_ALIVE_MS);
   pipe.lrange(`${base}:active`, 0, -1);
   const added = jobs.filter((job) => job.added);
   for (const job of added) {

@@ -22,7 +22,7 @@ import { encodeHandles, type Runtime } from '../base/codec/handles.js';
 import { AbortError, AuthenticationError, WorkerLostError, remoteErrorOf } from '../base/errors.js';
 import { TinypoolEngine } from '../engine/tinypool-engine.js';
 import {
-  PREFIX, REFUSED, RESULT, cancelChannel, clientKey, decodeJob, encodeResults, frame, hostsKey, parseCancelMessage, parseJobId,
+  HOST_BEAT, PREFIX, REFUSED, RESULT, cancelChannel, clientKey, decodeJob, encodeResults, frame, hostsKey, parseCancelMessage, parseJobId,
   jobKey, payloadKey, resultKey, startsKey, doneKey, sealContext, type CallResult, type JobData, type JobFailure, type JobPayload,
 } from './codec.js';
 import { createRedis, describeAddress, loadLibraries, type ClusterConnection } from './connection.js';
@@ -189,9 +189,7 @@ export class WorkerHost {
   /** Says this host lives and serves (not while it takes no jobs), and forgets hosts silent for a minute. */
   #beat(): void {
     if (this.#closing || this.#killed || Date.now() < this.#pausedUntil) return;
-    const key = hostsKey(this.#options.queue);
-    const now = Date.now();
-    this.#results.multi().zadd(key, now, this.#name).zremrangebyscore(key, '-inf', now - 60_000).exec().catch(() => {});
+    this.#results.eval(HOST_BEAT, 1, hostsKey(this.#options.queue), this.#name, 60_000).catch(() => {});
   }
 
   #logError(err: Error): void {
