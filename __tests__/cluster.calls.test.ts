@@ -65,6 +65,19 @@ test('a call\'s timeout rejects it with TimeoutError and frees the host\'s worke
   await expect(pool.apply(square, [1], { timeout: '1' as never })).rejects.toBeInstanceOf(TypeError);
 }, 60_000);
 
+test('a map\'s timeout rejects the whole map with TimeoutError, runs its callbacks once, and frees the host\'s worker', async () => {
+  const started = Date.now();
+  const errors: Error[] = [];
+  const res = pool.mapAsync((ms: number) => new Promise((r) => setTimeout(r, ms)), [60_000, 60_000, 60_000], 1, { timeout: 400, errorCallback: (e) => errors.push(e) });
+  const err = await res.get().catch((e) => e);
+  expect(err).toBeInstanceOf(TimeoutError);
+  expect(err.message).toMatch(/did not finish within 400 ms/);
+  expect(errors).toEqual([err]);
+  await expect(pool.starmap((ms: number) => new Promise((r) => setTimeout(r, ms)), [[60_000]], { timeout: 300 })).rejects.toBeInstanceOf(TimeoutError);
+  expect(await pool.map(square, [1, 2, 3], 1, { timeout: 20_000 })).toEqual([1, 4, 9]);
+  expect(Date.now() - started).toBeLessThan(30_000);
+}, 60_000);
+
 test('apply honours its signal on the cluster, and frees the host\'s worker', async () => {
   const ac = new AbortController();
   const started = Date.now();

@@ -9,7 +9,7 @@
 /** Redis failing this long: pending calls reject. */
 const OUTAGE_MS = 2500;
 /** A connection slow to be made, without failing: pending calls reject after this long. */
-export const OUTAGE_MAX_MS = 4500;
+export const OUTAGE_MAX_MS = 4000;
 
 export class OutageClock {
   readonly #isUp: () => boolean;

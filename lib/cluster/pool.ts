@@ -4,10 +4,10 @@
  * running `multiproc worker`.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { BasePool, type ApplyOptions } from '../pool-base.js';
-import type { AsyncResult } from '../async-result.js';
+import { BasePool, type ApplyOptions, type MapAsyncOptions } from '../pool-base.js';
+import { AsyncResult as AsyncResultClass, settleResult, type AsyncResult } from '../async-result.js';
 import type { Task } from '../base/task.js';
-import { TimeoutError } from '../base/errors.js';
+import { AbortError, TimeoutError } from '../base/errors.js';
 import { checkCount } from '../options.js';
 import { checkConnection, type ClusterConnection } from './connection.js';
 import { ClusterEngine, type HostStats } from './engine.js';
@@ -155,6 +155,66 @@ export class Pool extends BasePool {
     void result.wait().finally(() => clearTimeout(timer));
     return result;
   }
+
+  /** `fn(item)` for every item, in input order (Python's `map`); with `timeout` (ms) the whole map is bounded, as in `mapAsync`. */
+  override map<R>(fn: Task<[any], R>, iterable: Iterable<unknown> | AsyncIterable<unknown>, chunksize?: number | ClusterMapOptions<Awaited<R>>, opts?: ClusterMapOptions<Awaited<R>>): Promise<Awaited<R>[]> {
+    try {
+      return this.mapAsync<R>(fn, iterable, chunksize, opts).get();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** `fn(...args)` for every argument array (Python's `starmap`); `timeout` as in `map`. */
+  override starmap<R>(fn: Task<any[], R>, iterable: Iterable<unknown[]> | AsyncIterable<unknown[]>, chunksize?: number | ClusterMapOptions<Awaited<R>>, opts?: ClusterMapOptions<Awaited<R>>): Promise<Awaited<R>[]> {
+    try {
+      return this.starmapAsync<R>(fn, iterable, chunksize, opts).get();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** `map` with an AsyncResult (Python's `map_async`); with `timeout` (ms), the whole map rejects with TimeoutError in time and its hosts stop its tasks. */
+  override mapAsync<R>(fn: Task<[any], R>, iterable: Iterable<unknown> | AsyncIterable<unknown>, chunksize?: number | ClusterMapOptions<Awaited<R>>, opts?: ClusterMapOptions<Awaited<R>>): AsyncResult<Awaited<R>[]> {
+    return this.#timed<Awaited<R>[]>(chunksize, opts, (c, o) => super.mapAsync<R>(fn, iterable, c as number | undefined, o));
+  }
+
+  /** `starmap` with an AsyncResult (Python's `starmap_async`); `timeout` as in `mapAsync`. */
+  override starmapAsync<R>(fn: Task<any[], R>, iterable: Iterable<unknown[]> | AsyncIterable<unknown[]>, chunksize?: number | ClusterMapOptions<Awaited<R>>, opts?: ClusterMapOptions<Awaited<R>>): AsyncResult<Awaited<R>[]> {
+    return this.#timed<Awaited<R>[]>(chunksize, opts, (c, o) => super.starmapAsync<R>(fn, iterable, c as number | undefined, o));
+  }
+
+  /**
+   * Runs a map with its `timeout` as an extra signal: the map's own AbortError (its cause our TimeoutError)
+   * becomes that TimeoutError, for the caller and the callbacks.
+   */
+  #timed<T>(chunksize: unknown, opts: ClusterMapOptions<any> | undefined, run: (chunksize: unknown, opts: ClusterMapOptions<any> | undefined) => AsyncResult<T>): AsyncResult<T> {
+    const inFirst = chunksize !== null && typeof chunksize === 'object';
+    const options = (inFirst ? chunksize : opts) as ClusterMapOptions<any> | undefined;
+    if (typeof options !== 'object' || options === null || options.timeout === undefined || options.timeout === null) return run(chunksize, opts);
+    const { timeout, callback, errorCallback, ...rest } = options;
+    if (typeof timeout !== 'number' || Number.isNaN(timeout)) throw new TypeError(`timeout must be a number of milliseconds, got ${typeof timeout}`);
+    const ms = Math.max(0, timeout);
+    const limit = new AbortController();
+    const signal = rest.signal ? AbortSignal.any([rest.signal, limit.signal]) : limit.signal;
+    const inner = inFirst ? run({ ...rest, signal }, undefined) : run(chunksize, { ...rest, signal });
+    const outer = new AsyncResultClass<T>({ callback, errorCallback } as ResultCallbacksOf<T>);
+    const timer = setTimeout(() => limit.abort(new TimeoutError(`the call did not finish within ${ms} ms`)), ms);
+    timer.unref(); // the pending map keeps the program alive, not this
+    inner.get().then(
+      (value) => outer[settleResult](true, value),
+      (err) => outer[settleResult](false, err instanceof AbortError && err.cause === limit.signal.reason && err.cause !== undefined ? err.cause : err),
+    ).finally(() => clearTimeout(timer));
+    return outer;
+  }
+}
+
+type ResultCallbacksOf<T> = ConstructorParameters<typeof AsyncResultClass<T>>[0];
+
+/** Options of a cluster `map`/`mapAsync`/`starmap`/`starmapAsync`: the local ones, and `timeout`. */
+export interface ClusterMapOptions<R> extends MapAsyncOptions<R> {
+  /** Milliseconds the whole map may take; then it rejects with TimeoutError and its hosts stop its tasks. */
+  timeout?: number;
 }
 
 /** What a task resolves to. */
