@@ -9,7 +9,7 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { TinypoolEngine } from './engine/tinypool-engine.js';
 import { encodeHandles, type Runtime } from './base/codec/handles.js';
 import { abortedBy, BrokenPoolError, PoolStateError, WorkerLostError } from './base/errors.js';
-import { Future, onCancel } from './futures.js';
+import { Future, onCancel, trackCallbacks } from './futures.js';
 import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
 import { cpuCount } from './base/context.js';
 import { checkArgs, checkCount, checkOptionalTask } from './options.js';
@@ -125,6 +125,12 @@ export abstract class Executor {
   #broken: string | null = null;
   #resolveClosed!: () => void;
   readonly #whenClosed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
+  /** Async done callbacks still running: shutdown({ wait: true }) waits for them too. */
+  readonly #runningCallbacks = new Set<Promise<void>>();
+  readonly #trackCallback = (running: Promise<void>): void => {
+    this.#runningCallbacks.add(running);
+    void running.then(() => this.#runningCallbacks.delete(running));
+  };
 
   /** @internal */
   protected constructor(settings: Settings) {
@@ -175,6 +181,7 @@ export abstract class Executor {
 
   #submit(spec: TaskSpec, args: unknown, flags: number, signal?: AbortSignal): Future<any> {
     const future = new Future<any>();
+    future[trackCallbacks] = this.#trackCallback;
     let enc: { value: unknown; found: boolean };
     try {
       enc = encodeHandles(args, this.#settings.runtime);
@@ -341,6 +348,7 @@ export abstract class Executor {
     if (!wait) return;
     await this.#whenClosed;
     await this.#engine?.whenExited();
+    while (this.#runningCallbacks.size > 0) await Promise.all(this.#runningCallbacks);
   }
 
   /** `await using executor = new ThreadPoolExecutor()` shuts down and waits on leaving the block, as Python's with-block does. */

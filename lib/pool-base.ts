@@ -129,6 +129,12 @@ export abstract class BasePool {
   readonly #target: HandleTarget;
   #state: 'running' | 'closed' | 'terminated' = 'running';
   readonly #iterators = new Set<WeakRef<ResultIterator<unknown>>>();
+  /** Async callbacks still running: join() waits for them, as Python's join() follows its result handler. */
+  readonly #runningCallbacks = new Set<Promise<void>>();
+  readonly #trackCallback = (running: Promise<void>): void => {
+    this.#runningCallbacks.add(running);
+    void running.then(() => this.#runningCallbacks.delete(running));
+  };
 
   /** @internal */
   protected constructor(engine: Engine, processes: number, target: HandleTarget) {
@@ -191,7 +197,7 @@ export abstract class BasePool {
     const argList = checkArgs(args);
     if (typeof opts !== 'object' || opts === null) throw new TypeError(`applyAsync options must be an object, got ${typeof opts}`);
     const signal = opts === NO_OPTIONS ? undefined : checkSignal(opts.signal);
-    const result = new AsyncResult<Awaited<R>>(opts);
+    const result = new AsyncResult<Awaited<R>>(opts, this.#trackCallback);
     this.#submit(spec, argList, 0, (ok, value) => result[settleResult](ok, value), signal);
     return result;
   }
@@ -230,7 +236,7 @@ export abstract class BasePool {
     const [chunksize, opts] = splitMapArgs(chunksizeOrOpts, maybeOpts);
     const signal = checkSignal(opts.signal);
     if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new TypeError('onProgress must be a function');
-    const result = new AsyncResult<R[]>(opts);
+    const result = new AsyncResult<R[]>(opts, this.#trackCallback);
     let settled = false;
     const onAbort = () => settle(false, abortedBy(signal!));
     const settle = (ok: boolean, value: unknown) => {
@@ -339,10 +345,11 @@ export abstract class BasePool {
     await this.#engine.terminate(new PoolStateError('Pool not running (terminated)', 'ERR_POOL_NOT_RUNNING'));
   }
 
-  /** After close() or terminate(): resolves when every worker has exited. */
+  /** After close() or terminate(): resolves when every worker has exited and every async callback has finished. */
   async join(): Promise<void> {
     if (this.#state === 'running') throw new PoolStateError('Pool is still running', 'ERR_POOL_RUNNING');
     await this.#engine.whenExited();
+    while (this.#runningCallbacks.size > 0) await Promise.all(this.#runningCallbacks);
   }
 
   /** `await using pool = new Pool()` terminates on leaving the block, as Python's with-block does. */
