@@ -9,7 +9,7 @@ import { ResultIterator } from './result-iterator.js';
 import { encodeHandles, type HandleTarget } from './base/codec/handles.js';
 import { warnClassInstanceOnce } from './base/codec/class-instances.js';
 import { packNumbers, type ChunkResults } from './base/codec/pack.js';
-import { abortedBy, PoolStateError } from './base/errors.js';
+import { AbortError, abortedBy, PoolStateError } from './base/errors.js';
 import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
 import { checkArgs } from './options.js';
 import { CHUNK, HANDLES, PACKED, STAR, type Engine, type Job, type PoolStats } from './engine/engine.js';
@@ -180,11 +180,16 @@ export abstract class BasePool {
     this.#engine.submit({ spec, args: encoded.value, flags: encoded.found ? flags | HANDLES : flags, settle, signal, base });
   }
 
-  /** Calls `fn(...args)` in a worker and resolves with its result (Python's `apply`). */
-  apply<F extends Task>(fn: F, args?: unknown[]): Promise<Returned<F>>;
-  apply<R>(fn: Task<any[], R>, args: unknown[] = []): Promise<R> {
+  /**
+   * Calls `fn(...args)` in a worker and resolves with its result (Python's `apply`). `signal` cancels
+   * the call as in `applyAsync`: rejects with AbortError (whose `cause` is the signal's reason).
+   */
+  apply<F extends Task>(fn: F, args?: unknown[], opts?: { signal?: AbortSignal }): Promise<Returned<F>>;
+  apply<R>(fn: Task<any[], R>, args: unknown[] = [], opts?: { signal?: AbortSignal }): Promise<R> {
     try {
-      return this.applyAsync<R>(fn, args).get();
+      if (opts !== undefined && opts !== null && typeof opts !== 'object') throw new TypeError(`apply options must be an object, got ${typeof opts}`);
+      const signal = opts?.signal;
+      return this.applyAsync<R>(fn, args, signal === undefined ? NO_OPTIONS : { signal }).get();
     } catch (err) {
       return Promise.reject(err);
     }
@@ -308,16 +313,26 @@ export abstract class BasePool {
     const [chunksize = 1, opts] = splitMapArgs(chunksizeOrOpts, maybeOpts);
     const signal = checkSignal(opts.signal);
     const total = Array.isArray(iterable) ? iterable.length : undefined;
+    // The iterator's own signal marks its tasks, so leaving the loop early can drop those not started;
+    // the user's signal aborts it (and so stops the running ones too).
+    const own = new AbortController();
+    const forward = () => own.abort(signal!.reason);
+    if (signal?.aborted) forward();
+    else signal?.addEventListener('abort', forward, { once: true });
     const it = new ResultIterator<R>({
       source: iterable,
       ordered,
       chunksize,
       window: Math.max(1024, this.#processes * chunksize * 8),
       toItem: SINGLE.toItem,
-      submit: (items, base, done) => this.#submit(spec, items, SINGLE.flags, done, signal, base),
+      submit: (items, base, done) => this.#submit(spec, items, SINGLE.flags, done, own.signal, base),
       signal,
       abortError: signal ? () => abortedBy(signal) : undefined,
       onProgress: progressReporter(opts.onProgress, total) ?? undefined,
+      dropPending: () => {
+        signal?.removeEventListener('abort', forward);
+        this.#engine.dropQueued?.(own.signal, new AbortError('dropped: the imap loop was left early'));
+      },
     });
     if (this.#iterators.size > 64) for (const ref of this.#iterators) if (!ref.deref()) this.#iterators.delete(ref);
     this.#iterators.add(new WeakRef(it as ResultIterator<unknown>));
