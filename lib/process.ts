@@ -149,6 +149,23 @@ export class Process {
     this.#signal('SIGKILL');
   }
 
+  /**
+   * Sends SIGINT to a child process (Python 3.14's `interrupt()`). A target that does not handle
+   * SIGINT itself ends as a Python target does on KeyboardInterrupt: `Process <name>:` and
+   * `KeyboardInterrupt` on stderr, exitCode 1 (a target blocked in synchronous code sees it when it
+   * next yields to the event loop). A target with its own `process.on('SIGINT')` listener decides.
+   * A worker thread cannot receive a signal: on `runtime: 'thread'` this throws a TypeError (use
+   * `terminate()`, or a child process).
+   */
+  interrupt(): void {
+    this.#checkNotClosed();
+    if (this.#runtime !== 'process') {
+      throw new TypeError("interrupt() needs a Process with runtime: 'process' (a worker thread cannot receive SIGINT); use terminate() to stop a thread");
+    }
+    if (!this.#channel || this.#exitCode !== null) return;
+    this.#channel.kill('SIGINT');
+  }
+
   #signal(signal: NodeJS.Signals): void {
     this.#checkNotClosed();
     if (!this.#channel || this.#exitCode !== null) return;

@@ -11,8 +11,23 @@ import { explainReferenceError } from '../base/load-task.js';
 import { runExitHooks } from '../base/exit-hooks.js';
 import type { ProcessStart } from './protocol.js';
 
+/**
+ * SIGINT (Process.interrupt(), or Ctrl-C reaching the process group) ends a child as KeyboardInterrupt
+ * ends a Python target: its report on stderr, the exit hooks, exit code 1. A target that listens for
+ * SIGINT itself handles it instead.
+ */
+function onInterrupt(name: string): () => void {
+  const handler = () => {
+    if (process.listenerCount('SIGINT') > 1) return;
+    process.stderr.write(`Process ${name}:\nKeyboardInterrupt\n`);
+    void runExitHooks().finally(() => process.exit(1));
+  };
+  return handler;
+}
+
 async function run(msg: ProcessStart): Promise<void> {
   setProcessName(msg.name);
+  if (!parentPort) process.on('SIGINT', onInterrupt(msg.name));
   let code = 0;
   try {
     await runTask(msg.spec, msg.args, msg.flags);
