@@ -114,7 +114,12 @@ export class Process {
       });
     });
     channel.setRef(!this.#daemon);
-    channel.send({ t: 'start', name: this.#name, spec: toTaskSpec(opts.target, 'target'), args: enc.value, flags: enc.found ? HANDLES : 0 });
+    // A program that uses multiproc/python's names wants them on the objects its target receives too.
+    const pythonNames: string | undefined = (globalThis as any)[Symbol.for('multiproc.pythonNames')];
+    channel.send({
+      t: 'start', name: this.#name, spec: toTaskSpec(opts.target, 'target'), args: enc.value, flags: enc.found ? HANDLES : 0,
+      preload: pythonNames ? [pythonNames] : undefined,
+    });
   }
 
   #codeOf(info: ExitInfo): number {

@@ -4,6 +4,7 @@
  */
 import type { TaskSpec } from './task.js';
 import { ensureTypeScriptLoader, isTypeScriptUrl } from './ts-loader.js';
+import { installDisposeHelpers, needsDisposeHelpers } from './dispose-helpers.js';
 
 export type TaskFn = (...args: unknown[]) => unknown;
 
@@ -17,6 +18,7 @@ const compiled = new Map<string, TaskFn>();
 function compileSource(src: string): TaskFn {
   let fn = compiled.get(src);
   if (fn) return fn;
+  if (needsDisposeHelpers(src)) installDisposeHelpers();
   try {
     fn = (0, eval)(`(${src}\n)`);
   } catch (err) {

@@ -29,6 +29,13 @@ async function run(msg: ProcessStart): Promise<void> {
   setProcessName(msg.name);
   if (!parentPort) process.on('SIGINT', onInterrupt(msg.name));
   let code = 0;
+  for (const url of msg.preload ?? []) {
+    try {
+      await import(url);
+    } catch {
+      // a convenience (Python's names on received objects): the target still runs without it
+    }
+  }
   try {
     await runTask(msg.spec, msg.args, msg.flags);
   } catch (err) {
