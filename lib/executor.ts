@@ -15,6 +15,7 @@ import { cpuCount } from './base/context.js';
 import { checkArgs, checkCount, checkOptionalTask } from './options.js';
 import { normalizeTimeout } from './base/timeout.js';
 import { CHUNK, HANDLES, STAR } from './engine/engine.js';
+import { quietBrokenPipes } from './base/quiet-pipes.js';
 
 /** Options of {@link Executor.map}. */
 export interface ExecutorMapOptions {
@@ -231,6 +232,7 @@ export abstract class Executor {
       initializer = { spec: initializerSpec, args: enc.value, flags: enc.found ? HANDLES : 0 };
     }
     // Workers start on the first submit, not in the constructor: an unused executor costs nothing.
+    quietBrokenPipes();
     this.#engine = new TinypoolEngine({
       processes: maxWorkers, maxTasksPerChild, initializer, runtime, namePrefix,
       env: options.env, execArgv: options.execArgv, resourceLimits: options.resourceLimits,

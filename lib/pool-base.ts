@@ -12,6 +12,7 @@ import { packNumbers, type ChunkResults } from './base/codec/pack.js';
 import { AbortError, abortedBy, PoolStateError } from './base/errors.js';
 import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
 import { checkArgs } from './options.js';
+import { quietBrokenPipes } from './base/quiet-pipes.js';
 import { CHUNK, HANDLES, PACKED, STAR, type Engine, type Job, type PoolStats } from './engine/engine.js';
 
 export type { PoolStats, TimeSummary } from './engine/engine.js';
@@ -141,6 +142,7 @@ export abstract class BasePool {
     this.#engine = engine;
     this.#processes = processes;
     this.#target = target;
+    quietBrokenPipes();
   }
 
   /** Number of workers (or, for a cluster, tasks in flight) the pool keeps. */

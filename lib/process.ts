@@ -11,6 +11,7 @@ import { forgetChild, reapWithParent } from './base/reaper.js';
 import { checkResourceLimits } from './base/spawn-options.js';
 import { workerGone } from './base/worker-hooks.js';
 import { HANDLES } from './engine/engine.js';
+import { quietBrokenPipes } from './base/quiet-pipes.js';
 
 export interface ProcessOptions {
   target: Task;
@@ -98,6 +99,7 @@ export class Process {
     if (this.#channel) throw new Error('cannot start a process twice');
     const opts = this.#options;
     const enc = encodeHandles(checkArgs(opts.args), this.#runtime);
+    quietBrokenPipes();
     const channel = spawnProcessWorker({ runtime: this.#runtime, env: opts.env, execArgv: opts.execArgv, resourceLimits: opts.resourceLimits });
     this.#channel = channel;
     live.add(this);
