@@ -316,25 +316,19 @@ export abstract class BasePool {
     const signal = checkSignal(opts.signal);
     const total = Array.isArray(iterable) ? iterable.length : undefined;
     // The iterator's own signal marks its tasks, so leaving the loop early can drop those not started;
-    // the user's signal aborts it (and so stops the running ones too).
-    const own = new AbortController();
-    const forward = () => own.abort(signal!.reason);
-    if (signal?.aborted) forward();
-    else signal?.addEventListener('abort', forward, { once: true });
+    // it follows the user's signal (which then stops the running ones too).
+    const own = signal ? AbortSignal.any([signal]) : new AbortController().signal;
     const it = new ResultIterator<R>({
       source: iterable,
       ordered,
       chunksize,
       window: Math.max(1024, this.#processes * chunksize * 8),
       toItem: SINGLE.toItem,
-      submit: (items, base, done) => this.#submit(spec, items, SINGLE.flags, done, own.signal, base),
+      submit: (items, base, done) => this.#submit(spec, items, SINGLE.flags, done, own, base),
       signal,
       abortError: signal ? () => abortedBy(signal) : undefined,
       onProgress: progressReporter(opts.onProgress, total) ?? undefined,
-      dropPending: () => {
-        signal?.removeEventListener('abort', forward);
-        this.#engine.dropQueued?.(own.signal, new AbortError('dropped: the imap loop was left early'));
-      },
+      dropPending: () => this.#engine.dropQueued?.(own, new AbortError('dropped: the imap loop was left early')),
     });
     if (this.#iterators.size > 64) for (const ref of this.#iterators) if (!ref.deref()) this.#iterators.delete(ref);
     this.#iterators.add(new WeakRef(it as ResultIterator<unknown>));
