@@ -79,3 +79,48 @@ test('stderr says "Process <name>:" and KeyboardInterrupt, as Python prints', ()
   expect(res.stdout).toContain('exitCode 1');
   expect(res.stderr).toMatch(/Process Worker-7:\nKeyboardInterrupt/);
 });
+
+test('Ctrl-C to the process group: a child stuck in a CPU loop (it cannot run its SIGINT handler) still ends with its parent', async () => {
+  const { spawn } = await import('node:child_process');
+  const program = new URL('./fixtures/interrupt-group-program.ts', import.meta.url).pathname;
+  const parent = spawn(process.execPath, ['--import', 'tsx', program], {
+    stdio: ['ignore', 'pipe', 'inherit'], detached: true, env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  let childPid = 0;
+  try {
+    childPid = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      parent.stdout!.setEncoding('utf8').on('data', (s: string) => {
+        out += s;
+        const m = /child (\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      parent.on('exit', () => reject(new Error(`parent ended early: ${out}`)));
+    });
+    const exited = new Promise((resolve) => parent.on('exit', resolve));
+    process.kill(-parent.pid!, 'SIGINT');
+    await exited;
+    const alive = () => {
+      try {
+        process.kill(childPid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const deadline = Date.now() + 20_000;
+    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(alive()).toBe(false);
+  } finally {
+    try {
+      if (childPid) process.kill(childPid, 'SIGKILL');
+    } catch {
+      // gone, as it should be
+    }
+    try {
+      process.kill(-parent.pid!, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}, 60_000);

@@ -10,7 +10,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeSync } from 'node:fs';
 
+// Ctrl-C signals the whole process group: the reaper ignores SIGINT so that it outlives the parent and
+// still stops a child that handles SIGINT but is stuck in synchronous code.
 const SCRIPT = [
+  "trap '' INT",
   'pids=" "',
   'while read -r line; do',
   '  case "$line" in',
