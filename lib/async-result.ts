@@ -1,14 +1,21 @@
 /** AsyncResult: Python's ApplyResult — a result that arrives later, with optional callbacks. */
 import { NotReadyError, TimeoutError } from './base/errors.js';
 import { normalizeTimeout, raceTimeout } from './base/timeout.js';
-import { runCallback } from './callbacks.js';
+import { insideCallbackOf, runCallback } from './callbacks.js';
 
 export interface ResultCallbacks<R> {
-  /** Called on the caller's thread with the result, once, before get()/wait() resolve. */
-  callback?: (result: R) => void;
-  /** Called with the error, once, before get()/wait() resolve. */
-  errorCallback?: (error: Error) => void;
+  /**
+   * Called on the caller's thread with the result, once, before get()/wait() resolve. An async
+   * callback (one returning a promise) has run when its promise settles: get(), wait() and the
+   * pool's join() wait for that.
+   */
+  callback?: (result: R) => unknown;
+  /** Called with the error, once, before get()/wait() resolve (an async one is awaited as `callback` is). */
+  errorCallback?: (error: Error) => unknown;
 }
+
+/** Told of each async callback still running, so the pool's join() can wait for it. */
+export type CallbackTracker = (running: Promise<void>) => void;
 
 const PENDING = 0;
 const OK = 1;
@@ -22,11 +29,15 @@ export class AsyncResult<R> {
   #value: unknown;
   #done: Promise<void> | null = null;
   #markDone: (() => void) | null = null;
+  /** An async callback of the settled result is still running: not ready yet, as in Python. */
+  #callbackRunning = false;
   readonly #callbacks: ResultCallbacks<R>;
+  readonly #track: CallbackTracker | undefined;
 
   /** @internal results are made by Pool methods. */
-  constructor(callbacks: ResultCallbacks<R> = {}) {
+  constructor(callbacks: ResultCallbacks<R> = {}, track?: CallbackTracker) {
     this.#callbacks = callbacks;
+    this.#track = track;
   }
 
   /** @internal */
@@ -34,13 +45,28 @@ export class AsyncResult<R> {
     if (this.#state !== PENDING) return;
     this.#state = ok ? OK : FAILED;
     this.#value = value;
-    if (ok && this.#callbacks.callback) runCallback('callback', this.#callbacks.callback, value, this);
-    if (!ok && this.#callbacks.errorCallback) runCallback('errorCallback', this.#callbacks.errorCallback, value, this);
-    this.#markDone?.();
+    let running: Promise<void> | undefined;
+    if (ok && this.#callbacks.callback) running = runCallback('callback', this.#callbacks.callback, value, this);
+    if (!ok && this.#callbacks.errorCallback) running = runCallback('errorCallback', this.#callbacks.errorCallback, value, this);
+    if (running === undefined) {
+      this.#markDone?.();
+      return;
+    }
+    this.#callbackRunning = true;
+    const finished = running.then(() => {
+      this.#callbackRunning = false;
+      this.#markDone?.();
+    });
+    this.#track?.(finished);
+  }
+
+  /** Settled and its callback has run (the caller's own callback may read it while it runs). */
+  #ready(): boolean {
+    return this.#state !== PENDING && (!this.#callbackRunning || insideCallbackOf(this));
   }
 
   #whenDone(): Promise<void> {
-    if (this.#state !== PENDING) return Promise.resolve();
+    if (this.#ready()) return Promise.resolve();
     this.#done ??= new Promise((resolve) => (this.#markDone = resolve));
     return this.#done;
   }
@@ -48,7 +74,7 @@ export class AsyncResult<R> {
   /** The result; rejects with the task's error, or TimeoutError if not ready in time (the task keeps running). */
   async get(timeout?: number | null): Promise<R> {
     const ms = normalizeTimeout(timeout);
-    if (this.#state === PENDING) {
+    if (!this.#ready()) {
       const outcome = await raceTimeout(this.#whenDone(), ms);
       if (outcome.timedOut) throw new TimeoutError();
     }
@@ -59,12 +85,12 @@ export class AsyncResult<R> {
   /** Waits until the result is ready or the timeout passes; never rejects. */
   async wait(timeout?: number | null): Promise<void> {
     const ms = normalizeTimeout(timeout);
-    if (this.#state === PENDING) await raceTimeout(this.#whenDone(), ms);
+    if (!this.#ready()) await raceTimeout(this.#whenDone(), ms);
   }
 
   /** Whether the call has completed. */
   ready(): boolean {
-    return this.#state !== PENDING;
+    return this.#ready();
   }
 
   /** `<AsyncResult state=finished returned number>`, as failed-callback reports name their result. */
@@ -77,7 +103,7 @@ export class AsyncResult<R> {
 
   /** Whether the call completed without an error; throws NotReadyError before that. */
   successful(): boolean {
-    if (this.#state === PENDING) throw new NotReadyError(`${this.constructor.name} not ready`);
+    if (!this.#ready()) throw new NotReadyError(`${this.constructor.name} not ready`);
     return this.#state === OK;
   }
 }

@@ -4,7 +4,20 @@
  * unhandled rejection: it is reported on stderr as Python's concurrent.futures reports a raising
  * callback (`exception calling callback for <Future ...>` and the traceback), and everything goes on.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { inspect } from 'node:util';
+
+/**
+ * The owners whose callbacks the current async context runs inside. Waiting for an owner's callbacks
+ * from inside one of them (a done callback that awaits its own future's result) would wait forever,
+ * so such a wait skips them.
+ */
+const runningFor = new AsyncLocalStorage<ReadonlySet<object>>();
+
+/** Whether the caller runs inside a callback of `owner` (directly or in something it awaits). */
+export function insideCallbackOf(owner: object): boolean {
+  return runningFor.getStore()?.has(owner) ?? false;
+}
 
 /** Writes Python's report of a failed callback: the headline, then the error with its stack and causes. */
 export function reportCallbackError(headline: string, err: unknown): void {
@@ -28,11 +41,13 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 /**
  * Calls `fn(arg)`. If it throws, or returns a promise that rejects, reports
  * `exception calling <kind>[ for <owner>]` and the error on stderr. Never throws.
+ * Returns, for a callback that returned a promise, a promise that settles (never rejects) once that
+ * one has, so the owner can wait for it; undefined for a synchronous callback.
  *
  * @param kind what the function is to the user: `'callback'`, `'errorCallback'`, ...
  * @param owner the object the callback belongs to, shown by its `toString()` (a Future's repr).
  */
-export function runCallback(kind: string, fn: (arg: any) => unknown, arg: unknown, owner?: { toString(): string }): void {
+export function runCallback(kind: string, fn: (arg: any) => unknown, arg: unknown, owner?: object): Promise<void> | undefined {
   const headline = () => {
     let who = '';
     try {
@@ -44,12 +59,18 @@ export function runCallback(kind: string, fn: (arg: any) => unknown, arg: unknow
   };
   let returned: unknown;
   try {
-    returned = fn(arg);
+    if (owner === undefined) returned = fn(arg);
+    else {
+      const outer = runningFor.getStore();
+      returned = runningFor.run(new Set(outer).add(owner), fn, arg);
+    }
   } catch (err) {
     reportCallbackError(headline(), err);
-    return;
+    return undefined;
   }
-  if (isThenable(returned)) {
-    Promise.resolve(returned).then(undefined, (err) => reportCallbackError(headline(), err));
-  }
+  if (!isThenable(returned)) return undefined;
+  return Promise.resolve(returned).then(
+    () => {},
+    (err) => reportCallbackError(headline(), err),
+  );
 }

@@ -10,12 +10,13 @@ import { TinypoolEngine } from './engine/tinypool-engine.js';
 import { encodeHandles, type Runtime } from './base/codec/handles.js';
 import { movedBuffers } from './base/move.js';
 import { abortedBy, BrokenPoolError, PoolStateError, WorkerLostError } from './base/errors.js';
-import { Future, onCancel } from './futures.js';
+import { Future, onCancel, trackCallbacks } from './futures.js';
 import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
 import { cpuCount } from './base/context.js';
 import { checkArgs, checkCount, checkOptionalTask } from './options.js';
 import { normalizeTimeout } from './base/timeout.js';
 import { CHUNK, HANDLES, STAR } from './engine/engine.js';
+import { quietBrokenPipes } from './base/quiet-pipes.js';
 
 /** Options of {@link Executor.map}. */
 export interface ExecutorMapOptions {
@@ -23,6 +24,11 @@ export interface ExecutorMapOptions {
   timeout?: number | null;
   /** Calls sent to a worker together (default 1). Larger chunks save round trips for tiny calls. */
   chunksize?: number;
+  /**
+   * Read the iterables lazily, keeping at most this many calls (chunks) submitted ahead of the
+   * consumer (Python 3.14): for an endless or huge input. Without it, every item is submitted at once.
+   */
+  buffersize?: number | null;
 }
 
 /** Options common to both executors. */
@@ -126,8 +132,16 @@ export abstract class Executor {
   #shutdown = false;
   #closed = false;
   #broken: string | null = null;
+  /** terminateWorkers()/killWorkers() stopped the workers: their exits do not break the executor. */
+  #forced = false;
   #resolveClosed!: () => void;
   readonly #whenClosed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
+  /** Async done callbacks still running: shutdown({ wait: true }) waits for them too. */
+  readonly #runningCallbacks = new Set<Promise<void>>();
+  readonly #trackCallback = (running: Promise<void>): void => {
+    this.#runningCallbacks.add(running);
+    void running.then(() => this.#runningCallbacks.delete(running));
+  };
 
   /** @internal */
   protected constructor(settings: Settings) {
@@ -178,6 +192,7 @@ export abstract class Executor {
 
   #submit(spec: TaskSpec, args: unknown, flags: number, signal?: AbortSignal): Future<any> {
     const future = new Future<any>();
+    future[trackCallbacks] = this.#trackCallback;
     let enc: { value: unknown; found: boolean };
     try {
       enc = encodeHandles(args, this.#settings.runtime);
@@ -221,6 +236,7 @@ export abstract class Executor {
       initializer = { spec: initializerSpec, args: enc.value, flags: enc.found ? HANDLES : 0 };
     }
     // Workers start on the first submit, not in the constructor: an unused executor costs nothing.
+    quietBrokenPipes();
     this.#engine = new TinypoolEngine({
       processes: maxWorkers, maxTasksPerChild, initializer, runtime, namePrefix,
       env: options.env, execArgv: options.execArgv, resourceLimits: options.resourceLimits,
@@ -264,7 +280,7 @@ export abstract class Executor {
 
   /** A worker exited unasked, perhaps idle: for a process pool (or a failed initializer) that breaks the executor. */
   #workerLost(error: unknown): void {
-    if (this.#broken !== null || !this.#breaks(error)) return;
+    if (this.#broken !== null || this.#forced || !this.#breaks(error)) return;
     this.#breakExecutor(error instanceof BrokenPoolError ? error : new BrokenPoolError(undefined, { cause: error }), null);
   }
 
@@ -312,23 +328,35 @@ export abstract class Executor {
         throw new TypeError(`map() arguments must be iterable, got ${s === null ? 'null' : typeof s}`);
       }
     }
+    const buffersize = checkBuffersize(opts.buffersize);
     this.#checkOpen();
     const spec = toTaskSpec(fn);
-    const futures: Future<any>[] = [];
-    let chunk: unknown[][] = [];
-    for (const args of zip(sources as Iterable<unknown>[])) {
+    const calls = this.#calls(spec, zip(sources as Iterable<unknown>[]), chunksize);
+    if (buffersize !== undefined) return lazyResults(calls, buffersize, deadline, chunksize > 1);
+    return results([...calls], deadline, chunksize > 1);
+  }
+
+  /** Submits a call (or a chunk of `chunksize` calls) per step, as the consumer pulls. */
+  *#calls(spec: TaskSpec, rows: Iterator<unknown[]>, chunksize: number): Generator<Future<any>, void, undefined> {
+    for (;;) {
       if (chunksize === 1) {
-        futures.push(this.#submit(spec, args, 0));
+        const step = rows.next();
+        if (step.done) return;
+        this.#checkOpen(); // a lazy map after shutdown fails as submit() would
+        yield this.#submit(spec, step.value, 0);
         continue;
       }
-      chunk.push(args);
-      if (chunk.length === chunksize) {
-        futures.push(this.#submit(spec, chunk, CHUNK | STAR));
-        chunk = [];
+      const chunk: unknown[][] = [];
+      while (chunk.length < chunksize) {
+        const step = rows.next();
+        if (step.done) break;
+        chunk.push(step.value);
       }
+      if (chunk.length === 0) return;
+      this.#checkOpen();
+      yield this.#submit(spec, chunk, CHUNK | STAR);
+      if (chunk.length < chunksize) return;
     }
-    if (chunk.length > 0) futures.push(this.#submit(spec, chunk, CHUNK | STAR));
-    return results(futures, deadline, chunksize > 1);
   }
 
   /**
@@ -345,12 +373,79 @@ export abstract class Executor {
     if (!wait) return;
     await this.#whenClosed;
     await this.#engine?.whenExited();
+    while (this.#runningCallbacks.size > 0) await Promise.all(this.#runningCallbacks);
+  }
+
+  /**
+   * @internal Python 3.14's terminate_workers()/kill_workers(): shuts down cancelling the queued
+   * calls, signals every worker, and fails the running calls with BrokenPoolError (their worker is gone).
+   */
+  protected async stopWorkers(signal: NodeJS.Signals): Promise<void> {
+    this.#forced = true;
+    void Executor.prototype.shutdown.call(this, { wait: false, cancelFutures: true }); // not a subclass's Python-style shutdown
+    const engine = this.#engine;
+    if (!engine) return;
+    for (const pid of engine.workerIds) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+    const err = new BrokenPoolError(`A child process was stopped by ${signal === 'SIGKILL' ? 'kill_workers()' : 'terminate_workers()'}; the process pool is not usable anymore`);
+    const running = [...this.#running];
+    this.#running.clear();
+    for (const item of running) item.future.setException(err);
+    await engine.terminate(err);
   }
 
   /** `await using executor = new ThreadPoolExecutor()` shuts down and waits on leaving the block, as Python's with-block does. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown({ wait: true });
   }
+}
+
+function checkBuffersize(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`buffersize must be None or an integer, got ${typeof value === 'number' ? value : typeof value}`);
+  if (value < 1) throw new RangeError(`buffersize must be None or > 0, got ${value}`);
+  return value;
+}
+
+/**
+ * The results of map() with a buffersize (Python 3.14): `buffersize` calls are submitted now, and one
+ * more each time the consumer takes a result, so the input is read no faster than it is consumed.
+ */
+function lazyResults(calls: Generator<Future<any>>, buffersize: number, deadline: number | undefined, chunked: boolean): AsyncGenerator<any, void, undefined> {
+  const ahead: Future<any>[] = [];
+  const submitNext = (): boolean => {
+    const step = calls.next();
+    if (step.done) return false;
+    ahead.push(step.value);
+    return true;
+  };
+  while (ahead.length < buffersize && submitNext());
+  return (async function* () {
+    try {
+      while (ahead.length > 0) {
+        submitNext();
+        const f = ahead.shift()!;
+        const left = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
+        let value: unknown;
+        try {
+          value = await f.result(left);
+        } catch (err) {
+          f.cancel();
+          throw err;
+        }
+        if (chunked) yield* value as unknown[];
+        else yield value;
+      }
+    } finally {
+      for (const f of ahead) f.cancel();
+      calls.return(undefined); // leaving early stops reading the input
+    }
+  })();
 }
 
 /** The results of map(): waits for each future in turn; on error, timeout or early exit, cancels the rest. */
@@ -429,5 +524,19 @@ export class ProcessPoolExecutor extends Executor {
       runtime: 'process', maxWorkers: workers, extraQueued: 1, maxTasksPerChild,
       namePrefix: `ProcessPoolExecutor-${n}`, options: opts,
     });
+  }
+
+  /**
+   * Stops every worker process now with SIGTERM (Python 3.14's `terminate_workers()`): the executor is
+   * shut down, calls not started are cancelled, running ones fail with `BrokenPoolError`. Resolves once
+   * the workers have exited.
+   */
+  terminateWorkers(): Promise<void> {
+    return this.stopWorkers('SIGTERM');
+  }
+
+  /** As {@link ProcessPoolExecutor.terminateWorkers}, with SIGKILL (Python 3.14's `kill_workers()`). */
+  killWorkers(): Promise<void> {
+    return this.stopWorkers('SIGKILL');
   }
 }

@@ -8,7 +8,7 @@
  */
 import { CancelledError, MultiprocError, TimeoutError, registerErrorClass } from './base/errors.js';
 import { normalizeTimeout, raceTimeout, setLongTimeout, type LongTimer } from './base/timeout.js';
-import { runCallback } from './callbacks.js';
+import { insideCallbackOf, runCallback } from './callbacks.js';
 
 /** `Future.setResult()` / `setException()` on a future that is already done (concurrent.futures.InvalidStateError). */
 export class InvalidStateError extends MultiprocError {
@@ -27,6 +27,8 @@ const DESCRIPTION: Record<State, string> = {
 registerErrorClass(InvalidStateError);
 
 export const onCancel: unique symbol = Symbol('onCancel');
+/** @internal set by the executor: told of each async done callback still running, so shutdown() waits for it. */
+export const trackCallbacks: unique symbol = Symbol('trackCallbacks');
 const addWaiter: unique symbol = Symbol('addWaiter');
 const removeWaiter: unique symbol = Symbol('removeWaiter');
 const peek: unique symbol = Symbol('peek');
@@ -54,9 +56,13 @@ export class Future<T = unknown> {
   #waiters = new Set<Waiter>();
   #wakeResult: (() => void) | null = null;
   #whenDone: Promise<void> | null = null;
+  /** Async done callbacks still running: result() and exception() wait for them. */
+  #callbacksRunning = 0;
   readonly #id = nextId++;
   /** @internal */
   [onCancel]?: () => void;
+  /** @internal */
+  [trackCallbacks]?: (running: Promise<void>) => void;
 
   /**
    * Cancels the call if it is still queued. Returns false if it is running or done, true otherwise
@@ -66,8 +72,8 @@ export class Future<T = unknown> {
     if (this.#state === 'RUNNING' || this.#state === 'FINISHED') return false;
     if (this.#state === 'CANCELLED' || this.#state === 'CANCELLED_AND_NOTIFIED') return true;
     this.#state = 'CANCELLED';
-    this.#wake();
     this.#invokeCallbacks();
+    this.#wake();
     this[onCancel]?.();
     return true;
   }
@@ -132,9 +138,14 @@ export class Future<T = unknown> {
     if (this.cancelled()) throw new CancelledError();
   }
 
+  /** Done, and its async done callbacks have finished (a callback of this future need not wait for itself). */
+  #settled(): boolean {
+    return this.done() && (this.#callbacksRunning === 0 || insideCallbackOf(this));
+  }
+
   async #waitDone(timeout: number | null | undefined): Promise<void> {
     const ms = normalizeTimeout(timeout);
-    if (!this.done()) {
+    if (!this.#settled()) {
       this.#whenDone ??= new Promise((resolve) => (this.#wakeResult = resolve));
       const outcome = await raceTimeout(this.#whenDone, ms);
       if (outcome.timedOut) throw new TimeoutError();
@@ -187,11 +198,13 @@ export class Future<T = unknown> {
     this.#ok = ok;
     this.#value = value;
     for (const w of [...this.#waiters]) w(this);
-    this.#wake();
     this.#invokeCallbacks();
+    this.#wake();
   }
 
+  /** Wakes result()/exception() once the future is done and no async done callback is still running. */
   #wake(): void {
+    if (this.#callbacksRunning > 0) return;
     const wake = this.#wakeResult;
     this.#wakeResult = null;
     wake?.();
@@ -204,7 +217,14 @@ export class Future<T = unknown> {
   }
 
   #runCallback(fn: (future: Future<T>) => unknown): void {
-    runCallback('callback', fn, this, this);
+    const running = runCallback('callback', fn, this, this);
+    if (running === undefined) return;
+    this.#callbacksRunning++;
+    const finished = running.then(() => {
+      this.#callbacksRunning--;
+      this.#wake();
+    });
+    this[trackCallbacks]?.(finished);
   }
 
   /** @internal for wait()/asCompleted(): notified completions (FINISHED or CANCELLED_AND_NOTIFIED). */

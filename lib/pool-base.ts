@@ -10,9 +10,10 @@ import { encodeHandles, type HandleTarget } from './base/codec/handles.js';
 import { movedBuffers } from './base/move.js';
 import { warnClassInstanceOnce } from './base/codec/class-instances.js';
 import { packNumbers, type ChunkResults } from './base/codec/pack.js';
-import { abortedBy, PoolStateError } from './base/errors.js';
+import { AbortError, abortedBy, PoolStateError } from './base/errors.js';
 import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
 import { checkArgs } from './options.js';
+import { quietBrokenPipes } from './base/quiet-pipes.js';
 import { CHUNK, HANDLES, PACKED, STAR, type Engine, type Job, type PoolStats } from './engine/engine.js';
 
 export type { PoolStats, TimeSummary } from './engine/engine.js';
@@ -130,12 +131,19 @@ export abstract class BasePool {
   readonly #target: HandleTarget;
   #state: 'running' | 'closed' | 'terminated' = 'running';
   readonly #iterators = new Set<WeakRef<ResultIterator<unknown>>>();
+  /** Async callbacks still running: join() waits for them, as Python's join() follows its result handler. */
+  readonly #runningCallbacks = new Set<Promise<void>>();
+  readonly #trackCallback = (running: Promise<void>): void => {
+    this.#runningCallbacks.add(running);
+    void running.then(() => this.#runningCallbacks.delete(running));
+  };
 
   /** @internal */
   protected constructor(engine: Engine, processes: number, target: HandleTarget) {
     this.#engine = engine;
     this.#processes = processes;
     this.#target = target;
+    quietBrokenPipes();
   }
 
   /** Number of workers (or, for a cluster, tasks in flight) the pool keeps. */
@@ -177,11 +185,16 @@ export abstract class BasePool {
     this.#engine.submit({ spec, args: encoded.value, flags: encoded.found ? flags | HANDLES : flags, settle, signal, base, transfer });
   }
 
-  /** Calls `fn(...args)` in a worker and resolves with its result (Python's `apply`). */
-  apply<F extends Task>(fn: F, args?: unknown[]): Promise<Returned<F>>;
-  apply<R>(fn: Task<any[], R>, args: unknown[] = []): Promise<R> {
+  /**
+   * Calls `fn(...args)` in a worker and resolves with its result (Python's `apply`). `signal` cancels
+   * the call as in `applyAsync`: rejects with AbortError (whose `cause` is the signal's reason).
+   */
+  apply<F extends Task>(fn: F, args?: unknown[], opts?: { signal?: AbortSignal }): Promise<Returned<F>>;
+  apply<R>(fn: Task<any[], R>, args: unknown[] = [], opts?: { signal?: AbortSignal }): Promise<R> {
     try {
-      return this.applyAsync<R>(fn, args).get();
+      if (opts !== undefined && opts !== null && typeof opts !== 'object') throw new TypeError(`apply options must be an object, got ${typeof opts}`);
+      const signal = opts?.signal;
+      return this.applyAsync<R>(fn, args, signal === undefined ? NO_OPTIONS : { signal }).get();
     } catch (err) {
       return Promise.reject(err);
     }
@@ -194,7 +207,7 @@ export abstract class BasePool {
     const argList = checkArgs(args);
     if (typeof opts !== 'object' || opts === null) throw new TypeError(`applyAsync options must be an object, got ${typeof opts}`);
     const signal = opts === NO_OPTIONS ? undefined : checkSignal(opts.signal);
-    const result = new AsyncResult<Awaited<R>>(opts);
+    const result = new AsyncResult<Awaited<R>>(opts, this.#trackCallback);
     this.#submit(spec, argList, 0, (ok, value) => result[settleResult](ok, value), signal);
     return result;
   }
@@ -233,7 +246,7 @@ export abstract class BasePool {
     const [chunksize, opts] = splitMapArgs(chunksizeOrOpts, maybeOpts);
     const signal = checkSignal(opts.signal);
     if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new TypeError('onProgress must be a function');
-    const result = new AsyncResult<R[]>(opts);
+    const result = new AsyncResult<R[]>(opts, this.#trackCallback);
     let settled = false;
     const onAbort = () => settle(false, abortedBy(signal!));
     const settle = (ok: boolean, value: unknown) => {
@@ -305,16 +318,20 @@ export abstract class BasePool {
     const [chunksize = 1, opts] = splitMapArgs(chunksizeOrOpts, maybeOpts);
     const signal = checkSignal(opts.signal);
     const total = Array.isArray(iterable) ? iterable.length : undefined;
+    // The iterator's own signal marks its tasks, so leaving the loop early can drop those not started;
+    // it follows the user's signal (which then stops the running ones too).
+    const own = signal ? AbortSignal.any([signal]) : new AbortController().signal;
     const it = new ResultIterator<R>({
       source: iterable,
       ordered,
       chunksize,
       window: Math.max(1024, this.#processes * chunksize * 8),
       toItem: SINGLE.toItem,
-      submit: (items, base, done) => this.#submit(spec, items, SINGLE.flags, done, signal, base),
+      submit: (items, base, done) => this.#submit(spec, items, SINGLE.flags, done, own, base),
       signal,
       abortError: signal ? () => abortedBy(signal) : undefined,
       onProgress: progressReporter(opts.onProgress, total) ?? undefined,
+      dropPending: () => this.#engine.dropQueued?.(own, new AbortError('dropped: the imap loop was left early')),
     });
     if (this.#iterators.size > 64) for (const ref of this.#iterators) if (!ref.deref()) this.#iterators.delete(ref);
     this.#iterators.add(new WeakRef(it as ResultIterator<unknown>));
@@ -342,10 +359,11 @@ export abstract class BasePool {
     await this.#engine.terminate(new PoolStateError('Pool not running (terminated)', 'ERR_POOL_NOT_RUNNING'));
   }
 
-  /** After close() or terminate(): resolves when every worker has exited. */
+  /** After close() or terminate(): resolves when every worker has exited and every async callback has finished. */
   async join(): Promise<void> {
     if (this.#state === 'running') throw new PoolStateError('Pool is still running', 'ERR_POOL_RUNNING');
     await this.#engine.whenExited();
+    while (this.#runningCallbacks.size > 0) await Promise.all(this.#runningCallbacks);
   }
 
   /** `await using pool = new Pool()` terminates on leaving the block, as Python's with-block does. */

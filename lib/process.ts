@@ -11,6 +11,7 @@ import { forgetChild, reapWithParent } from './base/reaper.js';
 import { checkResourceLimits } from './base/spawn-options.js';
 import { workerGone } from './base/worker-hooks.js';
 import { HANDLES } from './engine/engine.js';
+import { quietBrokenPipes } from './base/quiet-pipes.js';
 
 export interface ProcessOptions {
   target: Task;
@@ -98,6 +99,7 @@ export class Process {
     if (this.#channel) throw new Error('cannot start a process twice');
     const opts = this.#options;
     const enc = encodeHandles(checkArgs(opts.args), this.#runtime);
+    quietBrokenPipes();
     const channel = spawnProcessWorker({ runtime: this.#runtime, env: opts.env, execArgv: opts.execArgv, resourceLimits: opts.resourceLimits });
     this.#channel = channel;
     live.add(this);
@@ -114,7 +116,12 @@ export class Process {
       });
     });
     channel.setRef(!this.#daemon);
-    channel.send({ t: 'start', name: this.#name, spec: toTaskSpec(opts.target, 'target'), args: enc.value, flags: enc.found ? HANDLES : 0 });
+    // A program that uses multiproc/python's names wants them on the objects its target receives too.
+    const pythonNames: string | undefined = (globalThis as any)[Symbol.for('multiproc.pythonNames')];
+    channel.send({
+      t: 'start', name: this.#name, spec: toTaskSpec(opts.target, 'target'), args: enc.value, flags: enc.found ? HANDLES : 0,
+      preload: pythonNames ? [pythonNames] : undefined,
+    });
   }
 
   #codeOf(info: ExitInfo): number {
@@ -147,6 +154,23 @@ export class Process {
   /** Stops the process (SIGKILL; a thread is terminated). exitCode becomes -9. */
   kill(): void {
     this.#signal('SIGKILL');
+  }
+
+  /**
+   * Sends SIGINT to a child process (Python 3.14's `interrupt()`). A target that does not handle
+   * SIGINT itself ends as a Python target does on KeyboardInterrupt: `Process <name>:` and
+   * `KeyboardInterrupt` on stderr, exitCode 1 (a target blocked in synchronous code sees it when it
+   * next yields to the event loop). A target with its own `process.on('SIGINT')` listener decides.
+   * A worker thread cannot receive a signal: on `runtime: 'thread'` this throws a TypeError (use
+   * `terminate()`, or a child process).
+   */
+  interrupt(): void {
+    this.#checkNotClosed();
+    if (this.#runtime !== 'process') {
+      throw new TypeError("interrupt() needs a Process with runtime: 'process' (a worker thread cannot receive SIGINT); use terminate() to stop a thread");
+    }
+    if (!this.#channel || this.#exitCode !== null) return;
+    this.#channel.kill('SIGINT');
   }
 
   #signal(signal: NodeJS.Signals): void {

@@ -19,6 +19,7 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
   readonly #window: number;
   readonly #toItem: (item: unknown) => unknown;
   readonly #onProgress: ((done: number) => void) | undefined;
+  readonly #dropPending: (() => void) | undefined;
   #itemsSubmitted = 0;
   #aborted = false;
   #itemsDone = 0;
@@ -50,6 +51,8 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
     abortError?: () => Error;
     /** Called with the number of items done so far, as chunks complete. */
     onProgress?: (done: number) => void;
+    /** Called when the loop is left early: drop the submitted chunks no worker has started. */
+    dropPending?: () => void;
   }) {
     this.#submit = opts.submit;
     this.#ordered = opts.ordered;
@@ -57,6 +60,7 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
     this.#window = Math.max(opts.window, opts.chunksize);
     this.#toItem = opts.toItem;
     this.#onProgress = opts.onProgress;
+    this.#dropPending = opts.dropPending;
     const src = opts.source as any;
     if (src != null && typeof src[Symbol.asyncIterator] === 'function') this.#asyncSource = src[Symbol.asyncIterator]();
     else if (src != null && typeof src[Symbol.iterator] === 'function') this.#syncSource = src[Symbol.iterator]();
@@ -112,10 +116,12 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
     }
   }
 
-  /** Stops early: no more input is read; results already in flight are dropped. */
+  /** Stops early: no more input is read; tasks not started are dropped, results of running ones ignored. */
   async return(): Promise<IteratorResult<R>> {
+    const wasFinished = this.#finished;
     this.#finished = true;
     this.#sourceDone = true;
+    if (!wasFinished && this.#buffered > 0) this.#dropPending?.();
     try {
       if (this.#syncSource?.return) this.#syncSource.return();
       if (this.#asyncSource?.return) await this.#asyncSource.return();

@@ -5,6 +5,7 @@
 import type { TaskSpec } from './task.js';
 import { ensureTypeScriptLoader, isTypeScriptUrl } from './ts-loader.js';
 import { compiledTypeScript, isLinkFailure } from './ts-cache.js';
+import { installDisposeHelpers, needsDisposeHelpers } from './dispose-helpers.js';
 
 export type TaskFn = (...args: unknown[]) => unknown;
 
@@ -18,6 +19,7 @@ const compiled = new Map<string, TaskFn>();
 function compileSource(src: string): TaskFn {
   let fn = compiled.get(src);
   if (fn) return fn;
+  if (needsDisposeHelpers(src)) installDisposeHelpers();
   try {
     fn = (0, eval)(`(${src}\n)`);
   } catch (err) {

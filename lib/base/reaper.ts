@@ -18,6 +18,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeSync } from 'node:fs';
 
+// Ctrl-C signals the whole process group: the reaper ignores it (and TERM, HUP) so that it outlives the
+// parent and still stops a child that handles SIGINT but is stuck in synchronous code.
 const SCRIPT = [
   "trap '' INT TERM HUP",
   'pids=" "',

@@ -62,6 +62,11 @@ export interface Engine {
   submit(job: Job): void;
   /** No new jobs will come: finish those queued and running, then let the workers exit. */
   close(): void;
+  /**
+   * Settles with `reason` the jobs of `signal` not yet sent to a worker; those running go on. (An imap
+   * loop left early drops its read-ahead this way.) Optional: an engine without it lets them run.
+   */
+  dropQueued?(signal: AbortSignal, reason: Error): void;
   /** Stops every worker now; every job not yet settled settles with `reason`. */
   terminate(reason: Error): Promise<void>;
   /** Resolves once every worker has exited (after close or terminate). */

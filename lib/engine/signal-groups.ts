@@ -33,6 +33,12 @@ export class SignalGroups<T> {
     }
   }
 
+  /** The members `signal` has now. */
+  members(signal: AbortSignal): T[] {
+    const group = this.#groups.get(signal);
+    return group ? [...group.members] : [];
+  }
+
   /** Removes every listener. */
   clear(): void {
     for (const [signal, group] of this.#groups) signal.removeEventListener('abort', group.listener);

@@ -668,6 +668,15 @@ export class TinypoolEngine implements Engine {
     this.#maybeStop();
   }
 
+  dropQueued(signal: AbortSignal, reason: Error): void {
+    for (const job of this.#signals.members(signal)) {
+      if (job.done || this.#isInFlight(job)) continue;
+      this.#queued--;
+      this.#finish(job, false, reason, false);
+    }
+    this.#maybeStop();
+  }
+
   #isInFlight(job: QueuedJob): boolean {
     for (const flight of this.#inflight.values()) {
       const i = flight.jobs.indexOf(job);

@@ -107,6 +107,16 @@ export class ProcessPoolExecutor extends mp.ProcessPoolExecutor {
   override shutdown(wait?: boolean | PyShutdownKeywords, options?: { cancel_futures?: boolean; cancelFutures?: boolean }): Promise<void> {
     return pythonShutdown(super.shutdown, this, wait, options);
   }
+
+  /** Python 3.14's `terminate_workers()`. */
+  terminate_workers(): Promise<void> {
+    return this.terminateWorkers();
+  }
+
+  /** Python 3.14's `kill_workers()`. */
+  kill_workers(): Promise<void> {
+    return this.killWorkers();
+  }
 }
 
 /** What Python's `concurrent.futures.wait` returns: `done, not_done = wait(fs)` is `const [done, not_done] = await wait(fs)`. */

@@ -11,9 +11,31 @@ import { explainReferenceError } from '../base/load-task.js';
 import { runExitHooks } from '../base/exit-hooks.js';
 import type { ProcessStart } from './protocol.js';
 
+/**
+ * SIGINT (Process.interrupt(), or Ctrl-C reaching the process group) ends a child as KeyboardInterrupt
+ * ends a Python target: its report on stderr, the exit hooks, exit code 1. A target that listens for
+ * SIGINT itself handles it instead.
+ */
+function onInterrupt(name: string): () => void {
+  const handler = () => {
+    if (process.listenerCount('SIGINT') > 1) return;
+    process.stderr.write(`Process ${name}:\nKeyboardInterrupt\n`);
+    void runExitHooks().finally(() => process.exit(1));
+  };
+  return handler;
+}
+
 async function run(msg: ProcessStart): Promise<void> {
   setProcessName(msg.name);
+  if (!parentPort) process.on('SIGINT', onInterrupt(msg.name));
   let code = 0;
+  for (const url of msg.preload ?? []) {
+    try {
+      await import(url);
+    } catch {
+      // a convenience (Python's names on received objects): the target still runs without it
+    }
+  }
   try {
     await runTask(msg.spec, msg.args, msg.flags);
   } catch (err) {

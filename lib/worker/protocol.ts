@@ -120,5 +120,7 @@ export interface ProcessStart {
   spec: TaskSpec;
   args: unknown;
   flags: number;
+  /** Modules to import before the target (multiproc/python's names, when the program uses them). */
+  preload?: string[];
 }
 
