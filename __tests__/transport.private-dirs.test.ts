@@ -57,7 +57,8 @@ function start(mode: string): Run {
 }
 
 function socketDirs(): string[] {
-  return readdirSync(tmp).filter((n) => n.startsWith('multiproc-')).sort();
+  // socket directories only: the .ts compile cache (multiproc-ts-<uid>) is kept on purpose
+  return readdirSync(tmp).filter((n) => /^multiproc-\d+-/.test(n)).sort();
 }
 
 function alive(pid: number): boolean {
