@@ -461,12 +461,13 @@ export class TinypoolEngine implements Engine {
       this.#afterStoppedWorker(flight);
     } else if ((err as Error)?.name === 'CancelError') {
       this.#failFlight(flight, this.#startupError ?? err, false); // tinypool's queue cancelled: its workers fail to start
-    } else if ((err as Error)?.name === 'DataCloneError') {
-      this.#refuseUnsendable(flight, err); // a thread worker: structured clone refused an argument
     } else if (lost) {
       this.#afterWorkerLoss(flight, err as WorkerLostError, lost);
     } else {
-      this.#failFlight(flight, err);
+      // Our worker answers every batch, so a run fails otherwise only when tinypool could not post it to
+      // its MessagePort (for a child process too, before the relay): structured clone refused an argument
+      // (DataCloneError, or what a getter threw while being read).
+      this.#refuseUnsendable(flight, err);
     }
     this.#pump();
   }

@@ -154,18 +154,25 @@ process.on('uncaughtExceptionMonitor', (err) => sayDying(err));
 // ---- results ----------------------------------------------------------------------------------------
 
 function pushOk(results: unknown[], value: unknown, flags: number): void {
-  if (flags & CHUNK) {
-    const packed = packNumbers(value as unknown[]);
-    if (packed) {
-      results.push(OK_PACKED, packed.buffer); // the bare buffer: cheaper to serialize than its view
-      return;
-    }
-  }
-  if (typeof value === 'object' && value !== null) {
-    const enc = encodeHandles(value, runtime);
-    results.push(enc.found ? OK_HANDLES : OK, enc.value);
-  } else {
+  if (typeof value !== 'object' || value === null) {
     results.push(OK, value);
+    return;
+  }
+  // Reading the result may throw (a getter, a Proxy, nesting too deep): that is this task's
+  // SerializationError, never the batch's failure.
+  try {
+    if (flags & CHUNK) {
+      const packed = packNumbers(value as unknown[]);
+      if (packed) {
+        results.push(OK_PACKED, packed.buffer); // the bare buffer: cheaper to serialize than its view
+        return;
+      }
+    }
+    const enc = encodeHandles(value, runtime, 'result');
+    results.push(enc.found ? OK_HANDLES : OK, enc.value);
+  } catch (err) {
+    const unsendable = err instanceof SerializationError ? err : new SerializationError(`cannot send the task's result back: ${String((err as Error)?.message ?? err)}`, 'result', { cause: err });
+    results.push(FAILED, errorToWire(unsendable));
   }
 }
 
@@ -245,7 +252,11 @@ function surelySerializable(results: unknown[]): boolean {
     for (const key in v) if (!plain((v as Record<string, unknown>)[key])) return false;
     return true;
   };
-  for (let i = 1; i < results.length; i += 2) if (!plain(results[i])) return false;
+  try {
+    for (let i = 1; i < results.length; i += 2) if (!plain(results[i])) return false;
+  } catch {
+    return false; // a getter threw or nesting is too deep: the full check says which
+  }
   return true;
 }
 

@@ -53,8 +53,38 @@ function describeLive(value: object): string | null {
   return null;
 }
 
-/** Returns `path: what` for the first value below `root` that cannot cross, or null. */
+/** Whether `err` is the engine running out of stack: the value is nested deeper than the serializer follows. */
+export function isStackOverflow(err: unknown): boolean {
+  return err instanceof RangeError && /call stack/i.test(err.message);
+}
+
+/** The message of a value nested deeper than structured clone (and this walk) can follow. */
+export const TOO_DEEP = 'nested too deeply to be sent (structured clone follows a few thousand levels at most)';
+
+/** The text of what a getter threw, never throwing itself. */
+function thrownText(err: unknown): string {
+  try {
+    const message = (err as { message?: unknown })?.message;
+    return typeof message === 'string' ? message : String(err);
+  } catch {
+    return 'an unreadable value';
+  }
+}
+
+/**
+ * Returns `path: what` for the first value below `root` that cannot cross, or null. Never throws: a
+ * getter that throws is named by its path, and a value too deep to walk is named by `rootPath`.
+ */
 export function findUnserializable(root: unknown, rootPath: string, target: Runtime): string | null {
+  try {
+    return walkUnserializable(root, rootPath, target);
+  } catch (err) {
+    if (isStackOverflow(err)) return `${rootPath}: ${TOO_DEEP}`;
+    return `${rootPath}: ${thrownText(err)}`; // a Proxy whose traps throw
+  }
+}
+
+function walkUnserializable(root: unknown, rootPath: string, target: Runtime): string | null {
   const seen = new Set<object>();
   const walk = (value: unknown, path: string): string | null => {
     if (typeof value === 'function' || typeof value === 'symbol') return `${path}: ${describe(value)}`;
@@ -80,7 +110,13 @@ export function findUnserializable(root: unknown, rootPath: string, target: Runt
       }
     } else if (!(value instanceof Error)) {
       for (const key of Object.keys(value)) {
-        const hit = walk((value as any)[key], `${path}.${key}`);
+        let item: unknown;
+        try {
+          item = (value as any)[key];
+        } catch (err) {
+          return `${path}.${key}: its getter threw: ${thrownText(err)}`;
+        }
+        const hit = walk(item, `${path}.${key}`);
         if (hit) return hit;
       }
     }

@@ -1,0 +1,146 @@
+// Faults the engine must contain: values that cannot cross (in either direction), aborts and kills at
+// awkward moments. Each case checks the three promises that matter: the failing call gets a clear error,
+// the calls around it are unharmed, and the pool goes on serving and still closes.
+import {
+  Pool, ProcessPoolExecutor, SerializationError, ThreadPoolExecutor, WorkerLostError, AbortError,
+} from '../lib/index.js';
+import { runtimes } from './helpers/runtimes.js';
+
+/** `p`'s outcome, or 'pending' if it has not settled after `ms` (a hang fails the test instead of timing it out). */
+async function outcome<T>(p: Promise<T>, ms = 15000): Promise<{ ok: true; value: T } | { ok: false; error: any } | 'pending'> {
+  let timer: ReturnType<typeof setTimeout>;
+  const late = new Promise<'pending'>((r) => (timer = setTimeout(() => r('pending'), ms)));
+  return Promise.race([p.then((value) => ({ ok: true as const, value }), (error) => ({ ok: false as const, error })), late]).finally(() => clearTimeout(timer));
+}
+
+async function rejection(p: Promise<unknown>, ms?: number): Promise<any> {
+  const o = await outcome(p, ms);
+  if (o === 'pending') throw new Error('the call never settled');
+  if (o.ok) throw new Error(`the call resolved with ${String(o.value)}`);
+  return o.error;
+}
+
+/** A result whose enumerable getter throws when the value is read for sending. */
+const throwingGetter = () => ({ a: 1, get g(): number { throw new Error('getter boom'); } });
+/** A result nested far deeper than the serializer can follow. */
+const deeplyNested = () => {
+  let o: object = {};
+  for (let i = 0; i < 1e5; i++) o = { g: o };
+  return o;
+};
+
+function deepValue(): object {
+  let o: object = {};
+  for (let i = 0; i < 1e5; i++) o = { g: o };
+  return o;
+}
+
+describe.each(runtimes)('results and arguments that cannot be sent (%s workers)', (runtime) => {
+  test('a result with a throwing getter fails that call with SerializationError at result.g; the rest of the turn and later calls are served', async () => {
+    const pool = new Pool({ processes: 1, runtime });
+    try {
+      await pool.apply((x: number) => x, [0]);
+      const bad = pool.apply(throwingGetter);
+      const bystanders = [1, 2, 3].map((i) => pool.apply((x: number) => x * 10, [i]));
+      const err = await rejection(bad);
+      expect(err).toBeInstanceOf(SerializationError);
+      expect(err.path).toBe('result.g');
+      expect(err.message).toContain('getter boom');
+      expect(await Promise.all(bystanders)).toEqual([10, 20, 30]);
+      const next = await outcome(pool.apply((x: number) => x + 1, [41]));
+      expect(next).toEqual({ ok: true, value: 42 });
+      pool.close();
+      expect(await outcome(pool.join())).toEqual({ ok: true, value: undefined });
+    } finally {
+      await pool.terminate();
+    }
+  });
+
+  test('a result nested 1e5 deep fails that call with SerializationError; the worker keeps serving', async () => {
+    const pool = new Pool({ processes: 1, runtime });
+    try {
+      await pool.apply((x: number) => x, [0]);
+      const bad = pool.apply(deeplyNested);
+      const bystander = pool.apply((x: number) => x * 2, [4]);
+      const err = await rejection(bad);
+      expect(err).toBeInstanceOf(SerializationError);
+      expect(err.path).toBe('result');
+      expect(err.message).toMatch(/nested too deeply/);
+      expect(await outcome(bystander)).toEqual({ ok: true, value: 8 });
+      expect(await outcome(pool.map((x: number) => x + 1, [1, 2, 3], 1))).toEqual({ ok: true, value: [2, 3, 4] });
+      pool.close();
+      expect(await outcome(pool.join())).toEqual({ ok: true, value: undefined });
+    } finally {
+      await pool.terminate();
+    }
+  });
+
+  test('arguments with a throwing getter or 1e5-deep nesting: SerializationError with the path, that call only (apply, map)', async () => {
+    const pool = new Pool({ processes: 1, runtime });
+    try {
+      const getter = { get g(): number { throw new Error('arg getter'); } };
+      const e1 = await rejection(pool.apply((x: unknown) => x, [getter]));
+      expect(e1).toBeInstanceOf(SerializationError);
+      expect(e1.path).toBe('args[0].g');
+      expect(e1.message).toContain('arg getter');
+      const e2 = await rejection(pool.apply((x: unknown) => x, [deepValue()]));
+      expect(e2).toBeInstanceOf(SerializationError);
+      expect(e2.path).toBe('args[0]');
+      const e3 = await rejection(pool.map((x: unknown) => x, [1, 2, getter], 1));
+      expect(e3).toBeInstanceOf(SerializationError);
+      expect(e3.path).toBe('items[2].g');
+      expect(await outcome(pool.apply((x: number) => x + 1, [1]))).toEqual({ ok: true, value: 2 });
+      pool.close();
+      expect(await outcome(pool.join())).toEqual({ ok: true, value: undefined });
+    } finally {
+      await pool.terminate();
+    }
+  });
+
+  test('a class instance with a throwing own getter, as result or argument: SerializationError with the path', async () => {
+    const pool = new Pool({ processes: 1, runtime });
+    try {
+      const instanceWithGetter = () => {
+        class Box {}
+        const box = new Box();
+        Object.defineProperty(box, 'g', { enumerable: true, get() { throw new Error('instance getter'); } });
+        return box;
+      };
+      const bad = pool.apply(instanceWithGetter);
+      const bystander = pool.apply((x: number) => x - 1, [1]);
+      const err = await rejection(bad);
+      expect(err).toBeInstanceOf(SerializationError);
+      expect(err.path).toBe('result.g');
+      expect(await bystander).toBe(0);
+      const argErr = await rejection(pool.apply((x: unknown) => x, [1, instanceWithGetter()]));
+      expect(argErr).toBeInstanceOf(SerializationError);
+      expect(argErr.path).toBe('args[1].g');
+      expect(await outcome(pool.apply((x: number) => x + 1, [1]))).toEqual({ ok: true, value: 2 });
+    } finally {
+      await pool.terminate();
+    }
+  });
+
+  test('executors: an unsendable result or argument fails that future with SerializationError; shutdown() finishes', async () => {
+    const ex = runtime === 'thread' ? new ThreadPoolExecutor(1) : new ProcessPoolExecutor(1);
+    try {
+      const bad = ex.submit(throwingGetter);
+      const good = ex.submit((x: number) => x + 1, 1);
+      const err = await rejection(bad.result());
+      expect(err).toBeInstanceOf(SerializationError);
+      expect(err.path).toBe('result.g');
+      expect(await good.result()).toBe(2);
+      const argErr = await rejection(ex.submit((x: unknown) => x, { get g(): number { throw new Error('arg getter'); } }).result());
+      expect(argErr).toBeInstanceOf(SerializationError);
+      expect(argErr.path).toBe('args[0].g');
+      const deepErr = await rejection(ex.submit((x: unknown) => x, deepValue()).result());
+      expect(deepErr).toBeInstanceOf(SerializationError);
+      expect(await ex.submit((x: number) => x * 2, 21).result()).toBe(42);
+    } finally {
+      expect(await outcome(ex.shutdown())).toEqual({ ok: true, value: undefined });
+    }
+  });
+});
+
+void AbortError;
+void WorkerLostError;
