@@ -4,7 +4,32 @@
 import {
   Pool, ProcessPoolExecutor, SerializationError, ThreadPoolExecutor, WorkerLostError, AbortError,
 } from '../lib/index.js';
-import { runtimes } from './helpers/runtimes.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { task } from '../lib/index.js';
+import { delay, fixture, runtimes } from './helpers/runtimes.js';
+import { within } from './helpers/programs.js';
+
+const tasks = fixture('engine-tasks.ts');
+const spinForever = task<(log: string, i: number) => never>(tasks, 'spinForever');
+const record = task<(log: string, i: number) => number>(tasks, 'record');
+
+let dir: string;
+let files = 0;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'multiproc-faults-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function logFile(): string {
+  return join(dir, `log-${++files}`);
+}
+
+/** Task indexes recorded in `log`, one line per run. */
+function ran(log: string): number[] {
+  return existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).map(Number) : [];
+}
 
 /** `p`'s outcome, or 'pending' if it has not settled after `ms` (a hang fails the test instead of timing it out). */
 async function outcome<T>(p: Promise<T>, ms = 15000): Promise<{ ok: true; value: T } | { ok: false; error: any } | 'pending'> {
@@ -142,5 +167,55 @@ describe.each(runtimes)('results and arguments that cannot be sent (%s workers)'
   });
 });
 
-void AbortError;
+describe('aborting a running task in a process pool', () => {
+  // The worker tinypool starts in place of the stopped one must be adopted at once: a child says hello as
+  // soon as it is up, and a hello nobody heard left the worker unconfigured, so every batch it got hung.
+  test('30 aborts under load, with idle time after some: every later task settles, stats add up, close()+join() finish', async () => {
+    const pool = new Pool({ processes: 2, runtime: 'process' });
+    try {
+      await pool.map((x: number) => x, [1, 2, 3, 4], 1);
+      for (let round = 0; round < 30; round++) {
+        const log = logFile();
+        const ac = new AbortController();
+        const spinning = pool.applyAsync(spinForever, [log, 0], { signal: ac.signal }).get();
+        // even rounds: other work is queued when the abort comes; odd rounds: nothing else is going on
+        const load = round % 2 === 0 ? [1, 2, 3].map((i) => pool.apply(record, [log, i])) : [1, 2, 3];
+        expect(await within(10000, () => ran(log).includes(0))).toBe(true);
+        ac.abort();
+        expect(await rejection(spinning)).toBeInstanceOf(AbortError);
+        expect(await outcome(Promise.all(load))).toEqual({ ok: true, value: [1, 2, 3] });
+        if (round % 4 !== 0) await delay(200); // the replacement says hello while nothing else happens
+        const after = await outcome(Promise.all([10, 11, 12, 13].map((i) => pool.apply((x: number) => x, [i]))));
+        expect(after).toEqual({ ok: true, value: [10, 11, 12, 13] });
+      }
+      const stats = pool.stats();
+      expect(stats.workers).toBe(2);
+      expect(stats.busy).toBe(0);
+      pool.close();
+      expect(await outcome(pool.join())).toEqual({ ok: true, value: undefined });
+    } finally {
+      await pool.terminate();
+    }
+  }, 120000);
+
+  test('ProcessPoolExecutor: an aborted run, then idle time: the next calls settle and shutdown() finishes', async () => {
+    const ex = new ProcessPoolExecutor(1);
+    try {
+      expect(await ex.submit((x: number) => x, 1).result()).toBe(1);
+      for (let round = 0; round < 3; round++) {
+        const log = logFile();
+        const ac = new AbortController();
+        const spinning = ex.run(spinForever, [log, 0], { signal: ac.signal });
+        expect(await within(10000, () => ran(log).includes(0))).toBe(true);
+        ac.abort();
+        expect(await spinning.exception()).toBeInstanceOf(AbortError);
+        await delay(200);
+        expect(await outcome(ex.submit((x: number) => x + 1, round).result())).toEqual({ ok: true, value: round + 1 });
+      }
+    } finally {
+      expect(await outcome(ex.shutdown())).toEqual({ ok: true, value: undefined });
+    }
+  }, 60000);
+});
+
 void WorkerLostError;

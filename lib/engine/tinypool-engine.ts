@@ -548,6 +548,7 @@ export class TinypoolEngine implements Engine {
     const normal = worker.flushed || (worker.retiring && code === 0);
     workerGone({ runtime: worker.runtime, id: worker.id, how: normal ? 'normal' : knownToTinypool ? 'died' : 'terminated' });
     if (!knownToTinypool) {
+      this.#adoptNew(); // tinypool may have started its replacement meanwhile
       this.#checkStopped();
       return; // tinypool stopped it (destroy, abort) and knows
     }
@@ -631,6 +632,9 @@ export class TinypoolEngine implements Engine {
 
   #aborted(signal: AbortSignal, jobs: QueuedJob[]): void {
     for (const flight of this.#inflight.values()) if (flight.signal === signal) flight.controller?.abort();
+    // tinypool stopped those runs' workers and started replacements: watch them now, before a child's
+    // first message (its hello) can arrive, or it would never be configured and its batches would hang
+    this.#adoptNew();
     for (const job of jobs) {
       if (this.#isInFlight(job)) continue;
       if (!job.done) this.#queued--;
