@@ -14,6 +14,7 @@ import { within } from './helpers/programs.js';
 const tasks = fixture('engine-tasks.ts');
 const spinForever = task<(log: string, i: number) => never>(tasks, 'spinForever');
 const record = task<(log: string, i: number) => number>(tasks, 'record');
+const recordThenKill = task<(log: string, i: number) => never>(tasks, 'recordThenKill');
 
 let dir: string;
 let files = 0;
@@ -216,6 +217,53 @@ describe('aborting a running task in a process pool', () => {
       expect(await outcome(ex.shutdown())).toEqual({ ok: true, value: undefined });
     }
   }, 60000);
+});
+
+describe('a process worker killed outright', () => {
+  // A child killed by SIGKILL (or the OOM killer) says nothing: of the batches it held, only the one it was
+  // running can have started; those waiting behind it never did and must run elsewhere, once.
+  test('a cold pool whose worker is SIGKILLed at once: the killed task fails, the tasks queued behind it run, each once', async () => {
+    const pool = new Pool({ processes: 1, runtime: 'process' });
+    try {
+      const log = logFile();
+      const killer = pool.apply(recordThenKill, [log, 0]);
+      const bystanders = [1, 2, 3].map((i) => pool.apply(record, [log, i]));
+      const err = await rejection(killer);
+      expect(err).toBeInstanceOf(WorkerLostError);
+      expect(err.message).toMatch(/SIGKILL/);
+      expect(await outcome(Promise.all(bystanders))).toEqual({ ok: true, value: [1, 2, 3] });
+      expect(ran(log).sort()).toEqual([0, 1, 2, 3]);
+      pool.close();
+      expect(await outcome(pool.join())).toEqual({ ok: true, value: undefined });
+    } finally {
+      await pool.terminate();
+    }
+  });
+
+  test('a warm pool: nothing hangs or runs twice, and the tasks of other batches succeed', async () => {
+    const pool = new Pool({ processes: 2, runtime: 'process' });
+    try {
+      await pool.map((x: number) => x, Array.from({ length: 200 }, (_, i) => i), 1);
+      for (let round = 0; round < 3; round++) {
+        const log = logFile();
+        const killer = pool.apply(recordThenKill, [log, 0]);
+        const bystanders = Array.from({ length: 20 }, (_, i) => pool.apply(record, [log, i + 1]));
+        expect(await rejection(killer)).toBeInstanceOf(WorkerLostError);
+        const settled = await Promise.all(bystanders.map((b) => outcome(b)));
+        // Tasks after the killer in its own batch may have run before the kill, for all the parent can tell
+        // (a child killed outright says nothing): they fail with it; every other task succeeds.
+        const failed = settled.map((o, i) => (o === 'pending' ? 'pending' : o.ok ? null : [i + 1, o.error])).filter(Boolean) as [number, any][];
+        for (const [, error] of failed) expect(error).toBeInstanceOf(WorkerLostError);
+        expect(failed.length).toBeLessThan(20);
+        const counts = new Map<number, number>();
+        for (const i of ran(log)) counts.set(i, (counts.get(i) ?? 0) + 1);
+        for (let i = 0; i <= 20; i++) expect(counts.get(i) ?? 0).toBeLessThanOrEqual(1); // never twice
+        for (let i = 1; i <= 20; i++) if (settled[i - 1] !== 'pending' && (settled[i - 1] as { ok: boolean }).ok) expect(counts.get(i)).toBe(1);
+      }
+    } finally {
+      await pool.terminate();
+    }
+  });
 });
 
 void WorkerLostError;

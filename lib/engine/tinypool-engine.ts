@@ -483,13 +483,17 @@ export class TinypoolEngine implements Engine {
       else this.#handBack(flight, 0);
       return;
     } else running = flight.running ?? this.#startedTask(flight);
-    if (running === -1) {
-      this.#handBack(flight, 0); // killed outright (out of memory) before this batch started: it runs elsewhere
+    // A worker runs its batches one at a time, in the order sent, and answers each before starting the
+    // next; tinypool fails a dead worker's runs in that same order. So only the first of them can have
+    // started: the others waited behind it.
+    const first = worker.lostRuns++ === 0;
+    if (running === -1 || (running === undefined && !first)) {
+      this.#handBack(flight, 0); // killed outright before this batch started: it runs elsewhere
       return;
     }
     if (running === undefined) {
-      // A child process killed outright (SIGKILL, out of memory) says nothing: its tasks may have run, so
-      // none is run again; all fail with it.
+      // A child process killed outright (SIGKILL, out of memory) says nothing: the tasks of the batch it
+      // was running may have run, so none is run again; all fail with it.
       this.#failFlight(flight, err);
       return;
     }

@@ -51,6 +51,8 @@ export class WatchedWorker {
   flushed = false;
   /** It said it holds exit hooks (BatchReply.hooks): at close it must run them before it is stopped. */
   hasHooks = false;
+  /** Runs of this worker failed so far because it died (the first may have started; later ones waited). */
+  lostRuns = 0;
   /** It exited; `gone` once everything it sent has been read and the engine was told. */
   exited = false;
   gone = false;
