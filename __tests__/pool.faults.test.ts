@@ -266,4 +266,50 @@ describe('a process worker killed outright', () => {
   });
 });
 
+describe.each(runtimes)('what a lost worker and stats() report (%s workers)', (runtime) => {
+  test('a worker dying of an uncaught error reports exit code 1, as Node does, and its name in one format', async () => {
+    const pool = new Pool({ processes: 1, runtime });
+    try {
+      await pool.apply((x: number) => x, [0]);
+      const err = await rejection(pool.apply(() => new Promise(() => {
+        setTimeout(() => {
+          throw new Error('late boom');
+        }, 1);
+      })));
+      expect(err).toBeInstanceOf(WorkerLostError);
+      expect(err.exitCode).toBe(1);
+      // one format for both runtimes: `worker PoolWorker-<n> (<runtime> <id>) ...`
+      expect(err.message).toMatch(new RegExp(`^worker PoolWorker-\\d+ \\(${runtime} \\d+\\) exited with code 1 while running the task: late boom`));
+    } finally {
+      await pool.terminate();
+    }
+  });
+
+  test('stats(): every submitted task ends counted once: completed + failed + aborted = submitted', async () => {
+    const pool = new Pool({ processes: 2, runtime });
+    try {
+      const log = logFile();
+      await pool.map((x: number) => x, Array.from({ length: 30 }, (_, i) => i), 10);
+      await rejection(pool.apply(() => {
+        throw new Error('counted as failed');
+      }));
+      await rejection(pool.apply((x: unknown) => x, [() => 1])); // refused: cannot be sent
+      const ac = new AbortController();
+      const spinning = pool.applyAsync(spinForever, [log, 0], { signal: ac.signal }).get();
+      const queued = [1, 2, 3].map((i) => pool.applyAsync(record, [log, i], { signal: ac.signal }).get());
+      expect(await within(10000, () => ran(log).includes(0))).toBe(true);
+      ac.abort();
+      for (const p of [spinning, ...queued]) await p.catch(() => {});
+      await rejection(pool.applyAsync((x: number) => x, [1], { signal: AbortSignal.abort() }).get());
+      const s = pool.stats();
+      expect(s.submitted).toBe(30 + 1 + 1 + 4 + 1);
+      expect(s.failed).toBe(2);
+      expect(s.aborted).toBeGreaterThanOrEqual(2); // the running one and the one aborted at once; queued ones may have run first
+      expect(s.completed + s.failed + s.aborted!).toBe(s.submitted);
+    } finally {
+      await pool.terminate();
+    }
+  });
+});
+
 void WorkerLostError;

@@ -16,7 +16,7 @@ import Tinypool from 'tinypool';
 import type { ResourceLimits } from 'node:worker_threads';
 import { errorFromWire } from '../base/codec/error-wire.js';
 import { decodeHandles, type Runtime } from '../base/codec/handles.js';
-import { abortedBy, SerializationError, WorkerLostError } from '../base/errors.js';
+import { AbortError, abortedBy, SerializationError, WorkerLostError } from '../base/errors.js';
 import { KeepAlive } from '../base/keep-alive.js';
 import { forgetChild, reapWithParent } from '../base/reaper.js';
 import type { TaskSpec } from '../base/task.js';
@@ -92,7 +92,7 @@ export class TinypoolEngine implements Engine {
   readonly #workers = new Map<number, WatchedWorker>();
   readonly #watched = new WeakSet<object>();
   // one 'abort' listener per signal: queued jobs are dropped; runs in flight are stopped by tinypool
-  readonly #signals = new SignalGroups<QueuedJob>((signal, jobs) => this.#aborted(signal, jobs));
+  readonly #signals = new SignalGroups<QueuedJob>((signal, jobs) => this.#onAbort(signal, jobs));
   readonly #keepAlive = new KeepAlive();
   readonly #runTime = new DurationHistogram();
   readonly #waitTime = new DurationHistogram();
@@ -101,8 +101,10 @@ export class TinypoolEngine implements Engine {
   readonly #channel: BroadcastChannel | null;
   readonly #channelName: string;
   #unsettled = 0;
+  #submitted = 0;
   #completed = 0;
   #failed = 0;
+  #abortedCount = 0;
   #nextBatch = 1;
   #workerNumber = 0;
   #avgMs = Infinity;
@@ -155,8 +157,10 @@ export class TinypoolEngine implements Engine {
       workers,
       busy: Math.min(workers, this.#inflight.size),
       queued: this.#queued,
+      submitted: this.#submitted,
       completed: this.#completed,
       failed: this.#failed,
+      aborted: this.#abortedCount,
       batches: this.#nextBatch - 1,
       runTime: this.#runTime.summary(),
       waitTime: this.#waitTime.summary(),
@@ -170,10 +174,11 @@ export class TinypoolEngine implements Engine {
     queued.submitted = this.#tickTime;
     queued.items = job.flags & CHUNK ? (job.args as ArrayLike<unknown>).length : 1;
     queued.done = false;
+    this.#submitted += queued.items;
     if (this.#unsettled++ === 0) this.#keepAlive.hold();
     if (job.signal) {
       if (job.signal.aborted) {
-        this.#finish(queued, false, abortedBy(job.signal), false);
+        this.#finish(queued, false, abortedBy(job.signal));
         return;
       }
       this.#signals.add(job.signal, queued);
@@ -197,9 +202,9 @@ export class TinypoolEngine implements Engine {
   async terminate(reason: Error): Promise<void> {
     if (this.#state === 'terminated') return this.#exited;
     this.#state = 'terminated';
-    for (const job of this.#queue.drain()) this.#finish(job, false, reason, false);
+    for (const job of this.#queue.drain()) this.#finish(job, false, reason);
     this.#queued = 0;
-    for (const flight of this.#inflight.values()) for (const job of flight.jobs) this.#finish(job, false, reason, false);
+    for (const flight of this.#inflight.values()) for (const job of flight.jobs) this.#finish(job, false, reason);
     this.#inflight.clear();
     await this.#destroy();
     return this.#exited;
@@ -309,13 +314,13 @@ export class TinypoolEngine implements Engine {
       const where = unsendablePath(job, target);
       if (where) {
         refused++;
-        this.#finish(job, false, new SerializationError(`cannot send to a ${target} worker: ${where}`, where.split(':')[0]), false);
+        this.#finish(job, false, new SerializationError(`cannot send to a ${target} worker: ${where}`, where.split(':')[0]));
       } else again.push(job);
     }
     if (refused === 0) {
       // nothing found by our walk: refuse them all with what the serializer said, rather than loop
       const message = (cause as Error)?.message ?? String(cause);
-      for (const job of again) this.#finish(job, false, new SerializationError(`cannot send the task to a ${target} worker: ${message}`), false);
+      for (const job of again) this.#finish(job, false, new SerializationError(`cannot send the task to a ${target} worker: ${message}`));
       return;
     }
     this.#requeue(again);
@@ -358,7 +363,7 @@ export class TinypoolEngine implements Engine {
     this.#land(flight);
     if (reply.initError) {
       const err = errorFromWire(reply.initError);
-      this.#failFlight(flight, err, false);
+      this.#failFlight(flight, err);
     } else {
       const count = reply.r.length / 2;
       if (count > 0) {
@@ -419,6 +424,9 @@ export class TinypoolEngine implements Engine {
         if (this.#state === 'stopping') child.send({ [NOTE]: 1, t: 'close' }, () => {});
         break;
       }
+      case 'named':
+        worker.name = `${this.#settings.namePrefix}-${note.n}`;
+        break;
       case 'flushed':
         worker.flushed = true;
         this.#checkStopped();
@@ -456,11 +464,11 @@ export class TinypoolEngine implements Engine {
     this.#land(flight);
     const lost = err instanceof WorkerLostError ? lostWorkers.get(err) : undefined;
     if (flight.signal?.aborted && (err as Error)?.name === 'AbortError') {
-      this.#failFlight(flight, abortedBy(flight.signal), false);
+      this.#failFlight(flight, abortedBy(flight.signal));
     } else if ((err as Error)?.message === 'Terminating worker thread' && this.#state !== 'terminated') {
       this.#afterStoppedWorker(flight);
     } else if ((err as Error)?.name === 'CancelError') {
-      this.#failFlight(flight, this.#startupError ?? err, false); // tinypool's queue cancelled: its workers fail to start
+      this.#failFlight(flight, this.#startupError ?? err); // tinypool's queue cancelled: its workers fail to start
     } else if (lost) {
       this.#afterWorkerLoss(flight, err as WorkerLostError, lost);
     } else {
@@ -479,7 +487,7 @@ export class TinypoolEngine implements Engine {
     if (dying && dying.b === flight.id) running = (dying as { running: number }).running;
     else if (dying || worker.exitRequested || !worker.started) {
       // this batch never started on that worker
-      if (!worker.started && this.#startupFailures >= MAX_STARTUP_FAILURES) this.#failFlight(flight, err, false);
+      if (!worker.started && this.#startupFailures >= MAX_STARTUP_FAILURES) this.#failFlight(flight, err);
       else this.#handBack(flight, 0);
       return;
     } else running = flight.running ?? this.#startedTask(flight);
@@ -521,9 +529,9 @@ export class TinypoolEngine implements Engine {
     return Atomics.load(this.#progress, flight.id % PROGRESS_SLOTS) - 1;
   }
 
-  /** Settles a flight's jobs with `err`; `ran`: whether they count as completed (lost with a worker) or not (never ran, stopped). */
-  #failFlight(flight: Flight, err: unknown, ran = true): void {
-    for (let i = 0; i < flight.end; i++) this.#finish(flight.jobs[i], false, err, ran);
+  /** Settles a flight's jobs with `err`. */
+  #failFlight(flight: Flight, err: unknown): void {
+    for (let i = 0; i < flight.end; i++) this.#finish(flight.jobs[i], false, err);
   }
 
   // ---- workers ------------------------------------------------------------------------------------
@@ -568,7 +576,7 @@ export class TinypoolEngine implements Engine {
     if (this.#startupFailures >= MAX_STARTUP_FAILURES) {
       const failed = new WorkerLostError(`workers of this pool fail to start: ${err.message}`, { exitCode: code, signal, cause: err.cause });
       this.#startupError = failed;
-      for (const job of this.#queue.drain()) this.#finish(job, false, failed, false);
+      for (const job of this.#queue.drain()) this.#finish(job, false, failed);
       this.#queued = 0;
       this.#tp.cancelPendingTasks(); // runs waiting in tinypool for a worker that will not come
     } else if (this.#tp.threads.length < this.#settings.processes && (this.#inflight.size > 0 || this.#queued > 0)) {
@@ -618,15 +626,14 @@ export class TinypoolEngine implements Engine {
 
   // ---- settling and stopping ----------------------------------------------------------------------
 
-  /** Settles a job once. `ran`: it finished in a worker (counted in stats), rather than being dropped or stopped. */
-  #finish(job: QueuedJob, ok: boolean, value: unknown, ran = true): void {
+  /** Settles a job once, and counts it once: completed, failed or aborted. */
+  #finish(job: QueuedJob, ok: boolean, value: unknown): void {
     if (job.done) return;
     job.done = true;
     if (job.signal) this.#signals.delete(job.signal, job);
-    if (ran) {
-      this.#completed += job.items;
-      if (!ok) this.#failed += job.items;
-    }
+    if (ok) this.#completed += job.items;
+    else if (value instanceof AbortError) this.#abortedCount += job.items;
+    else this.#failed += job.items;
     try {
       job.settle(ok, value);
     } finally {
@@ -634,7 +641,8 @@ export class TinypoolEngine implements Engine {
     }
   }
 
-  #aborted(signal: AbortSignal, jobs: QueuedJob[]): void {
+
+  #onAbort(signal: AbortSignal, jobs: QueuedJob[]): void {
     for (const flight of this.#inflight.values()) if (flight.signal === signal) flight.controller?.abort();
     // tinypool stopped those runs' workers and started replacements: watch them now, before a child's
     // first message (its hello) can arrive, or it would never be configured and its batches would hang
@@ -642,7 +650,7 @@ export class TinypoolEngine implements Engine {
     for (const job of jobs) {
       if (this.#isInFlight(job)) continue;
       if (!job.done) this.#queued--;
-      this.#finish(job, false, abortedBy(signal), false);
+      this.#finish(job, false, abortedBy(signal));
     }
     this.#maybeStop();
   }

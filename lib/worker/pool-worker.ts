@@ -69,6 +69,7 @@ function configure(cfg: WorkerConfig): void {
   progress = cfg.progress;
   const number = cfg.counter ? Atomics.add(cfg.counter, 0, 1) + 1 : cfg.number;
   setProcessName(`${cfg.prefix}-${number}`);
+  if (isThread) post({ t: 'named', w: me, n: number! }); // a process was numbered by the parent
   if (cfg.preload?.length || cfg.initializer) initDone = prepare(cfg);
   if (isThread) {
     const channel = new BroadcastChannel(cfg.channel);
@@ -144,10 +145,12 @@ function sayDying(error?: unknown): void {
 }
 
 const realExit = process.exit.bind(process);
-process.exit = ((code?: number | string | null) => {
+process.exit = function exit(code?: number | string | null) {
   sayDying();
-  return realExit(code as number);
-}) as typeof process.exit;
+  // Node ends a thread that threw with process.exit() and no argument, process.exitCode set to 1:
+  // passing `undefined` on would reset it to 0
+  return arguments.length === 0 ? realExit() : realExit(code as number);
+} as typeof process.exit;
 // A monitor only watches: the exception still ends the worker as it would have.
 process.on('uncaughtExceptionMonitor', (err) => sayDying(err));
 
