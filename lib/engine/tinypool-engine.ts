@@ -28,8 +28,9 @@ import { CHUNK, PACKED, type Engine, type Job, type PoolStats } from './engine.j
 import { Deque } from './deque.js';
 import { SignalGroups } from './signal-groups.js';
 import { DurationHistogram } from './stats.js';
-import { WatchedWorker, type TinypoolWorkerObject } from './worker-watch.js';
-import { createTinypool, guardSend } from './tinypool-setup.js';
+import { WatchedWorker } from './worker-watch.js';
+import { createTinypool } from './tinypool-setup.js';
+import { isServing, newWorkers, runFailure, startWorker } from './tinypool-adapter.js';
 import { ownBuffer, unsendablePath } from './batch-parts.js';
 
 /** Work per batch, in milliseconds of measured task time. */
@@ -340,7 +341,7 @@ export class TinypoolEngine implements Engine {
     const worker = this.#workers.get(reply.w);
     if (!this.#inflight.has(flight.id)) return;
     if (reply.unsendable) {
-      // a child process's batch that v8 refused (see guardSend): find the culprits, send the rest again
+      // a child process's batch that v8 refused (see the relay guard in tinypool-adapter.ts): find the culprits, send the rest again
       this.#land(flight);
       this.#refuseUnsendable(flight, new Error('a value could not be serialized'));
       this.#pump();
@@ -419,7 +420,7 @@ export class TinypoolEngine implements Engine {
       case 'hello': {
         const number = ++this.#workerNumber;
         worker.name = `${this.#settings.namePrefix}-${number}`;
-        const child = worker.tw.process!;
+        const child = worker.handle.child!;
         child.send({ [NOTE]: 1, t: 'welcome', config: this.#config(number) }, () => {});
         if (this.#state === 'stopping') child.send({ [NOTE]: 1, t: 'close' }, () => {});
         break;
@@ -463,11 +464,12 @@ export class TinypoolEngine implements Engine {
     if (!this.#inflight.has(flight.id)) return;
     this.#land(flight);
     const lost = err instanceof WorkerLostError ? lostWorkers.get(err) : undefined;
-    if (flight.signal?.aborted && (err as Error)?.name === 'AbortError') {
+    const kind = runFailure(err);
+    if (flight.signal?.aborted && kind === 'aborted') {
       this.#failFlight(flight, abortedBy(flight.signal));
-    } else if ((err as Error)?.message === 'Terminating worker thread' && this.#state !== 'terminated') {
+    } else if (kind === 'stopped' && this.#state !== 'terminated') {
       this.#afterStoppedWorker(flight);
-    } else if ((err as Error)?.name === 'CancelError') {
+    } else if (kind === 'cancelled') {
       this.#failFlight(flight, this.#startupError ?? err); // tinypool's queue cancelled: its workers fail to start
     } else if (lost) {
       this.#afterWorkerLoss(flight, err as WorkerLostError, lost);
@@ -538,25 +540,20 @@ export class TinypoolEngine implements Engine {
 
   /** Starts watching the workers tinypool created since we last looked (it creates them inside its own calls). */
   #adoptNew(): void {
-    for (const tw of this.#tp.threads as unknown as TinypoolWorkerObject[]) {
-      if (this.#watched.has(tw)) continue;
-      this.#watched.add(tw);
-      const worker = new WatchedWorker(tw, {
+    for (const handle of newWorkers(this.#tp, this.#watched)) {
+      const worker = new WatchedWorker(handle, {
         note: (w, note) => this.#onNote(w, note),
         exit: (w, code, signal, failWith) => this.#onWorkerExit(w, code, signal, failWith),
       });
       this.#workers.set(worker.id, worker);
-      if (worker.runtime === 'process') {
-        reapWithParent(worker.id);
-        guardSend(tw);
-      }
+      if (worker.runtime === 'process') reapWithParent(worker.id);
     }
   }
 
   #onWorkerExit(worker: WatchedWorker, code: number | null, signal: string | null, failWith: (error: Error) => void): void {
     this.#workers.delete(worker.id);
     if (worker.runtime === 'process') forgetChild(worker.id);
-    const knownToTinypool = (this.#tp.threads as unknown as TinypoolWorkerObject[]).includes(worker.tw);
+    const knownToTinypool = isServing(this.#tp, worker.handle);
     const normal = worker.flushed || (worker.retiring && code === 0);
     workerGone({ runtime: worker.runtime, id: worker.id, how: normal ? 'normal' : knownToTinypool ? 'died' : 'terminated' });
     if (!knownToTinypool) {
@@ -597,14 +594,9 @@ export class TinypoolEngine implements Engine {
     return new WorkerLostError(`worker ${who} ${how} ${when}${why}`, { exitCode: code, signal, cause });
   }
 
-  /**
-   * After a worker failed to start, tinypool no longer replaces lost workers by itself (tinypool-notes #10),
-   * and a run it queued for that worker waits for one. A run finding no worker ready makes tinypool start
-   * one: an empty batch does that, and costs a worker nothing.
-   */
+  /** Starts a worker where tinypool would not by itself (after a start-up failure), and watches it. */
   #kick(): void {
-    const empty: Batch = { b: 0, specs: [], t: [] };
-    this.#tp.run(empty).then(() => {}, () => {});
+    startWorker(this.#tp);
     this.#adoptNew();
   }
 
@@ -621,7 +613,7 @@ export class TinypoolEngine implements Engine {
       return;
     }
     const targets = worker ? [worker] : [...this.#workers.values()];
-    for (const w of targets) if (!w.exited) w.tw.process!.send({ [NOTE]: 1, ...msg }, () => {});
+    for (const w of targets) if (!w.exited) w.handle.child!.send({ [NOTE]: 1, ...msg }, () => {});
   }
 
   // ---- settling and stopping ----------------------------------------------------------------------

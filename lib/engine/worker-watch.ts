@@ -1,27 +1,17 @@
 /**
  * Our watch over one tinypool worker. tinypool starts, feeds and replaces workers; what it does not
- * see, we add here (tinypool-notes.md):
- * - death: a thread that calls process.exit() leaves tinypool's task pending (#4), and a crash reaches
- *   tinypool with the bare error or "Worker exited unexpectedly" (#5, #6). We take tinypool's 'error'
- *   listeners off the worker and call them ourselves once the worker has exited and everything it sent
- *   has been read (its notes, its last output), with a WorkerLostError that names the worker: tinypool
- *   then rejects the worker's runs with it and starts a replacement, down its own failure path.
+ * see, we add here:
+ * - death: a thread that calls process.exit() leaves tinypool's run pending, and a crash reaches
+ *   tinypool with the bare error or "Worker exited unexpectedly". Once the worker has exited and
+ *   everything it sent has been read (its notes, its last output), the engine fails it down tinypool's
+ *   own failure path (WorkerHandle.fail) with a WorkerLostError that names the worker;
  * - output: bytes received from the worker's stdout/stderr, so results settle after their output;
  * - notes: the messages a worker sends beside tinypool's replies (protocol.ts).
  */
-import type { ChildProcess } from 'node:child_process';
 import type { Worker as NodeWorker } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
 import { NOTE, type Note } from '../worker/protocol.js';
-
-/** The parts of a tinypool worker object (ThreadWorker / ProcessWorker) we use. */
-export interface TinypoolWorkerObject {
-  threadId: number;
-  thread?: NodeWorker;
-  process?: ChildProcess & { connected: boolean };
-  onUnexpectedExit?: () => void;
-  isTerminating?: boolean;
-}
+import { isReadyMessage, type WorkerHandle } from './tinypool-adapter.js';
 
 export interface WatchEvents {
   /** A note from the worker. */
@@ -34,7 +24,7 @@ export interface WatchEvents {
 const DRAIN_AFTER_EXIT_MS = 250;
 
 export class WatchedWorker {
-  readonly tw: TinypoolWorkerObject;
+  readonly handle: WorkerHandle;
   /** Thread id or pid. */
   readonly id: number;
   readonly runtime: 'thread' | 'process';
@@ -62,24 +52,18 @@ export class WatchedWorker {
   #errSeen = 0;
   #waiters: { out: number; err: number; run: () => void }[] = [];
 
-  constructor(tw: TinypoolWorkerObject, events: WatchEvents) {
-    this.tw = tw;
-    this.id = tw.threadId;
-    const emitter = (tw.thread ?? tw.process)!;
-    this.runtime = tw.thread ? 'thread' : 'process';
+  constructor(handle: WorkerHandle, events: WatchEvents) {
+    this.handle = handle;
+    this.id = handle.id;
+    this.runtime = handle.runtime;
+    const emitter = handle.emitter;
     this.#countOutput(emitter.stdout, 'out');
     this.#countOutput(emitter.stderr, 'err');
-
-    // tinypool's failure path, called by us at the right time with the right error.
-    const tinypoolOnError = emitter.listeners('error') as ((err: unknown) => void)[];
-    for (const listener of tinypoolOnError) emitter.off('error', listener);
-    const failWith = (error: Error) => {
-      for (const listener of tinypoolOnError) listener(error);
-    };
+    const failWith = handle.fail;
     emitter.on('error', (err: unknown) => {
       this.lastError = err;
       // a child that could not be started at all never exits: fail it now
-      if (this.runtime === 'process' && tw.process!.pid === undefined && !this.gone) {
+      if (this.runtime === 'process' && handle.child!.pid === undefined && !this.gone) {
         this.gone = true;
         this.#releaseWaiters();
         events.exit(this, null, null, failWith);
@@ -91,7 +75,7 @@ export class WatchedWorker {
         if (msg[NOTE]) {
           this.started = true;
           events.note(this, msg[NOTE] as Note);
-        } else if (msg.ready === true) {
+        } else if (isReadyMessage(msg)) {
           this.started = true;
         }
       }
@@ -99,13 +83,12 @@ export class WatchedWorker {
 
     if (this.runtime === 'thread') {
       // 'exit' comes after Node has drained the thread's ports: its notes and output are in.
-      tw.thread!.on('exit', (code) => {
+      (emitter as NodeWorker).on('exit', (code) => {
         this.exited = true;
         this.#exited(events, code, null, failWith);
       });
     } else {
-      const child = tw.process!;
-      child.off('exit', tw.onUnexpectedExit!);
+      const child = handle.child!;
       child.on('exit', (code, signal) => {
         this.exited = true;
         // Notes travel on the IPC channel and output on pipes: wait until they are read, not longer than needed.
