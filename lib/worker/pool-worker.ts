@@ -12,10 +12,11 @@
  * - its reply carries how many bytes of output the worker wrote, so the parent prints them first;
  * - it counts tasks for maxTasksPerChild and retires the worker when the count is reached.
  */
-import { BroadcastChannel, MessagePort, parentPort, threadId } from 'node:worker_threads';
+import { BroadcastChannel, parentPort, threadId } from 'node:worker_threads';
 import { serialize } from 'node:v8';
 import { performance } from 'node:perf_hooks';
 import { ignoreBrokenPipes, written } from './output.js';
+import { guardThreadReplies, onParentMessage, postToParent, threadWorkerData } from './tinypool-adapter.js';
 import { runTask, isThenable } from './run-task.js';
 import { setProcessName } from '../base/context.js';
 import { encodeHandles } from '../base/codec/handles.js';
@@ -41,11 +42,9 @@ const me = isThread ? threadId : process.pid;
 
 // ---- notes to the parent --------------------------------------------------------------------------
 
-/** Threads: on parentPort, dressed as a tinypool "ready" message (which tinypool accepts at any time). */
 function post(note: Note): void {
   try {
-    if (isThread) parentPort!.postMessage({ ready: true, [NOTE]: note });
-    else process.send?.({ [NOTE]: note });
+    postToParent(NOTE, note);
   } catch {
     // a result in the note cannot be cloned: send the note without results (the reply will carry them)
     if ('r' in note && note.r.length > 0) post({ ...note, r: sendable(note.r) } as Note);
@@ -199,18 +198,10 @@ function sendable(results: unknown[]): unknown[] {
 
 // A thread's reply is cloned by tinypool's postMessage: a result that cannot be cloned would throw there and
 // kill the worker. Catch it, turn the culprits into SerializationErrors, and send the rest.
-if (isThread) {
-  const postMessage = MessagePort.prototype.postMessage;
-  MessagePort.prototype.postMessage = function (this: MessagePort, message: any, transfer?: any) {
-    try {
-      return postMessage.call(this, message, transfer);
-    } catch (err) {
-      const reply = message?.result as BatchReply | undefined;
-      if (!reply || !Array.isArray(reply.r) || reply.w !== me) throw err;
-      return postMessage.call(this, { ...message, result: { ...reply, r: sendable(reply.r) } }, transfer);
-    }
-  } as typeof MessagePort.prototype.postMessage;
-}
+guardThreadReplies(
+  (result) => Array.isArray((result as BatchReply | undefined)?.r) && (result as BatchReply).w === me,
+  (result: BatchReply) => ({ ...result, r: sendable(result.r) }),
+);
 
 // ---- batches ----------------------------------------------------------------------------------------
 
@@ -404,13 +395,12 @@ function failInit(batch: Batch): unknown {
 function start(): void {
   if (isThread) {
     configured = Promise.resolve();
-    configure((process as any).__tinypool_state__.workerData as WorkerConfig);
+    configure(threadWorkerData<WorkerConfig>());
     return;
   }
   ignoreBrokenPipes();
   configured = new Promise((resolve) => {
-    process.on('message', (msg: ToProcessWorker) => {
-      if (!msg || !(msg as any)[NOTE]) return;
+    onParentMessage(NOTE, (msg: ToProcessWorker) => {
       if (msg.t === 'welcome') {
         try {
           configure(msg.config);
