@@ -131,7 +131,9 @@ test('a daemon process still blocked in get() when the program ends ends with it
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (err += d));
-  const code = await new Promise((r) => child.on('exit', r));
+  // 'close' comes once every holder of the output pipes has closed them, the daemon included: all it
+  // printed on its way out has arrived by then (a gate, not a sleep)
+  const code = await new Promise((r) => child.on('close', r));
   expect(code).toBe(0);
   const { address, pid } = JSON.parse(out.trim().split('\n')[0]);
   const gone = () => {
@@ -144,7 +146,6 @@ test('a daemon process still blocked in get() when the program ends ends with it
   };
   for (let i = 0; i < 200 && !gone(); i++) await new Promise((r) => setTimeout(r, 25));
   expect(gone()).toBe(true);
-  await new Promise((r) => setTimeout(r, 200)); // what the daemon printed on its way out has arrived
   expect(err).not.toMatch(/ConnectionClosedError|Error/);
   expect(existsSync(dirname(address))).toBe(false);
 }, 30_000);

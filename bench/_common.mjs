@@ -2,9 +2,28 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
-export const pythonDir = fileURLToPath(new URL('../../shared/reference/python/', import.meta.url));
+/**
+ * Python's twins of each workload: MULTIPROC_PYTHON_REF, else ../shared/reference/python beside the checkout
+ * (where CI lays shared/ out). When they are absent every Python row is skipped, and each bench says so loudly.
+ */
+export const pythonDir = process.env.MULTIPROC_PYTHON_REF
+  ? resolve(process.env.MULTIPROC_PYTHON_REF)
+  : fileURLToPath(new URL('../../shared/reference/python/', import.meta.url));
+
+/** BENCH_QUICK=1: small sizes and few rounds, to test the pipeline; its figures are not to be quoted. */
+export const quick = process.env.BENCH_QUICK === '1';
+/** `full` normally, `small` in quick mode. */
+export const size = (full, small) => (quick ? small : full);
+
+let warnedNoPython = false;
+function pythonMissing(path) {
+  if (warnedNoPython) return;
+  warnedNoPython = true;
+  console.log(`\n  !!! PYTHON TWINS NOT FOUND: ${path} is missing; every Python row is SKIPPED.`);
+  console.log('  !!! Set MULTIPROC_PYTHON_REF to the folder of the reference scripts (a_pool.py, r_rtt.py, ...).\n');
+}
 
 export const now = () => performance.now();
 
@@ -17,7 +36,10 @@ export function median(xs) {
 /** Runs a Python reference script; returns its JSON lines by id ({} when python3 or the script is missing). */
 export function runPython(script, args = []) {
   const path = join(pythonDir, script);
-  if (!existsSync(path)) return {};
+  if (!existsSync(path)) {
+    pythonMissing(path);
+    return {};
+  }
   const res = spawnSync('python3', [path, ...args], { cwd: pythonDir, encoding: 'utf8', timeout: 300_000 });
   if (res.error || res.status !== 0) {
     console.log(`  (python3 ${script} did not run: ${res.error?.message ?? res.stderr.trim().split('\n').pop()})`);

@@ -1,27 +1,78 @@
-// Pool benchmarks P1-P4, both runtimes and both task forms (a function value, task(module, name)), side by side
-// in the same run with raw tinypool and Python's multiprocessing (../shared/reference/python/a_pool.py, b_startup.py).
-// Our Pool is tinypool with our batch layer above it: the raw tinypool rows are the same engine without it.
+// Pool workloads, both runtimes, in one run: multiproc (both task forms: a function sent by its source, and
+// task(module, name)) beside Python's multiprocessing twin (a_pool.py, b_startup.py), raw tinypool with the
+// settings multiproc gives it (the same engine without our layer), piscina and workerpool, as ratios.
+//   pool.map     Pool.map(sq, 100k), default chunksize; peers get Python's default chunking (8 runs of 12500)
+//   pool.apply   20k applyAsync, then get() each: the FIRST timed batch after a warm-up map (Python's warm-up:
+//                map over 2000 items, chunksize 1), in a fresh pool each round; peers: 20k run() then await each
+//   pool.imap    imapUnordered chunksize 1 over 20k, first batch after the same warm-up; peers: 20k run()
+//                consumed as they settle
+//   pool.start   Pool(2) created, 1 task, close + join; beside two bare Workers (forks) and bare tinypool
+// Rows go to bench/report/data/pool.json (bench/_rows.mjs). BENCH_QUICK=1: small sizes, one round.
 import { Worker } from 'node:worker_threads';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Tinypool from 'tinypool';
+import { Piscina } from 'piscina';
+import workerpool from 'workerpool';
 import { Pool, task } from '../dist/lib/index.js';
-import { median, now, report, runPython, withoutExtraCaCerts } from './_common.mjs';
+import { median, now, report, runPython, size, withoutExtraCaCerts } from './_common.mjs';
+import { recorder } from './_rows.mjs';
 
 withoutExtraCaCerts(import.meta.url);
 
-const N_MAP = 100_000;
-const N = 20_000;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const tinyWorker = new URL('./_tinypool-sq.mjs', import.meta.url).href;
-// Both task forms: a function sent by its source, and a module export (the same x*x tinypool runs).
-const forms = { 'fn': (x) => x * x, 'task()': task(tinyWorker, 'default') };
+const N_MAP = size(100_000, 10_000);
+const N = size(20_000, 2_000);
+const WARM = 2000; // Python's warm-up: pool.map(sq, range(2000), chunksize=1)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? size(5, 1));
+const START_ITER = size(15, 3);
+const sqFile = new URL('./_tinypool-sq.mjs', import.meta.url);
+const wpFile = fileURLToPath(new URL('./_workerpool-sq.mjs', import.meta.url));
+// Both task forms: a function sent by its source, and a module export (the same x*x the peers run).
+const forms = { fn: (x) => x * x, 'task()': task(sqFile.href, 'default') };
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 
-async function ours(runtime, sq) {
+/** Each comparison pool behind one shape: make, run one call, close. */
+function peers(runtime) {
+  const thread = runtime === 'thread';
+  const list = [{
+    system: `tinypool (${thread ? 'worker_threads' : 'child_process'})`,
+    kind: 'tinypool',
+    note: "multiproc's settings: 2 runs in flight per worker, no Atomics wait",
+    // what multiproc's engine asks of tinypool: 2 workers, 2 runs in flight each, no Atomics wait loop
+    make: () => new Tinypool({
+      filename: sqFile.href, runtime: thread ? 'worker_threads' : 'child_process', minThreads: 2, maxThreads: 2,
+      concurrentTasksPerWorker: 2, useAtomics: false, serialization: thread ? undefined : 'advanced',
+    }),
+    run: (p, x) => p.run(x),
+    close: (p) => p.destroy(),
+  }];
+  if (thread) {
+    list.push({
+      system: 'piscina (threads)',
+      kind: 'piscina',
+      make: () => new Piscina({ filename: sqFile.href, minThreads: 2, maxThreads: 2 }),
+      run: (p, x) => p.run(x),
+      close: (p) => p.destroy(),
+    });
+  }
+  list.push({
+    system: `workerpool (${runtime})`,
+    kind: 'workerpool',
+    make: () => workerpool.pool(wpFile, { minWorkers: 2, maxWorkers: 2, workerType: runtime }),
+    run: (p, x) => p.exec('sq', [x]),
+    close: (p) => p.terminate(),
+  });
+  return list;
+}
+
+const checkSum = (s, n) => {
+  if (s !== ((n - 1) * n * (2 * n - 1)) / 6) throw new Error(`wrong sum of squares: ${s}`);
+};
+
+// ---- multiproc
+async function oursMap(runtime, sq) {
   const pool = new Pool({ processes: 2, runtime });
-  await pool.map(sq, range(2000), 1); // warm-up, as the Python script does
-  const out = {};
+  await pool.map(sq, range(WARM), 1);
   const items = range(N_MAP);
   const dts = [];
   for (let i = 0; i < ROUNDS; i++) {
@@ -30,115 +81,208 @@ async function ours(runtime, sq) {
     dts.push(now() - t);
     if (r[N_MAP - 1] !== (N_MAP - 1) ** 2) throw new Error('wrong map result');
   }
-  out.map = N_MAP / (median(dts) / 1000);
-  const ap = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const t = now();
-    const rs = [];
-    for (let i = 0; i < N; i++) rs.push(pool.applyAsync(sq, [i]));
-    for (const r of rs) await r.get();
-    ap.push(now() - t);
-  }
-  out.apply = N / (median(ap) / 1000);
-  const im = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const t = now();
-    let s = 0;
-    for await (const v of pool.imapUnordered(sq, range(N), 1)) s += v;
-    im.push(now() - t);
-  }
-  out.imap = N / (median(im) / 1000);
   pool.close();
   await pool.join();
-  return out;
+  return N_MAP / (median(dts) / 1000);
 }
 
-async function tinypool(runtime) {
-  const pool = new Tinypool({ filename: tinyWorker, minThreads: 2, maxThreads: 2, runtime: runtime === 'process' ? 'child_process' : 'worker_threads' });
-  await Promise.all(range(2000).map((i) => pool.run(i)));
-  const ap = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const t = now();
-    await Promise.all(range(N).map((i) => pool.run(i)));
-    ap.push(now() - t);
+async function oursFirstBatch(runtime, sq, kind) {
+  const pool = new Pool({ processes: 2, runtime });
+  await pool.map(sq, range(WARM), 1);
+  const t = now();
+  let s = 0;
+  if (kind === 'apply') {
+    const rs = [];
+    for (let i = 0; i < N; i++) rs.push(pool.applyAsync(sq, [i]));
+    for (const r of rs) s += await r.get();
+  } else {
+    for await (const v of pool.imapUnordered(sq, range(N), 1)) s += v;
   }
-  const bt = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const t = now();
-    const items = range(N_MAP);
-    const chunks = [];
-    for (let i = 0; i < N_MAP; i += 1000) chunks.push(pool.run(items.slice(i, i + 1000)));
-    (await Promise.all(chunks)).flat();
-    bt.push(now() - t);
-  }
-  await pool.destroy();
-  return { apply: N / (median(ap) / 1000), batched: N_MAP / (median(bt) / 1000) };
+  const dt = now() - t;
+  checkSum(s, N);
+  pool.close();
+  await pool.join();
+  return N / (dt / 1000);
 }
 
-async function startOurs(runtime) {
+async function oursStart(runtime, sq) {
   const ts = [];
-  for (let i = 0; i < 15; i++) {
+  for (let i = 0; i <= START_ITER; i++) {
     const t = now();
     const pool = new Pool({ processes: 2, runtime });
-    await pool.apply(forms.fn, [3]);
+    await pool.apply(sq, [3]);
     pool.close();
     await pool.join();
-    ts.push(now() - t);
+    if (i > 0) ts.push(now() - t); // the first one loads the code: not what a program pays per pool
   }
   return median(ts);
 }
 
-const rawWorkerSrc = `require('node:worker_threads').parentPort.on('message', (x) => require('node:worker_threads').parentPort.postMessage(x * x));`;
-async function startRaw(runtime) {
+// ---- peers
+async function peerMap(peer) {
+  const p = peer.make();
+  await Promise.all(range(WARM).map((i) => peer.run(p, i)));
+  const chunk = Math.ceil(N_MAP / (4 * 2)); // Python's default chunksize for 2 workers
+  const items = range(N_MAP);
+  const dts = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const t = now();
+    const parts = [];
+    for (let i = 0; i < N_MAP; i += chunk) parts.push(peer.run(p, items.slice(i, i + chunk)));
+    const r = (await Promise.all(parts)).flat();
+    dts.push(now() - t);
+    if (r[N_MAP - 1] !== (N_MAP - 1) ** 2) throw new Error('wrong map result');
+  }
+  await peer.close(p);
+  return N_MAP / (median(dts) / 1000);
+}
+
+async function peerFirstBatch(peer, kind) {
+  const p = peer.make();
+  await Promise.all(range(WARM).map((i) => peer.run(p, i)));
+  const t = now();
+  let s = 0;
+  if (kind === 'apply') {
+    const rs = range(N).map((i) => peer.run(p, i));
+    for (const r of rs) s += await r;
+  } else {
+    await Promise.all(range(N).map((i) => peer.run(p, i).then((v) => { s += v; })));
+  }
+  const dt = now() - t;
+  checkSum(s, N);
+  await peer.close(p);
+  return N / (dt / 1000);
+}
+
+async function peerStart(peer) {
+  const ts = [];
+  for (let i = 0; i <= START_ITER; i++) {
+    const t = now();
+    const p = peer.make();
+    if ((await peer.run(p, 3)) !== 9) throw new Error('wrong answer');
+    await peer.close(p);
+    if (i > 0) ts.push(now() - t);
+  }
+  return median(ts);
+}
+
+const rawWorkerSrc = `const { parentPort } = require('node:worker_threads'); parentPort.on('message', (x) => parentPort.postMessage(x * x));`;
+/** The floor: two bare Workers (or forks), one message answered, both ended. */
+async function rawStart(runtime) {
   const ts = [];
   const childPath = fileURLToPath(new URL('./_raw-child.mjs', import.meta.url));
-  for (let i = 0; i < 15; i++) {
+  for (let i = 0; i <= START_ITER; i++) {
     const t = now();
     const ws = runtime === 'thread'
       ? [0, 1].map(() => new Worker(rawWorkerSrc, { eval: true }))
       : [0, 1].map(() => fork(childPath, [], { serialization: 'advanced' }));
-    const first = ws[0];
     await new Promise((resolve) => {
-      first.once('message', resolve);
-      if (runtime === 'thread') first.postMessage(3);
-      else first.send(3);
+      ws[0].once('message', resolve);
+      if (runtime === 'thread') ws[0].postMessage(3);
+      else ws[0].send(3);
     });
     await Promise.all(ws.map((w) => new Promise((resolve) => {
       w.once('exit', resolve);
       if (runtime === 'thread') w.terminate();
       else w.disconnect();
     })));
-    ts.push(now() - t);
+    if (i > 0) ts.push(now() - t);
   }
   return median(ts);
 }
 
-console.log(`Pool benchmarks: 2 workers, median of ${ROUNDS} rounds (startup: median of 15)`);
-const py = runPython('a_pool.py', ['map_default', 'apply_async', 'imap_unordered']);
-const pyStart = runPython('b_startup.py', ['fork', 'spawn']);
-const pyVal = (id) => py[id]?.value;
+// ---- the run
+const rec = recorder(import.meta.url);
+console.log(`Pool workloads: 2 workers; throughput median of ${ROUNDS} round(s), start-up median of ${START_ITER}`);
+const py = { map: [], apply: [], imap: [] };
+for (let r = 0; r < ROUNDS; r++) {
+  // one Python process per workload, so each measures its first batch after the warm-up map, as ours do
+  py.map.push(runPython('a_pool.py', ['map_default'])['A.py.pool_map_default']?.value);
+  py.apply.push(runPython('a_pool.py', ['apply_async'])['A.py.pool_apply_async']?.value);
+  py.imap.push(runPython('a_pool.py', ['imap_unordered'])['A.py.pool_imap_unordered_c1']?.value);
+}
+const pyStart = runPython('b_startup.py', ['fork', 'forkserver']);
+const pyMed = (xs) => (xs.some((x) => x !== undefined) ? median(xs.filter((x) => x !== undefined)) : undefined);
+
+const TARGETS = {
+  map: { thread: 'multiproc >= 3x python', process: 'multiproc >= 2x python' },
+  apply: 'multiproc >= 15x python on the first batch',
+  imap: 'multiproc >= 5x python',
+  start: 'multiproc <= 1.1x bare tinypool with the same settings (ratio to two bare Workers reported too)',
+};
+
 for (const runtime of ['thread', 'process']) {
   console.log(`\n[${runtime} workers]`);
-  const tp = await tinypool(runtime);
-  for (const [form, sq] of Object.entries(forms)) {
-    const o = await ours(runtime, sq);
-    report(`P1 map(sq, 100k), default chunksize [${form}]`, o.map, 'items/s', [
-      ['python Pool(2).map default chunksize', pyVal('A.py.pool_map_default')],
-      ['raw tinypool, batched 100 x run(1000 items)', tp.batched],
-    ]);
-    report(`P2 20k applyAsync, then get all [${form}]`, o.apply, 'tasks/s', [
-      ['python Pool(2).apply_async x20000', pyVal('A.py.pool_apply_async')],
-      ['raw tinypool, run() x20000 (defaults)', tp.apply],
-    ]);
-    report(`P3 imapUnordered chunksize 1 over 20k [${form}]`, o.imap, 'tasks/s', [
-      ['python Pool(2).imap_unordered chunksize=1', pyVal('A.py.pool_imap_unordered_c1')],
-    ]);
+  const ps = peers(runtime);
+  const pyRow = (w, key, label, note) => w.add(label, 'python', py[key], note);
+
+  const map = rec.workload(`pool.map.${runtime}`, {
+    title: `Pool.map(sq, ${N_MAP / 1000}k items), default chunksize, ${runtime} workers`, unit: 'items/s', better: 'higher',
+    target: TARGETS.map[runtime], goal: { against: 'python', speedup: runtime === 'thread' ? 3 : 2 }, note: `median of ${ROUNDS} maps after a warm-up map; peers run Python's default chunking (8 runs)`,
+  });
+  const mapFigures = {};
+  for (const [form, sq] of Object.entries(forms)) map.add(`multiproc [${form}]`, 'multiproc', (mapFigures[form] = await oursMap(runtime, sq)));
+  pyRow(map, 'map', 'python Pool(2).map', 'processes (fork); 100k items, default chunksize');
+  const peerMapFigures = [];
+  for (const peer of ps) {
+    const v = await peerMap(peer);
+    peerMapFigures.push([peer.system, v]);
+    map.add(peer.system, peer.kind, v, [peer.note, `runs of ${Math.ceil(N_MAP / 8)} items`].filter(Boolean).join('; '));
   }
-  const so = await startOurs(runtime);
-  const sr = await startRaw(runtime);
-  const pyKey = Object.keys(pyStart).find((k) => k.includes('fork') && !k.includes('ppe'));
-  report('P4 pool start + 1 task + close/join', so, 'ms', [
-    [runtime === 'thread' ? 'raw 2x new Worker + 1 message + terminate' : 'raw 2x fork() + 1 message + disconnect', sr],
-    ['python Pool(2) [fork]', pyKey ? pyStart[pyKey].value : undefined],
-  ], { lowerIsBetter: true });
+  for (const [form, v] of Object.entries(mapFigures)) {
+    report(`map ${N_MAP} items, default chunksize [${form}]`, v, 'items/s', [['python Pool(2).map', pyMed(py.map)], ...peerMapFigures]);
+  }
+
+  for (const kind of ['apply', 'imap']) {
+    const w = rec.workload(`pool.${kind}.${runtime}`, {
+      title: kind === 'apply'
+        ? `${N / 1000}k applyAsync then get() each, first batch after a warm-up map, ${runtime} workers`
+        : `imapUnordered chunksize 1 over ${N / 1000}k, first batch after a warm-up map, ${runtime} workers`,
+      unit: 'tasks/s', better: 'higher', target: TARGETS[kind], goal: { against: 'python', speedup: kind === 'apply' ? 15 : 5 },
+      note: `a fresh pool per round, warmed by a map over ${WARM} items with chunksize 1 (as the Python twin); median over ${ROUNDS} round(s) of the first timed batch`,
+    });
+    const figures = {};
+    for (const [form, sq] of Object.entries(forms)) {
+      const xs = [];
+      for (let r = 0; r < ROUNDS; r++) xs.push(await oursFirstBatch(runtime, sq, kind));
+      figures[form] = median(xs);
+      w.add(`multiproc [${form}]`, 'multiproc', xs);
+    }
+    pyRow(w, kind, kind === 'apply' ? 'python Pool(2).apply_async' : 'python Pool(2).imap_unordered', kind === 'apply' ? 'processes (fork); 20k apply_async, then get each' : 'processes (fork); 20k items, chunksize 1');
+    const peerFigures = [];
+    for (const peer of ps) {
+      const xs = [];
+      for (let r = 0; r < ROUNDS; r++) xs.push(await peerFirstBatch(peer, kind));
+      peerFigures.push([peer.system, median(xs)]);
+      w.add(peer.system, peer.kind, xs, [peer.note, kind === 'apply' ? 'run() per task, then await each' : 'run() per task, summed as they settle'].filter(Boolean).join('; '));
+    }
+    for (const [form, v] of Object.entries(figures)) {
+      report(`${kind === 'apply' ? 'applyAsync then get each' : 'imapUnordered c1'}, first batch [${form}]`, v, 'tasks/s', [['python', pyMed(py[kind])], ...peerFigures]);
+    }
+  }
+
+  const start = rec.workload(`pool.start.${runtime}`, {
+    title: `Pool(2) start + 1 task + close/join, ${runtime} workers`, unit: 'ms', better: 'lower', target: TARGETS.start, goal: { against: 'tinypool', speedup: 1 / 1.1 },
+    note: `median of ${START_ITER} in one process, after one untimed`,
+  });
+  const startFigures = {};
+  for (const [form, sq] of Object.entries(forms)) start.add(`multiproc [${form}]`, 'multiproc', (startFigures[form] = await oursStart(runtime, sq)));
+  const raw = await rawStart(runtime);
+  start.add(runtime === 'thread' ? 'two bare Workers (1 message, terminate)' : 'two bare fork()s (1 message, disconnect)', 'floor', raw);
+  const peerStartFigures = [];
+  for (const peer of ps) {
+    const v = await peerStart(peer);
+    peerStartFigures.push([peer.system, v]);
+    start.add(peer.system, peer.kind, v, peer.note);
+  }
+  for (const m of ['fork', 'forkserver']) {
+    const rowPy = pyStart[`B.py.${m}`];
+    if (rowPy) start.add(`python Pool(2) [${m}]`, 'python', rowPy.value, rowPy.notes);
+  }
+  for (const [form, v] of Object.entries(startFigures)) {
+    report(`Pool(2) start + 1 task + close/join [${form}]`, v, 'ms', [
+      ['two bare Workers/forks', raw], ...peerStartFigures, ['python Pool(2) [fork]', pyStart['B.py.fork']?.value],
+    ], { lowerIsBetter: true });
+  }
 }
+rec.save();

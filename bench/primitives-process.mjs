@@ -7,13 +7,16 @@
 //       duplicated, FIFO per producer                                         target >= 100k items/s
 //       (timed from the go to the consumers' lists; producers say they are done on a second queue,
 //       so child-process exits are not counted; Python's twin, run the same way, is below)
-//   R1  Pipe ping-pong with a child process (await recv both sides)     target within 1.3x of floor
+//   R1  Pipe ping-pong with a child process (await recv both sides), as Python's docs write it (the parent
+//       keeps its copy of the child's end open) and with that copy closed   target >= 0.77x the IPC floor
 //   R2  Manager dict get+set pairs, one client, sequential              target within 1.3x of floor
 // Usage: node bench/primitives-process.mjs   (after `npm run build`; MULTIPROC_DIST=dir to use another build)
+// Rows go to bench/report/data/primitives-process.json (bench/_rows.mjs). BENCH_QUICK=1: small sizes, one round.
 import { fork, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { median, fmt, now, runPython, withoutExtraCaCerts } from './_common.mjs';
+import { median, fmt, now, runPython, size, withoutExtraCaCerts } from './_common.mjs';
+import { recorder } from './_rows.mjs';
 
 if (process.argv[2] === 'floor-child') {
   // The floor's far side: echo on IPC, and on a Unix socket when asked.
@@ -37,11 +40,11 @@ if (process.argv[2] === 'floor-child') {
   const { Manager } = await import(new URL('primitives/manager/index.js', dist));
   const tasks = new URL('./_primitive-tasks.mjs', import.meta.url).href;
   const t = (name) => task(tasks, name);
-  const ROUNDS = Number(process.env.ROUNDS ?? 5);
-  const N = 100_000;
-  const N_RTT = 10_000;
+  const ROUNDS = Number(process.env.ROUNDS ?? size(5, 1));
+  const N = size(100_000, 10_000);
+  const N_RTT = size(10_000, 1000);
   /** Round trips before timing, the same for the Pipe and both floors (each path's code gets compiled). */
-  const WARM_RTT = Number(process.env.WARM_RTT ?? 2000);
+  const WARM_RTT = Number(process.env.WARM_RTT ?? size(2000, 200));
 
   const start = (name, args) => {
     const p = new Process({ target: t(name), args, runtime: 'process' });
@@ -136,10 +139,11 @@ if __name__ == '__main__':
     return line ? JSON.parse(line).value : undefined;
   }
 
-  async function pipePingPong() {
+  /** Python's docs keep the parent's copy of the child's end open (`closeChildEnd` false); closing it is the friendlier variant. */
+  async function pipePingPong(closeChildEnd) {
     const [a, b] = Pipe();
     const p = start('echo', [b]);
-    b.close();
+    if (closeChildEnd) b.close();
     for (let i = 0; i < WARM_RTT; i++) {
       a.send(-1);
       await a.recv();
@@ -154,6 +158,7 @@ if __name__ == '__main__':
     await a.recv();
     await p.join();
     a.close();
+    if (!closeChildEnd) b.close();
     return N_RTT / dt;
   }
 
@@ -220,11 +225,14 @@ if __name__ == '__main__':
     addRatio('q.4x4/py', q44, py44);
     // the Pipe between its two floors, all three warmed up alike
     const f1 = await floors();
-    const pipe = await pipePingPong();
+    const pipeKept = await pipePingPong(false);
+    const pipe = await pipePingPong(true);
     const f2 = await floors();
     const ipc = (f1.ipc + f2.ipc) / 2;
     const unix = (f1.unix + f2.unix) / 2;
     add('pipe.rtt', pipe);
+    add('pipe.rtt.kept', pipeKept);
+    addRatio('pipeKept/ipc', pipeKept, ipc);
     add('floor.ipc', ipc);
     add('floor.unix', unix);
     addRatio('pipe/ipc', pipe, ipc);
@@ -268,15 +276,55 @@ if __name__ == '__main__':
   console.log(`R. round trips with a child process (${WARM_RTT} warm-up round trips each)`);
   line('floor: bare fork IPC ping-pong (json), mean of before and after', 'floor.ipc', 'round trips/s');
   line('floor: bare Unix socket ping-pong, mean of before and after', 'floor.unix', 'round trips/s');
-  line('multiproc Pipe ping-pong (await recv both sides)', 'pipe.rtt', 'round trips/s');
+  line("multiproc Pipe ping-pong, parent keeps the child's end (Python's docs)", 'pipe.rtt.kept', 'round trips/s');
+  line("multiproc Pipe ping-pong, parent closes the child's end", 'pipe.rtt', 'round trips/s');
   line('py mp.Pipe ping-pong', 'R.py.pipe', 'round trips/s');
   line('multiproc Manager dict get+set pairs, 1 client (2 round trips each)', 'mgr.pairs', 'pairs/s');
   line('py Manager dict get+set pairs, 1 client', 'F.py.dict_1client', 'pairs/s');
-  ratio('Pipe vs floor fork IPC (1 = as fast; target >= 1/1.3 = 0.77)', 'pipe/ipc');
+  ratio("Pipe (child's end kept, as Python's docs) vs floor fork IPC (target >= 0.77)", 'pipeKept/ipc');
+  ratio("Pipe (child's end closed) vs floor fork IPC", 'pipe/ipc');
   ratio('Pipe vs floor Unix socket (target >= 0.77)', 'pipe/unix');
   ratio('Pipe ping-pong vs py mp.Pipe', 'pipe/py');
   ratio('Manager round trips vs floor fork IPC (target >= 0.77)', 'mgr/ipc');
   ratio('Manager round trips vs floor Unix socket', 'mgr/unix');
   ratio('Manager pairs vs py Manager', 'mgr/py');
   console.log(`  load average: start ${loadStart}, end ${await loadavg()}`);
+
+  // the report's rows (bench/_rows.mjs)
+  const rec = recorder(import.meta.url);
+  const pyQ = [['G.py.queue', 'python mp.Queue'], ['G.py.simplequeue', 'python mp.SimpleQueue']];
+  const q1 = rec.workload('queue.child', {
+    title: `Queue, child-process producer x ${N / 1000}k ints -> main await get`, unit: 'items/s', better: 'higher',
+    target: 'multiproc >= 2x python mp.Queue', goal: { against: 'python mp.Queue', speedup: 2 }, note: `${ROUNDS} round(s), Python's twin (g_queue.py) in each`,
+  });
+  for (const [k, label] of [['q.await', 'await q.put(i)'], ['q.sync', 'q.putSync(i)'], ['q.nowait', 'q.putNowait(i)'], ['q.await.bounded', 'await q.put(i), Queue(1000)']]) {
+    q1.add(`multiproc ${label}`, 'multiproc', rows[k] ?? []);
+  }
+  for (const [id, label] of pyQ) q1.add(label, 'python', rows[id] ?? [], 'child -> parent, 100k ints');
+  const q2 = rec.workload('queue.child.4x4', {
+    title: `Queue, 4 producer + 4 consumer child processes, ${N / 1000}k items`, unit: 'items/s', better: 'higher',
+    target: 'multiproc >= 100k items/s', note: 'checked: none lost or duplicated, FIFO per producer',
+  });
+  q2.add('multiproc Queue', 'multiproc', rows['q.4x4'] ?? []);
+  q2.add('python mp.Queue, the same', 'python', rows['py.4x4'] ?? []);
+  const pp = rec.workload('pipe.child', {
+    title: 'Pipe ping-pong with a child process (await recv both sides)', unit: 'round trips/s', better: 'higher',
+    target: "multiproc, with the parent keeping its copy of the child's end as Python's docs do, >= 0.77x the bare Node IPC floor",
+    goal: { against: 'bare Node fork IPC ping-pong (json)', speedup: 0.77 },
+    note: `${N_RTT} round trips after ${WARM_RTT} warm-up; floors: mean of before and after the Pipe`,
+  });
+  pp.add("multiproc Pipe, child's end kept (Python's docs)", 'multiproc', rows['pipe.rtt.kept'] ?? []);
+  pp.add("multiproc Pipe, child's end closed", 'multiproc', rows['pipe.rtt'] ?? []);
+  pp.add('bare Node fork IPC ping-pong (json)', 'floor', rows['floor.ipc'] ?? []);
+  pp.add('bare Node Unix socket ping-pong', 'floor', rows['floor.unix'] ?? []);
+  pp.add('python mp.Pipe ping-pong', 'python', rows['R.py.pipe'] ?? [], 'r_rtt.py: the parent keeps the child end');
+  const mg = rec.workload('manager.dict', {
+    title: "Manager dict d['count'] -= 1 pairs, 1 client, child-process manager", unit: 'pairs/s', better: 'higher',
+    note: 'a pair = 2 round trips; the floors are round trips/s halved',
+  });
+  mg.add('multiproc Manager dict', 'multiproc', rows['mgr.pairs'] ?? []);
+  mg.add('python Manager().dict', 'python', rows['F.py.dict_1client'] ?? []);
+  mg.add('bare Node fork IPC, 2 round trips', 'floor', (rows['floor.ipc'] ?? []).map((x) => x / 2));
+  mg.add('bare Node Unix socket, 2 round trips', 'floor', (rows['floor.unix'] ?? []).map((x) => x / 2));
+  rec.save();
 }

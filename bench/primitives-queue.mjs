@@ -1,13 +1,14 @@
 // Queue throughput (worker thread producer -> main consumer) and SimpleQueue ping-pong, beside
 // Python's mp.Queue / mp.SimpleQueue (g_queue.py, r_rtt.py from /work/shared/reference/python,
 // run in this same invocation). Usage: node bench/primitives-queue.mjs  (after `npm run build`)
-import { fmt, median, pythonValues as python } from './_common.mjs';
+import { fmt, median, pythonValues as python, size } from './_common.mjs';
+import { recorder } from './_rows.mjs';
 import { Pool } from '../dist/lib/pool.js';
 import { Queue, SimpleQueue } from '../dist/primitives/queues.js';
 
-const N = 100_000;
-const N_RTT = 20_000;
-const ROUNDS = 3;
+const N = size(100_000, 10_000);
+const N_RTT = size(20_000, 2_000);
+const ROUNDS = size(3, 1);
 
 
 function producer(q, ready, go, n, mode) {
@@ -64,7 +65,7 @@ const rows = [];
 const measure = async (label, unit, fn) => {
   const xs = [];
   for (let r = 0; r < ROUNDS; r++) xs.push(await fn());
-  rows.push({ label, unit, value: median(xs) });
+  rows.push({ label, unit, value: median(xs), xs });
   return median(xs);
 };
 const m = {};
@@ -91,3 +92,21 @@ ratio(m.async, 'G.py.queue', 'Queue, await get vs mp.Queue');
 ratio(m.sync, 'G.py.simplequeue', 'Queue, getSync vs mp.SimpleQueue');
 ratio(m.rtt, 'R.py.simplequeue', 'SimpleQueue ping-pong');
 ratio(m.procNowait, 'G.py.queue', 'Queue from a child process, await get vs mp.Queue');
+
+// the report's rows (bench/_rows.mjs)
+const rec = recorder(import.meta.url);
+const byLabel = Object.fromEntries(rows.map((r) => [r.label, r.xs]));
+const qt = rec.workload('queue.thread', {
+  title: `Queue, worker thread producer x ${N / 1000}k ints -> main`, unit: 'items/s', better: 'higher',
+  note: `median of ${ROUNDS} round(s); Python's twin (g_queue.py) is child process -> parent`,
+});
+qt.add('multiproc Queue putSync -> getSync', 'multiproc', byLabel['multiproc Queue putSync -> getSync (thread -> main)']);
+qt.add('multiproc Queue putNowait -> await get', 'multiproc', byLabel['multiproc Queue putNowait -> await get']);
+qt.add('python mp.Queue', 'python', py['G.py.queue']);
+qt.add('python mp.SimpleQueue', 'python', py['G.py.simplequeue']);
+const qr = rec.workload('queue.thread.rtt', {
+  title: 'SimpleQueue ping-pong with a worker thread', unit: 'round trips/s', better: 'higher', note: `median of ${ROUNDS} round(s)`,
+});
+qr.add('multiproc SimpleQueue ping-pong', 'multiproc', m.rtt);
+qr.add('python mp.SimpleQueue ping-pong', 'python', py['R.py.simplequeue']);
+rec.save();

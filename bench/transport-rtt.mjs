@@ -5,18 +5,23 @@
 //   - client:   the bare async Client (what a Manager proxy call costs), one at a time
 //   - fire:     fire-and-forget calls per second (what a Pipe `send` from a process costs)
 //   - raw:      a bare Unix-socket 1-byte ping-pong between two Node processes (the floor)
-// Usage: node bench/transport-rtt.mjs   (after `npm run build`)
-import { spawnSync, fork } from 'node:child_process';
+// Rows (bench/report/data/transport-rtt.json): rtt.child (round trips/s: ours, Python's Pipe and SimpleQueue,
+// the raw floor) and rtt.fire (fire-and-forget calls/s; nothing measured beside it: Python has no such call).
+// Usage: node bench/transport-rtt.mjs   (after `npm run build`). BENCH_QUICK=1: small sizes, one round.
+import { fork } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { exposeCore, closeBroker } from '../dist/primitives/transport/expose.js';
 import { connectRemoteCore } from '../dist/primitives/transport/remote-core.js';
 import { connect } from '../dist/primitives/transport/client.js';
 
-import { pythonDir as PY_DIR } from './_common.mjs'; // ../shared beside the checkout, as CI lays it out
-const N = 20_000;
-const N_FIRE = 200_000;
-const ROUNDS = 3;
+import { median, pythonValues, size, withoutExtraCaCerts } from './_common.mjs';
+import { recorder } from './_rows.mjs';
+
+const N = size(20_000, 2000); // Python's twin always does 20k, after one untimed round trip
+const N_FIRE = size(200_000, 20_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? size(3, 1));
+const WARM = size(1000, 200);
 const shape = { kind: 'Bench', waiting: ['ping'], immediate: ['get', 'add'], fireAndForget: ['add'] };
 
 class BenchCore {
@@ -32,7 +37,6 @@ class BenchCore {
   }
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (v) => (v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : v.toFixed(1));
 
 async function child() {
@@ -45,8 +49,8 @@ async function child() {
       let t0 = 0;
       const dt = await new Promise((resolve) => {
         s.on('data', () => {
-          if (++n === 1000) t0 = performance.now();
-          if (n < N + 1000) s.write('x');
+          if (++n === WARM) t0 = performance.now();
+          if (n < N + WARM) s.write('x');
           else resolve((performance.now() - t0) / 1000);
         });
         s.write('x');
@@ -57,11 +61,11 @@ async function child() {
     }
     const ref = msg.ref;
     const core = await connectRemoteCore(ref, shape);
-    for (let i = 0; i < 1000; i++) core.get();
+    for (let i = 0; i < WARM; i++) core.get();
     let t = performance.now();
     for (let i = 0; i < N; i++) core.get();
     results.blocking = N / ((performance.now() - t) / 1000);
-    for (let i = 0; i < 1000; i++) await core.ping();
+    for (let i = 0; i < WARM; i++) await core.ping();
     t = performance.now();
     for (let i = 0; i < N; i++) await core.ping();
     results.async = N / ((performance.now() - t) / 1000);
@@ -70,7 +74,7 @@ async function child() {
     core.get(); // ordered after every add: all have landed
     results.fire = N_FIRE / ((performance.now() - t) / 1000);
     const c = await connect(ref.address, ref.authkey);
-    for (let i = 0; i < 1000; i++) await c.call(ref.id, 'get', []);
+    for (let i = 0; i < WARM; i++) await c.call(ref.id, 'get', []);
     t = performance.now();
     for (let i = 0; i < N; i++) await c.call(ref.id, 'get', []);
     results.client = N / ((performance.now() - t) / 1000);
@@ -79,17 +83,7 @@ async function child() {
   });
 }
 
-function python() {
-  const res = spawnSync('python3', ['r_rtt.py'], { cwd: PY_DIR, encoding: 'utf8' });
-  const out = {};
-  for (const line of (res.stdout ?? '').split('\n')) {
-    if (!line.startsWith('{')) continue;
-    const row = JSON.parse(line);
-    out[row.id] = row.value;
-  }
-  if (res.status !== 0) console.log(`(python3 r_rtt.py failed: ${res.stderr?.slice(0, 300)})`);
-  return out;
-}
+const python = () => pythonValues('r_rtt.py');
 
 function ask(proc, msg) {
   return new Promise((resolve) => {
@@ -108,6 +102,8 @@ async function rawRound(proc) {
 }
 
 async function main() {
+  withoutExtraCaCerts(import.meta.url);
+  const rec = recorder(import.meta.url);
   const rows = { blocking: [], async: [], client: [], fire: [], raw: [], pipe: [], queue: [] };
   for (let round = 0; round < ROUNDS; round++) {
     const core = new BenchCore();
@@ -134,6 +130,24 @@ async function main() {
   line('multiproc remote core, await waiting call', median(rows.async));
   line('multiproc transport Client.call (Manager proxy path)', median(rows.client));
   console.log(`${'multiproc remote core, fire-and-forget calls'.padEnd(58)} ${fmt(median(rows.fire)).padStart(8)} calls/s  (Python Pipe send target: 297k msgs/s)`);
+
+  const note = `median of ${ROUNDS} round(s), each a fresh child after ${WARM} untimed round trips`;
+  const rtt = rec.workload('rtt.child', {
+    title: `round trip, child process -> its creator, ${N / 1000}k one at a time`, unit: 'round trips/s', better: 'higher', note,
+  });
+  rtt.add('multiproc remote core, blocking immediate call', 'multiproc', rows.blocking, 'Atomics.wait through the I/O thread');
+  rtt.add('multiproc remote core, await waiting call', 'multiproc', rows.async);
+  rtt.add('multiproc Client.call (Manager proxy path)', 'multiproc', rows.client);
+  rtt.add('python mp.Pipe() ping-pong', 'python', rows.pipe, 'r_rtt.py, 20k round trips');
+  rtt.add('python mp.SimpleQueue ping-pong', 'python', rows.queue, 'r_rtt.py, 20k round trips');
+  rtt.add('raw Unix socket, 1 byte, no framing', 'floor', rows.raw, 'two node processes');
+  const fire = rec.workload('rtt.fire', {
+    title: `fire-and-forget calls from a child process to its creator, ${N_FIRE / 1000}k`, unit: 'calls/s', better: 'higher',
+    target: "Python's Pipe send: 297k msgs/s (measured earlier on this machine, not in this run)",
+    note: `${note}; timed until a blocking call after them returns, so every call has landed`,
+  });
+  fire.add('multiproc remote core, fire-and-forget', 'multiproc', rows.fire);
+  rec.save();
 }
 
 if (process.argv[2] === 'child') child();

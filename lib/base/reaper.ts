@@ -5,20 +5,33 @@
  * The reaper is one tiny `sh` process per parent, started with the first child: it reads child pids
  * on its stdin, one per line (`-pid` forgets one), and when its stdin reaches end of file — which the
  * kernel causes when the parent dies, however it dies — it SIGKILLs the pids it still holds. Nothing
- * polls. It never keeps the parent alive, and costs one `sh` (~1 MB) per parent process.
+ * polls. It never keeps the parent alive, and costs one `sh` (~1 MB) per parent process. It also
+ * removes the private socket directories the parent made (a line starting with `/`): a process killed
+ * by a signal runs no exit code, and would leave them behind. It ignores SIGINT, SIGTERM and SIGHUP, so
+ * a Ctrl-C to the process group (or a closing terminal) does not end it before its parent.
+ *
+ * When the parent exits normally, it also terminates those children itself, in its 'exit' event, as
+ * Python terminates its daemonic children at exit: the signal is sent before the parent's sockets close,
+ * so a child blocked in a call to the parent ends at once instead of first seeing the connection drop
+ * and reporting it (the reaper's SIGKILL only follows the end of file, which races that report).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeSync } from 'node:fs';
 
 const SCRIPT = [
+  "trap '' INT TERM HUP",
   'pids=" "',
-  'while read -r line; do',
+  'dirs=""',
+  'while IFS= read -r line; do',
   '  case "$line" in',
+  '    /*) dirs="$dirs$line',
+  '" ;;',
   '    -*) pids=$(printf "%s" "$pids" | sed "s/ ${line#-} / /") ;;',
   '    *) pids="$pids$line " ;;',
   '  esac',
   'done',
   'for p in $pids; do kill -9 "$p" 2>/dev/null; done',
+  'printf "%s" "$dirs" | while IFS= read -r d; do rm -rf -- "$d"; done',
 ].join('\n');
 
 let reaper: ChildProcess | null | undefined;
@@ -27,6 +40,8 @@ let fd = -1;
 // left running when calling process.exit()): forgotten at exit so the reaper leaves them alone, as
 // Python leaves non-daemon children running.
 const spared = new Set<number>();
+/** Every pid the reaper holds (spared or not). */
+const held = new Set<number>();
 
 function start(): ChildProcess | null {
   if (reaper !== undefined) return reaper;
@@ -45,6 +60,16 @@ function start(): ChildProcess | null {
   fd = stdin._handle?.fd ?? -1;
   process.once('exit', () => {
     for (const pid of spared) tell(`-${pid}`);
+    for (const pid of held) {
+      if (spared.has(pid)) continue;
+      try {
+        // SIGTERM, as Python's terminate(): with no handler installed its default action ends every
+        // thread of the child now, before this process's exit closes what the child is blocked on.
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
   });
   return reaper;
 }
@@ -67,6 +92,7 @@ function tell(line: string): void {
 export function reapWithParent(pid: number | undefined, spare = false): void {
   if (pid === undefined || !start()) return;
   if (spare) spared.add(pid);
+  held.add(pid);
   tell(String(pid));
 }
 
@@ -74,5 +100,15 @@ export function reapWithParent(pid: number | undefined, spare = false): void {
 export function forgetChild(pid: number | undefined): void {
   if (pid === undefined || !reaper) return;
   spared.delete(pid);
+  held.delete(pid);
   tell(`-${pid}`);
+}
+
+/**
+ * Remove the directory `dir` (an absolute path) when this process dies, however it dies (a normal
+ * exit removes it itself, earlier). Starts the reaper if need be.
+ */
+export function removeWithParent(dir: string): void {
+  if (!dir.startsWith('/') || dir.includes('\n') || !start()) return;
+  tell(dir);
 }

@@ -10,7 +10,14 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Worker as NodeWorker } from 'node:worker_threads';
-import type { Batch } from '../worker/protocol.js';
+
+/** The fields of a batch (lib/worker/protocol.ts) the adapter reads or writes. */
+interface Batch {
+  b: number;
+  specs: unknown[];
+  t: unknown[];
+  unsendable?: true;
+}
 
 /**
  * A tinypool worker object (ThreadWorker / ProcessWorker). `threadId` is public (TinypoolWorker);

@@ -10,7 +10,7 @@ import { WORKER_ARG } from '../base/context.js';
 import { childEnv, fromSource, processExecArgv, threadEnv, threadExecArgv } from '../base/spawn-options.js';
 import { tsxApiUrl, tsxLoaderUrl } from '../base/ts-loader.js';
 import type { WorkerConfig } from '../worker/protocol.js';
-import type { EngineSettings } from './tinypool-engine.js';
+import type { EngineSettings } from './settings.js';
 
 const workerFile = (() => {
   if (!fromSource) return fileURLToPath(new URL('../worker/pool-worker.bundle.mjs', import.meta.url));

@@ -33,12 +33,19 @@ export function postToParent(key: string, note: unknown): void {
 /**
  * touch W3: a thread's reply is posted by tinypool (`port.postMessage({ taskId, result, ... })`), where
  * a result that cannot be cloned would throw and kill the worker. The post is guarded: when it throws
- * for a message whose `result` `isOurs`, `repair(result)` gives the result to post instead.
+ * for a message whose `result` `isOurs`, `repair(result)` gives the result to post instead. The same
+ * wrapper adds what `transfersOf(message)` names to the post's transfer list (buffers a task moved).
  */
-export function guardThreadReplies(isOurs: (result: unknown) => boolean, repair: (result: any) => unknown): void {
+export function guardThreadReplies(
+  isOurs: (result: unknown) => boolean,
+  repair: (result: any) => unknown,
+  transfersOf?: (message: any) => ArrayBuffer[] | undefined,
+): void {
   if (!isThread) return;
   const postMessage = MessagePort.prototype.postMessage;
   MessagePort.prototype.postMessage = function (this: MessagePort, message: any, transfer?: any) {
+    const moved = transfersOf?.(message);
+    if (moved) transfer = transfer?.length ? [...new Set([...transfer, ...moved])] : moved;
     try {
       return postMessage.call(this, message, transfer);
     } catch (err) {

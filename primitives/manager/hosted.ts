@@ -9,6 +9,7 @@
  * A class's public methods are exactly what clients may call; `abandon` is the server's alone.
  */
 import { currentClient } from '../transport/server.js';
+import { LOCAL_OWNER } from '../sync/owner.js';
 import { Empty, Full } from '../../lib/base/errors.js';
 import { normalizeTimeout } from '../../lib/base/timeout.js';
 import { BarrierCore, ConditionCore, EventCore, LockCore, QueueCore, RLockCore, SemaphoreCore } from '../cores.js';
@@ -18,9 +19,9 @@ import { barrierWait } from '../sync/barrier.js';
 import type { Encoded } from '../../lib/base/codec/message.js';
 import { ValueError } from '../errors.js';
 
-/** The calling client thread's owner id (valid in the synchronous part of a call). */
+/** The calling client's owner id, given by the server per connection (valid in the synchronous part of a call). */
 function caller(): string {
-  return currentClient()?.owner ?? 'manager:0';
+  return currentClient()?.owner ?? LOCAL_OWNER;
 }
 
 /** A timeout from the wire: undefined/null = forever, negative = 0, anything but a number: TypeError. */

@@ -52,6 +52,8 @@ async function start(cmd: Extract<ServerCommand, { t: 'start' }>): Promise<void>
       address: cmd.address,
       authkey: new Uint8Array(cmd.authkey),
       maxFrame: cmd.maxFrame,
+      // Clients may be on other hosts, where pids repeat: ownership is per connection (one per client thread).
+      connectionOwners: true,
     });
     const srv = server;
     registry = new Registry(srv);
@@ -84,3 +86,6 @@ process.on('message', (msg: ServerCommand) => {
 });
 // The parent exited or crashed: nobody is left to shut us down.
 process.on('disconnect', () => void stop());
+// Ctrl-C reaches the whole process group: as Python's manager server, ignore it. The program decides
+// (it may catch the interrupt and go on using its proxies); if it ends, 'disconnect' stops us cleanly.
+process.on('SIGINT', () => {});

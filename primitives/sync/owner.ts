@@ -5,6 +5,8 @@
  * (a process worker, through the broker) can be told apart from local threads. Shared memory
  * wants a number: threads of this process get `threadId + 1` (unique, positive); callers from
  * other processes get a negative number derived from their pid and thread id. 0 means "nobody".
+ * A server that cannot trust what its clients claim (a Manager reached over TCP, where two hosts may
+ * run programs with the same pid) names each connection itself: `connectionOwner(id)`.
  */
 import { threadId } from 'node:worker_threads';
 import { ownerId } from '../transport/core.js';
@@ -19,9 +21,23 @@ export const LOCAL_OWNER: string = Object.keys({ [ownerId()]: 0 })[0]!;
 export const LOCAL_NUMBER = threadId + 1;
 const numbers = new Map<string, number>();
 
+/** Owner numbers of connection owners start below those of claimed `pid:threadId` owners (-1 .. -2^30). */
+const CONNECTION_BASE = -(2 ** 30) - 1;
+const CONNECTION_SPAN = 2 ** 30;
+
+/**
+ * The owner id a server gives one client connection, whatever identity the client claims: distinct
+ * for distinct `id`s (up to 2^30 connections alive at once) and from every `pid:threadId` owner.
+ */
+export function connectionOwner(id: number): string {
+  return `conn:${id}`;
+}
+
 function parseOwner(owner: string): number {
+  const c = typeof owner === 'string' ? /^conn:(\d+)$/.exec(owner) : null;
+  if (c) return CONNECTION_BASE - (Number(c[1]) % CONNECTION_SPAN);
   const m = typeof owner === 'string' ? /^(\d+):(\d+)$/.exec(owner) : null;
-  if (!m) throw new TypeError(`owner must be an ownerId() string ('pid:threadId'), got ${String(owner)}`);
+  if (!m) throw new TypeError(`owner must be an ownerId() string ('pid:threadId') or a connection owner, got ${String(owner)}`);
   const pid = Number(m[1]);
   const tid = Number(m[2]);
   if (pid === process.pid) return tid + 1;

@@ -7,12 +7,11 @@
  * goes away, objects it used that can `abandon(owner)` are told, so a dead worker's locks free up.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { errorToWire } from '../../lib/base/codec/error-wire.js';
 import { SerializationError } from '../../lib/base/errors.js';
 import { checkAuthkey, serverHandshake, type Authkey } from './auth.js';
+import { connectionOwner } from '../sync/owner.js';
+import { privateAddress, removePrivate } from './private-dirs.js';
 import { DEFAULT_MAX_FRAME, FrameSocket, HANDSHAKE_MAX_FRAME, MessageSocket } from './wire.js';
 import { isHello, isRequest, MANY, NO_REPLY, PROTOCOL_OBJECT, SYNC_REPLY, type Address, type ObjectId, type Reply } from './protocol.js';
 
@@ -22,8 +21,13 @@ export interface ClientInfo {
   readonly id: number;
   /** The client's process id (from its hello). */
   readonly pid: number;
-  /** ownerId() of the client's thread (from its hello). */
+  /**
+   * Who this client is for lock ownership: the ownerId() its hello claims, or, on a server started
+   * with `connectionOwners`, an id the server gives this connection (see connectionOwner()).
+   */
   readonly owner: string;
+  /** The ownerId() the client's hello claimed (not proof of anything). */
+  readonly claimedOwner: string;
   /** Free slot for hosted objects / the Manager (per-connection state). */
   readonly data: Map<unknown, unknown>;
 }
@@ -39,6 +43,14 @@ export interface ServerOptions {
   onConnect?(client: ClientInfo): void;
   /** After the per-object abandon() calls. */
   onDisconnect?(client: ClientInfo): void;
+  /**
+   * Give each connection an owner identity of the server's own instead of trusting the `pid:threadId`
+   * its hello claims. A server whose clients may be on other hosts (a Manager) needs it: two hosts can
+   * run programs with the same pid, and one must not release the other's RLock. (The per-process
+   * broker keeps claimed owners: its clients are this host's own workers, and they name the owner of
+   * each call in its arguments.)
+   */
+  connectionOwners?: boolean;
   /** Resolves an id that is not registered (e.g. objects the Manager creates on demand). */
   resolve?(objectId: ObjectId, client: ClientInfo): object | undefined;
 }
@@ -66,29 +78,7 @@ interface Connection {
   saidBye: boolean;
 }
 
-/** Private socket directories this process made: removed when it exits, even without close(). */
-const privateDirs = new Set<string>();
-let cleanupAtExit = false;
-
-/** A fresh private Unix socket address (a 0700 directory under os.tmpdir()), removed at exit. */
-export function privateAddress(): { dir: string; address: string } {
-  // mkdtemp creates the directory with mode 0700: only this user can reach the socket.
-  const dir = mkdtempSync(join(tmpdir(), 'multiproc-'));
-  privateDirs.add(dir);
-  if (!cleanupAtExit) {
-    cleanupAtExit = true;
-    process.on('exit', () => {
-      for (const d of privateDirs) rmSync(d, { recursive: true, force: true });
-    });
-  }
-  return { dir, address: join(dir, 's') };
-}
-
-/** Removes a directory made by {@link privateAddress}. */
-export function removePrivate(dir: string): void {
-  privateDirs.delete(dir);
-  rmSync(dir, { recursive: true, force: true });
-}
+export { privateAddress, removePrivate } from './private-dirs.js';
 
 /** A void result leaves its value out: the reply stays plain JSON (undefined is not JSON). */
 function okReply(id: number, value: unknown): Reply {
@@ -241,8 +231,10 @@ export class ObjectServer {
           frames.close(new Error('protocol error: expected hello'));
           return;
         }
+        const id = this.#nextClientId++;
+        const owner = this.#opts.connectionOwners ? connectionOwner(id) : msg.owner;
         const c: Connection = {
-          info: { id: this.#nextClientId++, pid: msg.pid, owner: msg.owner, data: new Map() },
+          info: { id, pid: msg.pid, owner, claimedOwner: msg.owner, data: new Map() },
           messages, pending: 0, closed: false, used: new Set(), saidBye: false,
           out: null as any, feeds: new Set(), listenToken: null,
         };

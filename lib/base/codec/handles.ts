@@ -8,7 +8,7 @@
  * and plain objects"); copies are made only along the path to a handle.
  */
 import { SerializationError } from '../errors.js';
-import { isStackOverflow, TOO_DEEP } from './unserializable.js';
+import { isStackOverflow, TOO_DEEP } from './too-deep.js';
 
 /** Implemented by every object that can be passed to a task or Process as a live handle. */
 export const toHandle: unique symbol = Symbol.for('multiproc.toHandle') as any;

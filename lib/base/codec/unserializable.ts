@@ -8,6 +8,7 @@ import { Server, Socket } from 'node:net';
 import { Stream } from 'node:stream';
 import { types } from 'node:util';
 import type { Runtime } from './handles.js';
+import { isStackOverflow, TOO_DEEP } from './too-deep.js';
 
 /** Where the guide shows what to do instead (the main thread owns the I/O, tasks get the bytes). */
 const LIVE_OBJECTS_DOC = 'see "Sockets, streams and other live objects" in docs/guide.md';
@@ -53,13 +54,6 @@ function describeLive(value: object): string | null {
   return null;
 }
 
-/** Whether `err` is the engine running out of stack: the value is nested deeper than the serializer follows. */
-export function isStackOverflow(err: unknown): boolean {
-  return err instanceof RangeError && /call stack/i.test(err.message);
-}
-
-/** The message of a value nested deeper than structured clone (and this walk) can follow. */
-export const TOO_DEEP = 'nested too deeply to be sent (structured clone follows a few thousand levels at most)';
 
 /** The text of what a getter threw, never throwing itself. */
 function thrownText(err: unknown): string {
