@@ -348,7 +348,7 @@ export class TinypoolEngine implements Engine {
       return;
     }
     if (worker) {
-      worker.started = true;
+      worker.advance('ready');
       worker.hasHooks = reply.hooks === true;
     }
     this.#startupFailures = 0;
@@ -445,7 +445,7 @@ export class TinypoolEngine implements Engine {
         worker.name = `${this.#settings.namePrefix}-${note.n}`;
         break;
       case 'flushed':
-        worker.flushed = true;
+        worker.advance('flushed');
         this.#checkStopped();
         break;
       case 'part': {
@@ -503,7 +503,7 @@ export class TinypoolEngine implements Engine {
     const dying = worker.dying;
     let running: number | undefined;
     if (dying && dying.b === flight.id) running = (dying as { running: number }).running;
-    else if (dying || worker.exitRequested || !worker.started) {
+    else if (dying || worker.exitExpected || !worker.started) {
       // this batch never started on that worker
       if (!worker.started && this.#startupFailures >= MAX_STARTUP_FAILURES) this.#failFlight(flight, err);
       else this.#handBack(flight, 0);
@@ -577,7 +577,7 @@ export class TinypoolEngine implements Engine {
       this.#checkStopped();
       return; // tinypool stopped it (destroy, abort) and knows
     }
-    const asked = worker.exitRequested || worker.retiring;
+    const asked = worker.exitExpected;
     if (!worker.started && !asked) this.#startupFailures++;
     const err = this.#lostError(worker, code, signal);
     lostWorkers.set(err, worker);
@@ -618,9 +618,7 @@ export class TinypoolEngine implements Engine {
 
   /** Retires a worker (maxTasksPerChild): it runs its exit hooks and exits; tinypool then replaces it. */
   #retire(worker: WatchedWorker): void {
-    worker.retiring = true;
-    worker.exitRequested = true;
-    this.#tell(worker, { t: 'retire', w: worker.id });
+    if (worker.advance('retiring')) this.#tell(worker, { t: 'retire', w: worker.id });
   }
 
   #tell(worker: WatchedWorker | null, msg: Control): void {

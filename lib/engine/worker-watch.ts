@@ -23,29 +23,95 @@ export interface WatchEvents {
 /** How long a child process's pipes may stay open after it exited (a grandchild may hold them). */
 const DRAIN_AFTER_EXIT_MS = 250;
 
+/**
+ * A worker's life, as the engine sees it:
+ * - starting: tinypool made it; it has said nothing yet (a death now is a start-up failure);
+ * - ready: it answered (tinypool's handshake, a note of ours, a reply);
+ * - retiring: we asked it to exit (maxTasksPerChild); its exit is expected;
+ * - flushed: the pool is closing; it ran its exit hooks and waits to be stopped;
+ * - exited: its thread or process ended; what it sent last may still be on its way;
+ * - gone: everything it sent has been read, and the engine was told.
+ */
+export type WorkerState = 'starting' | 'ready' | 'retiring' | 'flushed' | 'exited' | 'gone';
+
+/** The transitions a worker may take; any other event comes late (a message from a retiring worker) and changes nothing. */
+const NEXT: Record<WorkerState, readonly WorkerState[]> = {
+  starting: ['ready', 'exited', 'gone'], // gone: a child process that could not be spawned never exits
+  ready: ['retiring', 'flushed', 'exited'],
+  retiring: ['flushed', 'exited'],
+  flushed: ['exited'],
+  exited: ['gone'],
+  gone: [],
+};
+
 export class WatchedWorker {
   readonly handle: WorkerHandle;
   /** Thread id or pid. */
   readonly id: number;
   readonly runtime: 'thread' | 'process';
-  /** Set once it answered tinypool's start-up or sent a note: a death before that is a start-up failure. */
-  started = false;
+  #state: WorkerState = 'starting';
+  /** The last state it had while alive: what it was doing when it exited. */
+  #lastAlive: WorkerState = 'starting';
   name = '';
   /** The worker's last word before dying, if it had time to say it. */
   dying: Extract<Note, { t: 'dying' }> | null = null;
-  /** The worker reached maxTasksPerChild; its exit is expected. */
-  retiring = false;
-  /** We asked it to exit (close, retire). */
-  exitRequested = false;
-  /** At close: it ran its exit hooks and waits to be stopped. */
-  flushed = false;
   /** It said it holds exit hooks (BatchReply.hooks): at close it must run them before it is stopped. */
   hasHooks = false;
   /** Runs of this worker failed so far because it died (the first may have started; later ones waited). */
   lostRuns = 0;
-  /** It exited; `gone` once everything it sent has been read and the engine was told. */
-  exited = false;
-  gone = false;
+
+  get state(): WorkerState {
+    return this.#state;
+  }
+
+  /** Moves to `next` if the worker's life allows it from where it is; returns whether it moved. */
+  advance(next: WorkerState): boolean {
+    if (this.#state === 'exited' && next !== 'gone') {
+      // a message it sent before exiting, read after the exit (a child's IPC drains later): it tells
+      // what the worker was doing when it exited
+      if (!NEXT[this.#lastAlive].includes(next) || next === 'exited') return false;
+      this.#lastAlive = next;
+      return true;
+    }
+    if (!NEXT[this.#state].includes(next)) return false;
+    if (this.#state !== 'exited') this.#lastAlive = this.#state;
+    this.#state = next;
+    return true;
+  }
+
+  /** It answered before it exited: a death is not a start-up failure. */
+  get started(): boolean {
+    return this.#alive() !== 'starting';
+  }
+
+  /** It was asked to exit (maxTasksPerChild). */
+  get retiring(): boolean {
+    return this.#alive() === 'retiring';
+  }
+
+  /** We asked it to exit (retiring) or to be ready to be stopped (flushed): its exit is no loss. */
+  get exitExpected(): boolean {
+    const alive = this.#alive();
+    return alive === 'retiring' || alive === 'flushed';
+  }
+
+  /** At close: it ran its exit hooks. */
+  get flushed(): boolean {
+    return this.#alive() === 'flushed';
+  }
+
+  get exited(): boolean {
+    return this.#state === 'exited' || this.#state === 'gone';
+  }
+
+  get gone(): boolean {
+    return this.#state === 'gone';
+  }
+
+  #alive(): WorkerState {
+    return this.exited ? this.#lastAlive : this.#state;
+  }
+
   #finishExit: (() => void) | null = null;
   lastError: unknown;
   #outSeen = 0;
@@ -63,8 +129,7 @@ export class WatchedWorker {
     emitter.on('error', (err: unknown) => {
       this.lastError = err;
       // a child that could not be started at all never exits: fail it now
-      if (this.runtime === 'process' && handle.child!.pid === undefined && !this.gone) {
-        this.gone = true;
+      if (this.runtime === 'process' && handle.child!.pid === undefined && this.advance('gone')) {
         this.#releaseWaiters();
         events.exit(this, null, null, failWith);
       }
@@ -73,10 +138,10 @@ export class WatchedWorker {
     emitter.on('message', (msg: any) => {
       if (msg !== null && typeof msg === 'object') {
         if (msg[NOTE]) {
-          this.started = true;
+          this.advance('ready');
           events.note(this, msg[NOTE] as Note);
         } else if (isReadyMessage(msg)) {
-          this.started = true;
+          this.advance('ready');
         }
       }
     });
@@ -84,13 +149,13 @@ export class WatchedWorker {
     if (this.runtime === 'thread') {
       // 'exit' comes after Node has drained the thread's ports: its notes and output are in.
       (emitter as NodeWorker).on('exit', (code) => {
-        this.exited = true;
+        this.advance('exited');
         this.#exited(events, code, null, failWith);
       });
     } else {
       const child = handle.child!;
       child.on('exit', (code, signal) => {
-        this.exited = true;
+        this.advance('exited');
         // Notes travel on the IPC channel and output on pipes: wait until they are read, not longer than needed.
         const finish = () => {
           if (this.#finishExit === null) return;
@@ -142,8 +207,7 @@ export class WatchedWorker {
   }
 
   #exited(events: WatchEvents, code: number | null, signal: string | null, failWith: (error: Error) => void): void {
-    if (this.gone) return;
-    this.gone = true;
+    if (!this.advance('gone')) return;
     this.#releaseWaiters();
     events.exit(this, code, signal, failWith);
   }
