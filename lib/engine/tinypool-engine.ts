@@ -1,10 +1,10 @@
 /**
  * The engine of every local pool (Pool, ThreadPoolExecutor, ProcessPoolExecutor): tinypool starts,
  * feeds, replaces and stops the workers; this layer above it batches tasks into tinypool runs and
- * covers what tinypool lacks (tinypool-notes.md).
+ * covers what tinypool lacks; every touch of tinypool's internals goes through tinypool-adapter.ts.
  *
  * Batching: tasks submitted together travel together, one tinypool `run()` per batch, because a run
- * costs ~50 µs (threads) to ~100 µs (processes) whatever it carries. A batch holds about BATCH_MS of
+ * costs ~50 µs (threads) to ~100 µs (processes) whatever it carries. A batch holds about a millisecond of
  * measured work (exactly one task until tasks have been measured), so a long task is never queued
  * behind: each worker holds at most one batch while tasks are long and two (tinypool's
  * concurrentTasksPerWorker) while they are short, and a worker hands back what it has not started as
@@ -26,7 +26,7 @@ import {
 import { CHUNK, PACKED, type Engine, type Job, type PoolStats } from './engine.js';
 import { Deque } from './deque.js';
 import { SignalGroups } from './signal-groups.js';
-import { DurationHistogram } from './stats.js';
+import { DurationHistogram, TaskCounts } from './stats.js';
 import { WatchedWorker } from './worker-watch.js';
 import { createTinypool } from './tinypool-setup.js';
 import type { EngineSettings } from './settings.js';
@@ -34,11 +34,10 @@ import type { EngineSettings } from './settings.js';
 export type { EngineSettings } from './settings.js';
 import { isServing, newWorkers, runFailure, startWorker } from './tinypool-adapter.js';
 import { ownBuffer, unsendablePath } from './batch-parts.js';
+import { BatchSizing } from './batch-sizing.js';
+import { lostWorkerError } from './lost-worker.js';
 import { allBuffers } from '../base/move.js';
 
-/** Work per batch, in milliseconds of measured task time. */
-const BATCH_MS = 1;
-const MAX_BATCH = 2048;
 /** Workers that die before starting, in a row, before queued tasks are failed instead of retried. */
 const MAX_STARTUP_FAILURES = 3;
 /** Progress slots of thread workers (WorkerConfig.progress): more than batches can be in flight at once. */
@@ -84,6 +83,7 @@ export class TinypoolEngine implements Engine {
   // one 'abort' listener per signal: queued jobs are dropped; runs in flight are stopped by tinypool
   readonly #signals = new SignalGroups<QueuedJob>((signal, jobs) => this.#onAbort(signal, jobs));
   readonly #keepAlive = new KeepAlive();
+  readonly #sizing: BatchSizing;
   readonly #runTime = new DurationHistogram();
   readonly #waitTime = new DurationHistogram();
   readonly #control: Int32Array;
@@ -91,15 +91,9 @@ export class TinypoolEngine implements Engine {
   readonly #channel: BroadcastChannel | null;
   readonly #channelName: string;
   #unsettled = 0;
-  #submitted = 0;
-  #completed = 0;
-  #failed = 0;
-  #abortedCount = 0;
+  readonly #counts = new TaskCounts();
   #nextBatch = 1;
   #workerNumber = 0;
-  #avgMs = Infinity;
-  /** Tasks of the last batch that ran well within BATCH_MS (0 after one that did not): twice as many may go next. */
-  #proven = 0;
   #slowFlights = 0;
   #startupFailures = 0;
   #startupError: WorkerLostError | null = null;
@@ -111,6 +105,7 @@ export class TinypoolEngine implements Engine {
 
   constructor(settings: EngineSettings) {
     this.#settings = settings;
+    this.#sizing = new BatchSizing(settings.processes, settings.maxTasksPerChild);
     this.#exited = new Promise((resolve) => (this.#resolveExited = resolve));
     // [0]: worker-name counter (threads), [1]: 1 once the pool is closing
     this.#control = new Int32Array(new SharedArrayBuffer(8));
@@ -149,10 +144,10 @@ export class TinypoolEngine implements Engine {
       workers,
       busy: Math.min(workers, this.#inflight.size),
       queued: this.#queued,
-      submitted: this.#submitted,
-      completed: this.#completed,
-      failed: this.#failed,
-      aborted: this.#abortedCount,
+      submitted: this.#counts.submitted,
+      completed: this.#counts.completed,
+      failed: this.#counts.failed,
+      aborted: this.#counts.aborted,
       batches: this.#nextBatch - 1,
       runTime: this.#runTime.summary(),
       waitTime: this.#waitTime.summary(),
@@ -166,7 +161,7 @@ export class TinypoolEngine implements Engine {
     queued.submitted = this.#tickTime;
     queued.items = job.flags & CHUNK ? (job.args as ArrayLike<unknown>).length : 1;
     queued.done = false;
-    this.#submitted += queued.items;
+    this.#counts.submitted += queued.items;
     if (this.#unsettled++ === 0) this.#keepAlive.hold();
     if (job.signal) {
       if (job.signal.aborted) {
@@ -215,26 +210,10 @@ export class TinypoolEngine implements Engine {
     });
   }
 
-  /** Runs in flight allowed now: one per worker, two while tasks are short, but one for a worker stuck on a slow task. */
-  #limit(): number {
-    // A second batch waits in a worker only while tasks are short, or while more work is queued than there
-    // are workers: every worker then has work after its current batch, so none waits behind a long one idly.
-    const perWorker = this.#avgMs < BATCH_MS || this.#queued > this.#settings.processes ? 2 : 1;
-    return Math.max(1, this.#settings.processes * perWorker - this.#slowFlights * (perWorker - 1));
-  }
-
-  #batchSize(): number {
-    // The mean overstates tiny tasks measured in small batches (a batch's fixed costs count as task time):
-    // a batch that ran well within BATCH_MS may be doubled, so batches reach their size in a few replies.
-    const measured = this.#avgMs === Infinity ? 1 : Math.max(Math.floor(BATCH_MS / Math.max(this.#avgMs, 1e-4)), 2 * this.#proven);
-    const fair = Math.ceil(this.#queued / this.#settings.processes);
-    return Math.max(1, Math.min(MAX_BATCH, measured, fair, this.#settings.maxTasksPerChild ?? Infinity));
-  }
-
   #pump(): void {
     if (this.#state === 'terminated' || this.#state === 'stopping') return;
-    while (this.#queued > 0 && this.#inflight.size < this.#limit()) {
-      const jobs = this.#takeBatch(this.#batchSize());
+    while (this.#queued > 0 && this.#inflight.size < this.#sizing.limit(this.#queued, this.#slowFlights)) {
+      const jobs = this.#takeBatch(this.#sizing.size(this.#queued));
       if (jobs.length > 0) this.#dispatch(jobs);
     }
     this.#maybeStop();
@@ -366,12 +345,7 @@ export class TinypoolEngine implements Engine {
       const err = errorFromWire(reply.initError);
       this.#failFlight(flight, err);
     } else {
-      const count = reply.r.length / 2;
-      if (count > 0) {
-        const per = reply.busy / count;
-        this.#avgMs = this.#avgMs === Infinity ? per : this.#avgMs * 0.8 + per * 0.2;
-        this.#proven = reply.busy < BATCH_MS / 2 ? count : 0;
-      }
+      this.#sizing.measured(reply.r.length / 2, reply.busy);
       this.#deliver(flight, reply, worker, reply.out, reply.err, reply.busy);
       this.#handBack(flight, reply.rest, reply.back);
     }
@@ -579,7 +553,7 @@ export class TinypoolEngine implements Engine {
     }
     const asked = worker.exitExpected;
     if (!worker.started && !asked) this.#startupFailures++;
-    const err = this.#lostError(worker, code, signal);
+    const err = lostWorkerError(worker, code, signal);
     lostWorkers.set(err, worker);
     // tinypool rejects the worker's runs with it (see #onRunFailed), forgets the worker and starts a replacement
     failWith(err);
@@ -597,17 +571,6 @@ export class TinypoolEngine implements Engine {
     }
     this.#checkStopped();
     this.#schedulePump();
-  }
-
-  #lostError(worker: WatchedWorker, code: number | null, signal: string | null): WorkerLostError {
-    const cause = worker.dying?.error ? errorFromWire(worker.dying.error) : worker.lastError;
-    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-    // duck-typed: a thread's error event carries an Error of the main realm, not of a vm context's
-    const message = (cause as { message?: unknown } | undefined)?.message;
-    const why = typeof message === 'string' ? `: ${message}` : '';
-    const who = worker.name ? `${worker.name} (${worker.runtime} ${worker.id})` : `${worker.runtime} ${worker.id}`;
-    const when = worker.started ? 'while running the task' : 'before it could start';
-    return new WorkerLostError(`worker ${who} ${how} ${when}${why}`, { exitCode: code, signal, cause });
   }
 
   /** Starts a worker where tinypool would not by itself (after a start-up failure), and watches it. */
@@ -637,9 +600,7 @@ export class TinypoolEngine implements Engine {
     if (job.done) return;
     job.done = true;
     if (job.signal) this.#signals.delete(job.signal, job);
-    if (ok) this.#completed += job.items;
-    else if (value instanceof AbortError) this.#abortedCount += job.items;
-    else this.#failed += job.items;
+    this.#counts.settled(job.items, ok ? 'completed' : value instanceof AbortError ? 'aborted' : 'failed');
     try {
       job.settle(ok, value);
     } finally {
