@@ -54,7 +54,7 @@ if (isMainThread) {
 
   const s = pool.stats();
   const ms = (x: number) => `${x.toFixed(2)} ms`;
-  console.log(`pool.stats(): ${s.workers} workers, ${s.busy} busy, ${s.queued} queued; ${s.completed} tasks (${s.failed} failed) in ${s.batches} batches`);
+  console.log(`pool.stats(): ${s.workers} workers, ${s.busy} busy, ${s.queued} queued; ${s.submitted} tasks: ${s.completed} completed, ${s.failed} failed, ${s.aborted} aborted, in ${s.batches} batches`);
   console.log(`  run time  mean ${ms(s.runTime.mean)}, p50 ${ms(s.runTime.p50)}, p99 ${ms(s.runTime.p99)}`);
   console.log(`  wait time mean ${ms(s.waitTime.mean)}, p50 ${ms(s.waitTime.p50)}, p99 ${ms(s.waitTime.p99)}`);
 }

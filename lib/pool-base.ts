@@ -175,7 +175,7 @@ export abstract class BasePool {
     warnClassInstanceOnce(args, flags & CHUNK ? 'items' : 'args');
     let encoded: { value: unknown; found: boolean };
     try {
-      encoded = encodeHandles(args, this.#target);
+      encoded = encodeHandles(args, this.#target, flags & CHUNK ? (i) => `items[${(base ?? 0) + i}]` : 'args');
     } catch (err) {
       settle(false, err); // a primitive that cannot go where this pool's workers run
       return;

@@ -45,10 +45,17 @@ export interface PoolStats {
   busy: number;
   /** Tasks waiting for a worker. */
   queued: number;
-  /** Tasks (a map chunk counts its items) that finished in a worker, with a result or an error (or died with it); not those cancelled, refused or stopped by terminate(). */
+  /**
+   * Tasks submitted so far (a map chunk counts its items). Once they have all settled,
+   * `completed + failed + aborted === submitted`: each is counted once, in one of the three.
+   */
+  submitted?: number;
+  /** Tasks that returned a result. */
   completed: number;
-  /** Of those, the ones that failed. */
+  /** Tasks that failed: threw, died with their worker, could not be sent, or were stopped by terminate(). */
   failed: number;
+  /** Tasks cancelled through their AbortSignal, queued or running. */
+  aborted?: number;
   /** Batches sent to workers so far (tinypool runs, cluster jobs): `completed / batches` is how much batching saved. */
   batches: number;
   /** Time a task ran in its worker. */

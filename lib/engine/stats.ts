@@ -38,3 +38,16 @@ export class DurationHistogram {
     return { mean: this.#sum / this.#total, p50: this.#percentile(0.5), p99: this.#percentile(0.99) };
   }
 }
+
+/** Tasks by outcome, each counted once (a chunk counts its items): completed + failed + aborted = submitted once all settled. */
+export class TaskCounts {
+  submitted = 0;
+  completed = 0;
+  failed = 0;
+  aborted = 0;
+
+  /** A task settled: with a result, cancelled through its signal, or failed any other way. */
+  settled(items: number, outcome: 'completed' | 'failed' | 'aborted'): void {
+    this[outcome] += items;
+  }
+}

@@ -1,10 +1,10 @@
 /**
  * The engine of every local pool (Pool, ThreadPoolExecutor, ProcessPoolExecutor): tinypool starts,
  * feeds, replaces and stops the workers; this layer above it batches tasks into tinypool runs and
- * covers what tinypool lacks (tinypool-notes.md).
+ * covers what tinypool lacks; every touch of tinypool's internals goes through tinypool-adapter.ts.
  *
  * Batching: tasks submitted together travel together, one tinypool `run()` per batch, because a run
- * costs ~50 µs (threads) to ~100 µs (processes) whatever it carries. A batch holds about BATCH_MS of
+ * costs ~50 µs (threads) to ~100 µs (processes) whatever it carries. A batch holds about a millisecond of
  * measured work (exactly one task until tasks have been measured), so a long task is never queued
  * behind: each worker holds at most one batch while tasks are long and two (tinypool's
  * concurrentTasksPerWorker) while they are short, and a worker hands back what it has not started as
@@ -13,10 +13,9 @@
 import { BroadcastChannel } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import Tinypool from 'tinypool';
-import type { ResourceLimits } from 'node:worker_threads';
 import { errorFromWire } from '../base/codec/error-wire.js';
 import { decodeHandles, type Runtime } from '../base/codec/handles.js';
-import { abortedBy, SerializationError, WorkerLostError } from '../base/errors.js';
+import { AbortError, abortedBy, SerializationError, WorkerLostError } from '../base/errors.js';
 import { KeepAlive } from '../base/keep-alive.js';
 import { forgetChild, reapWithParent } from '../base/reaper.js';
 import type { TaskSpec } from '../base/task.js';
@@ -27,15 +26,18 @@ import {
 import { CHUNK, PACKED, type Engine, type Job, type PoolStats } from './engine.js';
 import { Deque } from './deque.js';
 import { SignalGroups } from './signal-groups.js';
-import { DurationHistogram } from './stats.js';
-import { WatchedWorker, type TinypoolWorkerObject } from './worker-watch.js';
-import { createTinypool, guardSend } from './tinypool-setup.js';
+import { DurationHistogram, TaskCounts } from './stats.js';
+import { WatchedWorker } from './worker-watch.js';
+import { createTinypool } from './tinypool-setup.js';
+import type { EngineSettings } from './settings.js';
+
+export type { EngineSettings } from './settings.js';
+import { isServing, newWorkers, runFailure, startWorker } from './tinypool-adapter.js';
 import { ownBuffer, unsendablePath } from './batch-parts.js';
+import { BatchSizing } from './batch-sizing.js';
+import { lostWorkerError } from './lost-worker.js';
 import { allBuffers } from '../base/move.js';
 
-/** Work per batch, in milliseconds of measured task time. */
-const BATCH_MS = 1;
-const MAX_BATCH = 2048;
 /** Workers that die before starting, in a row, before queued tasks are failed instead of retried. */
 const MAX_STARTUP_FAILURES = 3;
 /** Progress slots of thread workers (WorkerConfig.progress): more than batches can be in flight at once. */
@@ -43,22 +45,6 @@ const PROGRESS_SLOTS = 4096;
 /** How long close() waits for workers to leave on their own before stopping them. */
 const CLOSE_GRACE_MS = 5000;
 
-export interface EngineSettings {
-  runtime: Runtime;
-  processes: number;
-  /** Prefix of worker names (`PoolWorker` gives PoolWorker-1, PoolWorker-2, ...). */
-  namePrefix: string;
-  maxTasksPerChild?: number;
-  initializer?: { spec: TaskSpec; args: unknown; flags: number };
-  env?: Record<string, string | undefined>;
-  execArgv?: string[];
-  resourceLimits?: ResourceLimits;
-  /**
-   * Told when a worker dies unasked (busy, idle or still starting), with the error its tasks got.
-   * ProcessPoolExecutor needs it: Python breaks the executor even when an idle worker dies.
-   */
-  onWorkerLost?: (error: WorkerLostError) => void;
-}
 
 interface QueuedJob extends Job {
   /** performance.now() at submission. */
@@ -95,8 +81,9 @@ export class TinypoolEngine implements Engine {
   readonly #workers = new Map<number, WatchedWorker>();
   readonly #watched = new WeakSet<object>();
   // one 'abort' listener per signal: queued jobs are dropped; runs in flight are stopped by tinypool
-  readonly #signals = new SignalGroups<QueuedJob>((signal, jobs) => this.#aborted(signal, jobs));
+  readonly #signals = new SignalGroups<QueuedJob>((signal, jobs) => this.#onAbort(signal, jobs));
   readonly #keepAlive = new KeepAlive();
+  readonly #sizing: BatchSizing;
   readonly #runTime = new DurationHistogram();
   readonly #waitTime = new DurationHistogram();
   readonly #control: Int32Array;
@@ -104,13 +91,9 @@ export class TinypoolEngine implements Engine {
   readonly #channel: BroadcastChannel | null;
   readonly #channelName: string;
   #unsettled = 0;
-  #completed = 0;
-  #failed = 0;
+  readonly #counts = new TaskCounts();
   #nextBatch = 1;
   #workerNumber = 0;
-  #avgMs = Infinity;
-  /** Tasks of the last batch that ran well within BATCH_MS (0 after one that did not): twice as many may go next. */
-  #proven = 0;
   #slowFlights = 0;
   #startupFailures = 0;
   #startupError: WorkerLostError | null = null;
@@ -122,6 +105,7 @@ export class TinypoolEngine implements Engine {
 
   constructor(settings: EngineSettings) {
     this.#settings = settings;
+    this.#sizing = new BatchSizing(settings.processes, settings.maxTasksPerChild);
     this.#exited = new Promise((resolve) => (this.#resolveExited = resolve));
     // [0]: worker-name counter (threads), [1]: 1 once the pool is closing
     this.#control = new Int32Array(new SharedArrayBuffer(8));
@@ -160,8 +144,10 @@ export class TinypoolEngine implements Engine {
       workers,
       busy: Math.min(workers, this.#inflight.size),
       queued: this.#queued,
-      completed: this.#completed,
-      failed: this.#failed,
+      submitted: this.#counts.submitted,
+      completed: this.#counts.completed,
+      failed: this.#counts.failed,
+      aborted: this.#counts.aborted,
       batches: this.#nextBatch - 1,
       runTime: this.#runTime.summary(),
       waitTime: this.#waitTime.summary(),
@@ -175,10 +161,11 @@ export class TinypoolEngine implements Engine {
     queued.submitted = this.#tickTime;
     queued.items = job.flags & CHUNK ? (job.args as ArrayLike<unknown>).length : 1;
     queued.done = false;
+    this.#counts.submitted += queued.items;
     if (this.#unsettled++ === 0) this.#keepAlive.hold();
     if (job.signal) {
       if (job.signal.aborted) {
-        this.#finish(queued, false, abortedBy(job.signal), false);
+        this.#finish(queued, false, abortedBy(job.signal));
         return;
       }
       this.#signals.add(job.signal, queued);
@@ -202,9 +189,9 @@ export class TinypoolEngine implements Engine {
   async terminate(reason: Error): Promise<void> {
     if (this.#state === 'terminated') return this.#exited;
     this.#state = 'terminated';
-    for (const job of this.#queue.drain()) this.#finish(job, false, reason, false);
+    for (const job of this.#queue.drain()) this.#finish(job, false, reason);
     this.#queued = 0;
-    for (const flight of this.#inflight.values()) for (const job of flight.jobs) this.#finish(job, false, reason, false);
+    for (const flight of this.#inflight.values()) for (const job of flight.jobs) this.#finish(job, false, reason);
     this.#inflight.clear();
     await this.#destroy();
     return this.#exited;
@@ -223,26 +210,10 @@ export class TinypoolEngine implements Engine {
     });
   }
 
-  /** Runs in flight allowed now: one per worker, two while tasks are short, but one for a worker stuck on a slow task. */
-  #limit(): number {
-    // A second batch waits in a worker only while tasks are short, or while more work is queued than there
-    // are workers: every worker then has work after its current batch, so none waits behind a long one idly.
-    const perWorker = this.#avgMs < BATCH_MS || this.#queued > this.#settings.processes ? 2 : 1;
-    return Math.max(1, this.#settings.processes * perWorker - this.#slowFlights * (perWorker - 1));
-  }
-
-  #batchSize(): number {
-    // The mean overstates tiny tasks measured in small batches (a batch's fixed costs count as task time):
-    // a batch that ran well within BATCH_MS may be doubled, so batches reach their size in a few replies.
-    const measured = this.#avgMs === Infinity ? 1 : Math.max(Math.floor(BATCH_MS / Math.max(this.#avgMs, 1e-4)), 2 * this.#proven);
-    const fair = Math.ceil(this.#queued / this.#settings.processes);
-    return Math.max(1, Math.min(MAX_BATCH, measured, fair, this.#settings.maxTasksPerChild ?? Infinity));
-  }
-
   #pump(): void {
     if (this.#state === 'terminated' || this.#state === 'stopping') return;
-    while (this.#queued > 0 && this.#inflight.size < this.#limit()) {
-      const jobs = this.#takeBatch(this.#batchSize());
+    while (this.#queued > 0 && this.#inflight.size < this.#sizing.limit(this.#queued, this.#slowFlights)) {
+      const jobs = this.#takeBatch(this.#sizing.size(this.#queued));
       if (jobs.length > 0) this.#dispatch(jobs);
     }
     this.#maybeStop();
@@ -323,13 +294,13 @@ export class TinypoolEngine implements Engine {
       const where = unsendablePath(job, target);
       if (where) {
         refused++;
-        this.#finish(job, false, new SerializationError(`cannot send to a ${target} worker: ${where}`, where.split(':')[0]), false);
+        this.#finish(job, false, new SerializationError(`cannot send to a ${target} worker: ${where}`, where.split(':')[0]));
       } else again.push(job);
     }
     if (refused === 0) {
       // nothing found by our walk: refuse them all with what the serializer said, rather than loop
       const message = (cause as Error)?.message ?? String(cause);
-      for (const job of again) this.#finish(job, false, new SerializationError(`cannot send the task to a ${target} worker: ${message}`), false);
+      for (const job of again) this.#finish(job, false, new SerializationError(`cannot send the task to a ${target} worker: ${message}`));
       return;
     }
     this.#requeue(again);
@@ -349,14 +320,14 @@ export class TinypoolEngine implements Engine {
     const worker = this.#workers.get(reply.w);
     if (!this.#inflight.has(flight.id)) return;
     if (reply.unsendable) {
-      // a child process's batch that v8 refused (see guardSend): find the culprits, send the rest again
+      // a child process's batch that v8 refused (see the relay guard in tinypool-adapter.ts): find the culprits, send the rest again
       this.#land(flight);
       this.#refuseUnsendable(flight, new Error('a value could not be serialized'));
       this.#pump();
       return;
     }
     if (worker) {
-      worker.started = true;
+      worker.advance('ready');
       worker.hasHooks = reply.hooks === true;
     }
     this.#startupFailures = 0;
@@ -372,14 +343,9 @@ export class TinypoolEngine implements Engine {
     this.#land(flight);
     if (reply.initError) {
       const err = errorFromWire(reply.initError);
-      this.#failFlight(flight, err, false);
+      this.#failFlight(flight, err);
     } else {
-      const count = reply.r.length / 2;
-      if (count > 0) {
-        const per = reply.busy / count;
-        this.#avgMs = this.#avgMs === Infinity ? per : this.#avgMs * 0.8 + per * 0.2;
-        this.#proven = reply.busy < BATCH_MS / 2 ? count : 0;
-      }
+      this.#sizing.measured(reply.r.length / 2, reply.busy);
       this.#deliver(flight, reply, worker, reply.out, reply.err, reply.busy);
       this.#handBack(flight, reply.rest, reply.back);
     }
@@ -409,7 +375,7 @@ export class TinypoolEngine implements Engine {
           job.args = args[i];
           job.transfer = allBuffers(args[i]);
         } else if (!job.done) {
-          this.#finish(job, false, new WorkerLostError('the worker the task was sent to was lost before it started the task, with the buffers moved to it'), false);
+          this.#finish(job, false, new WorkerLostError('the worker the task was sent to was lost before it started the task, with the buffers moved to it'));
         }
       }
     }
@@ -444,13 +410,16 @@ export class TinypoolEngine implements Engine {
       case 'hello': {
         const number = ++this.#workerNumber;
         worker.name = `${this.#settings.namePrefix}-${number}`;
-        const child = worker.tw.process!;
+        const child = worker.handle.child!;
         child.send({ [NOTE]: 1, t: 'welcome', config: this.#config(number) }, () => {});
         if (this.#state === 'stopping') child.send({ [NOTE]: 1, t: 'close' }, () => {});
         break;
       }
+      case 'named':
+        worker.name = `${this.#settings.namePrefix}-${note.n}`;
+        break;
       case 'flushed':
-        worker.flushed = true;
+        worker.advance('flushed');
         this.#checkStopped();
         break;
       case 'part': {
@@ -485,18 +454,20 @@ export class TinypoolEngine implements Engine {
     if (!this.#inflight.has(flight.id)) return;
     this.#land(flight);
     const lost = err instanceof WorkerLostError ? lostWorkers.get(err) : undefined;
-    if (flight.signal?.aborted && (err as Error)?.name === 'AbortError') {
-      this.#failFlight(flight, abortedBy(flight.signal), false);
-    } else if ((err as Error)?.message === 'Terminating worker thread' && this.#state !== 'terminated') {
+    const kind = runFailure(err);
+    if (flight.signal?.aborted && kind === 'aborted') {
+      this.#failFlight(flight, abortedBy(flight.signal));
+    } else if (kind === 'stopped' && this.#state !== 'terminated') {
       this.#afterStoppedWorker(flight);
-    } else if ((err as Error)?.name === 'CancelError') {
-      this.#failFlight(flight, this.#startupError ?? err, false); // tinypool's queue cancelled: its workers fail to start
-    } else if ((err as Error)?.name === 'DataCloneError') {
-      this.#refuseUnsendable(flight, err); // a thread worker: structured clone refused an argument
+    } else if (kind === 'cancelled') {
+      this.#failFlight(flight, this.#startupError ?? err); // tinypool's queue cancelled: its workers fail to start
     } else if (lost) {
       this.#afterWorkerLoss(flight, err as WorkerLostError, lost);
     } else {
-      this.#failFlight(flight, err);
+      // Our worker answers every batch, so a run fails otherwise only when tinypool could not post it to
+      // its MessagePort (for a child process too, before the relay): structured clone refused an argument
+      // (DataCloneError, or what a getter threw while being read).
+      this.#refuseUnsendable(flight, err);
     }
     this.#pump();
   }
@@ -506,19 +477,23 @@ export class TinypoolEngine implements Engine {
     const dying = worker.dying;
     let running: number | undefined;
     if (dying && dying.b === flight.id) running = (dying as { running: number }).running;
-    else if (dying || worker.exitRequested || !worker.started) {
+    else if (dying || worker.exitExpected || !worker.started) {
       // this batch never started on that worker
-      if (!worker.started && this.#startupFailures >= MAX_STARTUP_FAILURES) this.#failFlight(flight, err, false);
+      if (!worker.started && this.#startupFailures >= MAX_STARTUP_FAILURES) this.#failFlight(flight, err);
       else this.#handBack(flight, 0);
       return;
     } else running = flight.running ?? this.#startedTask(flight);
-    if (running === -1) {
-      this.#handBack(flight, 0); // killed outright (out of memory) before this batch started: it runs elsewhere
+    // A worker runs its batches one at a time, in the order sent, and answers each before starting the
+    // next; tinypool fails a dead worker's runs in that same order. So only the first of them can have
+    // started: the others waited behind it.
+    const first = worker.lostRuns++ === 0;
+    if (running === -1 || (running === undefined && !first)) {
+      this.#handBack(flight, 0); // killed outright before this batch started: it runs elsewhere
       return;
     }
     if (running === undefined) {
-      // A child process killed outright (SIGKILL, out of memory) says nothing: its tasks may have run, so
-      // none is run again; all fail with it.
+      // A child process killed outright (SIGKILL, out of memory) says nothing: the tasks of the batch it
+      // was running may have run, so none is run again; all fail with it.
       this.#failFlight(flight, err);
       return;
     }
@@ -546,43 +521,39 @@ export class TinypoolEngine implements Engine {
     return Atomics.load(this.#progress, flight.id % PROGRESS_SLOTS) - 1;
   }
 
-  /** Settles a flight's jobs with `err`; `ran`: whether they count as completed (lost with a worker) or not (never ran, stopped). */
-  #failFlight(flight: Flight, err: unknown, ran = true): void {
-    for (let i = 0; i < flight.end; i++) this.#finish(flight.jobs[i], false, err, ran);
+  /** Settles a flight's jobs with `err`. */
+  #failFlight(flight: Flight, err: unknown): void {
+    for (let i = 0; i < flight.end; i++) this.#finish(flight.jobs[i], false, err);
   }
 
   // ---- workers ------------------------------------------------------------------------------------
 
   /** Starts watching the workers tinypool created since we last looked (it creates them inside its own calls). */
   #adoptNew(): void {
-    for (const tw of this.#tp.threads as unknown as TinypoolWorkerObject[]) {
-      if (this.#watched.has(tw)) continue;
-      this.#watched.add(tw);
-      const worker = new WatchedWorker(tw, {
+    for (const handle of newWorkers(this.#tp, this.#watched)) {
+      const worker = new WatchedWorker(handle, {
         note: (w, note) => this.#onNote(w, note),
         exit: (w, code, signal, failWith) => this.#onWorkerExit(w, code, signal, failWith),
       });
       this.#workers.set(worker.id, worker);
-      if (worker.runtime === 'process') {
-        reapWithParent(worker.id);
-        guardSend(tw);
-      }
+      if (worker.runtime === 'process') reapWithParent(worker.id);
     }
   }
 
   #onWorkerExit(worker: WatchedWorker, code: number | null, signal: string | null, failWith: (error: Error) => void): void {
     this.#workers.delete(worker.id);
     if (worker.runtime === 'process') forgetChild(worker.id);
-    const knownToTinypool = (this.#tp.threads as unknown as TinypoolWorkerObject[]).includes(worker.tw);
+    const knownToTinypool = isServing(this.#tp, worker.handle);
     const normal = worker.flushed || (worker.retiring && code === 0);
     workerGone({ runtime: worker.runtime, id: worker.id, how: normal ? 'normal' : knownToTinypool ? 'died' : 'terminated' });
     if (!knownToTinypool) {
+      this.#adoptNew(); // tinypool may have started its replacement meanwhile
       this.#checkStopped();
       return; // tinypool stopped it (destroy, abort) and knows
     }
-    const asked = worker.exitRequested || worker.retiring;
+    const asked = worker.exitExpected;
     if (!worker.started && !asked) this.#startupFailures++;
-    const err = this.#lostError(worker, code, signal);
+    const err = lostWorkerError(worker, code, signal);
     lostWorkers.set(err, worker);
     // tinypool rejects the worker's runs with it (see #onRunFailed), forgets the worker and starts a replacement
     failWith(err);
@@ -592,7 +563,7 @@ export class TinypoolEngine implements Engine {
     if (this.#startupFailures >= MAX_STARTUP_FAILURES) {
       const failed = new WorkerLostError(`workers of this pool fail to start: ${err.message}`, { exitCode: code, signal, cause: err.cause });
       this.#startupError = failed;
-      for (const job of this.#queue.drain()) this.#finish(job, false, failed, false);
+      for (const job of this.#queue.drain()) this.#finish(job, false, failed);
       this.#queued = 0;
       this.#tp.cancelPendingTasks(); // runs waiting in tinypool for a worker that will not come
     } else if (this.#tp.threads.length < this.#settings.processes && (this.#inflight.size > 0 || this.#queued > 0)) {
@@ -602,33 +573,15 @@ export class TinypoolEngine implements Engine {
     this.#schedulePump();
   }
 
-  #lostError(worker: WatchedWorker, code: number | null, signal: string | null): WorkerLostError {
-    const cause = worker.dying?.error ? errorFromWire(worker.dying.error) : worker.lastError;
-    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-    // duck-typed: a thread's error event carries an Error of the main realm, not of a vm context's
-    const message = (cause as { message?: unknown } | undefined)?.message;
-    const why = typeof message === 'string' ? `: ${message}` : '';
-    const who = worker.name ? `${worker.name} (${worker.runtime} ${worker.id})` : `${worker.runtime} ${worker.id}`;
-    const when = worker.started ? 'while running the task' : 'before it could start';
-    return new WorkerLostError(`worker ${who} ${how} ${when}${why}`, { exitCode: code, signal, cause });
-  }
-
-  /**
-   * After a worker failed to start, tinypool no longer replaces lost workers by itself (tinypool-notes #10),
-   * and a run it queued for that worker waits for one. A run finding no worker ready makes tinypool start
-   * one: an empty batch does that, and costs a worker nothing.
-   */
+  /** Starts a worker where tinypool would not by itself (after a start-up failure), and watches it. */
   #kick(): void {
-    const empty: Batch = { b: 0, specs: [], t: [] };
-    this.#tp.run(empty).then(() => {}, () => {});
+    startWorker(this.#tp);
     this.#adoptNew();
   }
 
   /** Retires a worker (maxTasksPerChild): it runs its exit hooks and exits; tinypool then replaces it. */
   #retire(worker: WatchedWorker): void {
-    worker.retiring = true;
-    worker.exitRequested = true;
-    this.#tell(worker, { t: 'retire', w: worker.id });
+    if (worker.advance('retiring')) this.#tell(worker, { t: 'retire', w: worker.id });
   }
 
   #tell(worker: WatchedWorker | null, msg: Control): void {
@@ -637,20 +590,17 @@ export class TinypoolEngine implements Engine {
       return;
     }
     const targets = worker ? [worker] : [...this.#workers.values()];
-    for (const w of targets) if (!w.exited) w.tw.process!.send({ [NOTE]: 1, ...msg }, () => {});
+    for (const w of targets) if (!w.exited) w.handle.child!.send({ [NOTE]: 1, ...msg }, () => {});
   }
 
   // ---- settling and stopping ----------------------------------------------------------------------
 
-  /** Settles a job once. `ran`: it finished in a worker (counted in stats), rather than being dropped or stopped. */
-  #finish(job: QueuedJob, ok: boolean, value: unknown, ran = true): void {
+  /** Settles a job once, and counts it once: completed, failed or aborted. */
+  #finish(job: QueuedJob, ok: boolean, value: unknown): void {
     if (job.done) return;
     job.done = true;
     if (job.signal) this.#signals.delete(job.signal, job);
-    if (ran) {
-      this.#completed += job.items;
-      if (!ok) this.#failed += job.items;
-    }
+    this.#counts.settled(job.items, ok ? 'completed' : value instanceof AbortError ? 'aborted' : 'failed');
     try {
       job.settle(ok, value);
     } finally {
@@ -658,12 +608,16 @@ export class TinypoolEngine implements Engine {
     }
   }
 
-  #aborted(signal: AbortSignal, jobs: QueuedJob[]): void {
+
+  #onAbort(signal: AbortSignal, jobs: QueuedJob[]): void {
     for (const flight of this.#inflight.values()) if (flight.signal === signal) flight.controller?.abort();
+    // tinypool stopped those runs' workers and started replacements: watch them now, before a child's
+    // first message (its hello) can arrive, or it would never be configured and its batches would hang
+    this.#adoptNew();
     for (const job of jobs) {
       if (this.#isInFlight(job)) continue;
       if (!job.done) this.#queued--;
-      this.#finish(job, false, abortedBy(signal), false);
+      this.#finish(job, false, abortedBy(signal));
     }
     this.#maybeStop();
   }

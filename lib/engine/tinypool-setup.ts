@@ -9,9 +9,8 @@ import Tinypool from 'tinypool';
 import { WORKER_ARG } from '../base/context.js';
 import { childEnv, fromSource, processExecArgv, threadEnv, threadExecArgv } from '../base/spawn-options.js';
 import { tsxApiUrl, tsxLoaderUrl } from '../base/ts-loader.js';
-import type { Batch, WorkerConfig } from '../worker/protocol.js';
-import type { EngineSettings } from './tinypool-engine.js';
-import type { TinypoolWorkerObject } from './worker-watch.js';
+import type { WorkerConfig } from '../worker/protocol.js';
+import type { EngineSettings } from './settings.js';
 
 const workerFile = (() => {
   if (!fromSource) return fileURLToPath(new URL('../worker/pool-worker.bundle.mjs', import.meta.url));
@@ -44,25 +43,4 @@ export function createTinypool(settings: EngineSettings, threadConfig: WorkerCon
     serialization: 'advanced',
     workerData: threadConfig,
   });
-}
-
-/**
- * tinypool relays a run to a child process with `process.send` inside a MessagePort listener: a value v8
- * refuses would throw there, out of anyone's reach, and leave the run pending forever (tinypool-notes #3).
- * Serializing every batch beforehand would double the cost of every run, so the relay is guarded instead:
- * a batch that cannot be sent is replaced by a note saying so, which the worker answers at once, and the
- * engine then names the value that could not cross (#refuseUnsendable).
- */
-export function guardSend(tw: TinypoolWorkerObject): void {
-  const worker = tw as TinypoolWorkerObject & { send(message: any): void };
-  const send = worker.send.bind(worker);
-  worker.send = (message: any) => {
-    try {
-      send(message);
-    } catch (err) {
-      const batch = message?.task as Batch | undefined;
-      if (message?.source !== 'port' || typeof batch?.b !== 'number') throw err;
-      send({ ...message, task: { b: batch.b, specs: [], t: [], unsendable: true } satisfies Batch });
-    }
-  };
 }

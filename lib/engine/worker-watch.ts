@@ -1,27 +1,17 @@
 /**
  * Our watch over one tinypool worker. tinypool starts, feeds and replaces workers; what it does not
- * see, we add here (tinypool-notes.md):
- * - death: a thread that calls process.exit() leaves tinypool's task pending (#4), and a crash reaches
- *   tinypool with the bare error or "Worker exited unexpectedly" (#5, #6). We take tinypool's 'error'
- *   listeners off the worker and call them ourselves once the worker has exited and everything it sent
- *   has been read (its notes, its last output), with a WorkerLostError that names the worker: tinypool
- *   then rejects the worker's runs with it and starts a replacement, down its own failure path.
+ * see, we add here:
+ * - death: a thread that calls process.exit() leaves tinypool's run pending, and a crash reaches
+ *   tinypool with the bare error or "Worker exited unexpectedly". Once the worker has exited and
+ *   everything it sent has been read (its notes, its last output), the engine fails it down tinypool's
+ *   own failure path (WorkerHandle.fail) with a WorkerLostError that names the worker;
  * - output: bytes received from the worker's stdout/stderr, so results settle after their output;
  * - notes: the messages a worker sends beside tinypool's replies (protocol.ts).
  */
-import type { ChildProcess } from 'node:child_process';
 import type { Worker as NodeWorker } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
 import { NOTE, type Note } from '../worker/protocol.js';
-
-/** The parts of a tinypool worker object (ThreadWorker / ProcessWorker) we use. */
-export interface TinypoolWorkerObject {
-  threadId: number;
-  thread?: NodeWorker;
-  process?: ChildProcess & { connected: boolean };
-  onUnexpectedExit?: () => void;
-  isTerminating?: boolean;
-}
+import { isReadyMessage, type WorkerHandle } from './tinypool-adapter.js';
 
 export interface WatchEvents {
   /** A note from the worker. */
@@ -33,52 +23,113 @@ export interface WatchEvents {
 /** How long a child process's pipes may stay open after it exited (a grandchild may hold them). */
 const DRAIN_AFTER_EXIT_MS = 250;
 
+/**
+ * A worker's life, as the engine sees it:
+ * - starting: tinypool made it; it has said nothing yet (a death now is a start-up failure);
+ * - ready: it answered (tinypool's handshake, a note of ours, a reply);
+ * - retiring: we asked it to exit (maxTasksPerChild); its exit is expected;
+ * - flushed: the pool is closing; it ran its exit hooks and waits to be stopped;
+ * - exited: its thread or process ended; what it sent last may still be on its way;
+ * - gone: everything it sent has been read, and the engine was told.
+ */
+export type WorkerState = 'starting' | 'ready' | 'retiring' | 'flushed' | 'exited' | 'gone';
+
+/** The transitions a worker may take; any other event comes late (a message from a retiring worker) and changes nothing. */
+const NEXT: Record<WorkerState, readonly WorkerState[]> = {
+  starting: ['ready', 'exited', 'gone'], // gone: a child process that could not be spawned never exits
+  ready: ['retiring', 'flushed', 'exited'],
+  retiring: ['flushed', 'exited'],
+  flushed: ['exited'],
+  exited: ['gone'],
+  gone: [],
+};
+
 export class WatchedWorker {
-  readonly tw: TinypoolWorkerObject;
+  readonly handle: WorkerHandle;
   /** Thread id or pid. */
   readonly id: number;
   readonly runtime: 'thread' | 'process';
-  /** Set once it answered tinypool's start-up or sent a note: a death before that is a start-up failure. */
-  started = false;
+  #state: WorkerState = 'starting';
+  /** The last state it had while alive: what it was doing when it exited. */
+  #lastAlive: WorkerState = 'starting';
   name = '';
   /** The worker's last word before dying, if it had time to say it. */
   dying: Extract<Note, { t: 'dying' }> | null = null;
-  /** The worker reached maxTasksPerChild; its exit is expected. */
-  retiring = false;
-  /** We asked it to exit (close, retire). */
-  exitRequested = false;
-  /** At close: it ran its exit hooks and waits to be stopped. */
-  flushed = false;
   /** It said it holds exit hooks (BatchReply.hooks): at close it must run them before it is stopped. */
   hasHooks = false;
-  /** It exited; `gone` once everything it sent has been read and the engine was told. */
-  exited = false;
-  gone = false;
+  /** Runs of this worker failed so far because it died (the first may have started; later ones waited). */
+  lostRuns = 0;
+
+  get state(): WorkerState {
+    return this.#state;
+  }
+
+  /** Moves to `next` if the worker's life allows it from where it is; returns whether it moved. */
+  advance(next: WorkerState): boolean {
+    if (this.#state === 'exited' && next !== 'gone') {
+      // a message it sent before exiting, read after the exit (a child's IPC drains later): it tells
+      // what the worker was doing when it exited
+      if (!NEXT[this.#lastAlive].includes(next) || next === 'exited') return false;
+      this.#lastAlive = next;
+      return true;
+    }
+    if (!NEXT[this.#state].includes(next)) return false;
+    if (this.#state !== 'exited') this.#lastAlive = this.#state;
+    this.#state = next;
+    return true;
+  }
+
+  /** It answered before it exited: a death is not a start-up failure. */
+  get started(): boolean {
+    return this.#alive() !== 'starting';
+  }
+
+  /** It was asked to exit (maxTasksPerChild). */
+  get retiring(): boolean {
+    return this.#alive() === 'retiring';
+  }
+
+  /** We asked it to exit (retiring) or to be ready to be stopped (flushed): its exit is no loss. */
+  get exitExpected(): boolean {
+    const alive = this.#alive();
+    return alive === 'retiring' || alive === 'flushed';
+  }
+
+  /** At close: it ran its exit hooks. */
+  get flushed(): boolean {
+    return this.#alive() === 'flushed';
+  }
+
+  get exited(): boolean {
+    return this.#state === 'exited' || this.#state === 'gone';
+  }
+
+  get gone(): boolean {
+    return this.#state === 'gone';
+  }
+
+  #alive(): WorkerState {
+    return this.exited ? this.#lastAlive : this.#state;
+  }
+
   #finishExit: (() => void) | null = null;
   lastError: unknown;
   #outSeen = 0;
   #errSeen = 0;
   #waiters: { out: number; err: number; run: () => void }[] = [];
 
-  constructor(tw: TinypoolWorkerObject, events: WatchEvents) {
-    this.tw = tw;
-    this.id = tw.threadId;
-    const emitter = (tw.thread ?? tw.process)!;
-    this.runtime = tw.thread ? 'thread' : 'process';
+  constructor(handle: WorkerHandle, events: WatchEvents) {
+    this.handle = handle;
+    this.id = handle.id;
+    this.runtime = handle.runtime;
+    const emitter = handle.emitter;
     this.#countOutput(emitter.stdout, 'out');
     this.#countOutput(emitter.stderr, 'err');
-
-    // tinypool's failure path, called by us at the right time with the right error.
-    const tinypoolOnError = emitter.listeners('error') as ((err: unknown) => void)[];
-    for (const listener of tinypoolOnError) emitter.off('error', listener);
-    const failWith = (error: Error) => {
-      for (const listener of tinypoolOnError) listener(error);
-    };
+    const failWith = handle.fail;
     emitter.on('error', (err: unknown) => {
       this.lastError = err;
       // a child that could not be started at all never exits: fail it now
-      if (this.runtime === 'process' && tw.process!.pid === undefined && !this.gone) {
-        this.gone = true;
+      if (this.runtime === 'process' && handle.child!.pid === undefined && this.advance('gone')) {
         this.#releaseWaiters();
         events.exit(this, null, null, failWith);
       }
@@ -87,25 +138,24 @@ export class WatchedWorker {
     emitter.on('message', (msg: any) => {
       if (msg !== null && typeof msg === 'object') {
         if (msg[NOTE]) {
-          this.started = true;
+          this.advance('ready');
           events.note(this, msg[NOTE] as Note);
-        } else if (msg.ready === true) {
-          this.started = true;
+        } else if (isReadyMessage(msg)) {
+          this.advance('ready');
         }
       }
     });
 
     if (this.runtime === 'thread') {
       // 'exit' comes after Node has drained the thread's ports: its notes and output are in.
-      tw.thread!.on('exit', (code) => {
-        this.exited = true;
+      (emitter as NodeWorker).on('exit', (code) => {
+        this.advance('exited');
         this.#exited(events, code, null, failWith);
       });
     } else {
-      const child = tw.process!;
-      child.off('exit', tw.onUnexpectedExit!);
+      const child = handle.child!;
       child.on('exit', (code, signal) => {
-        this.exited = true;
+        this.advance('exited');
         // Notes travel on the IPC channel and output on pipes: wait until they are read, not longer than needed.
         const finish = () => {
           if (this.#finishExit === null) return;
@@ -157,8 +207,7 @@ export class WatchedWorker {
   }
 
   #exited(events: WatchEvents, code: number | null, signal: string | null, failWith: (error: Error) => void): void {
-    if (this.gone) return;
-    this.gone = true;
+    if (!this.advance('gone')) return;
     this.#releaseWaiters();
     events.exit(this, code, signal, failWith);
   }

@@ -12,10 +12,11 @@
  * - its reply carries how many bytes of output the worker wrote, so the parent prints them first;
  * - it counts tasks for maxTasksPerChild and retires the worker when the count is reached.
  */
-import { BroadcastChannel, MessagePort, parentPort, threadId } from 'node:worker_threads';
+import { BroadcastChannel, parentPort, threadId } from 'node:worker_threads';
 import { serialize } from 'node:v8';
 import { performance } from 'node:perf_hooks';
 import { ignoreBrokenPipes, written } from './output.js';
+import { guardThreadReplies, onParentMessage, postToParent, threadWorkerData } from './tinypool-adapter.js';
 import { runTask, isThenable } from './run-task.js';
 import { setProcessName } from '../base/context.js';
 import { encodeHandles } from '../base/codec/handles.js';
@@ -42,11 +43,9 @@ const me = isThread ? threadId : process.pid;
 
 // ---- notes to the parent --------------------------------------------------------------------------
 
-/** Threads: on parentPort, dressed as a tinypool "ready" message (which tinypool accepts at any time). */
 function post(note: Note): void {
   try {
-    if (isThread) parentPort!.postMessage({ ready: true, [NOTE]: note });
-    else process.send?.({ [NOTE]: note });
+    postToParent(NOTE, note);
   } catch {
     // a result in the note cannot be cloned: send the note without results (the reply will carry them)
     if ('r' in note && note.r.length > 0) post({ ...note, r: sendable(note.r) } as Note);
@@ -70,6 +69,7 @@ function configure(cfg: WorkerConfig): void {
   progress = cfg.progress;
   const number = cfg.counter ? Atomics.add(cfg.counter, 0, 1) + 1 : cfg.number;
   setProcessName(`${cfg.prefix}-${number}`);
+  if (isThread) post({ t: 'named', w: me, n: number! }); // a process was numbered by the parent
   if (cfg.preload?.length || cfg.initializer) initDone = prepare(cfg);
   if (isThread) {
     const channel = new BroadcastChannel(cfg.channel);
@@ -145,10 +145,12 @@ function sayDying(error?: unknown): void {
 }
 
 const realExit = process.exit.bind(process);
-process.exit = ((code?: number | string | null) => {
+process.exit = function exit(code?: number | string | null) {
   sayDying();
-  return realExit(code as number);
-}) as typeof process.exit;
+  // Node ends a thread that threw with process.exit() and no argument, process.exitCode set to 1:
+  // passing `undefined` on would reset it to 0
+  return arguments.length === 0 ? realExit() : realExit(code as number);
+} as typeof process.exit;
 // A monitor only watches: the exception still ends the worker as it would have.
 process.on('uncaughtExceptionMonitor', (err) => sayDying(err));
 
@@ -179,19 +181,26 @@ function transferOf(message: any): ArrayBuffer[] | undefined {
 }
 
 function pushOk(results: unknown[], value: unknown, flags: number): void {
-  if (isThread) addTransfer(results, movedBuffers(value));
-  if (flags & CHUNK) {
-    const packed = packNumbers(value as unknown[]);
-    if (packed) {
-      results.push(OK_PACKED, packed.buffer); // the bare buffer: cheaper to serialize than its view
-      return;
-    }
-  }
-  if (typeof value === 'object' && value !== null) {
-    const enc = encodeHandles(value, runtime);
-    results.push(enc.found ? OK_HANDLES : OK, enc.value);
-  } else {
+  if (typeof value !== 'object' || value === null) {
     results.push(OK, value);
+    return;
+  }
+  // Reading the result may throw (a getter, a Proxy, nesting too deep): that is this task's
+  // SerializationError, never the batch's failure.
+  try {
+    if (isThread) addTransfer(results, movedBuffers(value));
+    if (flags & CHUNK) {
+      const packed = packNumbers(value as unknown[]);
+      if (packed) {
+        results.push(OK_PACKED, packed.buffer); // the bare buffer: cheaper to serialize than its view
+        return;
+      }
+    }
+    const enc = encodeHandles(value, runtime, 'result');
+    results.push(enc.found ? OK_HANDLES : OK, enc.value);
+  } catch (err) {
+    const unsendable = err instanceof SerializationError ? err : new SerializationError(`cannot send the task's result back: ${String((err as Error)?.message ?? err)}`, 'result', { cause: err });
+    results.push(FAILED, errorToWire(unsendable));
   }
 }
 
@@ -215,22 +224,11 @@ function sendable(results: unknown[]): unknown[] {
 
 // A thread's reply is cloned by tinypool's postMessage: a result that cannot be cloned would throw there and
 // kill the worker. Catch it, turn the culprits into SerializationErrors, and send the rest.
-if (isThread) {
-  const postMessage = MessagePort.prototype.postMessage;
-  MessagePort.prototype.postMessage = function (this: MessagePort, message: any, transfer?: any) {
-    if (anyTransfers) {
-      const moved = transferOf(message);
-      if (moved) transfer = transfer?.length ? [...new Set([...transfer, ...moved])] : moved;
-    }
-    try {
-      return postMessage.call(this, message, transfer);
-    } catch (err) {
-      const reply = message?.result as BatchReply | undefined;
-      if (!reply || !Array.isArray(reply.r) || reply.w !== me) throw err;
-      return postMessage.call(this, { ...message, result: { ...reply, r: sendable(reply.r) } }, transfer);
-    }
-  } as typeof MessagePort.prototype.postMessage;
-}
+guardThreadReplies(
+  (result) => Array.isArray((result as BatchReply | undefined)?.r) && (result as BatchReply).w === me,
+  (result: BatchReply) => ({ ...result, r: sendable(result.r) }),
+  (message) => (anyTransfers ? transferOf(message) : undefined),
+);
 
 // ---- batches ----------------------------------------------------------------------------------------
 
@@ -280,7 +278,11 @@ function surelySerializable(results: unknown[]): boolean {
     for (const key in v) if (!plain((v as Record<string, unknown>)[key])) return false;
     return true;
   };
-  for (let i = 1; i < results.length; i += 2) if (!plain(results[i])) return false;
+  try {
+    for (let i = 1; i < results.length; i += 2) if (!plain(results[i])) return false;
+  } catch {
+    return false; // a getter threw or nesting is too deep: the full check says which
+  }
   return true;
 }
 
@@ -425,13 +427,12 @@ function failInit(batch: Batch): unknown {
 function start(): void {
   if (isThread) {
     configured = Promise.resolve();
-    configure((process as any).__tinypool_state__.workerData as WorkerConfig);
+    configure(threadWorkerData<WorkerConfig>());
     return;
   }
   ignoreBrokenPipes();
   configured = new Promise((resolve) => {
-    process.on('message', (msg: ToProcessWorker) => {
-      if (!msg || !(msg as any)[NOTE]) return;
+    onParentMessage(NOTE, (msg: ToProcessWorker) => {
       if (msg.t === 'welcome') {
         try {
           configure(msg.config);

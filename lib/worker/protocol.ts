@@ -95,6 +95,8 @@ export const NOTE = '__multiproc__';
 export type Note =
   /** A process worker has started and asks for its configuration. */
   | { t: 'hello'; w: number }
+  /** A thread worker took its number (from the shared counter): the parent names it in errors as processes are. */
+  | { t: 'named'; w: number; n: number }
   /** Results so far of a batch whose current task is slow; tasks from `rest` on are handed back. */
   | ({ t: 'part'; w: number; b: number; running: number; rest: number; out: number; err: number } & ResultRun)
   /** The worker is about to die: results so far of the batch it was running, and which task was running. */

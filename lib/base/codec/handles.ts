@@ -7,6 +7,8 @@
  * Only arrays and plain objects are searched, as SPEC promises ("top level or nested in arrays
  * and plain objects"); copies are made only along the path to a handle.
  */
+import { SerializationError } from '../errors.js';
+import { isStackOverflow, TOO_DEEP } from './too-deep.js';
 
 /** Implemented by every object that can be passed to a task or Process as a live handle. */
 export const toHandle: unique symbol = Symbol.for('multiproc.toHandle') as any;
@@ -45,11 +47,72 @@ function isPlainObject(value: object): boolean {
   return Object.getPrototypeOf(proto) === null && typeof proto.constructor === 'function' && proto.constructor.name === 'Object';
 }
 
+/** A getter that threw while the value was read for sending, and the path below the root where it sits. */
+class UnreadableAt {
+  constructor(readonly cause: unknown, readonly segments: string[]) {}
+}
+
+/** How the elements of the top-level list are named in errors: `args[0]`, or a chunk's `items[base + i]`. */
+export type RootPath = string | ((index: number) => string);
+
 /**
  * Replaces handle sources inside `value` by descriptors. Returns `found: false` and the value
  * itself when there is none, which is the common, allocation-free case.
+ *
+ * Reading the value is the first thing that touches every part of it, so this is where a getter that
+ * throws, or nesting deeper than the serializer follows, is met: both throw SerializationError naming the
+ * path from `root` (`args[0].g`), never the raw error.
  */
-export function encodeHandles(value: unknown, target: HandleTarget): { value: unknown; found: boolean } {
+export function encodeHandles(value: unknown, target: HandleTarget, root: RootPath = 'args'): { value: unknown; found: boolean } {
+  try {
+    return encodeHandlesUnchecked(value, target);
+  } catch (err) {
+    if (err instanceof UnreadableAt) {
+      const [first, ...rest] = err.segments;
+      const path = first === undefined ? rootName(root) : `${typeof root === 'string' ? `${root}${first}` : root(Number(first.slice(1, -1)))}${rest.join('')}`;
+      throw new SerializationError(`cannot send ${path}: its getter threw: ${messageOf(err.cause)}`, path, { cause: err.cause });
+    }
+    if (isStackOverflow(err)) {
+      const path = deepElement(value, target, root) ?? rootName(root);
+      throw new SerializationError(`cannot send ${path}: ${TOO_DEEP}`, path, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** The element of the top-level list that is nested too deeply (`args[0]`), when the root is a list. */
+function deepElement(value: unknown, target: HandleTarget, root: RootPath): string | null {
+  if (!Array.isArray(value)) return null;
+  for (let i = 0; i < value.length; i++) {
+    try {
+      encodeHandlesUnchecked(value[i], target);
+    } catch (err) {
+      if (isStackOverflow(err)) return typeof root === 'string' ? `${root}[${i}]` : root(i);
+    }
+  }
+  return null;
+}
+
+function rootName(root: RootPath): string {
+  return typeof root === 'string' ? root : root(0).replace(/\[\d+\]$/, '');
+}
+
+function messageOf(err: unknown): string {
+  try {
+    const message = (err as { message?: unknown })?.message;
+    return typeof message === 'string' ? message : String(err);
+  } catch {
+    return 'an unreadable value';
+  }
+}
+
+/** Prepends `segment` to the path of a getter failure passing through this level. */
+function below(err: unknown, segment: string): unknown {
+  if (err instanceof UnreadableAt) err.segments.unshift(segment);
+  return err;
+}
+
+function encodeHandlesUnchecked(value: unknown, target: HandleTarget): { value: unknown; found: boolean } {
   let found = false;
   const seen = new Set<object>();
   const walk = (v: unknown): unknown => {
@@ -67,7 +130,12 @@ export function encodeHandles(value: unknown, target: HandleTarget): { value: un
       for (let i = 0; i < v.length; i++) {
         const item = v[i];
         if (typeof item !== 'object' || item === null) continue;
-        const out = walk(item);
+        let out: unknown;
+        try {
+          out = walk(item);
+        } catch (err) {
+          throw below(err, `[${i}]`);
+        }
         if (out !== item) {
           copy ??= v.slice();
           copy[i] = out;
@@ -75,8 +143,18 @@ export function encodeHandles(value: unknown, target: HandleTarget): { value: un
       }
     } else {
       for (const key of Object.keys(v)) {
-        const item = (v as any)[key];
-        const out = walk(item);
+        let item: unknown;
+        try {
+          item = (v as any)[key];
+        } catch (err) {
+          throw new UnreadableAt(err, [`.${key}`]);
+        }
+        let out: unknown;
+        try {
+          out = walk(item);
+        } catch (err) {
+          throw below(err, `.${key}`);
+        }
         if (out !== item) {
           copy ??= { ...v };
           copy[key] = out;

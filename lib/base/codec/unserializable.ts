@@ -8,6 +8,7 @@ import { Server, Socket } from 'node:net';
 import { Stream } from 'node:stream';
 import { types } from 'node:util';
 import type { Runtime } from './handles.js';
+import { isStackOverflow, TOO_DEEP } from './too-deep.js';
 
 /** Where the guide shows what to do instead (the main thread owns the I/O, tasks get the bytes). */
 const LIVE_OBJECTS_DOC = 'see "Sockets, streams and other live objects" in docs/guide.md';
@@ -53,8 +54,31 @@ function describeLive(value: object): string | null {
   return null;
 }
 
-/** Returns `path: what` for the first value below `root` that cannot cross, or null. */
+
+/** The text of what a getter threw, never throwing itself. */
+function thrownText(err: unknown): string {
+  try {
+    const message = (err as { message?: unknown })?.message;
+    return typeof message === 'string' ? message : String(err);
+  } catch {
+    return 'an unreadable value';
+  }
+}
+
+/**
+ * Returns `path: what` for the first value below `root` that cannot cross, or null. Never throws: a
+ * getter that throws is named by its path, and a value too deep to walk is named by `rootPath`.
+ */
 export function findUnserializable(root: unknown, rootPath: string, target: Runtime): string | null {
+  try {
+    return walkUnserializable(root, rootPath, target);
+  } catch (err) {
+    if (isStackOverflow(err)) return `${rootPath}: ${TOO_DEEP}`;
+    return `${rootPath}: ${thrownText(err)}`; // a Proxy whose traps throw
+  }
+}
+
+function walkUnserializable(root: unknown, rootPath: string, target: Runtime): string | null {
   const seen = new Set<object>();
   const walk = (value: unknown, path: string): string | null => {
     if (typeof value === 'function' || typeof value === 'symbol') return `${path}: ${describe(value)}`;
@@ -80,7 +104,13 @@ export function findUnserializable(root: unknown, rootPath: string, target: Runt
       }
     } else if (!(value instanceof Error)) {
       for (const key of Object.keys(value)) {
-        const hit = walk((value as any)[key], `${path}.${key}`);
+        let item: unknown;
+        try {
+          item = (value as any)[key];
+        } catch (err) {
+          return `${path}.${key}: its getter threw: ${thrownText(err)}`;
+        }
+        const hit = walk(item, `${path}.${key}`);
         if (hit) return hit;
       }
     }

@@ -1,0 +1,48 @@
+/**
+ * How much goes into a batch, and how many batches may be in flight: a batch holds about BATCH_MS of
+ * measured work (exactly one task until tasks have been measured), so a long task is never queued
+ * behind; each worker holds at most one batch while tasks are long and two while they are short.
+ */
+
+/** Work per batch, in milliseconds of measured task time. */
+export const BATCH_MS = 1;
+const MAX_BATCH = 2048;
+
+export class BatchSizing {
+  readonly #workers: number;
+  readonly #maxTasksPerChild: number;
+  /** Mean measured task time (ms), Infinity until a task has been measured. */
+  #avgMs = Infinity;
+  /** Tasks of the last batch that ran well within BATCH_MS (0 after one that did not): twice as many may go next. */
+  #proven = 0;
+
+  constructor(workers: number, maxTasksPerChild?: number) {
+    this.#workers = workers;
+    this.#maxTasksPerChild = maxTasksPerChild ?? Infinity;
+  }
+
+  /** A reply ran `count` tasks in `busyMs`. */
+  measured(count: number, busyMs: number): void {
+    if (count <= 0) return;
+    const per = busyMs / count;
+    this.#avgMs = this.#avgMs === Infinity ? per : this.#avgMs * 0.8 + per * 0.2;
+    this.#proven = busyMs < BATCH_MS / 2 ? count : 0;
+  }
+
+  /** Runs in flight allowed now: one per worker, two while tasks are short, but one for a worker stuck on a slow task. */
+  limit(queued: number, slowFlights: number): number {
+    // A second batch waits in a worker only while tasks are short, or while more work is queued than there
+    // are workers: every worker then has work after its current batch, so none waits behind a long one idly.
+    const perWorker = this.#avgMs < BATCH_MS || queued > this.#workers ? 2 : 1;
+    return Math.max(1, this.#workers * perWorker - slowFlights * (perWorker - 1));
+  }
+
+  /** Tasks for the next batch, with `queued` waiting. */
+  size(queued: number): number {
+    // The mean overstates tiny tasks measured in small batches (a batch's fixed costs count as task time):
+    // a batch that ran well within BATCH_MS may be doubled, so batches reach their size in a few replies.
+    const measured = this.#avgMs === Infinity ? 1 : Math.max(Math.floor(BATCH_MS / Math.max(this.#avgMs, 1e-4)), 2 * this.#proven);
+    const fair = Math.ceil(queued / this.#workers);
+    return Math.max(1, Math.min(MAX_BATCH, measured, fair, this.#maxTasksPerChild));
+  }
+}

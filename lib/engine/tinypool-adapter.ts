@@ -1,0 +1,159 @@
+/**
+ * Every place the parent side of the engine reaches past tinypool's public API, in one file. The rest
+ * of the engine sees only what is exported here: worker handles, a takeover of a worker's failure
+ * path, a guarded relay to child processes, and run failures sorted into kinds. Each touch has a
+ * contract test (__tests__/tinypool-contract.test.ts) that fails, naming the touch, the day a tinypool
+ * release changes it; docs/architecture.md lists them.
+ *
+ * Functions take the Tinypool instance (or its worker object) as an argument and never import
+ * tinypool, so the contract tests can run them against another tinypool version.
+ */
+import type { ChildProcess } from 'node:child_process';
+import type { Worker as NodeWorker } from 'node:worker_threads';
+
+/** The fields of a batch (lib/worker/protocol.ts) the adapter reads or writes. */
+interface Batch {
+  b: number;
+  specs: unknown[];
+  t: unknown[];
+  unsendable?: true;
+}
+
+/**
+ * A tinypool worker object (ThreadWorker / ProcessWorker). `threadId` is public (TinypoolWorker);
+ * the rest is private.
+ */
+interface TinypoolWorkerObject {
+  threadId: number;
+  /** touch 1: the node Worker of a ThreadWorker. */
+  thread?: NodeWorker;
+  /** touch 1: the ChildProcess of a ProcessWorker. */
+  process?: ChildProcess & { connected: boolean };
+  /** touch 3: the 'exit' listener a ProcessWorker adds, which turns any exit into an 'error'. */
+  onUnexpectedExit?: () => void;
+  /** touch 4: how a ProcessWorker relays a run from its MessagePort to the child. */
+  send?: (message: any) => void;
+}
+
+/** What `Tinypool` offers that we use: `threads` is public, its elements are worker objects. */
+export interface TinypoolLike {
+  readonly threads: unknown[];
+  run(task: unknown, options?: { signal?: AbortSignal }): Promise<unknown>;
+  cancelPendingTasks(): void;
+  destroy(): Promise<void>;
+}
+
+/** Our handle on one worker tinypool started. */
+export interface WorkerHandle {
+  /** Thread id or pid. */
+  readonly id: number;
+  readonly runtime: 'thread' | 'process';
+  /** The node Worker or ChildProcess: 'message', 'exit', 'error', stdout and stderr. */
+  readonly emitter: NodeWorker | ChildProcess;
+  /** The child process (process runtime). */
+  readonly child?: ChildProcess & { connected: boolean };
+  /**
+   * Fails the worker down tinypool's own failure path (it rejects the worker's runs with `error`,
+   * forgets the worker and starts a replacement). Ours to call, once the worker has exited and
+   * everything it sent has been read: tinypool's listeners were taken off the worker.
+   */
+  fail(error: Error): void;
+  /** The object tinypool lists in `threads`, to tell whether tinypool still serves it. */
+  readonly key: unknown;
+}
+
+/** Workers in `tp` not in `seen` (which is updated): tinypool creates them inside its own calls. */
+export function newWorkers(tp: TinypoolLike, seen: WeakSet<object>): WorkerHandle[] {
+  const out: WorkerHandle[] = [];
+  for (const tw of tp.threads as TinypoolWorkerObject[]) {
+    if (seen.has(tw)) continue;
+    seen.add(tw);
+    out.push(takeOver(tw));
+  }
+  return out;
+}
+
+/** Whether tinypool still lists this worker (it forgets one it stopped: abort, destroy, recycling). */
+export function isServing(tp: TinypoolLike, worker: WorkerHandle): boolean {
+  return tp.threads.includes(worker.key);
+}
+
+function takeOver(tw: TinypoolWorkerObject): WorkerHandle {
+  const emitter = (tw.thread ?? tw.process)!;
+  if (!emitter) throw new Error('tinypool contract: a worker object has neither .thread nor .process');
+  // touch 2: tinypool's 'error' listeners are its failure path; we call them ourselves, at the right
+  // time (after 'exit' and the worker's last messages) and with an error that names the worker.
+  const listeners = emitter.listeners('error') as ((err: unknown) => void)[];
+  for (const listener of listeners) emitter.off('error', listener);
+  if (tw.process) {
+    // touch 3: a ProcessWorker reports any exit at once as "Worker exited unexpectedly"; we report it
+    // ourselves after the child's pipes and IPC are drained.
+    tw.process.off('exit', tw.onUnexpectedExit!);
+    guardSend(tw);
+  }
+  return {
+    id: tw.threadId,
+    runtime: tw.thread ? 'thread' : 'process',
+    emitter,
+    child: tw.process,
+    key: tw,
+    fail: (error) => {
+      for (const listener of listeners) listener(error);
+    },
+  };
+}
+
+/**
+ * touch 4: a ProcessWorker relays a run to its child with `process.send` inside a MessagePort listener:
+ * a value v8 refuses would throw there, out of anyone's reach, and leave the run pending forever.
+ * Serializing every batch beforehand would double the cost of every run, so the relay is guarded: a
+ * batch that cannot be sent is replaced by one saying so (`unsendable`), which the worker answers at
+ * once, and the engine then names the value that could not cross.
+ */
+function guardSend(tw: TinypoolWorkerObject): void {
+  const send = tw.send!.bind(tw);
+  tw.send = (message: any) => {
+    try {
+      send(message);
+    } catch (err) {
+      // the relay's envelope: { ...request, source: 'port' }, the request's `task` being our batch
+      const batch = message?.task as Batch | undefined;
+      if (message?.source !== 'port' || typeof batch?.b !== 'number') throw err;
+      send({ ...message, task: { b: batch.b, specs: [], t: [], unsendable: true } satisfies Batch });
+    }
+  };
+}
+
+/** Why a run failed, when tinypool failed it (rather than our worker or the worker's death). */
+export type RunFailure = 'aborted' | 'stopped' | 'cancelled' | 'other';
+
+/**
+ * touch 5: tinypool's own rejections are told apart by their texts: its AbortError (the run's signal),
+ * "Terminating worker thread" (the worker was stopped: destroy, or an abort of another run on it) and
+ * CancelError (cancelPendingTasks).
+ */
+export function runFailure(err: unknown): RunFailure {
+  const { name, message } = (err ?? {}) as { name?: unknown; message?: unknown };
+  if (name === 'AbortError') return 'aborted';
+  if (message === 'Terminating worker thread') return 'stopped';
+  if (name === 'CancelError') return 'cancelled';
+  return 'other';
+}
+
+/**
+ * touch 6: whether a message on the worker's own channel is tinypool's start-up handshake
+ * (`{ ready: true }`), which a worker sends once its task module has loaded.
+ */
+export function isReadyMessage(msg: unknown): boolean {
+  return msg !== null && typeof msg === 'object' && (msg as { ready?: unknown }).ready === true;
+}
+
+/**
+ * touch 7: after a worker fails during start-up tinypool no longer replaces lost workers by itself (a
+ * flag it never resets), and a run it queued for that worker waits for one. A run finding no worker
+ * ready makes tinypool start one: an empty batch does that, and costs a worker nothing.
+ */
+export function startWorker(tp: TinypoolLike): void {
+  const empty: Batch = { b: 0, specs: [], t: [] };
+  tp.run(empty).then(() => {}, () => {});
+}
