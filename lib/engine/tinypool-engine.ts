@@ -596,11 +596,12 @@ export class TinypoolEngine implements Engine {
   // ---- settling and stopping ----------------------------------------------------------------------
 
   /** Settles a job once, and counts it once: completed, failed or aborted. */
-  #finish(job: QueuedJob, ok: boolean, value: unknown): void {
+  /** `dropped`: never started, and not for a fault of its own (an early-left imap): counted as aborted. */
+  #finish(job: QueuedJob, ok: boolean, value: unknown, dropped = false): void {
     if (job.done) return;
     job.done = true;
     if (job.signal) this.#signals.delete(job.signal, job);
-    this.#counts.settled(job.items, ok ? 'completed' : value instanceof AbortError ? 'aborted' : 'failed');
+    this.#counts.settled(job.items, ok ? 'completed' : dropped || value instanceof AbortError ? 'aborted' : 'failed');
     try {
       job.settle(ok, value);
     } finally {
@@ -626,7 +627,7 @@ export class TinypoolEngine implements Engine {
     for (const job of this.#signals.members(signal)) {
       if (job.done || this.#isInFlight(job)) continue;
       this.#queued--;
-      this.#finish(job, false, reason, false);
+      this.#finish(job, false, reason, true);
     }
     this.#maybeStop();
   }
