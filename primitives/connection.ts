@@ -15,7 +15,7 @@ import { PipeEndCore, PipeEndShape, type RecvResult } from './channel/pipe-core.
 import { LANE_ACTIVE, laneActive, laneOf, offerLane, type LaneOffer } from './channel/pipe-lane.js';
 import { askForLane } from './channel/pipe-lane-guest.js';
 import { coreData, openCore, type CoreData } from './reduction.js';
-import { LOCAL_OWNER } from './sync/owner.js';
+import { LOCAL_OWNER } from './kernel/owner.js';
 
 /**
  * `recvBytesInto()` got a message longer than the buffer (Python's BufferTooShort); the message

@@ -25,8 +25,8 @@ import { FetchAhead, type LendingCore } from './channel/fetch-ahead.js';
 import { coreData, openCore, rebuild, rebuilt, type CoreData } from './reduction.js';
 import { remoteRefOf } from './transport/expose.js';
 import { BEFORE_NEXT } from './transport/remote-core.js';
-import { LOCAL_OWNER } from './sync/owner.js';
-import { ValueError } from './errors.js';
+import { LOCAL_OWNER } from './kernel/owner.js';
+import { ValueError } from './kernel/errors.js';
 
 type Core = Pick<QueueCore,
   'put' | 'putSync' | 'putNowait' | 'putUnbounded' | 'get' | 'getSync' | 'getNowait' | 'qsize' | 'empty' | 'full' |

@@ -15,7 +15,7 @@
  */
 import type { HandleTarget } from '../lib/base/codec/handles.js';
 import { SerializationError } from '../lib/base/errors.js';
-import type { CoreShape } from './transport/core.js';
+import type { CoreShape } from './kernel/core.js';
 import { exposeCore, remoteRefOf, type RemoteRef } from './transport/expose.js';
 import { connectRemoteCore } from './transport/remote-core.js';
 import * as Cores from './cores.js';

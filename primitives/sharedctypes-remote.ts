@@ -7,10 +7,10 @@
  */
 import { toHandle, type HandleDescriptor, type HandleTarget } from '../lib/base/codec/handles.js';
 import { coreData } from './reduction.js';
-import type { CoreShape } from './transport/core.js';
+import type { CoreShape } from './kernel/core.js';
 import type { Lock, RLock } from './sync/locks.js';
 import type { CtypeCoreApi } from './sharedctypes-core.js';
-import type { Typecode } from './ctypes.js';
+import type { Typecode } from './kernel/ctypes.js';
 
 const MODULE = new URL(`./sharedctypes${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url).href;
 

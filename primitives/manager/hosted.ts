@@ -9,7 +9,7 @@
  * A class's public methods are exactly what clients may call; `abandon` is the server's alone.
  */
 import { currentClient } from '../transport/server.js';
-import { LOCAL_OWNER } from '../sync/owner.js';
+import { LOCAL_OWNER } from '../kernel/owner.js';
 import { Empty, Full } from '../../lib/base/errors.js';
 import { normalizeTimeout } from '../../lib/base/timeout.js';
 import { BarrierCore, ConditionCore, EventCore, LockCore, QueueCore, RLockCore, SemaphoreCore } from '../cores.js';
@@ -17,7 +17,7 @@ import type { LockCoreApi } from '../sync/lock-core.js';
 import { conditionNotify, conditionWait, notifyCount } from '../sync/condition.js';
 import { barrierWait } from '../sync/barrier.js';
 import type { Encoded } from '../../lib/base/codec/message.js';
-import { ValueError } from '../errors.js';
+import { ValueError } from '../kernel/errors.js';
 
 /** The calling client's owner id, given by the server per connection (valid in the synchronous part of a call). */
 function caller(): string {

@@ -9,7 +9,7 @@ import { isTaskRef, toTaskSpec, type Task, type TaskSpec } from '../../lib/base/
 import { loadTask } from '../../lib/base/load-task.js';
 import { BarrierCore, BarrierCoreShape, type BarrierCoreApi } from './barrier-core.js';
 import { coreData, openCore, rebuild, rebuilt, whenAll, type CoreData } from '../reduction.js';
-import { LOCAL_OWNER } from './owner.js';
+import { LOCAL_OWNER } from '../kernel/owner.js';
 
 const MODULE = import.meta.url;
 

@@ -8,7 +8,7 @@
  * in between, all in one thread), which is what keeps a lane from ever deadlocking:
  * - a write waits only while the peer's socket buffer is full, and meanwhile drains this thread's
  *   own incoming lanes (two peers sending each other a lot both progress);
- * - every blocking wait of this thread (wait.ts runSync, link.ts callSync) drains its lanes now and
+ * - every blocking wait of this thread (kernel/wait.ts runSync, link.ts callSync) drains its lanes now and
  *   then ({@link waitSlices}), so a peer writing to it never stalls because it is blocked.
  *
  * Frames: u32 length (of what follows), u8 type, payload.

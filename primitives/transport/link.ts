@@ -23,7 +23,7 @@ import { beforeWorkerExit } from '../../lib/base/exit-hooks.js';
 import { afterTask } from '../../lib/base/task-hooks.js';
 import { tsxApiUrl } from '../../lib/base/ts-loader.js';
 import { clientHandshake } from './auth.js';
-import { ownerId } from './core.js';
+import { ownerId } from '../kernel/core.js';
 import { R_CLOSED, R_FRAME, type LinkConnect, type LinkEvent } from './link-protocol.js';
 import { formatAddress, isReply, NO_REPLY, PROTOCOL_OBJECT, SYNC_REPLY, type Address, type Hello, type ObjectId, type Reply, type Request } from './protocol.js';
 import { openSocket } from './connect-socket.js';
@@ -31,7 +31,7 @@ import { decode, DEFAULT_MAX_FRAME, encode, EXIT_WRITE_LIMIT_MS, FrameSocket, HA
 import type { Encoded } from '../../lib/base/codec/message.js';
 import { RequestQueue } from './request-queue.js';
 import { haveLanes } from './lane-socket.js';
-import { sleepDrainingLanes } from '../wait.js';
+import { sleepDrainingLanes } from '../kernel/wait.js';
 
 /** Requests queued this tick are written together; a long synchronous burst every BATCH requests. */
 const BATCH = 512;

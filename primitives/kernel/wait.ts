@@ -11,8 +11,8 @@
  * keeps the process alive until it settles).
  */
 import { performance } from 'node:perf_hooks';
-import { LOCAL_OWNER } from './sync/owner.js';
-import { drainLanes, haveLanes, nextSlice, spinLanes } from './transport/lane-socket.js';
+import { LOCAL_OWNER } from './owner.js';
+import { drainLanes, haveLanes, nextSlice, spinLanes } from '../transport/lane-socket.js';
 
 /** What a wait loop yields: sleep while `arr[index] === value`, at most `ms` (undefined = forever). */
 export interface Sleep {

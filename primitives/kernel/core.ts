@@ -33,7 +33,7 @@ export interface CoreShape {
   /**
    * Fire-and-forget methods whose first argument is a message frame (an unbounded `put`, `send`),
    * each mapped to its packed twin on the real core: a remote core packs consecutive calls into one
-   * run of frames (channel/frames.ts) and makes ONE call `twin(bytes, count, extra?)` per run (the
+   * run of frames (frames.ts) and makes ONE call `twin(bytes, count, extra?)` per run (the
    * method takes at most one other argument, the same for every call of the run).
    */
   readonly packed?: Readonly<Record<string, string>>;
