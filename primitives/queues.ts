@@ -22,7 +22,7 @@ import { decodeFrame, encodeValue, type Encoded } from './channel/codec.js';
 import { QueueCore, QueueShape } from './channel/queue-core.js';
 import { Credits } from './channel/credits.js';
 import { FetchAhead, type LendingCore } from './channel/fetch-ahead.js';
-import { coreData, openCore, rebuild, rebuilt, type CoreData } from './reduction.js';
+import { coreData, openCore, rebuild, rebuilt, type CoreData } from './transport/reduction.js';
 import { remoteRefOf } from './transport/expose.js';
 import { BEFORE_NEXT } from './transport/remote-core.js';
 import { LOCAL_OWNER } from './kernel/owner.js';

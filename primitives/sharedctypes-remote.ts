@@ -6,7 +6,7 @@
  * `copyWithin` run where the memory is. `length` is fixed at creation, so it costs nothing.
  */
 import { toHandle, type HandleDescriptor, type HandleTarget } from '../lib/base/codec/handles.js';
-import { coreData } from './reduction.js';
+import { coreData } from './transport/reduction.js';
 import type { CoreShape } from './kernel/core.js';
 import type { Lock, RLock } from './sync/locks.js';
 import type { CtypeCoreApi } from './sharedctypes-core.js';

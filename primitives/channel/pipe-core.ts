@@ -7,7 +7,7 @@
  * shared memory, so that the handles of a worker that ends without closing them (a thread stopped by
  * terminate(), a process that crashed) are closed for it and the peer sees EOF.
  */
-import type { CoreShape } from '../kernel/core.js';
+import { registerCoreClass, type CoreShape } from '../kernel/core.js';
 import { ConnectionClosedError } from '../../lib/base/errors.js';
 import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, type Sleep, type WaitLoop, type WaitToken } from '../kernel/wait.js';
 import { watchEnds } from '../kernel/worker-gone.js';
@@ -297,3 +297,5 @@ export class PipeEndCore {
     return timeout !== 0 && runSync(this.#poll(timeout, NO_TOKEN));
   }
 }
+
+registerCoreClass(PipeEndCore, import.meta.url);

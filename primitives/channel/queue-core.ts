@@ -15,7 +15,7 @@
  * reports them got, and what it does not use goes back to the front (`settleLent`, `abandon`); see
  * lending.ts and fetch-ahead.ts.
  */
-import type { CoreShape } from '../kernel/core.js';
+import { registerCoreClass, type CoreShape } from '../kernel/core.js';
 import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, type Sleep, type WaitLoop, type WaitToken } from '../kernel/wait.js';
 import { watchEnds } from '../kernel/worker-gone.js';
 import { checkPacked, type Packed } from '../kernel/frames.js';
@@ -458,3 +458,5 @@ export class QueueCore {
     this.#lending.giveBack(owner);
   }
 }
+
+registerCoreClass(QueueCore, import.meta.url);

@@ -43,3 +43,22 @@ export interface CoreShape {
 export function ownerId(): string {
   return `${process.pid}:${threadId}`;
 }
+
+/** A core class: its whole state is shared memory, so `new Core(memory)` rebuilds it in any thread. */
+export type CoreClass = new (memory: any) => unknown;
+
+const coreClasses = new Map<string, { Core: CoreClass; module: string }>();
+
+/**
+ * Called by every core class's module as it loads, with that module's URL: a thread handed a core
+ * finds its class here by name, and the broker thread imports `module` to rebuild it. The cores live
+ * in the folders above this one, which this layer may not import.
+ */
+export function registerCoreClass(Core: CoreClass, module: string): void {
+  coreClasses.set(Core.name, { Core, module });
+}
+
+/** The registered core class named `name` and its module's URL, if any. */
+export function coreClassNamed(name: string): { Core: CoreClass; module: string } | undefined {
+  return coreClasses.get(name);
+}

@@ -7,7 +7,7 @@
  * leaves the barrier in the ACTION state (newcomers wait, others stay asleep), and the facade runs
  * the action and then calls `commit(ok)`, which releases everyone or breaks the barrier.
  */
-import type { CoreShape } from '../kernel/core.js';
+import { registerCoreClass, type CoreShape } from '../kernel/core.js';
 import { BrokenBarrierError } from '../../lib/base/errors.js';
 import { deadlineOf, RemoteWaits, runAsync, runSync, sleep, timeLeft, type Sleep, type WaitLoop, type WaitToken } from '../kernel/wait.js';
 import { watchEnds } from '../kernel/worker-gone.js';
@@ -253,3 +253,5 @@ export class BarrierCore implements BarrierCoreApi {
     return this.#s[PARTIES];
   }
 }
+
+registerCoreClass(BarrierCore, import.meta.url);

@@ -11,7 +11,7 @@
  * A cell holds `lap << 2 | state`, where lap is the ticket's round of the ring, so a cell reused by
  * a later ticket is never mistaken for the earlier one.
  */
-import type { CoreShape } from '../kernel/core.js';
+import { registerCoreClass, type CoreShape } from '../kernel/core.js';
 import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, type WaitLoop, type WaitToken } from '../kernel/wait.js';
 import { watchEnds } from '../kernel/worker-gone.js';
 import { ownerNumber } from '../kernel/owner.js';
@@ -153,3 +153,5 @@ export class ConditionCore implements ConditionCoreApi {
     return count;
   }
 }
+
+registerCoreClass(ConditionCore, import.meta.url);

@@ -10,7 +10,7 @@ import { LOCAL_OWNER } from '../kernel/owner.js';
 import { Lock, RLock, lockCoreOf, reviveHandle as reviveLock } from './locks.js';
 import type { LockCoreApi } from './lock-core.js';
 import { ConditionCore, ConditionCoreShape, type ConditionCoreApi } from './condition-core.js';
-import { coreData, openCore, rebuild, rebuilt, whenAll, type CoreData } from '../reduction.js';
+import { coreData, openCore, rebuild, rebuilt, whenAll, type CoreData } from '../transport/reduction.js';
 import type { LockGuard } from './guard.js';
 import { deadlineOf, timeLeft } from '../kernel/wait.js';
 

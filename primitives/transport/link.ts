@@ -30,8 +30,7 @@ import { openSocket } from './connect-socket.js';
 import { decode, DEFAULT_MAX_FRAME, encode, EXIT_WRITE_LIMIT_MS, FrameSocket, HANDSHAKE_MAX_FRAME, writeAllSync } from './wire.js';
 import type { Encoded } from '../../lib/base/codec/message.js';
 import { RequestQueue } from './request-queue.js';
-import { haveLanes } from './lane-socket.js';
-import { sleepDrainingLanes } from '../kernel/wait.js';
+import { sleepBlocking } from '../kernel/wait.js';
 
 /** Requests queued this tick are written together; a long synchronous burst every BATCH requests. */
 const BATCH = 512;
@@ -251,8 +250,7 @@ export class Link {
         this.#drainPort();
         if (this.#syncReply) break;
         if (Atomics.load(this.#signal, 1) === 1) this.#ioDied();
-        else if (haveLanes()) sleepDrainingLanes(this.#signal, 0, seen, undefined);
-        else Atomics.wait(this.#signal, 0, seen);
+        else sleepBlocking(this.#signal, 0, seen, undefined);
       }
       const reply: Reply = this.#syncReply;
       b.unanswered = false; // a blocking call's answer comes after every earlier call of ours started
