@@ -75,7 +75,7 @@ export function remoteArray(core: CtypeCoreApi, typecode: Typecode, length: numb
       if (Object.hasOwn(target, key)) return target[key];
       const method = TYPED_ARRAY_PROTO[key];
       // Everything else a typed array answers (map, reduce, join, indexOf, at, ...) reads one snapshot.
-      if (typeof method === 'function') return (...args: unknown[]) => (method as Function).apply(snapshot(), args);
+      if (typeof method === 'function') return (...args: unknown[]) => (method as (...a: unknown[]) => unknown).apply(snapshot(), args);
       return undefined;
     },
     set(target, key, value) {
