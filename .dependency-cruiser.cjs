@@ -2,7 +2,7 @@
  * The layers, as rules (docs/architecture.md draws them). Data flows down, never back up:
  *   public faces (lib/index.ts, lib/python.ts, lib/cluster/index.ts)
  *   → lib/pool.ts, lib/process.ts, lib/executor.ts ... → lib/engine/ → lib/protocol/ ← lib/worker/
- *   → primitives/ (concepts → channel, sync, transport, manager → kernel) → lib/base/
+ *   → primitives/ (root concept files → manager/ → channel/, sync/ → transport/ → kernel/) → lib/base/
  * `npm run lint` runs these; .ci/run runs `npm run lint`.
  */
 const base = '^lib/base/';
@@ -22,6 +22,39 @@ module.exports = {
       comment: 'Primitives are written against lib/base only: the Pool may use them, never the reverse.',
       from: { path: '^primitives/' },
       to: { path: '^lib/', pathNot: base },
+    },
+    // Inside primitives/, top to bottom: the concept files at the root (connection.ts, queues.ts,
+    // synchronize.ts, sharedctypes.ts, ...) → manager/ → channel/, sync/ → transport/ → kernel/.
+    // A folder imports only itself and the folders below it; where a lower one must call up (a
+    // blocking wait that drains the transport's lanes, rebuilding a core by class name), the upper
+    // one registers a hook with it at load time.
+    {
+      name: 'primitives-kernel-is-the-bottom',
+      severity: 'error',
+      comment: 'primitives/kernel (waits, owners, frames, the facade/core contract, worker ends) is what every primitive leans on: it imports no other part of primitives/.',
+      from: { path: '^primitives/kernel/' },
+      to: { path: '^primitives/', pathNot: '^primitives/kernel/' },
+    },
+    {
+      name: 'primitives-transport-below-cores',
+      severity: 'error',
+      comment: 'primitives/transport (broker, sockets, remote cores, reduction) carries any core and knows none: it imports only itself and kernel/.',
+      from: { path: '^primitives/transport/' },
+      to: { path: '^primitives/', pathNot: '^primitives/(transport|kernel)/' },
+    },
+    {
+      name: 'primitives-channel-sync-below-manager',
+      severity: 'error',
+      comment: 'primitives/channel and primitives/sync (the cores and their facades) import only themselves, transport/ and kernel/: not each other, the manager or the root concept files.',
+      from: { path: '^primitives/(channel|sync)/' },
+      to: { path: '^primitives/', pathNot: ['^primitives/$1/', '^primitives/(transport|kernel)/'] },
+    },
+    {
+      name: 'primitives-manager-below-concepts',
+      severity: 'error',
+      comment: 'primitives/manager hosts the cores of channel/ and sync/; the root concept files re-export it, never the reverse.',
+      from: { path: '^primitives/manager/' },
+      to: { path: '^primitives/[^/]+$' },
     },
     {
       name: 'worker-side-imports-nothing-user-facing',

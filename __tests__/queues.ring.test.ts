@@ -1,9 +1,9 @@
 /**
- * Packed runs of frames (primitives/channel/frames.ts) and the ring operations on them: a process
+ * Packed runs of frames (primitives/kernel/frames.ts) and the ring operations on them: a process
  * worker's stream of puts lands with one copy, a consumer fetching ahead takes a run, and what it
  * gives back goes in front — across the wrap point of the ring and while it grows.
  */
-import { checkPacked, FramePacker, FrameReader } from '../primitives/channel/frames.js';
+import { checkPacked, FramePacker, FrameReader } from '../primitives/kernel/frames.js';
 import { COUNT, INITIAL_CAPACITY, LENT, LOCK_R, LOCK_W, MessageRing } from '../primitives/channel/ring.js';
 import { decodeMessage, encodeMessage, KIND_BYTES } from '../lib/base/codec/message.js';
 

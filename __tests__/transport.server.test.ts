@@ -3,7 +3,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ObjectServer, currentClient, type ClientInfo } from '../primitives/transport/server.js';
 import { connect, type Client } from '../primitives/transport/client.js';
-import { ownerId } from '../primitives/transport/core.js';
+import { ownerId } from '../primitives/kernel/core.js';
 import { tsxLoaderUrl } from '../lib/base/ts-loader.js';
 import { ConnectionClosedError, Empty, Full, LockStateError, SerializationError } from '../lib/base/errors.js';
 

@@ -14,8 +14,8 @@ import { trackHandle, type HandleToken } from './channel/handle-lifetime.js';
 import { PipeEndCore, PipeEndShape, type RecvResult } from './channel/pipe-core.js';
 import { LANE_ACTIVE, laneActive, laneOf, offerLane, type LaneOffer } from './channel/pipe-lane.js';
 import { askForLane } from './channel/pipe-lane-guest.js';
-import { coreData, openCore, type CoreData } from './reduction.js';
-import { LOCAL_OWNER } from './sync/owner.js';
+import { coreData, openCore, type CoreData } from './transport/reduction.js';
+import { LOCAL_OWNER } from './kernel/owner.js';
 
 /**
  * `recvBytesInto()` got a message longer than the buffer (Python's BufferTooShort); the message

@@ -22,11 +22,11 @@ import { decodeFrame, encodeValue, type Encoded } from './channel/codec.js';
 import { QueueCore, QueueShape } from './channel/queue-core.js';
 import { Credits } from './channel/credits.js';
 import { FetchAhead, type LendingCore } from './channel/fetch-ahead.js';
-import { coreData, openCore, rebuild, rebuilt, type CoreData } from './reduction.js';
+import { coreData, openCore, rebuild, rebuilt, type CoreData } from './transport/reduction.js';
 import { remoteRefOf } from './transport/expose.js';
 import { BEFORE_NEXT } from './transport/remote-core.js';
-import { LOCAL_OWNER } from './sync/owner.js';
-import { ValueError } from './errors.js';
+import { LOCAL_OWNER } from './kernel/owner.js';
+import { ValueError } from './kernel/errors.js';
 
 type Core = Pick<QueueCore,
   'put' | 'putSync' | 'putNowait' | 'putUnbounded' | 'get' | 'getSync' | 'getNowait' | 'qsize' | 'empty' | 'full' |

@@ -3,8 +3,8 @@
  * shared memory, served by this process's broker thread. A process cannot map the memory, so each
  * access from there is one request: an element read or write, or a whole range at once.
  */
-import type { CoreShape } from './transport/core.js';
-import { checkTypecode, viewOf, type Typecode } from './ctypes.js';
+import { registerCoreClass, type CoreShape } from './kernel/core.js';
+import { checkTypecode, viewOf, type Typecode } from './kernel/ctypes.js';
 
 /** What the core is rebuilt from in the broker thread. */
 export interface CtypeMemory {
@@ -73,3 +73,5 @@ export class CtypeCore implements CtypeCoreApi {
     (this.#view as any)[method](...args);
   }
 }
+
+registerCoreClass(CtypeCore, import.meta.url);

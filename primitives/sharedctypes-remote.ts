@@ -6,11 +6,11 @@
  * `copyWithin` run where the memory is. `length` is fixed at creation, so it costs nothing.
  */
 import { toHandle, type HandleDescriptor, type HandleTarget } from '../lib/base/codec/handles.js';
-import { coreData } from './reduction.js';
-import type { CoreShape } from './transport/core.js';
+import { coreData } from './transport/reduction.js';
+import type { CoreShape } from './kernel/core.js';
 import type { Lock, RLock } from './sync/locks.js';
 import type { CtypeCoreApi } from './sharedctypes-core.js';
-import type { Typecode } from './ctypes.js';
+import type { Typecode } from './kernel/ctypes.js';
 
 const MODULE = new URL(`./sharedctypes${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url).href;
 
@@ -75,7 +75,7 @@ export function remoteArray(core: CtypeCoreApi, typecode: Typecode, length: numb
       if (Object.hasOwn(target, key)) return target[key];
       const method = TYPED_ARRAY_PROTO[key];
       // Everything else a typed array answers (map, reduce, join, indexOf, at, ...) reads one snapshot.
-      if (typeof method === 'function') return (...args: unknown[]) => (method as Function).apply(snapshot(), args);
+      if (typeof method === 'function') return (...args: unknown[]) => (method as (...a: unknown[]) => unknown).apply(snapshot(), args);
       return undefined;
     },
     set(target, key, value) {

@@ -7,12 +7,12 @@
  */
 import { toHandle, type HandleDescriptor, type HandleTarget } from '../lib/base/codec/handles.js';
 import { Lock, RLock, reviveHandle as reviveLock } from './sync/locks.js';
-import { cannotCrossHosts, coreData, openCore, rebuild, rebuilt, whenAll, type CoreData } from './reduction.js';
-import { checkTypecode, convert, isBig, isFloat, views, viewOf, type Typecode, type ValueOf } from './ctypes.js';
+import { cannotCrossHosts, coreData, openCore, rebuild, rebuilt, whenAll, type CoreData } from './transport/reduction.js';
+import { checkTypecode, convert, isBig, isFloat, views, viewOf, type Typecode, type ValueOf } from './kernel/ctypes.js';
 import { ArrayCoreShape, CtypeCore, ValueCoreShape, type CtypeCoreApi } from './sharedctypes-core.js';
 import { remoteArray } from './sharedctypes-remote.js';
 
-export type { Typecode, ValueOf } from './ctypes.js';
+export type { Typecode, ValueOf } from './kernel/ctypes.js';
 
 const MODULE = import.meta.url;
 

@@ -6,7 +6,7 @@
  */
 import { setImmediate } from 'node:timers';
 import type { Encoded } from '../../lib/base/codec/message.js';
-import { LOCAL_OWNER } from '../sync/owner.js';
+import { LOCAL_OWNER } from '../kernel/owner.js';
 
 /** The queue core calls a producer with credits makes (a remote core). */
 export interface CreditCore {

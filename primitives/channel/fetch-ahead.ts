@@ -22,8 +22,8 @@ import { performance } from 'node:perf_hooks';
 import type { Encoded } from '../../lib/base/codec/message.js';
 import type { BeforeNext } from '../transport/link.js';
 import { BEFORE_NEXT } from '../transport/remote-core.js';
-import { LOCAL_OWNER } from '../sync/owner.js';
-import { FrameReader, type Packed } from './frames.js';
+import { LOCAL_OWNER } from '../kernel/owner.js';
+import { FrameReader, type Packed } from '../kernel/frames.js';
 
 /** The queue core calls a fetching consumer makes (a remote core). */
 export interface LendingCore {

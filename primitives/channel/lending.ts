@@ -8,7 +8,7 @@
  * the FRONT of the queue: when it pauses, before it blocks, when it ends, or when it dies — so an
  * item fetched ahead is never lost with its consumer, and never stranded with one that stopped.
  */
-import { FrameReader, type Packed } from './frames.js';
+import { FrameReader, type Packed } from '../kernel/frames.js';
 import { LENT, type MessageRing } from './ring.js';
 
 export class Lending {

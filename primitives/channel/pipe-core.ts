@@ -7,13 +7,13 @@
  * shared memory, so that the handles of a worker that ends without closing them (a thread stopped by
  * terminate(), a process that crashed) are closed for it and the peer sees EOF.
  */
-import type { CoreShape } from '../transport/core.js';
+import { registerCoreClass, type CoreShape } from '../kernel/core.js';
 import { ConnectionClosedError } from '../../lib/base/errors.js';
-import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, type Sleep, type WaitLoop, type WaitToken } from '../wait.js';
-import { watchEnds } from '../worker-gone.js';
-import { ownerNumber } from '../sync/owner.js';
+import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, type Sleep, type WaitLoop, type WaitToken } from '../kernel/wait.js';
+import { watchEnds } from '../kernel/worker-gone.js';
+import { ownerNumber } from '../kernel/owner.js';
 import { COUNT, DATA_SEQ, LOCK_R, LOCK_W, MessageRing, READERS, WRITERS, type Frame, type RingMemory } from './ring.js';
-import { checkPacked, type Packed } from './frames.js';
+import { checkPacked, type Packed } from '../kernel/frames.js';
 
 /** What `recv` returns instead of a frame: end of file, or a message longer than `maxLength`. */
 export type RecvResult = Frame | null | { tooLong: number };
@@ -297,3 +297,5 @@ export class PipeEndCore {
     return timeout !== 0 && runSync(this.#poll(timeout, NO_TOKEN));
   }
 }
+
+registerCoreClass(PipeEndCore, import.meta.url);

@@ -9,9 +9,9 @@ import { LaneSocket } from '../transport/lane-socket.js';
 import { openSocket } from '../transport/connect-socket.js';
 import { BARRIER, BARRIER_SYNC, BEFORE_NEXT } from '../transport/remote-core.js';
 import type { BeforeNext } from '../transport/link.js';
-import { LOCAL_OWNER } from '../sync/owner.js';
-import { deadlineOf, timeLeft } from '../wait.js';
-import { FramePacker, FrameReader } from './frames.js';
+import { LOCAL_OWNER } from '../kernel/owner.js';
+import { deadlineOf, timeLeft } from '../kernel/wait.js';
+import { FramePacker, FrameReader } from '../kernel/frames.js';
 import { brokenPipe, type RecvResult } from './pipe-core.js';
 import {
   ACCEPT, ACK, CLOSE, CONFIRM, countFrames, DATA, DONE, FIN, frameLength, GO, HELLO, LANE, NOGO, sleepSlice, TEARDOWN, waitFor,

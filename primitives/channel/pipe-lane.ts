@@ -31,9 +31,9 @@ import { randomBytes } from 'node:crypto';
 import { KIND_F64, type Encoded } from '../../lib/base/codec/message.js';
 import { drainLanes, LANE_HEADER, LaneSocket, spinLanes } from '../transport/lane-socket.js';
 import { privateAddress } from '../transport/server.js';
-import { LOCAL_OWNER } from '../sync/owner.js';
-import { timeLeft } from '../wait.js';
-import { FrameReader, frameSize, LE } from './frames.js';
+import { LOCAL_OWNER } from '../kernel/owner.js';
+import { timeLeft } from '../kernel/wait.js';
+import { FrameReader, frameSize, LE } from '../kernel/frames.js';
 import { brokenPipe, type PipeEndCore, type RecvResult } from './pipe-core.js';
 
 export const HELLO = 1;
@@ -241,7 +241,7 @@ class LaneHost implements EndCalls {
   }
 
   recvSync(maxLength?: number | null): RecvResult {
-    return this.#mine.recvSync(maxLength); // its blocking wait drains the lane (wait.ts)
+    return this.#mine.recvSync(maxLength); // its blocking wait drains the lane (kernel/wait.ts)
   }
 
   poll(timeout: number | undefined, owner: string): Promise<boolean> {

@@ -15,12 +15,12 @@
  * reports them got, and what it does not use goes back to the front (`settleLent`, `abandon`); see
  * lending.ts and fetch-ahead.ts.
  */
-import type { CoreShape } from '../transport/core.js';
-import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, type Sleep, type WaitLoop, type WaitToken } from '../wait.js';
-import { watchEnds } from '../worker-gone.js';
-import { checkPacked, type Packed } from './frames.js';
+import { registerCoreClass, type CoreShape } from '../kernel/core.js';
+import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, type Sleep, type WaitLoop, type WaitToken } from '../kernel/wait.js';
+import { watchEnds } from '../kernel/worker-gone.js';
+import { checkPacked, type Packed } from '../kernel/frames.js';
 import { Lending } from './lending.js';
-import { ValueError } from '../errors.js';
+import { ValueError } from '../kernel/errors.js';
 import { COUNT, DATA_SEQ, JOIN_SEQ, LENT, LOCK_R, LOCK_W, MessageRing, RESERVED, SPACE_EAGER, SPACE_SEQ, SPACE_WAITERS, UNFINISHED, type Frame, type RingMemory } from './ring.js';
 
 export const QueueShape = {
@@ -458,3 +458,5 @@ export class QueueCore {
     this.#lending.giveBack(owner);
   }
 }
+
+registerCoreClass(QueueCore, import.meta.url);

@@ -44,7 +44,7 @@ export const INITIAL_CAPACITY = 64 * 1024;
 export const MAX_CAPACITY = 1024 * 1024 * 1024;
 
 import { KIND_BYTES, KIND_F64, type Encoded } from '../../lib/base/codec/message.js';
-import { align8, HEADER, type Packed } from './frames.js';
+import { align8, HEADER, type Packed } from '../kernel/frames.js';
 
 /** The shared memory of one ring; this is what crosses to a worker thread. */
 export interface RingMemory {

@@ -5,7 +5,7 @@
  */
 import { AttributeError, IndexError, KeyError, ValueError } from './errors.js';
 import { applyOp, pyCompare, pyEquals, repr, toIndex } from './pyvalues.js';
-import { checkTypecode, convert, viewOf, type Typecode } from '../ctypes.js';
+import { checkTypecode, convert, viewOf, type Typecode } from '../kernel/ctypes.js';
 
 export type DictKey = string | number | bigint;
 

@@ -1,6 +1,6 @@
 /**
  * The Manager's Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition, Barrier, Queue and
- * JoinableQueue are the very cores the primitives use (primitives/cores.ts), living in the manager
+ * JoinableQueue are the very cores the primitives use (primitives/sync/, primitives/channel/), living in the manager
  * process's memory, as CPython's SyncManager registers `threading.Lock` itself behind a proxy. Each
  * class here only adapts a core to calls from the wire: it checks the arguments (they come from a
  * client), and passes the calling client's identity as the owner, so ownership (RLock, Condition)
@@ -9,15 +9,20 @@
  * A class's public methods are exactly what clients may call; `abandon` is the server's alone.
  */
 import { currentClient } from '../transport/server.js';
-import { LOCAL_OWNER } from '../sync/owner.js';
+import { LOCAL_OWNER } from '../kernel/owner.js';
 import { Empty, Full } from '../../lib/base/errors.js';
 import { normalizeTimeout } from '../../lib/base/timeout.js';
-import { BarrierCore, ConditionCore, EventCore, LockCore, QueueCore, RLockCore, SemaphoreCore } from '../cores.js';
+import { BarrierCore } from '../sync/barrier-core.js';
+import { ConditionCore } from '../sync/condition-core.js';
+import { EventCore } from '../sync/event-core.js';
+import { LockCore, RLockCore } from '../sync/lock-core.js';
+import { SemaphoreCore } from '../sync/semaphore-core.js';
+import { QueueCore } from '../channel/queue-core.js';
 import type { LockCoreApi } from '../sync/lock-core.js';
 import { conditionNotify, conditionWait, notifyCount } from '../sync/condition.js';
 import { barrierWait } from '../sync/barrier.js';
 import type { Encoded } from '../../lib/base/codec/message.js';
-import { ValueError } from '../errors.js';
+import { ValueError } from '../kernel/errors.js';
 
 /** The calling client's owner id, given by the server per connection (valid in the synchronous part of a call). */
 function caller(): string {

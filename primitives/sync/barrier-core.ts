@@ -7,11 +7,11 @@
  * leaves the barrier in the ACTION state (newcomers wait, others stay asleep), and the facade runs
  * the action and then calls `commit(ok)`, which releases everyone or breaks the barrier.
  */
-import type { CoreShape } from '../transport/core.js';
+import { registerCoreClass, type CoreShape } from '../kernel/core.js';
 import { BrokenBarrierError } from '../../lib/base/errors.js';
-import { deadlineOf, RemoteWaits, runAsync, runSync, sleep, timeLeft, type Sleep, type WaitLoop, type WaitToken } from '../wait.js';
-import { watchEnds } from '../worker-gone.js';
-import { LOCAL_OWNER, ownerNumber } from './owner.js';
+import { deadlineOf, RemoteWaits, runAsync, runSync, sleep, timeLeft, type Sleep, type WaitLoop, type WaitToken } from '../kernel/wait.js';
+import { watchEnds } from '../kernel/worker-gone.js';
+import { LOCAL_OWNER, ownerNumber } from '../kernel/owner.js';
 
 const MUTEX = 0;
 const SEQ = 1; // bumped on every state change; sleepers wait on it
@@ -253,3 +253,5 @@ export class BarrierCore implements BarrierCoreApi {
     return this.#s[PARTIES];
   }
 }
+
+registerCoreClass(BarrierCore, import.meta.url);

@@ -8,8 +8,8 @@ import { normalizeTimeout } from '../../lib/base/timeout.js';
 import { isTaskRef, toTaskSpec, type Task, type TaskSpec } from '../../lib/base/task.js';
 import { loadTask } from '../../lib/base/load-task.js';
 import { BarrierCore, BarrierCoreShape, type BarrierCoreApi } from './barrier-core.js';
-import { coreData, openCore, rebuild, rebuilt, whenAll, type CoreData } from '../reduction.js';
-import { LOCAL_OWNER } from './owner.js';
+import { coreData, openCore, rebuild, rebuilt, whenAll, type CoreData } from '../transport/reduction.js';
+import { LOCAL_OWNER } from '../kernel/owner.js';
 
 const MODULE = import.meta.url;
 

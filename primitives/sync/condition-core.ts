@@ -11,10 +11,10 @@
  * A cell holds `lap << 2 | state`, where lap is the ticket's round of the ring, so a cell reused by
  * a later ticket is never mistaken for the earlier one.
  */
-import type { CoreShape } from '../transport/core.js';
-import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, type WaitLoop, type WaitToken } from '../wait.js';
-import { watchEnds } from '../worker-gone.js';
-import { ownerNumber } from './owner.js';
+import { registerCoreClass, type CoreShape } from '../kernel/core.js';
+import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, type WaitLoop, type WaitToken } from '../kernel/wait.js';
+import { watchEnds } from '../kernel/worker-gone.js';
+import { ownerNumber } from '../kernel/owner.js';
 
 const HEAD = 0; // oldest ticket notify has not passed yet
 const TAIL = 1; // next ticket to hand out
@@ -153,3 +153,5 @@ export class ConditionCore implements ConditionCoreApi {
     return count;
   }
 }
+
+registerCoreClass(ConditionCore, import.meta.url);

@@ -6,13 +6,13 @@
 import { toHandle, type HandleDescriptor, type HandleSource, type HandleTarget } from '../../lib/base/codec/handles.js';
 import { LockStateError } from '../../lib/base/errors.js';
 import { normalizeTimeout } from '../../lib/base/timeout.js';
-import { LOCAL_OWNER } from './owner.js';
+import { LOCAL_OWNER } from '../kernel/owner.js';
 import { Lock, RLock, lockCoreOf, reviveHandle as reviveLock } from './locks.js';
 import type { LockCoreApi } from './lock-core.js';
 import { ConditionCore, ConditionCoreShape, type ConditionCoreApi } from './condition-core.js';
-import { coreData, openCore, rebuild, rebuilt, whenAll, type CoreData } from '../reduction.js';
+import { coreData, openCore, rebuild, rebuilt, whenAll, type CoreData } from '../transport/reduction.js';
 import type { LockGuard } from './guard.js';
-import { deadlineOf, timeLeft } from '../wait.js';
+import { deadlineOf, timeLeft } from '../kernel/wait.js';
 
 const MODULE = import.meta.url;
 

@@ -2,9 +2,9 @@
  * Event state in shared memory: the flag, and a generation bumped by every set() that waiters
  * sleep on, so a waiter woken by set() returns true even if clear() came right after (as Python).
  */
-import type { CoreShape } from '../transport/core.js';
-import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, type WaitLoop, type WaitToken } from '../wait.js';
-import { watchEnds } from '../worker-gone.js';
+import { registerCoreClass, type CoreShape } from '../kernel/core.js';
+import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, type WaitLoop, type WaitToken } from '../kernel/wait.js';
+import { watchEnds } from '../kernel/worker-gone.js';
 
 const FLAG = 0;
 const GEN = 1;
@@ -79,3 +79,5 @@ export class EventCore implements EventCoreApi {
     return Atomics.load(this.#s, FLAG) === 1;
   }
 }
+
+registerCoreClass(EventCore, import.meta.url);

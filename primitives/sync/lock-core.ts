@@ -4,11 +4,11 @@
  * Both cores record the holder's owner number so Condition can check ownership and the broker can
  * free a lock whose holder died (`abandon`).
  */
-import type { CoreShape } from '../transport/core.js';
+import { registerCoreClass, type CoreShape } from '../kernel/core.js';
 import { LockStateError } from '../../lib/base/errors.js';
-import { LOCAL_NUMBER, LOCAL_OWNER, ownerNumber } from './owner.js';
-import { deadlineOf, RemoteWaits, runAsync, runSync, sleep, timeLeft, type WaitLoop, type WaitToken } from '../wait.js';
-import { watchEnds } from '../worker-gone.js';
+import { LOCAL_NUMBER, LOCAL_OWNER, ownerNumber } from '../kernel/owner.js';
+import { deadlineOf, RemoteWaits, runAsync, runSync, sleep, timeLeft, type WaitLoop, type WaitToken } from '../kernel/wait.js';
+import { watchEnds } from '../kernel/worker-gone.js';
 
 const STATE = 0;
 const OWNER = 1;
@@ -297,3 +297,6 @@ export class RLockCore implements LockCoreApi {
     if (this.isMine(owner)) this.releaseAll(owner);
   }
 }
+
+registerCoreClass(LockCore, import.meta.url);
+registerCoreClass(RLockCore, import.meta.url);

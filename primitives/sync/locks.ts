@@ -5,11 +5,11 @@
  */
 import { toHandle, type HandleDescriptor, type HandleSource, type HandleTarget } from '../../lib/base/codec/handles.js';
 import { normalizeTimeout } from '../../lib/base/timeout.js';
-import { LOCAL_OWNER } from './owner.js';
+import { LOCAL_OWNER } from '../kernel/owner.js';
 import { acquireLocal, LockCore, LockCoreShape, releaseLocal, RLockCore, RLockCoreShape, type LockCoreApi } from './lock-core.js';
 import { SemaphoreCore, SemaphoreCoreShape, type SemaphoreCoreApi } from './semaphore-core.js';
 import { EventCore, EventCoreShape, type EventCoreApi } from './event-core.js';
-import { coreData, openCore, rebuild, rebuilt, type CoreData } from '../reduction.js';
+import { coreData, openCore, rebuild, rebuilt, type CoreData } from '../transport/reduction.js';
 import { guard, type LockGuard } from './guard.js';
 
 const MODULE = import.meta.url;

@@ -2,10 +2,10 @@
  * Semaphore state in shared memory: the counter, a count of sleepers (so release only pays for a
  * wake-up when someone sleeps) and the bound of a BoundedSemaphore (-1 when unbounded).
  */
-import type { CoreShape } from '../transport/core.js';
+import { registerCoreClass, type CoreShape } from '../kernel/core.js';
 import { LockStateError } from '../../lib/base/errors.js';
-import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, type WaitLoop, type WaitToken } from '../wait.js';
-import { watchEnds } from '../worker-gone.js';
+import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, type WaitLoop, type WaitToken } from '../kernel/wait.js';
+import { watchEnds } from '../kernel/worker-gone.js';
 
 const VALUE = 0;
 const SLEEPERS = 1;
@@ -110,3 +110,5 @@ export class SemaphoreCore implements SemaphoreCoreApi {
     return Atomics.load(this.#s, VALUE);
   }
 }
+
+registerCoreClass(SemaphoreCore, import.meta.url);

@@ -4,7 +4,7 @@
  */
 import { errorFromWire, type WireError } from '../../lib/base/codec/error-wire.js';
 import { ConnectionClosedError, SerializationError } from '../../lib/base/errors.js';
-import { ownerId } from './core.js';
+import { ownerId } from '../kernel/core.js';
 import { checkAuthkey, clientHandshake, HANDSHAKE_TIMEOUT, type Authkey } from './auth.js';
 import { DEFAULT_MAX_FRAME, FrameSocket, HANDSHAKE_MAX_FRAME, MessageSocket } from './wire.js';
 import { isReply, NO_REPLY, PROTOCOL_OBJECT, type Address, type Hello, type ObjectId, type Request } from './protocol.js';

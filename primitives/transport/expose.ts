@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { ObjectServer } from './server.js';
 import { BrokerThread, type SharedForm } from './broker-thread.js';
-import type { CoreShape } from './core.js';
+import type { CoreShape } from '../kernel/core.js';
 import type { Address } from './protocol.js';
 
 /** Plain data naming a core in its creator's broker; crosses to workers inside a handle descriptor. */

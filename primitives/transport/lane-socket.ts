@@ -8,7 +8,7 @@
  * in between, all in one thread), which is what keeps a lane from ever deadlocking:
  * - a write waits only while the peer's socket buffer is full, and meanwhile drains this thread's
  *   own incoming lanes (two peers sending each other a lot both progress);
- * - every blocking wait of this thread (wait.ts runSync, link.ts callSync) drains its lanes now and
+ * - every blocking wait of this thread (kernel/wait.ts runSync, link.ts callSync) drains its lanes now and
  *   then ({@link waitSlices}), so a peer writing to it never stalls because it is blocked.
  *
  * Frames: u32 length (of what follows), u8 type, payload.
@@ -16,6 +16,7 @@
 import { readSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { setBlockingSleep } from '../kernel/wait.js';
 
 const HEADER = 5;
 /** Bytes before a frame's payload (see {@link LaneSocket.frame}). */
@@ -286,3 +287,23 @@ export function haveLanes(): boolean {
 export function nextSlice(last: number, busy: boolean): number {
   return busy ? 0.02 : Math.min(last * 2, 2);
 }
+
+/** A blocking wait of a thread with lanes: it wakes up now and then to drain them. */
+export function sleepDrainingLanes(arr: Int32Array, index: number, value: number, ms: number | undefined): void {
+  const deadline = ms === undefined || ms === Infinity ? Infinity : performance.now() + ms;
+  if (spinLanes() && Atomics.load(arr, index) !== value) return;
+  for (let slice = 0.02; Atomics.load(arr, index) === value; ) {
+    slice = nextSlice(slice, drainLanes() > 0);
+    const left = deadline - performance.now();
+    if (left <= 0) return;
+    Atomics.wait(arr, index, value, Math.min(slice, left));
+  }
+}
+
+// Every blocking wait of this thread (kernel/wait.ts runSync, link.ts callSync) drains its lanes
+// while it has any. A lane exists only once this module is loaded, so registering here is enough.
+setBlockingSleep((arr, index, value, ms) => {
+  if (live.size === 0) return false;
+  sleepDrainingLanes(arr, index, value, ms);
+  return true;
+});

@@ -23,15 +23,14 @@ import { beforeWorkerExit } from '../../lib/base/exit-hooks.js';
 import { afterTask } from '../../lib/base/task-hooks.js';
 import { tsxApiUrl } from '../../lib/base/ts-loader.js';
 import { clientHandshake } from './auth.js';
-import { ownerId } from './core.js';
+import { ownerId } from '../kernel/core.js';
 import { R_CLOSED, R_FRAME, type LinkConnect, type LinkEvent } from './link-protocol.js';
 import { formatAddress, isReply, NO_REPLY, PROTOCOL_OBJECT, SYNC_REPLY, type Address, type Hello, type ObjectId, type Reply, type Request } from './protocol.js';
 import { openSocket } from './connect-socket.js';
 import { decode, DEFAULT_MAX_FRAME, encode, EXIT_WRITE_LIMIT_MS, FrameSocket, HANDSHAKE_MAX_FRAME, writeAllSync } from './wire.js';
 import type { Encoded } from '../../lib/base/codec/message.js';
 import { RequestQueue } from './request-queue.js';
-import { haveLanes } from './lane-socket.js';
-import { sleepDrainingLanes } from '../wait.js';
+import { sleepBlocking } from '../kernel/wait.js';
 
 /** Requests queued this tick are written together; a long synchronous burst every BATCH requests. */
 const BATCH = 512;
@@ -251,8 +250,7 @@ export class Link {
         this.#drainPort();
         if (this.#syncReply) break;
         if (Atomics.load(this.#signal, 1) === 1) this.#ioDied();
-        else if (haveLanes()) sleepDrainingLanes(this.#signal, 0, seen, undefined);
-        else Atomics.wait(this.#signal, 0, seen);
+        else sleepBlocking(this.#signal, 0, seen, undefined);
       }
       const reply: Reply = this.#syncReply;
       b.unanswered = false; // a blocking call's answer comes after every earlier call of ours started

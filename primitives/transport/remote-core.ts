@@ -3,7 +3,7 @@
  * every method forwards to the real core in the creator's broker, through this thread's link.
  */
 import type { Encoded } from '../../lib/base/codec/message.js';
-import type { CoreShape } from './core.js';
+import type { CoreShape } from '../kernel/core.js';
 import { localCore, REMOTE_REF, type RemoteRef } from './expose.js';
 import { theLink, type BeforeNext } from './link.js';
 import { formatAddress, PROTOCOL_OBJECT } from './protocol.js';

@@ -5,7 +5,7 @@
  * — a stream of puts or sends costs the broker one dispatch and one copy per batch.
  */
 import type { Encoded } from '../../lib/base/codec/message.js';
-import { FramePacker } from '../channel/frames.js';
+import { FramePacker } from '../kernel/frames.js';
 import { MANY, NO_REPLY, SYNC_REPLY, type ObjectId, type Request } from './protocol.js';
 
 /** Consecutive packed calls of one method on one object: one request, its frames packed into one run. */

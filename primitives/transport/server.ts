@@ -10,7 +10,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { errorToWire } from '../../lib/base/codec/error-wire.js';
 import { SerializationError } from '../../lib/base/errors.js';
 import { checkAuthkey, serverHandshake, type Authkey } from './auth.js';
-import { connectionOwner } from '../sync/owner.js';
+import { connectionOwner } from '../kernel/owner.js';
 import { privateAddress, removePrivate } from './private-dirs.js';
 import { DEFAULT_MAX_FRAME, FrameSocket, HANDSHAKE_MAX_FRAME, MessageSocket } from './wire.js';
 import { isHello, isRequest, MANY, NO_REPLY, PROTOCOL_OBJECT, SYNC_REPLY, type Address, type ObjectId, type Reply } from './protocol.js';

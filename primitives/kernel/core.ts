@@ -33,7 +33,7 @@ export interface CoreShape {
   /**
    * Fire-and-forget methods whose first argument is a message frame (an unbounded `put`, `send`),
    * each mapped to its packed twin on the real core: a remote core packs consecutive calls into one
-   * run of frames (channel/frames.ts) and makes ONE call `twin(bytes, count, extra?)` per run (the
+   * run of frames (frames.ts) and makes ONE call `twin(bytes, count, extra?)` per run (the
    * method takes at most one other argument, the same for every call of the run).
    */
   readonly packed?: Readonly<Record<string, string>>;
@@ -42,4 +42,23 @@ export interface CoreShape {
 /** Identifies the calling thread across processes: `${pid}:${threadId}`. */
 export function ownerId(): string {
   return `${process.pid}:${threadId}`;
+}
+
+/** A core class: its whole state is shared memory, so `new Core(memory)` rebuilds it in any thread. */
+export type CoreClass = new (memory: any) => unknown;
+
+const coreClasses = new Map<string, { Core: CoreClass; module: string }>();
+
+/**
+ * Called by every core class's module as it loads, with that module's URL: a thread handed a core
+ * finds its class here by name, and the broker thread imports `module` to rebuild it. The cores live
+ * in the folders above this one, which this layer may not import.
+ */
+export function registerCoreClass(Core: CoreClass, module: string): void {
+  coreClasses.set(Core.name, { Core, module });
+}
+
+/** The registered core class named `name` and its module's URL, if any. */
+export function coreClassNamed(name: string): { Core: CoreClass; module: string } | undefined {
+  return coreClasses.get(name);
 }

@@ -9,7 +9,7 @@
  * run programs with the same pid) names each connection itself: `connectionOwner(id)`.
  */
 import { threadId } from 'node:worker_threads';
-import { ownerId } from '../transport/core.js';
+import { ownerId } from './core.js';
 
 /**
  * This thread's owner id, computed once (each worker thread loads its own copy of this module).

@@ -3,7 +3,7 @@
  * one way for every primitive:
  *
  * - a thread worker of this process gets the core's shared memory and rebuilds the core with
- *   `new Cores[name](memory)`;
+ *   `new Core(memory)`, the core class registered under that name (kernel/core.ts);
  * - a process worker gets a reference to the core in this process's broker (a thread of its own
  *   serving a private Unix socket, which rebuilds the core from the same memory) and talks to it
  *   through a remote core; a core that is itself remote hands on its creator's reference;
@@ -13,15 +13,11 @@
  * The public class (facade) is then built around the core with {@link rebuild}: constructors take the
  * user's arguments only, so the core reaches them through this one side channel.
  */
-import type { HandleTarget } from '../lib/base/codec/handles.js';
-import { SerializationError } from '../lib/base/errors.js';
-import type { CoreShape } from './transport/core.js';
-import { exposeCore, remoteRefOf, type RemoteRef } from './transport/expose.js';
-import { connectRemoteCore } from './transport/remote-core.js';
-import * as Cores from './cores.js';
-
-/** Where the broker thread finds the core classes (same extension as this module: .ts from sources). */
-const CORES_MODULE = new URL(`./cores${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url).href;
+import type { HandleTarget } from '../../lib/base/codec/handles.js';
+import { SerializationError } from '../../lib/base/errors.js';
+import { coreClassNamed, type CoreShape } from '../kernel/core.js';
+import { exposeCore, remoteRefOf, type RemoteRef } from './expose.js';
+import { connectRemoteCore } from './remote-core.js';
 
 /** The wire form of a core: its class and shared memory (threads) or a broker reference (processes). */
 export type CoreData = { core: string; memory: unknown } | { remote: RemoteRef };
@@ -50,21 +46,22 @@ export function coreData(core: SharedCore | object, shape: CoreShape, target: Ha
   const remote = remoteRefOf(core);
   if (remote) return { remote };
   const memory = (core as SharedCore).memory;
-  if (target === 'thread') return { core: core.constructor.name, memory };
+  const name = core.constructor.name;
+  if (target === 'thread') return { core: name, memory };
   try {
-    return { remote: exposeCore(core, shape, { module: CORES_MODULE, exportName: core.constructor.name, memory }) };
+    const registered = coreClassNamed(name);
+    if (registered?.Core !== core.constructor) throw new TypeError(`${name} is not a registered core class`);
+    return { remote: exposeCore(core, shape, { module: registered.module, exportName: name, memory }) };
   } catch (err) {
     if (err instanceof SerializationError) throw err;
     throw new SerializationError(`a ${shape.kind} cannot be passed to a ${target} worker: ${(err as Error)?.message ?? err}`);
   }
 }
 
-const coreClasses = Cores as unknown as Record<string, new (memory: any) => unknown>;
-
 /** Rebuilds a core from its wire form: from shared memory at once, a remote core once connected. */
 export function openCore<C>(data: CoreData, shape: CoreShape): C | Promise<C> {
   if ('remote' in data) return connectRemoteCore<C>(data.remote, shape); // in its creator's thread: the local core itself
-  const Core = Object.hasOwn(coreClasses, data.core) ? coreClasses[data.core] : undefined;
+  const Core = typeof data.core === 'string' ? coreClassNamed(data.core)?.Core : undefined;
   if (typeof Core !== 'function') throw new TypeError(`cannot revive a ${shape.kind}: unknown core ${data.core}`);
   return new Core(data.memory) as C;
 }

@@ -8,7 +8,7 @@
  * Process workers are not handled here: their calls reach the cores through a broker connection,
  * and the broker abandons on disconnect (a goodbye first means the process ended normally).
  */
-import { onWorkerGone, type GoneWorker } from '../lib/base/worker-hooks.js';
+import { onWorkerGone, type GoneWorker } from '../../lib/base/worker-hooks.js';
 
 /** A core that can release what an ended owner held. */
 export interface Abandonable {

@@ -11,8 +11,7 @@
  * keeps the process alive until it settles).
  */
 import { performance } from 'node:perf_hooks';
-import { LOCAL_OWNER } from './sync/owner.js';
-import { drainLanes, haveLanes, nextSlice, spinLanes } from './transport/lane-socket.js';
+import { LOCAL_OWNER } from './owner.js';
 
 /** What a wait loop yields: sleep while `arr[index] === value`, at most `ms` (undefined = forever). */
 export interface Sleep {
@@ -51,21 +50,28 @@ export function runSync<T>(loop: WaitLoop<T>): T {
       }
     }
     if (changed) continue;
-    if (haveLanes()) sleepDrainingLanes(arr, index, value, ms);
-    else Atomics.wait(arr, index, value, ms ?? Infinity);
+    sleepBlocking(arr, index, value, ms);
   }
 }
 
-/** A blocking wait of a thread with direct lanes: it wakes up now and then to drain them (lane-socket.ts). */
-export function sleepDrainingLanes(arr: Int32Array, index: number, value: number, ms: number | undefined): void {
-  const deadline = ms === undefined || ms === Infinity ? Infinity : performance.now() + ms;
-  if (spinLanes() && Atomics.load(arr, index) !== value) return;
-  for (let slice = 0.02; Atomics.load(arr, index) === value; ) {
-    slice = nextSlice(slice, drainLanes() > 0);
-    const left = deadline - performance.now();
-    if (left <= 0) return;
-    Atomics.wait(arr, index, value, Math.min(slice, left));
-  }
+/**
+ * A blocking sleep for a thread that must keep serving other input meanwhile (the transport's
+ * direct lanes between threads of two processes: a peer writing to a blocked thread must not
+ * stall). It returns false when the thread has nothing to serve, and the plain sleep is used.
+ * The transport registers it when it loads: this layer may not import the transport.
+ */
+export type BlockingSleep = (arr: Int32Array, index: number, value: number, ms: number | undefined) => boolean;
+
+let blockingSleep: BlockingSleep | null = null;
+
+/** Installs the thread's {@link BlockingSleep} (one per thread; the last one wins). */
+export function setBlockingSleep(sleep: BlockingSleep | null): void {
+  blockingSleep = sleep;
+}
+
+/** Blocks while `arr[index] === value`, at most `ms` (undefined = forever), serving the thread's other input if it has any. */
+export function sleepBlocking(arr: Int32Array, index: number, value: number, ms: number | undefined): void {
+  if (blockingSleep === null || !blockingSleep(arr, index, value, ms)) Atomics.wait(arr, index, value, ms ?? Infinity);
 }
 
 // Node 20 has Atomics.waitAsync; the ES2022 lib the project compiles against does not declare it.

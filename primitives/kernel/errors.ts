@@ -3,7 +3,7 @@
  * raises KeyError, IndexError, ValueError or AttributeError. They live here rather than in
  * lib/base/errors.ts because only primitives throw them.
  */
-import { MultiprocError, registerErrorClass } from '../lib/base/errors.js';
+import { MultiprocError, registerErrorClass } from '../../lib/base/errors.js';
 
 /** A missing dict key (`pop`, `popitem`, `getItem`, `delItem`) — Python's KeyError. */
 export class KeyError extends MultiprocError {
