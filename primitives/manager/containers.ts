@@ -85,6 +85,9 @@ export class DictHolder {
   entries(): [DictKey, unknown][] {
     return [...this.map.entries()];
   }
+  items(): [DictKey, unknown][] {
+    return this.entries();
+  }
   size(): number {
     return this.map.size;
   }
