@@ -25,7 +25,7 @@ import { FetchAhead, type LendingCore } from './channel/fetch-ahead.js';
 import { coreData, openCore, rebuild, rebuilt, type CoreData } from './reduction.js';
 import { remoteRefOf } from './transport/expose.js';
 import { LOCAL_OWNER } from './sync/owner.js';
-import { ValueError } from './errors.js';
+import { ValueError } from '../lib/base/errors.js';
 
 type Core = Pick<QueueCore,
   'put' | 'putSync' | 'putNowait' | 'putUnbounded' | 'get' | 'getSync' | 'getNowait' | 'qsize' | 'empty' | 'full' |

@@ -3,7 +3,7 @@
  * semantics and errors. Each exposed method validates its arguments, since they come from the wire.
  * One call runs to completion on the server's single thread, so each call is atomic.
  */
-import { AttributeError, IndexError, KeyError, ValueError } from './errors.js';
+import { AttributeError, IndexError, KeyError, ValueError } from '../../lib/base/errors.js';
 import { applyOp, pyCompare, pyEquals, repr, toIndex } from './pyvalues.js';
 import { checkTypecode, convert, viewOf, type Typecode } from '../ctypes.js';
 

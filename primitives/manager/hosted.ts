@@ -11,14 +11,13 @@
  */
 import { currentClient } from '../transport/server.js';
 import { LOCAL_OWNER } from '../sync/owner.js';
-import { Empty, Full } from '../../lib/base/errors.js';
+import { Empty, Full, ValueError } from '../../lib/base/errors.js';
 import { normalizeTimeout } from '../../lib/base/timeout.js';
 import { BarrierCore, ConditionCore, EventCore, LockCore, QueueCore, RLockCore, SemaphoreCore } from '../cores.js';
 import type { LockCoreApi } from '../sync/lock-core.js';
 import { conditionNotify, conditionWait, notifyCount } from '../sync/condition.js';
 import { barrierWait } from '../sync/barrier.js';
 import type { Encoded } from '../../lib/base/codec/message.js';
-import { ValueError } from '../errors.js';
 
 /** The calling client's owner id, given by the server per connection (valid in the synchronous part of a call). */
 function caller(): string {

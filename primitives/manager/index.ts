@@ -8,4 +8,4 @@ export {
   LockProxy, RLockProxy, SemaphoreProxy, BoundedSemaphoreProxy, EventProxy, ConditionProxy, BarrierProxy, QueueProxy,
   JoinableQueueProxy,
 } from './sync-proxies.js';
-export { KeyError, IndexError, ValueError, AttributeError } from './errors.js';
+export { KeyError, IndexError, ValueError, AttributeError } from '../../lib/base/errors.js';

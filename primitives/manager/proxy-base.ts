@@ -5,8 +5,7 @@
  * Processes, and a readable `toString`/`inspect`.
  */
 import { toHandle, type HandleDescriptor, type HandleTarget } from '../../lib/base/codec/handles.js';
-import { SerializationError } from '../../lib/base/errors.js';
-import { managerErrorClasses } from './errors.js';
+import { errorClasses, SerializationError } from '../../lib/base/errors.js';
 import { decodeMessage, encodeMessage, type Encoded } from '../../lib/base/codec/message.js';
 import type { Link } from './link.js';
 import { isRefMarker, mapDeep, REF_KEY, type RefMarker } from './refs.js';
@@ -43,7 +42,7 @@ export function makeProxy(link: Link, kind: string, id: number): BaseProxy {
 }
 
 function remapError(err: unknown): never {
-  const Cls = err instanceof Error ? managerErrorClasses[err.name] : undefined;
+  const Cls = err instanceof Error ? errorClasses[err.name] : undefined;
   if (Cls && !(err instanceof Cls)) Object.setPrototypeOf(err, Cls.prototype);
   throw err;
 }
