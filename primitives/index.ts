@@ -11,5 +11,5 @@ export {
   Manager, BaseProxy, DictProxy, ListProxy, NamespaceProxy, ValueProxy, ArrayProxy,
   LockProxy, RLockProxy, SemaphoreProxy, BoundedSemaphoreProxy, EventProxy, ConditionProxy, BarrierProxy,
   QueueProxy, JoinableQueueProxy,
-  type ManagerOptions, type Address, type NamespaceAttrs, type DictKey, type Op,
+  type ManagerOptions, type RegisterOptions, type Address, type NamespaceAttrs, type DictKey, type Op,
 } from './manager/index.js';

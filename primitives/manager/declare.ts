@@ -47,6 +47,8 @@ export interface Declaration<P extends B, B extends BaseProxy> {
   exposed: { readonly [K in Added<P, B>]: Exposure } & { readonly [K in Overridden<B>]?: Exposure };
   /** Hand-written client-side members (helpers that run in the caller); default BaseProxy. */
   base?: Ctor<B>;
+  /** A type the program registered (Manager.register), not one of the Manager's own. */
+  registered?: boolean;
   /** `for await (const x of proxy)` iterates what this exposed method returns (a snapshot, as Python's proxies). */
   iterates?: Added<P, B>;
 }
@@ -54,6 +56,7 @@ export interface Declaration<P extends B, B extends BaseProxy> {
 interface Hosting {
   create(args: unknown[], lookup: Lookup): object;
   names: string[];
+  registered: boolean;
   /** Built from the first object created: whether it has `abandon` decides the server's abandon hook. */
   Adapter?: new (target: object) => object;
 }
@@ -84,6 +87,18 @@ function adapterClass(typeid: string, names: string[], abandons: boolean): new (
     });
   }
   return Adapter;
+}
+
+/** Whether `typeid` is one of the Manager's own types. */
+export function isDeclared(typeid: string): boolean {
+  return hostings.get(typeid)?.registered === false;
+}
+
+/** The names clients may call on objects of `typeid` (a client builds a registered type's proxy from them). */
+export function exposedOf(typeid: unknown): string[] {
+  const hosting = typeof typeid === 'string' ? hostings.get(typeid) : undefined;
+  if (hosting === undefined) throw new TypeError(`a manager cannot create ${JSON.stringify(typeid)}`);
+  return hosting.names;
 }
 
 /** The server side: creates an object of `typeid` and returns its adapter, or undefined if nothing declared it. */
@@ -150,6 +165,6 @@ export function declareType<P extends B, B extends BaseProxy = BaseProxy>(decl: 
     });
   }
   registerProxyKind(decl.typeid, Generated as any);
-  hostings.set(decl.typeid, { create: decl.create, names: Object.keys(exposed) });
+  hostings.set(decl.typeid, { create: decl.create, names: Object.keys(exposed), registered: decl.registered ?? false });
   return Generated as unknown as ProxyType<P>;
 }

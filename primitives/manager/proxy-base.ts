@@ -33,6 +33,11 @@ export function registerProxyKind(kind: string, ctor: ProxyCtor): void {
   kinds.set(kind, ctor);
 }
 
+/** Whether this thread knows the proxy class of `kind`. */
+export function hasProxyKind(kind: string): boolean {
+  return kinds.has(kind);
+}
+
 export function makeProxy(link: Link, kind: string, id: number): BaseProxy {
   const Ctor = kinds.get(kind);
   if (!Ctor) throw new TypeError(`unknown manager object kind ${JSON.stringify(kind)}`);

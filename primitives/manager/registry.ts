@@ -4,7 +4,7 @@
  * adapter, so clients reach only the exposed methods. The root object (id ROOT_ID) is what
  * `manager.dict()`, `manager.Lock()`... call.
  */
-import { createHosted } from './declare.js';
+import { createHosted, exposedOf } from './declare.js';
 import { isRefMarker } from './refs.js';
 import './proxies.js';
 import './sync-proxies.js';
@@ -33,6 +33,11 @@ export class Registry {
     const id = this.#host.register(obj) as number;
     this.#ids.add(id);
     return id;
+  }
+
+  /** Root method: the methods clients may call on objects of `kind` (a client builds a registered type's proxy from them). */
+  exposedOf(kind: unknown): string[] {
+    return exposedOf(kind);
   }
 
   /** Root method: how many objects are hosted (Python's `_number_of_objects`). */
