@@ -132,3 +132,61 @@ test('both sides sending 4 MiB at once do not deadlock', async () => {
   expect(await done).toBe(64);
   a.close();
 });
+
+// Python's docs never close the parent's copy of the child's end: the lane comes up all the same, and
+// ends (falling back to the rings, which both holders share) only when that copy is used.
+describe("the parent keeps its copy of the child's end", () => {
+  /** Like start(), but the parent's copy `b` of the child's end stays open. */
+  function startKeeping(name: string, args: unknown[]): [Promise<unknown>, Connection, Connection] {
+    const [a, b] = Pipe();
+    const done = pool.apply(task(fixtures, name), [b, ...args]);
+    return [done, a, b];
+  }
+
+  test('the lane comes up while that copy is idle; closing it later leaves the lane up', async () => {
+    const [done, a, b] = startKeeping('echo', []);
+    await bringUp(a, false);
+    for (let i = 0; i < 100; i++) a.send(i);
+    for (let i = 0; i < 100; i++) expect(await a.recv()).toBe(i);
+    b.close();
+    expect(onLane(a)).toBe(true);
+    a.send(null);
+    expect(await done).toBe(true);
+    a.close();
+  });
+
+  test('a receive on that copy ends the lane: it reads what the child had not, in order; the child gets the rest', async () => {
+    const gotTwo = new Event();
+    const go = new Event();
+    const [done, a, b] = startKeeping('hostTearsDown', [gotTwo, go]);
+    await bringUp(a);
+    for (let i = 1; i <= 5; i++) a.send(i);
+    expect(await gotTwo.wait(20_000)).toBe(true); // the child read 1, 2 and holds 3, 4, 5 unread
+    expect(await b.recv()).toBe(3); // the parent's copy reads next, from the child's ring
+    expect(onLane(a)).toBe(false);
+    go.set();
+    a.send('end');
+    expect(await done).toEqual([1, 2, 4, 5]);
+    expect(await a.recv()).toBe('from C');
+    a.close();
+    b.close();
+  });
+
+  test("a send on that copy ends the lane: it arrives after what the child sent before, and before what it sends after", async () => {
+    const sent = new Event();
+    const go = new Event();
+    const [done, a, b] = startKeeping('sendsAroundGo', [sent, go]);
+    await bringUp(a);
+    expect(await sent.wait(20_000)).toBe(true);
+    b.send('t1');
+    expect(onLane(a)).toBe(false);
+    go.set();
+    const got = [];
+    for (let i = 0; i < 5; i++) got.push(await a.recv());
+    expect(got).toEqual(['c1', 'c2', 'c3', 't1', 'c4']);
+    a.send('end');
+    expect(await done).toBe(false);
+    a.close();
+    b.close();
+  });
+});

@@ -110,7 +110,7 @@ describe.each(runtimes)('errors from %s workers', (runtime: Runtime) => {
     expect(valueCause.cause).toEqual({ status: 503 });
   });
 
-  test('an error without a cause of its own has the RemoteError at cause (SPEC), and at remoteErrorOf', async () => {
+  test('an error without a cause of its own has the RemoteError at cause, and at remoteErrorOf', async () => {
     const err = await thrown(pool.apply(() => { throw new Error('plain'); }));
     expect(err.cause).toBeInstanceOf(RemoteError);
     expect(remoteErrorOf(err)).toBe(err.cause);

@@ -120,6 +120,57 @@ describe('Queue across process workers', () => {
   });
 });
 
+describe('JoinableQueue.taskDone() from process workers (streamed like puts)', () => {
+  let pool: Pool;
+  beforeAll(() => {
+    pool = new Pool({ processes: 2, runtime: 'process' });
+  });
+  afterAll(async () => {
+    await pool.terminate();
+  });
+
+  test('a consumer that signals (no wait) and then blocks gives back the items it fetched ahead first', async () => {
+    // Without that, the second consumer starves while the first sleeps on items it will never use.
+    const q = new Queue<number>();
+    const n = 300;
+    for (let i = 0; i < 2 * n; i++) await q.put(i);
+    const got = [new Event(), new Event()];
+    const go = new Event();
+    const workers = got.map((g) => pool.apply(task(fixtures, 'getThenBlock'), [q, n, g, go]));
+    expect(await Promise.all(got.map((g) => g.wait(30_000)))).toEqual([true, true]);
+    expect(q.qsize()).toBe(0);
+    go.set();
+    expect(await Promise.all(workers)).toEqual([n, n]);
+  }, 60_000);
+
+  test('join() waits exactly until the last taskDone() of every consumer has arrived', async () => {
+    const q = new JoinableQueue<number>();
+    const n = 300;
+    for (let i = 0; i < 2 * n; i++) await q.put(i);
+    const almost = [new Event(), new Event()];
+    const go = new Event();
+    const workers = almost.map((a) => pool.apply(task(fixtures, 'doneAllButLast'), [q, n, a, go]));
+    await Promise.all(almost.map((a) => a.wait()));
+    // Each worker's streamed taskDone() calls went ahead of its set(): 2 are left, and join waits for them.
+    let joined = false;
+    const join = q.join().then(() => (joined = true));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(joined).toBe(false);
+    expect(q.qsize()).toBe(0);
+    go.set();
+    await join;
+    expect(await Promise.all(workers)).toEqual([n, n]);
+  }, 60_000);
+
+  test('taskDone() once too often in a process worker throws ValueError at once', async () => {
+    const q = new JoinableQueue<number>();
+    await q.put(1);
+    expect(await pool.apply(task(fixtures, 'doneTwice'), [q])).toBe('ValueError: task_done() called too many times');
+    await q.join(); // the one legitimate taskDone arrived
+    expect(() => q.taskDone()).toThrow('task_done() called too many times');
+  });
+});
+
 test('a daemon process still blocked in get() when the program ends ends with it, quietly; no socket directory is left', async () => {
   const program = fileURLToPath(new URL('./fixtures/queue-daemon.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', program], {

@@ -1,4 +1,4 @@
-// What a primitive keeps when the worker holding it ends (SPEC, Lock): a Lock whose holder ENDS
+// What a primitive keeps when the worker holding it ends (docs/guide.md, Lock): a Lock whose holder ENDS
 // NORMALLY stays held and another process may release it (Python; a port of CPython's manager test
 // "a child acquires a Lock and exits; the parent releases it"); a holder that DIES (failure exit,
 // kill, terminate) releases it; an RLock is released whenever its owner ends. Same rule for

@@ -8,7 +8,7 @@ import { Process } from '../lib/process.js';
 import { task } from '../lib/base/task.js';
 import { toTaskSpec } from '../lib/base/task.js';
 import { loadTask } from '../lib/base/load-task.js';
-import { LockStateError, SerializationError } from '../lib/base/errors.js';
+import { LockStateError } from '../lib/base/errors.js';
 import { closeBroker } from '../primitives/transport/expose.js';
 import { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore } from '../primitives/synchronize.js';
 import { Value } from '../primitives/sharedctypes.js';
@@ -300,8 +300,10 @@ describe('passing on and sharing', () => {
     expect(counter.getValue()).toBe(5 * n);
   });
 
-  test('Value/Array still refuse process workers (served by a Manager)', async () => {
-    await expect(procs.apply((v: unknown) => v, [new Value('i', 1)])).rejects.toThrow(SerializationError);
+  test('a Value reaches process workers through the broker, as the primitives above do', async () => {
+    const v = new Value('i', 1);
+    await procs.apply((x: { value: number }) => { x.value += 41; }, [v]);
+    expect(v.value).toBe(42);
   });
 });
 

@@ -5,12 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 
 /**
- * Python's twins of each workload: MULTIPROC_PYTHON_REF, else ../shared/reference/python beside the checkout
- * (where CI lays shared/ out). When they are absent every Python row is skipped, and each bench says so loudly.
+ * Python's twins of each workload: bench/python/ (the same workloads written with Python's multiprocessing),
+ * or MULTIPROC_PYTHON_REF. Without python3 (or the folder) every Python row is skipped, and each bench says so loudly.
  */
 export const pythonDir = process.env.MULTIPROC_PYTHON_REF
   ? resolve(process.env.MULTIPROC_PYTHON_REF)
-  : fileURLToPath(new URL('../../shared/reference/python/', import.meta.url));
+  : fileURLToPath(new URL('./python/', import.meta.url));
 
 /** BENCH_QUICK=1: small sizes and few rounds, to test the pipeline; its figures are not to be quoted. */
 export const quick = process.env.BENCH_QUICK === '1';

@@ -1,4 +1,4 @@
-// Lock throughput beside Python's mp.Lock (e_lock.py from /work/shared/reference/python, run in
+// Lock throughput beside Python's mp.Lock (e_lock.py from bench/python, run in
 // this same invocation, interleaved round by round):
 //   E1 uncontended Lock acquireSync()+release() pairs on the main thread (py: mp.Lock acquire/release)
 //   E2 2 worker threads x 200k increments of a shared Value under its getLock() (py: 2 processes)

@@ -1,8 +1,10 @@
 // Pipe throughput and round trip between a worker thread and the main thread, beside Python's
-// mp.Pipe (d_pipe.py, r_rtt.py from /work/shared/reference/python, run in this same invocation).
+// mp.Pipe (d_pipe.py, r_rtt.py from bench/python, run in this same invocation).
 // Usage: node bench/primitives-pipe.mjs   (after `npm run build`)
 import { fmt, median, pythonValues as python, size } from './_common.mjs';
 import { recorder } from './_rows.mjs';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Pool } from '../dist/lib/pool.js';
 import { Pipe } from '../dist/primitives/connection.js';
 
@@ -57,10 +59,10 @@ async function oneWay(pool, kind, mode) {
   return kind === 'b64k' ? (N_BIG * SZ) / dt / 1e6 : N_SMALL / dt;
 }
 
-async function roundTrip(pool, mode) {
+async function roundTrip(pool, mode, keepCopy = false) {
   const [a, b] = Pipe();
   const done = pool.apply(echo, [b]);
-  b.close();
+  if (!keepCopy) b.close(); // Python's docs keep it open (keepCopy); closing it is the friendlier variant
   a.send(-1);
   await a.recv();
   const t = performance.now();
@@ -73,6 +75,23 @@ async function roundTrip(pool, mode) {
   a.send(null);
   await done;
   a.close();
+  b.close();
+  return N_RTT / dt;
+}
+
+/** The floor: a bare child_process IPC ping-pong (process.send both ways, no library). */
+async function ipcRoundTrip() {
+  const child = fork(fileURLToPath(new URL('./_raw-child.mjs', import.meta.url)), { serialization: 'json' });
+  const next = () => new Promise((resolve) => child.once('message', resolve));
+  child.send(1);
+  await next();
+  const t = performance.now();
+  for (let i = 0; i < N_RTT; i++) {
+    child.send(i);
+    if ((await next()) !== i * i) throw new Error('echo mismatch');
+  }
+  const dt = (performance.now() - t) / 1000;
+  child.disconnect();
   return N_RTT / dt;
 }
 
@@ -101,6 +120,8 @@ const ppool = new Pool({ processes: 1, runtime: 'process' });
 await ppool.apply(() => 0);
 m.procInt = await measure('multiproc Pipe send int (child process) -> await recv', 'msgs/s', () => oneWay(ppool, 'int', 'async'));
 m.procRtt = await measure('multiproc Pipe ping-pong with a child process (await recv)', 'round trips/s', () => roundTrip(ppool, 'async'));
+m.procRttKept = await measure("  the same, parent's copy of the child's end kept open", 'round trips/s', () => roundTrip(ppool, 'async', true));
+m.ipcRtt = await measure('node child_process IPC ping-pong (floor, no library)', 'round trips/s', ipcRoundTrip);
 await ppool.terminate();
 
 const py = { ...python('d_pipe.py', ['int', 'obj', 'b64k_sendbytes']), ...python('r_rtt.py', ['pipe']) };
@@ -117,6 +138,8 @@ ratio(m.rtt, 'R.py.pipe', 'ping-pong, recvSync');
 ratio(m.rttAsync, 'R.py.pipe', 'ping-pong, await recv');
 ratio(m.procInt, 'D.py.pipe_int', 'int msgs from a child process, await recv');
 ratio(m.procRtt, 'R.py.pipe', 'ping-pong with a child process');
+ratio(m.procRttKept, 'R.py.pipe', "ping-pong with a child, parent's copy kept open");
+console.log(`  ping-pong with a child vs bare Node IPC: ${(m.procRtt / m.ipcRtt).toFixed(2)}x copy closed, ${(m.procRttKept / m.ipcRtt).toFixed(2)}x copy kept (target >= 0.77x)`);
 
 // the report's rows (bench/_rows.mjs)
 const rec = recorder(import.meta.url);

@@ -1,5 +1,5 @@
 // Queue throughput (worker thread producer -> main consumer) and SimpleQueue ping-pong, beside
-// Python's mp.Queue / mp.SimpleQueue (g_queue.py, r_rtt.py from /work/shared/reference/python,
+// Python's mp.Queue / mp.SimpleQueue (g_queue.py, r_rtt.py from bench/python,
 // run in this same invocation). Usage: node bench/primitives-queue.mjs  (after `npm run build`)
 import { fmt, median, pythonValues as python, size } from './_common.mjs';
 import { recorder } from './_rows.mjs';

@@ -8,6 +8,7 @@
 //   npx multiproc worker --connection redis://<redis host>:6379 --authkey-file cluster.key
 // in a checkout of the same code (docs/cluster.md). Needs redis-server on PATH.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
 
   const dir = mkdtempSync(join(tmpdir(), 'multiproc-cluster-demo-'));
   const keyFile = join(dir, 'cluster.key');
-  writeFileSync(keyFile, 'a demo key: use `openssl rand -hex 32` for a real one\n', { mode: 0o600 });
+  writeFileSync(keyFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 }); // as `openssl rand -hex 32` makes one
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
   const redis = await started('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], 'Ready to accept connections', 'stdout');

@@ -8,6 +8,7 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import { TinypoolEngine } from './engine/tinypool-engine.js';
 import { encodeHandles, type Runtime } from './base/codec/handles.js';
+import { movedBuffers } from './base/move.js';
 import { abortedBy, BrokenPoolError, PoolStateError, WorkerLostError } from './base/errors.js';
 import { Future, onCancel } from './futures.js';
 import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
@@ -67,6 +68,8 @@ interface WorkItem {
   args: unknown;
   flags: number;
   signal?: AbortSignal;
+  /** Buffers marked with move(): transferred to a thread worker. */
+  transfer?: ArrayBuffer[];
 }
 
 /** Options of {@link Executor.run}. */
@@ -183,7 +186,8 @@ export abstract class Executor {
       future.setException(err); // this call only: a primitive that cannot go to these workers
       return future;
     }
-    const item: WorkItem = { future, spec, args: enc.value, flags: enc.found ? flags | HANDLES : flags, signal };
+    const transfer = this.#settings.runtime === 'thread' ? movedBuffers(args) : undefined;
+    const item: WorkItem = { future, spec, args: enc.value, flags: enc.found ? flags | HANDLES : flags, signal, transfer };
     this.#queue.add(item);
     future[onCancel] = () => {
       // Only a queued future can be cancelled: drop it and tell wait()/asCompleted() at once.
@@ -234,7 +238,7 @@ export abstract class Executor {
       if (!item.future.setRunningOrNotifyCancel()) continue;
       this.#running.add(item);
       this.#engineOrStart().submit({
-        spec: item.spec, args: item.args, flags: item.flags, signal: item.signal,
+        spec: item.spec, args: item.args, flags: item.flags, signal: item.signal, transfer: item.transfer,
         settle: (ok, value) => this.#settle(item, ok, value),
       });
     }

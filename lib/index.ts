@@ -4,7 +4,9 @@ export { BasePool } from './pool-base.js';
 export { AsyncResult, type ResultCallbacks } from './async-result.js';
 export { ResultIterator } from './result-iterator.js';
 export { Process, activeChildren, type ProcessOptions } from './process.js';
+export { setSpareWorkers } from './process-spares.js';
 export { task, isTaskRef, type Task, type TaskRef } from './base/task.js';
+export { move } from './base/move.js';
 export { currentProcess, cpuCount, isMainThread, type ProcessInfo } from './base/context.js';
 export {
   Executor, ThreadPoolExecutor, ProcessPoolExecutor,
@@ -18,4 +20,5 @@ export {
 export type { Runtime, HandleSource, HandleDescriptor } from './base/codec/handles.js';
 export * from './base/errors.js';
 export * from '../primitives/index.js';
-export { Pool as ClusterPool, type ClusterPoolOptions } from './cluster/pool.js';
+// The cluster Pool lives behind 'multiproc/cluster' only: its types name bullmq and ioredis (optional peers a
+// TypeScript consumer may not have installed) and its code is not needed by a local program.

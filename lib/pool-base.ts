@@ -7,6 +7,7 @@
 import { AsyncResult, settleResult, type ResultCallbacks } from './async-result.js';
 import { ResultIterator } from './result-iterator.js';
 import { encodeHandles, type HandleTarget } from './base/codec/handles.js';
+import { movedBuffers } from './base/move.js';
 import { warnClassInstanceOnce } from './base/codec/class-instances.js';
 import { packNumbers, type ChunkResults } from './base/codec/pack.js';
 import { abortedBy, PoolStateError } from './base/errors.js';
@@ -171,7 +172,9 @@ export abstract class BasePool {
       settle(false, err); // a primitive that cannot go where this pool's workers run
       return;
     }
-    this.#engine.submit({ spec, args: encoded.value, flags: encoded.found ? flags | HANDLES : flags, settle, signal, base });
+    // buffers marked with move() go to a thread without a copy; other workers get a copy as before
+    const transfer = this.#target === 'thread' ? movedBuffers(args) : undefined;
+    this.#engine.submit({ spec, args: encoded.value, flags: encoded.found ? flags | HANDLES : flags, settle, signal, base, transfer });
   }
 
   /** Calls `fn(...args)` in a worker and resolves with its result (Python's `apply`). */

@@ -10,6 +10,7 @@ import { childEnv, fromSource, processExecArgv, threadEnv, threadExecArgv } from
 import { tsxApiUrl, tsxLoaderUrl } from './base/ts-loader.js';
 import type { Runtime } from './base/codec/handles.js';
 import type { ProcessStart } from './worker/protocol.js';
+import { takeWorker } from './process-spares.js';
 
 export interface SpawnSettings {
   runtime: Runtime;
@@ -88,6 +89,13 @@ function spawnProcess(settings: SpawnSettings): ProcessChannel {
   };
 }
 
+/** Everything a worker's start depends on: a spare started with other values cannot serve. */
+function settingsKey(settings: SpawnSettings): string {
+  return JSON.stringify([settings.env ?? null, settings.execArgv ?? null, settings.resourceLimits ?? null, process.env, process.execArgv]);
+}
+
+/** A booted spare when one with the same settings waits (process-spares.ts), else a new worker. */
 export function spawnProcessWorker(settings: SpawnSettings): ProcessChannel {
-  return settings.runtime === 'process' ? spawnProcess(settings) : spawnThread(settings);
+  const spawn = settings.runtime === 'process' ? () => spawnProcess(settings) : () => spawnThread(settings);
+  return takeWorker(settings.runtime, settingsKey(settings), spawn);
 }

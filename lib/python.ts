@@ -17,4 +17,4 @@ export {
   ThreadPoolExecutor, ProcessPoolExecutor, wait,
   type PyExecutorOptions, type PyShutdownKeywords, type DoneAndNotDoneFutures,
 } from './python/futures.js';
-export { Pool as ClusterPool } from './python/cluster-pool.js';
+// The Python-named cluster Pool is 'multiproc/python/cluster' (its types name the optional bullmq and ioredis).

@@ -10,3 +10,4 @@ export { ConditionCore } from './sync/condition-core.js';
 export { BarrierCore } from './sync/barrier-core.js';
 export { PipeEndCore } from './channel/pipe-core.js';
 export { QueueCore } from './channel/queue-core.js';
+export { CtypeCore } from './sharedctypes-core.js';

@@ -24,13 +24,15 @@ import { Credits } from './channel/credits.js';
 import { FetchAhead, type LendingCore } from './channel/fetch-ahead.js';
 import { coreData, openCore, rebuild, rebuilt, type CoreData } from './reduction.js';
 import { remoteRefOf } from './transport/expose.js';
+import { BEFORE_NEXT } from './transport/remote-core.js';
 import { LOCAL_OWNER } from './sync/owner.js';
 import { ValueError } from '../lib/base/errors.js';
 
 type Core = Pick<QueueCore,
   'put' | 'putSync' | 'putNowait' | 'putUnbounded' | 'get' | 'getSync' | 'getNowait' | 'qsize' | 'empty' | 'full' |
-  'taskDone' | 'join' | 'joinSync' | 'reserve' | 'reserveNowait' | 'putReserved' | 'unreserve'> & {
+  'taskDone' | 'taskDoneAhead' | 'join' | 'joinSync' | 'reserve' | 'reserveNowait' | 'putReserved' | 'unreserve'> & {
   reserveSync(want: number, block: boolean, timeout: number | undefined, owner: string): number;
+  [BEFORE_NEXT](hook: (blocking: boolean) => void): void;
 };
 type Kind = 'Queue' | 'JoinableQueue' | 'SimpleQueue';
 
@@ -62,6 +64,11 @@ abstract class QueueBase {
   readonly #ahead: FetchAhead | null;
   readonly #maxsize: number;
   #closed = false;
+  /**
+   * @internal Items this handle got and has not marked done yet: in a process worker, taskDone() for
+   * one of them cannot be one too many, so it is streamed instead of a round trip.
+   */
+  protected gotUndone = 0;
 
   protected constructor(maxsize: number) {
     this.#maxsize = maxsize > 0 ? maxsize : 0;
@@ -234,7 +241,10 @@ export class Queue<T = any> extends QueueBase {
       const wait = checkBlock(block);
       const ms = normalizeTimeout(timeout);
       const frame = this.pollFrame();
-      if (frame !== null) return Promise.resolve(decodeFrame(frame) as T);
+      if (frame !== null) {
+        this.gotUndone++;
+        return Promise.resolve(decodeFrame(frame) as T);
+      }
       return this.#getWaiting(wait, ms);
     } catch (err) {
       return Promise.reject(err);
@@ -244,6 +254,7 @@ export class Queue<T = any> extends QueueBase {
   async #getWaiting(wait: boolean, ms: number | undefined): Promise<T> {
     const frame = await this.waitFrame(wait, ms);
     if (frame === null) throw new Empty();
+    this.gotUndone++;
     return decodeFrame(frame) as T;
   }
 
@@ -254,6 +265,7 @@ export class Queue<T = any> extends QueueBase {
     const ms = normalizeTimeout(timeout);
     const frame = this.pollFrame() ?? this.waitFrameSync(wait, ms);
     if (frame === null) throw new Empty();
+    this.gotUndone++;
     return decodeFrame(frame) as T;
   }
 
@@ -293,21 +305,65 @@ export class JoinableQueue<T = any> extends Queue<T> {
     return 'JoinableQueue';
   }
 
+  /** taskDone() calls of this process worker not sent yet (they leave together, before its next request). */
+  #doneAhead = 0;
+  #doneHooked = false;
+  /** A streamed taskDone() that failed (another caller called it too often): thrown by the next taskDone()/join(). */
+  #doneFailed: unknown = null;
+
   /**
-   * Marks one item taken from the queue as processed.
+   * Marks one item taken from the queue as processed. In a process worker, the taskDone() calls for
+   * items this handle got are counted and sent together, in order, ahead of its next request to the
+   * queue's creator (or when it yields, finishes a task or exits), like its puts: no round trip each;
+   * join() still waits for every one of them.
    * @throws ValueError('task_done() called too many times'), as Python.
    */
   taskDone(): void {
+    this.#throwDoneFailed();
+    if (this.remote && this.gotUndone > 0) {
+      this.gotUndone--;
+      if (this.#doneAhead++ === 0) this.#scheduleDone();
+      return;
+    }
     if (!this.core.taskDone()) throw new ValueError('task_done() called too many times');
+  }
+
+  #scheduleDone(): void {
+    if (!this.#doneHooked) {
+      this.#doneHooked = true;
+      this.core[BEFORE_NEXT](this.#sendDone);
+    }
+    setImmediate(this.#sendDone).unref(); // it yields to its event loop: nothing else may come soon
+  }
+
+  readonly #sendDone = () => {
+    this.#doneHooked = false;
+    const n = this.#doneAhead;
+    if (n === 0) return;
+    this.#doneAhead = 0;
+    try {
+      this.core.taskDoneAhead(n);
+    } catch (err) {
+      this.#doneFailed ??= err;
+    }
+  };
+
+  #throwDoneFailed(): void {
+    const err = this.#doneFailed;
+    if (err === null) return;
+    this.#doneFailed = null;
+    throw err;
   }
 
   /** Resolves when every item ever put has been marked with taskDone(). */
   async join(): Promise<void> {
+    this.#throwDoneFailed();
     await this.core.join(LOCAL_OWNER);
   }
 
   /** Blocking twin of {@link join}. */
   joinSync(): void {
+    this.#throwDoneFailed();
     this.core.joinSync();
   }
 }

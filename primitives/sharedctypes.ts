@@ -2,13 +2,15 @@
  * Shared Value and Array (Python's multiprocessing.sharedctypes): numbers in a SharedArrayBuffer,
  * with Python's typecodes, visible at once to every thread they are passed to. By default each
  * comes with an RLock (`getLock()`), as Python's synchronized wrappers do; `{ lock: false }` gives a
- * raw one. Shared memory cannot reach a process worker: for those, use a Manager's Value/Array.
+ * raw one. A process worker cannot map the memory: it reaches the same Value/Array through this
+ * process's broker (as it reaches a Lock or a Queue), each access one round trip (a whole range in one).
  */
 import { toHandle, type HandleDescriptor, type HandleTarget } from '../lib/base/codec/handles.js';
-import { SerializationError } from '../lib/base/errors.js';
 import { Lock, RLock, reviveHandle as reviveLock } from './sync/locks.js';
-import { cannotCrossHosts, rebuild, rebuilt, whenAll } from './reduction.js';
+import { cannotCrossHosts, coreData, openCore, rebuild, rebuilt, whenAll, type CoreData } from './reduction.js';
 import { checkTypecode, convert, isBig, isFloat, views, viewOf, type Typecode, type ValueOf } from './ctypes.js';
+import { ArrayCoreShape, CtypeCore, ValueCoreShape, type CtypeCoreApi } from './sharedctypes-core.js';
+import { remoteArray } from './sharedctypes-remote.js';
 
 export type { Typecode, ValueOf } from './ctypes.js';
 
@@ -28,13 +30,36 @@ function lockFor(option: SharedOptions['lock']): Lock | RLock | null {
   throw new TypeError("'lock' must be a boolean, a Lock or an RLock");
 }
 
-function refuse(what: string, target: HandleTarget): void {
+/** Another host cannot reach this machine's memory, not even through the broker: a Manager's Value/Array can. */
+function refuseRemote(what: string, target: HandleTarget): void {
   if (target === 'remote') throw cannotCrossHosts(what);
-  if (target !== 'process') return;
-  throw new SerializationError(
-    `${what} lives in shared memory, which cannot reach a process worker; ` +
-      "use a Manager's Value/Array instead (await manager.Value(typecode, v)), or a thread runtime",
-  );
+}
+
+/** The wire form: the memory itself for a thread of this process, else the broker's reference to a core over it. */
+type ShareData = {
+  typecode: Typecode;
+  sab?: SharedArrayBuffer;
+  core?: CoreData;
+  length: number;
+  lock: HandleDescriptor | null;
+};
+
+/** The core a process worker reaches, one per shared buffer (the broker hosts each core once). */
+const localCores = new WeakMap<SharedArrayBuffer, CtypeCore>();
+function localCore(typecode: Typecode, buffer: SharedArrayBuffer): CtypeCore {
+  let core = localCores.get(buffer);
+  if (!core) localCores.set(buffer, (core = new CtypeCore({ typecode, buffer })));
+  return core;
+}
+
+function shareData(
+  typecode: Typecode, length: number, view: ArrayBufferView | null, remote: CtypeCoreApi | null,
+  lock: Lock | RLock | null, target: HandleTarget, shape: typeof ValueCoreShape,
+): ShareData {
+  const lockData = lock?.[toHandle](target) ?? null;
+  if (view !== null && target === 'thread') return { typecode, sab: view.buffer as SharedArrayBuffer, length, lock: lockData };
+  const core = view !== null ? localCore(typecode, view.buffer as SharedArrayBuffer) : remote!;
+  return { typecode, core: coreData(core, shape, target), length, lock: lockData };
 }
 
 /** Which JS numbers a typecode stores unchanged: integers (int codes), any (float codes), none (bigint codes). */
@@ -44,14 +69,17 @@ const PLAIN_NEVER = 2;
 type Plain = typeof PLAIN_INTEGER | typeof PLAIN_ANY | typeof PLAIN_NEVER;
 const plainOf = (t: Typecode): Plain => (isFloat(t) ? PLAIN_ANY : isBig(t) ? PLAIN_NEVER : PLAIN_INTEGER);
 
-type Parts = { view: ArrayBufferView; lock: Lock | RLock | null };
+/** A local view (this process's memory) or, in a process worker, the remote core. */
+type Parts = { view: ArrayBufferView | null; remote: CtypeCoreApi | null; lock: Lock | RLock | null };
 
 const lockKey = Symbol('lock');
 
 /** A raw shared number (`{ lock: false }`): `.value` reads and writes it; no lock. */
 export class RawSharedValue<T extends Typecode = Typecode> {
   readonly typecode: T;
-  readonly #view: ViewOf<T>;
+  /** The value's memory, null in a process worker (which uses #remote). */
+  readonly #view: ViewOf<T> | null;
+  readonly #remote: CtypeCoreApi | null = null;
   /** What a plain number needs to be stored as is (the setter's fast path; convert() does the rest). */
   readonly #plain: Plain;
   /** @internal */
@@ -62,7 +90,8 @@ export class RawSharedValue<T extends Typecode = Typecode> {
     this.#plain = plainOf(this.typecode);
     const parts = rebuilt<Parts>();
     if (parts) {
-      this.#view = parts.view as ViewOf<T>;
+      this.#view = parts.view as ViewOf<T> | null;
+      this.#remote = parts.remote;
       this[lockKey] = parts.lock;
       return;
     }
@@ -71,28 +100,31 @@ export class RawSharedValue<T extends Typecode = Typecode> {
     this[lockKey] = lockFor(options?.lock);
   }
 
+  /** The number; in a process worker each read is one round trip to the creator. */
   get value(): ValueOf<T> {
-    return this.#view[0] as ValueOf<T>;
+    const view = this.#view;
+    return (view !== null ? view[0] : this.#remote!.get(0)) as ValueOf<T>;
   }
 
   set value(v: ValueOf<T> | number) {
+    const view = this.#view;
     const plain = this.#plain;
-    if (typeof v === 'number' && plain !== PLAIN_NEVER && (plain === PLAIN_ANY || Number.isInteger(v))) this.#view[0] = v as never;
-    else this.#view[0] = convert(this.typecode, v, 'Value') as never;
+    if (view === null) this.#remote!.set(0, convert(this.typecode, v, 'Value'));
+    else if (typeof v === 'number' && plain !== PLAIN_NEVER && (plain === PLAIN_ANY || Number.isInteger(v))) view[0] = v as never;
+    else view[0] = convert(this.typecode, v, 'Value') as never;
   }
 
-  /** The underlying one-element typed array over shared memory (Python's get_obj()). */
+  /**
+   * The underlying one-element typed array over shared memory (Python's get_obj()); in a process
+   * worker, an array-like that reaches it through the creator (indexing, `slice()`, `set()`).
+   */
   getObj(): ViewOf<T> {
-    return this.#view;
+    return this.#view ?? (remoteArray(this.#remote!, this.typecode, 1, null, ValueCoreShape) as unknown as ViewOf<T>);
   }
 
   [toHandle](target: HandleTarget): HandleDescriptor {
-    refuse(`Value('${this.typecode}')`, target);
-    return {
-      module: MODULE,
-      type: 'Value',
-      data: { typecode: this.typecode, sab: this.#view.buffer, lock: this[lockKey]?.[toHandle](target) ?? null },
-    };
+    refuseRemote(`Value('${this.typecode}')`, target);
+    return { module: MODULE, type: 'Value', data: shareData(this.typecode, 1, this.#view, this.#remote, this[lockKey], target, ValueCoreShape) };
   }
 
   toString(): string {
@@ -142,12 +174,15 @@ function decorate<T extends Typecode>(view: ViewOf<T>, typecode: T, lock: Lock |
     getObj: { value: () => view },
     [toHandle]: {
       value: (target: HandleTarget): HandleDescriptor => {
-        refuse(`Array('${typecode}')`, target);
-        return { module: MODULE, type: 'Array', data: { typecode, sab: view.buffer, lock: lock?.[toHandle](target) ?? null } };
+        refuseRemote(`Array('${typecode}')`, target);
+        return { module: MODULE, type: 'Array', data: shareData(typecode, view.length, view, null, lock, target, ArrayCoreShape) };
       },
     },
   };
   if (lock) props.getLock = { value: () => lock };
+  // Python's names, for a ported program's worker code (configurable: multiproc/python sets them too).
+  if (lock) props.get_lock = { value: () => lock, configurable: true };
+  props.get_obj = { value: () => view, configurable: true };
   return Object.defineProperties(view, props) as SharedArray<T>;
 }
 
@@ -192,15 +227,22 @@ export function RawArray<T extends Typecode>(typecode: T, sizeOrInit: number | I
   return Array(typecode, sizeOrInit, { lock: false });
 }
 
-/** Revives a Value or Array sent to this worker thread. */
+/**
+ * Revives a Value or Array sent to this worker: over the memory itself in a thread of the creator's
+ * process (or when its reference comes home), over a remote core in a process worker.
+ */
 export function reviveHandle(type: string, data: unknown): unknown {
-  const { typecode, sab, lock } = data as { typecode: Typecode; sab: SharedArrayBuffer; lock: HandleDescriptor | null };
+  const { typecode, sab, core, length, lock } = data as ShareData;
   const t = checkTypecode(typecode);
-  const view = viewOf(t, sab) as unknown as ViewOf<Typecode>;
+  if (type !== 'Array' && type !== 'Value') throw new TypeError(`unknown shared type '${type}'`);
+  const shape = type === 'Array' ? ArrayCoreShape : ValueCoreShape;
+  const coreOrPromise = sab !== undefined ? null : openCore<CtypeCoreApi>(core!, shape);
   const lockOrPromise = lock === null ? null : (reviveLock(lock.type, lock.data) as Lock | RLock | Promise<Lock | RLock>);
-  return whenAll([lockOrPromise], (l: Lock | RLock | null) => {
-    if (type === 'Array') return decorate(view, t, l);
-    if (type !== 'Value') throw new TypeError(`unknown shared type '${type}'`);
-    return rebuild<Parts, RawSharedValue>({ view, lock: l }, () => (l === null ? new RawSharedValue(t) : new SharedValue(t)));
+  return whenAll([coreOrPromise, lockOrPromise], (c: CtypeCoreApi | null, l: Lock | RLock | null) => {
+    const buffer = sab ?? (c instanceof CtypeCore ? c.memory.buffer : null);
+    const view = buffer === null ? null : (viewOf(t, buffer) as unknown as ViewOf<Typecode>);
+    const remote = view === null ? c : null;
+    if (type === 'Array') return view !== null ? decorate(view, t, l) : remoteArray(remote!, t, length, l, ArrayCoreShape);
+    return rebuild<Parts, RawSharedValue>({ view, remote, lock: l }, () => (l === null ? new RawSharedValue(t) : new SharedValue(t)));
   });
 }

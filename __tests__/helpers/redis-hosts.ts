@@ -1,6 +1,7 @@
 // Worker hosts for the cluster tests: real `multiproc worker` processes (from the sources, through tsx),
 // with short lock and stalled intervals so a dead host is noticed in about a second.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,11 +11,14 @@ import { reapWithParent, forgetChild } from '../../lib/base/reaper.js';
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const cli = join(repoRoot, 'lib/cluster/cli.ts');
 
-/** Writes an authkey file (with a trailing newline, as `echo` would) and returns its path. */
-export function keyFile(key: string): string {
+/**
+ * Writes an authkey file made from `name` (its SHA-256 in hex, 64 bytes: each name its own key, long
+ * enough to be accepted), with a trailing newline as `openssl rand -hex 32 >` writes, and returns its path.
+ */
+export function keyFile(name: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'multiproc-key-'));
   const file = join(dir, 'cluster.key');
-  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  writeFileSync(file, `${createHash('sha256').update(name).digest('hex')}\n`, { mode: 0o600 });
   return file;
 }
 

@@ -1,5 +1,5 @@
 /**
- * A promise the user awaits keeps the process alive until it settles (SPEC). Some of ours wait on
+ * A promise the user awaits keeps the process alive until it settles. Some of ours wait on
  * handles that are unref'd while idle (a daemon's exit, a worker's output still in flight): while such a
  * wait is pending, `hold()` keeps one ref'd timer; the last `release()` clears it.
  */

@@ -4,6 +4,7 @@
  */
 import type { TaskSpec } from './task.js';
 import { ensureTypeScriptLoader, isTypeScriptUrl } from './ts-loader.js';
+import { compiledTypeScript, isLinkFailure } from './ts-cache.js';
 
 export type TaskFn = (...args: unknown[]) => unknown;
 
@@ -30,9 +31,26 @@ function compileSource(src: string): TaskFn {
   return fn;
 }
 
+/** A TypeScript module: its compiled form when there is one (no tsx to load), else through tsx. */
+async function importTypeScript(url: string): Promise<Record<string, any>> {
+  if (!(globalThis as any).__multiprocTsx) {
+    const compiled = await compiledTypeScript(url);
+    if (compiled) {
+      // Stacks name the .ts source and its lines (the compiled form carries a source map), as under tsx.
+      process.setSourceMapsEnabled(true);
+      try {
+        return await import(compiled);
+      } catch (err) {
+        if (!isLinkFailure(err)) throw err;
+      }
+    }
+  }
+  await ensureTypeScriptLoader();
+  return import(url);
+}
+
 async function importExport(url: string, name: string): Promise<TaskFn> {
-  if (isTypeScriptUrl(url)) await ensureTypeScriptLoader();
-  const mod = await import(url);
+  const mod = isTypeScriptUrl(url) ? await importTypeScript(url) : await import(url);
   const fn = mod[name] ?? (name === 'default' ? undefined : mod.default?.[name]);
   if (typeof fn !== 'function') {
     throw new TypeError(`task module ${url} has no function export '${name}' (found ${typeof fn})`);

@@ -1,5 +1,5 @@
 /**
- * Tasks: how a function reaches a worker (SPEC "Tasks"). A self-contained function travels as its
+ * Tasks: how a function reaches a worker. A self-contained function travels as its
  * source text; a `task(module, exportName)` reference travels as a module URL the worker imports.
  */
 import { isAbsolute, resolve } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * Timeouts in milliseconds, one rule for the whole package (SPEC): `undefined`/`null` and `Infinity`
+ * Timeouts in milliseconds, one rule for the whole package: `undefined`/`null` and `Infinity`
  * wait forever, a negative timeout is 0, NaN and non-numbers are a TypeError. Any finite value is
  * honoured in full: Node's timers stop at 2^31 - 1 ms (~24.8 days) and fire at once beyond that
  * (with a TimeoutOverflowWarning), so longer waits re-arm the timer until the time is really up.

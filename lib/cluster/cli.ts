@@ -88,7 +88,13 @@ async function worker(args: string[]): Promise<number> {
     return 0;
   }
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const host = await WorkerHost.start({ ...options, log });
+  let host: WorkerHost;
+  try {
+    host = await WorkerHost.start({ ...options, log });
+  } catch (err) {
+    log(`multiproc worker: ${(err as Error).message}`); // the message only, never the error object (its command holds the password)
+    return 1;
+  }
   log(`multiproc worker pid ${process.pid}: serving queue '${options.queue}' at ${describeAddress(options.connection)} ` +
     `with ${options.concurrency} ${options.runtime} workers`);
   const status = setInterval(() => log(host.status()), options.statusSeconds * 1000);

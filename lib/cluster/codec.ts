@@ -76,11 +76,14 @@ export interface JobPayload {
   calls: CallPayload[];
   /** Re-runs allowed after the host running it died. */
   retries: number;
+  /** When the job stops being valid (ms since the epoch): a host refuses it after that, so a copy cannot be replayed forever. */
+  expires: number;
 }
 
 /** On the wire: specs once, then `[spec index, args, flags, base, seq]` per call. */
 interface WireJob {
   r: number;
+  e: number;
   s: TaskSpec[];
   c: [number, unknown, number, number | undefined, number][];
 }
@@ -91,10 +94,10 @@ function cannotSend(call: CallPayload, cause: unknown): SerializationError {
   return new SerializationError(`cannot send the task to another host: ${(cause as Error)?.message ?? String(cause)}`);
 }
 
-function wireJob(calls: CallPayload[], retries: number): WireJob {
+function wireJob(calls: CallPayload[], retries: number, expires: number): WireJob {
   const specs: TaskSpec[] = [];
   const index = new Map<string, number>();
-  const wire: WireJob = { r: retries, s: specs, c: [] };
+  const wire: WireJob = { r: retries, e: expires, s: specs, c: [] };
   for (const call of calls) {
     // keyed by text: an inline lambda is a new function (and spec) on every call
     const key = call.spec.kind === 'src' ? call.spec.src : `\0${call.spec.url}#${call.spec.name}`;
@@ -115,19 +118,19 @@ function wireJob(calls: CallPayload[], retries: number): WireJob {
  */
 export function encodeJob(job: JobPayload): { bytes: Buffer | null; refused: [CallPayload, SerializationError][] } {
   try {
-    return { bytes: serialize(wireJob(job.calls, job.retries)), refused: [] };
+    return { bytes: serialize(wireJob(job.calls, job.retries, job.expires)), refused: [] };
   } catch (cause) {
     const refused: [CallPayload, SerializationError][] = [];
     const good: CallPayload[] = [];
     for (const call of job.calls) {
       try {
-        serialize(wireJob([call], job.retries));
+        serialize(wireJob([call], job.retries, job.expires));
         good.push(call);
       } catch (err) {
         refused.push([call, cannotSend(call, err ?? cause)]);
       }
     }
-    return { bytes: good.length > 0 ? serialize(wireJob(good, job.retries)) : null, refused };
+    return { bytes: good.length > 0 ? serialize(wireJob(good, job.retries, job.expires)) : null, refused };
   }
 }
 
@@ -138,7 +141,7 @@ export function decodeJob(bytes: Uint8Array): JobPayload {
   const calls = wire.c.map(([i, args, flags, base, seq]) => ({
     seq, spec: specs[i], flags, base, args: flags & HANDLES ? mapHandleModules(args, localModule) : flags & PACKED ? new Float64Array(ownBuffer(args as Float64Array)) : args,
   }));
-  return { calls, retries: wire.r };
+  return { calls, retries: wire.r, expires: wire.e };
 }
 
 /** The outcome of one call. */
@@ -153,8 +156,17 @@ export interface CallResult {
   run: number;
 }
 
+/** A job answered as a whole, when its calls cannot be (its payload is gone or did not open). */
+export interface JobFailure {
+  /** The job's number (its id's). */
+  job: number;
+  error: WireError;
+}
+
 /** Results a host sends a client at once, with who ran them. */
 export interface ResultBatch {
+  /** Jobs that failed as a whole. */
+  jobs?: JobFailure[];
   host: string;
   /** The worker command's pid. */
   pid: number;
@@ -203,7 +215,10 @@ export function decodeResults(bytes: Uint8Array): ResultBatch {
 
 /** Sealed results (a ResultBatch); the number is unused. */
 export const RESULT = 1;
-/** A host refused a job (its seal did not open): the job's number, and the message in clear, since the keys differ. */
+/**
+ * A host holding another authkey could not open a job, and handed it back: the body is that host's key
+ * id only (8 bytes). Unauthenticated (the keys differ), so it only ever draws a warning, never fails a call.
+ */
 export const REFUSED = 2;
 const FRAME_HEAD = 7;
 
@@ -235,6 +250,11 @@ export function parseJobId(id: string): { clientId: string; seq: number } | null
   return m ? { clientId: m[1], seq: Number(m[2]) } : null;
 }
 
+/** BullMQ's hash of a job (its data, options and state). */
+export function jobKey(queue: string, id: string): string {
+  return `${PREFIX}:${queue}:${id}`;
+}
+
 /** The stream a client reads its results from. */
 export function resultKey(queue: string, clientId: string): string {
   return `${PREFIX}:${queue}:results:${clientId}`;
@@ -254,15 +274,63 @@ export interface JobData {
   x?: 1;
 }
 
-/** Where clients tell hosts to stop jobs (aborted or terminated). */
+/** Where clients tell hosts to stop jobs (aborted or terminated): sealed messages, see sealCancel(). */
 export function cancelChannel(queue: string): string {
   return `${PREFIX}:${queue}:cancel`;
+}
+
+/**
+ * A client's run record, part one: how many times a host started each of its jobs still in flight (a hash
+ * by job number; a job's field goes once it is answered).
+ */
+export function startsKey(queue: string, clientId: string): string {
+  return `${PREFIX}:${queue}:starts:${clientId}`;
+}
+
+/**
+ * A client's run record, part two: one bit per job number, set once the job was answered, so a copy added
+ * again is refused. A bitmap, since job numbers are sequential: a million jobs cost 125 KB.
+ */
+export function doneKey(queue: string, clientId: string): string {
+  return `${PREFIX}:${queue}:done:${clientId}`;
+}
+
+/** Present (with a short expiry the client keeps renewing) while a client lives: hosts drop the jobs of a dead one. */
+export function clientKey(queue: string, clientId: string): string {
+  return `${PREFIX}:${queue}:client:${clientId}`;
+}
+
+/** Live hosts of a queue: a sorted set of `host:pid` by when each last said so (Redis's clock, in ms). */
+export function hostsKey(queue: string): string {
+  return `${PREFIX}:${queue}:hosts`;
+}
+
+/** Host heartbeat (KEYS[1] the hosts key, ARGV[1] the host, ARGV[2] forget after ms), on Redis's clock: hosts' clocks may differ. */
+export const HOST_BEAT = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+return now`;
+
+/** Hosts that said they live within ARGV[1] ms (KEYS[1] the hosts key), on Redis's clock. */
+export const LIVE_HOSTS = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZCOUNT', KEYS[1], now - tonumber(ARGV[1]), '+inf')`;
+
+/** A cancel notice in clear: `<client id> <sealed base64>`, the seal holding the job ids and when it was sent. */
+export function cancelMessage(clientId: string, sealed: Buffer): string {
+  return `${clientId} ${sealed.toString('base64')}`;
+}
+
+export function parseCancelMessage(message: string): { clientId: string; sealed: Buffer } | null {
+  const m = /^([0-9a-f]{16}) ([A-Za-z0-9+/=]+)$/.exec(message);
+  return m ? { clientId: m[1], sealed: Buffer.from(m[2], 'base64') } : null;
 }
 
 /**
  * What a seal is bound to: a job's payload to its job id (it cannot be replayed as another job), results
  * to the client they are for (the calls they answer are named inside).
  */
-export function sealContext(what: 'job' | 'results', queue: string, id: string): string {
+export function sealContext(what: 'job' | 'results' | 'cancel', queue: string, id: string): string {
   return `${what}\0${queue}\0${id}`;
 }

@@ -24,20 +24,21 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { errorFromWire } from '../base/codec/error-wire.js';
 import { decodeHandles } from '../base/codec/handles.js';
-import { abortedBy, AuthenticationError, ConnectionClosedError } from '../base/errors.js';
+import { abortedBy, ConnectionClosedError, TimeoutError, WorkerLostError } from '../base/errors.js';
 import { KeepAlive } from '../base/keep-alive.js';
 import { CHUNK, type Engine, type Job, type PoolStats } from '../engine/engine.js';
 import { Deque } from '../engine/deque.js';
 import { DurationHistogram } from '../engine/stats.js';
 import {
-  REFUSED, cancelChannel, decodeResults, encodeJob, jobId, payloadKey, readFrame, resultKey, sealContext,
+  REFUSED, cancelChannel, cancelMessage, clientKey, decodeResults, encodeJob, jobId, jobKey, payloadKey, readFrame, resultKey, sealContext,
   type CallResult, type JobData,
 } from './codec.js';
+import { CLIENT_ALIVE_MS, WATCH_MS, watchJobs, type WatchedJob } from './job-watch.js';
 import { describeAddress, loadLibraries, type ClusterConnection, type Libraries } from './connection.js';
 import { Link } from './link.js';
-import { OutageClock } from './outage.js';
+import { OUTAGE_MAX_MS, OutageClock } from './outage.js';
 import { SignalGroups } from '../engine/signal-groups.js';
-import { open, seal, type ClusterKeys } from './signing.js';
+import { keyName, open, seal, type ClusterKeys } from './signing.js';
 
 /** Result entries read per round trip. */
 const READ_COUNT = 256;
@@ -50,6 +51,34 @@ const INLINE_MAX = 16 * 1024;
 const GROUP_MS = 5;
 /** A host that answered within this time counts among the pool's workers. */
 const HOST_SEEN_MS = 60_000;
+/**
+ * How long a job stays valid (sealed in it): a host refuses it after that. It bounds how long a copy of a
+ * job can be replayed by someone who also deletes its run record, and how long a dead client's work lives.
+ * A job still waiting at half this age is withdrawn and sent again, sealed anew.
+ */
+export const JOB_TTL_MS = 60 * 60_000;
+/** A job's entry in Redis outlives its seal by this much (a host refuses an expired job first, with a log line). */
+const JOB_ENTRY_MARGIN_MS = 5 * 60_000;
+/** Sets an expiry on the job entries (KEYS) that no host has taken yet. */
+const EXPIRE_WAITING = `for _, key in ipairs(KEYS) do
+  if redis.call('HEXISTS', key, 'processedOn') == 0 then redis.call('PEXPIRE', key, ARGV[1]) end
+end`;
+/** Calls waiting this long with no live host serving their queue draw one warning. */
+const NO_HOST_WARN_MS = 10_000;
+
+/** What each host did for this client, for `hosts()`. */
+export interface HostStats {
+  /** The host's name (its `os.hostname()`). */
+  host: string;
+  /** The worker command's pid there. */
+  pid: number;
+  /** Tasks (a map chunk counts its items) it answered for this client. */
+  completed: number;
+  /** Of those, the ones that failed. */
+  failed: number;
+  /** When it last answered (ms since the epoch). */
+  lastSeen: number;
+}
 
 export interface ClusterEngineSettings {
   connection: ClusterConnection;
@@ -67,17 +96,23 @@ interface Call extends Job {
   submitted: number;
   items: number;
   done: boolean;
+  /** Its result arrived (it may still be decoding): the watch must not call it lost. */
+  answered?: boolean;
   /** The BullMQ job carrying it, once sent. */
   job?: SentJob;
 }
 
 /** A BullMQ job of this client: calls sent together. */
-interface SentJob {
+interface SentJob extends WatchedJob {
   seq: number;
   id: string;
+  /** When it was sealed (performance.now()): a job still waiting at half its life is sent again. */
+  sealedAt: number;
   calls: Call[];
   /** Calls not settled yet: at 0 the job no longer counts against the window. */
   open: number;
+  /** Being withdrawn to be sent again (see #renewOld). */
+  renewing?: boolean;
 }
 
 /** BullMQ's options for each job: removed from Redis once done (results travel on the client's own stream). */
@@ -100,7 +135,12 @@ export class ClusterEngine implements Engine {
   readonly #keepAlive = new KeepAlive();
   readonly #runTime = new DurationHistogram();
   readonly #waitTime = new DurationHistogram();
-  readonly #hosts = new Map<string, { pid: number; seen: number }>();
+  readonly #hosts = new Map<string, { pid: number; seen: number; stats: HostStats }>();
+  #watchTimer: ReturnType<typeof setTimeout> | null = null;
+  #watching = false;
+  #noHostSince: number | null = null;
+  #warnedNoHost = false;
+  #warnedRefused = false;
   #unsettled = 0;
   #completed = 0;
   #failed = 0;
@@ -145,6 +185,11 @@ export class ClusterEngine implements Engine {
     };
   }
 
+  /** Each host that answered this client, with what it did. */
+  hosts(): HostStats[] {
+    return [...this.#hosts.values()].map((h) => ({ ...h.stats }));
+  }
+
   *#liveHosts(): Iterable<{ pid: number; seen: number }> {
     const since = performance.now() - HOST_SEEN_MS;
     for (const host of this.#hosts.values()) if (host.seen >= since) yield host;
@@ -158,7 +203,7 @@ export class ClusterEngine implements Engine {
     call.done = false;
     if (this.#unsettled++ === 0) this.#keepAlive.hold();
     if (job.signal) {
-      if (job.signal.aborted) return this.#finish(call, false, abortedBy(job.signal));
+      if (job.signal.aborted) return this.#finish(call, false, stoppedBy(job.signal));
       this.#signals.add(job.signal, call);
     }
     this.#queue.push(call);
@@ -183,6 +228,8 @@ export class ClusterEngine implements Engine {
     const sent = [...this.#jobs.values()].map((job) => job.id);
     this.#failAll(reason);
     this.#outage.stop();
+    if (this.#watchTimer) clearTimeout(this.#watchTimer);
+    this.#watchTimer = null;
     const link = this.#link;
     this.#link = null;
     if (link && wasOpen) {
@@ -222,10 +269,10 @@ export class ClusterEngine implements Engine {
     while (room > 0 && this.#queuedItems > 0) {
       const calls = this.#takeCalls(target);
       if (calls.length === 0) break;
-      const job: SentJob = { seq: calls[0].seq, id: jobId(this.#clientId, calls[0].seq), calls, open: 0 };
+      const job: SentJob = { seq: calls[0].seq, id: jobId(this.#clientId, calls[0].seq), calls, open: 0, added: false, sealedAt: performance.now() };
       let sealed: Buffer;
       try {
-        const { bytes, refused } = encodeJob({ calls, retries: this.#settings.retries });
+        const { bytes, refused } = encodeJob({ calls, retries: this.#settings.retries, expires: Date.now() + JOB_TTL_MS });
         for (const [call, err] of refused) this.#finish(call as Call, false, err); // fails that call only
         if (!bytes) continue;
         sealed = seal(this.#settings.keys, sealContext('job', this.#settings.queue, job.id), bytes);
@@ -252,10 +299,28 @@ export class ClusterEngine implements Engine {
     }
     if (sent.length === 0) return this.#maybeExit();
     this.#sent += sent.length;
-    // payloads first: a host that takes the job finds its payload
-    const stored = external.length > 0 ? link.cmd.mset(...external) : Promise.resolve();
-    stored.then(() => link.queue.addBulk(entries)).catch((err) => this.#sendFailed(link, sent, err));
+    // first that this client lives (hosts drop a dead client's jobs) and the payloads, which expire with
+    // their jobs: a host that takes the job finds them
+    const pipe = link.cmd.pipeline().set(clientKey(this.#settings.queue, this.#clientId), '1', 'PX', CLIENT_ALIVE_MS);
+    for (let i = 0; i < external.length; i += 2) pipe.set(external[i], external[i + 1], 'PX', JOB_TTL_MS);
+    // sent at once, not one after the other: the connection keeps their order (a payload whose SET failed
+    // while its job was added is answered by the host as gone)
+    const stored = pipe.exec().then((replies) => {
+      const failed = replies?.find(([err]) => err)?.[0];
+      if (failed) throw failed;
+    });
+    Promise.all([stored, link.queue.addBulk(entries)])
+      .then(() => {
+        for (const job of sent) job.added = true;
+        // a job waiting when its client died must not wait in Redis forever: its entry expires a little after
+        // its seal (a host that starts one makes it last while it runs)
+        // only jobs no host has taken yet (processedOn unset): a running one must not vanish
+        const keys = sent.map((job) => jobKey(this.#settings.queue, job.id));
+        link.cmd.eval(EXPIRE_WAITING, keys.length, ...keys, JOB_TTL_MS + JOB_ENTRY_MARGIN_MS).catch(() => {});
+      })
+      .catch((err) => this.#sendFailed(link, sent, err));
     this.#startReading(link);
+    this.#startWatching();
   }
 
   /** The next calls for one job: up to `target` items, all with the same signal (one abort withdraws the job). */
@@ -351,7 +416,9 @@ export class ClusterEngine implements Engine {
 
   #onOutage(error: Error | null): void {
     if (this.#unsettled === 0) return;
-    this.#failAll(new ConnectionClosedError(`cannot reach Redis at ${this.#address}${error ? ` (${error.message})` : ''}`));
+    const seconds = OUTAGE_MAX_MS / 1000;
+    const cause = error?.message ?? (this.#link?.connectedNotReady ? `connected, but it did not answer within ${seconds} s` : `no connection within ${seconds} s`);
+    this.#failAll(new ConnectionClosedError(`cannot reach Redis at ${this.#address} (${cause})`));
   }
 
   #failAll(error: unknown): void {
@@ -388,9 +455,15 @@ export class ClusterEngine implements Engine {
     const frame = readFrame(bytes);
     if (!frame) return;
     if (frame.type === REFUSED) {
-      const job = this.#jobs.get(frame.seq);
-      const error = new AuthenticationError(frame.body.toString('utf8'));
-      for (const call of job?.calls ?? []) this.#finish(call, false, error);
+      // unauthenticated (the host's key differs from ours): a warning without its text, never a failed call
+      if (!this.#warnedRefused && frame.body.length === 8) {
+        this.#warnedRefused = true;
+        process.emitWarning(
+          `a worker host of queue '${this.#settings.queue}' holds another authkey (key id ${keyName(frame.body)}; this client's is ` +
+          `${keyName(this.#settings.keys.id)}): it handed this client's jobs back. An unauthenticated notice.`,
+          'MultiprocClusterWarning',
+        );
+      }
       return;
     }
     let batch;
@@ -405,19 +478,115 @@ export class ClusterEngine implements Engine {
       return;
     }
     const now = performance.now();
-    this.#hosts.set(`${batch.host}:${batch.pid}`, { pid: batch.pid, seen: now });
+    const name = `${batch.host}:${batch.pid}`;
+    let host = this.#hosts.get(name);
+    if (!host) this.#hosts.set(name, (host = { pid: batch.pid, seen: now, stats: { host: batch.host, pid: batch.pid, completed: 0, failed: 0, lastSeen: 0 } }));
+    host.seen = now;
+    host.stats.lastSeen = Date.now();
     if (batch.itemMs > 0) this.#itemMs = this.#itemMs === 0 ? batch.itemMs : this.#itemMs * 0.8 + batch.itemMs * 0.2;
-    for (const result of batch.results) this.#onResult(result, now);
+    for (const failure of batch.jobs ?? []) {
+      const error = errorFromWire(failure.error);
+      for (const call of this.#jobs.get(failure.job)?.calls ?? []) if (!call.answered) this.#finish(call, false, error);
+    }
+    for (const result of batch.results) this.#onResult(result, now, host.stats);
   }
 
-  #onResult(result: CallResult, now: number): void {
+  #onResult(result: CallResult, now: number, host: HostStats): void {
     const call = this.#inflight.get(result.seq);
-    if (!call || call.done) return; // a late duplicate (a job run again after its host died)
+    if (!call || call.done || call.answered) return; // a late duplicate (a job run again after its host died)
+    call.answered = true;
+    host.completed += call.items;
+    if (!result.ok) host.failed += call.items;
     this.#runTime.record(result.run / call.items, call.items);
     this.#waitTime.record(Math.max(0, now - call.submitted - result.run) / call.items, call.items);
     if (!result.ok) this.#finish(call, false, errorFromWire(result.error!));
     else if (result.handles) decodeHandles(result.value).then((v) => this.#finish(call, true, v), (e) => this.#finish(call, false, e));
     else this.#finish(call, true, result.value);
+  }
+
+  // ---- watching jobs in Redis (job-watch.ts) ------------------------------------------------------------
+
+  #startWatching(): void {
+    if (this.#watchTimer || this.#state === 'terminated') return;
+    this.#watchTimer = setTimeout(() => void this.#watch(), WATCH_MS);
+    this.#watchTimer.unref(); // pending calls keep the program alive, not this
+  }
+
+  async #watch(): Promise<void> {
+    this.#watchTimer = null;
+    const link = this.#link;
+    if (this.#watching || this.#unsettled === 0 || this.#state === 'terminated') return;
+    if (!link?.ready || this.#jobs.size === 0) return void (this.#unsettled > 0 && this.#startWatching());
+    this.#watching = true;
+    try {
+      const jobs = [...this.#jobs.values()];
+      const report = await watchJobs(link, this.#settings.queue, this.#clientId, this.#resultKey, jobs, () => this.#lastId);
+      for (const job of report.gone) {
+        this.#lose(job, new WorkerLostError(
+          `the job carrying this task (${job.id}) left Redis without an answer: deleted, evicted, or its result could not be stored`,
+        ));
+      }
+      const orphaned = report.orphaned.filter((job) => this.#jobs.get(job.seq) === job);
+      for (const job of orphaned) {
+        this.#lose(job, new WorkerLostError(
+          `the host running this task stopped (its job lock expired) and no live host took the task back; queue '${this.#settings.queue}'`,
+        ));
+      }
+      if (orphaned.length > 0) void this.#withdraw(link, orphaned.map((job) => job.id), false);
+      this.#renewOld(link);
+      this.#checkHosts(report.liveHosts);
+    } catch {
+      // the link failed: the outage clock deals with that; look again next time
+    } finally {
+      this.#watching = false;
+      if (this.#unsettled > 0) this.#startWatching();
+    }
+  }
+
+  /** A job lost in Redis: its calls not answered yet fail with `error`. */
+  #lose(job: SentJob, error: Error): void {
+    if (this.#jobs.get(job.seq) !== job) return;
+    for (const call of job.calls) if (!call.answered) this.#finish(call, false, error);
+  }
+
+  /**
+   * Jobs still waiting at half their sealed life are withdrawn and sent again, sealed anew (a job that is
+   * no longer waiting, taken by a host meanwhile, stays: BullMQ refuses to remove a locked job).
+   */
+  #renewOld(link: Link): void {
+    const old = performance.now() - JOB_TTL_MS / 2;
+    for (const job of this.#jobs.values()) {
+      if (!job.added || job.sealedAt > old || job.renewing) continue;
+      job.renewing = true;
+      link.queue.remove(job.id).then((removed) => {
+        if (removed !== 1 || this.#jobs.get(job.seq) !== job) return;
+        this.#jobs.delete(job.seq);
+        const again = job.calls.filter((call) => !call.done);
+        for (const call of again) {
+          this.#inflight.delete(call.seq);
+          call.job = undefined;
+          this.#queuedItems += call.items;
+        }
+        this.#queue.unshiftAll(again);
+        this.#schedulePump();
+      }, () => (job.renewing = false));
+    }
+  }
+
+  /** Calls waiting on a queue no live host serves: one warning naming the queue. */
+  #checkHosts(liveHosts: number): void {
+    if (liveHosts > 0) {
+      this.#noHostSince = null;
+      return;
+    }
+    this.#noHostSince ??= performance.now();
+    if (this.#warnedNoHost || performance.now() - this.#noHostSince < NO_HOST_WARN_MS) return;
+    this.#warnedNoHost = true;
+    process.emitWarning(
+      `no worker host serves queue '${this.#settings.queue}' at ${this.#address}: ${this.#unsettled} calls are waiting ` +
+      `(start \`multiproc worker --queue ${this.#settings.queue}\`, or give calls a timeout)`,
+      'MultiprocClusterWarning',
+    );
   }
 
   // ---- settling, cancelling, stopping ---------------------------------------------------------------------
@@ -457,7 +626,7 @@ export class ClusterEngine implements Engine {
     for (const call of calls) if (call.job) sent.add(call.job.id);
     for (const call of calls) {
       if (!call.job && !call.done) this.#queuedItems -= call.items;
-      this.#finish(call, false, abortedBy(signal));
+      this.#finish(call, false, stoppedBy(signal));
     }
     if (sent.size > 0 && this.#link?.ready) void this.#withdraw(this.#link, [...sent], false);
   }
@@ -469,7 +638,9 @@ export class ClusterEngine implements Engine {
   async #withdraw(link: Link, ids: string[], all: boolean): Promise<void> {
     const work: Promise<unknown>[] = ids.map((id) => link.queue.remove(id).catch(() => 0)); // a running job is locked: the host stops it
     work.push(link.cmd.del(...ids.map((id) => payloadKey(this.#settings.queue, id))).catch(() => 0));
-    work.push(link.cmd.publish(cancelChannel(this.#settings.queue), ids.join(' ')).catch(() => 0));
+    // sealed, with when it was sent: hosts obey no cancel they cannot open
+    const notice = seal(this.#settings.keys, sealContext('cancel', this.#settings.queue, this.#clientId), Buffer.from(`${Date.now()} ${ids.join(' ')}`));
+    work.push(link.cmd.publish(cancelChannel(this.#settings.queue), cancelMessage(this.#clientId, notice)).catch(() => 0));
     if (all) work.push(link.cmd.del(this.#resultKey).catch(() => 0));
     await Promise.all(work);
   }
@@ -480,6 +651,8 @@ export class ClusterEngine implements Engine {
     const link = this.#link;
     this.#link = null;
     this.#outage.stop();
+    if (this.#watchTimer) clearTimeout(this.#watchTimer);
+    this.#watchTimer = null;
     void (link ? this.#keepAlive.during(link.close()) : Promise.resolve()).then(() => this.#finishExit());
   }
 
@@ -487,6 +660,11 @@ export class ClusterEngine implements Engine {
     this.#signals.clear();
     this.#resolveExited();
   }
+}
+
+/** How a signal's calls settle: with the call's TimeoutError when its `timeout` fired (pool.ts), else AbortError. */
+function stoppedBy(signal: AbortSignal): Error {
+  return signal.reason instanceof TimeoutError ? signal.reason : abortedBy(signal);
 }
 
 function withTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {

@@ -69,6 +69,11 @@ export class Link extends EventEmitter<LinkEvents> {
     return this.#ready;
   }
 
+  /** Connected to the server (TCP, and TLS), though it has not answered enough to be ready. */
+  get connectedNotReady(): boolean {
+    return !this.#ready && [this.cmd, this.#block].some((redis) => redis.status === 'connect' || redis.status === 'ready');
+  }
+
   get queue(): Queue {
     return this.#queue!;
   }

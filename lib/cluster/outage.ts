@@ -1,14 +1,15 @@
 /**
  * When Redis counts as unreachable: once it has failed us (a refused or reset connection, a connection
  * attempt timed out, a link gone silent) and not come back within OUTAGE_MS. A new connection that is
- * still being made without any failure is slow, not unreachable (a loaded machine, a TLS handshake far
- * away): it gets until OUTAGE_MAX_MS. Either way pending calls reject within 5 s of a failure.
+ * still being made without any failure (a loaded machine, a TLS handshake far away, or a server that
+ * accepts connections and never answers) gets until OUTAGE_MAX_MS. Either way pending calls reject
+ * within 5 s.
  */
 
 /** Redis failing this long: pending calls reject. */
 const OUTAGE_MS = 2500;
 /** A connection slow to be made, without failing: pending calls reject after this long. */
-const OUTAGE_MAX_MS = 10_000;
+export const OUTAGE_MAX_MS = 4000;
 
 export class OutageClock {
   readonly #isUp: () => boolean;

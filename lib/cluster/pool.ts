@@ -3,11 +3,14 @@
  * API as the local Pool (lib/pool-base.ts), with an engine that sends the work through Redis to the hosts
  * running `multiproc worker`.
  */
-import { readFileSync } from 'node:fs';
-import { BasePool } from '../pool-base.js';
+import { readFileSync, statSync } from 'node:fs';
+import { BasePool, type ApplyOptions, type MapAsyncOptions } from '../pool-base.js';
+import { AsyncResult as AsyncResultClass, settleResult, type AsyncResult } from '../async-result.js';
+import type { Task } from '../base/task.js';
+import { AbortError, TimeoutError } from '../base/errors.js';
 import { checkCount } from '../options.js';
 import { checkConnection, type ClusterConnection } from './connection.js';
-import { ClusterEngine } from './engine.js';
+import { ClusterEngine, type HostStats } from './engine.js';
 import { deriveKeys } from './signing.js';
 
 export type { ClusterConnection, RedisConnectionOptions } from './connection.js';
@@ -36,21 +39,41 @@ export function checkQueueName(queue: unknown): string {
   return queue;
 }
 
-/** Checks an authkey: a non-empty Uint8Array (an empty one would let anyone who can write to Redis run code). */
+/** The shortest authkey accepted: a key, not a password (`openssl rand -hex 32` makes one of 64). */
+export const MIN_AUTHKEY_BYTES = 32;
+
+/**
+ * Checks an authkey: a Uint8Array of at least 32 bytes. Every job names its key by an id that can be
+ * checked offline, so a short or guessable key (a password) would let anyone who can read Redis find it,
+ * and then run code on every host.
+ */
 export function checkAuthkey(authkey: unknown): Uint8Array {
   if (!(authkey instanceof Uint8Array)) {
     throw new TypeError(`authkey must be a Uint8Array (e.g. readAuthkey(file)), got ${authkey === null ? 'null' : typeof authkey}`);
   }
-  if (authkey.length === 0) throw new RangeError('authkey must not be empty: anyone who can write to Redis could run code on the hosts');
+  if (authkey.length < MIN_AUTHKEY_BYTES) {
+    throw new RangeError(
+      `authkey must be at least ${MIN_AUTHKEY_BYTES} random bytes, got ${authkey.length}: a short key can be guessed offline from any job ` +
+      'in Redis. Make one with `openssl rand -hex 32 > cluster.key` and read it with readAuthkey()',
+    );
+  }
   return authkey;
 }
 
 /**
  * Reads an authkey file as `multiproc worker --authkey-file` does: its bytes, less one trailing newline
- * (so `openssl rand -hex 32 > cluster.key` makes a key both sides read the same).
+ * (so `openssl rand -hex 32 > cluster.key` makes a key both sides read the same). A file that its group or
+ * others may read draws a warning (`MultiprocClusterWarning`): whoever reads it can run code on the hosts.
  */
 export function readAuthkey(file: string): Uint8Array {
   const bytes = readFileSync(file);
+  const mode = statSync(file).mode;
+  if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+    process.emitWarning(
+      `the authkey file ${file} may be read by its group or others (mode ${(mode & 0o777).toString(8)}): run \`chmod 600 ${file}\``,
+      'MultiprocClusterWarning',
+    );
+  }
   let end = bytes.length;
   if (end > 0 && bytes[end - 1] === 0x0a) end--;
   if (end > 0 && bytes[end - 1] === 0x0d) end--;
@@ -71,6 +94,7 @@ export function readAuthkey(file: string): Uint8Array {
  */
 export class Pool extends BasePool {
   readonly #queue: string;
+  readonly #engine: ClusterEngine;
 
   constructor(options: ClusterPoolOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -85,7 +109,9 @@ export class Pool extends BasePool {
     if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0) {
       throw new RangeError(`retries must be an integer >= 0, got ${String(retries)}`);
     }
-    super(new ClusterEngine({ connection, queue, keys: deriveKeys(authkey), window: processes, retries }), processes, 'remote');
+    const engine = new ClusterEngine({ connection, queue, keys: deriveKeys(authkey), window: processes, retries });
+    super(engine, processes, 'remote');
+    this.#engine = engine;
     this.#queue = queue;
   }
 
@@ -93,4 +119,109 @@ export class Pool extends BasePool {
   get queue(): string {
     return this.#queue;
   }
+
+  /** Each worker host that answered this pool: its name, pid, the tasks it ran (a map chunk counts its items) and when it last answered. */
+  hosts(): HostStats[] {
+    return this.#engine.hosts();
+  }
+
+  /**
+   * Calls `fn(...args)` on a worker host and resolves with its result (Python's `apply`). `signal` cancels
+   * it, `timeout` (ms) bounds it: either way the host stops the task and its worker is free again.
+   */
+  override apply<F extends Task>(fn: F, args?: unknown[], opts?: ClusterApplyOptions<Awaited<Returned<F>>>): Promise<Returned<F>>;
+  override apply<R>(fn: Task<any[], R>, args: unknown[] = [], opts: ClusterApplyOptions<Awaited<R>> = {}): Promise<R> {
+    try {
+      return this.applyAsync<R>(fn, args, opts).get() as Promise<R>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * `apply` with an AsyncResult and callbacks (Python's `apply_async`). With `timeout`, a call not done in
+   * that many milliseconds rejects with TimeoutError, and its host stops it as `signal` does (unlike
+   * `get(timeout)`, which leaves the task running).
+   */
+  override applyAsync<R>(fn: Task<any[], R>, args: unknown[] = [], opts: ClusterApplyOptions<Awaited<R>> = {}): AsyncResult<Awaited<R>> {
+    if (typeof opts !== 'object' || opts === null || opts.timeout === undefined || opts.timeout === null) return super.applyAsync(fn, args, opts);
+    if (typeof opts.timeout !== 'number' || Number.isNaN(opts.timeout)) throw new TypeError(`timeout must be a number of milliseconds, got ${typeof opts.timeout}`);
+    const ms = Math.max(0, opts.timeout); // a negative timeout is 0, as everywhere in multiproc
+    const limit = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, limit.signal]) : limit.signal;
+    const result = super.applyAsync(fn, args, { ...opts, signal });
+    const timer = setTimeout(() => limit.abort(new TimeoutError(`the call did not finish within ${ms} ms`)), ms);
+    timer.unref(); // the pending call keeps the program alive, not this
+    void result.wait().finally(() => clearTimeout(timer));
+    return result;
+  }
+
+  /** `fn(item)` for every item, in input order (Python's `map`); with `timeout` (ms) the whole map is bounded, as in `mapAsync`. */
+  override map<R>(fn: Task<[any], R>, iterable: Iterable<unknown> | AsyncIterable<unknown>, chunksize?: number | ClusterMapOptions<Awaited<R>>, opts?: ClusterMapOptions<Awaited<R>>): Promise<Awaited<R>[]> {
+    try {
+      return this.mapAsync<R>(fn, iterable, chunksize, opts).get();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** `fn(...args)` for every argument array (Python's `starmap`); `timeout` as in `map`. */
+  override starmap<R>(fn: Task<any[], R>, iterable: Iterable<unknown[]> | AsyncIterable<unknown[]>, chunksize?: number | ClusterMapOptions<Awaited<R>>, opts?: ClusterMapOptions<Awaited<R>>): Promise<Awaited<R>[]> {
+    try {
+      return this.starmapAsync<R>(fn, iterable, chunksize, opts).get();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** `map` with an AsyncResult (Python's `map_async`); with `timeout` (ms), the whole map rejects with TimeoutError in time and its hosts stop its tasks. */
+  override mapAsync<R>(fn: Task<[any], R>, iterable: Iterable<unknown> | AsyncIterable<unknown>, chunksize?: number | ClusterMapOptions<Awaited<R>>, opts?: ClusterMapOptions<Awaited<R>>): AsyncResult<Awaited<R>[]> {
+    return this.#timed<Awaited<R>[]>(chunksize, opts, (c, o) => super.mapAsync<R>(fn, iterable, c as number | undefined, o));
+  }
+
+  /** `starmap` with an AsyncResult (Python's `starmap_async`); `timeout` as in `mapAsync`. */
+  override starmapAsync<R>(fn: Task<any[], R>, iterable: Iterable<unknown[]> | AsyncIterable<unknown[]>, chunksize?: number | ClusterMapOptions<Awaited<R>>, opts?: ClusterMapOptions<Awaited<R>>): AsyncResult<Awaited<R>[]> {
+    return this.#timed<Awaited<R>[]>(chunksize, opts, (c, o) => super.starmapAsync<R>(fn, iterable, c as number | undefined, o));
+  }
+
+  /**
+   * Runs a map with its `timeout` as an extra signal: the map's own AbortError (its cause our TimeoutError)
+   * becomes that TimeoutError, for the caller and the callbacks.
+   */
+  #timed<T>(chunksize: unknown, opts: ClusterMapOptions<any> | undefined, run: (chunksize: unknown, opts: ClusterMapOptions<any> | undefined) => AsyncResult<T>): AsyncResult<T> {
+    const inFirst = chunksize !== null && typeof chunksize === 'object';
+    const options = (inFirst ? chunksize : opts) as ClusterMapOptions<any> | undefined;
+    if (typeof options !== 'object' || options === null || options.timeout === undefined || options.timeout === null) return run(chunksize, opts);
+    const { timeout, callback, errorCallback, ...rest } = options;
+    if (typeof timeout !== 'number' || Number.isNaN(timeout)) throw new TypeError(`timeout must be a number of milliseconds, got ${typeof timeout}`);
+    const ms = Math.max(0, timeout);
+    const limit = new AbortController();
+    const signal = rest.signal ? AbortSignal.any([rest.signal, limit.signal]) : limit.signal;
+    const inner = inFirst ? run({ ...rest, signal }, undefined) : run(chunksize, { ...rest, signal });
+    const outer = new AsyncResultClass<T>({ callback, errorCallback } as ResultCallbacksOf<T>);
+    const timer = setTimeout(() => limit.abort(new TimeoutError(`the call did not finish within ${ms} ms`)), ms);
+    timer.unref(); // the pending map keeps the program alive, not this
+    inner.get().then(
+      (value) => outer[settleResult](true, value),
+      (err) => outer[settleResult](false, err instanceof AbortError && err.cause === limit.signal.reason && err.cause !== undefined ? err.cause : err),
+    ).finally(() => clearTimeout(timer));
+    return outer;
+  }
+}
+
+type ResultCallbacksOf<T> = ConstructorParameters<typeof AsyncResultClass<T>>[0];
+
+/** Options of a cluster `map`/`mapAsync`/`starmap`/`starmapAsync`: the local ones, and `timeout`. */
+export interface ClusterMapOptions<R> extends MapAsyncOptions<R> {
+  /** Milliseconds the whole map may take; then it rejects with TimeoutError and its hosts stop its tasks. */
+  timeout?: number;
+}
+
+/** What a task resolves to. */
+type Returned<F> = F extends Task<any[], infer R> ? Awaited<R> : unknown;
+
+/** Options of a cluster `apply`/`applyAsync`: the local ones, and `timeout`. */
+export interface ClusterApplyOptions<R> extends ApplyOptions<R> {
+  /** Milliseconds the call may take; then it rejects with TimeoutError and its host stops it. */
+  timeout?: number;
 }

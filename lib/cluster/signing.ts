@@ -57,6 +57,12 @@ export function seal(keys: ClusterKeys, context: string, plain: Uint8Array): Buf
   return out;
 }
 
+/** The key id a sealed payload names, or null when it is no seal of ours at all. */
+export function keyIdOf(sealed: Uint8Array): Buffer | null {
+  if (sealed.length < HEADER || sealed[0] !== VERSION) return null;
+  return Buffer.from(sealed.subarray(1, 1 + ID_BYTES));
+}
+
 /**
  * Checks and decrypts what `seal` made for the same context. Throws AuthenticationError, saying whether
  * it was sealed with another authkey or is not a valid seal at all (forged, changed, or not ours).

@@ -4,32 +4,43 @@
  * and both runtimes come with it), then adds each result to its client's result stream.
  *
  * - Trust: a job whose seal does not open with this host's authkey is refused (AuthenticationError, logged,
- *   the client told), never run.
+ *   the client told in a sealed answer), never run; one sealed with another authkey goes back to the queue
+ *   and this host pauses. Cancel notices are sealed too. A job past its sealed expiry, one answered before
+ *   (a replay: each job has a run record in Redis) and one whose client is gone are not run.
  * - Host deaths: BullMQ moves the jobs of a host that stopped renewing its locks back to the queue (its
- *   stalled-job check) and counts it on the job; a job found there more than `retries` times (the client's
- *   setting, sealed in the job) is not run again but answered with WorkerLostError.
+ *   stalled-job check); the job's run record counts its starts, and one started more than `1 + retries`
+ *   times (the client's setting, sealed in the job) is not run again but answered with WorkerLostError.
  * - Shutdown: `close()` takes no more jobs, hands back those not started (they go to another host at once)
  *   and finishes those running; nothing is lost.
  */
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Job as BullJob, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { errorToWire, type WireError } from '../base/codec/error-wire.js';
 import { encodeHandles, type Runtime } from '../base/codec/handles.js';
 import { AbortError, AuthenticationError, WorkerLostError, remoteErrorOf } from '../base/errors.js';
 import { TinypoolEngine } from '../engine/tinypool-engine.js';
 import {
-  PREFIX, REFUSED, RESULT, cancelChannel, decodeJob, encodeResults, frame, parseJobId, payloadKey, resultKey, sealContext,
-  type CallResult, type JobData, type JobPayload,
+  HOST_BEAT, PREFIX, REFUSED, RESULT, cancelChannel, clientKey, decodeJob, encodeResults, frame, hostsKey, parseCancelMessage, parseJobId,
+  jobKey, payloadKey, resultKey, startsKey, doneKey, sealContext, type CallResult, type JobData, type JobFailure, type JobPayload,
 } from './codec.js';
 import { createRedis, describeAddress, loadLibraries, type ClusterConnection } from './connection.js';
-import { deriveKeys, open, seal, type ClusterKeys } from './signing.js';
+import { deriveKeys, keyIdOf, keyName, open, seal, type ClusterKeys } from './signing.js';
 
 /** How long a result waits in Redis for its client (one that died never takes it). */
 const RESULT_TTL_MS = 15 * 60_000;
-/** Cancelled job ids are remembered this long (a cancel may come before the job is taken). */
+/** Cancelled job ids are remembered this long (a cancel may come before the job is taken); older notices are ignored. */
 const CANCEL_MEMORY_MS = 5 * 60_000;
+/** How often a host says it lives (clients warn when no host serves their queue). */
+const HEARTBEAT_MS = 2000;
+/** A host that met a job of another authkey takes no jobs for this long, doubling up to PAUSE_MAX_MS. */
+const PAUSE_MIN_MS = 5000;
+const PAUSE_MAX_MS = 5 * 60_000;
+/** A job of another authkey handed back this many times is failed: no host opens it (a forgery with a made-up key id). */
+const MAX_FOREIGN_BOUNCES = 20;
+/** A job's run record outlives the job's sealed expiry by this much (clocks differ a little between machines). */
+const RUNS_MARGIN_MS = 5 * 60_000;
 
 export interface WorkerHostOptions {
   connection: ClusterConnection;
@@ -94,8 +105,14 @@ export class WorkerHost {
   #markDisconnectedByKill!: () => void;
   readonly #disconnectedByKill = new Promise<void>((resolve) => (this.#markDisconnectedByKill = resolve));
   /** Results wait here for the end of the turn, then go to each client in one frame. */
-  readonly #sink = new ResultSink((clientId, results) => this.#send(clientId, results), (err) => this.#log(`multiproc worker: results not sent: ${err.message}`));
+  readonly #sink = new ResultSink((clientId, results, jobs, answered) => this.#send(clientId, results, jobs, answered), (err) => this.#log(`multiproc worker: results not sent: ${err.message}`));
   #lastErrorLog = 0;
+  #heartbeat: ReturnType<typeof setInterval> | null = null;
+  readonly #name = `${hostname()}:${process.pid}`;
+  /** Taking no jobs until then (a job of another authkey was seen): see #otherKey. */
+  #pausedUntil = 0;
+  #pauseMs = 0;
+  #pauseTimer: ReturnType<typeof setTimeout> | null = null;
 
   private constructor(options: WorkerHostOptions) {
     this.#options = options;
@@ -107,7 +124,18 @@ export class WorkerHost {
   /** Starts serving the queue. */
   static async start(options: WorkerHostOptions): Promise<WorkerHost> {
     const host = new WorkerHost(options);
-    await host.#connect();
+    try {
+      await host.#connect();
+    } catch (err) {
+      // its message only: ioredis's errors carry the command, and AUTH's arguments are the password
+      const reason = (err as Error)?.message ?? String(err);
+      host.#killed = true;
+      host.#stopTimers();
+      await host.#engine.terminate(new WorkerLostError('the worker host did not start'));
+      for (const redis of [host.#results, host.#cancels, host.#workerRedis]) redis?.disconnect();
+      await host.#worker?.close(true).catch(() => {});
+      throw new Error(`cannot serve queue '${options.queue}' at ${describeAddress(options.connection)}: ${reason}`);
+    }
     return host;
   }
 
@@ -128,9 +156,18 @@ export class WorkerHost {
     this.#results = createRedis(libs, connection, reconnect);
     this.#cancels = createRedis(libs, connection, reconnect);
     this.#workerRedis = createRedis(libs, connection, reconnect);
-    for (const redis of [this.#results, this.#cancels, this.#workerRedis]) redis.on('error', (err: Error) => this.#logError(err));
-    this.#cancels.on('message', (_channel: string, message: string) => this.#cancel(message.split(' ')));
-    await this.#cancels.subscribe(cancelChannel(queue));
+    // a refused password or user is not an outage to wait out: starting fails, saying so
+    let refused!: (err: Error) => void;
+    const authFailed = new Promise<never>((_, reject) => (refused = reject));
+    authFailed.catch(() => {});
+    for (const redis of [this.#results, this.#cancels, this.#workerRedis]) {
+      redis.on('error', (err: Error) => {
+        if (/WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username-password/i.test(err.message)) refused(err);
+        this.#logError(err);
+      });
+    }
+    this.#cancels.on('message', (_channel: string, message: string) => this.#onCancel(message));
+    await Promise.race([this.#cancels.subscribe(cancelChannel(queue)), authFailed]);
     const lockDuration = this.#options.lockDuration ?? 5000;
     this.#worker = new libs.Worker(queue, (job, token, signal) => this.#process(job, token, signal), {
       connection: this.#workerRedis,
@@ -144,7 +181,15 @@ export class WorkerHost {
       removeOnFail: { count: 1000 }, // refused jobs that asked to be kept: a bounded record
     });
     this.#worker.on('error', (err) => this.#logError(err));
-    await this.#worker.waitUntilReady();
+    await Promise.race([this.#worker.waitUntilReady(), authFailed]);
+    this.#beat();
+    this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS);
+  }
+
+  /** Says this host lives and serves (not while it takes no jobs), and forgets hosts silent for a minute. */
+  #beat(): void {
+    if (this.#closing || this.#killed || Date.now() < this.#pausedUntil) return;
+    this.#results.eval(HOST_BEAT, 1, hostsKey(this.#options.queue), this.#name, 60_000).catch(() => {});
   }
 
   #logError(err: Error): void {
@@ -152,6 +197,21 @@ export class WorkerHost {
     if (now - this.#lastErrorLog < 10_000) return; // an outage would print one line per retry
     this.#lastErrorLog = now;
     this.#log(`multiproc worker: Redis at ${describeAddress(this.#options.connection)}: ${err.message}`);
+  }
+
+  /** A cancel notice: obeyed only when it opens with our key and is recent, for the jobs of the client that sealed it. */
+  #onCancel(message: string): void {
+    const notice = parseCancelMessage(message);
+    if (!notice) return;
+    let text: string;
+    try {
+      text = open(this.#keys, sealContext('cancel', this.#options.queue, notice.clientId), notice.sealed).toString('utf8');
+    } catch {
+      return; // not from a client of ours: ignored
+    }
+    const [sent, ...ids] = text.split(' ');
+    if (!(Math.abs(Date.now() - Number(sent)) < CANCEL_MEMORY_MS)) return;
+    this.#cancel(ids.filter((id) => parseJobId(id)?.clientId === notice.clientId));
   }
 
   #cancel(ids: string[]): void {
@@ -171,18 +231,33 @@ export class WorkerHost {
     let sealed: Buffer | null = null;
     if (external) {
       sealed = await this.#results.getBuffer(external);
-      // gone: its client withdrew the job (terminate, abort) after a host had taken it
-      if (!sealed) return;
+      if (!sealed) {
+        // its client withdrew it (then nobody waits), or it was deleted or evicted: its client is told
+        if (owner && job.name === owner.clientId) {
+          const lost = new WorkerLostError(`the task's stored argument is gone from Redis (deleted or evicted), job ${id}; not run`);
+          await this.#sink.fail(owner.clientId, { job: owner.seq, error: this.#wire(lost) });
+        }
+        return;
+      }
     }
     let payload: JobPayload;
     try {
       if (!owner || job.name !== owner.clientId) throw new AuthenticationError('not a multiproc job (its id and name are not a client\'s)');
       sealed ??= Buffer.from(String(data.p ?? ''), 'base64');
+      const keyId = keyIdOf(sealed);
+      if (keyId && !keyId.equals(this.#keys.id)) return await this.#otherKey(job, token, owner, keyId);
       payload = decodeJob(open(this.#keys, sealContext('job', this.#options.queue, id), sealed));
     } catch (err) {
+      if (isHandedBack(err)) throw err;
       await this.#refuse(job, err);
       if (external) await this.#results.del(external).catch(() => {});
       throw err; // BullMQ fails the job with it
+    }
+    if (payload.expires < Date.now()) {
+      // past its sealed life: a replayed copy, or the work of a client long gone
+      this.#log(`multiproc worker: dropped job ${JSON.stringify(id)}: it expired ${new Date(payload.expires).toISOString()}`);
+      if (external) await this.#results.del(external).catch(() => {});
+      return;
     }
     let wentBack = false;
     try {
@@ -196,34 +271,52 @@ export class WorkerHost {
     }
   }
 
-  /** Runs a job's calls on the local pool (or answers WorkerLostError when it has died on hosts too often). */
+  /**
+   * Runs a job's calls on the local pool. Each start is counted in the job's run record first: a job
+   * answered before (a replay), or whose client is gone, is not run; one started more than `1 + retries`
+   * times (its hosts died running it) is answered with WorkerLostError.
+   */
   async #run(job: BullJob, token: string | undefined, signal: AbortSignal | undefined, clientId: string, payload: JobPayload): Promise<void> {
     const id = job.id!;
     if (this.#cancelled.has(id)) return; // withdrawn before it started
-    if (job.stalledCounter > payload.retries) {
-      const lost = new WorkerLostError(
-        `the task's host died while running it, ${job.stalledCounter} times (retries: ${payload.retries}); not run again`,
-      );
-      await Promise.all(payload.calls.map((call) => this.#answer(clientId, call.seq, false, lost, 0)));
-      return;
-    }
     if (!(await this.#localWorker())) {
       await job.moveToWait(token);
       throw handedBack();
     }
+    const record = new RunRecord(this.#results, this.#options.queue, clientId, parseJobId(id)!.seq, payload.expires);
     try {
-      // every call at once: the local engine batches them over its workers
+      const { starts, answered, clientAlive } = await record.start(jobKey(this.#options.queue, id));
+      if (answered) {
+        this.#log(`multiproc worker: refused job ${JSON.stringify(id)}: it was answered before (a replay); not run`);
+        return;
+      }
+      if (!clientAlive) {
+        this.#log(`multiproc worker: dropped job ${JSON.stringify(id)}: its client is gone`);
+        return;
+      }
+      if (starts > 1 + payload.retries) {
+        const lost = new WorkerLostError(
+          `the task's host died while running it, ${starts - 1} times (retries: ${payload.retries}); not run again`,
+        );
+        const last = payload.calls.length - 1;
+        await Promise.all(payload.calls.map((call, i) => this.#answer(clientId, call.seq, false, lost, 0, i === last ? record : undefined)));
+        return;
+      }
+      // every call at once: the local engine batches them over its workers. The last answer marks the job
+      // answered in its run record, in the same round trip: a copy added again is then refused
+      let left = payload.calls.length;
       await Promise.all(payload.calls.map((call) => new Promise<void>((resolve) => {
         const started = performance.now();
         this.#engine.submit({
           spec: call.spec, args: call.args, flags: call.flags, base: call.base, signal,
           settle: (ok, value) => {
+            const last = --left === 0;
             // stopped with the host (kill): settled only once Redis is out of reach, so BullMQ can neither
             // complete the job nor drop its payload, and its stalled-job check runs it again on another host
             if (this.#killed) return void this.#disconnectedByKill.then(resolve);
             // withdrawn by its client: nobody waits for it
-            if (signal?.aborted && value instanceof AbortError) resolve();
-            else this.#answer(clientId, call.seq, ok, value, performance.now() - started).then(resolve, resolve);
+            if (signal?.aborted && value instanceof AbortError) (last ? record.answered() : Promise.resolve()).then(resolve, resolve);
+            else this.#answer(clientId, call.seq, ok, value, performance.now() - started, last ? record : undefined).then(resolve, resolve);
           },
         });
       })));
@@ -250,7 +343,8 @@ export class WorkerHost {
   }
 
   /** Sends a call's outcome to its client; resolves once it is in Redis. */
-  #answer(clientId: string, seq: number, ok: boolean, value: unknown, run: number): Promise<void> {
+  /** Sends a call's outcome to its client; resolves once it is in Redis (with `record` marked answered, if given). */
+  #answer(clientId: string, seq: number, ok: boolean, value: unknown, run: number, record?: RunRecord): Promise<void> {
     let result: CallResult;
     if (ok) {
       this.#done++;
@@ -260,7 +354,7 @@ export class WorkerHost {
       this.#failed++;
       result = { seq, ok: false, error: this.#wire(value), run };
     }
-    return this.#sink.add(clientId, result);
+    return this.#sink.add(clientId, result, record);
   }
 
   /** An error as its client gets it: the worker's stack, on this host. */
@@ -273,28 +367,77 @@ export class WorkerHost {
     return wire;
   }
 
-  /** Seals the results gathered for each client in one frame and pushes it. */
-  async #send(clientId: string, results: CallResult[]): Promise<void> {
+  /**
+   * Seals the results gathered for each client in one frame and pushes it. If Redis refuses it (memory
+   * full, a result too large), the calls are answered with that error instead, in a frame a few bytes long.
+   */
+  async #send(clientId: string, results: CallResult[], jobs: JobFailure[], answered: RunRecord[]): Promise<void> {
     const itemMs = this.#engine.stats().runTime.mean;
-    const bytes = encodeResults({ host: this.#host, pid: process.pid, itemMs, results }, (err) => this.#wire(err));
-    const sealed = seal(this.#keys, sealContext('results', this.#options.queue, clientId), bytes);
-    await this.#push(clientId, frame(RESULT, 0, sealed));
+    const push = (results: CallResult[]) => {
+      const bytes = encodeResults({ host: this.#host, pid: process.pid, itemMs, results, ...(jobs.length > 0 ? { jobs } : {}) }, (err) => this.#wire(err));
+      return this.#push(clientId, frame(RESULT, 0, seal(this.#keys, sealContext('results', this.#options.queue, clientId), bytes)), answered);
+    };
+    try {
+      await push(results);
+    } catch (err) {
+      if (results.length === 0) throw err;
+      const lost = this.#wire(new WorkerLostError(
+        `the task's result could not be stored in Redis at ${describeAddress(this.#options.connection)}: ${(err as Error)?.message ?? String(err)}`,
+      ));
+      await push(results.map((r) => ({ seq: r.seq, ok: false, error: lost, run: r.run })));
+    }
   }
 
-  async #push(clientId: string, bytes: Buffer): Promise<void> {
+  async #push(clientId: string, bytes: Buffer, answered: RunRecord[] = []): Promise<void> {
     const key = resultKey(this.#options.queue, clientId);
-    await this.#results.multi().xadd(key, '*', 'r', bytes).pexpire(key, RESULT_TTL_MS).exec();
+    const multi = this.#results.multi().xadd(key, '*', 'r', bytes).pexpire(key, RESULT_TTL_MS);
+    for (const record of answered) record.markAnswered(multi);
+    const replies = await multi.exec();
+    const failed = replies?.find(([err]) => err)?.[0];
+    if (failed) throw failed;
   }
 
-  /** A job whose seal does not open: logged, and its client (if it is one) told why. */
+  /**
+   * A job whose seal does not open with this host's key although it names it (forged, or changed in
+   * Redis): logged, failed, and its client (if it names one) told why, in a sealed answer.
+   */
   async #refuse(job: BullJob, err: unknown): Promise<void> {
     this.#failed++;
     const reason = (err as Error)?.message ?? String(err);
     this.#log(`multiproc worker: refused job ${JSON.stringify(job.id)} (name ${JSON.stringify(job.name)}): ${reason}`);
     const owner = parseJobId(job.id ?? '');
     if (!owner || owner.clientId !== job.name) return;
-    const message = `worker host ${this.#host} (multiproc worker pid ${process.pid}) refused the task: ${reason}`;
-    await this.#push(owner.clientId, frame(REFUSED, owner.seq, Buffer.from(message))).catch(() => {}); // the job's number
+    const refusal = new AuthenticationError(`worker host ${this.#host} (multiproc worker pid ${process.pid}) refused the task: ${reason}`);
+    await this.#sink.fail(owner.clientId, { job: owner.seq, error: errorToWire(refusal) });
+  }
+
+  /**
+   * A job sealed with another authkey (mid key rotation, or a host given the wrong key): not this host's to
+   * judge. It goes back to the queue for a host that holds that key; this host says so (its key id only),
+   * and takes no jobs for a while (5 s, doubling up to 5 min), so it cannot fail the cluster's work.
+   */
+  async #otherKey(job: BullJob, token: string | undefined, owner: { clientId: string; seq: number }, keyId: Buffer): Promise<never> {
+    // a job no host can open (forged with a made-up key id) must not bounce between hosts forever
+    const starts = startsKey(this.#options.queue, owner.clientId);
+    const [[, bounces]] = (await this.#results.multi().hincrby(starts, `foreign ${job.id}`, 1).pexpire(starts, 60 * 60_000).exec()) ?? [[null, 0]];
+    if (Number(bounces) > MAX_FOREIGN_BOUNCES) {
+      throw new AuthenticationError(`no host could open it: sealed with an authkey none of them holds (key id ${keyName(keyId)})`);
+    }
+    const now = Date.now();
+    if (now >= this.#pausedUntil) {
+      this.#pauseMs = Math.min(PAUSE_MAX_MS, this.#pauseMs === 0 ? PAUSE_MIN_MS : this.#pauseMs * 2);
+      this.#pausedUntil = now + this.#pauseMs;
+      this.#log(`multiproc worker: job ${JSON.stringify(job.id)} is sealed with another authkey (key id ${keyName(keyId)}; this host's is ` +
+        `${keyName(this.#keys.id)}): handed back; taking no jobs for ${this.#pauseMs / 1000} s`);
+      void this.#worker.pause(true).catch(() => {});
+      this.#pauseTimer = setTimeout(() => {
+        this.#pauseTimer = null;
+        if (!this.#closing && !this.#killed) void Promise.resolve(this.#worker.resume()).catch(() => {});
+      }, this.#pauseMs);
+    }
+    await this.#push(owner.clientId, frame(REFUSED, 0, this.#keys.id)).catch(() => {});
+    await job.moveToWait(token);
+    throw handedBack();
   }
 
   /**
@@ -302,6 +445,7 @@ export class WorkerHost {
    * takes them now); those running finish and are answered. Then everything is closed.
    */
   close(): Promise<void> {
+    this.#stopTimers();
     this.#closing ??= (async () => {
       for (const waiter of this.#waiting.splice(0)) waiter.handBack();
       await this.#worker.close();
@@ -315,44 +459,116 @@ export class WorkerHost {
   /** Stops now: running jobs are left to BullMQ's stalled-job check (they run again elsewhere). */
   async kill(): Promise<void> {
     this.#killed = true;
+    this.#stopTimers();
     await this.#engine.terminate(new WorkerLostError('the worker host was stopped'));
     await Promise.race([this.#worker.close(true), new Promise((r) => setTimeout(r, 1000).unref())]);
     await this.#disconnect();
     this.#markDisconnectedByKill();
   }
 
+  #stopTimers(): void {
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    if (this.#pauseTimer) clearTimeout(this.#pauseTimer);
+    this.#heartbeat = this.#pauseTimer = null;
+  }
+
   async #disconnect(): Promise<void> {
+    if (!this.#killed) await this.#results.zrem(hostsKey(this.#options.queue), this.#name).catch(() => {});
     await Promise.all([this.#results, this.#cancels, this.#workerRedis].map((redis) => redis.quit().catch(() => redis.disconnect())));
+  }
+}
+
+/**
+ * A job's run record in Redis (startsKey, doneKey): counts each start, says whether the job was answered
+ * before (a replay) and whether its client still lives; marks it answered. It lives as long as the job's
+ * seal is valid, plus a margin for clocks that differ.
+ */
+class RunRecord {
+  readonly #redis: Redis;
+  readonly #starts: string;
+  readonly #done: string;
+  readonly #alive: string;
+  readonly #seq: number;
+  readonly #ttl: number;
+
+  constructor(redis: Redis, queue: string, clientId: string, seq: number, expires: number) {
+    this.#redis = redis;
+    this.#starts = startsKey(queue, clientId);
+    this.#done = doneKey(queue, clientId);
+    this.#alive = clientKey(queue, clientId);
+    this.#seq = seq;
+    this.#ttl = Math.max(0, expires - Date.now()) + RUNS_MARGIN_MS;
+  }
+
+  /** Counts a start; `job` is the job's entry, which stops expiring now that it runs (its client set it to expire while waiting). */
+  async start(job: string): Promise<{ starts: number; answered: boolean; clientAlive: boolean }> {
+    const replies = await this.#redis.multi()
+      .hincrby(this.#starts, String(this.#seq), 1).pexpire(this.#starts, this.#ttl)
+      .getbit(this.#done, this.#seq)
+      .exists(this.#alive)
+      .persist(job)
+      .exec();
+    const failed = replies?.find(([err]) => err)?.[0];
+    if (!replies || failed) throw failed ?? new Error('the run record could not be read');
+    return { starts: Number(replies[0][1]), answered: Number(replies[2][1]) === 1, clientAlive: Number(replies[3][1]) === 1 };
+  }
+
+  /** Marks the job answered: a copy of it added again is refused. */
+  async answered(): Promise<void> {
+    await this.markAnswered(this.#redis.multi()).exec().catch(() => {});
+  }
+
+  /** Adds what marks the job answered to `multi` (sent with its last result, in one round trip). */
+  markAnswered(multi: ChainableCommander): ChainableCommander {
+    return multi.setbit(this.#done, this.#seq, 1).pexpire(this.#done, this.#ttl).hdel(this.#starts, String(this.#seq));
   }
 }
 
 /** Gathers results per client until the end of the event-loop turn, so a batch of calls answers in one push. */
 class ResultSink {
-  readonly #send: (clientId: string, results: CallResult[]) => Promise<void>;
+  readonly #send: (clientId: string, results: CallResult[], jobs: JobFailure[], answered: RunRecord[]) => Promise<void>;
   readonly #onError: (err: Error) => void;
-  #pending = new Map<string, { results: CallResult[]; done: Promise<void>; resolve: () => void }>();
+  #pending = new Map<string, { results: CallResult[]; jobs: JobFailure[]; answered: RunRecord[]; done: Promise<void>; resolve: () => void }>();
   #scheduled = false;
 
-  constructor(send: (clientId: string, results: CallResult[]) => Promise<void>, onError: (err: Error) => void) {
+  constructor(send: (clientId: string, results: CallResult[], jobs: JobFailure[], answered: RunRecord[]) => Promise<void>, onError: (err: Error) => void) {
     this.#send = send;
     this.#onError = onError;
   }
 
-  /** Resolves once the result is in Redis (or could not be sent: the job is then run again elsewhere). */
-  add(clientId: string, result: CallResult): Promise<void> {
+  /** Resolves once the result is in Redis (or could not be sent: the client's watch then fails the call). */
+  add(clientId: string, result: CallResult, answered?: RunRecord): Promise<void> {
+    const entry = this.#entry(clientId);
+    entry.results.push(result);
+    if (answered) entry.answered.push(answered);
+    this.#schedule();
+    return entry.done;
+  }
+
+  /** A job answered as a whole (its calls unknown here); resolves as add() does. */
+  fail(clientId: string, failure: JobFailure): Promise<void> {
+    const entry = this.#entry(clientId);
+    entry.jobs.push(failure);
+    this.#schedule();
+    return entry.done;
+  }
+
+  #entry(clientId: string) {
     let entry = this.#pending.get(clientId);
     if (!entry) {
       let resolve!: () => void;
       const done = new Promise<void>((r) => (resolve = r));
-      entry = { results: [], done, resolve };
+      entry = { results: [], jobs: [], answered: [], done, resolve };
       this.#pending.set(clientId, entry);
     }
-    entry.results.push(result);
+    return entry;
+  }
+
+  #schedule(): void {
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => this.#flush());
     }
-    return entry.done;
   }
 
   #flush(): void {
@@ -360,7 +576,7 @@ class ResultSink {
     const pending = this.#pending;
     this.#pending = new Map();
     for (const [clientId, entry] of pending) {
-      this.#send(clientId, entry.results).then(entry.resolve, (err) => {
+      this.#send(clientId, entry.results, entry.jobs, entry.answered).then(entry.resolve, (err) => {
         // Redis refused the entry (a full Redis): its calls wait until their callers' timeouts
         this.#onError(err);
         entry.resolve();

@@ -21,6 +21,8 @@ export interface Job {
   base?: number;
   /** Cancels the job: dropped while queued, its worker replaced while running; settles with AbortError. */
   signal?: AbortSignal;
+  /** Buffers marked with move() in `args`: transferred to a thread worker instead of copied. */
+  transfer?: ArrayBuffer[];
   /**
    * Called exactly once with the outcome: the call's result, or a chunk's results (an ArrayLike:
    * an Array, or a Float64Array when flags & PACKED came back), or the error.

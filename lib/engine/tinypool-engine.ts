@@ -31,6 +31,7 @@ import { DurationHistogram } from './stats.js';
 import { WatchedWorker, type TinypoolWorkerObject } from './worker-watch.js';
 import { createTinypool, guardSend } from './tinypool-setup.js';
 import { ownBuffer, unsendablePath } from './batch-parts.js';
+import { allBuffers } from '../base/move.js';
 
 /** Work per batch, in milliseconds of measured task time. */
 const BATCH_MS = 1;
@@ -79,6 +80,8 @@ interface Flight {
   reply?: BatchReply;
   /** The task the worker said was running when it last spoke (a slow task). */
   running?: number;
+  /** Its arguments held buffers moved to the worker (move()): this process no longer has them. */
+  moved?: boolean;
 }
 
 let poolCounter = 0;
@@ -106,6 +109,8 @@ export class TinypoolEngine implements Engine {
   #nextBatch = 1;
   #workerNumber = 0;
   #avgMs = Infinity;
+  /** Tasks of the last batch that ran well within BATCH_MS (0 after one that did not): twice as many may go next. */
+  #proven = 0;
   #slowFlights = 0;
   #startupFailures = 0;
   #startupError: WorkerLostError | null = null;
@@ -227,7 +232,9 @@ export class TinypoolEngine implements Engine {
   }
 
   #batchSize(): number {
-    const measured = this.#avgMs === Infinity ? 1 : Math.floor(BATCH_MS / Math.max(this.#avgMs, 1e-4));
+    // The mean overstates tiny tasks measured in small batches (a batch's fixed costs count as task time):
+    // a batch that ran well within BATCH_MS may be doubled, so batches reach their size in a few replies.
+    const measured = this.#avgMs === Infinity ? 1 : Math.max(Math.floor(BATCH_MS / Math.max(this.#avgMs, 1e-4)), 2 * this.#proven);
     const fair = Math.ceil(this.#queued / this.#settings.processes);
     return Math.max(1, Math.min(MAX_BATCH, measured, fair, this.#settings.maxTasksPerChild ?? Infinity));
   }
@@ -251,10 +258,11 @@ export class TinypoolEngine implements Engine {
         this.#queue.shift();
         continue;
       }
-      if (jobs.length > 0 && next.signal !== signal) break;
+      if (jobs.length > 0 && (next.signal !== signal || next.transfer)) break;
       signal = next.signal;
       jobs.push(this.#queue.shift()!);
       this.#queued--;
+      if (next.transfer) break; // moved buffers travel alone: a batch hands back only what it did not start
     }
     return jobs;
   }
@@ -283,6 +291,11 @@ export class TinypoolEngine implements Engine {
     }
     this.#waitTime.record(performance.now() - waited / items, items); // the batch's mean wait, once
     const batch: Batch = { b: flight.id, specs, t: tasks };
+    const transferList = jobs.length === 1 ? jobs[0].transfer : undefined;
+    if (transferList) {
+      batch.m = 1;
+      flight.moved = true;
+    }
     if (this.#progress) {
       batch.s = flight.id % PROGRESS_SLOTS;
       Atomics.store(this.#progress, batch.s, 0);
@@ -292,7 +305,8 @@ export class TinypoolEngine implements Engine {
       if (flight.signal.aborted) flight.controller.abort();
     }
     this.#inflight.set(flight.id, flight);
-    this.#tp.run(batch, flight.controller ? { signal: flight.controller.signal } : undefined).then(
+    const options = flight.controller || transferList ? { signal: flight.controller?.signal, transferList } : undefined;
+    this.#tp.run(batch, options).then(
       (reply) => this.#onReply(flight, reply),
       (err) => this.#onRunFailed(flight, err),
     );
@@ -364,9 +378,10 @@ export class TinypoolEngine implements Engine {
       if (count > 0) {
         const per = reply.busy / count;
         this.#avgMs = this.#avgMs === Infinity ? per : this.#avgMs * 0.8 + per * 0.2;
+        this.#proven = reply.busy < BATCH_MS / 2 ? count : 0;
       }
       this.#deliver(flight, reply, worker, reply.out, reply.err, reply.busy);
-      this.#handBack(flight, reply.rest);
+      this.#handBack(flight, reply.rest, reply.back);
     }
     if (reply.retire && worker && !worker.retiring) this.#retire(worker);
     this.#pump();
@@ -378,11 +393,26 @@ export class TinypoolEngine implements Engine {
     if (flight.running !== undefined) this.#slowFlights--;
   }
 
-  /** Jobs from `rest` on were not run: back to the front of the queue. */
-  #handBack(flight: Flight, rest: number): void {
+  /**
+   * Jobs from `rest` on were not run: back to the front of the queue. A job whose buffers were moved to
+   * the worker goes again only with the arguments the worker sent back (`args`); without them (the worker
+   * died first) its data is gone, and the job fails rather than run on detached buffers.
+   */
+  #handBack(flight: Flight, rest: number, args?: unknown[]): void {
     if (rest >= flight.end) return;
     const back = flight.jobs.slice(rest, flight.end);
     flight.end = rest;
+    if (flight.moved) {
+      for (let i = 0; i < back.length; i++) {
+        const job = back[i];
+        if (args && i < args.length) {
+          job.args = args[i];
+          job.transfer = allBuffers(args[i]);
+        } else if (!job.done) {
+          this.#finish(job, false, new WorkerLostError('the worker the task was sent to was lost before it started the task, with the buffers moved to it'), false);
+        }
+      }
+    }
     this.#requeue(back);
   }
 

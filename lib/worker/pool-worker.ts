@@ -26,6 +26,7 @@ import { explainReferenceError } from '../base/load-task.js';
 import { hasExitHooks, runExitHooks } from '../base/exit-hooks.js';
 import { runAfterTaskHooks } from '../base/task-hooks.js';
 import { SerializationError } from '../base/errors.js';
+import { allBuffers, movedBuffers } from '../base/move.js';
 import type { TaskSpec } from '../base/task.js';
 import {
   CHUNK, FAILED, NOTE, OK, OK_HANDLES, OK_PACKED,
@@ -153,7 +154,32 @@ process.on('uncaughtExceptionMonitor', (err) => sayDying(err));
 
 // ---- results ----------------------------------------------------------------------------------------
 
+// ---- moved buffers (threads) -------------------------------------------------------------------------
+
+/** Result lists and replies → buffers that leave with them (results marked with move(), arguments handed back). */
+const transfers = new WeakMap<object, ArrayBuffer[]>();
+let anyTransfers = false;
+
+function addTransfer(key: object, buffers: ArrayBuffer[] | undefined): void {
+  if (!buffers) return;
+  anyTransfers = true;
+  const list = transfers.get(key);
+  if (list) list.push(...buffers);
+  else transfers.set(key, buffers);
+}
+
+/** What a message to the parent must transfer: tinypool's reply to a run, or one of our notes. */
+function transferOf(message: any): ArrayBuffer[] | undefined {
+  const payload = message?.result ?? message?.[NOTE];
+  if (typeof payload !== 'object' || payload === null) return undefined;
+  const own = transfers.get(payload);
+  const results = Array.isArray(payload.r) ? transfers.get(payload.r) : undefined;
+  if (!own || !results) return own ?? results;
+  return [...new Set([...own, ...results])];
+}
+
 function pushOk(results: unknown[], value: unknown, flags: number): void {
+  if (isThread) addTransfer(results, movedBuffers(value));
   if (flags & CHUNK) {
     const packed = packNumbers(value as unknown[]);
     if (packed) {
@@ -192,6 +218,10 @@ function sendable(results: unknown[]): unknown[] {
 if (isThread) {
   const postMessage = MessagePort.prototype.postMessage;
   MessagePort.prototype.postMessage = function (this: MessagePort, message: any, transfer?: any) {
+    if (anyTransfers) {
+      const moved = transferOf(message);
+      if (moved) transfer = transfer?.length ? [...new Set([...transfer, ...moved])] : moved;
+    }
     try {
       return postMessage.call(this, message, transfer);
     } catch (err) {
@@ -214,6 +244,11 @@ function reply(a: Running, busy: number, extra: Partial<BatchReply> = {}): unkno
     w: me, from: a.from, r: a.results, rest: a.stop, busy, out: written.out, err: written.err, notes: a.notes,
     ...(retiring ? { retire: true } : {}), ...(hasExitHooks() ? { hooks: true } : {}), ...extra,
   };
+  if (a.batch.m && a.stop < a.batch.t.length) {
+    // the tasks not run hold buffers moved here, which the parent no longer has: they go back with them
+    r.back = a.batch.t.slice(a.stop).map((task) => task[1]);
+    addTransfer(r, allBuffers(r.back));
+  }
   // A child's reply is sent by tinypool with process.send, where a value v8 refuses would kill the worker:
   // values not surely serializable are checked first (a thread's reply is guarded at postMessage instead).
   if (!isThread && !surelySerializable(r.r)) {

@@ -22,6 +22,8 @@ export interface Batch {
   unsendable?: true;
   /** Threads: this batch's slot in WorkerConfig.progress. */
   s?: number;
+  /** Its arguments hold buffers moved to the worker (move()): tasks it does not run come back with their arguments. */
+  m?: 1;
 }
 
 /** Status of one result in a flat result list `[status, value, status, value, ...]`. */
@@ -57,6 +59,11 @@ export interface BatchReply extends ResultRun {
   initError?: WireError;
   /** Answers a batch that could not be sent (Batch.unsendable): no task ran. */
   unsendable?: true;
+  /**
+   * Batch.m: the arguments of the tasks handed back (from `rest` on), moved back to the parent, whose
+   * own buffers were detached when they were moved to the worker.
+   */
+  back?: unknown[];
 }
 
 /** Settings a pool worker needs; threads find them in workerData, processes get them in `welcome`. */

@@ -129,6 +129,12 @@ export class FetchAhead {
   readonly #beforeNext = (blocking: boolean) => {
     this.#hooked = false;
     this.#settle(blocking);
+    // Still holding items after a request that does not wait (`ev.set()`): a blocking call may come
+    // next (`go.waitSync()`), with no event-loop turn between, and must give them back first.
+    if (this.#reader !== null) {
+      this.#hooked = true;
+      this.#core[BEFORE_NEXT](this.#beforeNext);
+    }
   };
 
   #settle(giveBack: boolean): void {

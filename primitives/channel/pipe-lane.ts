@@ -5,13 +5,17 @@
  * trip costs the two wake-ups of a bare socket ping-pong, not four hops through T's broker thread.
  * Everything a Pipe promises still holds, because the lane is only a shortcut into the rings:
  *
- * - It starts only while both ends are single-held (checked by T against the holder tables, after
- *   C's adopt is applied), and at a quiet moment of C (no call of C on that end in flight): C
+ * - It starts only while T's end is held by T alone and C's end by C, besides copies of C's end that
+ *   T itself keeps (Python's docs never close the parent's copy of the child's end): checked by T
+ *   against the holder tables, after C's adopt is applied, and at a quiet moment of C (no call of C on that end in flight): C
  *   settles its earlier calls and says CONFIRM; T answers GO and moves what C had not yet received
  *   from C's ring into the lane, and from then on sends there.
  * - What C sends by the lane goes into T's ring as it arrives (after what C sent before, which was
  *   applied first), so T's own receives, blocking or not, work on its ring as always. While the lane
  *   is open it counts as a handle of C's end, so T sees EOF only after everything C sent has arrived.
+ * - T's own copy of C's end may stay open while idle: the first call on it (a send, a receive, a poll,
+ *   passing it on) ends the lane first (HostCopy below), so that copy and C share C's rings as any
+ *   two holders do.
  * - It ends (teardown) before either end is passed on, so a new holder reads the rings: what C had
  *   not yet read travels back to T, which puts it back in C's ring ahead of anything it sends next
  *   (TEARDOWN → ACK → DONE, and FIN when C began, so C's next holder finds it).
@@ -143,8 +147,11 @@ class LaneHost implements EndCalls {
   #direct: { maxLength: number | null; take(f: Encoded): void } | null = null;
   /** The lane holds a handle of C's end while open: T sees EOF only after all it carried arrived. */
   #holding = true;
+  /** What stood in for T's end before (the watcher of its copies, when T once offered it to a child). */
+  readonly #before: EndCalls | undefined;
 
   constructor(mine: PipeEndCore, theirs: PipeEndCore, lane: LaneSocket) {
+    this.#before = laneOf(mine);
     this.#mine = mine;
     this.#theirs = theirs;
     this.#lane = lane;
@@ -259,18 +266,22 @@ class LaneHost implements EndCalls {
     this.#detach();
   }
 
-  /** T passes its end on: TEARDOWN; C answers ACK with what it had not read, which goes back into C's ring; DONE. */
+  /** T passes its end on: the lane ends first. */
   retain(): void {
+    this.tearDown();
+    this.#mine.retain();
+  }
+
+  /** TEARDOWN; C answers ACK with what it had not read, which goes back into C's ring; DONE. */
+  tearDown(): void {
     if (this.#draining) waitFor(this.#lane!, () => !this.#draining);
     const lane = this.#lane;
-    if (lane !== null) {
-      lane.write(TEARDOWN);
-      waitFor(lane, () => this.#acked);
-      if (this.#ack !== null) this.#resend(this.#ack);
-      lane.write(DONE);
-      this.#detach();
-    }
-    this.#mine.retain();
+    if (lane === null) return;
+    lane.write(TEARDOWN);
+    waitFor(lane, () => this.#acked);
+    if (this.#ack !== null) this.#resend(this.#ack);
+    lane.write(DONE);
+    this.#detach();
   }
 
   /** Messages C had not read go back into its ring, ahead of anything T sends next. */
@@ -292,8 +303,92 @@ class LaneHost implements EndCalls {
       this.#holding = false;
       this.#theirs.release();
     }
-    if ((this.#mine as any)[LANE] === this) delete (this.#mine as any)[LANE];
+    if ((this.#mine as any)[LANE] === this) {
+      if (this.#before === undefined) delete (this.#mine as any)[LANE];
+      else (this.#mine as any)[LANE] = this.#before;
+    }
+    const copy = laneOf(this.#theirs);
+    if (copy instanceof HostCopy && copy.host === this) copy.host = null;
   }
+}
+
+/**
+ * Stands in for an end in T once T has offered it to a child: it watches T's own copies of that end
+ * (Python's docs keep the parent's copy of the child's end open). Before a lane it only passes calls
+ * on, counting receives and polls still waiting (a lane must not start under one: T's messages would
+ * go by the lane, past it). While a lane is open the copies cost nothing while idle, and the first
+ * call on one ends the lane, after which that copy and C share C's rings as any two holders do.
+ * Closing a copy leaves the lane alone (what a program that closes it does anyway).
+ */
+class HostCopy implements EndCalls {
+  readonly active = false;
+  readonly #core: PipeEndCore;
+  /** The lane open for this end's child, if any. */
+  host: LaneHost | null = null;
+  #waiting = 0;
+
+  constructor(core: PipeEndCore) {
+    this.#core = core;
+  }
+
+  /** No call of T's copies is waiting. */
+  get idle(): boolean {
+    return this.#waiting === 0;
+  }
+
+  /** An open lane ends first (what C had not read goes back into its ring); the core serves. */
+  #served(): PipeEndCore {
+    this.host?.tearDown();
+    return this.#core;
+  }
+
+  async #counted<R>(call: Promise<R>): Promise<R> {
+    this.#waiting++;
+    try {
+      return await call;
+    } finally {
+      this.#waiting--;
+    }
+  }
+
+  send(msg: Encoded): void {
+    this.#served().send(msg);
+  }
+
+  recv(maxLength: number | null, owner: string): Promise<RecvResult> {
+    return this.#counted(this.#served().recv(maxLength, owner));
+  }
+
+  recvSync(maxLength?: number | null): RecvResult {
+    return this.#served().recvSync(maxLength);
+  }
+
+  poll(timeout: number | undefined, owner: string): Promise<boolean> {
+    return this.#counted(this.#served().poll(timeout, owner));
+  }
+
+  pollSync(timeout?: number): boolean {
+    return this.#served().pollSync(timeout);
+  }
+
+  retain(): void {
+    this.#served().retain();
+  }
+
+  adopt(owner: string): void {
+    this.#core.adopt(owner);
+  }
+
+  disown(owner: string): void {
+    this.#core.disown(owner);
+  }
+}
+
+/** The watcher of T's copies of `end`, made when T first offers it to a child. */
+function copyOf(end: PipeEndCore): HostCopy | null {
+  const lane = laneOf(end);
+  if (lane === undefined) return ((end as any)[LANE] = new HostCopy(end));
+  return lane instanceof HostCopy ? lane : null;
 }
 
 interface Offer {
@@ -313,6 +408,7 @@ export function offerLane(end: PipeEndCore): LaneOffer | null {
   const peer = end.peer;
   if (peer === null) return null;
   listener ??= listen();
+  if (copyOf(end) === null) return null; // a lane of this thread already stands in for it
   const token = randomBytes(24).toString('hex');
   offers.set(token, { end, peer });
   // An offer is used (or refused) by the child's first frame; one whose child died first would stay:
@@ -336,8 +432,18 @@ function heldOnlyBy(end: PipeEndCore, owner: string): boolean {
   return n > 0 && end.handlesOf(owner) === n;
 }
 
+/** Every handle of C's end is held by the child, or by this thread (its copies, which HostCopy watches). */
+function heldByChildAndHere(end: PipeEndCore, child: string): boolean {
+  const byChild = end.handlesOf(child);
+  return byChild > 0 && byChild + (child === LOCAL_OWNER ? 0 : end.handlesOf(LOCAL_OWNER)) === end.handles();
+}
+
 function eligible(offer: Offer, child: string): boolean {
-  return laneOf(offer.peer) === undefined && heldOnlyBy(offer.end, child) && heldOnlyBy(offer.peer, LOCAL_OWNER);
+  const copy = laneOf(offer.end);
+  return (
+    !(laneOf(offer.peer) instanceof LaneHost) && copy instanceof HostCopy && copy.host === null && copy.idle &&
+    heldByChildAndHere(offer.end, child) && heldOnlyBy(offer.peer, LOCAL_OWNER)
+  );
 }
 
 function accept(lane: LaneSocket): void {
@@ -369,6 +475,8 @@ function accept(lane: LaneSocket): void {
     lane.write(GO);
     const sent = peer.takeSent(); // what C had not yet received goes first, by the lane
     if (sent !== null) lane.write(DATA, sent.bytes);
-    (peer as any)[LANE] = new LaneHost(peer, offer.end, lane);
+    const host = new LaneHost(peer, offer.end, lane);
+    (peer as any)[LANE] = host;
+    (laneOf(offer.end) as HostCopy).host = host;
   });
 }

@@ -20,14 +20,16 @@ import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, typ
 import { watchEnds } from '../worker-gone.js';
 import { checkPacked, type Packed } from './frames.js';
 import { Lending } from './lending.js';
+import { ValueError } from '../errors.js';
 import { COUNT, DATA_SEQ, JOIN_SEQ, LENT, LOCK_R, LOCK_W, MessageRing, RESERVED, SPACE_EAGER, SPACE_SEQ, SPACE_WAITERS, UNFINISHED, type Frame, type RingMemory } from './ring.js';
 
 export const QueueShape = {
   kind: 'Queue',
   waiting: ['put', 'get', 'join', 'reserve', 'getPacked'],
-  immediate: ['putNowait', 'getNowait', 'qsize', 'empty', 'full', 'taskDone', 'unreserve', 'reserveNowait', 'settleLent'],
-  // Returning credits and settling fetched-ahead items need no answer: sent in order, in batches.
-  fireAndForget: ['unreserve', 'settleLent'],
+  immediate: ['putNowait', 'getNowait', 'qsize', 'empty', 'full', 'taskDone', 'taskDoneAhead', 'unreserve', 'reserveNowait', 'settleLent'],
+  // Returning credits, settling fetched-ahead items and marking got items done need no answer: sent
+  // in order, in batches.
+  fireAndForget: ['unreserve', 'settleLent', 'taskDoneAhead'],
   // Puts that cannot fail for want of room (unbounded, or into reserved room) need no answer either:
   // a process worker streams them, packed into runs (Python's feeder thread, with one copy per run).
   packed: { putUnbounded: 'putPacked', putReserved: 'putReservedPacked' },
@@ -404,6 +406,24 @@ export class QueueCore {
         if (left === 1) this.ring.bump(JOIN_SEQ);
         return true;
       }
+    }
+  }
+
+  /**
+   * `n` taskDone() calls of a process worker for items it got, streamed like puts (no answer awaited).
+   * The worker had the items, so they were counted unfinished; only another caller's extra taskDone()
+   * can make this fail, and then (as with any streamed call) the worker's next call on this queue throws.
+   */
+  taskDoneAhead(n: number): void {
+    if (!Number.isInteger(n) || n < 1) throw new TypeError(`taskDoneAhead: a count >= 1 expected, got ${n}`);
+    const ctl = this.ring.ctl;
+    for (;;) {
+      const left = Atomics.load(ctl, UNFINISHED);
+      const take = Math.min(n, Math.max(0, left));
+      if (Atomics.compareExchange(ctl, UNFINISHED, left, left - take) !== left) continue;
+      if (take > 0 && left === take) this.ring.bump(JOIN_SEQ);
+      if (take < n) throw new ValueError('task_done() called too many times');
+      return;
     }
   }
 

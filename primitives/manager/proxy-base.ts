@@ -9,6 +9,7 @@ import { errorClasses, SerializationError } from '../../lib/base/errors.js';
 import { decodeMessage, encodeMessage, type Encoded } from '../../lib/base/codec/message.js';
 import type { Link } from './link.js';
 import { isRefMarker, mapDeep, REF_KEY, type RefMarker } from './refs.js';
+import { findUnsendable, sendError, unsendable } from '../channel/codec.js';
 
 /** Private state lives behind symbols, so Namespace attribute names cannot collide with it. */
 export const LINK: unique symbol = Symbol('multiproc.manager.link');
@@ -127,7 +128,22 @@ function encodeArgs(link: Link, args: unknown[]): unknown[] {
 
 /** A queue item as the server stores it: proxies become references, then the message codec's bytes. */
 export function encodeItem(proxy: BaseProxy, item: unknown): Encoded {
-  return encodeMessage(encodeValue(proxy[LINK], item));
+  try {
+    return encodeMessage(encodeValue(proxy[LINK], item));
+  } catch (err) {
+    throw argsError(item, err, 'obj');
+  }
+}
+
+/**
+ * An argument that cannot be sent (a getter that throws, nesting too deep, a function) as
+ * SerializationError naming its path (`args[1].g`); any other error (or one about the result) as it is.
+ */
+function argsError(args: unknown, err: unknown, root = 'args'): unknown {
+  if (err instanceof SerializationError && err.path !== '') return err;
+  const where = findUnsendable(args, root);
+  if (where !== null) return sendError(where, err);
+  return err instanceof RangeError && /call stack/i.test(err.message) ? unsendable(args, root, err) : err;
 }
 
 /** A queue item back from the server: decoded, references become live proxies. */
@@ -142,15 +158,25 @@ export function call<T = any>(proxy: BaseProxy, method: string, args: unknown[])
   try {
     sent = encodeArgs(link, args);
   } catch (err) {
-    return Promise.reject(err);
+    return Promise.reject(argsError(args, err));
   }
-  return link.client.call(proxy[ID], method, sent).then((v) => decodeValue(link, v) as T, remapError);
+  // The message is encoded after this returns: a v8 refusal comes back as a pathless SerializationError.
+  return link.client.call(proxy[ID], method, sent).then(
+    (v) => decodeValue(link, v) as T,
+    (err) => remapError(err instanceof SerializationError && err.path === '' ? argsError(args, err) : err),
+  );
 }
 
 /** No reply: for assignments (`ns.x = 1`); calls on one link stay in order, so later reads see it. */
 export function notify(proxy: BaseProxy, method: string, args: unknown[]): void {
   const link = proxy[LINK];
-  link.client.notify(proxy[ID], method, encodeArgs(link, args));
+  let sent: unknown[];
+  try {
+    sent = encodeArgs(link, args);
+  } catch (err) {
+    throw argsError(args, err);
+  }
+  link.client.notify(proxy[ID], method, sent);
 }
 
 /** Drops trailing undefined arguments, so the server sees Python's "not given" (pop(k) vs pop(k, dflt)). */

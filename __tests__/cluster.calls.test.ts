@@ -1,0 +1,99 @@
+// Per-call bounds on a cluster: a Redis that accepts connections and never answers rejects within 5 s with
+// its cause; a call's `timeout` and `apply`'s `signal` settle the call and free the host's worker; each
+// result is counted for the host that ran it.
+import { createServer, type Socket } from 'node:net';
+import { hostname } from 'node:os';
+import { AbortError, ConnectionClosedError, TimeoutError, task } from '../lib/index.js';
+import { Pool, readAuthkey } from '../lib/cluster/index.js';
+import { fixture } from './helpers/runtimes.js';
+import { RedisServer } from './helpers/redis.js';
+import { HostProcess, keyFile } from './helpers/redis-hosts.js';
+
+const tasks = fixture('cluster-tasks.ts');
+const sleepDouble = task<(x: number, ms?: number) => Promise<number>>(tasks, 'sleepDouble');
+const square = task<(x: number) => number>(tasks, 'square');
+
+let redis: RedisServer;
+let keyPath: string;
+let authkey: Uint8Array;
+let h: HostProcess;
+let pool: Pool;
+
+beforeAll(async () => {
+  redis = await RedisServer.start();
+  keyPath = keyFile('cluster calls key');
+  authkey = readAuthkey(keyPath);
+  h = await HostProcess.start(redis.url, { keyFile: keyPath, queue: 'calls', concurrency: 1 });
+  pool = new Pool({ connection: redis.url, authkey, queue: 'calls' });
+}, 120_000);
+
+afterAll(async () => {
+  await pool?.terminate();
+  await h?.stop();
+  await redis?.stop();
+}, 30_000);
+
+test('a Redis that accepts connections and never answers: the call rejects within 5 s, saying so', async () => {
+  const sockets: Socket[] = [];
+  const silent = createServer((socket) => sockets.push(socket));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const { port } = silent.address() as { port: number };
+  const p = new Pool({ connection: `redis://127.0.0.1:${port}`, authkey });
+  try {
+    const started = Date.now();
+    const err = await p.apply(square, [1]).catch((e) => e);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(err).toBeInstanceOf(ConnectionClosedError);
+    expect(err.message).toMatch(new RegExp(`cannot reach Redis at redis://127\\.0\\.0\\.1:${port} \\(connected, but it did not answer`));
+  } finally {
+    await p.terminate();
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent.close(r));
+  }
+}, 30_000);
+
+test('a call\'s timeout rejects it with TimeoutError and frees the host\'s worker for the next call', async () => {
+  expect(await pool.apply(square, [2])).toBe(4); // the host is warm
+  const started = Date.now();
+  const err = await pool.apply(sleepDouble, [1, 60_000], { timeout: 500 }).catch((e) => e);
+  expect(err).toBeInstanceOf(TimeoutError);
+  expect(err.message).toMatch(/did not finish within 500 ms/);
+  // the host has one worker: had the hung task kept it, this would wait a minute
+  expect(await pool.apply(square, [3])).toBe(9);
+  expect(Date.now() - started).toBeLessThan(30_000);
+  await expect(pool.apply(square, [1], { timeout: -1 })).rejects.toBeInstanceOf(TimeoutError); // a negative timeout is 0
+  await expect(pool.apply(square, [1], { timeout: '1' as never })).rejects.toBeInstanceOf(TypeError);
+}, 60_000);
+
+test('a map\'s timeout rejects the whole map with TimeoutError, runs its callbacks once, and frees the host\'s worker', async () => {
+  const started = Date.now();
+  const errors: Error[] = [];
+  const res = pool.mapAsync((ms: number) => new Promise((r) => setTimeout(r, ms)), [60_000, 60_000, 60_000], 1, { timeout: 400, errorCallback: (e) => errors.push(e) });
+  const err = await res.get().catch((e) => e);
+  expect(err).toBeInstanceOf(TimeoutError);
+  expect(err.message).toMatch(/did not finish within 400 ms/);
+  expect(errors).toEqual([err]);
+  await expect(pool.starmap((ms: number) => new Promise((r) => setTimeout(r, ms)), [[60_000]], { timeout: 300 })).rejects.toBeInstanceOf(TimeoutError);
+  expect(await pool.map(square, [1, 2, 3], 1, { timeout: 20_000 })).toEqual([1, 4, 9]);
+  expect(Date.now() - started).toBeLessThan(30_000);
+}, 60_000);
+
+test('apply honours its signal on the cluster, and frees the host\'s worker', async () => {
+  const ac = new AbortController();
+  const started = Date.now();
+  const pending = pool.apply(sleepDouble, [1, 60_000], { signal: ac.signal });
+  setTimeout(() => ac.abort('enough'), 300);
+  const err = await pending.catch((e) => e);
+  expect(err).toBeInstanceOf(AbortError);
+  expect(err.cause).toBe('enough');
+  expect(await pool.apply(square, [4])).toBe(16);
+  expect(Date.now() - started).toBeLessThan(30_000);
+}, 60_000);
+
+test('hosts(): each host that answered, with its name, pid and the tasks it ran', async () => {
+  await pool.map(square, [1, 2, 3, 4, 5], 1);
+  const hosts = pool.hosts();
+  expect(hosts).toEqual([expect.objectContaining({ host: hostname(), pid: h.pid })]);
+  expect(hosts[0].completed).toBeGreaterThanOrEqual(5);
+  expect(hosts[0].lastSeen).toBeGreaterThan(Date.now() - 60_000);
+}, 60_000);

@@ -1,0 +1,184 @@
+/**
+ * A TypeScript task module compiled once per content, not once per worker. Loading tsx in a fresh worker
+ * (its loader thread, esbuild) costs ~350 ms; a worker that finds the module already compiled imports the
+ * plain JavaScript instead and never loads tsx.
+ *
+ * The compiled module is stored on disk (so later workers, recycled ones and later runs of the program
+ * find it) under a name made from the source's path and content: an edited
+ * file gets a new entry. `import.meta.url` (and dirname/filename) keep naming the source file, relative
+ * imports are made absolute. Modules this cannot serve faithfully go through tsx as before: CommonJS ones,
+ * decorators (they depend on tsconfig), imports of other TypeScript files, computed dynamic imports.
+ * MULTIPROC_TS_CACHE=0 turns the cache off; MULTIPROC_TS_CACHE=<dir> puts it elsewhere.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** Bump when the compiled form changes, so old entries are not used (not keyed by esbuild's version: finding
+ * that out costs a worker milliseconds, and its output for the same options means the same program). */
+const FORMAT = 1;
+
+function cacheDir(): string | null {
+  const env = process.env.MULTIPROC_TS_CACHE?.trim();
+  if (env && /^(0|false|no|off)$/i.test(env)) return null;
+  if (env) return env;
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
+  return join(tmpdir(), `multiproc-ts-${uid}`);
+}
+
+/** Whether tsx would run this file as an ES module (what the cached form is). */
+function isEsm(path: string): boolean {
+  const ext = extname(path);
+  if (ext === '.mts') return true;
+  if (ext === '.cts') return false;
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        return JSON.parse(readFileSync(pkg, 'utf8')).type === 'module';
+      } catch {
+        return false;
+      }
+    }
+    if (dirname(dir) === dir) return false;
+  }
+}
+
+/** JSON with comments and trailing commas (what tsconfig.json files hold) made plain JSON. */
+function plainJson(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1; // a string, escapes and all
+      out += text.slice(i, j + 1);
+      i = j;
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++;
+      out += '\n';
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 1;
+    } else out += c;
+  }
+  return out.replace(/,(\s*[}\]])/g, '$1');
+}
+
+/**
+ * The compiler options tsx would use: those of the tsconfig.json found from the working directory up
+ * (class-field semantics, import elision and decorators depend on them). undefined when there is none;
+ * null when tsx must do it (a tsconfig that extends another, one we cannot read, a chosen path).
+ */
+function tsconfigRaw(): string | null | undefined {
+  if (process.env.TSX_TSCONFIG_PATH) return null;
+  for (let dir = process.cwd(); ; dir = dirname(dir)) {
+    const file = join(dir, 'tsconfig.json');
+    if (existsSync(file)) {
+      try {
+        const config = JSON.parse(plainJson(readFileSync(file, 'utf8')));
+        if (config.extends !== undefined) return null;
+        return JSON.stringify({ compilerOptions: config.compilerOptions ?? {} });
+      } catch {
+        return null;
+      }
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+const RELATIVE_IMPORT = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(["'])(\.{1,2}\/[^"']*)\2/g;
+const ANY_DYNAMIC_IMPORT = /\bimport\s*\(/g;
+const LITERAL_DYNAMIC_IMPORT = /\bimport\s*\(\s*["'][^"']*["']\s*\)/g;
+
+/**
+ * Relative imports made absolute (the compiled file lives elsewhere); null when one of them needs tsx
+ * (another TypeScript file, a specifier without extension) or a dynamic import is computed.
+ */
+function absoluteImports(code: string, sourceUrl: string): string | null {
+  const dynamic = code.match(ANY_DYNAMIC_IMPORT)?.length ?? 0;
+  const literal = code.match(LITERAL_DYNAMIC_IMPORT)?.length ?? 0;
+  if (dynamic !== literal) return null;
+  let servable = true;
+  const out = code.replace(RELATIVE_IMPORT, (whole, lead: string, quote: string, spec: string) => {
+    const target = new URL(spec, sourceUrl);
+    const path = fileURLToPath(target);
+    if (!/\.(m?js|cjs|json)$/.test(path) || !existsSync(path)) servable = false;
+    return `${lead}${quote}${target.href}${quote}`;
+  });
+  return servable ? out : null;
+}
+
+async function compile(path: string, source: string, sourceUrl: string, tsconfig: string | undefined): Promise<string | null> {
+  if (/^\s*@[A-Za-z_$]/m.test(source)) return null; // decorators: tsx knows their flavours better
+  const fromTsx = createRequire(createRequire(import.meta.url).resolve('tsx/package.json'));
+  const esbuild = await import(pathToFileURL(fromTsx.resolve('esbuild')).href);
+  const result = await esbuild.transform(source, {
+    loader: 'ts',
+    format: 'esm',
+    target: `node${process.versions.node.split('.')[0]}`,
+    sourcefile: path,
+    sourcemap: 'inline',
+    ...(tsconfig === undefined ? {} : { tsconfigRaw: tsconfig }),
+    define: {
+      'import.meta.url': JSON.stringify(sourceUrl),
+      'import.meta.filename': JSON.stringify(path),
+      'import.meta.dirname': JSON.stringify(dirname(path)),
+    },
+  });
+  return absoluteImports(String(result.code), sourceUrl);
+}
+
+/** The cache directory, made ours alone: in a shared tmp dir, another user's directory must not serve us code. */
+function ownDir(dir: string): boolean {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = statSync(dir);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : st.uid;
+  return st.isDirectory() && st.uid === uid && (st.mode & 0o022) === 0;
+}
+
+const resolved = new Map<string, Promise<string | null>>();
+
+async function findOrCompile(sourceUrl: string): Promise<string | null> {
+  const dir = cacheDir();
+  if (!dir || !sourceUrl.startsWith('file:')) return null;
+  const path = fileURLToPath(sourceUrl);
+  // .tsx: JSX settings are tsx's business.
+  if (extname(path) === '.tsx' || !isEsm(path) || !ownDir(dir)) return null;
+  const tsconfig = tsconfigRaw();
+  if (tsconfig === null) return null;
+  const source = readFileSync(path, 'utf8');
+  const { createHash } = await import('node:crypto'); // only once a .ts task comes: not at every import of multiproc
+  const hash = createHash('sha256').update(`${FORMAT}\0${path}\0${tsconfig ?? ''}\0${source}`).digest('hex').slice(0, 32);
+  const file = join(dir, `${hash}.mjs`);
+  if (existsSync(file)) return pathToFileURL(file).href;
+  const code = await compile(path, source, sourceUrl, tsconfig);
+  if (code === null) return null;
+  // Written whole, then renamed: another worker never imports a half-written file.
+  const partial = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  writeFileSync(partial, code, { mode: 0o600 });
+  renameSync(partial, file);
+  return pathToFileURL(file).href;
+}
+
+/**
+ * The URL of `sourceUrl` compiled to JavaScript (compiling it now when nobody has yet), or null when it
+ * must go through tsx. Never throws: any trouble with the cache means "use tsx".
+ */
+export function compiledTypeScript(sourceUrl: string): Promise<string | null> {
+  let found = resolved.get(sourceUrl);
+  if (!found) {
+    found = findOrCompile(sourceUrl).catch(() => null);
+    resolved.set(sourceUrl, found);
+  }
+  return found;
+}
+
+/** Whether an import of the compiled module failed at link time (so tsx should have the source instead). */
+export function isLinkFailure(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_UNSUPPORTED_DIR_IMPORT' || code === 'ERR_UNKNOWN_FILE_EXTENSION') return true;
+  return err instanceof SyntaxError && /does not provide an export named|Cannot use import statement|Unexpected token/.test(err.message);
+}
