@@ -51,6 +51,17 @@ test.each(['thread', 'process'] as const)('a registered type\'s proxy passed to 
   }
 });
 
+test.each(['thread', 'process'] as const)('a registered type\'s proxy stored in a dict is read back working by a %s worker that never saw the type', async (runtime) => {
+  const d = await m.dict();
+  await d.set('maths', await m.create('Maths', 1000));
+  const pool = new Pool({ processes: 1, runtime });
+  try {
+    expect(await pool.apply(task(types, 'addFromDict'), [d])).toBe(1003);
+  } finally {
+    await pool.terminate();
+  }
+});
+
 test('a client attached with connect creates registered types too', async () => {
   const other = await Manager.connect(m.address, m.authkey);
   try {

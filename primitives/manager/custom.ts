@@ -8,7 +8,7 @@
  */
 import { isTaskRef, type TaskRef } from '../../lib/base/task.js';
 import { ensureTypeScriptLoader } from '../../lib/base/ts-loader.js';
-import { BaseProxy, call, hasProxyKind } from './proxy-base.js';
+import { BaseProxy, call, hasProxyKind, setKindResolver } from './proxy-base.js';
 import { declareType, isDeclared, type Exposure } from './declare.js';
 import type { Link } from './link.js';
 import { ROOT_ID } from './registry.js';
@@ -94,3 +94,5 @@ export async function ensureProxyType(link: Link, typeid: string): Promise<void>
   const names = await call<string[]>(new RootProxy(link, ROOT_ID as unknown as number), 'exposedOf', [typeid]);
   if (!hasProxyKind(typeid)) declareType({ typeid, create: () => { throw new TypeError(`${typeid} is hosted by its manager`); }, registered: true, exposed: exposureOf(names) as never });
 }
+
+setKindResolver(ensureProxyType);

@@ -106,10 +106,30 @@ function encodeValue(link: Link, value: unknown): unknown {
   });
 }
 
-/** Turns references inside a result into live proxies on the same link. */
+type KindResolver = (link: Link, kind: string) => Promise<void>;
+let resolveKind: KindResolver | undefined;
+
+/** Set by the module that builds registered types' proxy classes from what their server reports. */
+export function setKindResolver(resolver: KindResolver): void {
+  resolveKind = resolver;
+}
+
+/**
+ * Turns references inside a result into live proxies on the same link. A reference to a type this
+ * thread has no class for yet (a registered type first met inside a value) waits for its class.
+ */
 function decodeValue(link: Link, value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
-  return mapDeep(value, (v) => (isRefMarker(v) ? makeProxy(link, v[REF_KEY][0], v[REF_KEY][1]) : undefined));
+  const missing = new Set<string>();
+  const out = mapDeep(value, (v) => {
+    if (!isRefMarker(v)) return undefined;
+    const [kind, id] = v[REF_KEY];
+    if (kinds.has(kind) || resolveKind === undefined) return makeProxy(link, kind, id);
+    missing.add(kind);
+    return v;
+  });
+  if (missing.size === 0) return out;
+  return Promise.all([...missing].map((kind) => resolveKind!(link, kind))).then(() => decodeValue(link, value));
 }
 
 function encodeArgs(link: Link, args: unknown[]): unknown[] {
