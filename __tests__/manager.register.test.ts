@@ -78,6 +78,7 @@ test('bad registrations fail with a clear error naming what was wrong', async ()
   expect(() => Bad.register('', task(types, 'Maths'))).toThrow(TypeError);
   expect(() => Bad.register('X', (() => 1) as any)).toThrow(/task\(module, exportName\)/);
   expect(() => Bad.register('X', task(types, 'Maths'), { exposed: 'add' as any })).toThrow(TypeError);
+  expect(() => Bad.register('X', task(types, 'Maths'), { exposed: ['add', 'then'] })).toThrow(/"then" cannot be exposed/);
   await expect(m.create('Nope')).rejects.toThrow(/cannot create "Nope"/);
 
   class Broken extends Manager {}

@@ -33,6 +33,12 @@ export class RootProxy extends BaseProxy {
   static override readonly kind = ROOT_ID;
 }
 
+/**
+ * Names a proxy cannot forward: `then` would make every proxy a thenable (`await` would call it),
+ * `constructor` names the class, `abandon` is the server's own call when a client goes.
+ */
+const RESERVED = new Set(['then', 'constructor', 'abandon']);
+
 /** Checks `Manager.register`'s arguments (they fail here, in the caller, not at start). */
 export function registration(typeid: unknown, callable: unknown, opts: RegisterOptions = {}): Registration {
   if (typeof typeid !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(typeid)) {
@@ -46,6 +52,8 @@ export function registration(typeid: unknown, callable: unknown, opts: RegisterO
   if (exposed !== undefined && (!Array.isArray(exposed) || !exposed.every((n) => typeof n === 'string' && n !== ''))) {
     throw new TypeError(`Manager.register(${typeid}): exposed must be an array of method names`);
   }
+  const reserved = exposed?.find((n) => RESERVED.has(n));
+  if (reserved !== undefined) throw new TypeError(`Manager.register(${typeid}): "${reserved}" cannot be exposed`);
   return { typeid, module: (callable as TaskRef).module, exportName: (callable as TaskRef).exportName, exposed: exposed && [...exposed] };
 }
 
@@ -61,7 +69,7 @@ function publicMethods(cls: Callable): string[] {
   for (let proto = cls.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
     for (const name of Object.getOwnPropertyNames(proto)) {
       const d = Object.getOwnPropertyDescriptor(proto, name);
-      if (name !== 'constructor' && !name.startsWith('_') && typeof d?.value === 'function') names.add(name);
+      if (!RESERVED.has(name) && !name.startsWith('_') && typeof d?.value === 'function') names.add(name);
     }
   }
   return [...names];
