@@ -88,3 +88,16 @@ test('bad registrations fail with a clear error naming what was wrong', async ()
   NoExposed.register('Factory', task(types, 'makeCounter'));
   await expect(NoExposed.start()).rejects.toThrow(/exposed/);
 });
+
+test('start and connect still work called unbound (a subclass\'s return its own class)', async () => {
+  const { start } = Manager;
+  const plain = await start({});
+  try {
+    expect(plain).toBeInstanceOf(Manager);
+    expect(plain).not.toBeInstanceOf(MathsManager);
+    expect(m).toBeInstanceOf(MathsManager);
+    await expect(plain.create('Maths')).rejects.toThrow(/cannot create "Maths"/);
+  } finally {
+    await plain.shutdown();
+  }
+});

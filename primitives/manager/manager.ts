@@ -150,8 +150,8 @@ export class Manager {
   }
 
   /** Starts a manager server process (Python's `Manager()` / `SyncManager.start()`). */
-  static async start<M extends Manager>(this: { prototype: M }, opts: ManagerOptions = {}): Promise<M> {
-    const cls = this as unknown as typeof Manager;
+  static async start<M extends Manager = Manager>(this: { prototype: M } | void, opts: ManagerOptions = {}): Promise<M> {
+    const cls = (typeof this === 'function' ? this : Manager) as unknown as typeof Manager; // also when called unbound
     if (typeof opts !== 'object' || opts === null) throw new TypeError('Manager.start(opts): opts must be an object');
     const authkey = opts.authkey === undefined ? new Uint8Array(randomBytes(32)) : checkAuthkey(opts.authkey);
     const address = checkAddress(opts.address);
@@ -175,8 +175,8 @@ export class Manager {
   }
 
   /** Attaches to a manager started elsewhere (AuthenticationError with the wrong key). */
-  static async connect<M extends Manager>(this: { prototype: M }, address: Address, authkey: Uint8Array): Promise<M> {
-    const cls = this as unknown as typeof Manager;
+  static async connect<M extends Manager = Manager>(this: { prototype: M } | void, address: Address, authkey: Uint8Array): Promise<M> {
+    const cls = (typeof this === 'function' ? this : Manager) as unknown as typeof Manager; // also when called unbound
     const addr = checkAddress(address);
     if (addr === undefined) throw new TypeError('Manager.connect(address, authkey): address is required');
     const link = await openLink(addr, checkAuthkey(authkey));
