@@ -1,4 +1,5 @@
-import { Pipe, Connection, BufferTooShort } from '../primitives/connection.js';
+import { Pipe, Connection } from '../primitives/connection.js';
+import { BufferTooShort } from '../lib/base/errors.js';
 import { Pool } from '../lib/pool.js';
 import { Process } from '../lib/process.js';
 import { task } from '../lib/base/task.js';

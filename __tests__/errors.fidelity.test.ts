@@ -2,7 +2,7 @@
 // library's stay ours, AggregateError keeps its errors, a cause stays at `cause`, a DOMException stays
 // one, and an error that cannot be read in full still comes back (without killing the worker).
 import { Pool, task, TimeoutError, Empty, RemoteError, remoteErrorOf, WorkerLostError, type Runtime } from '../lib/index.js';
-import { KeyError } from '../primitives/manager/errors.js';
+import { KeyError } from '../lib/base/errors.js';
 import { errorFromWire, errorToWire } from '../lib/base/codec/error-wire.js';
 import { runtimes, fixture } from './helpers/runtimes.js';
 
@@ -208,5 +208,26 @@ describe('error wire (no worker)', () => {
     const wire = errorToWire(deep);
     expect(() => structuredClone(wire)).not.toThrow();
     expect((errorFromWire(wire) as any).cause.message).toBe('level 1');
+  });
+});
+
+describe('one module of errors', () => {
+  test("Python's KeyError/IndexError/ValueError/AttributeError and BufferTooShort are the library's own: exported by every face, crossing back as themselves", async () => {
+    const mp = await import('../lib/index.js');
+    const base = await import('../lib/base/errors.js');
+    const primitives = await import('../primitives/index.js');
+    const manager = await import('../primitives/manager/index.js');
+    for (const name of ['KeyError', 'IndexError', 'ValueError', 'AttributeError', 'BufferTooShort'] as const) {
+      expect((mp as any)[name]).toBe(base[name]);
+      expect((primitives as any)[name]).toBe(base[name]);
+      if (name !== 'BufferTooShort') expect((manager as any)[name]).toBe(base[name]);
+      expect(base.errorClasses[name]).toBe(base[name]);
+    }
+    const tooShort = new base.BufferTooShort(new Uint8Array(3));
+    const back = errorFromWire(errorToWire(tooShort)) as any;
+    expect(back).toBeInstanceOf(base.BufferTooShort);
+    expect(back.code).toBe('ERR_BUFFER_TOO_SHORT');
+    const missing = errorFromWire(errorToWire(new base.AttributeError("no 'x'")));
+    expect(missing).toBeInstanceOf(base.AttributeError);
   });
 });

@@ -2,7 +2,9 @@
 import { inspect } from 'node:util';
 import {
   Manager, DictProxy, ListProxy, KeyError, IndexError, ValueError, AttributeError,
+  SemaphoreProxy, BoundedSemaphoreProxy, QueueProxy, JoinableQueueProxy,
 } from '../primitives/manager/index.js';
+import { call } from '../primitives/manager/proxy-base.js';
 import { BrokenBarrierError, ConnectionClosedError, Empty, Full, LockStateError } from '../lib/base/errors.js';
 
 let m: Manager;
@@ -459,6 +461,29 @@ describe('proxies of proxies, display, errors', () => {
     }
     const d = await other.dict().catch((e) => e);
     expect(d).toBeInstanceOf(ConnectionClosedError);
+  });
+
+  test('only the declared methods reach the server object: internals, abandon and other types\' methods are refused', async () => {
+    const q = await m.Queue();
+    await expect(call(q, 'taskDone', [])).rejects.toThrow(/Queue has no method "taskDone"/);
+    await expect(call(q, 'abandon', ['someone', true])).rejects.toThrow(/Queue has no method "abandon"/);
+    const lock = await m.Lock();
+    await expect(call(lock, 'core', [])).rejects.toThrow(/Lock has no method "core"/);
+    const d = await m.dict({ a: 1 });
+    await expect(call(d, 'map', [])).rejects.toThrow(/dict has no method "map"/);
+    await expect(call(d, 'constructor', [])).rejects.toThrow(/has no method "constructor"/);
+    await expect(call(d, 'toString', [])).rejects.toThrow(/has no method "toString"/);
+    // each refusal failed that call only
+    expect(await d.getItem('a')).toBe(1);
+    expect(await lock.acquire()).toBe(true);
+  });
+
+  test('a declared type: one generated method per exposed name, named after its type id', () => {
+    expect(DictProxy.name).toBe('DictProxy');
+    expect(DictProxy.kind).toBe('dict');
+    expect(typeof DictProxy.prototype.compareAndSet).toBe('function');
+    expect(Object.getPrototypeOf(BoundedSemaphoreProxy.prototype)).toBe(SemaphoreProxy.prototype);
+    expect(JoinableQueueProxy.prototype).toBeInstanceOf(QueueProxy);
   });
 
   test('numberOfObjects counts hosted objects', async () => {

@@ -1,5 +1,5 @@
 import { Queue, JoinableQueue, SimpleQueue } from '../primitives/queues.js';
-import { ValueError } from '../primitives/kernel/errors.js';
+import { ValueError } from '../lib/base/errors.js';
 import { Pool } from '../lib/pool.js';
 import { Process } from '../lib/process.js';
 import { task } from '../lib/base/task.js';

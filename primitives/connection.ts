@@ -7,7 +7,7 @@
  */
 import { toHandle, type HandleDescriptor, type HandleTarget } from '../lib/base/codec/handles.js';
 import { KIND_BYTES } from '../lib/base/codec/message.js';
-import { ConnectionClosedError, EOFError, MultiprocError, registerErrorClass } from '../lib/base/errors.js';
+import { BufferTooShort, ConnectionClosedError, EOFError } from '../lib/base/errors.js';
 import { normalizeTimeout } from '../lib/base/timeout.js';
 import { decodeFrame, encodeValue, frameBytes } from './channel/codec.js';
 import { trackHandle, type HandleToken } from './channel/handle-lifetime.js';
@@ -16,20 +16,6 @@ import { LANE_ACTIVE, laneActive, laneOf, offerLane, type LaneOffer } from './ch
 import { askForLane } from './channel/pipe-lane-guest.js';
 import { coreData, openCore, type CoreData } from './transport/reduction.js';
 import { LOCAL_OWNER } from './kernel/owner.js';
-
-/**
- * `recvBytesInto()` got a message longer than the buffer (Python's BufferTooShort); the message
- * was consumed and is in `data`.
- */
-export class BufferTooShort extends MultiprocError {
-  /** The whole message that did not fit. */
-  readonly data: Uint8Array;
-  constructor(data: Uint8Array) {
-    super('ERR_BUFFER_TOO_SHORT', `buffer too short: the message is ${data.byteLength} bytes`);
-    this.data = data;
-  }
-}
-registerErrorClass(BufferTooShort);
 
 /** The core calls a Connection makes: a local PipeEndCore or a remote core with the same methods. */
 type EndCore = Pick<PipeEndCore, 'send' | 'recv' | 'recvSync' | 'poll' | 'pollSync' | 'retain' | 'adopt' | 'disown'>;

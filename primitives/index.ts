@@ -4,11 +4,12 @@ export {
   Value, Array, RawValue, RawArray, SharedValue, RawSharedValue,
   type SharedArray, type Typecode, type ValueOf, type SharedOptions,
 } from './sharedctypes.js';
-export { Pipe, Connection, BufferTooShort } from './connection.js';
+export { Pipe, Connection } from './connection.js';
+export { BufferTooShort, KeyError, IndexError, ValueError, AttributeError } from '../lib/base/errors.js';
 export { Queue, JoinableQueue, SimpleQueue } from './queues.js';
 export {
   Manager, BaseProxy, DictProxy, ListProxy, NamespaceProxy, ValueProxy, ArrayProxy,
   LockProxy, RLockProxy, SemaphoreProxy, BoundedSemaphoreProxy, EventProxy, ConditionProxy, BarrierProxy,
-  QueueProxy, JoinableQueueProxy, KeyError, IndexError, ValueError, AttributeError,
-  type ManagerOptions, type Address, type NamespaceAttrs, type DictKey, type Op,
+  QueueProxy, JoinableQueueProxy,
+  type ManagerOptions, type RegisterOptions, type Address, type NamespaceAttrs, type DictKey, type Op,
 } from './manager/index.js';

@@ -26,7 +26,7 @@ import { coreData, openCore, rebuild, rebuilt, type CoreData } from './transport
 import { remoteRefOf } from './transport/expose.js';
 import { BEFORE_NEXT } from './transport/remote-core.js';
 import { LOCAL_OWNER } from './kernel/owner.js';
-import { ValueError } from './kernel/errors.js';
+import { ValueError } from '../lib/base/errors.js';
 
 type Core = Pick<QueueCore,
   'put' | 'putSync' | 'putNowait' | 'putUnbounded' | 'get' | 'getSync' | 'getNowait' | 'qsize' | 'empty' | 'full' |

@@ -143,6 +143,47 @@ export function abortedBy(signal: AbortSignal): AbortError {
   return new AbortError('The task was aborted', { cause: signal.reason });
 }
 
+/** A missing dict key (a Manager dict's `pop`, `popitem`, `getItem`, `delItem`) — Python's KeyError. */
+export class KeyError extends MultiprocError {
+  constructor(message = 'key not found') {
+    super('ERR_KEY', message);
+  }
+}
+
+/** A list index out of range, or pop from an empty list — Python's IndexError. */
+export class IndexError extends MultiprocError {
+  constructor(message = 'list index out of range') {
+    super('ERR_INDEX', message);
+  }
+}
+
+/** `list.remove(x)` of a value not in the list, `taskDone()` called too often — Python's ValueError. */
+export class ValueError extends MultiprocError {
+  constructor(message = 'value not found') {
+    super('ERR_VALUE', message);
+  }
+}
+
+/** A Manager Namespace attribute that does not exist — Python's AttributeError. */
+export class AttributeError extends MultiprocError {
+  constructor(message = 'attribute not found') {
+    super('ERR_ATTRIBUTE', message);
+  }
+}
+
+/**
+ * `recvBytesInto()` got a message longer than the buffer (Python's BufferTooShort); the message
+ * was consumed and is in `data`.
+ */
+export class BufferTooShort extends MultiprocError {
+  /** The whole message that did not fit. */
+  readonly data: Uint8Array;
+  constructor(data: Uint8Array) {
+    super('ERR_BUFFER_TOO_SHORT', `buffer too short: the message is ${data.byteLength} bytes`);
+    this.data = data;
+  }
+}
+
 /** Our error classes by name, so an error thrown in a worker comes back as the same class. */
 export const errorClasses: Record<string, new (...args: any[]) => Error> = {};
 
@@ -155,7 +196,7 @@ export const errorClasses: Record<string, new (...args: any[]) => Error> = {};
  */
 export const libraryErrorMark: unique symbol = Symbol.for('multiproc.errorClass') as any;
 
-/** Lets another module's error class (the Manager's KeyError, ...) come back from a worker as itself. */
+/** Lets another module's error class (concurrent.futures' InvalidStateError, ...) come back from a worker as itself. */
 export function registerErrorClass(cls: new (...args: any[]) => Error): void {
   errorClasses[cls.name] = cls;
   Object.defineProperty(cls.prototype, libraryErrorMark, { value: cls.name, configurable: true });
@@ -164,7 +205,7 @@ export function registerErrorClass(cls: new (...args: any[]) => Error): void {
 for (const cls of [
   PoolStateError, TimeoutError, NotReadyError, RemoteError, WorkerLostError, Empty, Full, EOFError,
   ConnectionClosedError, LockStateError, BrokenBarrierError, AuthenticationError, CancelledError,
-  BrokenPoolError, SerializationError, AbortError,
+  BrokenPoolError, SerializationError, AbortError, KeyError, IndexError, ValueError, AttributeError, BufferTooShort,
 ]) registerErrorClass(cls);
 
 /** Where a re-thrown task error keeps its RemoteError when `cause` holds the error's own cause. */

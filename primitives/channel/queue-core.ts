@@ -20,7 +20,7 @@ import { deadlineOf, drive, RemoteWaits, runAsync, runSync, sleep, timeLeft, typ
 import { watchEnds } from '../kernel/worker-gone.js';
 import { checkPacked, type Packed } from '../kernel/frames.js';
 import { Lending } from './lending.js';
-import { ValueError } from '../kernel/errors.js';
+import { ValueError } from '../../lib/base/errors.js';
 import { COUNT, DATA_SEQ, JOIN_SEQ, LENT, LOCK_R, LOCK_W, MessageRing, RESERVED, SPACE_EAGER, SPACE_SEQ, SPACE_WAITERS, UNFINISHED, type Frame, type RingMemory } from './ring.js';
 
 export const QueueShape = {

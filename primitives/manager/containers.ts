@@ -3,7 +3,7 @@
  * semantics and errors. Each exposed method validates its arguments, since they come from the wire.
  * One call runs to completion on the server's single thread, so each call is atomic.
  */
-import { AttributeError, IndexError, KeyError, ValueError } from './errors.js';
+import { AttributeError, IndexError, KeyError, ValueError } from '../../lib/base/errors.js';
 import { applyOp, pyCompare, pyEquals, repr, toIndex } from './pyvalues.js';
 import { checkTypecode, convert, viewOf, type Typecode } from '../kernel/ctypes.js';
 
@@ -84,6 +84,9 @@ export class DictHolder {
   }
   entries(): [DictKey, unknown][] {
     return [...this.map.entries()];
+  }
+  items(): [DictKey, unknown][] {
+    return this.entries();
   }
   size(): number {
     return this.map.size;

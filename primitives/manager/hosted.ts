@@ -6,11 +6,12 @@
  * client), and passes the calling client's identity as the owner, so ownership (RLock, Condition)
  * and the end of a client (abandon) work exactly as for a process worker served by a broker.
  *
- * A class's public methods are exactly what clients may call; `abandon` is the server's alone.
+ * What clients may call is declared with each type (proxies.ts, sync-proxies.ts): the server's
+ * adapter exposes only those names, so `abandon` stays the server's own.
  */
 import { currentClient } from '../transport/server.js';
 import { LOCAL_OWNER } from '../kernel/owner.js';
-import { Empty, Full } from '../../lib/base/errors.js';
+import { Empty, Full, ValueError } from '../../lib/base/errors.js';
 import { normalizeTimeout } from '../../lib/base/timeout.js';
 import { BarrierCore } from '../sync/barrier-core.js';
 import { ConditionCore } from '../sync/condition-core.js';
@@ -22,7 +23,6 @@ import type { LockCoreApi } from '../sync/lock-core.js';
 import { conditionNotify, conditionWait, notifyCount } from '../sync/condition.js';
 import { barrierWait } from '../sync/barrier.js';
 import type { Encoded } from '../../lib/base/codec/message.js';
-import { ValueError } from '../kernel/errors.js';
 
 /** The calling client's owner id, given by the server per connection (valid in the synchronous part of a call). */
 function caller(): string {
@@ -44,31 +44,22 @@ function isFrame(v: unknown): v is Encoded {
   return typeof v === 'number' || (Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && v[1] instanceof Uint8Array);
 }
 
-/** The server's own call (a client gone); a client naming `abandon` gets no such method. */
-function serverOnly(kind: string): void {
-  if (currentClient() !== undefined) throw new TypeError(`${kind} has no method "abandon"`);
-}
-
-/** What every hosted core shares: the core, and the server-only abandon. */
+/** What every hosted core shares: the core, and abandon (a client gone: its holds and waits end). */
 abstract class Hosted<C extends { abandon(owner: string, died?: boolean): void }> {
-  abstract readonly kind: string;
   /** @internal */
   readonly core: C;
   constructor(core: C) {
     this.core = core;
   }
   abandon(owner: string, died?: boolean): void {
-    serverOnly(this.kind);
     this.core.abandon(owner, died);
   }
 }
 
 /** threading.Lock / RLock: any client may release a Lock; an RLock only its owner. */
 export class HostedLock extends Hosted<LockCoreApi & { abandon(owner: string, died?: boolean): void }> {
-  readonly kind: 'Lock' | 'RLock';
   constructor(kind: 'Lock' | 'RLock') {
     super(kind === 'Lock' ? new LockCore() : new RLockCore());
-    this.kind = kind;
   }
   acquire(block: unknown = true, timeout?: unknown): boolean | Promise<boolean> {
     const wait = block !== false;
@@ -84,11 +75,9 @@ export class HostedLock extends Hosted<LockCoreApi & { abandon(owner: string, di
 
 /** threading.Semaphore / BoundedSemaphore. */
 export class HostedSemaphore extends Hosted<SemaphoreCore> {
-  readonly kind: 'Semaphore' | 'BoundedSemaphore';
   constructor(kind: 'Semaphore' | 'BoundedSemaphore', value: unknown = 1) {
     const v = count(value, 'semaphore initial value', 0);
     super(new SemaphoreCore({ value: v, bound: kind === 'BoundedSemaphore' ? v : -1 }));
-    this.kind = kind;
   }
   acquire(block: unknown = true, timeout?: unknown): Promise<boolean> {
     const wait = block !== false;
@@ -109,7 +98,6 @@ export class HostedSemaphore extends Hosted<SemaphoreCore> {
 
 /** threading.Event. */
 export class HostedEvent extends Hosted<EventCore> {
-  readonly kind = 'Event';
   constructor() {
     super(new EventCore());
   }
@@ -129,7 +117,6 @@ export class HostedEvent extends Hosted<EventCore> {
 
 /** threading.Condition over a Lock or RLock of the same manager (default: a new RLock). */
 export class HostedCondition extends Hosted<ConditionCore> {
-  readonly kind = 'Condition';
   readonly #lock: HostedLock;
   constructor(lock?: HostedLock) {
     super(new ConditionCore());
@@ -161,7 +148,6 @@ export class HostedCondition extends Hosted<ConditionCore> {
 
 /** threading.Barrier (no action: functions cannot be sent to the server). */
 export class HostedBarrier extends Hosted<BarrierCore> {
-  readonly kind = 'Barrier';
   readonly #parties: number;
   readonly #timeout: number | undefined;
   constructor(parties: unknown, timeout?: unknown) {
@@ -195,11 +181,9 @@ export class HostedBarrier extends Hosted<BarrierCore> {
  * the server stores bytes and never decodes a user's value.
  */
 export class HostedQueue extends Hosted<QueueCore> {
-  readonly kind: 'Queue' | 'JoinableQueue';
   constructor(kind: 'Queue' | 'JoinableQueue', maxsize: unknown = 0) {
     if (typeof maxsize !== 'number' || !Number.isInteger(maxsize)) throw new TypeError(`maxsize must be an integer, got ${typeof maxsize}`);
     super(QueueCore.create(maxsize, kind === 'JoinableQueue'));
-    this.kind = kind;
   }
   async put(msg: unknown, block: unknown = true, timeout?: unknown): Promise<void> {
     if (!isFrame(msg)) throw new TypeError('put: malformed item');
@@ -231,11 +215,9 @@ export class HostedQueue extends Hosted<QueueCore> {
     return this.core.full();
   }
   taskDone(): void {
-    if (this.kind !== 'JoinableQueue') throw new TypeError('Queue has no method "taskDone"');
     if (!this.core.taskDone()) throw new ValueError('task_done() called too many times');
   }
   join(): Promise<void> {
-    if (this.kind !== 'JoinableQueue') throw new TypeError('Queue has no method "join"');
     return this.core.join(caller());
   }
 }

@@ -10,7 +10,9 @@ import { ConnectionClosedError } from '../../lib/base/errors.js';
 import { tsxLoaderUrl } from '../../lib/base/ts-loader.js';
 import type { Address } from '../transport/protocol.js';
 import { adoptLink, openLink, type Link } from './link.js';
-import { BaseProxy, call, makeProxy } from './proxy-base.js';
+import { call, makeProxy } from './proxy-base.js';
+import { ensureProxyType, registration, RootProxy, type RegisterOptions, type Registration } from './custom.js';
+import type { TaskRef } from '../../lib/base/task.js';
 import {
   ArrayProxy, DictProxy, ListProxy, ValueProxy, type DictKey, type NamespaceAttrs,
 } from './proxies.js';
@@ -39,9 +41,17 @@ type BigCode = 'q' | 'Q';
 const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const serverMain = fileURLToPath(new URL(`./server-main${ext}`, import.meta.url));
 
-/** The root object of a manager, as a proxy (only `create` and `numberOfObjects` are callable). */
-class RootProxy extends BaseProxy {
-  static override readonly kind = 'manager';
+/** A Manager class (its constructor is protected, so it is known here by its prototype). */
+type ManagerClass = { readonly prototype: object };
+/** Types registered with `Manager.register`, per Manager class (a subclass also has its parents'). */
+const registered = new Map<ManagerClass, Map<string, Registration>>();
+
+function registrationsOf(cls: ManagerClass): Registration[] {
+  const all = new Map<string, Registration>();
+  const chain: ManagerClass[] = [];
+  for (let c: any = cls; typeof c === 'function' && c !== Function.prototype; c = Object.getPrototypeOf(c)) chain.unshift(c);
+  for (const c of chain) for (const [typeid, reg] of registered.get(c) ?? []) all.set(typeid, reg);
+  return [...all.values()];
 }
 
 function checkAuthkey(authkey: unknown): Uint8Array {
@@ -60,7 +70,7 @@ function checkAddress(address: unknown): Address | undefined {
 }
 
 /** Forks the server process and waits for its bound address. */
-async function spawnServer(opts: ManagerOptions, authkey: Uint8Array): Promise<{ child: ChildProcess; address: Address }> {
+async function spawnServer(opts: ManagerOptions, authkey: Uint8Array, registrations: Registration[]): Promise<{ child: ChildProcess; address: Address }> {
   const child = fork(serverMain, [], {
     execArgv: ext === '.ts' ? ['--import', tsxLoaderUrl()] : [],
     serialization: 'advanced',
@@ -76,7 +86,7 @@ async function spawnServer(opts: ManagerOptions, authkey: Uint8Array): Promise<{
         child.off('exit', onExit);
         resolve(msg);
       });
-      child.send({ t: 'start', address: opts.address, authkey, maxFrame: opts.maxFrame } satisfies ServerCommand);
+      child.send({ t: 'start', address: opts.address, authkey, maxFrame: opts.maxFrame, registrations } satisfies ServerCommand);
     });
     if (report.t === 'error') throw errorFromWire(report.error);
     return { child, address: report.address };
@@ -104,7 +114,8 @@ export class Manager {
   readonly #child: ChildProcess | null;
   #exited: Promise<void> | null = null;
 
-  private constructor(link: Link, child: ChildProcess | null, pid: number | undefined) {
+  /** @internal managers come from `start` and `connect`. */
+  protected constructor(link: Link, child: ChildProcess | null, pid: number | undefined) {
     this.#link = link;
     this.address = link.address;
     this.authkey = link.authkey;
@@ -114,12 +125,37 @@ export class Manager {
     adoptLink(link);
   }
 
+  /**
+   * Python's `BaseManager.register(typeid, callable, exposed=...)`: objects of `typeid` are made by
+   * `callable` in the server process (a class is constructed, a function called) with the arguments
+   * of `manager.create(typeid, ...args)` (also `manager[typeid](...args)`, as in Python), and
+   * clients call their `exposed` methods through a proxy; default, a class's public methods (names
+   * not starting with `_`). The callable is a `task(module, exportName)` reference, since a
+   * function cannot be sent to the server. Register before `start()`; on a subclass
+   * (`class MyManager extends Manager {}`), only its managers have the type.
+   */
+  static register(typeid: string, callable: TaskRef, opts: RegisterOptions = {}): void {
+    const reg = registration(typeid, callable, opts);
+    let table = registered.get(this);
+    if (!table) registered.set(this, (table = new Map()));
+    table.set(typeid, reg);
+    if (!(typeid in this.prototype)) {
+      Object.defineProperty(this.prototype, typeid, {
+        value(this: Manager, ...args: unknown[]) {
+          return this.create(typeid, ...args);
+        },
+        configurable: true, writable: true,
+      });
+    }
+  }
+
   /** Starts a manager server process (Python's `Manager()` / `SyncManager.start()`). */
-  static async start(opts: ManagerOptions = {}): Promise<Manager> {
+  static async start<M extends Manager = Manager>(this: { prototype: M } | void, opts: ManagerOptions = {}): Promise<M> {
+    const cls = (typeof this === 'function' ? this : Manager) as unknown as typeof Manager; // also when called unbound
     if (typeof opts !== 'object' || opts === null) throw new TypeError('Manager.start(opts): opts must be an object');
     const authkey = opts.authkey === undefined ? new Uint8Array(randomBytes(32)) : checkAuthkey(opts.authkey);
     const address = checkAddress(opts.address);
-    const { child, address: bound } = await spawnServer({ ...opts, address }, authkey);
+    const { child, address: bound } = await spawnServer({ ...opts, address }, authkey, registrationsOf(cls));
     let link: Link;
     try {
       link = await openLink(bound, authkey);
@@ -130,24 +166,35 @@ export class Manager {
     // An idle manager never keeps the program alive; the server exits with its parent.
     child.unref();
     (child as any).channel?.unref?.();
-    const manager = new Manager(link, child, child.pid);
+    const manager = new cls(link, child, child.pid);
     manager.#exited = new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) resolve();
       else child.once('exit', () => resolve());
     });
-    return manager;
+    return manager as M;
   }
 
   /** Attaches to a manager started elsewhere (AuthenticationError with the wrong key). */
-  static async connect(address: Address, authkey: Uint8Array): Promise<Manager> {
+  static async connect<M extends Manager = Manager>(this: { prototype: M } | void, address: Address, authkey: Uint8Array): Promise<M> {
+    const cls = (typeof this === 'function' ? this : Manager) as unknown as typeof Manager; // also when called unbound
     const addr = checkAddress(address);
     if (addr === undefined) throw new TypeError('Manager.connect(address, authkey): address is required');
     const link = await openLink(addr, checkAuthkey(authkey));
-    return new Manager(link, null, undefined);
+    return new cls(link, null, undefined) as M;
   }
 
   #create<P>(kind: string, args: unknown[]): Promise<P> {
     return call<number>(this.#root, 'create', [kind, args]).then((id) => makeProxy(this.#link, kind, id) as P);
+  }
+
+  /**
+   * Creates an object of a type registered with {@link Manager.register} (Python's
+   * `manager.<typeid>(...args)`), returning its proxy: each exposed method is one round trip.
+   */
+  async create<P = any>(typeid: string, ...args: unknown[]): Promise<P> {
+    const id = await call<number>(this.#root, 'create', [typeid, args]);
+    await ensureProxyType(this.#link, typeid);
+    return makeProxy(this.#link, typeid, id) as P;
   }
 
   /** A shared dict (Python's `manager.dict()`), from a plain object, a Map or [key, value] pairs. */

@@ -5,8 +5,7 @@
  * Processes, and a readable `toString`/`inspect`.
  */
 import { toHandle, type HandleDescriptor, type HandleTarget } from '../../lib/base/codec/handles.js';
-import { SerializationError } from '../../lib/base/errors.js';
-import { managerErrorClasses } from './errors.js';
+import { errorClasses, SerializationError } from '../../lib/base/errors.js';
 import { decodeMessage, encodeMessage, type Encoded } from '../../lib/base/codec/message.js';
 import type { Link } from './link.js';
 import { isRefMarker, mapDeep, REF_KEY, type RefMarker } from './refs.js';
@@ -35,6 +34,11 @@ export function registerProxyKind(kind: string, ctor: ProxyCtor): void {
   kinds.set(kind, ctor);
 }
 
+/** Whether this thread knows the proxy class of `kind`. */
+export function hasProxyKind(kind: string): boolean {
+  return kinds.has(kind);
+}
+
 export function makeProxy(link: Link, kind: string, id: number): BaseProxy {
   const Ctor = kinds.get(kind);
   if (!Ctor) throw new TypeError(`unknown manager object kind ${JSON.stringify(kind)}`);
@@ -44,7 +48,7 @@ export function makeProxy(link: Link, kind: string, id: number): BaseProxy {
 }
 
 function remapError(err: unknown): never {
-  const Cls = err instanceof Error ? managerErrorClasses[err.name] : undefined;
+  const Cls = err instanceof Error ? errorClasses[err.name] : undefined;
   if (Cls && !(err instanceof Cls)) Object.setPrototypeOf(err, Cls.prototype);
   throw err;
 }
@@ -102,10 +106,30 @@ function encodeValue(link: Link, value: unknown): unknown {
   });
 }
 
-/** Turns references inside a result into live proxies on the same link. */
+type KindResolver = (link: Link, kind: string) => Promise<void>;
+let resolveKind: KindResolver | undefined;
+
+/** Set by the module that builds registered types' proxy classes from what their server reports. */
+export function setKindResolver(resolver: KindResolver): void {
+  resolveKind = resolver;
+}
+
+/**
+ * Turns references inside a result into live proxies on the same link. A reference to a type this
+ * thread has no class for yet (a registered type first met inside a value) waits for its class.
+ */
 function decodeValue(link: Link, value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
-  return mapDeep(value, (v) => (isRefMarker(v) ? makeProxy(link, v[REF_KEY][0], v[REF_KEY][1]) : undefined));
+  const missing = new Set<string>();
+  const out = mapDeep(value, (v) => {
+    if (!isRefMarker(v)) return undefined;
+    const [kind, id] = v[REF_KEY];
+    if (kinds.has(kind) || resolveKind === undefined) return makeProxy(link, kind, id);
+    missing.add(kind);
+    return v;
+  });
+  if (missing.size === 0) return out;
+  return Promise.all([...missing].map((kind) => resolveKind!(link, kind))).then(() => decodeValue(link, value));
 }
 
 function encodeArgs(link: Link, args: unknown[]): unknown[] {

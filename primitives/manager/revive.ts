@@ -4,11 +4,13 @@
  */
 import { linkFor } from './link.js';
 import { makeProxy, type ProxyHandleData } from './proxy-base.js';
+import { ensureProxyType } from './custom.js';
 import './proxies.js';
 import './sync-proxies.js';
 
 export async function reviveHandle(type: string, data: unknown): Promise<unknown> {
   const d = data as ProxyHandleData;
   const link = await linkFor(d.address, new Uint8Array(d.authkey));
+  await ensureProxyType(link, type); // a registered type: its proxy class comes from the server's exposed names
   return makeProxy(link, type, d.id);
 }

@@ -10,10 +10,11 @@ import { errorToWire } from '../../lib/base/codec/error-wire.js';
 import { ObjectServer } from '../transport/server.js';
 import type { Address } from '../transport/protocol.js';
 import { Registry, ROOT_ID } from './registry.js';
+import { hostRegistration, type Registration } from './custom.js';
 
 /** Parent -> server. */
 export type ServerCommand =
-  | { t: 'start'; address?: Address; authkey: Uint8Array; maxFrame?: number }
+  | { t: 'start'; address?: Address; authkey: Uint8Array; maxFrame?: number; registrations?: Registration[] }
   | { t: 'shutdown' };
 
 /** Server -> parent. */
@@ -47,6 +48,7 @@ async function clearStaleSocket(path: string): Promise<void> {
 
 async function start(cmd: Extract<ServerCommand, { t: 'start' }>): Promise<void> {
   try {
+    for (const reg of cmd.registrations ?? []) await hostRegistration(reg);
     if (typeof cmd.address === 'string') await clearStaleSocket(cmd.address);
     server = await ObjectServer.listen({
       address: cmd.address,
@@ -61,6 +63,7 @@ async function start(cmd: Extract<ServerCommand, { t: 'start' }>): Promise<void>
     const root = Object.create(null);
     root.create = (kind: unknown, args: unknown) => reg.create(kind, args);
     root.numberOfObjects = () => reg.numberOfObjects();
+    root.exposedOf = (kind: unknown) => reg.exposedOf(kind);
     srv.register(root, ROOT_ID);
     report({ t: 'ready', address: srv.address, pid: process.pid });
   } catch (err) {

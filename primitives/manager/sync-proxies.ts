@@ -1,93 +1,88 @@
 /**
- * Proxies of the Manager's Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition, Barrier,
- * Queue and JoinableQueue: the SPEC primitives' method names, every one async. Timeouts are in
- * milliseconds (undefined/null: forever; negative: 0). A lock whose holder disconnects or dies is
- * released by the server, and the next waiter proceeds.
+ * The Manager's Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition, Barrier, Queue and
+ * JoinableQueue, each declared once (the server side is the primitives' own cores, adapted in
+ * hosted.ts): the primitives' method names, every one async. Timeouts are in milliseconds
+ * (undefined/null: forever; negative: 0). A lock whose holder disconnects or dies is released by
+ * the server, and the next waiter proceeds.
  */
-import { BaseProxy, call, decodeItem, encodeItem, registerProxyKind } from './proxy-base.js';
-import type { Encoded } from '../../lib/base/codec/message.js';
-
-/** Runs `fn`, turning a synchronous throw (an item that cannot be encoded) into a rejection. */
-function rejecting<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return fn();
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
+import { BaseProxy, call } from './proxy-base.js';
+import { declareType, targetOf, type Exposure } from './declare.js';
+import { HostedBarrier, HostedCondition, HostedEvent, HostedLock, HostedQueue, HostedSemaphore } from './hosted.js';
 
 /** acquire/release/locked/hold, shared by the lock-like proxies. */
-abstract class AcquirerProxy extends BaseProxy {
+interface AcquirerProxy extends BaseProxy {
   /** Resolves true once acquired; false if `block` is false or `timeout` ms passed first. */
-  acquire(block = true, timeout?: number | null): Promise<boolean> {
-    return call(this, 'acquire', [block, timeout ?? undefined]);
-  }
+  acquire(block?: boolean, timeout?: number | null): Promise<boolean>;
   /** LockStateError if not held (RLock: not held by this thread). */
-  release(): Promise<void> {
-    return call(this, 'release', []);
-  }
-  locked(): Promise<boolean> {
-    return call(this, 'locked', []);
-  }
+  release(): Promise<void>;
+  locked(): Promise<boolean>;
   /** `await using _ = await lock.hold()`: acquires now, releases at the end of the block. */
+  hold(): Promise<AsyncDisposable>;
+}
+
+abstract class AcquirerBase extends BaseProxy {
   async hold(): Promise<AsyncDisposable> {
-    await this.acquire();
-    return { [Symbol.asyncDispose]: () => this.release() };
+    await call(this, 'acquire', []);
+    return { [Symbol.asyncDispose]: () => call(this, 'release', []) };
   }
 }
+
+const ACQUIRER = { acquire: 'call', release: 'call', locked: 'call' } as const satisfies Record<string, Exposure>;
 
 /** threading.Lock on the manager: any client may release it, as in Python. */
-export class LockProxy extends AcquirerProxy {
-  static override readonly kind = 'Lock';
-}
+export interface LockProxy extends AcquirerProxy {}
+export const LockProxy = declareType<LockProxy, AcquirerBase>({
+  typeid: 'Lock', create: () => new HostedLock('Lock'), base: AcquirerBase, exposed: ACQUIRER,
+});
 
 /** threading.RLock on the manager: re-entrant per client thread. */
-export class RLockProxy extends AcquirerProxy {
-  static override readonly kind = 'RLock';
-}
+export interface RLockProxy extends AcquirerProxy {}
+export const RLockProxy = declareType<RLockProxy, AcquirerBase>({
+  typeid: 'RLock', create: () => new HostedLock('RLock'), base: AcquirerBase, exposed: ACQUIRER,
+});
 
-export class SemaphoreProxy extends AcquirerProxy {
-  static override readonly kind: string = 'Semaphore';
+export interface SemaphoreProxy extends AcquirerProxy {
   /** Releases `n` (default 1); a BoundedSemaphore past its initial value rejects LockStateError. */
-  override release(n = 1): Promise<void> {
-    return call(this, 'release', n === 1 ? [] : [n]);
-  }
-  getValue(): Promise<number> {
-    return call(this, 'getValue', []);
-  }
+  release(n?: number): Promise<void>;
+  getValue(): Promise<number>;
 }
+const SEMAPHORE = { ...ACQUIRER, getValue: 'call' } as const;
+export const SemaphoreProxy = declareType<SemaphoreProxy, AcquirerBase>({
+  typeid: 'Semaphore', create: ([value]) => new HostedSemaphore('Semaphore', value ?? 1), base: AcquirerBase, exposed: SEMAPHORE,
+});
 
-export class BoundedSemaphoreProxy extends SemaphoreProxy {
-  static override readonly kind = 'BoundedSemaphore';
-}
+export interface BoundedSemaphoreProxy extends SemaphoreProxy {}
+export const BoundedSemaphoreProxy = declareType<BoundedSemaphoreProxy, SemaphoreProxy>({
+  typeid: 'BoundedSemaphore',
+  create: ([value]) => new HostedSemaphore('BoundedSemaphore', value ?? 1),
+  base: SemaphoreProxy,
+  exposed: SEMAPHORE,
+});
 
-export class EventProxy extends BaseProxy {
-  static override readonly kind = 'Event';
-  set(): Promise<void> {
-    return call(this, 'set', []);
-  }
-  clear(): Promise<void> {
-    return call(this, 'clear', []);
-  }
-  isSet(): Promise<boolean> {
-    return call(this, 'isSet', []);
-  }
+export interface EventProxy extends BaseProxy {
+  set(): Promise<void>;
+  clear(): Promise<void>;
+  isSet(): Promise<boolean>;
   /** Resolves the flag: true once set, false if `timeout` ms passed first. */
-  wait(timeout?: number | null): Promise<boolean> {
-    return call(this, 'wait', timeout === undefined || timeout === null ? [] : [timeout]);
-  }
+  wait(timeout?: number | null): Promise<boolean>;
 }
+export const EventProxy = declareType<EventProxy>({
+  typeid: 'Event', create: () => new HostedEvent(), exposed: { set: 'call', clear: 'call', isSet: 'call', wait: 'call' },
+});
 
-export class ConditionProxy extends AcquirerProxy {
-  static override readonly kind = 'Condition';
+export interface ConditionProxy extends AcquirerProxy {
   /** Releases the lock, waits for notify (true) or the timeout (false), re-acquires. */
-  wait(timeout?: number | null): Promise<boolean> {
-    return call(this, 'wait', timeout === undefined || timeout === null ? [] : [timeout]);
-  }
+  wait(timeout?: number | null): Promise<boolean>;
   /**
    * Waits until `predicate()` is truthy (evaluated here, in the caller, as Python's proxy does),
    * re-checking after each notify; resolves its last value (falsy if `timeout` ms passed).
    */
+  waitFor<R>(predicate: () => R | Promise<R>, timeout?: number | null): Promise<R>;
+  notify(n?: number): Promise<void>;
+  notifyAll(): Promise<void>;
+}
+
+abstract class ConditionBase extends AcquirerBase {
   async waitFor<R>(predicate: () => R | Promise<R>, timeout?: number | null): Promise<R> {
     let result = await predicate();
     const deadline = timeout === undefined || timeout === null ? undefined : Date.now() + Math.max(0, timeout);
@@ -97,83 +92,72 @@ export class ConditionProxy extends AcquirerProxy {
         wait = deadline - Date.now();
         if (wait <= 0) break;
       }
-      await this.wait(wait);
+      await call(this, 'wait', [wait]);
       result = await predicate();
     }
     return result;
   }
-  notify(n = 1): Promise<void> {
-    return call(this, 'notify', [n]);
-  }
-  notifyAll(): Promise<void> {
-    return call(this, 'notifyAll', []);
-  }
 }
 
-export class BarrierProxy extends BaseProxy {
-  static override readonly kind = 'Barrier';
+export const ConditionProxy = declareType<ConditionProxy, ConditionBase>({
+  typeid: 'Condition',
+  create([lock], lookup) {
+    if (lock === undefined || lock === null) return new HostedCondition();
+    const hosted = targetOf(lookup(lock));
+    if (!(hosted instanceof HostedLock)) throw new TypeError('Condition(lock): lock must be a Lock or RLock of the same manager');
+    return new HostedCondition(hosted);
+  },
+  base: ConditionBase,
+  exposed: { ...ACQUIRER, wait: 'call', notify: 'call', notifyAll: 'call' },
+});
+
+export interface BarrierProxy extends BaseProxy {
   /** Resolves this party's arrival index (0 ... parties-1); BrokenBarrierError if broken, reset or timed out. */
-  wait(timeout?: number | null): Promise<number> {
-    return call(this, 'wait', timeout === undefined || timeout === null ? [] : [timeout]);
-  }
-  abort(): Promise<void> {
-    return call(this, 'abort', []);
-  }
-  reset(): Promise<void> {
-    return call(this, 'reset', []);
-  }
+  wait(timeout?: number | null): Promise<number>;
+  abort(): Promise<void>;
+  reset(): Promise<void>;
   /** `await b.parties`. */
-  get parties(): Promise<number> {
-    return call(this, 'parties', []);
-  }
-  get nWaiting(): Promise<number> {
-    return call(this, 'nWaiting', []);
-  }
-  get broken(): Promise<boolean> {
-    return call(this, 'broken', []);
-  }
+  readonly parties: Promise<number>;
+  readonly nWaiting: Promise<number>;
+  readonly broken: Promise<boolean>;
 }
+export const BarrierProxy = declareType<BarrierProxy>({
+  typeid: 'Barrier',
+  create([parties, action, timeout]) {
+    if (action !== undefined && action !== null) throw new TypeError('a Manager Barrier cannot run an action: functions cannot be sent to the manager process');
+    return new HostedBarrier(parties, timeout);
+  },
+  exposed: { wait: 'call', abort: 'call', reset: 'call', parties: 'getter', nWaiting: 'getter', broken: 'getter' },
+});
 
 /** queue.Queue on the manager. */
-export class QueueProxy<T = any> extends BaseProxy {
-  static override readonly kind: string = 'Queue';
+export interface QueueProxy<T = any> extends BaseProxy {
   /** Resolves once the item is in the queue; Full if `block` is false or `timeout` ms passed first. */
-  put(item: T, block = true, timeout?: number | null): Promise<void> {
-    return rejecting(() => call(this, 'put', [encodeItem(this, item), block, timeout ?? undefined]));
-  }
+  put(item: T, block?: boolean, timeout?: number | null): Promise<void>;
   /** Resolves the next item; Empty if `block` is false or `timeout` ms passed first. */
-  get(block = true, timeout?: number | null): Promise<T> {
-    return call<Encoded>(this, 'get', [block, timeout ?? undefined]).then((frame) => decodeItem(this, frame) as T);
-  }
-  putNowait(item: T): Promise<void> {
-    return rejecting(() => call(this, 'putNowait', [encodeItem(this, item)]));
-  }
-  getNowait(): Promise<T> {
-    return call<Encoded>(this, 'getNowait', []).then((frame) => decodeItem(this, frame) as T);
-  }
-  qsize(): Promise<number> {
-    return call(this, 'qsize', []);
-  }
-  empty(): Promise<boolean> {
-    return call(this, 'empty', []);
-  }
-  full(): Promise<boolean> {
-    return call(this, 'full', []);
-  }
+  get(block?: boolean, timeout?: number | null): Promise<T>;
+  putNowait(item: T): Promise<void>;
+  getNowait(): Promise<T>;
+  qsize(): Promise<number>;
+  empty(): Promise<boolean>;
+  full(): Promise<boolean>;
 }
+const QUEUE = {
+  put: 'itemIn', get: 'itemOut', putNowait: 'itemIn', getNowait: 'itemOut', qsize: 'call', empty: 'call', full: 'call',
+} as const;
+export const QueueProxy = declareType<QueueProxy>({
+  typeid: 'Queue', create: ([maxsize]) => new HostedQueue('Queue', maxsize ?? 0), exposed: QUEUE,
+});
 
-export class JoinableQueueProxy<T = any> extends QueueProxy<T> {
-  static override readonly kind = 'JoinableQueue';
+export interface JoinableQueueProxy<T = any> extends QueueProxy<T> {
   /** ValueError if called more times than items were put. */
-  taskDone(): Promise<void> {
-    return call(this, 'taskDone', []);
-  }
+  taskDone(): Promise<void>;
   /** Resolves once every item put has been marked done. */
-  join(): Promise<void> {
-    return call(this, 'join', []);
-  }
+  join(): Promise<void>;
 }
-
-for (const C of [LockProxy, RLockProxy, SemaphoreProxy, BoundedSemaphoreProxy, EventProxy, ConditionProxy, BarrierProxy, QueueProxy, JoinableQueueProxy]) {
-  registerProxyKind(C.kind, C as any);
-}
+export const JoinableQueueProxy = declareType<JoinableQueueProxy, QueueProxy>({
+  typeid: 'JoinableQueue',
+  create: ([maxsize]) => new HostedQueue('JoinableQueue', maxsize ?? 0),
+  base: QueueProxy,
+  exposed: { ...QUEUE, taskDone: 'call', join: 'call' },
+});
