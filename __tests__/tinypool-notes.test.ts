@@ -1,4 +1,4 @@
-// tinypool-notes.md, row by row: each gap shown on bare tinypool, then the same case through our Pool.
+// docs/tinypool-gaps.md, row by row: each gap shown on bare tinypool, then the same case through our Pool.
 // (Rows 11 and 15 are speed: bench/pool.mjs. Row 12 is a property we keep: pool.test.ts checks that an
 // idle pool never keeps a program alive. Row 8: maxTasksPerChild tests in pool.test.ts.)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,7 +1,7 @@
 /**
  * How the engine asks tinypool for its workers: which task module they load (the bundled pool worker, or
  * from TypeScript sources the .ts file behind a tsx registration), and the options that make tinypool fit
- * (tinypool-notes.md): the user's environment for child processes, flags a worker accepts, advanced
+ * (docs/tinypool-gaps.md): the user's environment for child processes, flags a worker accepts, advanced
  * serialization, no Atomics wait loop, two runs per worker.
  */
 import { fileURLToPath } from 'node:url';

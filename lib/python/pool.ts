@@ -9,7 +9,7 @@ export interface PyCallbacks<R> {
   error_callback?: ((error: Error) => unknown) | null;
 }
 
-/** Options beyond Python's (SPEC): cancellation and progress, accepted with the keywords. */
+/** Options beyond Python's: cancellation and progress, accepted with the keywords. */
 export interface PyMapOptions {
   signal?: AbortSignal;
   onProgress?: (done: number, total: number | undefined) => void;

@@ -5,7 +5,7 @@
  * from the name) or a built-in (`TypeError`, `AggregateError`, `DOMException`, ...), its own
  * properties, its own `cause` and an AggregateError's `errors` (each rebuilt), and the worker's stack.
  *
- * Where the remote stack goes (SPEC: RemoteError): `err.cause` is a RemoteError holding the remote
+ * Where the remote stack goes (as RemoteError documents): `err.cause` is a RemoteError holding the remote
  * stack text, as Python's RemoteTraceback — unless the error has a cause of its own, which then
  * stays at `err.cause`; the RemoteError is always at `remoteErrorOf(err)`.
  *

@@ -4,7 +4,7 @@
  * An object that can travel implements `[toHandle](target)` and returns a small descriptor naming
  * the module that can revive it. The codec swaps such objects for `{ [HANDLE_KEY]: descriptor }`
  * before structured clone, and the receiver imports the module and calls its `reviveHandle`.
- * Only arrays and plain objects are searched, as SPEC promises ("top level or nested in arrays
+ * Only arrays and plain objects are searched, as the docs promise ("top level or nested in arrays
  * and plain objects"); copies are made only along the path to a handle.
  */
 import { SerializationError } from '../errors.js';
