@@ -8,9 +8,11 @@
 //     the modules that revive handles in a worker, the executor's initializer, ...) is re-exported
 //     through one internal entry of the same build, dist/bundle/internal.js, and its file in dist/ is
 //     replaced by a stub that re-exports its names from there;
-//   - modules that start a thread or a process (the manager's server, the transport's threads, the
-//     cluster's CLI) are entries of the same build too.
-// Shared code lands in chunks under dist/bundle/, loaded once whichever entry came first.
+// Shared code lands in a chunk under dist/bundle/, loaded once whichever entry came first.
+// The main modules of a thread or process (the manager's server, the transport's threads, the cluster's
+// CLI) are bundled whole, each on its own: as entries of the same build they would cut the shared code
+// into many more chunks for the root to load. Each runs in its own thread or process and hands nothing to
+// user code there by class (errors cross by name, cores are rebuilt from the shared bundle by URL).
 //
 // A bundled module's `import.meta.url` still names its own file in dist/, so the URLs it builds
 // (the worker entries, `./cores.js`, handle descriptors, the cluster's package-relative names) are
@@ -42,7 +44,7 @@ const secondary = [
   'primitives/manager/proxy-base.js',
   'primitives/manager/revive.js',
 ];
-/** Main modules of a process or thread (top-level side effects): entries of their own in the build. */
+/** Main modules of a process or thread (top-level side effects): each bundled whole, on its own. */
 const mains = [
   'lib/cluster/cli.js',
   'primitives/manager/server-main.js',
@@ -88,32 +90,38 @@ const metaUrlPlugin = {
 
 const out = join(dist, '.bundle-out');
 rmSync(out, { recursive: true, force: true });
-const result = await build({
-  entryPoints: [
-    { in: join(dist, primary), out: 'lib/index' },
-    { in: internalEntry, out: 'bundle/internal' },
-    ...mains.map((m) => ({ in: join(dist, m), out: m.replace(/\.js$/, '') })),
-  ],
+const options = {
   outdir: out,
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
   packages: 'external', // tinypool finds its own worker file next to itself; bullmq/ioredis are optional peers
   minify: true, // less to parse at every start
   keepNames: true, // error classes travel by name
-  chunkNames: 'bundle/chunk-[hash]',
   metafile: true,
   logLevel: 'warning',
   plugins: [metaUrlPlugin],
+};
+const result = await build({
+  entryPoints: [
+    { in: join(dist, primary), out: 'lib/index' },
+    { in: internalEntry, out: 'bundle/internal' },
+  ],
+  splitting: true,
+  chunkNames: 'bundle/chunk-[hash]',
+  ...options,
 });
 rmSync(internalEntry);
+const mainsResult = await build({
+  entryPoints: mains.map((m) => ({ in: join(dist, m), out: m.replace(/\.js$/, '') })),
+  ...options,
+});
 
 // Put every output in place, with the marker turned into a URL relative to the file it is in.
 rmSync(bundleDir, { recursive: true, force: true });
 const markRe = new RegExp(`${MARK}\\(("[^"]+")\\)`, 'g');
-for (const file of Object.keys(result.metafile.outputs)) {
+for (const file of [...Object.keys(result.metafile.outputs), ...Object.keys(mainsResult.metafile.outputs)]) {
   const abs = resolve(file);
   const target = join(dist, relative(out, abs));
   let code = readFileSync(abs, 'utf8');
