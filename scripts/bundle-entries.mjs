@@ -73,6 +73,21 @@ for (const meta of Object.values(probe.metafile.outputs)) {
 const internalEntry = join(dist, '.internal-entry.js');
 writeFileSync(internalEntry, secondary.map((m, i) => `export * as m${i} from './${m}';\n`).join(''));
 
+// A module loaded at run time by URL must be one of the entries or stubs above, or it would be loaded
+// as a second copy from tsc's output. Catches the usual forms: `new URL('./x' ...)` and a module naming
+// itself (`MODULE = import.meta.url`, `module: import.meta.url`) for a worker to import.
+const reachable = new Set([primary, ...secondary, ...mains]);
+const unlisted = new Set();
+function checkLoadedByUrl(file, src) {
+  const self = /(?:MODULE\s*=|module:|\]\s*=)\s*import\.meta\.url/.test(src);
+  if (self && !reachable.has(file)) unlisted.add(`${file} (names itself by URL)`);
+  for (const [, spec] of src.matchAll(/new URL\(\s*[`'"](\.{1,2}\/[^`'"$]*)/g)) {
+    if (spec.endsWith('/') || /\.(ts|mjs|cjs)$/.test(spec)) continue; // a directory, a source file, a worker bundle
+    const target = toPosix(relative(dist, resolve(dirname(join(dist, file)), spec.endsWith('.js') ? spec : `${spec}.js`)));
+    if (!reachable.has(target)) unlisted.add(`${target} (loaded by URL from ${file})`);
+  }
+}
+
 // `import.meta.url` of each source file becomes a marker naming that file; fixed up per output file below.
 const MARK = '__multiprocModuleUrl';
 const metaUrlPlugin = {
@@ -82,6 +97,7 @@ const metaUrlPlugin = {
       if (!args.path.startsWith(dist + sep)) return undefined;
       const src = readFileSync(args.path, 'utf8');
       if (!src.includes('import.meta.url')) return undefined;
+      checkLoadedByUrl(toPosix(relative(dist, args.path)), src);
       const name = JSON.stringify(toPosix(relative(dist, args.path)));
       return { contents: src.replaceAll('import.meta.url', `${MARK}(${name})`), loader: 'js' };
     });
@@ -118,6 +134,7 @@ const mainsResult = await build({
   ...options,
 });
 
+if (unlisted.size) throw new Error(`loaded at run time but not bundled; add to secondary or mains in scripts/bundle-entries.mjs:\n  ${[...unlisted].join('\n  ')}`);
 // Put every output in place, with the marker turned into a URL relative to the file it is in.
 rmSync(bundleDir, { recursive: true, force: true });
 const markRe = new RegExp(`${MARK}\\(("[^"]+")\\)`, 'g');
