@@ -15,3 +15,13 @@ test('the built package works end to end in both runtimes', () => {
     });
   }
 }, 90_000);
+
+test('a primitive or Manager proxy passed to a task and back is the class exported from multiproc, in the worker and here', () => {
+  const script = fileURLToPath(new URL('./fixtures/dist-identity.mjs', import.meta.url));
+  const res = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } });
+  if (res.status !== 0) console.log(res.stdout, res.stderr);
+  expect(res.status).toBe(0);
+  const out = JSON.parse(res.stdout.trim().split('\n').pop()!);
+  const all = { lock: true, queue: true, conn: true, event: true, dict: true };
+  expect(out).toEqual({ python: true, thread: { inWorker: all, back: all }, process: { inWorker: all, back: all } });
+}, 90_000);

@@ -1,5 +1,5 @@
 // Tasks for bench/move.mjs: touch the array (so the worker really has it) and hand it back.
-import { move } from '../dist/lib/base/move.js';
+import { move } from '../dist/lib/index.js';
 
 /** Returns the array as it came: copied back. */
 export function echoCopy(a) {

@@ -9,7 +9,7 @@
 // Rows go to bench/report/data/manager.json. BENCH_QUICK=1: small sizes, one round.
 import { fork, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Manager } from '../dist/primitives/manager/index.js';
+import { Manager } from '../dist/lib/index.js';
 import { now, report, runPython, size, withoutExtraCaCerts } from './_common.mjs';
 import { recorder, summary } from './_rows.mjs';
 

@@ -3,9 +3,7 @@
 //   E1 uncontended Lock acquireSync()+release() pairs on the main thread (py: mp.Lock acquire/release)
 //   E2 2 worker threads x 200k increments of a shared Value under its getLock() (py: 2 processes)
 // Usage: node bench/primitives-lock.mjs   (after `npm run build`)
-import { Pool } from '../dist/lib/pool.js';
-import { Event, Lock, Semaphore } from '../dist/primitives/synchronize.js';
-import { Value } from '../dist/primitives/sharedctypes.js';
+import { Pool, Event, Lock, Semaphore, Value } from '../dist/lib/index.js';
 
 import { pythonValues, size } from './_common.mjs';
 import { recorder } from './_rows.mjs';

@@ -5,8 +5,7 @@ import { fmt, median, pythonValues as python, size } from './_common.mjs';
 import { recorder } from './_rows.mjs';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Pool } from '../dist/lib/pool.js';
-import { Pipe } from '../dist/primitives/connection.js';
+import { Pool, Pipe } from '../dist/lib/index.js';
 
 const N_SMALL = size(200_000, 20_000);
 const N_BIG = size(5_000, 500);

@@ -3,8 +3,7 @@
 // run in this same invocation). Usage: node bench/primitives-queue.mjs  (after `npm run build`)
 import { fmt, median, pythonValues as python, size } from './_common.mjs';
 import { recorder } from './_rows.mjs';
-import { Pool } from '../dist/lib/pool.js';
-import { Queue, SimpleQueue } from '../dist/primitives/queues.js';
+import { Pool, Queue, SimpleQueue } from '../dist/lib/index.js';
 
 const N = size(100_000, 10_000);
 const N_RTT = size(20_000, 2_000);

@@ -1,0 +1,168 @@
+// Bundles the package's entry points so `import 'multiproc'` loads a handful of files instead of ~100:
+// Node spends most of an import's time finding, reading and compiling each module file, not running it.
+//
+// One copy of every class: a Lock made in the main thread and revived in a worker must be `instanceof`
+// the Lock a task gets from `import 'multiproc'`. So every path into the package reaches the same code:
+//   - dist/lib/index.js ('multiproc') is an entry of one code-splitting build;
+//   - every other module that is imported by URL or by a package export (python names, the cluster,
+//     the modules that revive handles in a worker, the executor's initializer, ...) is re-exported
+//     through one internal entry of the same build, dist/bundle/internal.js, and its file in dist/ is
+//     replaced by a stub that re-exports its names from there;
+// Shared code lands in a chunk under dist/bundle/, loaded once whichever entry came first.
+// The main modules of a thread or process (the manager's server, the transport's threads, the cluster's
+// CLI) are bundled whole, each on its own: as entries of the same build they would cut the shared code
+// into many more chunks for the root to load. Each runs in its own thread or process and hands nothing to
+// user code there by class (errors cross by name, cores are rebuilt from the shared bundle by URL).
+//
+// A bundled module's `import.meta.url` still names its own file in dist/, so the URLs it builds
+// (the worker entries, `./cores.js`, handle descriptors, the cluster's package-relative names) are
+// unchanged: each is rewritten to a URL relative to the output file it lands in.
+//
+// Runs after tsc and after scripts/bundle-worker.mjs (the worker bundles are made from the unbundled
+// output). The other files tsc wrote stay in dist/ (and their .d.ts give the types) but nothing loads them.
+import { build } from 'esbuild';
+import { readFileSync, writeFileSync, rmSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+
+const dist = resolve('dist');
+const bundleDir = join(dist, 'bundle');
+
+/** Reached by package exports, by URL at run time, or by a handle descriptor: re-exported from internal.js. */
+const secondary = [
+  'lib/python.js',
+  'lib/python/names.js',
+  'lib/python/cluster-pool.js',
+  'lib/cluster/index.js',
+  'lib/executor/worker-init.js',
+  'primitives/cores.js',
+  'primitives/sharedctypes.js',
+  'primitives/connection.js',
+  'primitives/queues.js',
+  'primitives/sync/locks.js',
+  'primitives/sync/condition.js',
+  'primitives/sync/barrier.js',
+  'primitives/manager/proxy-base.js',
+  'primitives/manager/revive.js',
+];
+/** Main modules of a process or thread (top-level side effects): each bundled whole, on its own. */
+const mains = [
+  'lib/cluster/cli.js',
+  'primitives/manager/server-main.js',
+  'primitives/transport/io-thread.js',
+  'primitives/transport/broker-main.js',
+];
+const primary = 'lib/index.js';
+
+const toPosix = (p) => p.split(sep).join('/');
+const rel = (fromFile, toFile) => {
+  const r = toPosix(relative(dirname(fromFile), toFile));
+  return r.startsWith('.') ? r : `./${r}`;
+};
+
+// The names each secondary module exports (from a metafile-only pass), for its stub.
+const probe = await build({
+  entryPoints: secondary.map((m) => join(dist, m)),
+  outdir: join(dist, '.probe'), outbase: dist, bundle: true, splitting: true, format: 'esm', platform: 'node',
+  packages: 'external', write: false, metafile: true, logLevel: 'silent',
+});
+const exportsOf = new Map();
+for (const meta of Object.values(probe.metafile.outputs)) {
+  if (meta.entryPoint) exportsOf.set(toPosix(relative(dist, resolve(meta.entryPoint))), meta.exports);
+}
+
+const internalEntry = join(dist, '.internal-entry.js');
+writeFileSync(internalEntry, secondary.map((m, i) => `export * as m${i} from './${m}';\n`).join(''));
+
+// A module loaded at run time by URL must be one of the entries or stubs above, or it would be loaded
+// as a second copy from tsc's output. Catches the usual forms: `new URL('./x' ...)` and a module naming
+// itself (`MODULE = import.meta.url`, `module: import.meta.url`) for a worker to import.
+const reachable = new Set([primary, ...secondary, ...mains]);
+const unlisted = new Set();
+function checkLoadedByUrl(file, src) {
+  const self = /(?:MODULE\s*=|module:|\]\s*=)\s*import\.meta\.url/.test(src);
+  if (self && !reachable.has(file)) unlisted.add(`${file} (names itself by URL)`);
+  for (const [, spec] of src.matchAll(/new URL\(\s*[`'"](\.{1,2}\/[^`'"$]*)/g)) {
+    if (spec.endsWith('/') || /\.(ts|mjs|cjs)$/.test(spec)) continue; // a directory, a source file, a worker bundle
+    const target = toPosix(relative(dist, resolve(dirname(join(dist, file)), spec.endsWith('.js') ? spec : `${spec}.js`)));
+    if (!reachable.has(target)) unlisted.add(`${target} (loaded by URL from ${file})`);
+  }
+}
+
+// `import.meta.url` of each source file becomes a marker naming that file; fixed up per output file below.
+const MARK = '__multiprocModuleUrl';
+const metaUrlPlugin = {
+  name: 'module-url',
+  setup(b) {
+    b.onLoad({ filter: /\.js$/ }, (args) => {
+      if (!args.path.startsWith(dist + sep)) return undefined;
+      const src = readFileSync(args.path, 'utf8');
+      if (!src.includes('import.meta.url')) return undefined;
+      checkLoadedByUrl(toPosix(relative(dist, args.path)), src);
+      const name = JSON.stringify(toPosix(relative(dist, args.path)));
+      return { contents: src.replaceAll('import.meta.url', `${MARK}(${name})`), loader: 'js' };
+    });
+  },
+};
+
+const out = join(dist, '.bundle-out');
+rmSync(out, { recursive: true, force: true });
+const options = {
+  outdir: out,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external', // tinypool finds its own worker file next to itself; bullmq/ioredis are optional peers
+  minify: true, // less to parse at every start
+  keepNames: true, // error classes travel by name
+  metafile: true,
+  logLevel: 'warning',
+  plugins: [metaUrlPlugin],
+};
+const result = await build({
+  entryPoints: [
+    { in: join(dist, primary), out: 'lib/index' },
+    { in: internalEntry, out: 'bundle/internal' },
+  ],
+  splitting: true,
+  chunkNames: 'bundle/chunk-[hash]',
+  ...options,
+});
+rmSync(internalEntry);
+const mainsResult = await build({
+  entryPoints: mains.map((m) => ({ in: join(dist, m), out: m.replace(/\.js$/, '') })),
+  ...options,
+});
+
+if (unlisted.size) throw new Error(`loaded at run time but not bundled; add to secondary or mains in scripts/bundle-entries.mjs:\n  ${[...unlisted].join('\n  ')}`);
+// Put every output in place, with the marker turned into a URL relative to the file it is in.
+rmSync(bundleDir, { recursive: true, force: true });
+const markRe = new RegExp(`${MARK}\\(("[^"]+")\\)`, 'g');
+for (const file of [...Object.keys(result.metafile.outputs), ...Object.keys(mainsResult.metafile.outputs)]) {
+  const abs = resolve(file);
+  const target = join(dist, relative(out, abs));
+  let code = readFileSync(abs, 'utf8');
+  code = code.replace(markRe, (_, name) => `new URL(${JSON.stringify(rel(target, join(dist, JSON.parse(name))))},import.meta.url).href`);
+  if (code.includes(MARK)) throw new Error(`${file}: an import.meta.url was not rewritten`);
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileSync(target, code);
+  rmSync(`${target}.map`, { force: true }); // tsc's map described the file this one replaces
+}
+rmSync(out, { recursive: true, force: true });
+
+// Stubs: each secondary module's file re-exports its names from the internal entry.
+const internalFile = join(bundleDir, 'internal.js');
+secondary.forEach((m, i) => {
+  const names = exportsOf.get(m);
+  if (!names) throw new Error(`no exports found for ${m}`);
+  const file = join(dist, m);
+  const plain = names.filter((n) => n !== 'default');
+  const lines = [`import { m${i} as ns } from ${JSON.stringify(rel(file, internalFile))};`];
+  if (plain.length) lines.push(`export const { ${plain.join(', ')} } = ns;`);
+  if (names.includes('default')) lines.push('export default ns.default;');
+  writeFileSync(file, `// Generated by scripts/bundle-entries.mjs: this module lives in the bundle.\n${lines.join('\n')}\n`);
+  rmSync(`${file}.map`, { force: true });
+});
+
+const count = (dir) => readdirSync(dir).filter((f) => statSync(join(dir, f)).isFile()).length;
+console.log(`bundled entries: ${count(bundleDir)} files in dist/bundle`);
