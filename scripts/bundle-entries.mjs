@@ -34,7 +34,6 @@ const secondary = [
   'lib/python/cluster-pool.js',
   'lib/cluster/index.js',
   'lib/executor/worker-init.js',
-  'primitives/cores.js',
   'primitives/sharedctypes.js',
   'primitives/connection.js',
   'primitives/queues.js',
