@@ -137,7 +137,7 @@ describe('async callbacks are awaited', () => {
 
   test('Future.result() waits for async done callbacks; a callback awaiting its own result() does not deadlock', async () => {
     const f = new Future<number>();
-    let order: string[] = [];
+    const order: string[] = [];
     f.addDoneCallback(async (fut) => {
       const v = await fut.result();
       await later(5);
@@ -153,7 +153,7 @@ describe('async callbacks are awaited', () => {
     const pool = new Pool(1);
     const writes: string[] = [];
     const orig = process.stderr.write.bind(process.stderr);
-    (process.stderr as any).write = (chunk: any, ...rest: any[]) => {
+    (process.stderr as any).write = (chunk: any, ..._rest: any[]) => {
       writes.push(String(chunk));
       return true;
     };

@@ -9,7 +9,7 @@ import {
   AbortError, AsyncResult, ConnectionClosedError, Lock, Manager, PoolStateError, SerializationError, TimeoutError,
   remoteErrorOf, task,
 } from '../lib/index.js';
-import { Pool as PyClusterPool } from '../lib/python/cluster-pool.js';
+import { Pool as PyClusterPool } from '../lib/cluster/python-pool.js';
 import { Pool, readAuthkey } from '../lib/cluster/index.js';
 import { fixture } from './helpers/runtimes.js';
 import { RedisServer, freePort } from './helpers/redis.js';

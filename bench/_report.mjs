@@ -137,7 +137,7 @@ function table(w) {
 /** Reads every rows file in `dataDir` (and _run.json, the run's environment) and writes `outDir`/index.md + charts. */
 export async function generate(dataDir, outDir) {
   const files = readdirSync(dataDir).filter((f) => f.endsWith('.json') && f !== '_run.json').sort();
-  let run = {};
+  let run;
   try {
     run = JSON.parse(readFileSync(join(dataDir, '_run.json'), 'utf8'));
   } catch {

@@ -9,7 +9,7 @@ import { WORKER_ARG } from './base/context.js';
 import { childEnv, fromSource, processExecArgv, threadEnv, threadExecArgv } from './base/spawn-options.js';
 import { tsxApiUrl, tsxLoaderUrl } from './base/ts-loader.js';
 import type { Runtime } from './base/codec/handles.js';
-import type { ProcessStart } from './worker/protocol.js';
+import type { ProcessStart } from './protocol/messages.js';
 import { takeWorker } from './process-spares.js';
 
 export interface SpawnSettings {

@@ -31,7 +31,7 @@ const bundleDir = join(dist, 'bundle');
 const secondary = [
   'lib/python.js',
   'lib/python/names.js',
-  'lib/python/cluster-pool.js',
+  'lib/cluster/python-pool.js',
   'lib/cluster/index.js',
   'lib/executor/worker-init.js',
   'primitives/sharedctypes.js',

@@ -134,6 +134,7 @@ export class WorkerHost {
       await host.#engine.terminate(new WorkerLostError('the worker host did not start'));
       for (const redis of [host.#results, host.#cancels, host.#workerRedis]) redis?.disconnect();
       await host.#worker?.close(true).catch(() => {});
+      // eslint-disable-next-line preserve-caught-error -- the cause (an ioredis error) would carry the password
       throw new Error(`cannot serve queue '${options.queue}' at ${describeAddress(options.connection)}: ${reason}`);
     }
     return host;

@@ -6,10 +6,7 @@
 import type { TaskSpec } from '../base/task.js';
 
 /** Flags of a job. */
-export const CHUNK = 1; // args is a list of items, each called as fn(item); the result is a list
-export const HANDLES = 2; // args hold handle descriptors to revive (see base/codec/handles.ts)
-export const STAR = 4; // with CHUNK: each item is an argument list, called as fn(...item) (starmap)
-export const PACKED = 8; // the list (args of a chunk, or a chunk's results) travels as a Float64Array
+export { CHUNK, HANDLES, STAR, PACKED } from '../protocol/messages.js';
 
 /** One unit of work: a call, or a chunk of calls (flags & CHUNK). */
 export interface Job {

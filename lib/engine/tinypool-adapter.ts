@@ -11,7 +11,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Worker as NodeWorker } from 'node:worker_threads';
 
-/** The fields of a batch (lib/worker/protocol.ts) the adapter reads or writes. */
+/** The fields of a batch (lib/protocol/messages.ts) the adapter reads or writes. */
 interface Batch {
   b: number;
   specs: unknown[];

@@ -14,7 +14,7 @@ import { BroadcastChannel } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import Tinypool from 'tinypool';
 import { errorFromWire } from '../base/codec/error-wire.js';
-import { decodeHandles, type Runtime } from '../base/codec/handles.js';
+import { decodeHandles } from '../base/codec/handles.js';
 import { AbortError, abortedBy, SerializationError, WorkerLostError } from '../base/errors.js';
 import { KeepAlive } from '../base/keep-alive.js';
 import { forgetChild, reapWithParent } from '../base/reaper.js';
@@ -22,7 +22,7 @@ import type { TaskSpec } from '../base/task.js';
 import { workerGone } from '../base/worker-hooks.js';
 import {
   FAILED, NOTE, OK_HANDLES, OK_PACKED, type Batch, type BatchReply, type BatchTask, type Control, type Note, type ResultRun, type WorkerConfig,
-} from '../worker/protocol.js';
+} from '../protocol/messages.js';
 import { CHUNK, PACKED, type Engine, type Job, type PoolStats } from './engine.js';
 import { Deque } from './deque.js';
 import { SignalGroups } from './signal-groups.js';

@@ -9,7 +9,7 @@ import Tinypool from 'tinypool';
 import { WORKER_ARG } from '../base/context.js';
 import { childEnv, fromSource, processExecArgv, threadEnv, threadExecArgv } from '../base/spawn-options.js';
 import { tsxApiUrl, tsxLoaderUrl } from '../base/ts-loader.js';
-import type { WorkerConfig } from '../worker/protocol.js';
+import type { WorkerConfig } from '../protocol/messages.js';
 import type { EngineSettings } from './settings.js';
 
 const workerFile = (() => {

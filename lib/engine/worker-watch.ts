@@ -10,7 +10,7 @@
  */
 import type { Worker as NodeWorker } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
-import { NOTE, type Note } from '../worker/protocol.js';
+import { NOTE, type Note } from '../protocol/messages.js';
 import { isReadyMessage, type WorkerHandle } from './tinypool-adapter.js';
 
 export interface WatchEvents {

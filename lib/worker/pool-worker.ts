@@ -32,7 +32,7 @@ import type { TaskSpec } from '../base/task.js';
 import {
   CHUNK, FAILED, NOTE, OK, OK_HANDLES, OK_PACKED,
   type Batch, type BatchReply, type Control, type Note, type ToProcessWorker, type WorkerConfig,
-} from './protocol.js';
+} from '../protocol/messages.js';
 
 /** How long a batch may hold its remaining tasks behind a slow one before handing them back. */
 const SLICE_MS = 4;

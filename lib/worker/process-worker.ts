@@ -9,7 +9,7 @@ import { runTask } from './run-task.js';
 import { setProcessName } from '../base/context.js';
 import { explainReferenceError } from '../base/load-task.js';
 import { runExitHooks } from '../base/exit-hooks.js';
-import type { ProcessStart } from './protocol.js';
+import type { ProcessStart } from '../protocol/messages.js';
 
 /**
  * SIGINT (Process.interrupt(), or Ctrl-C reaching the process group) ends a child as KeyboardInterrupt

@@ -6,7 +6,7 @@
 import { decodeHandles } from '../base/codec/handles.js';
 import { loadTask, type TaskFn } from '../base/load-task.js';
 import type { TaskSpec } from '../base/task.js';
-import { CHUNK, HANDLES, PACKED, STAR } from '../engine/engine.js';
+import { CHUNK, HANDLES, PACKED, STAR } from '../protocol/messages.js';
 
 export function isThenable(v: unknown): v is PromiseLike<unknown> {
   return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as any).then === 'function';

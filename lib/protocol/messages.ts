@@ -7,7 +7,11 @@
 import type { TaskSpec } from '../base/task.js';
 import type { WireError } from '../base/codec/error-wire.js';
 
-export { CHUNK, HANDLES, STAR, PACKED } from '../engine/engine.js';
+/** Flags of a job (Job.flags) and of a batch task: how its args are read and its result sent. */
+export const CHUNK = 1; // args is a list of items, each called as fn(item); the result is a list
+export const HANDLES = 2; // args hold handle descriptors to revive (see base/codec/handles.ts)
+export const STAR = 4; // with CHUNK: each item is an argument list, called as fn(...item) (starmap)
+export const PACKED = 8; // the list (args of a chunk, or a chunk's results) travels as a Float64Array
 
 /** A task of a batch: [index of its spec in `specs`, arguments (or chunk items), flags]. */
 export type BatchTask = [number, unknown, number];
