@@ -223,6 +223,10 @@ describe('one module of errors', () => {
       if (name !== 'BufferTooShort') expect((manager as any)[name]).toBe(base[name]);
       expect(base.errorClasses[name]).toBe(base[name]);
     }
+    const futures = await import('../lib/futures.js');
+    expect(futures.InvalidStateError).toBe(base.InvalidStateError);
+    expect((mp as any).InvalidStateError).toBe(base.InvalidStateError);
+    expect(base.errorClasses.InvalidStateError).toBe(base.InvalidStateError);
     const tooShort = new base.BufferTooShort(new Uint8Array(3));
     const back = errorFromWire(errorToWire(tooShort)) as any;
     expect(back).toBeInstanceOf(base.BufferTooShort);

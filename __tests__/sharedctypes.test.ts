@@ -137,9 +137,17 @@ describe('Value and Array across worker threads', () => {
 
 describe('another host', () => {
   test('a Value or Array cannot cross to another host: SerializationError naming the Manager way out', () => {
-    for (const args of [[new Value('i', 1)], [1, { a: [SharedArrayOf('i', 2)] }]]) {
-      expect(() => encodeHandles(args, 'remote')).toThrow(SerializationError);
-      expect(() => encodeHandles(args, 'remote')).toThrow(/another host.*manager\./s);
+    for (const [args, path] of [[[new Value('i', 1)], 'args[0]'], [[1, { a: [SharedArrayOf('i', 2)] }], 'args[1].a[0]']] as const) {
+      let error: any;
+      try {
+        encodeHandles(args, 'remote');
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(SerializationError);
+      expect(error.message).toMatch(/another host.*manager\./s);
+      expect(error.path).toBe(path); // where it sits in the call, not ''
+      expect(error.message.startsWith(`cannot send ${path}: `)).toBe(true);
     }
   });
 });

@@ -6,16 +6,12 @@
  * cancelled future as done only once notified, while `result()` wakes at once — exactly as in Python.
  * Our executors notify as soon as a queued future is cancelled, so users never see the gap.
  */
-import { CancelledError, MultiprocError, TimeoutError, registerErrorClass } from './base/errors.js';
+import { CancelledError, InvalidStateError, TimeoutError } from './base/errors.js';
 import { normalizeTimeout, raceTimeout, setLongTimeout, type LongTimer } from './base/timeout.js';
 import { insideCallbackOf, runCallback } from './callbacks.js';
 
-/** `Future.setResult()` / `setException()` on a future that is already done (concurrent.futures.InvalidStateError). */
-export class InvalidStateError extends MultiprocError {
-  constructor(message = 'invalid state') {
-    super('ERR_INVALID_STATE', message);
-  }
-}
+export { InvalidStateError };
+
 
 type State = 'PENDING' | 'RUNNING' | 'CANCELLED' | 'CANCELLED_AND_NOTIFIED' | 'FINISHED';
 
@@ -24,7 +20,6 @@ const DESCRIPTION: Record<State, string> = {
 };
 
 /** @internal called by the executor when a queued future is cancelled, so it can drop and notify it. */
-registerErrorClass(InvalidStateError);
 
 export const onCancel: unique symbol = Symbol('onCancel');
 /** @internal set by the executor: told of each async done callback still running, so shutdown() waits for it. */

@@ -7,7 +7,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WORKER_ARG } from './base/context.js';
 import { childEnv, fromSource, processExecArgv, threadEnv, threadExecArgv } from './base/spawn-options.js';
-import { tsxApiUrl, tsxLoaderUrl } from './base/ts-loader.js';
+import { tsThreadEntry, tsxLoaderUrl } from './base/ts-loader.js';
 import type { Runtime } from './base/codec/handles.js';
 import type { ProcessStart } from './protocol/messages.js';
 import { takeWorker } from './process-spares.js';
@@ -44,10 +44,7 @@ const entryUrl = new URL(fromSource ? './worker/process-worker.ts' : './worker/p
 function spawnThread(settings: SpawnSettings): ProcessChannel {
   const options = { env: threadEnv(settings.env), execArgv: threadExecArgv(settings.execArgv), resourceLimits: settings.resourceLimits };
   const worker = fromSource
-    ? new Worker(
-        `import(${JSON.stringify(tsxApiUrl())}).then((api) => { api.register(); globalThis.__multiprocTsx = true; return import(${JSON.stringify(entryUrl.href)}); });`,
-        { ...options, eval: true },
-      )
+    ? new Worker(tsThreadEntry(entryUrl.href), options)
     : new Worker(entryUrl, options);
   let lastError: unknown;
   worker.on('error', (err) => {

@@ -184,6 +184,13 @@ export class BufferTooShort extends MultiprocError {
   }
 }
 
+/** `Future.setResult()` / `setException()` on a future that is already done (concurrent.futures.InvalidStateError). */
+export class InvalidStateError extends MultiprocError {
+  constructor(message = 'invalid state') {
+    super('ERR_INVALID_STATE', message);
+  }
+}
+
 /** Our error classes by name, so an error thrown in a worker comes back as the same class. */
 export const errorClasses: Record<string, new (...args: any[]) => Error> = {};
 
@@ -196,7 +203,7 @@ export const errorClasses: Record<string, new (...args: any[]) => Error> = {};
  */
 export const libraryErrorMark: unique symbol = Symbol.for('multiproc.errorClass') as any;
 
-/** Lets another module's error class (concurrent.futures' InvalidStateError, ...) come back from a worker as itself. */
+/** Lets another module's error class (a user's own, ...) come back from a worker as itself. */
 export function registerErrorClass(cls: new (...args: any[]) => Error): void {
   errorClasses[cls.name] = cls;
   Object.defineProperty(cls.prototype, libraryErrorMark, { value: cls.name, configurable: true });
@@ -206,6 +213,7 @@ for (const cls of [
   PoolStateError, TimeoutError, NotReadyError, RemoteError, WorkerLostError, Empty, Full, EOFError,
   ConnectionClosedError, LockStateError, BrokenBarrierError, AuthenticationError, CancelledError,
   BrokenPoolError, SerializationError, AbortError, KeyError, IndexError, ValueError, AttributeError, BufferTooShort,
+  InvalidStateError,
 ]) registerErrorClass(cls);
 
 /** Where a re-thrown task error keeps its RemoteError when `cause` holds the error's own cause. */

@@ -1,5 +1,10 @@
-/** Registers the tsx loader once, so a worker thread can import `.ts` task modules (Node 20 ignores --import there). */
+/**
+ * TypeScript task modules and running from our own sources: tsx, reached through its public exports only.
+ * Node 20's worker threads ignore `--import` loaders, so a thread that must load `.ts` starts from a small
+ * bootstrap module (`tsThreadEntry`) that registers tsx first; child processes get `--import <tsx>`.
+ */
 import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -9,16 +14,44 @@ export function isTypeScriptUrl(url: string): boolean {
   return /\.(c|m)?tsx?$/.test(url.split(/[?#]/)[0]);
 }
 
-/** file: URL of tsx's ESM `register()` API, resolved from this package. */
-export function tsxApiUrl(): string {
-  const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
-  return pathToFileURL(join(dirname(pkg), 'dist/esm/api/index.mjs')).href;
+/**
+ * file: URL of one of tsx's public exports (`.`, `./esm/api`), as an ESM import would resolve it: read from
+ * the `exports` map of tsx's package.json (itself a public export). `require.resolve` would pick the
+ * `require` condition, and `import.meta.resolve` is missing where our sources run under Jest's VM modules.
+ */
+function tsxExport(subpath: '.' | './esm/api'): string {
+  const pkgFile = createRequire(import.meta.url).resolve('tsx/package.json');
+  const target = pickImport(JSON.parse(readFileSync(pkgFile, 'utf8')).exports?.[subpath]);
+  if (!target) throw new Error(`tsx (${pkgFile}) has no public export '${subpath}' for import`);
+  return pathToFileURL(join(dirname(pkgFile), target)).href;
 }
 
-/** file: URL of tsx's loader, for `--import` in child processes. */
+function pickImport(entry: unknown): string | undefined {
+  if (typeof entry === 'string') return entry;
+  if (!entry || typeof entry !== 'object') return undefined;
+  const e = entry as Record<string, unknown>;
+  return pickImport(e.import) ?? pickImport(e.default);
+}
+
+/** file: URL of tsx's ESM `register()` API (`tsx/esm/api`). */
+export function tsxApiUrl(): string {
+  return tsxExport('./esm/api');
+}
+
+/** file: URL of tsx's loader (`tsx`), for `--import` in child processes. */
 export function tsxLoaderUrl(): string {
-  const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
-  return pathToFileURL(join(dirname(pkg), 'dist/loader.mjs')).href;
+  return tsxExport('.');
+}
+
+/**
+ * The entry of a worker thread that must load TypeScript: a data: URL module that registers tsx, then
+ * imports `entryUrl` and re-exports its default (tinypool calls a task module's default export). A dynamic
+ * import: a static one would be linked before tsx is registered.
+ */
+export function tsThreadEntry(entryUrl: string): URL {
+  const src = `const api = await import(${JSON.stringify(tsxApiUrl())}); api.register(); globalThis.__multiprocTsx = true;
+export default (await import(${JSON.stringify(entryUrl)})).default;`;
+  return new URL(`data:text/javascript,${encodeURIComponent(src)}`);
 }
 
 export function ensureTypeScriptLoader(): Promise<void> {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import Tinypool from 'tinypool';
 import { WORKER_ARG } from '../base/context.js';
 import { childEnv, fromSource, processExecArgv, threadEnv, threadExecArgv } from '../base/spawn-options.js';
-import { tsxApiUrl, tsxLoaderUrl } from '../base/ts-loader.js';
+import { tsThreadEntry, tsxLoaderUrl } from '../base/ts-loader.js';
 import type { WorkerConfig } from '../protocol/messages.js';
 import type { EngineSettings } from './settings.js';
 
@@ -20,10 +20,7 @@ const workerFile = (() => {
 /** Threads ignore --import on Node 20: from sources, a thread's task module registers tsx, then loads ours. */
 function threadWorkerFile(): string {
   if (!fromSource) return workerFile;
-  // a dynamic import: a static one would be linked before tsx is registered
-  const src = `const api = await import(${JSON.stringify(tsxApiUrl())}); api.register(); globalThis.__multiprocTsx = true;
-export default (await import(${JSON.stringify(workerFile)})).default;`;
-  return `data:text/javascript,${encodeURIComponent(src)}`;
+  return tsThreadEntry(workerFile).href;
 }
 
 /** A tinypool with `processes` workers of the engine's runtime; threads find their configuration in workerData. */

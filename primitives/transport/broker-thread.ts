@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
-import { tsxApiUrl } from '../../lib/base/ts-loader.js';
+import { tsThreadEntry } from '../../lib/base/ts-loader.js';
 import type { Address } from './protocol.js';
 import { privateAddress, removePrivate } from './server.js';
 import { CTL_ID, CTL_LEN, CTL_SEQ, TEXT_BYTES, readText, type RegisterRequest } from './broker-thread-protocol.js';
@@ -39,10 +39,7 @@ export class BrokerThread {
     const workerData = { ctl: this.#ctl.buffer, text: this.#text.buffer, authkey: this.authkey, address };
     // From TypeScript sources the thread first registers tsx (Node 20 threads ignore --import).
     this.#worker = entry.pathname.endsWith('.ts')
-      ? new Worker(
-          `import(${JSON.stringify(tsxApiUrl())}).then((api) => { api.register(); globalThis.__multiprocTsx = true; return import(${JSON.stringify(entry.href)}); });`,
-          { eval: true, workerData, execArgv: [] },
-        )
+      ? new Worker(tsThreadEntry(entry.href), { workerData, execArgv: [] })
       : new Worker(entry, { workerData, execArgv: [] });
     this.#worker.unref();
     this.#wait(1);

@@ -21,7 +21,7 @@ import { errorFromWire, errorToWire, type WireError } from '../../lib/base/codec
 import { ConnectionClosedError, SerializationError } from '../../lib/base/errors.js';
 import { beforeWorkerExit } from '../../lib/base/exit-hooks.js';
 import { afterTask } from '../../lib/base/task-hooks.js';
-import { tsxApiUrl } from '../../lib/base/ts-loader.js';
+import { tsThreadEntry } from '../../lib/base/ts-loader.js';
 import { clientHandshake } from './auth.js';
 import { ownerId } from '../kernel/core.js';
 import { R_CLOSED, R_FRAME, type LinkConnect, type LinkEvent } from './link-protocol.js';
@@ -107,10 +107,7 @@ export class Link {
     const options = { workerData, transferList: [control.port2, replies.port2] };
     // Threads ignore --import loaders on Node 20: from sources, register tsx first.
     this.#worker = fromSource
-      ? new Worker(
-          `import(${JSON.stringify(tsxApiUrl())}).then((api) => { api.register(); globalThis.__multiprocTsx = true; return import(${JSON.stringify(ioUrl.href)}); });`,
-          { ...options, eval: true },
-        )
+      ? new Worker(tsThreadEntry(ioUrl.href), options)
       : new Worker(ioUrl, options);
     this.#worker.unref();
     this.#worker.on('error', (err) => {

@@ -47,9 +47,12 @@ function isPlainObject(value: object): boolean {
   return Object.getPrototypeOf(proto) === null && typeof proto.constructor === 'function' && proto.constructor.name === 'Object';
 }
 
-/** A getter that threw while the value was read for sending, and the path below the root where it sits. */
+/**
+ * A getter that threw while the value was read for sending (or a handle its object refused for this
+ * target: `refused`), and the path below the root where it sits.
+ */
 class UnreadableAt {
-  constructor(readonly cause: unknown, readonly segments: string[]) {}
+  constructor(readonly cause: unknown, readonly segments: string[], readonly refused = false) {}
 }
 
 /** How the elements of the top-level list are named in errors: `args[0]`, or a chunk's `items[base + i]`. */
@@ -70,6 +73,7 @@ export function encodeHandles(value: unknown, target: HandleTarget, root: RootPa
     if (err instanceof UnreadableAt) {
       const [first, ...rest] = err.segments;
       const path = first === undefined ? rootName(root) : `${typeof root === 'string' ? `${root}${first}` : root(Number(first.slice(1, -1)))}${rest.join('')}`;
+      if (err.refused) throw new SerializationError(`cannot send ${path}: ${messageOf(err.cause)}`, path, { cause: err.cause });
       throw new SerializationError(`cannot send ${path}: its getter threw: ${messageOf(err.cause)}`, path, { cause: err.cause });
     }
     if (isStackOverflow(err)) {
@@ -119,7 +123,13 @@ function encodeHandlesUnchecked(value: unknown, target: HandleTarget): { value: 
     if (typeof v !== 'object' || v === null) return v;
     if (typeof (v as any)[toHandle] === 'function') {
       found = true;
-      return { [HANDLE_KEY]: (v as HandleSource)[toHandle](target) };
+      try {
+        return { [HANDLE_KEY]: (v as HandleSource)[toHandle](target) };
+      } catch (err) {
+        // an object that cannot go to this target (a Value to another host) says why; we add where it is
+        if (err instanceof SerializationError && !err.path) throw new UnreadableAt(err, [], true);
+        throw err;
+      }
     }
     const isArray = Array.isArray(v);
     if (!isArray && !isPlainObject(v)) return v;
