@@ -14,7 +14,7 @@ import { deadlineOf, timeLeft } from '../kernel/wait.js';
 import { FramePacker, FrameReader } from '../kernel/frames.js';
 import { brokenPipe, type RecvResult } from './pipe-core.js';
 import {
-  ACCEPT, ACK, CLOSE, CONFIRM, countFrames, DATA, DONE, FIN, frameLength, GO, HELLO, LANE, NOGO, sleepSlice, TEARDOWN, waitFor,
+  ACCEPT, ACK, CLOSE, CONFIRM, countFrames, DATA, DONE, FIN, frameLength, GO, HELLO, LANE, NOGO, singleFrame, sleepSlice, TEARDOWN, waitFor,
   type EndCalls, type LaneOffer,
 } from './pipe-lane.js';
 
@@ -151,8 +151,9 @@ class LaneGuest implements EndCalls {
 
   #onFrame(type: number, payload: Uint8Array): void {
     if (type === DATA) {
-      const r = new FrameReader({ bytes: payload, count: Infinity });
-      while (!r.exhausted) this.#queue.push(r.next());
+      const one = singleFrame(payload);
+      if (one !== undefined) this.#queue.push(one);
+      else for (const r = new FrameReader({ bytes: payload, count: Infinity }); !r.exhausted; ) this.#queue.push(r.next());
       this.#wake();
     } else if (type === CLOSE) {
       this.#peerClosed = true;
@@ -218,9 +219,12 @@ class LaneGuest implements EndCalls {
   #next(lane: LaneSocket): Promise<void> {
     if (lane.closed) return Promise.resolve();
     lane.ref();
-    return new Promise<void>((r) => this.#waiters.push(r)).finally(() => {
-      if (this.#waiters.length === 0) lane.unref();
-    });
+    return new Promise<void>((r) =>
+      this.#waiters.push(() => {
+        r();
+        if (this.#waiters.length === 0) lane.unref();
+      }),
+    );
   }
 
   // ---- receiving ----

@@ -28,12 +28,12 @@
  */
 import { createServer, type Server } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { KIND_F64, type Encoded } from '../../lib/base/codec/message.js';
+import { KIND_BYTES, KIND_F64, type Encoded } from '../../lib/base/codec/message.js';
 import { drainLanes, LANE_HEADER, LaneSocket, spinLanes } from '../transport/lane-socket.js';
 import { privateAddress } from '../transport/server.js';
 import { LOCAL_OWNER } from '../kernel/owner.js';
 import { timeLeft } from '../kernel/wait.js';
-import { FrameReader, frameSize, LE } from '../kernel/frames.js';
+import { align8, FrameReader, frameSize, HEADER as FRAME_HEADER, LE } from '../kernel/frames.js';
 import { brokenPipe, type PipeEndCore, type RecvResult } from './pipe-core.js';
 
 export const HELLO = 1;
@@ -104,6 +104,18 @@ export function frameLength(f: Encoded): number {
   return typeof f === 'number' ? 8 : f[1].byteLength;
 }
 
+/** The message of a DATA payload holding exactly one frame (the usual case), else undefined. */
+export function singleFrame(payload: Uint8Array): Encoded | undefined {
+  if (payload.byteLength < FRAME_HEADER) return undefined;
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const len = view.getUint32(0, LE);
+  if (FRAME_HEADER + align8(len) !== payload.byteLength) return undefined;
+  const kind = view.getUint32(4, LE);
+  if (kind === KIND_F64) return view.getFloat64(FRAME_HEADER, LE);
+  const body = payload.subarray(FRAME_HEADER, FRAME_HEADER + len);
+  return [kind, kind === KIND_BYTES ? new Uint8Array(body) : body];
+}
+
 export function countFrames(bytes: Uint8Array): number {
   const r = new FrameReader({ bytes, count: Infinity });
   let n = 0;
@@ -143,8 +155,16 @@ class LaneHost implements EndCalls {
   #acked = false;
   /** Receives of this thread waiting for the lane (woken by its next frame, or its end). */
   #waiters: (() => void)[] = [];
-  /** The first waiting receive, which the next message may be handed to directly (the ring being empty). */
-  #direct: { maxLength: number | null; take(f: Encoded): void } | null = null;
+  /**
+   * The maxLength of the first waiting receive, which the next message may be handed to directly
+   * (the ring being empty) in #handed; undefined while none waits.
+   */
+  #directMax: number | null | undefined = undefined;
+  #handed: Encoded | undefined = undefined;
+  /** Which receive #handed is for: each first waiting receive takes a ticket. */
+  #directFor = 0;
+  #handedFor = 0;
+  #tickets = 0;
   /** The lane holds a handle of C's end while open: T sees EOF only after all it carried arrived. */
   #holding = true;
   /** What stood in for T's end before (the watcher of its copies, when T once offered it to a child). */
@@ -163,14 +183,13 @@ class LaneHost implements EndCalls {
 
   #onFrame(type: number, payload: Uint8Array): void {
     if (type === DATA) {
-      const direct = this.#direct;
-      if (direct !== null && !this.#mine.pending()) {
+      if (this.#directMax !== undefined && !this.#mine.pending()) {
         // a receive is waiting and nothing is ahead of this message: hand it over, no ring round trip
-        const r = new FrameReader({ bytes: payload, count: Infinity });
-        const f = r.next();
-        if (r.exhausted && (direct.maxLength === null || frameLength(f) <= direct.maxLength)) {
-          this.#direct = null;
-          direct.take(f);
+        const f = singleFrame(payload);
+        if (f !== undefined && (this.#directMax === null || frameLength(f) <= this.#directMax)) {
+          this.#handed = f;
+          this.#handedFor = this.#directFor;
+          this.#wake();
           return;
         }
       }
@@ -194,7 +213,7 @@ class LaneHost implements EndCalls {
   }
 
   #wake(): void {
-    this.#direct = null;
+    this.#directMax = undefined;
     const w = this.#waiters;
     if (w.length === 0) return;
     this.#waiters = [];
@@ -224,19 +243,20 @@ class LaneHost implements EndCalls {
       const r = this.#mine.recvNowait(maxLength);
       if (r !== undefined) return r;
       lane.ref();
-      let handed: Encoded | undefined;
-      await new Promise<void>((resolve) => {
-        this.#waiters.push(resolve);
-        this.#direct ??= {
-          maxLength,
-          take: (f) => {
-            handed = f;
-            this.#wake();
-          },
-        };
-      });
+      // the first waiting receive may be handed the next message (unless one handed is not yet taken)
+      let ticket = 0;
+      if (this.#waiters.length === 0 && this.#handed === undefined) {
+        ticket = this.#directFor = ++this.#tickets;
+        this.#directMax = maxLength;
+      }
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
       if (this.#waiters.length === 0) lane.unref();
-      if (handed !== undefined) return handed;
+      if (ticket !== 0 && this.#handedFor === ticket) {
+        const handed = this.#handed!;
+        this.#handed = undefined;
+        this.#handedFor = 0;
+        return handed;
+      }
     }
   }
 

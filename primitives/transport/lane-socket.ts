@@ -190,9 +190,44 @@ export class LaneSocket {
 
   #feed(chunk: Buffer): void {
     if (this.#closed && chunk.length === 0) return;
+    if (this.#buffered === 0 && !this.#pumping) chunk = this.#frames(chunk);
+    if (chunk.length === 0) return;
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
     this.#pump();
+  }
+
+  /**
+   * The common case, nothing buffered: handles the whole frames of `chunk` in place (no copy, no
+   * queue); returns the rest, which goes ahead of anything a handler fed meanwhile (by drain).
+   */
+  #frames(chunk: Buffer): Buffer {
+    let at = 0;
+    let done = false;
+    this.#pumping = true;
+    try {
+      while (chunk.length - at >= HEADER) {
+        const end = at + 4 + chunk.readUInt32BE(at);
+        if (end > chunk.length) break;
+        const type = chunk[at + 4];
+        const payload = chunk.subarray(at + HEADER, end);
+        at = end;
+        this.#onFrame(type, payload);
+      }
+      done = true;
+    } finally {
+      this.#pumping = false;
+      if (this.#buffered > 0 || !done) {
+        // a handler drained more meanwhile (or threw): our rest comes first
+        if (at < chunk.length) {
+          this.#chunks.unshift(chunk.subarray(at));
+          this.#buffered += chunk.length - at;
+        }
+        at = chunk.length;
+        if (done) this.#pump();
+      }
+    }
+    return at === 0 ? chunk : chunk.subarray(at);
   }
 
   #pump(): void {
