@@ -4,8 +4,9 @@
  * (docs/tinypool-gaps.md): the user's environment for child processes, flags a worker accepts, advanced
  * serialization, no Atomics wait loop, two runs per worker.
  */
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import Tinypool from 'tinypool';
+import type Tinypool from 'tinypool';
 import { WORKER_ARG } from '../base/context.js';
 import { childEnv, fromSource, processExecArgv, threadEnv, threadExecArgv } from '../base/spawn-options.js';
 import { tsThreadEntry, tsxLoaderUrl } from '../base/ts-loader.js';
@@ -23,10 +24,24 @@ function threadWorkerFile(): string {
   return tsThreadEntry(workerFile).href;
 }
 
+/**
+ * Only a pool needs tinypool (and node:assert, which it loads): it is loaded when the first pool starts,
+ * not at `import 'multiproc'` (a few ms of every program's start). Node >= 20.19 loads an ES module synchronously
+ * by require (the same instance `import 'tinypool'` gives); older Nodes, and the sources (a test runner's
+ * require is not Node's), load it as the package loads.
+ */
+const early: typeof Tinypool | undefined =
+  fromSource || !process.features.require_module ? (await import('tinypool')).default : undefined;
+let loaded = early;
+function tinypoolClass(): typeof Tinypool {
+  return (loaded ??= (createRequire(import.meta.url)('tinypool') as { default: typeof Tinypool }).default);
+}
+
 /** A tinypool with `processes` workers of the engine's runtime; threads find their configuration in workerData. */
 export function createTinypool(settings: EngineSettings, threadConfig: WorkerConfig | undefined): Tinypool {
   const isThread = settings.runtime === 'thread';
-  return new Tinypool({
+  const TinypoolClass = tinypoolClass();
+  return new TinypoolClass({
     filename: isThread ? threadWorkerFile() : workerFile,
     runtime: isThread ? 'worker_threads' : 'child_process',
     minThreads: settings.processes,
