@@ -12,7 +12,7 @@
  * Reading an error must never fail: a throwing getter, a Proxy or an unclonable property is left
  * out, and whatever can be read is sent.
  */
-import { serialize } from 'node:v8';
+import { v8Codec } from './message.js';
 import { attachRemoteError, errorClasses, libraryErrorMark, RemoteError } from '../errors.js';
 
 export interface WireError {
@@ -90,7 +90,7 @@ function cloneable(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return true;
   try {
     structuredClone(value);
-    serialize(value);
+    v8Codec().serialize(value);
     return true;
   } catch {
     return false;

@@ -15,8 +15,15 @@
  * - self-describing bytes (sockets): a v8 payload always starts with 0xFF, which never starts
  *   UTF-8 JSON text, so the first byte tells the two apart.
  */
-import { serialize, deserialize } from 'node:v8';
+import { createRequire } from 'node:module';
+import type * as V8 from 'node:v8';
 import { SerializationError } from '../errors.js';
+
+let v8: typeof V8 | undefined;
+/** node:v8, loaded at the first message: a program that only imports multiproc does not pay for it. */
+export function v8Codec(): typeof V8 {
+  return (v8 ??= createRequire(import.meta.url)('node:v8') as typeof V8);
+}
 
 export const KIND_V8 = 0;
 export const KIND_BYTES = 1;
@@ -77,7 +84,7 @@ function exactValue(v: unknown): boolean {
 /** v8.serialize, its failures as SerializationError (the caller may name the path). */
 export function v8Encode(value: unknown): Buffer {
   try {
-    return serialize(value);
+    return v8Codec().serialize(value);
   } catch (err) {
     throw new SerializationError(`cannot send this value to another thread or process: ${(err as Error)?.message ?? err}`, '', { cause: err });
   }
@@ -102,7 +109,7 @@ export function decodeMessage(msg: Encoded): unknown {
   if (kind === KIND_STRING) return text(bytes);
   if (kind === KIND_JSON) return JSON.parse(text(bytes));
   try {
-    return deserialize(bytes);
+    return v8Codec().deserialize(bytes);
   } catch (err) {
     if (kind === KIND_BYTES) {
       throw new SerializationError('cannot decode a message sent with sendBytes(); read it with recvBytes()', '', { cause: err });
@@ -124,6 +131,6 @@ export function encode(value: unknown): Buffer {
 
 /** Decodes self-describing bytes; throws on malformed input. */
 export function decode(buf: Uint8Array): unknown {
-  if (buf.length > 0 && buf[0] === V8_TAG) return deserialize(buf);
+  if (buf.length > 0 && buf[0] === V8_TAG) return v8Codec().deserialize(buf);
   return JSON.parse(text(buf));
 }

@@ -2,7 +2,7 @@
  * Finds the value that structured clone refused, so the error names its path
  * (`args[1].cb: function`) instead of V8's bare "could not be cloned".
  */
-import { serialize } from 'node:v8';
+import { v8Codec } from './message.js';
 import { EventEmitter } from 'node:events';
 import { Server, Socket } from 'node:net';
 import { Stream } from 'node:stream';
@@ -15,7 +15,7 @@ const LIVE_OBJECTS_DOC = 'see "Sockets, streams and other live objects" in docs/
 
 function cloneFails(value: unknown, target: Runtime): boolean {
   try {
-    if (target === 'process') serialize(value);
+    if (target === 'process') v8Codec().serialize(value);
     else structuredClone(value);
     return false;
   } catch {
