@@ -24,6 +24,25 @@ describe.each(runtimes)('imap with chunksize 1 (%s workers)', (runtime) => {
     expect(pool.stats().batches).toBeLessThan(3000);
   });
 
+  test('the input is read ahead in steps of half the window, not one item per result taken', async () => {
+    let read = 0;
+    function* source() {
+      for (let i = 0; i < 5000; i++) {
+        read++;
+        yield i;
+      }
+    }
+    const it = pool.imapUnordered((x: number) => x, source());
+    await it.next();
+    const window = read; // read ahead at the start: 1024 items for 2 workers
+    expect(window).toBe(1024);
+    for (let i = 1; i < 500; i++) await it.next();
+    expect(read).toBe(window); // 500 taken: still more than half the window in flight, nothing read
+    for (let i = 500; i < 520; i++) await it.next();
+    expect(read).toBe(window + 512); // half the window freed: read in one step
+    await it.return();
+  });
+
   test('a failing item raises at its place; the items after it still come', async () => {
     const it = pool.imap(async (x: number) => {
       if (x === 2) throw new RangeError(`bad ${x}`);

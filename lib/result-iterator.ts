@@ -157,8 +157,9 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
       entry = this.#arrived.shift() ?? null;
     }
     if (entry) {
-      this.#buffered--;
-      this.#fill();
+      // Refilled once half the window is free, not after every item: what is read then goes out in a few
+      // large batches instead of a trickle of runs of one or two items.
+      if (--this.#buffered <= this.#window / 2) this.#fill();
       return entry;
     }
     if (this.#sourceDone && this.#buffered <= 0 && !this.#filling) {
