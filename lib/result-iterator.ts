@@ -118,6 +118,10 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
         return { done: false, value: taken.value as R };
       }
       const signal = new Promise<void>((resolve) => (this.#wake = resolve));
+      if (ms === undefined) {
+        await signal; // nothing to race without a timeout
+        continue;
+      }
       const outcome = await raceTimeout(signal, ms);
       if (outcome.timedOut) {
         this.#wake = null;
