@@ -18,8 +18,7 @@ function invoke(fn: TaskFn, args: unknown, flags: number): unknown {
   // chunks arrive as a Float64Array, read in place.
   const call: (item: unknown) => unknown = flags & STAR ? (item) => fn(...(item as unknown[])) : fn;
   const list = args as ArrayLike<unknown>;
-  // filled in order from empty, not preallocated: an array with holes (new Array(n)) is cloned as a sparse one, far slower
-  const out: unknown[] = [];
+  const out = new Array(list.length);
   for (let i = 0; i < list.length; i++) {
     const r = call(list[i]);
     if (isThenable(r)) return finishChunk(call, list, out, i, r);
