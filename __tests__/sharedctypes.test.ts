@@ -151,3 +151,19 @@ describe('another host', () => {
     }
   });
 });
+
+describe('encodeHandles on lists', () => {
+  test('a list of primitives comes back as it is; a handle nested in a list beside primitives is still found', () => {
+    const flat = [1, 'a', null, undefined, true, 2n];
+    const plain = encodeHandles(flat, 'thread');
+    expect(plain.found).toBe(false);
+    expect(plain.value).toBe(flat); // no copy
+    const v = new Value('i', 3);
+    for (const args of [[1, 2, v], [1, [2, [v]]], [{ a: [0, v] }]]) {
+      const enc = encodeHandles(args, 'thread');
+      expect(enc.found).toBe(true);
+      expect(enc.value).not.toBe(args);
+      expect(JSON.stringify(enc.value)).toContain('__multiproc_handle__');
+    }
+  });
+});

@@ -75,8 +75,9 @@ export class AsyncResult<R> {
   async get(timeout?: number | null): Promise<R> {
     const ms = normalizeTimeout(timeout);
     if (!this.#ready()) {
-      const outcome = await raceTimeout(this.#whenDone(), ms);
-      if (outcome.timedOut) throw new TimeoutError();
+      // without a timeout there is nothing to race: one promise less per result waited for
+      if (ms === undefined) await this.#whenDone();
+      else if ((await raceTimeout(this.#whenDone(), ms)).timedOut) throw new TimeoutError();
     }
     if (this.#state === FAILED) throw this.#value;
     return this.#value as R;

@@ -172,10 +172,11 @@ export abstract class BasePool {
       this.#engine.submit({ spec, args, flags, settle, signal, base });
       return;
     }
-    warnClassInstanceOnce(args, flags & CHUNK ? 'items' : 'args');
+    warnClassInstanceOnce(args, flags & CHUNK || base !== undefined ? 'items' : 'args');
     let encoded: { value: unknown; found: boolean };
     try {
-      encoded = encodeHandles(args, this.#target, flags & CHUNK ? (i) => `items[${(base ?? 0) + i}]` : 'args');
+      // a chunk's items, or the one item a call stands for (imap with chunksize 1), are named by their place in the input
+      encoded = encodeHandles(args, this.#target, flags & CHUNK || base !== undefined ? (i) => `items[${(base ?? 0) + i}]` : 'args');
     } catch (err) {
       settle(false, err); // a primitive that cannot go where this pool's workers run
       return;
@@ -328,6 +329,7 @@ export abstract class BasePool {
       window: Math.max(1024, this.#processes * chunksize * 8),
       toItem: SINGLE.toItem,
       submit: (items, base, done) => this.#submit(spec, items, SINGLE.flags, done, own, base),
+      submitItem: (item, index, done) => this.#submit(spec, [item], 0, done, own, index),
       signal,
       abortError: signal ? () => abortedBy(signal) : undefined,
       onProgress: progressReporter(opts.onProgress, total) ?? undefined,

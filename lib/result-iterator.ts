@@ -12,8 +12,12 @@ type Entry = { ok: true; value: unknown } | { ok: false; error: unknown };
 /** Submits one chunk of items starting at position `base` of the input; `done` gets the chunk's results (or its error). */
 export type ChunkSubmitter = (items: unknown[], base: number, done: (ok: boolean, value: unknown) => void) => void;
 
+/** Submits one item, at position `index` of the input, as a call of its own; `done` gets its result (or its error). */
+export type ItemSubmitter = (item: unknown, index: number, done: (ok: boolean, value: unknown) => void) => void;
+
 export class ResultIterator<R> implements AsyncIterableIterator<R> {
   readonly #submit: ChunkSubmitter;
+  readonly #submitItem: ItemSubmitter | undefined;
   readonly #ordered: boolean;
   readonly #chunksize: number;
   readonly #window: number;
@@ -42,6 +46,11 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
   constructor(opts: {
     source: Iterable<unknown> | AsyncIterable<unknown>;
     submit: ChunkSubmitter;
+    /**
+     * With chunksize 1: items go as calls of their own, with no list around each item or its result
+     * (a chunk of one costs a list each way, and a walk of each to encode it).
+     */
+    submitItem?: ItemSubmitter;
     ordered: boolean;
     chunksize: number;
     window: number;
@@ -55,6 +64,7 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
     dropPending?: () => void;
   }) {
     this.#submit = opts.submit;
+    this.#submitItem = opts.chunksize === 1 ? opts.submitItem : undefined;
     this.#ordered = opts.ordered;
     this.#chunksize = opts.chunksize;
     this.#window = Math.max(opts.window, opts.chunksize);
@@ -108,6 +118,10 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
         return { done: false, value: taken.value as R };
       }
       const signal = new Promise<void>((resolve) => (this.#wake = resolve));
+      if (ms === undefined) {
+        await signal; // nothing to race without a timeout
+        continue;
+      }
       const outcome = await raceTimeout(signal, ms);
       if (outcome.timedOut) {
         this.#wake = null;
@@ -147,8 +161,9 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
       entry = this.#arrived.shift() ?? null;
     }
     if (entry) {
-      this.#buffered--;
-      this.#fill();
+      // Refilled once half the window is free, not after every item: what is read then goes out in a few
+      // large batches instead of a trickle of runs of one or two items.
+      if (--this.#buffered <= this.#window / 2) this.#fill();
       return entry;
     }
     if (this.#sourceDone && this.#buffered <= 0 && !this.#filling) {
@@ -171,6 +186,14 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
     this.#signal();
   }
 
+  /** #deliver for a chunk of one item, without a list around it where it can be avoided. */
+  #deliverOne(index: number, entry: Entry): void {
+    if (this.#finished) return;
+    if (this.#ordered) this.#slots.set(index, [entry]);
+    else this.#arrived.push(entry);
+    this.#signal();
+  }
+
   #submitChunk(items: unknown[]): void {
     const index = this.#submittedChunks++;
     const count = items.length;
@@ -178,6 +201,14 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
     this.#itemsSubmitted += count;
     this.#buffered += count;
     if (this.#ordered) this.#slots.set(index, null);
+    if (this.#submitItem && count === 1) {
+      this.#submitItem(items[0], base, (ok, value) => {
+        if (this.#finished || this.#aborted) return;
+        this.#onProgress?.(++this.#itemsDone);
+        this.#deliverOne(index, ok ? { ok: true, value } : { ok: false, error: value });
+      });
+      return;
+    }
     this.#submit(items, base, (ok, value) => {
       if (this.#finished || this.#aborted) return; // given up, or aborted
       this.#itemsDone += count;

@@ -11,7 +11,11 @@ export function ownBuffer(array: Float64Array): ArrayBuffer {
 
 /** Where in a job's arguments the value that cannot cross sits, as a path into the user's input. */
 export function unsendablePath(job: Pick<Job, 'args' | 'flags' | 'base'>, target: Runtime): string | null {
-  if (!(job.flags & CHUNK)) return findUnserializable(job.args, 'args', target);
+  if (!(job.flags & CHUNK)) {
+    // a call made for one item of the input (imap with chunksize 1) is named by that item's place
+    if (job.base !== undefined) return findUnserializable((job.args as unknown[])[0], `items[${job.base}]`, target);
+    return findUnserializable(job.args, 'args', target);
+  }
   if (job.flags & PACKED) return null; // numbers only
   const items = job.args as ArrayLike<unknown>;
   const base = job.base ?? 0;

@@ -14,7 +14,10 @@ export interface Job {
   /** The argument list of a call, or the items of a chunk; already encoded (handles, packing). */
   args: unknown;
   flags: number;
-  /** For a chunk: the position of its first item in the user's input, so errors name `items[base + i]`. */
+  /**
+   * For a chunk: the position of its first item in the user's input, so errors name `items[base + i]`; for a
+   * call made for one item (its only argument), that item's position, so errors name `items[base]`.
+   */
   base?: number;
   /** Cancels the job: dropped while queued, its worker replaced while running; settles with AbortError. */
   signal?: AbortSignal;

@@ -21,7 +21,7 @@ import { forgetChild, reapWithParent } from '../base/reaper.js';
 import type { TaskSpec } from '../base/task.js';
 import { workerGone } from '../base/worker-hooks.js';
 import {
-  FAILED, NOTE, OK_HANDLES, OK_PACKED, type Batch, type BatchReply, type BatchTask, type Control, type Note, type ResultRun, type WorkerConfig,
+  FAILED, NOTE, OK_HANDLES, OK_PACKED, type Batch, type BatchReply, type BatchTasks, type Control, type Note, type ResultRun, type WorkerConfig,
 } from '../protocol/messages.js';
 import { CHUNK, PACKED, type Engine, type Job, type PoolStats } from './engine.js';
 import { Deque } from './deque.js';
@@ -242,7 +242,8 @@ export class TinypoolEngine implements Engine {
     const flight: Flight = { id: this.#nextBatch++, jobs, end: jobs.length, notes: 0, signal: jobs[0].signal };
     const specs: TaskSpec[] = [];
     const specIndex = new Map<string, number>();
-    const tasks: BatchTask[] = new Array(jobs.length);
+    // filled by push, never preallocated: v8 clones an array with holes (new Array(n)) element by element, as a sparse one
+    const tasks: BatchTasks = [];
     let waited = 0;
     let items = 0;
     for (let i = 0; i < jobs.length; i++) {
@@ -256,7 +257,7 @@ export class TinypoolEngine implements Engine {
         specs.push(spec);
       }
       // packed numbers travel as their bare ArrayBuffer: v8 serializes a typed array view several times slower
-      tasks[i] = [index, job.flags & PACKED ? ownBuffer(job.args as Float64Array) : job.args, job.flags];
+      tasks.push(index, job.flags & PACKED ? ownBuffer(job.args as Float64Array) : job.args, job.flags);
       waited += job.submitted * job.items;
       items += job.items;
     }

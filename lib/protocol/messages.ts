@@ -13,15 +13,20 @@ export const HANDLES = 2; // args hold handle descriptors to revive (see base/co
 export const STAR = 4; // with CHUNK: each item is an argument list, called as fn(...item) (starmap)
 export const PACKED = 8; // the list (args of a chunk, or a chunk's results) travels as a Float64Array
 
-/** A task of a batch: [index of its spec in `specs`, arguments (or chunk items), flags]. */
-export type BatchTask = [number, unknown, number];
+/**
+ * A batch's tasks, flat: [index of its spec in `specs`, arguments (or chunk items), flags] for each task in
+ * turn (one list for the whole batch, not a list per task: every list costs its own time to clone).
+ */
+export type BatchTasks = unknown[];
+/** Entries per task in BatchTasks. */
+export const TASK_FIELDS = 3;
 
 /** One tinypool run: tasks run in order by one worker. */
 export interface Batch {
   /** Batch id, echoed in notes. */
   b: number;
   specs: TaskSpec[];
-  t: BatchTask[];
+  t: BatchTasks;
   /** Set by the parent in place of a batch that could not be serialized: the worker refuses it at once. */
   unsendable?: true;
   /** Threads: this batch's slot in WorkerConfig.progress. */

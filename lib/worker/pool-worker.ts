@@ -30,7 +30,7 @@ import { SerializationError } from '../base/errors.js';
 import { allBuffers, movedBuffers } from '../base/move.js';
 import type { TaskSpec } from '../base/task.js';
 import {
-  CHUNK, FAILED, NOTE, OK, OK_HANDLES, OK_PACKED,
+  CHUNK, FAILED, NOTE, OK, OK_HANDLES, OK_PACKED, TASK_FIELDS,
   type Batch, type BatchReply, type Control, type Note, type ToProcessWorker, type WorkerConfig,
 } from '../protocol/messages.js';
 
@@ -242,9 +242,11 @@ function reply(a: Running, busy: number, extra: Partial<BatchReply> = {}): unkno
     w: me, from: a.from, r: a.results, rest: a.stop, busy, out: written.out, err: written.err, notes: a.notes,
     ...(retiring ? { retire: true } : {}), ...(hasExitHooks() ? { hooks: true } : {}), ...extra,
   };
-  if (a.batch.m && a.stop < a.batch.t.length) {
+  const count = a.batch.t.length / TASK_FIELDS;
+  if (a.batch.m && a.stop < count) {
     // the tasks not run hold buffers moved here, which the parent no longer has: they go back with them
-    r.back = a.batch.t.slice(a.stop).map((task) => task[1]);
+    r.back = [];
+    for (let k = a.stop; k < count; k++) r.back.push(a.batch.t[k * TASK_FIELDS + 1]);
     addTransfer(r, allBuffers(r.back));
   }
   // A child's reply is sent by tinypool with process.send, where a value v8 refuses would kill the worker:
@@ -320,7 +322,10 @@ function execute(a: Running, start: number): unknown {
     }
     const k = ++a.running;
     if (progress !== undefined) Atomics.store(progress, a.batch.s!, k + 1);
-    const [specIndex, args, flags] = tasks[k];
+    const at = k * TASK_FIELDS;
+    const specIndex = tasks[at] as number;
+    const args = tasks[at + 1];
+    const flags = tasks[at + 2] as number;
     const spec = specs[specIndex];
     let value: unknown;
     try {
@@ -381,7 +386,7 @@ function startNext(): void {
 function begin(batch: Batch): unknown {
   if (retiring || exiting) return refusal(batch);
   running = true;
-  const a: Running = { batch, from: 0, results: [], running: -1, stop: batch.t.length, notes: 0, timer: null };
+  const a: Running = { batch, from: 0, results: [], running: -1, stop: batch.t.length / TASK_FIELDS, notes: 0, timer: null };
   active = a;
   return execute(a, performance.now());
 }

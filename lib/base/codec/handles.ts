@@ -116,7 +116,20 @@ function below(err: unknown, segment: string): unknown {
   return err;
 }
 
+/** A list with no object in it (a map chunk's items, most result lists): nothing inside can be a handle. */
+function isFlatList(value: unknown): boolean {
+  if (!Array.isArray(value) || typeof (value as any)[toHandle] === 'function') return false;
+  for (let i = 0; i < value.length; i++) {
+    const item = value[i];
+    if (typeof item === 'object' && item !== null) return false;
+  }
+  return true;
+}
+
 function encodeHandlesUnchecked(value: unknown, target: HandleTarget): { value: unknown; found: boolean } {
+  // The common case, answered without the walk's bookkeeping (a Set and a closure per call): a worker
+  // encodes every result this way, one call per task.
+  if (typeof value !== 'object' || value === null || isFlatList(value)) return { value, found: false };
   let found = false;
   const seen = new Set<object>();
   const walk = (v: unknown): unknown => {
