@@ -49,13 +49,13 @@ export interface PoolStats {
    * Tasks submitted so far (a map chunk counts its items). Once they have all settled,
    * `completed + failed + aborted === submitted`: each is counted once, in one of the three.
    */
-  submitted?: number;
+  submitted: number;
   /** Tasks that returned a result. */
   completed: number;
   /** Tasks that failed: threw, died with their worker, could not be sent, or were stopped by terminate(). */
   failed: number;
   /** Tasks cancelled through their AbortSignal, queued or running. */
-  aborted?: number;
+  aborted: number;
   /** Batches sent to workers so far (tinypool runs, cluster jobs): `completed / batches` is how much batching saved. */
   batches: number;
   /** Time a task ran in its worker. */
