@@ -155,3 +155,45 @@ test('close() stops once nothing is queued or out; terminate() settles the queue
   await t.core.exited;
   expect(settled).toHaveLength(2);
 });
+
+test('maxSent bounds the jobs admitted at once; onAdmit is told in order; a waiting job can be withdrawn without settling', async () => {
+  const { core, settled, job, take } = harness({ maxSent: 1 });
+  const admitted: number[] = [];
+  core.submit(job({ onAdmit: () => admitted.push(1) }));
+  const second = job({ onAdmit: () => admitted.push(2) });
+  core.submit(second);
+  core.submit(job({ onAdmit: () => admitted.push(3) }));
+  expect(admitted).toEqual([1]); // at once: there was room
+  // the dispatcher sizes its batches by what it may send: the waiting jobs are not in it (counting them
+  // made a busy worker get, and hand back, the admitted job over and over), but the stats count them
+  expect(core.queuedJobs).toBe(1);
+  expect(core.stats({ workers: 0, busy: 0, batches: 0 }).queued).toBe(3);
+  const first = take();
+  expect(core.peek()).toBeUndefined(); // the others wait behind the bound
+  expect(core.withdraw(second as CoreJob)).toBe(true); // a cancelled future: gone, not settled
+  expect(core.withdraw(first)).toBe(false); // sent: too late
+  expect(settled).toEqual([]);
+  core.finish(first, true, 1);
+  expect(admitted).toEqual([1, 3]); // the withdrawn one is skipped
+  const third = take();
+  core.requeue([third]); // handed back by its worker: still admitted, first in line
+  expect(core.peek()).toBe(third);
+  core.finish(take(), true, 3);
+  expect(admitted).toEqual([1, 3]);
+  expect(core.stats({ workers: 0, busy: 0, batches: 0 })).toMatchObject({ submitted: 3, completed: 2, aborted: 1, queued: 0 });
+  expect(core.unsettled).toBe(0);
+});
+
+test('with maxSent, an abort or terminate reaches the jobs waiting behind the bound', async () => {
+  const { core, settled, job } = harness({ maxSent: 1 });
+  const ac = new AbortController();
+  core.submit(job());
+  core.submit(job({ signal: ac.signal }));
+  core.submit(job());
+  ac.abort();
+  expect(settled).toEqual([{ ok: false, value: expect.any(AbortError) }]);
+  core.terminate(new Error('end'));
+  expect(settled).toHaveLength(3);
+  expect(core.unsettled).toBe(0);
+  expect(core.stats({ workers: 0, busy: 0, batches: 0 })).toMatchObject({ queued: 0, submitted: 3, aborted: 1, failed: 2 });
+});

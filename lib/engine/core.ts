@@ -22,6 +22,8 @@ export interface CoreJob extends Job {
   done: boolean;
   /** Taken from the queue for a worker, and not handed back since. */
   sent: boolean;
+  /** In the window of `maxSent` jobs: in the queue (or sent), not waiting behind it. */
+  admitted: boolean;
 }
 
 type Outcome = 'completed' | 'failed' | 'aborted';
@@ -45,11 +47,21 @@ export interface Dispatcher<J extends CoreJob> {
 export interface CoreOptions {
   /** What a job cancelled through its signal settles with; AbortError by default. */
   abortReason?: (signal: AbortSignal) => Error;
+  /**
+   * Jobs admitted at once (queued to be sent, or sent): the others wait behind, in order, and are
+   * admitted as admitted ones settle. Unbounded by default.
+   */
+  maxSent?: number;
 }
 
 export class EngineCore<J extends CoreJob> {
   readonly #dispatcher: Dispatcher<J>;
   readonly #abortReason: (signal: AbortSignal) => Error;
+  readonly #maxSent: number;
+  /** Jobs submitted beyond `maxSent` admitted ones, in order. */
+  readonly #waiting = new Deque<J>();
+  /** Jobs admitted and not settled. */
+  #admitted = 0;
   readonly #queue = new Deque<J>();
   readonly #signals = new SignalGroups<J>((signal, jobs) => this.#onAbort(signal, jobs));
   readonly #counts = new TaskCounts();
@@ -58,7 +70,9 @@ export class EngineCore<J extends CoreJob> {
   /** Time a task ran in its worker, and waited for one. */
   readonly runTime = new DurationHistogram();
   readonly waitTime = new DurationHistogram();
+  /** Admitted jobs in the queue (what the dispatcher may send now), and jobs waiting behind the bound. */
   #queuedJobs = 0;
+  #waitingJobs = 0;
   #queuedItems = 0;
   #unsettled = 0;
   #pumpScheduled = false;
@@ -70,6 +84,7 @@ export class EngineCore<J extends CoreJob> {
   constructor(dispatcher: Dispatcher<J>, options: CoreOptions = {}) {
     this.#dispatcher = dispatcher;
     this.#abortReason = options.abortReason ?? abortedBy;
+    this.#maxSent = options.maxSent ?? Infinity;
     this.exited = new Promise((resolve) => (this.#resolveExited = resolve));
   }
 
@@ -78,11 +93,12 @@ export class EngineCore<J extends CoreJob> {
     return this.#state;
   }
 
-  /** Jobs in the queue, and the tasks they stand for. */
+  /** Jobs the dispatcher may send now (admitted, not sent). */
   get queuedJobs(): number {
     return this.#queuedJobs;
   }
 
+  /** Tasks not sent yet, admitted or waiting. */
   get queuedItems(): number {
     return this.#queuedItems;
   }
@@ -115,6 +131,7 @@ export class EngineCore<J extends CoreJob> {
     queued.items = job.flags & CHUNK ? (job.args as ArrayLike<unknown>).length : 1;
     queued.done = false;
     queued.sent = false;
+    queued.admitted = false;
     this.#counts.submitted += queued.items;
     if (this.#unsettled++ === 0) this.keepAlive.hold();
     if (job.signal) {
@@ -124,11 +141,34 @@ export class EngineCore<J extends CoreJob> {
       }
       this.#signals.add(job.signal, queued);
     }
-    this.#queue.push(queued);
-    this.#queuedJobs++;
     this.#queuedItems += queued.items;
+    if (this.#admitted < this.#maxSent) this.#admit(queued);
+    else {
+      this.#waiting.push(queued);
+      this.#waitingJobs++;
+    }
     this.schedule();
     return true;
+  }
+
+  #admit(job: J): void {
+    this.#admitted++;
+    this.#queuedJobs++;
+    job.admitted = true;
+    this.#queue.push(job);
+    job.onAdmit?.();
+  }
+
+  /** An admitted job settled: the next waiting ones come in. */
+  #admitWaiting(): void {
+    while (this.#admitted < this.#maxSent) {
+      const next = this.#waiting.shift();
+      if (next === undefined) break;
+      if (next.done) continue;
+      this.#waitingJobs--;
+      this.#admit(next);
+    }
+    this.schedule();
   }
 
   /** Pumps once this turn of the event loop is over: everything submitted in it can share batches. */
@@ -142,7 +182,7 @@ export class EngineCore<J extends CoreJob> {
     });
   }
 
-  /** The first queued job not settled yet, left in the queue. */
+  /** The first admitted job not settled yet, left in the queue. */
   peek(): J | undefined {
     for (;;) {
       const next = this.#queue.peek();
@@ -174,8 +214,9 @@ export class EngineCore<J extends CoreJob> {
 
   /** Settles every queued job with `error`. */
   failQueued(error: unknown): void {
-    const jobs = this.#queue.drain();
+    const jobs = [...this.#queue.drain(), ...this.#waiting.drain()];
     this.#queuedJobs = 0;
+    this.#waitingJobs = 0;
     this.#queuedItems = 0;
     for (const job of jobs) this.finish(job, false, error);
   }
@@ -186,17 +227,36 @@ export class EngineCore<J extends CoreJob> {
    */
   finish(job: J, ok: boolean, value: unknown, outcome?: Outcome): void {
     if (job.done) return;
-    job.done = true;
-    if (job.signal) this.#signals.delete(job.signal, job);
-    this.#counts.settled(job.items, outcome ?? (ok ? 'completed' : value instanceof AbortError ? 'aborted' : 'failed'));
-    this.#dispatcher.settling?.(job);
+    this.#settled(job, outcome ?? (ok ? 'completed' : value instanceof AbortError ? 'aborted' : 'failed'));
     try {
       job.settle(ok, value);
     } finally {
-      if (--this.#unsettled === 0) {
-        this.keepAlive.release();
-        this.#dispatcher.idle?.();
-      }
+      this.#released();
+    }
+  }
+
+  /** Takes back a job still queued, without settling it (its caller gave up on it); false once sent or settled. */
+  withdraw(job: J): boolean {
+    if (job.done || job.sent || job.items === undefined) return false;
+    this.#unqueued(job);
+    this.#settled(job, 'aborted');
+    this.#released();
+    this.maybeStop();
+    return true;
+  }
+
+  #settled(job: J, outcome: Outcome): void {
+    job.done = true;
+    if (job.signal) this.#signals.delete(job.signal, job);
+    if (job.admitted && this.#admitted-- === this.#maxSent) this.#admitWaiting(); // room again for what waits
+    this.#counts.settled(job.items, outcome);
+    this.#dispatcher.settling?.(job);
+  }
+
+  #released(): void {
+    if (--this.#unsettled === 0) {
+      this.keepAlive.release();
+      this.#dispatcher.idle?.();
     }
   }
 
@@ -222,7 +282,8 @@ export class EngineCore<J extends CoreJob> {
 
   /** A job left the queue's counts (taken, or settled where it stands). */
   #unqueued(job: J): void {
-    this.#queuedJobs--;
+    if (job.admitted) this.#queuedJobs--;
+    else this.#waitingJobs--;
     this.#queuedItems -= job.items;
   }
 
@@ -234,7 +295,7 @@ export class EngineCore<J extends CoreJob> {
 
   /** After close(), once nothing is queued and the dispatcher has nothing out: the workers stop. */
   maybeStop(): void {
-    if (this.#state !== 'closing' || this.#queuedJobs > 0 || !this.#dispatcher.drained()) return;
+    if (this.#state !== 'closing' || this.#queuedJobs + this.#waitingJobs > 0 || !this.#dispatcher.drained()) return;
     this.#state = 'stopping';
     this.#dispatcher.stop();
   }
@@ -271,5 +332,10 @@ export abstract class CoreEngine<J extends CoreJob> {
   /** Settles with `reason` the jobs of `signal` not yet sent to a worker; those running go on. */
   dropQueued(signal: AbortSignal, reason: Error): void {
     this.core.dropQueued(signal, reason);
+  }
+
+  /** Takes back a job not yet sent to a worker, without settling it; false once it was sent or settled. */
+  withdraw(job: Job): boolean {
+    return this.core.withdraw(job as J);
   }
 }

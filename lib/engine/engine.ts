@@ -24,6 +24,11 @@ export interface Job {
   /** Buffers marked with move() in `args`: transferred to a thread worker instead of copied. */
   transfer?: ArrayBuffer[];
   /**
+   * Called when the job enters the engine's window of `maxSent` jobs (at once when there is room): from
+   * then on it goes to a worker as soon as one is free. An executor's future turns running then.
+   */
+  onAdmit?(): void;
+  /**
    * Called exactly once with the outcome: the call's result, or a chunk's results (an ArrayLike:
    * an Array, or a Float64Array when flags & PACKED came back), or the error.
    */
@@ -74,6 +79,11 @@ export interface Engine {
    * loop left early drops its read-ahead this way.) Optional: an engine without it lets them run.
    */
   dropQueued?(signal: AbortSignal, reason: Error): void;
+  /**
+   * Takes back a job not yet sent to a worker: it will not run and `settle` is not called (a cancelled
+   * future). False once it was sent or settled. Optional: an engine without it lets the job run.
+   */
+  withdraw?(job: Job): boolean;
   /** Stops every worker now; every job not yet settled settles with `reason`. */
   terminate(reason: Error): Promise<void>;
   /** Resolves once every worker has exited (after close or terminate). */

@@ -66,12 +66,7 @@ let poolCounter = 0;
 export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
   readonly #settings: EngineSettings;
   readonly #tp: Tinypool;
-  protected readonly core = new EngineCore<QueuedJob>({
-    pump: () => this.#pump(),
-    abortSent: (signal) => this.#abortSent(signal),
-    drained: () => this.#inflight.size === 0,
-    stop: () => this.#stop(),
-  });
+  protected readonly core: EngineCore<QueuedJob>;
   readonly #inflight = new Map<number, Flight>();
   readonly #workers = new Map<number, WatchedWorker>();
   readonly #watched = new WeakSet<object>();
@@ -89,6 +84,12 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
   constructor(settings: EngineSettings) {
     super();
     this.#settings = settings;
+    this.core = new EngineCore<QueuedJob>({
+      pump: () => this.#pump(),
+      abortSent: (signal) => this.#abortSent(signal),
+      drained: () => this.#inflight.size === 0,
+      stop: () => this.#stop(),
+    }, { maxSent: settings.maxSent });
     this.#sizing = new BatchSizing(settings.processes, settings.maxTasksPerChild);
     // [0]: worker-name counter (threads), [1]: 1 once the pool is closing
     this.#control = new Int32Array(new SharedArrayBuffer(8));
@@ -146,7 +147,8 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
     if (core.state === 'terminated' || core.state === 'stopping') return;
     while (core.queuedJobs > 0 && this.#inflight.size < this.#sizing.limit(core.queuedJobs, this.#slowFlights)) {
       const jobs = this.#takeBatch(this.#sizing.size(core.queuedJobs));
-      if (jobs.length > 0) this.#dispatch(jobs);
+      if (jobs.length === 0) break; // as many out as settings.maxSent allows
+      this.#dispatch(jobs);
     }
     core.maybeStop();
   }
