@@ -405,17 +405,7 @@ function lazyResults(calls: Generator<Future<any>>, buffersize: number, deadline
     try {
       while (ahead.length > 0) {
         submitNext();
-        const f = ahead.shift()!;
-        const left = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
-        let value: unknown;
-        try {
-          value = await f.result(left);
-        } catch (err) {
-          f.cancel();
-          throw err;
-        }
-        if (chunked) yield* value as unknown[];
-        else yield value;
+        yield* resultOf(ahead.shift()!, deadline, chunked);
       }
     } finally {
       for (const f of ahead) f.cancel();
@@ -424,22 +414,26 @@ function lazyResults(calls: Generator<Future<any>>, buffersize: number, deadline
   })();
 }
 
+/** One step of map(): the result of `f` (a chunk's items, one by one), waited for until `deadline`; on failure `f` is cancelled. */
+async function* resultOf(f: Future<any>, deadline: number | undefined, chunked: boolean): AsyncGenerator<any, void, undefined> {
+  const left = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
+  let value: unknown;
+  try {
+    value = await f.result(left);
+  } catch (err) {
+    f.cancel();
+    throw err;
+  }
+  if (chunked) yield* value as unknown[];
+  else yield value;
+}
+
 /** The results of map(): waits for each future in turn; on error, timeout or early exit, cancels the rest. */
 async function* results(futures: Future<any>[], deadline: number | undefined, chunked: boolean): AsyncGenerator<any, void, undefined> {
   let i = 0;
   try {
     for (; i < futures.length; i++) {
-      const f = futures[i];
-      const left = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
-      let value: unknown;
-      try {
-        value = await f.result(left);
-      } catch (err) {
-        f.cancel();
-        throw err;
-      }
-      if (chunked) yield* value as unknown[];
-      else yield value;
+      yield* resultOf(futures[i], deadline, chunked);
     }
   } finally {
     for (; i < futures.length; i++) futures[i].cancel();
