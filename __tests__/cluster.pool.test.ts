@@ -102,6 +102,23 @@ describe('the Pool API on a cluster', () => {
     expect(stats.runTime.mean).toBeGreaterThan(0);
   });
 
+  test('stats count each task once, as a local pool does: completed + failed + aborted = submitted', async () => {
+    const before = pool.stats();
+    expect(before.completed + before.failed + before.aborted).toBe(before.submitted);
+    await pool.apply(() => { throw new RangeError('counted as failed'); }).catch(() => {});
+    await pool.map(square, [1, 2, 3], 3);
+    const ac = new AbortController();
+    const aborted = pool.applyAsync(sleepDouble, [1, 60_000], { signal: ac.signal });
+    ac.abort();
+    await aborted.wait();
+    const after = pool.stats();
+    expect(after.submitted - before.submitted).toBe(5);
+    expect(after.completed - before.completed).toBe(3); // a failure is not a completion
+    expect(after.failed - before.failed).toBe(1);
+    expect(after.aborted - before.aborted).toBe(1);
+    expect(after.completed + after.failed + after.aborted).toBe(after.submitted);
+  });
+
   test('values cross hosts as they cross to a process worker, packed number chunks included', async () => {
     const value = {
       map: new Map<unknown, unknown>([['a', 1], [2, { deep: [1n, 2n] }]]),

@@ -1,21 +1,22 @@
 /**
  * ThreadPoolExecutor and ProcessPoolExecutor: Python's concurrent.futures executors on the Pool's engine.
  *
- * The executor keeps its own FIFO of work and hands the engine only a bounded number of calls
- * (the workers, plus one for process pools, as Python's EXTRA_QUEUED_CALLS), so that everything
- * still queued here stays cancellable, and `running()` means a worker holds the call.
+ * Every call goes to the engine at once; the engine admits at most `maxSent` of them at a time (the
+ * workers, plus one for process pools, as Python's EXTRA_QUEUED_CALLS) and sends only those, so that
+ * everything waiting behind stays cancellable (withdrawn from the engine), and `running()` means the
+ * call is admitted: a worker holds it or takes it next.
  */
 import type { ResourceLimits } from 'node:worker_threads';
 import { TinypoolEngine } from './engine/tinypool-engine.js';
 import { encodeHandles, type Runtime } from './base/codec/handles.js';
 import { movedBuffers } from './base/move.js';
-import { abortedBy, BrokenPoolError, PoolStateError, WorkerLostError } from './base/errors.js';
+import { BrokenPoolError, PoolStateError, WorkerLostError } from './base/errors.js';
 import { Future, onCancel, trackCallbacks } from './futures.js';
 import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
 import { cpuCount } from './base/context.js';
 import { checkArgs, checkCount, checkOptionalTask } from './options.js';
 import { normalizeTimeout } from './base/timeout.js';
-import { CHUNK, HANDLES, STAR } from './engine/engine.js';
+import { CHUNK, HANDLES, STAR, type Job } from './engine/engine.js';
 import { quietBrokenPipes } from './base/quiet-pipes.js';
 
 /** Options of {@link Executor.map}. */
@@ -68,14 +69,10 @@ export interface ShutdownOptions {
   cancelFutures?: boolean;
 }
 
+/** A call: its future, and the engine's job for it. */
 interface WorkItem {
   future: Future<any>;
-  spec: TaskSpec;
-  args: unknown;
-  flags: number;
-  signal?: AbortSignal;
-  /** Buffers marked with move(): transferred to a thread worker. */
-  transfer?: ArrayBuffer[];
+  job: Job;
 }
 
 /** Options of {@link Executor.run}. */
@@ -126,9 +123,8 @@ function* zip(iterables: Iterable<unknown>[]): Generator<unknown[]> {
 export abstract class Executor {
   readonly #settings: Settings;
   #engine: TinypoolEngine | null = null;
-  /** Insertion-ordered, so it is the FIFO; a cancelled item is deleted from anywhere in O(1). */
-  readonly #queue = new Set<WorkItem>();
-  readonly #running = new Set<WorkItem>();
+  /** Calls submitted and not done: queued in the engine, or running. */
+  readonly #items = new Set<WorkItem>();
   #shutdown = false;
   #closed = false;
   #broken: string | null = null;
@@ -202,28 +198,24 @@ export abstract class Executor {
       return future;
     }
     const transfer = this.#settings.runtime === 'thread' ? movedBuffers(args) : undefined;
-    const item: WorkItem = { future, spec, args: enc.value, flags: enc.found ? flags | HANDLES : flags, signal, transfer };
-    this.#queue.add(item);
-    future[onCancel] = () => {
-      // Only a queued future can be cancelled: drop it and tell wait()/asCompleted() at once.
-      this.#queue.delete(item);
-      future.setRunningOrNotifyCancel();
-      this.#closeWhenDrained();
+    // the engine sends it when a worker is free (a signal drops it while queued, stops it while running)
+    const job: Job = {
+      spec, args: enc.value, flags: enc.found ? flags | HANDLES : flags, signal,
+      transfer, // buffers marked with move(): transferred to a thread worker
+      onAdmit: () => {
+        if (!future.done()) future.setRunningOrNotifyCancel(); // (a broken executor already failed it)
+      },
+      settle: (ok, value) => this.#settle(item, ok, value),
     };
-    if (signal) {
-      const abort = () => {
-        if (!this.#queue.delete(item)) return; // running: the engine stops it
-        future.setRunningOrNotifyCancel();
-        future.setException(abortedBy(signal));
-        this.#closeWhenDrained();
-      };
-      if (signal.aborted) abort();
-      else {
-        signal.addEventListener('abort', abort, { once: true });
-        future.addDoneCallback(() => signal.removeEventListener('abort', abort));
-      }
-    }
-    this.#feed();
+    const item: WorkItem = { future, job };
+    this.#items.add(item);
+    future[onCancel] = () => {
+      // Only a queued future can be cancelled: the engine drops it; wait()/asCompleted() are told at once.
+      this.#items.delete(item);
+      this.#engine?.withdraw(job);
+      future.setRunningOrNotifyCancel();
+    };
+    this.#engineOrStart().submit(job);
     return future;
   }
 
@@ -241,28 +233,14 @@ export abstract class Executor {
       processes: maxWorkers, maxTasksPerChild, initializer, runtime, namePrefix,
       env: options.env, execArgv: options.execArgv, resourceLimits: options.resourceLimits,
       onWorkerLost: (error) => this.#workerLost(error),
+      maxSent: maxWorkers + this.#settings.extraQueued,
     });
     return this.#engine;
   }
 
-  /** Hands queued calls to the engine while it holds fewer than the bound. */
-  #feed(): void {
-    const limit = this.#settings.maxWorkers + this.#settings.extraQueued;
-    while (this.#running.size < limit && this.#queue.size > 0 && this.#broken === null) {
-      const item: WorkItem = this.#queue.values().next().value!;
-      this.#queue.delete(item);
-      if (!item.future.setRunningOrNotifyCancel()) continue;
-      this.#running.add(item);
-      this.#engineOrStart().submit({
-        spec: item.spec, args: item.args, flags: item.flags, signal: item.signal, transfer: item.transfer,
-        settle: (ok, value) => this.#settle(item, ok, value),
-      });
-    }
-    this.#closeWhenDrained();
-  }
-
   #settle(item: WorkItem, ok: boolean, value: unknown): void {
-    if (!this.#running.delete(item)) return; // already failed by #breakExecutor
+    if (!this.#items.delete(item)) return; // already failed by #breakExecutor
+    if (!item.future.running()) item.future.setRunningOrNotifyCancel(); // dropped while queued (its signal)
     if (!ok && this.#breaks(value)) {
       const err = value instanceof BrokenPoolError ? value : new BrokenPoolError(undefined, { cause: value });
       this.#breakExecutor(err, item);
@@ -270,7 +248,6 @@ export abstract class Executor {
     }
     if (ok) item.future.setResult(value);
     else item.future.setException(value);
-    this.#feed();
   }
 
   /** A dead process worker, or any worker whose initializer failed, breaks the executor (as in Python). */
@@ -290,17 +267,16 @@ export abstract class Executor {
       ? err.message
       : 'A child process terminated abruptly, the process pool is not usable anymore';
     first?.future.setException(err);
-    const rest = [...this.#running, ...this.#queue];
-    this.#running.clear();
-    this.#queue.clear();
+    const rest = [...this.#items];
+    this.#items.clear();
     for (const item of rest) item.future.setException(err);
     void this.#engine?.terminate(err);
     this.#closeWhenDrained();
   }
 
-  /** After shutdown, once nothing is left to feed, let the workers finish and exit. */
+  /** After shutdown: the engine runs what it holds, then lets the workers exit. */
   #closeWhenDrained(): void {
-    if (!this.#shutdown || this.#closed || this.#queue.size > 0) return;
+    if (!this.#shutdown || this.#closed) return;
     this.#closed = true;
     this.#engine?.close();
     this.#resolveClosed();
@@ -368,7 +344,7 @@ export abstract class Executor {
     if (typeof options !== 'object' || options === null) throw new TypeError('shutdown() options must be an object');
     const { wait = true, cancelFutures = false } = options;
     this.#shutdown = true;
-    if (cancelFutures) for (const item of [...this.#queue]) item.future.cancel();
+    if (cancelFutures) for (const item of [...this.#items]) item.future.cancel(); // running ones refuse
     this.#closeWhenDrained();
     if (!wait) return;
     await this.#whenClosed;
@@ -393,8 +369,8 @@ export abstract class Executor {
       }
     }
     const err = new BrokenPoolError(`A child process was stopped by ${signal === 'SIGKILL' ? 'kill_workers()' : 'terminate_workers()'}; the process pool is not usable anymore`);
-    const running = [...this.#running];
-    this.#running.clear();
+    const running = [...this.#items]; // the queued ones were cancelled
+    this.#items.clear();
     for (const item of running) item.future.setException(err);
     await engine.terminate(err);
   }
@@ -429,17 +405,7 @@ function lazyResults(calls: Generator<Future<any>>, buffersize: number, deadline
     try {
       while (ahead.length > 0) {
         submitNext();
-        const f = ahead.shift()!;
-        const left = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
-        let value: unknown;
-        try {
-          value = await f.result(left);
-        } catch (err) {
-          f.cancel();
-          throw err;
-        }
-        if (chunked) yield* value as unknown[];
-        else yield value;
+        yield* resultOf(ahead.shift()!, deadline, chunked);
       }
     } finally {
       for (const f of ahead) f.cancel();
@@ -448,22 +414,26 @@ function lazyResults(calls: Generator<Future<any>>, buffersize: number, deadline
   })();
 }
 
+/** One step of map(): the result of `f` (a chunk's items, one by one), waited for until `deadline`; on failure `f` is cancelled. */
+async function* resultOf(f: Future<any>, deadline: number | undefined, chunked: boolean): AsyncGenerator<any, void, undefined> {
+  const left = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
+  let value: unknown;
+  try {
+    value = await f.result(left);
+  } catch (err) {
+    f.cancel();
+    throw err;
+  }
+  if (chunked) yield* value as unknown[];
+  else yield value;
+}
+
 /** The results of map(): waits for each future in turn; on error, timeout or early exit, cancels the rest. */
 async function* results(futures: Future<any>[], deadline: number | undefined, chunked: boolean): AsyncGenerator<any, void, undefined> {
   let i = 0;
   try {
     for (; i < futures.length; i++) {
-      const f = futures[i];
-      const left = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
-      let value: unknown;
-      try {
-        value = await f.result(left);
-      } catch (err) {
-        f.cancel();
-        throw err;
-      }
-      if (chunked) yield* value as unknown[];
-      else yield value;
+      yield* resultOf(futures[i], deadline, chunked);
     }
   } finally {
     for (; i < futures.length; i++) futures[i].cancel();

@@ -25,10 +25,8 @@ import { performance } from 'node:perf_hooks';
 import { errorFromWire } from '../base/codec/error-wire.js';
 import { decodeHandles } from '../base/codec/handles.js';
 import { abortedBy, ConnectionClosedError, TimeoutError, WorkerLostError } from '../base/errors.js';
-import { KeepAlive } from '../base/keep-alive.js';
-import { CHUNK, type Engine, type Job, type PoolStats } from '../engine/engine.js';
-import { Deque } from '../engine/deque.js';
-import { DurationHistogram } from '../engine/stats.js';
+import { type Engine, type Job, type PoolStats } from '../engine/engine.js';
+import { CoreEngine, EngineCore, type CoreJob } from '../engine/core.js';
 import {
   REFUSED, cancelChannel, cancelMessage, clientKey, decodeResults, encodeJob, jobId, jobKey, payloadKey, readFrame, resultKey, sealContext,
   type CallResult, type JobData,
@@ -37,7 +35,6 @@ import { CLIENT_ALIVE_MS, WATCH_MS, watchJobs, type WatchedJob } from './job-wat
 import { describeAddress, loadLibraries, type ClusterConnection, type Libraries } from './connection.js';
 import { Link } from './link.js';
 import { OUTAGE_MAX_MS, OutageClock } from './outage.js';
-import { SignalGroups } from '../engine/signal-groups.js';
 import { keyName, open, seal, type ClusterKeys } from './signing.js';
 
 /** Result entries read per round trip. */
@@ -91,11 +88,8 @@ export interface ClusterEngineSettings {
 }
 
 /** A call (Job, in the Engine's words): one task call, or a map chunk. */
-interface Call extends Job {
+interface Call extends CoreJob {
   seq: number;
-  submitted: number;
-  items: number;
-  done: boolean;
   /** Its result arrived (it may still be decoding): the watch must not call it lost. */
   answered?: boolean;
   /** The BullMQ job carrying it, once sent. */
@@ -118,32 +112,30 @@ interface SentJob extends WatchedJob {
 /** BullMQ's options for each job: removed from Redis once done (results travel on the client's own stream). */
 const JOB_OPTIONS = { removeOnComplete: true, removeOnFail: true } as const;
 
-export class ClusterEngine implements Engine {
+export class ClusterEngine extends CoreEngine<Call> implements Engine {
   readonly #settings: ClusterEngineSettings;
   readonly #address: string;
   readonly #clientId = randomBytes(8).toString('hex');
   readonly #resultKey: string;
   #seq = 0;
-  readonly #queue = new Deque<Call>();
-  /** Items (map chunks count theirs) of the calls in #queue that are not done. */
-  #queuedItems = 0;
+  protected readonly core: EngineCore<Call> = new EngineCore<Call>({
+    pump: () => this.#pump(),
+    abortSent: (signal, calls) => this.#abortSent(signal, calls),
+    drained: () => this.core.unsettled === 0,
+    stop: () => this.#stop(),
+    settling: (call) => this.#settling(call),
+    idle: () => this.#idle(),
+  }, { abortReason: stoppedBy });
   /** Calls sent and not settled, by number. */
   readonly #inflight = new Map<number, Call>();
   /** Jobs in Redis with calls not settled, by number. */
   readonly #jobs = new Map<number, SentJob>();
-  readonly #signals = new SignalGroups<Call>((signal, calls) => this.#abort(signal, calls));
-  readonly #keepAlive = new KeepAlive();
-  readonly #runTime = new DurationHistogram();
-  readonly #waitTime = new DurationHistogram();
   readonly #hosts = new Map<string, { pid: number; seen: number; stats: HostStats }>();
   #watchTimer: ReturnType<typeof setTimeout> | null = null;
   #watching = false;
   #noHostSince: number | null = null;
   #warnedNoHost = false;
   #warnedRefused = false;
-  #unsettled = 0;
-  #completed = 0;
-  #failed = 0;
   /** Jobs sent to Redis (each a batch of one call or more; a map chunk is one call). */
   #sent = 0;
   #libs: Libraries | null = null;
@@ -155,17 +147,13 @@ export class ClusterEngine implements Engine {
   /** The last result entry handled: reading goes on after it. */
   #lastId = '0-0';
   readonly #outage = new OutageClock(() => this.#link?.ready === true, (error) => this.#onOutage(error));
-  #pumpScheduled = false;
   #warnedForgery = false;
-  #state: 'running' | 'closing' | 'closed' | 'terminated' = 'running';
-  readonly #exited: Promise<void>;
-  #resolveExited!: () => void;
 
   constructor(settings: ClusterEngineSettings) {
+    super();
     this.#settings = settings;
     this.#address = describeAddress(settings.connection);
     this.#resultKey = resultKey(settings.queue, this.#clientId);
-    this.#exited = new Promise((resolve) => (this.#resolveExited = resolve));
   }
 
   get workerIds(): number[] {
@@ -173,16 +161,7 @@ export class ClusterEngine implements Engine {
   }
 
   stats(): PoolStats {
-    return {
-      workers: [...this.#liveHosts()].length,
-      busy: this.#inflight.size,
-      queued: this.#queuedItems,
-      completed: this.#completed,
-      failed: this.#failed,
-      batches: this.#sent,
-      runTime: this.#runTime.summary(),
-      waitTime: this.#waitTime.summary(),
-    };
+    return this.core.stats({ workers: [...this.#liveHosts()].length, busy: this.#inflight.size, batches: this.#sent });
   }
 
   /** Each host that answered this client, with what it did. */
@@ -196,37 +175,16 @@ export class ClusterEngine implements Engine {
   }
 
   submit(job: Job): void {
-    const call = job as Call;
-    call.seq = ++this.#seq;
-    call.submitted = performance.now();
-    call.items = job.flags & CHUNK ? (job.args as ArrayLike<unknown>).length : 1;
-    call.done = false;
-    if (this.#unsettled++ === 0) this.#keepAlive.hold();
-    if (job.signal) {
-      if (job.signal.aborted) return this.#finish(call, false, stoppedBy(job.signal));
-      this.#signals.add(job.signal, call);
-    }
-    this.#queue.push(call);
-    this.#queuedItems += call.items;
-    this.#schedulePump();
-  }
-
-  close(): void {
-    if (this.#state !== 'running') return;
-    this.#state = 'closing';
-    this.#maybeExit();
-  }
-
-  whenExited(): Promise<void> {
-    return this.#exited;
+    (job as Call).seq = ++this.#seq;
+    this.core.submit(job);
   }
 
   async terminate(reason: Error): Promise<void> {
-    if (this.#state === 'terminated') return this.#exited;
-    const wasOpen = this.#state !== 'closed';
-    this.#state = 'terminated';
+    if (this.core.state === 'terminated') return this.core.exited;
+    const wasOpen = this.core.state !== 'stopping';
     const sent = [...this.#jobs.values()].map((job) => job.id);
-    this.#failAll(reason);
+    this.core.terminate(reason);
+    this.#failSent(reason);
     this.#outage.stop();
     if (this.#watchTimer) clearTimeout(this.#watchTimer);
     this.#watchTimer = null;
@@ -236,25 +194,16 @@ export class ClusterEngine implements Engine {
       if (link.ready) await withTimeout(this.#withdraw(link, sent, true), 2000);
       await link.close();
     }
-    this.#finishExit();
-    return this.#exited;
+    this.core.exit();
+    return this.core.exited;
   }
 
   // ---- sending ----------------------------------------------------------------------------------------
 
-  #schedulePump(): void {
-    if (this.#pumpScheduled) return;
-    this.#pumpScheduled = true;
-    // Everything submitted in this turn of the event loop goes in one addBulk.
-    queueMicrotask(() => {
-      this.#pumpScheduled = false;
-      this.#pump();
-    });
-  }
-
+  /** Everything submitted in a turn of the event loop goes in one addBulk. */
   #pump(): void {
-    if (this.#state === 'terminated' || this.#state === 'closed') return;
-    if (this.#queuedItems === 0) return this.#maybeExit();
+    if (this.core.state === 'terminated' || this.core.state === 'stopping') return;
+    if (this.core.queuedItems === 0) return this.core.maybeStop();
     let room = this.#settings.window - this.#jobs.size;
     if (room <= 0) return;
     const link = this.#ensureLink();
@@ -262,22 +211,22 @@ export class ClusterEngine implements Engine {
     // spread what waits over the room there is (one call per job when it fits), but never more than about
     // GROUP_MS of measured work per job: long tasks gain nothing from sharing a job, and lose balance
     const byTime = this.#itemMs > 0 ? Math.max(1, Math.floor(GROUP_MS / this.#itemMs)) : MAX_JOB_ITEMS;
-    const target = Math.min(MAX_JOB_ITEMS, byTime, Math.ceil(this.#queuedItems / room));
+    const target = Math.min(MAX_JOB_ITEMS, byTime, Math.ceil(this.core.queuedItems / room));
     const entries: { name: string; data: JobData; opts: typeof JOB_OPTIONS & { jobId: string } }[] = [];
     const external: (string | Buffer)[] = [];
     const sent: SentJob[] = [];
-    while (room > 0 && this.#queuedItems > 0) {
+    while (room > 0 && this.core.queuedItems > 0) {
       const calls = this.#takeCalls(target);
       if (calls.length === 0) break;
       const job: SentJob = { seq: calls[0].seq, id: jobId(this.#clientId, calls[0].seq), calls, open: 0, added: false, sealedAt: performance.now() };
       let sealed: Buffer;
       try {
         const { bytes, refused } = encodeJob({ calls, retries: this.#settings.retries, expires: Date.now() + JOB_TTL_MS });
-        for (const [call, err] of refused) this.#finish(call as Call, false, err); // fails that call only
+        for (const [call, err] of refused) this.core.finish(call as Call, false, err); // fails that call only
         if (!bytes) continue;
         sealed = seal(this.#settings.keys, sealContext('job', this.#settings.queue, job.id), bytes);
       } catch (err) {
-        for (const call of calls) this.#finish(call, false, err);
+        for (const call of calls) this.core.finish(call, false, err);
         continue;
       }
       for (const call of calls) {
@@ -297,7 +246,7 @@ export class ClusterEngine implements Engine {
       } else data = { p: sealed.toString('base64') };
       entries.push({ name: this.#clientId, data, opts: { ...JOB_OPTIONS, jobId: job.id } });
     }
-    if (sent.length === 0) return this.#maybeExit();
+    if (sent.length === 0) return this.core.maybeStop();
     this.#sent += sent.length;
     // first that this client lives (hosts drop a dead client's jobs) and the payloads, which expire with
     // their jobs: a host that takes the job finds them
@@ -327,16 +276,12 @@ export class ClusterEngine implements Engine {
   #takeCalls(target: number): Call[] {
     const calls: Call[] = [];
     let items = 0;
-    while (this.#queue.length > 0 && items < target && calls.length < MAX_JOB_CALLS) {
-      const next = this.#queue.peek()!;
-      if (next.done) {
-        this.#queue.shift();
-        continue;
-      }
+    while (items < target && calls.length < MAX_JOB_CALLS) {
+      const next = this.core.peek();
+      if (!next) break;
       if (calls.length > 0 && (next.signal !== calls[0].signal || items + next.items > MAX_JOB_ITEMS)) break;
-      calls.push(this.#queue.shift()!);
+      calls.push(this.core.take());
       items += next.items;
-      this.#queuedItems -= next.items;
     }
     return calls;
   }
@@ -356,15 +301,14 @@ export class ClusterEngine implements Engine {
     if (Link.failed(err) || !link.ready) {
       // in line again; sent again they may group differently, under new job ids: a job that did reach
       // Redis then runs twice, and the second result is dropped
-      this.#queue.unshiftAll(live);
-      for (const call of live) this.#queuedItems += call.items;
+      this.core.requeue(live);
       if (link.ready) link.reset();
       this.#armOutage();
     } else {
       const error = new Error(`Redis at ${this.#address} refused the jobs: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-      for (const call of live) this.#finish(call, false, error);
+      for (const call of live) this.core.finish(call, false, error);
     }
-    this.#schedulePump();
+    this.core.schedule();
   }
 
   #ensureLink(): Link | null {
@@ -373,7 +317,7 @@ export class ClusterEngine implements Engine {
       this.#loadingLibs ??= loadLibraries().then(
         (libs) => {
           this.#libs = libs;
-          this.#schedulePump();
+          this.core.schedule();
         },
         (err) => {
           this.#loadingLibs = null;
@@ -382,15 +326,15 @@ export class ClusterEngine implements Engine {
       );
       return null;
     }
-    const link = new Link(this.#libs, this.#settings.connection, this.#settings.queue, () => this.#unsettled > 0 && this.#state !== 'terminated');
+    const link = new Link(this.#libs, this.#settings.connection, this.#settings.queue, () => this.core.unsettled > 0 && this.core.state !== 'terminated');
     link.on('ready', (restarted) => this.#onReady(link, restarted));
     link.on('down', (error) => {
-      if (this.#link === link && this.#unsettled > 0) this.#outage.failed(error);
+      if (this.#link === link && this.core.unsettled > 0) this.#outage.failed(error);
     });
     link.on('end', () => {
       if (this.#link !== link) return;
       this.#link = null;
-      if (this.#unsettled > 0) this.#schedulePump(); // work came while it gave up: a new link
+      if (this.core.unsettled > 0) this.core.schedule(); // work came while it gave up: a new link
     });
     this.#link = link;
     link.start();
@@ -403,28 +347,31 @@ export class ClusterEngine implements Engine {
     if (restarted) this.#lastId = '0-0';
     if (restarted && this.#inflight.size > 0) {
       const error = new ConnectionClosedError(`Redis at ${this.#address} restarted: the tasks that were in it are lost`);
-      for (const call of [...this.#inflight.values()]) this.#finish(call, false, error);
+      for (const call of [...this.#inflight.values()]) this.core.finish(call, false, error);
     }
-    this.#schedulePump();
+    this.core.schedule();
     this.#startReading(link);
   }
 
   /** Pending calls wait for Redis while the outage clock runs (outage.ts); nothing pending, no clock. */
   #armOutage(): void {
-    if (this.#unsettled > 0) this.#outage.start();
+    if (this.core.unsettled > 0) this.#outage.start();
   }
 
   #onOutage(error: Error | null): void {
-    if (this.#unsettled === 0) return;
+    if (this.core.unsettled === 0) return;
     const seconds = OUTAGE_MAX_MS / 1000;
     const cause = error?.message ?? (this.#link?.connectedNotReady ? `connected, but it did not answer within ${seconds} s` : `no connection within ${seconds} s`);
     this.#failAll(new ConnectionClosedError(`cannot reach Redis at ${this.#address} (${cause})`));
   }
 
   #failAll(error: unknown): void {
-    for (const call of this.#queue.drain()) this.#finish(call, false, error);
-    this.#queuedItems = 0;
-    for (const call of [...this.#inflight.values()]) this.#finish(call, false, error);
+    this.core.failQueued(error);
+    this.#failSent(error);
+  }
+
+  #failSent(error: unknown): void {
+    for (const call of [...this.#inflight.values()]) this.core.finish(call, false, error);
   }
 
   // ---- receiving --------------------------------------------------------------------------------------
@@ -486,7 +433,7 @@ export class ClusterEngine implements Engine {
     if (batch.itemMs > 0) this.#itemMs = this.#itemMs === 0 ? batch.itemMs : this.#itemMs * 0.8 + batch.itemMs * 0.2;
     for (const failure of batch.jobs ?? []) {
       const error = errorFromWire(failure.error);
-      for (const call of this.#jobs.get(failure.job)?.calls ?? []) if (!call.answered) this.#finish(call, false, error);
+      for (const call of this.#jobs.get(failure.job)?.calls ?? []) if (!call.answered) this.core.finish(call, false, error);
     }
     for (const result of batch.results) this.#onResult(result, now, host.stats);
   }
@@ -497,17 +444,17 @@ export class ClusterEngine implements Engine {
     call.answered = true;
     host.completed += call.items;
     if (!result.ok) host.failed += call.items;
-    this.#runTime.record(result.run / call.items, call.items);
-    this.#waitTime.record(Math.max(0, now - call.submitted - result.run) / call.items, call.items);
-    if (!result.ok) this.#finish(call, false, errorFromWire(result.error!));
-    else if (result.handles) decodeHandles(result.value).then((v) => this.#finish(call, true, v), (e) => this.#finish(call, false, e));
-    else this.#finish(call, true, result.value);
+    this.core.runTime.record(result.run / call.items, call.items);
+    this.core.waitTime.record(Math.max(0, now - call.submitted - result.run) / call.items, call.items);
+    if (!result.ok) this.core.finish(call, false, errorFromWire(result.error!));
+    else if (result.handles) decodeHandles(result.value).then((v) => this.core.finish(call, true, v), (e) => this.core.finish(call, false, e));
+    else this.core.finish(call, true, result.value);
   }
 
   // ---- watching jobs in Redis (job-watch.ts) ------------------------------------------------------------
 
   #startWatching(): void {
-    if (this.#watchTimer || this.#state === 'terminated') return;
+    if (this.#watchTimer || this.core.state === 'terminated') return;
     this.#watchTimer = setTimeout(() => void this.#watch(), WATCH_MS);
     this.#watchTimer.unref(); // pending calls keep the program alive, not this
   }
@@ -515,8 +462,8 @@ export class ClusterEngine implements Engine {
   async #watch(): Promise<void> {
     this.#watchTimer = null;
     const link = this.#link;
-    if (this.#watching || this.#unsettled === 0 || this.#state === 'terminated') return;
-    if (!link?.ready || this.#jobs.size === 0) return void (this.#unsettled > 0 && this.#startWatching());
+    if (this.#watching || this.core.unsettled === 0 || this.core.state === 'terminated') return;
+    if (!link?.ready || this.#jobs.size === 0) return void (this.core.unsettled > 0 && this.#startWatching());
     this.#watching = true;
     try {
       const jobs = [...this.#jobs.values()];
@@ -539,14 +486,14 @@ export class ClusterEngine implements Engine {
       // the link failed: the outage clock deals with that; look again next time
     } finally {
       this.#watching = false;
-      if (this.#unsettled > 0) this.#startWatching();
+      if (this.core.unsettled > 0) this.#startWatching();
     }
   }
 
   /** A job lost in Redis: its calls not answered yet fail with `error`. */
   #lose(job: SentJob, error: Error): void {
     if (this.#jobs.get(job.seq) !== job) return;
-    for (const call of job.calls) if (!call.answered) this.#finish(call, false, error);
+    for (const call of job.calls) if (!call.answered) this.core.finish(call, false, error);
   }
 
   /**
@@ -565,10 +512,8 @@ export class ClusterEngine implements Engine {
         for (const call of again) {
           this.#inflight.delete(call.seq);
           call.job = undefined;
-          this.#queuedItems += call.items;
         }
-        this.#queue.unshiftAll(again);
-        this.#schedulePump();
+        this.core.requeue(again);
       }, () => (job.renewing = false));
     }
   }
@@ -583,7 +528,7 @@ export class ClusterEngine implements Engine {
     if (this.#warnedNoHost || performance.now() - this.#noHostSince < NO_HOST_WARN_MS) return;
     this.#warnedNoHost = true;
     process.emitWarning(
-      `no worker host serves queue '${this.#settings.queue}' at ${this.#address}: ${this.#unsettled} calls are waiting ` +
+      `no worker host serves queue '${this.#settings.queue}' at ${this.#address}: ${this.core.unsettled} calls are waiting ` +
       `(start \`multiproc worker --queue ${this.#settings.queue}\`, or give calls a timeout)`,
       'MultiprocClusterWarning',
     );
@@ -591,28 +536,18 @@ export class ClusterEngine implements Engine {
 
   // ---- settling, cancelling, stopping ---------------------------------------------------------------------
 
-  #finish(call: Call, ok: boolean, value: unknown): void {
-    if (call.done) return;
-    call.done = true;
+  /** A call settles: it no longer holds its job's place in the window. */
+  #settling(call: Call): void {
     const job = call.job;
     if (job) {
       this.#inflight.delete(call.seq);
       if (--job.open === 0) this.#jobs.delete(job.seq);
     }
-    if (call.signal) this.#signals.delete(call.signal, call);
-    this.#completed += call.items;
-    if (!ok) this.#failed += call.items;
-    try {
-      call.settle(ok, value);
-    } finally {
-      if (--this.#unsettled === 0) this.#idle();
-      this.#schedulePump();
-    }
+    this.core.schedule();
   }
 
   /** Nothing pending: the program may end, and the result stream goes (a late duplicate recreates it, expiring). */
   #idle(): void {
-    this.#keepAlive.release();
     const link = this.#link;
     if (link?.ready) {
       link.cmd.del(this.#resultKey).catch(() => {});
@@ -620,14 +555,11 @@ export class ClusterEngine implements Engine {
     }
   }
 
-  /** A signal fired: its calls reject; their jobs (which hold only calls of this signal) are withdrawn. */
-  #abort(signal: AbortSignal, calls: Call[]): void {
+  /** A signal fired: its sent calls reject; their jobs (which hold only calls of this signal) are withdrawn. */
+  #abortSent(signal: AbortSignal, calls: Call[]): void {
     const sent = new Set<string>();
     for (const call of calls) if (call.job) sent.add(call.job.id);
-    for (const call of calls) {
-      if (!call.job && !call.done) this.#queuedItems -= call.items;
-      this.#finish(call, false, stoppedBy(signal));
-    }
+    for (const call of calls) this.core.finish(call, false, stoppedBy(signal), 'aborted');
     if (sent.size > 0 && this.#link?.ready) void this.#withdraw(this.#link, [...sent], false);
   }
 
@@ -645,20 +577,14 @@ export class ClusterEngine implements Engine {
     await Promise.all(work);
   }
 
-  #maybeExit(): void {
-    if (this.#state !== 'closing' || this.#unsettled > 0) return;
-    this.#state = 'closed';
+  /** After close(), once every call settled. */
+  #stop(): void {
     const link = this.#link;
     this.#link = null;
     this.#outage.stop();
     if (this.#watchTimer) clearTimeout(this.#watchTimer);
     this.#watchTimer = null;
-    void (link ? this.#keepAlive.during(link.close()) : Promise.resolve()).then(() => this.#finishExit());
-  }
-
-  #finishExit(): void {
-    this.#signals.clear();
-    this.#resolveExited();
+    void (link ? this.core.keepAlive.during(link.close()) : Promise.resolve()).then(() => this.core.exit());
   }
 }
 

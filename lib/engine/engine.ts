@@ -24,6 +24,11 @@ export interface Job {
   /** Buffers marked with move() in `args`: transferred to a thread worker instead of copied. */
   transfer?: ArrayBuffer[];
   /**
+   * Called when the job enters the engine's window of `maxSent` jobs (at once when there is room): from
+   * then on it goes to a worker as soon as one is free. An executor's future turns running then.
+   */
+  onAdmit?(): void;
+  /**
    * Called exactly once with the outcome: the call's result, or a chunk's results (an ArrayLike:
    * an Array, or a Float64Array when flags & PACKED came back), or the error.
    */
@@ -49,13 +54,13 @@ export interface PoolStats {
    * Tasks submitted so far (a map chunk counts its items). Once they have all settled,
    * `completed + failed + aborted === submitted`: each is counted once, in one of the three.
    */
-  submitted?: number;
+  submitted: number;
   /** Tasks that returned a result. */
   completed: number;
   /** Tasks that failed: threw, died with their worker, could not be sent, or were stopped by terminate(). */
   failed: number;
   /** Tasks cancelled through their AbortSignal, queued or running. */
-  aborted?: number;
+  aborted: number;
   /** Batches sent to workers so far (tinypool runs, cluster jobs): `completed / batches` is how much batching saved. */
   batches: number;
   /** Time a task ran in its worker. */
@@ -74,6 +79,11 @@ export interface Engine {
    * loop left early drops its read-ahead this way.) Optional: an engine without it lets them run.
    */
   dropQueued?(signal: AbortSignal, reason: Error): void;
+  /**
+   * Takes back a job not yet sent to a worker: it will not run and `settle` is not called (a cancelled
+   * future). False once it was sent or settled. Optional: an engine without it lets the job run.
+   */
+  withdraw?(job: Job): boolean;
   /** Stops every worker now; every job not yet settled settles with `reason`. */
   terminate(reason: Error): Promise<void>;
   /** Resolves once every worker has exited (after close or terminate). */

@@ -19,4 +19,9 @@ export interface EngineSettings {
    * ProcessPoolExecutor needs it: Python breaks the executor even when an idle worker dies.
    */
   onWorkerLost?: (error: WorkerLostError) => void;
+  /**
+   * Jobs admitted at once, sent or next in line (default: all). The executors bound it, as Python
+   * bounds its call queue, so that what waits beyond it stays cancellable.
+   */
+  maxSent?: number;
 }

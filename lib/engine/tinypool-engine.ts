@@ -15,18 +15,15 @@ import { performance } from 'node:perf_hooks';
 import Tinypool from 'tinypool';
 import { errorFromWire } from '../base/codec/error-wire.js';
 import { decodeHandles } from '../base/codec/handles.js';
-import { AbortError, abortedBy, SerializationError, WorkerLostError } from '../base/errors.js';
-import { KeepAlive } from '../base/keep-alive.js';
+import { abortedBy, SerializationError, WorkerLostError } from '../base/errors.js';
 import { forgetChild, reapWithParent } from '../base/reaper.js';
 import type { TaskSpec } from '../base/task.js';
 import { workerGone } from '../base/worker-hooks.js';
 import {
   FAILED, NOTE, OK_HANDLES, OK_PACKED, type Batch, type BatchReply, type BatchTasks, type Control, type Note, type ResultRun, type WorkerConfig,
 } from '../protocol/messages.js';
-import { CHUNK, PACKED, type Engine, type Job, type PoolStats } from './engine.js';
-import { Deque } from './deque.js';
-import { SignalGroups } from './signal-groups.js';
-import { DurationHistogram, TaskCounts } from './stats.js';
+import { PACKED, type Engine, type Job, type PoolStats } from './engine.js';
+import { CoreEngine, EngineCore, type CoreJob } from './core.js';
 import { WatchedWorker } from './worker-watch.js';
 import { createTinypool } from './tinypool-setup.js';
 import type { EngineSettings } from './settings.js';
@@ -46,13 +43,7 @@ const PROGRESS_SLOTS = 4096;
 const CLOSE_GRACE_MS = 5000;
 
 
-interface QueuedJob extends Job {
-  /** performance.now() at submission. */
-  submitted: number;
-  /** Items it stands for in the stats (a chunk counts its items). */
-  items: number;
-  done: boolean;
-}
+type QueuedJob = CoreJob;
 
 interface Flight {
   id: number;
@@ -72,41 +63,34 @@ interface Flight {
 
 let poolCounter = 0;
 
-export class TinypoolEngine implements Engine {
+export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
   readonly #settings: EngineSettings;
   readonly #tp: Tinypool;
-  readonly #queue = new Deque<QueuedJob>();
-  #queued = 0;
+  protected readonly core: EngineCore<QueuedJob>;
   readonly #inflight = new Map<number, Flight>();
   readonly #workers = new Map<number, WatchedWorker>();
   readonly #watched = new WeakSet<object>();
-  // one 'abort' listener per signal: queued jobs are dropped; runs in flight are stopped by tinypool
-  readonly #signals = new SignalGroups<QueuedJob>((signal, jobs) => this.#onAbort(signal, jobs));
-  readonly #keepAlive = new KeepAlive();
   readonly #sizing: BatchSizing;
-  readonly #runTime = new DurationHistogram();
-  readonly #waitTime = new DurationHistogram();
   readonly #control: Int32Array;
   readonly #progress: Int32Array | undefined;
   readonly #channel: BroadcastChannel | null;
   readonly #channelName: string;
-  #unsettled = 0;
-  readonly #counts = new TaskCounts();
   #nextBatch = 1;
   #workerNumber = 0;
   #slowFlights = 0;
   #startupFailures = 0;
   #startupError: WorkerLostError | null = null;
-  #pumpScheduled = false;
-  #tickTime = -1;
-  #state: 'running' | 'closing' | 'stopping' | 'terminated' = 'running';
-  readonly #exited: Promise<void>;
-  #resolveExited!: () => void;
 
   constructor(settings: EngineSettings) {
+    super();
     this.#settings = settings;
+    this.core = new EngineCore<QueuedJob>({
+      pump: () => this.#pump(),
+      abortSent: (signal) => this.#abortSent(signal),
+      drained: () => this.#inflight.size === 0,
+      stop: () => this.#stop(),
+    }, { maxSent: settings.maxSent });
     this.#sizing = new BatchSizing(settings.processes, settings.maxTasksPerChild);
-    this.#exited = new Promise((resolve) => (this.#resolveExited = resolve));
     // [0]: worker-name counter (threads), [1]: 1 once the pool is closing
     this.#control = new Int32Array(new SharedArrayBuffer(8));
     this.#channelName = `multiproc:${process.pid}:${++poolCounter}:${Math.random().toString(36).slice(2)}`;
@@ -140,99 +124,45 @@ export class TinypoolEngine implements Engine {
 
   stats(): PoolStats {
     const workers = this.#workers.size;
-    return {
-      workers,
-      busy: Math.min(workers, this.#inflight.size),
-      queued: this.#queued,
-      submitted: this.#counts.submitted,
-      completed: this.#counts.completed,
-      failed: this.#counts.failed,
-      aborted: this.#counts.aborted,
-      batches: this.#nextBatch - 1,
-      runTime: this.#runTime.summary(),
-      waitTime: this.#waitTime.summary(),
-    };
+    return this.core.stats({ workers, busy: Math.min(workers, this.#inflight.size), batches: this.#nextBatch - 1 });
   }
 
   submit(job: Job): void {
-    const queued = job as QueuedJob;
-    // one clock read per turn of the event loop: jobs submitted together were submitted at the same time
-    if (this.#tickTime < 0) this.#tickTime = performance.now();
-    queued.submitted = this.#tickTime;
-    queued.items = job.flags & CHUNK ? (job.args as ArrayLike<unknown>).length : 1;
-    queued.done = false;
-    this.#counts.submitted += queued.items;
-    if (this.#unsettled++ === 0) this.#keepAlive.hold();
-    if (job.signal) {
-      if (job.signal.aborted) {
-        this.#finish(queued, false, abortedBy(job.signal));
-        return;
-      }
-      this.#signals.add(job.signal, queued);
-    }
-    this.#queue.push(queued);
-    this.#queued++;
+    if (!this.core.submit(job)) return;
     if (this.#startupFailures >= MAX_STARTUP_FAILURES) this.#startupFailures = MAX_STARTUP_FAILURES - 1; // one more try
-    this.#schedulePump();
-  }
-
-  close(): void {
-    if (this.#state !== 'running') return;
-    this.#state = 'closing';
-    this.#maybeStop();
-  }
-
-  whenExited(): Promise<void> {
-    return this.#exited;
   }
 
   async terminate(reason: Error): Promise<void> {
-    if (this.#state === 'terminated') return this.#exited;
-    this.#state = 'terminated';
-    for (const job of this.#queue.drain()) this.#finish(job, false, reason);
-    this.#queued = 0;
-    for (const flight of this.#inflight.values()) for (const job of flight.jobs) this.#finish(job, false, reason);
+    if (!this.core.terminate(reason)) return this.core.exited;
+    for (const flight of this.#inflight.values()) for (const job of flight.jobs) this.core.finish(job, false, reason);
     this.#inflight.clear();
     await this.#destroy();
-    return this.#exited;
+    return this.core.exited;
   }
 
   // ---- dispatch ---------------------------------------------------------------------------------
 
-  #schedulePump(): void {
-    if (this.#pumpScheduled) return;
-    this.#pumpScheduled = true;
-    // Everything submitted in this turn of the event loop can share batches.
-    queueMicrotask(() => {
-      this.#pumpScheduled = false;
-      this.#tickTime = -1;
-      this.#pump();
-    });
-  }
-
   #pump(): void {
-    if (this.#state === 'terminated' || this.#state === 'stopping') return;
-    while (this.#queued > 0 && this.#inflight.size < this.#sizing.limit(this.#queued, this.#slowFlights)) {
-      const jobs = this.#takeBatch(this.#sizing.size(this.#queued));
-      if (jobs.length > 0) this.#dispatch(jobs);
+    const core = this.core;
+    if (core.state === 'terminated' || core.state === 'stopping') return;
+    while (core.queuedJobs > 0 && this.#inflight.size < this.#sizing.limit(core.queuedJobs, this.#slowFlights)) {
+      const jobs = this.#takeBatch(this.#sizing.size(core.queuedJobs));
+      if (jobs.length === 0) break; // as many out as settings.maxSent allows
+      this.#dispatch(jobs);
     }
-    this.#maybeStop();
+    core.maybeStop();
   }
 
   /** Up to `size` queued jobs; jobs with a signal go only with jobs of the same signal (one abort stops them all). */
   #takeBatch(size: number): QueuedJob[] {
     const jobs: QueuedJob[] = [];
     let signal: AbortSignal | undefined;
-    while (jobs.length < size && this.#queue.length > 0) {
-      const next = this.#queue.peek()!;
-      if (next.done) {
-        this.#queue.shift();
-        continue;
-      }
+    while (jobs.length < size) {
+      const next = this.core.peek();
+      if (!next) break;
       if (jobs.length > 0 && (next.signal !== signal || next.transfer)) break;
       signal = next.signal;
-      jobs.push(this.#queue.shift()!);
-      this.#queued--;
+      jobs.push(this.core.take());
       if (next.transfer) break; // moved buffers travel alone: a batch hands back only what it did not start
     }
     return jobs;
@@ -261,7 +191,7 @@ export class TinypoolEngine implements Engine {
       waited += job.submitted * job.items;
       items += job.items;
     }
-    this.#waitTime.record(performance.now() - waited / items, items); // the batch's mean wait, once
+    this.core.waitTime.record(performance.now() - waited / items, items); // the batch's mean wait, once
     const batch: Batch = { b: flight.id, specs, t: tasks };
     const transferList = jobs.length === 1 ? jobs[0].transfer : undefined;
     if (transferList) {
@@ -295,23 +225,16 @@ export class TinypoolEngine implements Engine {
       const where = unsendablePath(job, target);
       if (where) {
         refused++;
-        this.#finish(job, false, new SerializationError(`cannot send to a ${target} worker: ${where}`, where.split(':')[0]));
+        this.core.finish(job, false, new SerializationError(`cannot send to a ${target} worker: ${where}`, where.split(':')[0]));
       } else again.push(job);
     }
     if (refused === 0) {
       // nothing found by our walk: refuse them all with what the serializer said, rather than loop
       const message = (cause as Error)?.message ?? String(cause);
-      for (const job of again) this.#finish(job, false, new SerializationError(`cannot send the task to a ${target} worker: ${message}`));
+      for (const job of again) this.core.finish(job, false, new SerializationError(`cannot send the task to a ${target} worker: ${message}`));
       return;
     }
-    this.#requeue(again);
-  }
-
-  #requeue(jobs: QueuedJob[]): void {
-    const live = jobs.filter((job) => !job.done);
-    this.#queue.unshiftAll(live);
-    this.#queued += live.length;
-    this.#schedulePump();
+    this.core.requeue(again);
   }
 
   // ---- replies, notes, failures ------------------------------------------------------------------
@@ -376,11 +299,11 @@ export class TinypoolEngine implements Engine {
           job.args = args[i];
           job.transfer = allBuffers(args[i]);
         } else if (!job.done) {
-          this.#finish(job, false, new WorkerLostError('the worker the task was sent to was lost before it started the task, with the buffers moved to it'));
+          this.core.finish(job, false, new WorkerLostError('the worker the task was sent to was lost before it started the task, with the buffers moved to it'));
         }
       }
     }
-    this.#requeue(back);
+    this.core.requeue(back);
   }
 
   /** Settles the jobs of a result run, once the worker's output written before it has been printed. */
@@ -390,16 +313,16 @@ export class TinypoolEngine implements Engine {
     const jobs = flight.jobs.slice(run.from, run.from + count);
     let items = 0;
     for (const job of jobs) items += job.items;
-    if (busy > 0) this.#runTime.record(busy / items, items);
+    if (busy > 0) this.core.runTime.record(busy / items, items);
     const settleAll = () => {
       for (let i = 0; i < jobs.length; i++) {
         const status = run.r[2 * i];
         const value = run.r[2 * i + 1];
         const job = jobs[i];
-        if (status === FAILED) this.#finish(job, false, errorFromWire(value as any));
-        else if (status === OK_HANDLES) decodeHandles(value).then((v) => this.#finish(job, true, v), (e) => this.#finish(job, false, e));
-        else if (status === OK_PACKED) this.#finish(job, true, new Float64Array(value as ArrayBuffer)); // read in place by the map
-        else this.#finish(job, true, value);
+        if (status === FAILED) this.core.finish(job, false, errorFromWire(value as any));
+        else if (status === OK_HANDLES) decodeHandles(value).then((v) => this.core.finish(job, true, v), (e) => this.core.finish(job, false, e));
+        else if (status === OK_PACKED) this.core.finish(job, true, new Float64Array(value as ArrayBuffer)); // read in place by the map
+        else this.core.finish(job, true, value);
       }
     };
     if (worker) worker.afterOutput(out, err, settleAll);
@@ -413,7 +336,7 @@ export class TinypoolEngine implements Engine {
         worker.name = `${this.#settings.namePrefix}-${number}`;
         const child = worker.handle.child!;
         child.send({ [NOTE]: 1, t: 'welcome', config: this.#config(number) }, () => {});
-        if (this.#state === 'stopping') child.send({ [NOTE]: 1, t: 'close' }, () => {});
+        if (this.core.state === 'stopping') child.send({ [NOTE]: 1, t: 'close' }, () => {});
         break;
       }
       case 'named':
@@ -458,7 +381,7 @@ export class TinypoolEngine implements Engine {
     const kind = runFailure(err);
     if (flight.signal?.aborted && kind === 'aborted') {
       this.#failFlight(flight, abortedBy(flight.signal));
-    } else if (kind === 'stopped' && this.#state !== 'terminated') {
+    } else if (kind === 'stopped' && this.core.state !== 'terminated') {
       this.#afterStoppedWorker(flight);
     } else if (kind === 'cancelled') {
       this.#failFlight(flight, this.#startupError ?? err); // tinypool's queue cancelled: its workers fail to start
@@ -524,7 +447,7 @@ export class TinypoolEngine implements Engine {
 
   /** Settles a flight's jobs with `err`. */
   #failFlight(flight: Flight, err: unknown): void {
-    for (let i = 0; i < flight.end; i++) this.#finish(flight.jobs[i], false, err);
+    for (let i = 0; i < flight.end; i++) this.core.finish(flight.jobs[i], false, err);
   }
 
   // ---- workers ------------------------------------------------------------------------------------
@@ -564,14 +487,13 @@ export class TinypoolEngine implements Engine {
     if (this.#startupFailures >= MAX_STARTUP_FAILURES) {
       const failed = new WorkerLostError(`workers of this pool fail to start: ${err.message}`, { exitCode: code, signal, cause: err.cause });
       this.#startupError = failed;
-      for (const job of this.#queue.drain()) this.#finish(job, false, failed);
-      this.#queued = 0;
+      this.core.failQueued(failed);
       this.#tp.cancelPendingTasks(); // runs waiting in tinypool for a worker that will not come
-    } else if (this.#tp.threads.length < this.#settings.processes && (this.#inflight.size > 0 || this.#queued > 0)) {
+    } else if (this.#tp.threads.length < this.#settings.processes && (this.#inflight.size > 0 || this.core.queuedJobs > 0)) {
       this.#kick();
     }
     this.#checkStopped();
-    this.#schedulePump();
+    this.core.schedule();
   }
 
   /** Starts a worker where tinypool would not by itself (after a start-up failure), and watches it. */
@@ -596,71 +518,29 @@ export class TinypoolEngine implements Engine {
 
   // ---- settling and stopping ----------------------------------------------------------------------
 
-  /** Settles a job once, and counts it once: completed, failed or aborted. */
-  /** `dropped`: never started, and not for a fault of its own (an early-left imap): counted as aborted. */
-  #finish(job: QueuedJob, ok: boolean, value: unknown, dropped = false): void {
-    if (job.done) return;
-    job.done = true;
-    if (job.signal) this.#signals.delete(job.signal, job);
-    this.#counts.settled(job.items, ok ? 'completed' : dropped || value instanceof AbortError ? 'aborted' : 'failed');
-    try {
-      job.settle(ok, value);
-    } finally {
-      if (--this.#unsettled === 0) this.#keepAlive.release();
-    }
-  }
-
-
-  #onAbort(signal: AbortSignal, jobs: QueuedJob[]): void {
+  /** A signal fired: tinypool stops its runs in flight (the core drops its queued jobs). */
+  #abortSent(signal: AbortSignal): void {
     for (const flight of this.#inflight.values()) if (flight.signal === signal) flight.controller?.abort();
     // tinypool stopped those runs' workers and started replacements: watch them now, before a child's
     // first message (its hello) can arrive, or it would never be configured and its batches would hang
     this.#adoptNew();
-    for (const job of jobs) {
-      if (this.#isInFlight(job)) continue;
-      if (!job.done) this.#queued--;
-      this.#finish(job, false, abortedBy(signal));
-    }
-    this.#maybeStop();
-  }
-
-  dropQueued(signal: AbortSignal, reason: Error): void {
-    for (const job of this.#signals.members(signal)) {
-      if (job.done || this.#isInFlight(job)) continue;
-      this.#queued--;
-      this.#finish(job, false, reason, true);
-    }
-    this.#maybeStop();
-  }
-
-  #isInFlight(job: QueuedJob): boolean {
-    for (const flight of this.#inflight.values()) {
-      const i = flight.jobs.indexOf(job);
-      if (i >= 0 && i < flight.end) return true;
-    }
-    return false;
   }
 
   /**
    * After close(), once nothing is queued or running: every worker runs its exit hooks (primitives
    * flush what they hold) and says so; then tinypool stops them all.
    */
-  #maybeStop(): void {
-    if (this.#state !== 'closing' || this.#queued > 0 || this.#inflight.size > 0) return;
-    this.#state = 'stopping';
+  #stop(): void {
     Atomics.store(this.#control, 1, 1); // thread workers still starting see it
     this.#tell(null, { t: 'close' });
-    this.#keepAlive.hold(); // join() waits for the workers: keep the program alive until they are gone
     const grace = setTimeout(() => void this.#destroy(), CLOSE_GRACE_MS);
-    this.#exited.then(() => {
-      clearTimeout(grace);
-      this.#keepAlive.release();
-    });
+    // join() waits for the workers: keep the program alive until they are gone
+    void this.core.keepAlive.during(this.core.exited).then(() => clearTimeout(grace));
     this.#checkStopped();
   }
 
   #checkStopped(): void {
-    if (this.#state !== 'stopping') return;
+    if (this.core.state !== 'stopping') return;
     // Only workers holding exit hooks are waited for (and one not started yet, which may still get some).
     for (const worker of this.#workers.values()) if (!worker.flushed && !worker.gone && (worker.hasHooks || !worker.started)) return;
     void this.#destroy();
@@ -684,8 +564,7 @@ export class TinypoolEngine implements Engine {
     for (const worker of [...this.#workers.values()]) worker.flushExit();
     this.#workers.clear();
     this.#channel?.close();
-    this.#signals.clear();
-    this.#resolveExited();
+    this.core.exit();
   }
 }
 
