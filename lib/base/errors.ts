@@ -191,6 +191,16 @@ export class InvalidStateError extends MultiprocError {
   }
 }
 
+/** The text of a thrown value (its message, or the value as a string), never throwing itself. @internal */
+export function messageOf(err: unknown): string {
+  try {
+    const message = (err as { message?: unknown })?.message;
+    return typeof message === 'string' ? message : String(err);
+  } catch {
+    return 'an unreadable value';
+  }
+}
+
 /** Our error classes by name, so an error thrown in a worker comes back as the same class. */
 export const errorClasses: Record<string, new (...args: any[]) => Error> = {};
 

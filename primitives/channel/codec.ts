@@ -5,7 +5,7 @@
  */
 import { toHandle } from '../../lib/base/codec/handles.js';
 import { findUnserializable } from '../../lib/base/codec/unserializable.js';
-import { SerializationError } from '../../lib/base/errors.js';
+import { messageOf, SerializationError } from '../../lib/base/errors.js';
 import { encodeMessage, jsonExact, type Encoded } from '../../lib/base/codec/message.js';
 
 export { decodeMessage as decodeFrame, messageBytes as frameBytes, type Encoded } from '../../lib/base/codec/message.js';
@@ -60,15 +60,6 @@ function encodeChecked(value: unknown, what: string): Encoded {
 /** Deeper than this, a value is refused before structured clone (or a walk of ours) runs out of stack. */
 const MAX_DEPTH = 2000;
 const TOO_DEEP = `nested too deeply to be sent (more than ${MAX_DEPTH} levels)`;
-
-function messageOf(err: unknown): string {
-  try {
-    const message = (err as { message?: unknown })?.message;
-    return typeof message === 'string' ? message : String(err);
-  } catch {
-    return 'an unreadable value';
-  }
-}
 
 type Node = { v: unknown; seg: string; parent: Node | null; depth: number };
 const pathOf = (n: Node): string => {

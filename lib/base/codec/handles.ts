@@ -7,7 +7,7 @@
  * Only arrays and plain objects are searched, as the docs promise ("top level or nested in arrays
  * and plain objects"); copies are made only along the path to a handle.
  */
-import { SerializationError } from '../errors.js';
+import { messageOf, SerializationError } from '../errors.js';
 import { isStackOverflow, TOO_DEEP } from './too-deep.js';
 
 /** Implemented by every object that can be passed to a task or Process as a live handle. */
@@ -99,15 +99,6 @@ function deepElement(value: unknown, target: HandleTarget, root: RootPath): stri
 
 function rootName(root: RootPath): string {
   return typeof root === 'string' ? root : root(0).replace(/\[\d+\]$/, '');
-}
-
-function messageOf(err: unknown): string {
-  try {
-    const message = (err as { message?: unknown })?.message;
-    return typeof message === 'string' ? message : String(err);
-  } catch {
-    return 'an unreadable value';
-  }
 }
 
 /** Prepends `segment` to the path of a getter failure passing through this level. */

@@ -9,6 +9,7 @@ import { Stream } from 'node:stream';
 import { types } from 'node:util';
 import type { Runtime } from './handles.js';
 import { isStackOverflow, TOO_DEEP } from './too-deep.js';
+import { messageOf } from '../errors.js';
 
 /** Where the guide shows what to do instead (the main thread owns the I/O, tasks get the bytes). */
 const LIVE_OBJECTS_DOC = 'see "Sockets, streams and other live objects" in docs/guide.md';
@@ -55,15 +56,6 @@ function describeLive(value: object): string | null {
 }
 
 
-/** The text of what a getter threw, never throwing itself. */
-function thrownText(err: unknown): string {
-  try {
-    const message = (err as { message?: unknown })?.message;
-    return typeof message === 'string' ? message : String(err);
-  } catch {
-    return 'an unreadable value';
-  }
-}
 
 /**
  * Returns `path: what` for the first value below `root` that cannot cross, or null. Never throws: a
@@ -74,7 +66,7 @@ export function findUnserializable(root: unknown, rootPath: string, target: Runt
     return walkUnserializable(root, rootPath, target);
   } catch (err) {
     if (isStackOverflow(err)) return `${rootPath}: ${TOO_DEEP}`;
-    return `${rootPath}: ${thrownText(err)}`; // a Proxy whose traps throw
+    return `${rootPath}: ${messageOf(err)}`; // a Proxy whose traps throw
   }
 }
 
@@ -108,7 +100,7 @@ function walkUnserializable(root: unknown, rootPath: string, target: Runtime): s
         try {
           item = (value as any)[key];
         } catch (err) {
-          return `${path}.${key}: its getter threw: ${thrownText(err)}`;
+          return `${path}.${key}: its getter threw: ${messageOf(err)}`;
         }
         const hit = walk(item, `${path}.${key}`);
         if (hit) return hit;
