@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { isReadyMessage, isServing, newWorkers, runFailure, startWorker, type TinypoolLike, type WorkerHandle } from '../lib/engine/tinypool-adapter.js';
-import { fixture } from './helpers/runtimes.js';
+import { fixture, within } from './helpers/runtimes.js';
 
 type Runtime = 'worker_threads' | 'child_process';
 const handler = fixture('tinypool-contract-handler.mjs');
@@ -42,11 +42,6 @@ function pool(runtime: Runtime, options: Record<string, unknown> = {}) {
   return tp;
 }
 
-function within<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
-  let timer: ReturnType<typeof setTimeout>;
-  const late = new Promise<'pending'>((r) => (timer = setTimeout(() => r('pending'), ms)));
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
 
 /** Fails with the touch's name when `ok` is false. */
 function contract(touch: string, ok: boolean, detail = ''): void {

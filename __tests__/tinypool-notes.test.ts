@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Tinypool from 'tinypool';
 import { Pool, PoolStateError, WorkerLostError, task } from '../lib/index.js';
-import { fixture } from './helpers/runtimes.js';
+import { fixture, within } from './helpers/runtimes.js';
 import { spawnSync } from 'node:child_process';
 
 const handler = fixture('bare-handler.mjs');
@@ -20,12 +20,6 @@ function bare(runtime: 'worker_threads' | 'child_process', options: Record<strin
   return tp;
 }
 
-/** Settles with 'pending' if `p` has not settled after `ms`. */
-function within<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
-  let timer: ReturnType<typeof setTimeout>;
-  const late = new Promise<'pending'>((r) => (timer = setTimeout(() => r('pending'), ms)));
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
 
 // tinypool's destroy() waits for each worker's 'exit', forever for a thread that already exited (#4)
 afterEach(async () => {

@@ -8,6 +8,13 @@ export function fixture(name: string): string {
   return new URL(`../fixtures/${name}`, import.meta.url).href;
 }
 
+/** Settles with 'pending' if `p` has not settled after `ms`. */
+export function within<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
+  let timer: ReturnType<typeof setTimeout>;
+  const late = new Promise<'pending'>((r) => (timer = setTimeout(() => r('pending'), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 /** Resolves after `ms`; only for letting time pass in timeout tests, never for ordering. */
 export function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
