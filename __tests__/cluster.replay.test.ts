@@ -103,7 +103,15 @@ test('a dead client leaves what expires: its payloads and liveness key have a TT
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   try {
-    await until(async () => (await attacker.llen('multiproc:leftover:wait')) === 2, 60_000, 'the jobs');
+    // the client has sent its jobs and set their entries' expiry (a separate round trip after BullMQ's
+    // add: a client killed between the two leaves entries without one, until a host finds the client
+    // dead and drops them)
+    await until(async () => {
+      const ids = await attacker.lrange('multiproc:leftover:wait', 0, -1);
+      if (ids.length !== 2) return false;
+      const ttls = await Promise.all(ids.map((id) => attacker.pttl(`multiproc:leftover:${id}`)));
+      return ttls.every((t) => t > 0);
+    }, 60_000, 'the jobs, with their expiry');
   } finally {
     child.kill('SIGKILL');
     await exited;
