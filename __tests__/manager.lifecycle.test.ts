@@ -11,18 +11,11 @@ import { AuthenticationError, ConnectionClosedError } from '../lib/base/errors.j
 import { Manager } from '../primitives/manager/index.js';
 import { FrameSocket } from '../primitives/transport/wire.js';
 import { clientHandshake } from '../primitives/transport/auth.js';
+import { alive } from './helpers/programs.js';
 
 const fixtures = new URL('./fixtures/', import.meta.url);
 const here = dirname(fileURLToPath(import.meta.url));
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function until(cond: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;

@@ -3,41 +3,17 @@
  * silently, as in Python (where the parent terminates its daemonic children at exit). It used to see
  * its connection to the parent drop first and print `Process ...: ConnectionClosedError` most runs.
  */
-import { spawn } from 'node:child_process';
+import { alive, runFile } from './helpers/programs.js';
 import { fileURLToPath } from 'node:url';
 
 const program = fileURLToPath(new URL('./fixtures/daemon-blocked.ts', import.meta.url));
 
-/** Runs the program; resolves once every holder of its output pipes (the daemon too) has closed them. */
-function run(): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', program], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_OPTIONS: '' },
-    });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (err += d));
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const RUNS = 3;
 
 test(`daemon processes blocked in getSync, acquireSync, waitSync (Event, Condition), recvSync end silently with the program (${RUNS} runs)`, async () => {
   for (let i = 0; i < RUNS; i++) {
-    const { code, out, err } = await run();
+    const { code, out, err } = await runFile(program);
     expect(err).toBe('');
     expect(code).toBe(0);
     const pids = JSON.parse(out.trim()) as number[];

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { alive, runFile } from './helpers/programs.js';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -173,28 +173,11 @@ describe('JoinableQueue.taskDone() from process workers (streamed like puts)', (
 
 test('a daemon process still blocked in get() when the program ends ends with it, quietly; no socket directory is left', async () => {
   const program = fileURLToPath(new URL('./fixtures/queue-daemon.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', program], {
-    cwd: fileURLToPath(new URL('..', import.meta.url)),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  // 'close' comes once every holder of the output pipes has closed them, the daemon included: all it
-  // printed on its way out has arrived by then (a gate, not a sleep)
-  const code = await new Promise((r) => child.on('close', r));
+  // resolves once every holder of the output pipes has closed them, the daemon included
+  const { code, out, err } = await runFile(program);
   expect(code).toBe(0);
   const { address, pid } = JSON.parse(out.trim().split('\n')[0]);
-  const gone = () => {
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  };
+  const gone = () => !alive(pid);
   for (let i = 0; i < 200 && !gone(); i++) await new Promise((r) => setTimeout(r, 25));
   expect(gone()).toBe(true);
   expect(err).not.toMatch(/ConnectionClosedError|Error/);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { isReadyMessage, isServing, newWorkers, runFailure, startWorker, type TinypoolLike, type WorkerHandle } from '../lib/engine/tinypool-adapter.js';
-import { fixture, within } from './helpers/runtimes.js';
+import { fixture, settledOrPending } from './helpers/runtimes.js';
 
 type Runtime = 'worker_threads' | 'child_process';
 const handler = fixture('tinypool-contract-handler.mjs');
@@ -32,7 +32,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 afterEach(async () => {
-  await Promise.all(pools.splice(0).map((tp) => within(tp.destroy().catch(() => {}), 3000)));
+  await Promise.all(pools.splice(0).map((tp) => settledOrPending(tp.destroy().catch(() => {}), 3000)));
 });
 
 function pool(runtime: Runtime, options: Record<string, unknown> = {}) {
@@ -86,10 +86,10 @@ describe.each(runtimes)('tinypool contract (%s)', (runtime, ours) => {
     const tp = pool(runtime);
     const [h] = handles(tp);
     const hung = tp.run({ op: 'hang' });
-    await within(new Promise((r) => setTimeout(r, 100)), 200); // let the run reach the worker
+    await settledOrPending(new Promise((r) => setTimeout(r, 100)), 200); // let the run reach the worker
     const ours = new Error('ours');
     h.fail(ours);
-    const err = await within(hung.catch((e) => e), 5000);
+    const err = await settledOrPending(hung.catch((e) => e), 5000);
     contract('2: error listeners as failure path', err === ours, `the run settled with ${String(err)}`);
     contract('2: error listeners as failure path', !isServing(tp, h), 'tinypool still lists the failed worker');
     contract('2: error listeners as failure path', tp.threads.length === 1, 'no replacement was started');
@@ -104,14 +104,14 @@ describe.each(runtimes)('tinypool contract (%s)', (runtime, ours) => {
     ac.abort();
     contract('5: AbortError', runFailure(await aborted) === 'aborted', String(await aborted));
 
-    await within(tp.run({ op: 'pid' }), 5000); // the replacement is up
+    await settledOrPending(tp.run({ op: 'pid' }), 5000); // the replacement is up
     const busy = tp.run({ op: 'hang' }).catch((e) => e);
     await new Promise((r) => setTimeout(r, 50));
     const queued = tp.run({ op: 'pid' }).catch((e) => e);
     tp.cancelPendingTasks();
-    contract('5: CancelError', runFailure(await within(queued, 5000)) === 'cancelled', String(await within(queued, 10)));
+    contract('5: CancelError', runFailure(await settledOrPending(queued, 5000)) === 'cancelled', String(await settledOrPending(queued, 10)));
     const destroyed = tp.destroy();
-    contract('5: "Terminating worker thread"', runFailure(await within(busy, 5000)) === 'stopped', String(await within(busy, 10)));
+    contract('5: "Terminating worker thread"', runFailure(await settledOrPending(busy, 5000)) === 'stopped', String(await settledOrPending(busy, 10)));
     await destroyed;
   });
 
@@ -122,10 +122,10 @@ describe.each(runtimes)('tinypool contract (%s)', (runtime, ours) => {
     let poolError: unknown = null;
     tp.on('error', (e: unknown) => (poolError = e));
     const note = noteFrom(h);
-    const result = await within(tp.run({ op: 'note', n: 3 }), 5000);
+    const result = await settledOrPending(tp.run({ op: 'note', n: 3 }), 5000);
     contract('6: ready handshake', isReadyMessage(await first), `first message ${JSON.stringify(await first)}`);
     contract('W2: notes beside replies', result === 'noted', `the run settled with ${String(result)}`);
-    contract('W2: notes beside replies', (await within(note, 2000)) !== 'pending', 'the note did not arrive');
+    contract('W2: notes beside replies', (await settledOrPending(note, 2000)) !== 'pending', 'the note did not arrive');
     contract('W2: notes beside replies', poolError === null, `tinypool reported ${String(poolError)}`);
   });
 
@@ -133,7 +133,7 @@ describe.each(runtimes)('tinypool contract (%s)', (runtime, ours) => {
     const mark = join(dir, `fail-once-${ours}`);
     const tp = pool(runtime, { env: { ...process.env, CONTRACT_FAIL_ONCE: mark } });
     const [h] = handles(tp);
-    await within(tp.run({ op: 'pid' }), 10000);
+    await settledOrPending(tp.run({ op: 'pid' }), 10000);
     writeFileSync(mark, ''); // the next worker fails while starting
     h.fail(new Error('lost')); // tinypool replaces it: the replacement fails to start
     contract('7: start-up failure flag', tp.threads.length === 1, 'no replacement for a lost worker');
@@ -142,7 +142,7 @@ describe.each(runtimes)('tinypool contract (%s)', (runtime, ours) => {
     contract('7: start-up failure flag', tp.threads.length === 0, `${tp.threads.length} workers after a start-up failure (tinypool now replaces them itself: the kick is no longer needed)`);
     startWorker(tp);
     contract('7: a run starts a worker', tp.threads.length === 1, 'an empty run started no worker');
-    contract('7: a run starts a worker', typeof (await within(tp.run({ op: 'pid' }), 10000)) === 'number', 'the started worker does not serve');
+    contract('7: a run starts a worker', typeof (await settledOrPending(tp.run({ op: 'pid' }), 10000)) === 'number', 'the started worker does not serve');
   });
 
   test('an abort stops the run\'s worker and starts its replacement synchronously, inside abort()', async () => {
@@ -162,16 +162,16 @@ test('touch 3: a child\'s exit reaches tinypool only through onUnexpectedExit, w
   const [h] = handles(tp);
   const dying = tp.run({ op: 'exit', code: 3 });
   const exited = new Promise((r) => h.emitter.once('exit', r));
-  await within(exited, 5000);
-  contract('3: onUnexpectedExit', (await within(dying.catch((e) => e), 300)) === 'pending', 'tinypool still heard the exit by itself');
+  await settledOrPending(exited, 5000);
+  contract('3: onUnexpectedExit', (await settledOrPending(dying.catch((e) => e), 300)) === 'pending', 'tinypool still heard the exit by itself');
   const ours = new Error('lost');
   h.fail(ours);
-  contract('3: onUnexpectedExit', (await within(dying.catch((e) => e), 3000)) === ours, 'the run did not fail with our error');
+  contract('3: onUnexpectedExit', (await settledOrPending(dying.catch((e) => e), 3000)) === ours, 'the run did not fail with our error');
 });
 
 test('public option serialization: \'advanced\' (tinypool >= 2.1): child processes get values whole, not as JSON', async () => {
   const tp = pool('child_process');
-  const got: any = await within(tp.run({ map: new Map([['a', 1]]) }), 5000);
+  const got: any = await settledOrPending(tp.run({ map: new Map([['a', 1]]) }), 5000);
   const type = Object.prototype.toString.call(got?.map); // a Map of Node's realm, not the test's
   contract('serialization option', type === '[object Map]' && got.map.get('a') === 1, `a Map arrived as ${type} ${JSON.stringify(got)}`);
 });
@@ -180,30 +180,30 @@ test('touch 4: a ProcessWorker relays runs through send({ ...request, source: \'
   const tp = pool('child_process');
   handles(tp);
   const batch = { b: 7, specs: [], t: [[0, new SharedArrayBuffer(8), 0]] };
-  const got: any = await within(tp.run(batch), 5000);
+  const got: any = await settledOrPending(tp.run(batch), 5000);
   contract('4: relay send', got !== 'pending', 'the run hung: the relay threw out of reach');
   contract('4: relay send', got?.b === 7 && got?.unsendable === true, `the worker got ${JSON.stringify(got)}`);
 });
 
 test('touch W1: a thread finds its workerData in process.__tinypool_state__.workerData', async () => {
   const tp = pool('worker_threads', { workerData: { tag: 'config' } });
-  const got = await within(tp.run({ op: 'workerData' }), 5000);
+  const got = await settledOrPending(tp.run({ op: 'workerData' }), 5000);
   contract('W1: __tinypool_state__.workerData', JSON.stringify(got) === JSON.stringify({ tag: 'config' }), JSON.stringify(got));
 });
 
 test('touch W3: a thread\'s reply is posted with MessagePort.prototype.postMessage({ result }), which the adapter guards', async () => {
   const tp = pool('worker_threads');
-  const got = await within(tp.run({ op: 'unclonable' }).catch((e) => e), 5000);
+  const got = await settledOrPending(tp.run({ op: 'unclonable' }).catch((e) => e), 5000);
   contract('W3: reply post guard', got === 'repaired', `the run settled with ${String(got)}`);
 });
 
 test('touch W4: a child hears our messages on its IPC channel beside tinypool\'s', async () => {
   const tp = pool('child_process');
   const [h] = handles(tp);
-  contract('W4: messages to a child', (await within(tp.run({ op: 'listen' }), 5000)) === 'listening');
+  contract('W4: messages to a child', (await settledOrPending(tp.run({ op: 'listen' }), 5000)) === 'listening');
   const echo = noteFrom(h);
   h.child!.send({ __contract__: 1, x: 'hi' });
-  const got = await within(echo, 5000);
+  const got = await settledOrPending(echo, 5000);
   contract('W4: messages to a child', got !== 'pending' && got.echo === 'hi', JSON.stringify(got));
 });
 

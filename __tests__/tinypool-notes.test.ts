@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Tinypool from 'tinypool';
 import { Pool, PoolStateError, WorkerLostError, task } from '../lib/index.js';
-import { fixture, within } from './helpers/runtimes.js';
+import { fixture, settledOrPending } from './helpers/runtimes.js';
 import { spawnSync } from 'node:child_process';
 
 const handler = fixture('bare-handler.mjs');
@@ -23,7 +23,7 @@ function bare(runtime: 'worker_threads' | 'child_process', options: Record<strin
 
 // tinypool's destroy() waits for each worker's 'exit', forever for a thread that already exited (#4)
 afterEach(async () => {
-  await Promise.all(pools.splice(0).map((tp) => within(tp.destroy().catch(() => {}), 1000)));
+  await Promise.all(pools.splice(0).map((tp) => settledOrPending(tp.destroy().catch(() => {}), 1000)));
 });
 
 test('#1 child processes get the parent\'s environment plus env, not an empty one', async () => {
@@ -62,11 +62,11 @@ test('#3 values reach child processes whole (Map, Date, typed arrays), not as JS
 
 test('#4 process.exit() in a worker thread rejects its task instead of leaving it pending', async () => {
   const tp = bare('worker_threads');
-  expect(await within(tp.run({ op: 'exit', code: 3 }), 1000)).toBe('pending');
+  expect(await settledOrPending(tp.run({ op: 'exit', code: 3 }), 1000)).toBe('pending');
 
   const pool = new Pool({ processes: 1 });
   await pool.apply((x: number) => x, [0]); // started: time the death only
-  const err = await within(pool.apply(() => process.exit(3)).catch((e) => e), 1000);
+  const err = await settledOrPending(pool.apply(() => process.exit(3)).catch((e) => e), 1000);
   expect(err).toBeInstanceOf(WorkerLostError);
   expect((err as WorkerLostError).exitCode).toBe(3);
   expect(await pool.apply((x: number) => x + 1, [1])).toBe(2); // replaced

@@ -68,6 +68,25 @@ export function startProgram(source: string, opts: ProgramOptions = {}) {
   };
 }
 
+/**
+ * Runs a TypeScript program file in a fresh node; resolves once every holder of its output pipes has closed
+ * them (daemon children included), so all they printed on their way out has arrived (a gate, not a sleep).
+ */
+export function runFile(program: string): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', program], {
+      cwd: new URL('../..', import.meta.url).pathname,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
 /** Whether a process with this pid is alive: it exists and is not a zombie waiting to be reaped. */
 export function alive(pid: number): boolean {
   try {

@@ -9,7 +9,7 @@ export function fixture(name: string): string {
 }
 
 /** Settles with 'pending' if `p` has not settled after `ms`. */
-export function within<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
+export function settledOrPending<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
   let timer: ReturnType<typeof setTimeout>;
   const late = new Promise<'pending'>((r) => (timer = setTimeout(() => r('pending'), ms)));
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
