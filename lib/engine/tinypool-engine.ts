@@ -13,7 +13,6 @@
 import { BroadcastChannel } from 'node:worker_threads';
 import type Tinypool from 'tinypool';
 import { errorFromWire } from '../base/codec/error-wire.js';
-import { abortedBy, WorkerLostError } from '../base/errors.js';
 import { forgetChild, reapWithParent } from '../base/reaper.js';
 import { workerGone } from '../base/worker-hooks.js';
 import { NOTE, type BatchReply, type Control, type Note, type WorkerConfig } from '../protocol/messages.js';
@@ -22,17 +21,15 @@ import { CoreEngine, EngineCore, type CoreJob } from './core.js';
 import { WatchedWorker } from './worker-watch.js';
 import { createTinypool } from './tinypool-setup.js';
 import type { EngineSettings } from './settings.js';
-import { isServing, newWorkers, runFailure, startWorker } from './tinypool-adapter.js';
+import { isServing, newWorkers, startWorker } from './tinypool-adapter.js';
 import { BatchSizing } from './batch-sizing.js';
 import { buildBatch, takeBatch } from './batch-builder.js';
 import { Flights, type Flight } from './flights.js';
-import { lostWorkerError } from './lost-worker.js';
+import { WorkerLoss } from './worker-loss.js';
 import { ProgressSlots } from './progress-slots.js';
 
 export type { EngineSettings } from './settings.js';
 
-/** Workers that die before starting, in a row, before queued tasks are failed instead of retried. */
-const MAX_STARTUP_FAILURES = 3;
 /** How long close() waits for workers to leave on their own before stopping them. */
 const CLOSE_GRACE_MS = 5000;
 
@@ -54,8 +51,7 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
   readonly #channel: BroadcastChannel | null;
   readonly #channelName: string;
   #workerNumber = 0;
-  #startupFailures = 0;
-  #startupError: WorkerLostError | null = null;
+  readonly #loss: WorkerLoss;
 
   constructor(settings: EngineSettings) {
     super();
@@ -73,6 +69,7 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
     this.#channelName = `multiproc:${process.pid}:${++poolCounter}:${Math.random().toString(36).slice(2)}`;
     const isThread = settings.runtime === 'thread';
     this.#progress = isThread ? new ProgressSlots() : undefined;
+    this.#loss = new WorkerLoss(this.core, this.#flights, this.#progress);
     this.#channel = isThread ? new BroadcastChannel(this.#channelName) : null;
     this.#channel?.unref();
     this.#tp = createTinypool(settings, isThread ? this.#config(undefined) : undefined);
@@ -106,7 +103,7 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
 
   submit(job: Job): void {
     if (!this.core.submit(job)) return;
-    if (this.#startupFailures >= MAX_STARTUP_FAILURES) this.#startupFailures = MAX_STARTUP_FAILURES - 1; // one more try
+    this.#loss.moreWork();
   }
 
   async terminate(reason: Error): Promise<void> {
@@ -158,8 +155,7 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
       worker.advance('ready');
       worker.hasHooks = reply.hooks === true;
     }
-    this.#startupFailures = 0;
-    this.#startupError = null;
+    this.#loss.workerAnswered();
     if (reply.notes > flight.notes) {
       flight.reply = reply; // a note about this batch is still on its way (threads: another port)
       return;
@@ -227,71 +223,8 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
   #onRunFailed(flight: Flight, err: unknown): void {
     if (!this.#flights.has(flight)) return;
     this.#flights.land(flight);
-    const lost = err instanceof WorkerLostError ? lostWorkers.get(err) : undefined;
-    const kind = runFailure(err);
-    if (flight.signal?.aborted && kind === 'aborted') {
-      this.#flights.fail(flight, abortedBy(flight.signal));
-    } else if (kind === 'stopped' && this.core.state !== 'terminated') {
-      this.#afterStoppedWorker(flight);
-    } else if (kind === 'cancelled') {
-      this.#flights.fail(flight, this.#startupError ?? err); // tinypool's queue cancelled: its workers fail to start
-    } else if (lost) {
-      this.#afterWorkerLoss(flight, err as WorkerLostError, lost);
-    } else {
-      // Our worker answers every batch, so a run fails otherwise only when tinypool could not post it to
-      // its MessagePort (for a child process too, before the relay): structured clone refused an argument
-      // (DataCloneError, or what a getter threw while being read).
-      this.#flights.refuseUnsendable(flight, err);
-    }
+    this.#loss.runFailed(flight, err);
     this.#pump();
-  }
-
-  /** Which of a dead worker's jobs died with it: only the one it was running; the others run elsewhere. */
-  #afterWorkerLoss(flight: Flight, err: WorkerLostError, worker: WatchedWorker): void {
-    const dying = worker.dying;
-    let running: number | undefined;
-    if (dying && dying.b === flight.id) running = (dying as { running: number }).running;
-    else if (dying || worker.exitExpected || !worker.started) {
-      // this batch never started on that worker
-      if (!worker.started && this.#startupFailures >= MAX_STARTUP_FAILURES) this.#flights.fail(flight, err);
-      else this.#flights.handBack(flight, 0);
-      return;
-    } else running = flight.running ?? this.#startedTask(flight);
-    // A worker runs its batches one at a time, in the order sent, and answers each before starting the
-    // next; tinypool fails a dead worker's runs in that same order. So only the first of them can have
-    // started: the others waited behind it.
-    const first = worker.lostRuns++ === 0;
-    if (running === -1 || (running === undefined && !first)) {
-      this.#flights.handBack(flight, 0); // killed outright before this batch started: it runs elsewhere
-      return;
-    }
-    if (running === undefined) {
-      // A child process killed outright (SIGKILL, out of memory) says nothing: the tasks of the batch it
-      // was running may have run, so none is run again; all fail with it.
-      this.#flights.fail(flight, err);
-      return;
-    }
-    this.#flights.handBack(flight, running + 1);
-    this.#flights.fail(flight, err);
-  }
-
-  /**
-   * tinypool stopped the worker this batch went to: the worker was running a run that was aborted, and
-   * tinypool, seeing that run answered late, gave the worker this batch as it went. A child process then
-   * never got it (tinypool sends nothing to a worker it terminates); a thread may have started it, and its
-   * progress slot says where it was.
-   */
-  #afterStoppedWorker(flight: Flight): void {
-    const running = flight.running ?? this.#startedTask(flight) ?? -1;
-    this.#flights.handBack(flight, running + 1);
-    if (running >= 0) {
-      this.#flights.fail(flight, new WorkerLostError('the task was stopped with its worker, which was running a task that was aborted'));
-    }
-  }
-
-  /** Threads: the task a worker killed outright was running, from its progress slot (-1: none had started). */
-  #startedTask(flight: Flight): number | undefined {
-    return this.#progress?.startedTask(flight.id);
   }
 
   // ---- workers ------------------------------------------------------------------------------------
@@ -320,17 +253,14 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
       return; // tinypool stopped it (destroy, abort) and knows
     }
     const asked = worker.exitExpected;
-    if (!worker.started && !asked) this.#startupFailures++;
-    const err = lostWorkerError(worker, code, signal);
-    lostWorkers.set(err, worker);
+    const err = this.#loss.lost(worker, code, signal);
     // tinypool rejects the worker's runs with it (see #onRunFailed), forgets the worker and starts a replacement
     failWith(err);
     if (this.#destroying) return;
     this.#adoptNew();
     if (!asked) this.#settings.onWorkerLost?.(err);
-    if (this.#startupFailures >= MAX_STARTUP_FAILURES) {
-      const failed = new WorkerLostError(`workers of this pool fail to start: ${err.message}`, { exitCode: code, signal, cause: err.cause });
-      this.#startupError = failed;
+    const failed = this.#loss.startupFailed(err, code, signal);
+    if (failed) {
       this.core.failQueued(failed);
       this.#tp.cancelPendingTasks(); // runs waiting in tinypool for a worker that will not come
     } else if (this.#tp.threads.length < this.#settings.processes && (this.#flights.size > 0 || this.core.queuedJobs > 0)) {
@@ -416,6 +346,3 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
 function pythonNames(): string | undefined {
   return (globalThis as any)[Symbol.for('multiproc.pythonNames')];
 }
-
-/** The worker each of our WorkerLostErrors came from, so a failed run can tell what it lost. */
-const lostWorkers = new WeakMap<WorkerLostError, WatchedWorker>();
