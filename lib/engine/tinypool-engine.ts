@@ -16,7 +16,6 @@ import Tinypool from 'tinypool';
 import { errorFromWire } from '../base/codec/error-wire.js';
 import { decodeHandles } from '../base/codec/handles.js';
 import { abortedBy, SerializationError, WorkerLostError } from '../base/errors.js';
-import { forgetChild, reapWithParent } from '../base/reaper.js';
 import type { TaskSpec } from '../base/task.js';
 import { workerGone } from '../base/worker-hooks.js';
 import {
@@ -334,9 +333,8 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
       case 'hello': {
         const number = ++this.#workerNumber;
         worker.name = `${this.#settings.namePrefix}-${number}`;
-        const child = worker.handle.child!;
-        child.send({ [NOTE]: 1, t: 'welcome', config: this.#config(number) }, () => {});
-        if (this.core.state === 'stopping') child.send({ [NOTE]: 1, t: 'close' }, () => {});
+        worker.send({ [NOTE]: 1, t: 'welcome', config: this.#config(number) });
+        if (this.core.state === 'stopping') worker.send({ [NOTE]: 1, t: 'close' });
         break;
       }
       case 'named':
@@ -460,13 +458,12 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
         exit: (w, code, signal, failWith) => this.#onWorkerExit(w, code, signal, failWith),
       });
       this.#workers.set(worker.id, worker);
-      if (worker.runtime === 'process') reapWithParent(worker.id);
+      worker.dieWithParent();
     }
   }
 
   #onWorkerExit(worker: WatchedWorker, code: number | null, signal: string | null, failWith: (error: Error) => void): void {
     this.#workers.delete(worker.id);
-    if (worker.runtime === 'process') forgetChild(worker.id);
     const knownToTinypool = isServing(this.#tp, worker.handle);
     const normal = worker.flushed || (worker.retiring && code === 0);
     workerGone({ runtime: worker.runtime, id: worker.id, how: normal ? 'normal' : knownToTinypool ? 'died' : 'terminated' });
@@ -513,7 +510,7 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
       return;
     }
     const targets = worker ? [worker] : [...this.#workers.values()];
-    for (const w of targets) if (!w.exited) w.handle.child!.send({ [NOTE]: 1, ...msg }, () => {});
+    for (const w of targets) if (!w.exited) w.send({ [NOTE]: 1, ...msg });
   }
 
   // ---- settling and stopping ----------------------------------------------------------------------
