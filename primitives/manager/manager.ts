@@ -16,7 +16,7 @@ import {
   BarrierProxy, BoundedSemaphoreProxy, ConditionProxy, EventProxy, JoinableQueueProxy, LockProxy, QueueProxy,
   RLockProxy, SemaphoreProxy,
 } from './sync-proxies.js';
-import { ROOT_ID } from './registry.js';
+import { ROOT_ID } from './declare.js';
 import type { ServerCommand } from './server-main.js';
 
 export type { Address } from '../transport/protocol.js';
