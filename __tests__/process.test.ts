@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { Process, activeChildren, task } from '../lib/index.js';
+import { Process, ValueError, activeChildren, task } from '../lib/index.js';
 import { runtimes, fixture } from './helpers/runtimes.js';
 
 const tasks = (name: string) => task(fixture('process-tasks.ts'), name);
@@ -88,10 +88,12 @@ describe.each(runtimes)('Process (%s)', (runtime) => {
     await expect(p.join()).rejects.toThrow('can only join a started process');
     p.start();
     expect(() => p.start()).toThrow('cannot start a process twice');
+    expect(() => p.close()).toThrow(ValueError);
     expect(() => p.close()).toThrow(/still running/);
     p.terminate();
     await p.join();
     p.close();
+    expect(() => p.isAlive()).toThrow(ValueError);
     expect(() => p.isAlive()).toThrow('process object is closed');
   });
 

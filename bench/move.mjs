@@ -1,7 +1,11 @@
 // move(): a 100 MB Float64Array round trip through pool.apply, copied vs moved (transferred), on thread
-// workers; beside piscina's Piscina.move() when piscina is installed. Same run, median of ROUNDS.
+// workers; beside piscina's Piscina.move() when piscina is installed, and beside the floor: the same array
+// transferred to a bare Worker and back with postMessage (no pool). Same run, median of ROUNDS.
+// The floor is not free: each 100 MB buffer a thread receives is counted as external memory by V8, which
+// answers with a garbage collection in the receiving thread (see `node --trace-gc`, "external memory pressure").
 // Usage: node bench/move.mjs   (after `npm run build`)
 import { loadavg } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { Pool, task, move } from '../dist/lib/index.js';
 import { median, now } from './_common.mjs';
 import { recorder } from './_rows.mjs';
@@ -42,6 +46,18 @@ size = BYTES / 8;
 await pool.close();
 await pool.join();
 
+// the floor: a bare Worker that touches the array and transfers it back, measured as above
+const bare = new Worker(
+  "const { parentPort } = require('node:worker_threads'); parentPort.on('message', (a) => { a[0] += 1; parentPort.postMessage(a, [a.buffer]); });",
+  { eval: true },
+);
+const bareMs = await measure('floor: bare Worker, postMessage transfer both ways', (a) => new Promise((resolve, reject) => {
+  bare.once('message', resolve);
+  bare.once('error', reject);
+  bare.postMessage(a, [a.buffer]);
+}));
+await bare.terminate();
+
 let piscinaMs;
 try {
   const { default: Piscina } = await import('piscina');
@@ -54,6 +70,7 @@ try {
 }
 
 console.log(`  move vs copy: ${(copyMs / moveMs).toFixed(1)}x faster (target >= 50x); a move costs ${(moveMs / floorMs).toFixed(2)}x an 8-number apply`);
+console.log(`  bare transfer vs copy: ${(copyMs / bareMs).toFixed(1)}x (the most a move can gain); multiproc move / bare transfer: ${(moveMs / bareMs).toFixed(2)}x`);
 if (piscinaMs !== undefined) console.log(`  multiproc move vs piscina move: ${(piscinaMs / moveMs).toFixed(2)}x (>1 = multiproc faster)`);
 console.log(`  load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
@@ -61,9 +78,11 @@ console.log(`  load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 const rec = recorder(import.meta.url);
 const w = rec.workload('move.f64', {
   title: `${BYTES / 2 ** 20} MiB Float64Array round trip through apply, thread workers`, unit: 'ms', better: 'lower',
-  target: 'move() >= 50x faster than copying', goal: { against: 'floor', speedup: 50 },
+  target: 'move() >= 50x faster than copying', goal: { against: 'multiproc apply, copied both ways', speedup: 50 },
+  note: 'the floor row is what two threads pay for the transfer itself (V8 collects garbage in the receiving thread for each 100 MB buffer): copy / floor is the most a move can gain',
 });
 w.add('multiproc apply, move() both ways', 'multiproc', moveMs);
 w.add('multiproc apply, copied both ways', 'floor', copyMs);
+w.add('floor: bare Worker, postMessage transfer both ways', 'floor', bareMs, 'no pool: one Worker, the array transferred there and back');
 if (piscinaMs !== undefined) w.add('piscina run, Piscina.move() both ways', 'piscina', piscinaMs);
 rec.save();

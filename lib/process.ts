@@ -12,6 +12,7 @@ import { checkResourceLimits } from './base/spawn-options.js';
 import { workerGone } from './base/worker-hooks.js';
 import { HANDLES } from './engine/engine.js';
 import { quietBrokenPipes } from './base/quiet-pipes.js';
+import { ValueError } from './base/errors.js';
 
 export interface ProcessOptions {
   target: Task;
@@ -90,7 +91,7 @@ export class Process {
   }
 
   #checkNotClosed(): void {
-    if (this.#closed) throw new Error('process object is closed');
+    if (this.#closed) throw new ValueError('process object is closed');
   }
 
   /** Starts the target; a Process can be started once. */
@@ -184,7 +185,7 @@ export class Process {
   close(): void {
     if (this.#closed) return;
     if (this.#channel && this.#exitCode === null) {
-      throw new Error('Cannot close a process while it is still running. You should first call join() or terminate().');
+      throw new ValueError('Cannot close a process while it is still running. You should first call join() or terminate().');
     }
     this.#closed = true;
     this.#channel = null;

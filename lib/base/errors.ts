@@ -157,7 +157,7 @@ export class IndexError extends MultiprocError {
   }
 }
 
-/** `list.remove(x)` of a value not in the list, `taskDone()` called too often — Python's ValueError. */
+/** `list.remove(x)` of a value not in the list, `taskDone()` called too often, a closed Process — Python's ValueError. */
 export class ValueError extends MultiprocError {
   constructor(message = 'value not found') {
     super('ERR_VALUE', message);
