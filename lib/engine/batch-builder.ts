@@ -1,0 +1,63 @@
+/**
+ * What goes into one batch, and how it is written for the worker: which queued jobs travel together,
+ * and the Batch message (each task module once, each task as index, arguments, flags).
+ */
+import { performance } from 'node:perf_hooks';
+import type { TaskSpec } from '../base/task.js';
+import type { Batch, BatchTasks } from '../protocol/messages.js';
+import { ownBuffer } from './batch-parts.js';
+import type { CoreJob, EngineCore } from './core.js';
+import { PACKED } from './engine.js';
+import type { Flight } from './flights.js';
+
+/** Up to `size` queued jobs; jobs with a signal go only with jobs of the same signal (one abort stops them all). */
+export function takeBatch(core: EngineCore<CoreJob>, size: number): CoreJob[] {
+  const jobs: CoreJob[] = [];
+  let signal: AbortSignal | undefined;
+  while (jobs.length < size) {
+    const next = core.peek();
+    if (!next) break;
+    if (jobs.length > 0 && (next.signal !== signal || next.transfer)) break;
+    signal = next.signal;
+    jobs.push(core.take());
+    if (next.transfer) break; // moved buffers travel alone: a batch hands back only what it did not start
+  }
+  return jobs;
+}
+
+/**
+ * The message for a flight's jobs, and the buffers it moves (a batch of one job with move()d buffers).
+ * Records the batch's mean wait in `core.waitTime`.
+ */
+export function buildBatch(core: EngineCore<CoreJob>, flight: Flight): { batch: Batch; transferList: ArrayBuffer[] | undefined } {
+  const jobs = flight.jobs;
+  const specs: TaskSpec[] = [];
+  const specIndex = new Map<string, number>();
+  // filled by push, never preallocated: v8 clones an array with holes (new Array(n)) element by element, as a sparse one
+  const tasks: BatchTasks = [];
+  let waited = 0;
+  let items = 0;
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i];
+    const spec = job.spec;
+    // keyed by text, not object: an inline lambda is a new function (and spec) on every call
+    const key = spec.kind === 'src' ? spec.src : `\0${spec.url}#${spec.name}`;
+    let index = specIndex.get(key);
+    if (index === undefined) {
+      specIndex.set(key, (index = specs.length));
+      specs.push(spec);
+    }
+    // packed numbers travel as their bare ArrayBuffer: v8 serializes a typed array view several times slower
+    tasks.push(index, job.flags & PACKED ? ownBuffer(job.args as Float64Array) : job.args, job.flags);
+    waited += job.submitted * job.items;
+    items += job.items;
+  }
+  core.waitTime.record(performance.now() - waited / items, items); // the batch's mean wait, once
+  const batch: Batch = { b: flight.id, specs, t: tasks };
+  const transferList = jobs.length === 1 ? jobs[0].transfer : undefined;
+  if (transferList) {
+    batch.m = 1;
+    flight.moved = true;
+  }
+  return { batch, transferList };
+}
