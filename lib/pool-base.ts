@@ -141,6 +141,7 @@ class PoolJob implements Job {
     readonly signal: AbortSignal | undefined,
     readonly base: number | undefined,
     public transfer: ArrayBuffer[] | undefined,
+    readonly group: object | undefined,
   ) {}
 
   settle(ok: boolean, value: unknown): void {
@@ -193,7 +194,7 @@ export abstract class BasePool {
   }
 
   /** Encodes a call or chunk for the engine; a value that cannot cross settles that job (only) with the error. */
-  #submit(spec: TaskSpec, args: unknown[], flags: number, target: SettleTarget, signal?: AbortSignal, base?: number, tryPacking = true): void {
+  #submit(spec: TaskSpec, args: unknown[], flags: number, target: SettleTarget, signal?: AbortSignal, base?: number, tryPacking = true, group?: object): void {
     if (this.#state === 'terminated') {
       settleTarget(target, false, new PoolStateError('Pool not running', 'ERR_POOL_NOT_RUNNING'));
       return;
@@ -201,12 +202,12 @@ export abstract class BasePool {
     if (tryPacking && flags & CHUNK && !(flags & STAR)) {
       const packed = packNumbers(args);
       if (packed) {
-        this.#submitPacked(spec, packed, flags, target, signal, base);
+        this.#submitPacked(spec, packed, flags, target, signal, base, group);
         return;
       }
     }
     if (!holdsObjects(args, (flags & STAR) !== 0)) {
-      this.#engine.submit(new PoolJob(spec, args, flags, target, signal, base, undefined));
+      this.#engine.submit(new PoolJob(spec, args, flags, target, signal, base, undefined, group));
       return;
     }
     warnClassInstanceOnce(args, flags & CHUNK || base !== undefined ? 'items' : 'args');
@@ -220,16 +221,16 @@ export abstract class BasePool {
     }
     // buffers marked with move() go to a thread without a copy; other workers get a copy as before
     const transfer = this.#target === 'thread' ? movedBuffers(args) : undefined;
-    this.#engine.submit(new PoolJob(spec, encoded.value, encoded.found ? flags | HANDLES : flags, target, signal, base, transfer));
+    this.#engine.submit(new PoolJob(spec, encoded.value, encoded.found ? flags | HANDLES : flags, target, signal, base, transfer, group));
   }
 
   /** A chunk of items that are all numbers, already packed. */
-  #submitPacked(spec: TaskSpec, packed: Float64Array, flags: number, target: SettleTarget, signal?: AbortSignal, base?: number): void {
+  #submitPacked(spec: TaskSpec, packed: Float64Array, flags: number, target: SettleTarget, signal?: AbortSignal, base?: number, group?: object): void {
     if (this.#state === 'terminated') {
       settleTarget(target, false, new PoolStateError('Pool not running', 'ERR_POOL_NOT_RUNNING'));
       return;
     }
-    this.#engine.submit(new PoolJob(spec, packed, flags | PACKED, target, signal, base, undefined));
+    this.#engine.submit(new PoolJob(spec, packed, flags | PACKED, target, signal, base, undefined, group));
   }
 
   /**
@@ -369,21 +370,23 @@ export abstract class BasePool {
     const [chunksize = 1, opts] = splitMapArgs(chunksizeOrOpts, maybeOpts);
     const signal = checkSignal(opts.signal);
     const total = Array.isArray(iterable) ? iterable.length : undefined;
-    // The iterator's own signal marks its tasks, so leaving the loop early can drop those not started;
-    // it follows the user's signal (which then stops the running ones too).
-    const own = signal ? AbortSignal.any([signal]) : new AbortController().signal;
+    // A tag on the loop's tasks, so leaving the loop early can drop those not started. Not a signal of its
+    // own: tinypool gives a worker running a cancellable run no second run, so every imap batch would wait
+    // for a round trip, and each would cost an AbortController and listeners. The user's signal, if any,
+    // still stops them all.
+    const group = {};
     const it = new ResultIterator<R>({
       source: iterable,
       ordered,
       chunksize,
       window: Math.max(1024, this.#processes * chunksize * 8),
       toItem: SINGLE.toItem,
-      submit: (items, base, done) => this.#submit(spec, items, SINGLE.flags, done, own, base),
-      submitItem: (item, index, done) => this.#submit(spec, [item], 0, done, own, index),
+      submit: (items, base, done) => this.#submit(spec, items, SINGLE.flags, done, signal, base, true, group),
+      submitItem: (item, index, done) => this.#submit(spec, [item], 0, done, signal, index, true, group),
       signal,
       abortError: signal ? () => abortedBy(signal) : undefined,
       onProgress: progressReporter(opts.onProgress, total) ?? undefined,
-      dropPending: () => this.#engine.dropQueued?.(own, new AbortError('dropped: the imap loop was left early')),
+      dropPending: () => this.#engine.dropQueued?.(group, new AbortError('dropped: the imap loop was left early')),
     });
     if (this.#iterators.size > 64) for (const ref of this.#iterators) if (!ref.deref()) this.#iterators.delete(ref);
     this.#iterators.add(new WeakRef(it as ResultIterator<unknown>));
