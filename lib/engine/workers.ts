@@ -5,7 +5,6 @@
  */
 import { BroadcastChannel } from 'node:worker_threads';
 import type Tinypool from 'tinypool';
-import { forgetChild, reapWithParent } from '../base/reaper.js';
 import { NOTE, type Control, type WorkerConfig } from '../protocol/messages.js';
 import type { EngineSettings } from './settings.js';
 import { isServing, newWorkers, startWorker } from './tinypool-adapter.js';
@@ -84,14 +83,13 @@ export class Workers {
     for (const handle of newWorkers(this.tp, this.#watched)) {
       const worker = new WatchedWorker(handle, this.#events);
       this.#byId.set(worker.id, worker);
-      if (worker.runtime === 'process') reapWithParent(worker.id);
+      worker.dieWithParent();
     }
   }
 
   /** A worker has exited and was reported: forget it. Returns whether tinypool still counted it as serving (a loss). */
   forget(worker: WatchedWorker): boolean {
     this.#byId.delete(worker.id);
-    if (worker.runtime === 'process') forgetChild(worker.id);
     return isServing(this.tp, worker.handle);
   }
 
@@ -99,9 +97,8 @@ export class Workers {
   welcome(worker: WatchedWorker, stopping: boolean): void {
     const number = ++this.#workerNumber;
     worker.name = `${this.#settings.namePrefix}-${number}`;
-    const child = worker.handle.child!;
-    child.send({ [NOTE]: 1, t: 'welcome', config: this.#config(number) }, () => {});
-    if (stopping) child.send({ [NOTE]: 1, t: 'close' }, () => {});
+    worker.send({ [NOTE]: 1, t: 'welcome', config: this.#config(number) });
+    if (stopping) worker.send({ [NOTE]: 1, t: 'close' });
   }
 
   /** A thread took number `n` from the shared counter. */
@@ -139,7 +136,7 @@ export class Workers {
       return;
     }
     const targets = worker ? [worker] : [...this.#byId.values()];
-    for (const w of targets) if (!w.exited) w.handle.child!.send({ [NOTE]: 1, ...msg }, () => {});
+    for (const w of targets) if (!w.exited) w.send({ [NOTE]: 1, ...msg });
   }
 
   /** tinypool stops every worker; once all have exited, `exited` is told. */
