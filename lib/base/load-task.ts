@@ -4,7 +4,6 @@
  */
 import type { TaskSpec } from './task.js';
 import { ensureTypeScriptLoader, isTypeScriptUrl } from './ts-loader.js';
-import { compiledTypeScript, isLinkFailure } from './ts-cache.js';
 import { installDisposeHelpers, needsDisposeHelpers } from './dispose-helpers.js';
 
 export type TaskFn = (...args: unknown[]) => unknown;
@@ -36,6 +35,8 @@ function compileSource(src: string): TaskFn {
 /** A TypeScript module: its compiled form when there is one (no tsx to load), else through tsx. */
 async function importTypeScript(url: string): Promise<Record<string, any>> {
   if (!(globalThis as any).__multiprocTsx) {
+    // The cache (its compiler and file handling) loads with the first .ts task, not with every import.
+    const { compiledTypeScript, isLinkFailure } = await import('./ts-cache.js');
     const compiled = await compiledTypeScript(url);
     if (compiled) {
       // Stacks name the .ts source and its lines (the compiled form carries a source map), as under tsx.
