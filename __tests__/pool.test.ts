@@ -106,6 +106,18 @@ describe.each(runtimes)('Pool (%s workers)', (runtime) => {
     expect(await pool.map(square, input, 1000)).toEqual(expected);
   });
 
+  test('map: number chunks are packed from the input, a chunk with another value goes as a list; the input is untouched', async () => {
+    // chunks of 100: the first and last are all numbers (packed), the middle one holds a string late in the chunk
+    const input: unknown[] = Array.from({ length: 300 }, (_, i) => i);
+    input[190] = 'x';
+    const copy = [...input];
+    const out = await pool.map((v: unknown) => (typeof v === 'number' ? v * 2 : `${v}!`), input, 100);
+    expect(out).toEqual(copy.map((v) => (typeof v === 'number' ? v * 2 : `${v}!`)));
+    expect(input).toEqual(copy);
+    const starred = await pool.starmap((a: number, b: number) => a * b, Array.from({ length: 150 }, (_, i) => [i, 2]), 64);
+    expect(starred).toEqual(Array.from({ length: 150 }, (_, i) => i * 2));
+  });
+
   test('map of an empty input is [] and accepts any iterable, sync or async', async () => {
     expect(await pool.map(square, [])).toEqual([]);
     expect(await pool.map(square, new Set([1, 2, 3]))).toEqual([1, 4, 9]);

@@ -3,7 +3,6 @@
  * modules are imported once (through tsx for TypeScript).
  */
 import type { TaskSpec } from './task.js';
-import { ensureTypeScriptLoader, isTypeScriptUrl } from './ts-loader.js';
 import { installDisposeHelpers, needsDisposeHelpers } from './dispose-helpers.js';
 
 export type TaskFn = (...args: unknown[]) => unknown;
@@ -32,24 +31,13 @@ function compileSource(src: string): TaskFn {
   return fn;
 }
 
-/** A TypeScript module: its compiled form when there is one (no tsx to load), else through tsx. */
+function isTypeScriptUrl(url: string): boolean {
+  return /\.(c|m)?tsx?$/.test(url.split(/[?#]/)[0]);
+}
+
+/** Through ts-import.js, loaded at the first TypeScript task: most workers never need its code. */
 async function importTypeScript(url: string): Promise<Record<string, any>> {
-  if (!(globalThis as any).__multiprocTsx) {
-    // The cache (its compiler and file handling) loads with the first .ts task, not with every import.
-    const { compiledTypeScript, isLinkFailure } = await import('./ts-cache.js');
-    const compiled = await compiledTypeScript(url);
-    if (compiled) {
-      // Stacks name the .ts source and its lines (the compiled form carries a source map), as under tsx.
-      process.setSourceMapsEnabled(true);
-      try {
-        return await import(compiled);
-      } catch (err) {
-        if (!isLinkFailure(err)) throw err;
-      }
-    }
-  }
-  await ensureTypeScriptLoader();
-  return import(url);
+  return (await import('./ts-import.js')).importTypeScript(url);
 }
 
 async function importExport(url: string, name: string): Promise<TaskFn> {
@@ -63,17 +51,20 @@ async function importExport(url: string, name: string): Promise<TaskFn> {
 
 // A module export, once imported, is returned synchronously like a compiled source: an await per call
 // would cost module references more than function values (and they are the form we recommend).
-const imported = new Map<string, TaskFn | Promise<TaskFn>>();
+// Keyed by URL, then by name: a key made by joining them would be a new string, hashed again, for every call.
+const imported = new Map<string, Map<string, TaskFn | Promise<TaskFn>>>();
 
 function loadExport(url: string, name: string): TaskFn | Promise<TaskFn> {
-  const key = `${url}#${name}`;
-  let fn = imported.get(key);
+  let exports = imported.get(url);
+  if (exports === undefined) imported.set(url, (exports = new Map()));
+  let fn = exports.get(name);
   if (fn === undefined) {
     const loading = importExport(url, name);
-    imported.set(key, loading);
+    const names = exports;
+    names.set(name, loading);
     loading.then(
-      (loaded) => imported.set(key, loaded),
-      () => imported.delete(key), // a failed import is retried by the next call, as a fresh import would be
+      (loaded) => names.set(name, loaded),
+      () => names.delete(name), // a failed import is retried by the next call, as a fresh import would be
     );
     fn = loading;
   }
