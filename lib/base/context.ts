@@ -3,7 +3,8 @@
  * Filled in by the worker entries (lib/worker/); read by currentProcess() and the `isMainThread` guard.
  */
 import { isMainThread as nodeIsMainThread, threadId } from 'node:worker_threads';
-import { availableParallelism } from 'node:os';
+import type * as Os from 'node:os';
+import { builtin } from './builtin.js';
 
 /** Marks a child process started by multiproc (passed as an argument, not in the environment). */
 export const WORKER_ARG = '--multiproc-worker';
@@ -44,5 +45,5 @@ export function currentProcess(): ProcessInfo {
 
 /** Python's `cpu_count()`: the parallelism this process may use. */
 export function cpuCount(): number {
-  return availableParallelism();
+  return builtin<typeof Os>('node:os').availableParallelism(); // not imported: every worker loads this module at boot
 }

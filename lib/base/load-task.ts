@@ -3,8 +3,6 @@
  * modules are imported once (through tsx for TypeScript).
  */
 import type { TaskSpec } from './task.js';
-import { ensureTypeScriptLoader, isTypeScriptUrl } from './ts-loader.js';
-import { compiledTypeScript, isLinkFailure } from './ts-cache.js';
 import { installDisposeHelpers, needsDisposeHelpers } from './dispose-helpers.js';
 
 export type TaskFn = (...args: unknown[]) => unknown;
@@ -33,22 +31,13 @@ function compileSource(src: string): TaskFn {
   return fn;
 }
 
-/** A TypeScript module: its compiled form when there is one (no tsx to load), else through tsx. */
+function isTypeScriptUrl(url: string): boolean {
+  return /\.(c|m)?tsx?$/.test(url.split(/[?#]/)[0]);
+}
+
+/** Through ts-import.js, loaded at the first TypeScript task: most workers never need its code. */
 async function importTypeScript(url: string): Promise<Record<string, any>> {
-  if (!(globalThis as any).__multiprocTsx) {
-    const compiled = await compiledTypeScript(url);
-    if (compiled) {
-      // Stacks name the .ts source and its lines (the compiled form carries a source map), as under tsx.
-      process.setSourceMapsEnabled(true);
-      try {
-        return await import(compiled);
-      } catch (err) {
-        if (!isLinkFailure(err)) throw err;
-      }
-    }
-  }
-  await ensureTypeScriptLoader();
-  return import(url);
+  return (await import('./ts-import.js')).importTypeScript(url);
 }
 
 async function importExport(url: string, name: string): Promise<TaskFn> {

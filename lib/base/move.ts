@@ -9,7 +9,7 @@
  * by one must be seen by the others. Types are told by util.types, not instanceof: a typed array made in
  * a vm context (as test runners use) has an ArrayBuffer of another realm.
  */
-import { types } from 'node:util';
+import * as types from 'node:util/types';
 
 interface Registry {
   /** Marked value → the ArrayBuffers it hands over. */

@@ -10,10 +10,6 @@ import { pathToFileURL } from 'node:url';
 
 let registered: Promise<void> | null = null;
 
-export function isTypeScriptUrl(url: string): boolean {
-  return /\.(c|m)?tsx?$/.test(url.split(/[?#]/)[0]);
-}
-
 /**
  * file: URL of one of tsx's public exports (`.`, `./esm/api`), as an ESM import would resolve it: read from
  * the `exports` map of tsx's package.json (itself a public export). `require.resolve` would pick the

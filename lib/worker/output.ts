@@ -4,8 +4,6 @@
  * output travels on another channel than the reply (a thread's stdio port, a child's stdout pipe), so
  * without this a task's lines could appear after its result, or be lost if the program then ends.
  */
-import { Buffer } from 'node:buffer';
-
 export const written = { out: 0, err: 0 };
 
 function count(stream: NodeJS.WriteStream, key: 'out' | 'err'): void {

@@ -13,14 +13,13 @@
  * - it counts tasks for maxTasksPerChild and retires the worker when the count is reached.
  */
 import { BroadcastChannel, parentPort, threadId } from 'node:worker_threads';
-import { serialize } from 'node:v8';
-import { performance } from 'node:perf_hooks';
 import { ignoreBrokenPipes, written } from './output.js';
 import { guardThreadReplies, onParentMessage, postToParent, threadWorkerData } from './tinypool-adapter.js';
 import { runTask, isThenable } from './run-task.js';
 import { setProcessName } from '../base/context.js';
 import { encodeHandles } from '../base/codec/handles.js';
 import { errorToWire } from '../base/codec/error-wire.js';
+import { v8Codec } from '../base/codec/message.js';
 import { findUnserializable } from '../base/codec/unserializable.js';
 import { packNumbers } from '../base/codec/pack.js';
 import { explainReferenceError } from '../base/load-task.js';
@@ -258,7 +257,7 @@ function reply(a: Running, busy: number, extra: Partial<BatchReply> = {}): unkno
   // values not surely serializable are checked first (a thread's reply is guarded at postMessage instead).
   if (!isThread && !surelySerializable(r.r)) {
     try {
-      serialize(r.r);
+      v8Codec().serialize(r.r);
     } catch {
       r.r = sendable(r.r);
     }

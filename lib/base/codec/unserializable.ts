@@ -3,10 +3,11 @@
  * (`args[1].cb: function`) instead of V8's bare "could not be cloned".
  */
 import { v8Codec } from './message.js';
-import { EventEmitter } from 'node:events';
-import { Server, Socket } from 'node:net';
-import { Stream } from 'node:stream';
-import { types } from 'node:util';
+import type * as Events from 'node:events';
+import type * as Net from 'node:net';
+import type * as StreamModule from 'node:stream';
+import { isPromise } from 'node:util/types';
+import { builtin } from '../builtin.js';
 import type { Runtime } from './handles.js';
 import { isStackOverflow, TOO_DEEP } from './too-deep.js';
 import { messageOf } from '../errors.js';
@@ -39,6 +40,10 @@ function describe(value: unknown): string {
 function describeLive(value: object): string | null {
   const ctor = (value as any).constructor?.name;
   const own = (what: string) => (ctor && ctor !== what.split('.').pop() ? ` (${ctor})` : '');
+  // loaded here, not at import: a pool worker loads this module at boot and most never send a live object
+  const { Server, Socket } = builtin<typeof Net>('node:net');
+  const { Stream } = builtin<typeof StreamModule>('node:stream');
+  const { EventEmitter } = builtin<typeof Events>('node:events');
   if (value instanceof Socket) {
     return `net.Socket${own('net.Socket')} (a net.Socket cannot be sent to a worker: the main thread owns the connection's I/O and tasks get the bytes — read the data here, pass it to the task, and write the task's result back; ${LIVE_OBJECTS_DOC})`;
   }
@@ -51,7 +56,7 @@ function describeLive(value: object): string | null {
   if (value instanceof EventEmitter) {
     return `${ctor ?? 'EventEmitter'} object (an EventEmitter is live in this thread and cannot be sent to a worker: pass the data it carries; ${LIVE_OBJECTS_DOC})`;
   }
-  if (types.isPromise(value)) return 'Promise (await it and send its value)';
+  if (isPromise(value)) return 'Promise (await it and send its value)';
   return null;
 }
 
