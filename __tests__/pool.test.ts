@@ -118,6 +118,19 @@ describe.each(runtimes)('Pool (%s workers)', (runtime) => {
     expect(starred).toEqual(Array.from({ length: 150 }, (_, i) => i * 2));
   });
 
+  test('map over numbers: results that stop being numbers midway (a string, null, a promise) all come back', async () => {
+    // numbers in a chunk are packed; so are their results, until one is not a number
+    const input = Array.from({ length: 200 }, (_, i) => i);
+    const mixed = (x: number) => (x === 150 ? 'one-fifty' : x === 170 ? null : x === -1 ? 0 : -x);
+    expect(await pool.map(mixed, input, 200)).toEqual(input.map(mixed));
+    const later = (x: number) => (x < 100 ? x / 2 : Promise.resolve(x * 3));
+    expect(await pool.map(later, input, 200)).toEqual(input.map((x) => (x < 100 ? x / 2 : x * 3)));
+    const signs = await pool.map((x: number) => (x === 0 ? -0 : x === 1 ? NaN : x), input, 200);
+    expect(Object.is(signs[0], -0)).toBe(true);
+    expect(signs[1]).toBeNaN();
+    expect(signs.slice(2)).toEqual(input.slice(2));
+  });
+
   test('map of an empty input is [] and accepts any iterable, sync or async', async () => {
     expect(await pool.map(square, [])).toEqual([]);
     expect(await pool.map(square, new Set([1, 2, 3]))).toEqual([1, 4, 9]);

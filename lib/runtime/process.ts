@@ -34,13 +34,13 @@ function wrap(child: Child): RuntimeWorker {
   const exit = new Once<ExitInfo>();
   const gone = new Once<ExitInfo>();
   let error: unknown;
-  let held = false; // known to the reaper
+  let held: boolean | null = null; // known to the reaper: killed even at a normal exit (true) or only when we are killed
   let drain: (() => void) | null = null;
 
   const exited = (info: ExitInfo) => {
     if (!exit.settle(info)) return;
-    if (held) forgetChild(child.pid);
-    held = false;
+    if (held !== null) forgetChild(child.pid);
+    held = null;
   };
   // A send racing the child's death, or a failed spawn, reports here.
   child.on('error', (err: unknown) => {
@@ -88,10 +88,10 @@ function wrap(child: Child): RuntimeWorker {
       }
     },
     dieWithParent: (evenAtNormalExit) => {
-      if (exit.done || child.pid === undefined) return;
-      if (held) forgetChild(child.pid);
+      if (exit.done || child.pid === undefined || held === evenAtNormalExit) return;
+      if (held !== null) forgetChild(child.pid);
       reapWithParent(child.pid, !evenAtNormalExit);
-      held = true;
+      held = evenAtNormalExit;
     },
   };
 }
