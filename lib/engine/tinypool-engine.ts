@@ -13,6 +13,7 @@
 import { BroadcastChannel } from 'node:worker_threads';
 import type Tinypool from 'tinypool';
 import { errorFromWire } from '../base/codec/error-wire.js';
+import { v8Codec } from '../base/codec/message.js';
 import { abortedBy, WorkerLostError } from '../base/errors.js';
 import { forgetChild, reapWithParent } from '../base/reaper.js';
 import { workerGone } from '../base/worker-hooks.js';
@@ -33,6 +34,8 @@ export type { EngineSettings } from './settings.js';
 
 /** Workers that die before starting, in a row, before queued tasks are failed instead of retried. */
 const MAX_STARTUP_FAILURES = 3;
+/** Largest child configuration passed in its environment (base64 characters); beyond, it comes in a message. */
+const MAX_ENV_CONFIG = 16 * 1024;
 /** How long close() waits for workers to leave on their own before stopping them. */
 const CLOSE_GRACE_MS = 5000;
 
@@ -75,7 +78,7 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
     this.#progress = isThread ? new ProgressSlots() : undefined;
     this.#channel = isThread ? new BroadcastChannel(this.#channelName) : null;
     this.#channel?.unref();
-    this.#tp = createTinypool(settings, isThread ? this.#config(undefined) : undefined);
+    this.#tp = createTinypool(settings, isThread ? this.#config(undefined) : undefined, isThread ? undefined : () => this.#forkConfig());
     // tinypool reports a worker lost while idle as a pool 'error'; we handle every loss ourselves.
     this.#tp.on('error', () => {});
     this.#adoptNew();
@@ -93,6 +96,24 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
       channel: this.#channelName,
       progress: this.#progress?.array,
     };
+  }
+
+  /**
+   * A child's configuration, read as tinypool forks it: in its environment, so that it starts without asking
+   * (a round trip to this thread before its first batch). Undefined when too large for an environment
+   * variable (large initializer arguments): that child asks in its hello instead.
+   */
+  #forkConfig(): string | undefined {
+    const number = this.#workerNumber + 1;
+    let encoded: string;
+    try {
+      encoded = v8Codec().serialize(this.#config(number)).toString('base64');
+    } catch {
+      return undefined; // the welcome says why
+    }
+    if (encoded.length > MAX_ENV_CONFIG) return undefined;
+    this.#workerNumber = number;
+    return encoded;
   }
 
   get workerIds(): number[] {
@@ -184,10 +205,14 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
   #onNote(worker: WatchedWorker, note: Note): void {
     switch (note.t) {
       case 'hello': {
-        const number = ++this.#workerNumber;
-        worker.name = `${this.#settings.namePrefix}-${number}`;
         const child = worker.handle.child!;
-        child.send({ [NOTE]: 1, t: 'welcome', config: this.#config(number) }, () => {});
+        if (note.n !== undefined) {
+          worker.name = `${this.#settings.namePrefix}-${note.n}`; // configured from its environment
+        } else {
+          const number = ++this.#workerNumber;
+          worker.name = `${this.#settings.namePrefix}-${number}`;
+          child.send({ [NOTE]: 1, t: 'welcome', config: this.#config(number) }, () => {});
+        }
         if (this.core.state === 'stopping') child.send({ [NOTE]: 1, t: 'close' }, () => {});
         break;
       }
@@ -385,8 +410,13 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
 
   #checkStopped(): void {
     if (this.core.state !== 'stopping') return;
-    // Only workers holding exit hooks are waited for (and one not started yet, which may still get some).
-    for (const worker of this.#workers.values()) if (!worker.flushed && !worker.gone && (worker.hasHooks || !worker.started)) return;
+    // Only workers holding exit hooks are waited for, and, when there is an initializer, one not started yet
+    // (its initializer may still add some). Without one, a worker still booting has run no code of the user's:
+    // it is stopped where it is, as tinypool's destroy does, rather than waited for.
+    const bootMayHook = this.#settings.initializer !== undefined;
+    for (const worker of this.#workers.values()) {
+      if (!worker.flushed && !worker.gone && (worker.hasHooks || (!worker.started && bootMayHook))) return;
+    }
     void this.#destroy();
   }
 

@@ -10,7 +10,8 @@ import type Tinypool from 'tinypool';
 import { WORKER_ARG } from '../base/context.js';
 import { childEnv, fromSource, processExecArgv, threadEnv, threadExecArgv } from '../base/spawn-options.js';
 import { tsThreadEntry, tsxLoaderUrl } from '../base/ts-loader.js';
-import type { WorkerConfig } from '../protocol/messages.js';
+import { FORK_CONFIG_ENV, type WorkerConfig } from '../protocol/messages.js';
+import { perChildEnv } from './tinypool-adapter.js';
 import type { EngineSettings } from './settings.js';
 
 const workerFile = (() => {
@@ -37,8 +38,11 @@ function tinypoolClass(): typeof Tinypool {
   return (loaded ??= (createRequire(import.meta.url)('tinypool') as { default: typeof Tinypool }).default);
 }
 
-/** A tinypool with `processes` workers of the engine's runtime; threads find their configuration in workerData. */
-export function createTinypool(settings: EngineSettings, threadConfig: WorkerConfig | undefined): Tinypool {
+/**
+ * A tinypool with `processes` workers of the engine's runtime; threads find their configuration in workerData,
+ * child processes in their environment, from `childConfig` (called once per child as it is forked).
+ */
+export function createTinypool(settings: EngineSettings, threadConfig: WorkerConfig | undefined, childConfig?: () => string | undefined): Tinypool {
   const isThread = settings.runtime === 'thread';
   const TinypoolClass = tinypoolClass();
   return new TinypoolClass({
@@ -48,7 +52,7 @@ export function createTinypool(settings: EngineSettings, threadConfig: WorkerCon
     maxThreads: settings.processes,
     concurrentTasksPerWorker: 2,
     useAtomics: false, // an idle worker must keep running its event loop (timers, primitives' I/O)
-    env: isThread ? threadEnv(settings.env) : childEnv(settings.env),
+    env: isThread ? threadEnv(settings.env) : perChildEnv(childEnv(settings.env), FORK_CONFIG_ENV, childConfig ?? (() => undefined)),
     execArgv: isThread ? threadExecArgv(settings.execArgv) : processExecArgv(settings.execArgv, settings.resourceLimits, tsxLoaderUrl),
     resourceLimits: isThread ? settings.resourceLimits : undefined,
     argv: isThread ? undefined : [WORKER_ARG],
