@@ -2,6 +2,7 @@
  * The layers, as rules (docs/architecture.md draws them). Data flows down, never back up:
  *   public faces (lib/index.ts, lib/python.ts, lib/cluster/index.ts)
  *   → lib/pool.ts, lib/process.ts, lib/executor.ts ... → lib/engine/ → lib/protocol/ ← lib/worker/
+ *   lib/engine/, lib/process*.ts → lib/runtime/ (one adapter per runtime: start, wrap, options)
  *   → primitives/ (root concept files → manager/ → channel/, sync/ → transport/ → kernel/) → lib/base/
  * `npm run lint` runs these; .ci/run runs `npm run lint`.
  */
@@ -69,6 +70,13 @@ module.exports = {
       comment: 'The parent side (engine) and the worker side meet in lib/protocol only.',
       from: { path: '^lib/engine/' },
       to: { path: '^lib/worker/' },
+    },
+    {
+      name: 'runtime-below-engine-and-process',
+      severity: 'error',
+      comment: 'lib/runtime (how a thread or child process is started, wrapped and configured) serves the engine and Process; it imports only lib/base.',
+      from: { path: '^lib/runtime/' },
+      to: { path: '^(lib|primitives)/', pathNot: ['^lib/runtime/', base] },
     },
     {
       name: 'cluster-behind-its-own-face',

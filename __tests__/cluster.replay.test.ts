@@ -137,3 +137,33 @@ test('a dead client leaves what expires: its payloads and liveness key have a TT
   expect(lines(file)).toBe(0);
   await until(async () => (await attacker.keys('multiproc:leftover:payload:*')).length === 0, 10_000, 'the payload to go');
 }, 120_000);
+
+test('a job still waiting at half its lifetime is withdrawn and sent again, sealed anew; it runs once', async () => {
+  const attacker = redis.client();
+  const file = join(scratch, 'renewed');
+  const p = new Pool({ connection: redis.url, authkey, queue: 'renew', jobLifetime: 2000 });
+  try {
+    const pending = p.apply(appendLine, [file]);
+    const [id] = await until(() => attacker.lrange('multiproc:renew:wait', 0, -1).then((ids) => ids.length === 1 && ids), 10_000, 'the job');
+    const first = await attacker.hget(`multiproc:renew:${id}`, 'data');
+    // no host serves the queue: at 1 s of its 2 s life the client withdraws the job and adds it again under
+    // the same id, sealed anew (another nonce and expiry: other bytes)
+    const second = await until(async () => {
+      const ids = await attacker.lrange('multiproc:renew:wait', 0, -1);
+      const data = await attacker.hget(`multiproc:renew:${id}`, 'data');
+      return ids.length === 1 && ids[0] === id && data !== null && data !== first && data;
+    }, 15_000, 'the job sent again');
+    expect(JSON.parse(second)).not.toEqual(JSON.parse(first!));
+    await host('renew');
+    expect(await pending).toBe(1);
+    expect(lines(file)).toBe(1);
+  } finally {
+    await p.terminate();
+  }
+}, 60_000);
+
+test('jobLifetime is checked: an integer number of ms, at least 1000', () => {
+  for (const jobLifetime of [999, 1.5, -1, '2000']) {
+    expect(() => new Pool({ connection: redis.url, authkey, jobLifetime: jobLifetime as number })).toThrow(RangeError);
+  }
+});

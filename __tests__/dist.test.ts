@@ -1,6 +1,8 @@
 // The built package (what users import): bundled worker entry, error classes by name, packed map chunks,
 // a .ts task module loaded through tsx registered on demand, a primitive crossing. `npm test` builds first.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 test('the built package works end to end in both runtimes', () => {
@@ -34,3 +36,30 @@ test("import 'multiproc' leaves tinypool unloaded until the first pool starts, a
   const out = JSON.parse(res.stdout.trim().split('\n').pop()!);
   expect(out).toEqual({ afterImport: { assert: false, v8: false, tinypool: false }, afterPool: { tinypool: true }, sum: 5 });
 }, 90_000);
+
+test("import 'multiproc' leaves node:child_process, node:net, node:crypto and the Manager's start-up unloaded until used; those paths work from dist", () => {
+  const script = fileURLToPath(new URL('./fixtures/dist-lazy-import.mjs', import.meta.url));
+  const res = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } });
+  if (res.status !== 0) console.log(res.stdout, res.stderr);
+  expect(res.status).toBe(0);
+  const out = JSON.parse(res.stdout.trim().split('\n').pop()!);
+  const none = { child_process: false, net: false, crypto: false };
+  expect(out).toEqual({
+    before: none, afterImport: none, inWorker: none, exitCode: 0, fromChild: 'from child', child: 'done', afterManager: true,
+  });
+}, 90_000);
+
+test("the bundle's root import reaches no Manager start-up code: it is a chunk loaded by the first start/connect", () => {
+  // Files dist/lib/index.js loads statically, transitively; the Manager's start-up module names server-main.
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const src = readFileSync(file, 'utf8');
+    for (const [, spec] of src.matchAll(/(?:from|import)\s*"(\.{1,2}\/[^"]+)"/g)) visit(resolvePath(dirname(file), spec));
+  };
+  visit(fileURLToPath(new URL('../dist/lib/index.js', import.meta.url)));
+  expect(seen.size).toBeGreaterThan(1);
+  const withServerMain = [...seen].filter((f) => readFileSync(f, 'utf8').includes('server-main'));
+  expect(withServerMain).toEqual([]);
+});

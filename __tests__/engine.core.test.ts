@@ -93,6 +93,26 @@ test('dropQueued settles only the queued jobs of the signal, as aborted; requeue
   expect(core.stats({ workers: 0, busy: 0, batches: 0 })).toMatchObject({ queued: 0, submitted: 2, aborted: 2 });
 });
 
+test('dropQueued(group) settles the queued jobs of that group only, admitted or waiting behind maxSent; sent ones go on', async () => {
+  const { core, settled, job, take } = harness({ maxSent: 2 });
+  const loop = {};
+  const mine = (n: number) => job({ group: loop, settle: (ok, value) => settled.push({ ok, value: `${n}:${ok ? value : (value as Error).message}` }) });
+  core.submit(mine(1));
+  core.submit(job({ settle: (ok) => settled.push({ ok, value: 'other' }) }));
+  core.submit(mine(2)); // waits behind the bound
+  core.submit(mine(3)); // waits too
+  const first = take(); // mine(1) is sent: it goes on
+  core.dropQueued(loop, new Error('left early'));
+  expect(settled).toEqual([{ ok: false, value: '2:left early' }, { ok: false, value: '3:left early' }]);
+  expect(core.queuedJobs).toBe(1); // the other job
+  core.finish(first, true, 'one');
+  const other = take();
+  core.finish(other, true, 'two');
+  expect(settled.slice(2)).toEqual([{ ok: true, value: '1:one' }, { ok: true, value: 'other' }]);
+  expect(core.stats({ workers: 0, busy: 0, batches: 0 })).toMatchObject({ queued: 0, submitted: 4, completed: 2, aborted: 2 });
+  expect(core.unsettled).toBe(0);
+});
+
 test('the KeepAlive is held while a job is unsettled, and released with the last; then idle()', async () => {
   const before = refTimers();
   const { core, log, job, take } = harness();

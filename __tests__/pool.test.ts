@@ -106,6 +106,31 @@ describe.each(runtimes)('Pool (%s workers)', (runtime) => {
     expect(await pool.map(square, input, 1000)).toEqual(expected);
   });
 
+  test('map: number chunks are packed from the input, a chunk with another value goes as a list; the input is untouched', async () => {
+    // chunks of 100: the first and last are all numbers (packed), the middle one holds a string late in the chunk
+    const input: unknown[] = Array.from({ length: 300 }, (_, i) => i);
+    input[190] = 'x';
+    const copy = [...input];
+    const out = await pool.map((v: unknown) => (typeof v === 'number' ? v * 2 : `${v}!`), input, 100);
+    expect(out).toEqual(copy.map((v) => (typeof v === 'number' ? v * 2 : `${v}!`)));
+    expect(input).toEqual(copy);
+    const starred = await pool.starmap((a: number, b: number) => a * b, Array.from({ length: 150 }, (_, i) => [i, 2]), 64);
+    expect(starred).toEqual(Array.from({ length: 150 }, (_, i) => i * 2));
+  });
+
+  test('map over numbers: results that stop being numbers midway (a string, null, a promise) all come back', async () => {
+    // numbers in a chunk are packed; so are their results, until one is not a number
+    const input = Array.from({ length: 200 }, (_, i) => i);
+    const mixed = (x: number) => (x === 150 ? 'one-fifty' : x === 170 ? null : x === -1 ? 0 : -x);
+    expect(await pool.map(mixed, input, 200)).toEqual(input.map(mixed));
+    const later = (x: number) => (x < 100 ? x / 2 : Promise.resolve(x * 3));
+    expect(await pool.map(later, input, 200)).toEqual(input.map((x) => (x < 100 ? x / 2 : x * 3)));
+    const signs = await pool.map((x: number) => (x === 0 ? -0 : x === 1 ? NaN : x), input, 200);
+    expect(Object.is(signs[0], -0)).toBe(true);
+    expect(signs[1]).toBeNaN();
+    expect(signs.slice(2)).toEqual(input.slice(2));
+  });
+
   test('map of an empty input is [] and accepts any iterable, sync or async', async () => {
     expect(await pool.map(square, [])).toEqual([]);
     expect(await pool.map(square, new Set([1, 2, 3]))).toEqual([1, 4, 9]);

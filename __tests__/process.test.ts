@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { Process, ValueError, activeChildren, task } from '../lib/index.js';
 import { runtimes, fixture } from './helpers/runtimes.js';
+import { libUrl, runProgram } from './helpers/programs.js';
 
 const tasks = (name: string) => task(fixture('process-tasks.ts'), name);
 
@@ -124,4 +125,15 @@ describe.each(runtimes)('Process (%s)', (runtime) => {
     expect(() => new Process({ target: () => 0, args: 'x' as any, runtime })).toThrow(TypeError);
     expect(() => new Process({ target: () => 0, runtime: 'green' as any })).toThrow(TypeError);
   });
+
+  test('a start whose arguments cannot be sent throws, is not alive, and leaves no worker keeping the program', () => {
+    const res = runProgram(`
+      import { Process } from ${JSON.stringify(libUrl)};
+      const p = new Process({ target: (x) => x, args: [new WeakMap()], runtime: ${JSON.stringify(runtime)} });
+      try { p.start(); } catch (err) { console.log('threw', /could not be cloned/.test(err.message), p.isAlive(), p.pid); }
+    `, { timeout: 30_000 });
+    expect(res.signal).toBeNull();
+    expect(res.status).toBe(0);
+    expect(res.stdout).toContain('threw true false null');
+  }, 40_000);
 });

@@ -4,7 +4,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Pool, Process, task } from '../lib/index.js';
 import { tsxLoaderUrl } from '../lib/base/ts-loader.js';
-import { closeBroker, exposeCore, remoteRefOf } from '../primitives/transport/expose.js';
+import { closeBroker, exposeCore, remoteRefOf } from '../primitives/transport/expose-object.js';
 import { connectRemoteCore } from '../primitives/transport/remote-core.js';
 import { Counter, CounterCore, counterShape } from './fixtures/transport-counter.js';
 

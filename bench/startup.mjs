@@ -4,6 +4,13 @@
 //   S1  Process start()+join() x30 in a row (the tutorials' pattern), thread runtime, with the spare
 //       worker (default) and without; floor: a bare `new Worker` to its exit   target <= 0.5x bare
 //   S2  the same, process runtime; floor: a bare fork() to its exit           target <= 1.1x bare
+//       Each also shows the parallel floor: the same bare workers started two at a time. A spare is
+//       booted while the previous Process runs, so back-to-back starts are bound by the CPU a worker's
+//       whole life costs (boot, run, teardown) spread over the cores, not by one boot's latency: with 2
+//       cores no start-up scheme that starts a fresh worker per Process goes below that row. The CPU time
+//       per start (all threads, process.cpuUsage; threads only) is printed for the same reason, and for
+//       threads the same floor with workers that also import the task module (its ESM import costs a new
+//       thread more CPU than our whole worker entry).
 //   T1  a `.ts` task module in a new Process: the first worker compiles it, later workers should
 //       reuse the compiled module                                             target <= 50 ms later
 // Python's twin s_process.py (fork, forkserver) runs in the same invocation when python3 is present.
@@ -67,7 +74,16 @@ const scratch = mkdtempSync(join(tmpdir(), 'multiproc-bench-'));
 const tasksJs = join(scratch, 'tasks.mjs');
 writeFileSync(join(scratch, 'package.json'), '{"type":"module"}');
 writeFileSync(tasksJs, 'export function f(x) { return x * x; }\n');
-const target = task(new URL(`file://${tasksJs}`).href, 'f');
+const taskUrl = new URL(`file://${tasksJs}`).href;
+const target = task(taskUrl, 'f');
+
+/** CPU time (all threads of this process, in ms) and wall time of `fn`, per start. */
+async function withCpu(n, fn) {
+  const c0 = process.cpuUsage();
+  const wall = await fn();
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1000 / n };
+}
 
 async function processLoop(runtime, n) {
   const t0 = now();
@@ -80,23 +96,33 @@ async function processLoop(runtime, n) {
   return (now() - t0) / n;
 }
 
-async function bareLoop(runtime, n) {
+/** `n` bare workers started and ended, `lanes` at a time; ms per worker. `withTask`: each imports and calls the task module (threads). */
+async function bareLoop(runtime, n, lanes = 1, withTask = false) {
   const t0 = now();
-  for (let i = 0; i < n; i++) {
-    await new Promise((resolve, reject) => {
-      const w = runtime === 'thread'
-        ? new Worker('require("node:worker_threads").parentPort.once("message", (x) => process.exit(x * x > -1 ? 0 : 1));', { eval: true })
-        : fork(fileURLToPath(new URL('./_raw-child.mjs', import.meta.url)), [], { serialization: 'advanced' });
-      w.once('exit', resolve);
-      w.once('error', reject);
-      if (runtime === 'thread') w.postMessage(i);
-      else {
-        w.once('message', () => w.disconnect());
-        w.send(i);
-      }
-    });
-  }
+  let next = 0;
+  const lane = async () => {
+    while (next < n) await bareOne(runtime, next++, withTask);
+  };
+  await Promise.all(Array.from({ length: lanes }, lane));
   return (now() - t0) / n;
+}
+
+function bareOne(runtime, i, withTask = false) {
+  return new Promise((resolve, reject) => {
+    const exitWith = withTask
+      ? `import(${JSON.stringify(taskUrl)}).then((m) => process.exit(m.f(x) > -1 ? 0 : 1))`
+      : 'process.exit(x * x > -1 ? 0 : 1)';
+    const w = runtime === 'thread'
+      ? new Worker(`require("node:worker_threads").parentPort.once("message", (x) => ${exitWith});`, { eval: true })
+      : fork(fileURLToPath(new URL('./_raw-child.mjs', import.meta.url)), [], { serialization: 'advanced' });
+    w.once('exit', resolve);
+    w.once('error', reject);
+    if (runtime === 'thread') w.postMessage(i);
+    else {
+      w.once('message', () => w.disconnect());
+      w.send(i);
+    }
+  });
 }
 
 const py = runPython('s_process.py', ['fork', 'forkserver']);
@@ -107,13 +133,23 @@ for (const [id, runtime, target_] of [['S1', 'thread', '<= 0.5x bare'], ['S2', '
   await bareLoop(runtime, 1);
   setSpareWorkers(true);
   await processLoop(runtime, 1);
-  const bare = await bareLoop(runtime, N);
-  const spare = await processLoop(runtime, N);
+  const { wall: bare, cpu: bareCpu } = await withCpu(N, () => bareLoop(runtime, N));
+  const { wall: spare, cpu: spareCpu } = await withCpu(N, () => processLoop(runtime, N));
+  const parallel = await bareLoop(runtime, N, 2);
+  const parallelTask = runtime === 'thread' ? await bareLoop(runtime, N, 2, true) : undefined;
   setSpareWorkers(false);
   const cold = await processLoop(runtime, N);
+  const bareName = `bare ${runtime === 'thread' ? 'new Worker' : 'fork()'}`;
   console.log(`  -- ${runtime} runtime (target ${target_}):`);
-  row(`${id}.spare`, `Process start+join x${N}, ${runtime}, spare worker (default)`, spare, 'ms', [[`bare ${runtime === 'thread' ? 'new Worker' : 'fork()'} to exit (floor)`, bare], ...pyRows]);
-  row(`${id}.cold`, `Process start+join x${N}, ${runtime}, spares off`, cold, 'ms', [[`bare ${runtime === 'thread' ? 'new Worker' : 'fork()'} to exit (floor)`, bare]]);
+  row(`${id}.spare`, `Process start+join x${N}, ${runtime}, spare worker (default)`, spare, 'ms', [
+    [`${bareName} to exit (floor)`, bare],
+    [`${bareName}s two at a time (parallel floor, 2 cores)`, parallel],
+    [`${bareName}s importing the task module, two at a time (floor of a fresh worker per Process)`, parallelTask],
+    ...pyRows,
+  ]);
+  row(`${id}.cold`, `Process start+join x${N}, ${runtime}, spares off`, cold, 'ms', [[`${bareName} to exit (floor)`, bare]]);
+  // a child's own CPU time is not this process's: only the thread runtime's figure says what a start costs
+  if (runtime === 'thread') row(`${id}.cpu`, `CPU time per start (all threads), ${runtime}, spare worker`, spareCpu, 'ms', [[`${bareName} to exit`, bareCpu]]);
 }
 setSpareWorkers(true);
 

@@ -4,7 +4,7 @@ export { BasePool } from './pool-base.js';
 export { AsyncResult, type ResultCallbacks } from './async-result.js';
 export { ResultIterator } from './result-iterator.js';
 export { Process, activeChildren, type ProcessOptions } from './process.js';
-export { setSpareWorkers } from './process-spares.js';
+export { setSpareWorkers } from './process-start.js';
 export { task, isTaskRef, type Task, type TaskRef } from './base/task.js';
 export { move } from './base/move.js';
 export { currentProcess, cpuCount, isMainThread, type ProcessInfo } from './base/context.js';

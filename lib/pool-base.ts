@@ -111,6 +111,44 @@ function holdsObjects(list: unknown[], spread: boolean): boolean {
   return false;
 }
 
+/** What a job settles: an AsyncResult itself (applyAsync: no closure per call), or a callback. */
+type SettleTarget = AsyncResult<any> | ((ok: boolean, value: unknown) => void);
+
+function settleTarget(target: SettleTarget, ok: boolean, value: unknown): void {
+  if (typeof target === 'function') target(ok, value);
+  else target[settleResult](ok, value);
+}
+
+/**
+ * One call or chunk as the engine gets it. A class, so a job is one object of one shape: thousands of
+ * calls in flight (20k applyAsync before the first get()) cost the main thread's garbage collector
+ * less than an object literal, a settle closure and its context per call.
+ */
+class PoolJob implements Job {
+  // What the engine's core writes on every job it takes (lib/engine/core.ts), declared here so a job
+  // keeps the shape it was made with.
+  submitted = 0;
+  items: number | undefined = undefined;
+  done = false;
+  sent = false;
+  admitted = false;
+
+  constructor(
+    readonly spec: TaskSpec,
+    public args: unknown,
+    readonly flags: number,
+    readonly target: SettleTarget,
+    readonly signal: AbortSignal | undefined,
+    readonly base: number | undefined,
+    public transfer: ArrayBuffer[] | undefined,
+    readonly group: object | undefined,
+  ) {}
+
+  settle(ok: boolean, value: unknown): void {
+    settleTarget(this.target, ok, value);
+  }
+}
+
 /** A progress callback that throws is reported, never breaks the pool (as Python's result handler does with callbacks). */
 function progressReporter(onProgress: MapOptions['onProgress'], total: number | undefined): ((done: number) => void) | null {
   if (onProgress === undefined || onProgress === null) return null;
@@ -156,20 +194,20 @@ export abstract class BasePool {
   }
 
   /** Encodes a call or chunk for the engine; a value that cannot cross settles that job (only) with the error. */
-  #submit(spec: TaskSpec, args: unknown[], flags: number, settle: Job['settle'], signal?: AbortSignal, base?: number): void {
+  #submit(spec: TaskSpec, args: unknown[], flags: number, target: SettleTarget, signal?: AbortSignal, base?: number, tryPacking = true, group?: object): void {
     if (this.#state === 'terminated') {
-      settle(false, new PoolStateError('Pool not running', 'ERR_POOL_NOT_RUNNING'));
+      settleTarget(target, false, new PoolStateError('Pool not running', 'ERR_POOL_NOT_RUNNING'));
       return;
     }
-    if (flags & CHUNK && !(flags & STAR)) {
+    if (tryPacking && flags & CHUNK && !(flags & STAR)) {
       const packed = packNumbers(args);
       if (packed) {
-        this.#engine.submit({ spec, args: packed, flags: flags | PACKED, settle, signal, base });
+        this.#submitPacked(spec, packed, flags, target, signal, base, group);
         return;
       }
     }
     if (!holdsObjects(args, (flags & STAR) !== 0)) {
-      this.#engine.submit({ spec, args, flags, settle, signal, base });
+      this.#engine.submit(new PoolJob(spec, args, flags, target, signal, base, undefined, group));
       return;
     }
     warnClassInstanceOnce(args, flags & CHUNK || base !== undefined ? 'items' : 'args');
@@ -178,12 +216,21 @@ export abstract class BasePool {
       // a chunk's items, or the one item a call stands for (imap with chunksize 1), are named by their place in the input
       encoded = encodeHandles(args, this.#target, flags & CHUNK || base !== undefined ? (i) => `items[${(base ?? 0) + i}]` : 'args');
     } catch (err) {
-      settle(false, err); // a primitive that cannot go where this pool's workers run
+      settleTarget(target, false, err); // a primitive that cannot go where this pool's workers run
       return;
     }
     // buffers marked with move() go to a thread without a copy; other workers get a copy as before
     const transfer = this.#target === 'thread' ? movedBuffers(args) : undefined;
-    this.#engine.submit({ spec, args: encoded.value, flags: encoded.found ? flags | HANDLES : flags, settle, signal, base, transfer });
+    this.#engine.submit(new PoolJob(spec, encoded.value, encoded.found ? flags | HANDLES : flags, target, signal, base, transfer, group));
+  }
+
+  /** A chunk of items that are all numbers, already packed. */
+  #submitPacked(spec: TaskSpec, packed: Float64Array, flags: number, target: SettleTarget, signal?: AbortSignal, base?: number, group?: object): void {
+    if (this.#state === 'terminated') {
+      settleTarget(target, false, new PoolStateError('Pool not running', 'ERR_POOL_NOT_RUNNING'));
+      return;
+    }
+    this.#engine.submit(new PoolJob(spec, packed, flags | PACKED, target, signal, base, undefined, group));
   }
 
   /**
@@ -209,7 +256,7 @@ export abstract class BasePool {
     if (typeof opts !== 'object' || opts === null) throw new TypeError(`applyAsync options must be an object, got ${typeof opts}`);
     const signal = opts === NO_OPTIONS ? undefined : checkSignal(opts.signal);
     const result = new AsyncResult<Awaited<R>>(opts, this.#trackCallback);
-    this.#submit(spec, argList, 0, (ok, value) => result[settleResult](ok, value), signal);
+    this.#submit(spec, argList, 0, result, signal); // the job settles the result itself: no closure per call
     return result;
   }
 
@@ -290,8 +337,8 @@ export abstract class BasePool {
     let remaining = Math.ceil(n / size);
     let done = 0;
     for (let start = 0; start < n; start += size) {
-      const chunk = argLists.slice(start, start + size);
-      this.#submit(spec, chunk, style.flags, (ok, value) => {
+      const end = Math.min(n, start + size);
+      const onChunk: SettleTarget = (ok, value) => {
         if (isSettled()) return;
         if (!ok) return settle(false, value);
         const values = value as ChunkResults; // an Array, or a Float64Array of numbers
@@ -299,7 +346,11 @@ export abstract class BasePool {
         done += values.length;
         progress?.(done);
         if (--remaining === 0) settle(true, out);
-      }, signal, start);
+      };
+      // numbers are packed straight from the input: no copy of the chunk as a list first
+      const packed = style === SINGLE ? packNumbers(argLists, start, end) : null;
+      if (packed) this.#submitPacked(spec, packed, style.flags, onChunk, signal, start);
+      else this.#submit(spec, argLists.slice(start, end), style.flags, onChunk, signal, start, false); // packing was tried
     }
   }
 
@@ -319,21 +370,23 @@ export abstract class BasePool {
     const [chunksize = 1, opts] = splitMapArgs(chunksizeOrOpts, maybeOpts);
     const signal = checkSignal(opts.signal);
     const total = Array.isArray(iterable) ? iterable.length : undefined;
-    // The iterator's own signal marks its tasks, so leaving the loop early can drop those not started;
-    // it follows the user's signal (which then stops the running ones too).
-    const own = signal ? AbortSignal.any([signal]) : new AbortController().signal;
+    // A tag on the loop's tasks, so leaving the loop early can drop those not started. Not a signal of its
+    // own: tinypool gives a worker running a cancellable run no second run, so every imap batch would wait
+    // for a round trip, and each would cost an AbortController and listeners. The user's signal, if any,
+    // still stops them all.
+    const group = {};
     const it = new ResultIterator<R>({
       source: iterable,
       ordered,
       chunksize,
       window: Math.max(1024, this.#processes * chunksize * 8),
       toItem: SINGLE.toItem,
-      submit: (items, base, done) => this.#submit(spec, items, SINGLE.flags, done, own, base),
-      submitItem: (item, index, done) => this.#submit(spec, [item], 0, done, own, index),
+      submit: (items, base, done) => this.#submit(spec, items, SINGLE.flags, done, signal, base, true, group),
+      submitItem: (item, index, done) => this.#submit(spec, [item], 0, done, signal, index, true, group),
       signal,
       abortError: signal ? () => abortedBy(signal) : undefined,
       onProgress: progressReporter(opts.onProgress, total) ?? undefined,
-      dropPending: () => this.#engine.dropQueued?.(own, new AbortError('dropped: the imap loop was left early')),
+      dropPending: () => this.#engine.dropQueued?.(group, new AbortError('dropped: the imap loop was left early')),
     });
     if (this.#iterators.size > 64) for (const ref of this.#iterators) if (!ref.deref()) this.#iterators.delete(ref);
     this.#iterators.add(new WeakRef(it as ResultIterator<unknown>));

@@ -1,63 +1,32 @@
 /**
- * Spare workers for Process, Python's forkserver idea: after a Process starts, one more worker of the same
- * kind (runtime, environment, flags, limits) is started ahead and left waiting, so the next `start()` hands
- * its target to a worker that has already booted instead of paying Node's start-up (~20 ms) again.
+ * Spare workers for Process, Python's forkserver idea: after a Process starts, more workers of the same
+ * kind (runtime, environment, flags, limits) are started ahead and left waiting, so the next `start()`
+ * hands its target to a worker that has already booted instead of paying Node's start-up (~20 ms) again.
  *
- * A spare never keeps the program alive (unref'd), dies with its parent (a child process is known to the
- * reaper), and is replaced once other settings are used twice in a row. Two threads and one child process wait by
- * default (memory they cost: docs/guide.md); `setSpareWorkers(false)` or MULTIPROC_SPARE_WORKERS=0 turns
- * them off.
+ * A spare never keeps the program alive (unref'd), dies with its parent (even at a normal exit), and is
+ * replaced once other settings are used twice in a row. How many wait is process-start.ts's business
+ * (setSpareWorkers). This module is loaded at the first Process.start() and imports no code of ours:
+ * what it needs (how to start a worker, how many to keep) is handed to it.
  */
-import type { Runtime } from './base/codec/handles.js';
-import { forgetChild, reapWithParent } from './base/reaper.js';
+import type { Runtime, RuntimeWorker } from './runtime/index.js';
 
-/** What a spare needs of a started worker (process-spawn's ProcessChannel). */
-export interface SpareChannel {
-  readonly pid: number;
-  onExit(cb: () => void): void;
-  kill(signal?: NodeJS.Signals): void;
-  setRef(ref: boolean): void;
-}
+/** How many spares wait per runtime, read at each refill (setSpareWorkers may change it). */
+export type Depth = (runtime: Runtime) => number;
 
-interface Spare<C extends SpareChannel> {
+interface Spare {
   runtime: Runtime;
   key: string;
-  channel: C;
+  worker: RuntimeWorker;
   /** Exited, stopped, or handed to a Process (whose business its exit is from then on). */
   dead: boolean;
 }
 
-/** Spares kept per runtime by default: two threads boot side by side on two cores, so back-to-back starts
- * are not held to one boot's pace; a child process costs more memory, and one already keeps up. */
-const DEFAULT_DEPTH: Record<Runtime, number> = { thread: 2, process: 1 };
-
-const spares = new Map<Runtime, Spare<SpareChannel>[]>();
-let depthByCall: number | null = null;
+const spares = new Map<Runtime, Spare[]>();
 const pendingRefills = new Map<Runtime, NodeJS.Immediate>();
+/** The settings of the last start per runtime: spares follow settings used twice in a row, not every change. */
+const lastKeys = new Map<Runtime, string>();
 
-function depth(runtime: Runtime): number {
-  if (depthByCall !== null) return depthByCall;
-  const env = process.env.MULTIPROC_SPARE_WORKERS?.trim();
-  if (env === undefined || env === '') return DEFAULT_DEPTH[runtime];
-  if (/^(false|no|off)$/i.test(env)) return 0;
-  const n = Number(env);
-  return Number.isInteger(n) && n >= 0 ? Math.min(n, 8) : DEFAULT_DEPTH[runtime];
-}
-
-/**
- * Spare workers for `Process`: `true` restores the default (two waiting threads, one waiting child
- * process, each started after a Process of that kind first starts), `false` or `0` turns them off and
- * stops those waiting now, a number sets how many wait per runtime (at most 8). The environment variable
- * MULTIPROC_SPARE_WORKERS (`0`/`off`, or a number) sets the same from the start.
- */
-export function setSpareWorkers(on: boolean | number): void {
-  if (typeof on === 'boolean') depthByCall = on ? null : 0;
-  else if (typeof on === 'number' && Number.isInteger(on) && on >= 0 && on <= 8) depthByCall = on;
-  else throw new TypeError(`setSpareWorkers takes true, false or a whole number from 0 to 8, got ${typeof on === 'number' ? on : typeof on}`);
-  if (depthByCall === 0) stopSpares();
-}
-
-/** Stops every waiting spare (a test's or a program's clean-up). */
+/** Stops every waiting spare (setSpareWorkers(false), a test's clean-up). */
 export function stopSpares(): void {
   for (const refill of pendingRefills.values()) clearImmediate(refill);
   pendingRefills.clear();
@@ -69,76 +38,73 @@ export function stopSpares(): void {
 
 /** The pids (thread ids) of the spares waiting for `runtime`, oldest first: for tests and diagnostics. */
 export function sparePids(runtime: Runtime): number[] {
-  return (spares.get(runtime) ?? []).filter((s) => !s.dead).map((s) => s.channel.pid);
+  return (spares.get(runtime) ?? []).filter((s) => !s.dead).map((s) => s.worker.id);
 }
 
-function discard(spare: Spare<SpareChannel>): void {
+function discard(spare: Spare): void {
   if (spare.dead) return;
   spare.dead = true;
-  spare.channel.kill('SIGKILL');
-  if (spare.runtime === 'process') forgetChild(spare.channel.pid);
+  spare.worker.kill('SIGKILL');
 }
 
-function makeSpare<C extends SpareChannel>(runtime: Runtime, key: string, spawn: () => C): boolean {
-  let channel: C;
+function makeSpare(runtime: Runtime, key: string, start: () => RuntimeWorker): boolean {
+  let worker: RuntimeWorker;
   try {
-    channel = spawn();
+    worker = start();
   } catch {
     return false; // out of threads or processes: the next start() reports it, on its own call
   }
-  const spare: Spare<C> = { runtime, key, channel, dead: false };
-  channel.setRef(false);
-  if (runtime === 'process') reapWithParent(channel.pid, false);
-  channel.onExit(() => {
+  const spare: Spare = { runtime, key, worker, dead: false };
+  worker.setRef(false);
+  worker.dieWithParent(true);
+  worker.onExit(() => {
     if (spare.dead) return;
     spare.dead = true;
     const list = spares.get(runtime) ?? [];
-    const at = list.indexOf(spare as Spare<SpareChannel>);
+    const at = list.indexOf(spare);
     if (at >= 0) list.splice(at, 1);
-    if (runtime === 'process') forgetChild(channel.pid);
   });
   let list = spares.get(runtime);
   if (!list) spares.set(runtime, (list = []));
-  list.push(spare as Spare<SpareChannel>);
+  list.push(spare);
   return true;
 }
 
-/** The settings of the last start per runtime: spares follow settings used twice in a row, not every change. */
-const lastKeys = new Map<Runtime, string>();
-
 /**
- * A worker for these settings: the oldest waiting spare when it matches, else a fresh one; then spares
- * are topped up behind it. Spares started with other settings stay while those settings are still in use
- * (a program alternating between two kinds of Process does not throw spares away at every start); when
- * the same new settings come twice in a row, they are stopped and replaced. `key` names the settings;
- * `spawn` starts a fresh worker.
+ * After a start with settings `key`: spares started with other settings stay while those settings are
+ * still in use (a program alternating between two kinds of Process does not throw spares away at every
+ * start); when the same new settings come twice in a row, they are stopped and replaced. Then the spares
+ * are topped up, outside the caller's start (it is not slowed): `start` starts one.
  */
-export function takeWorker<C extends SpareChannel>(runtime: Runtime, key: string, spawn: () => C): C {
+export function afterStart(runtime: Runtime, key: string, start: () => RuntimeWorker, depth: Depth): void {
   const list = (spares.get(runtime) ?? []).filter((s) => !s.dead);
   spares.set(runtime, list);
   const previousKey = lastKeys.get(runtime);
   lastKeys.set(runtime, key);
-  let channel: C | null = null;
-  const at = list.findIndex((s) => s.key === key);
+  const stale = list.some((s) => s.key !== key);
+  if (stale && previousKey === key) for (const s of list.splice(0)) discard(s);
+  if (depth(runtime) === 0 || (stale && previousKey !== key) || pendingRefills.has(runtime)) return;
+  const refill = setImmediate(() => {
+    pendingRefills.delete(runtime);
+    const want = depth(runtime);
+    while ((spares.get(runtime)?.length ?? 0) < want && makeSpare(runtime, key, start));
+  });
+  refill.unref();
+  pendingRefills.set(runtime, refill);
+}
+
+/** A worker for the settings `key`: the oldest waiting spare made with them, else a fresh one; then afterStart. */
+export function takeWorker(runtime: Runtime, key: string, start: () => RuntimeWorker, depth: Depth): RuntimeWorker {
+  const list = spares.get(runtime) ?? [];
+  const at = list.findIndex((s) => s.key === key && !s.dead);
+  let worker: RuntimeWorker;
   if (at >= 0) {
     const [spare] = list.splice(at, 1);
     spare.dead = true; // no spare any more: its exit is the Process's business now
-    channel = spare.channel as C;
-    // Process.start registers it with the reaper itself (spared or not, by daemon).
-    if (runtime === 'process') forgetChild(channel.pid);
+    worker = spare.worker;
+  } else {
+    worker = start();
   }
-  const stale = list.some((s) => s.key !== key);
-  if (stale && previousKey === key) for (const s of list.splice(0)) discard(s);
-  channel ??= spawn();
-  if (depth(runtime) > 0 && !(stale && previousKey !== key) && !pendingRefills.has(runtime)) {
-    // Started after the caller's worker, outside its start(): the caller's start is not slowed.
-    const refill = setImmediate(() => {
-      pendingRefills.delete(runtime);
-      const want = depth(runtime);
-      while ((spares.get(runtime)?.length ?? 0) < want && makeSpare(runtime, key, spawn));
-    });
-    refill.unref();
-    pendingRefills.set(runtime, refill);
-  }
-  return channel;
+  afterStart(runtime, key, start, depth);
+  return worker;
 }

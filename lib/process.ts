@@ -1,13 +1,13 @@
 /** Process: Python's multiprocessing.Process — run one target in its own worker thread or child process. */
 import { constants } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
-import { spawnProcessWorker, type ExitInfo, type ProcessChannel } from './process-spawn.js';
+import { startProcessWorker } from './process-start.js';
+import type { ExitInfo, RuntimeWorker } from './runtime/index.js';
 import { encodeHandles, type Runtime } from './base/codec/handles.js';
 import { toTaskSpec, type Task } from './base/task.js';
 import { checkArgs, checkEnv, checkExecArgv, checkRuntime } from './options.js';
 import { normalizeTimeout, raceTimeout } from './base/timeout.js';
 import { KeepAlive } from './base/keep-alive.js';
-import { forgetChild, reapWithParent } from './base/reaper.js';
 import { checkResourceLimits } from './base/spawn-options.js';
 import { workerGone } from './base/worker-hooks.js';
 import { HANDLES } from './engine/engine.js';
@@ -42,7 +42,7 @@ export class Process {
   readonly #runtime: Runtime;
   #name: string;
   #daemon: boolean;
-  #channel: ProcessChannel | null = null;
+  #worker: RuntimeWorker | null = null;
   #exitCode: number | null = null;
   #stopSignal: NodeJS.Signals | null = null;
   #exited: Promise<void> | null = null;
@@ -76,13 +76,13 @@ export class Process {
   }
 
   set daemon(value: boolean) {
-    if (this.#channel) throw new Error('process has already started');
+    if (this.#worker) throw new Error('process has already started');
     this.#daemon = Boolean(value);
   }
 
   /** Process id (child process) or thread id (thread); null before start(). */
   get pid(): number | null {
-    return this.#channel?.pid ?? null;
+    return this.#worker?.id ?? null;
   }
 
   /** null until the process ends; then its exit code, or minus the signal number (-15, -9). */
@@ -97,32 +97,37 @@ export class Process {
   /** Starts the target; a Process can be started once. */
   start(): void {
     this.#checkNotClosed();
-    if (this.#channel) throw new Error('cannot start a process twice');
+    if (this.#worker) throw new Error('cannot start a process twice');
     const opts = this.#options;
     const enc = encodeHandles(checkArgs(opts.args), this.#runtime);
     quietBrokenPipes();
-    const channel = spawnProcessWorker({ runtime: this.#runtime, env: opts.env, execArgv: opts.execArgv, resourceLimits: opts.resourceLimits });
-    this.#channel = channel;
+    const worker = startProcessWorker(this.#runtime, { env: opts.env, execArgv: opts.execArgv, resourceLimits: opts.resourceLimits });
+    // A program that uses multiproc/python's names wants them on the objects its target receives too.
+    const pythonNames: string | undefined = (globalThis as any)[Symbol.for('multiproc.pythonNames')];
+    try {
+      worker.send({
+        t: 'start', name: this.#name, spec: toTaskSpec(opts.target, 'target'), args: enc.value, flags: enc.found ? HANDLES : 0,
+        preload: pythonNames ? [pythonNames] : undefined,
+      });
+    } catch (err) {
+      // a value that cannot cross: this start fails, and the worker it took must not wait forever
+      worker.kill('SIGKILL');
+      throw err;
+    }
+    this.#worker = worker;
     live.add(this);
     // A child must not outlive us if we are killed; a non-daemon one may when we merely exit (as in Python).
-    if (this.#runtime === 'process') reapWithParent(channel.pid, !this.#daemon);
+    worker.dieWithParent(this.#daemon);
     this.#exited = new Promise((resolve) => {
-      channel.onExit((info) => {
+      worker.onExit((info) => {
         this.#exitCode = this.#codeOf(info);
         live.delete(this);
-        if (this.#runtime === 'process') forgetChild(channel.pid);
         const how = this.#stopSignal ? 'terminated' : this.#exitCode === 0 ? 'normal' : 'died';
-        workerGone({ runtime: this.#runtime, id: channel.pid, how });
+        workerGone({ runtime: this.#runtime, id: worker.id, how });
         resolve();
       });
     });
-    channel.setRef(!this.#daemon);
-    // A program that uses multiproc/python's names wants them on the objects its target receives too.
-    const pythonNames: string | undefined = (globalThis as any)[Symbol.for('multiproc.pythonNames')];
-    channel.send({
-      t: 'start', name: this.#name, spec: toTaskSpec(opts.target, 'target'), args: enc.value, flags: enc.found ? HANDLES : 0,
-      preload: pythonNames ? [pythonNames] : undefined,
-    });
+    worker.setRef(!this.#daemon);
   }
 
   #codeOf(info: ExitInfo): number {
@@ -144,7 +149,7 @@ export class Process {
   /** Whether the process has started and not yet ended. */
   isAlive(): boolean {
     this.#checkNotClosed();
-    return this.#channel !== null && this.#exitCode === null;
+    return this.#worker !== null && this.#exitCode === null;
   }
 
   /** Stops the process (SIGTERM; a thread is terminated). exitCode becomes -15. */
@@ -170,29 +175,29 @@ export class Process {
     if (this.#runtime !== 'process') {
       throw new TypeError("interrupt() needs a Process with runtime: 'process' (a worker thread cannot receive SIGINT); use terminate() to stop a thread");
     }
-    if (!this.#channel || this.#exitCode !== null) return;
-    this.#channel.kill('SIGINT');
+    if (!this.#worker || this.#exitCode !== null) return;
+    this.#worker.kill('SIGINT');
   }
 
   #signal(signal: NodeJS.Signals): void {
     this.#checkNotClosed();
-    if (!this.#channel || this.#exitCode !== null) return;
+    if (!this.#worker || this.#exitCode !== null) return;
     this.#stopSignal ??= signal;
-    this.#channel.kill(signal);
+    this.#worker.kill(signal);
   }
 
   /** Releases the Process object (Python 3.7's close()); throws while it is still running. */
   close(): void {
     if (this.#closed) return;
-    if (this.#channel && this.#exitCode === null) {
+    if (this.#worker && this.#exitCode === null) {
       throw new ValueError('Cannot close a process while it is still running. You should first call join() or terminate().');
     }
     this.#closed = true;
-    this.#channel = null;
+    this.#worker = null;
   }
 
   toString(): string {
-    const status = this.#channel === null ? 'initial' : this.#exitCode === null ? 'started' : `stopped exitcode=${this.#exitCode}`;
+    const status = this.#worker === null ? 'initial' : this.#exitCode === null ? 'started' : `stopped exitcode=${this.#exitCode}`;
     return `<Process name='${this.#name}' ${status}${this.#daemon ? ' daemon' : ''}>`;
   }
 }

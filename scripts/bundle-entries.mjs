@@ -23,6 +23,7 @@
 import { build } from 'esbuild';
 import { readFileSync, writeFileSync, rmSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { lazyBuiltins } from './lazy-builtins.mjs';
 
 const dist = resolve('dist');
 const bundleDir = join(dist, 'bundle');
@@ -116,7 +117,7 @@ const options = {
   keepNames: true, // error classes travel by name
   metafile: true,
   logLevel: 'warning',
-  plugins: [metaUrlPlugin],
+  plugins: [metaUrlPlugin, lazyBuiltins], // rare paths' built-ins load at first use
 };
 const result = await build({
   entryPoints: [

@@ -51,17 +51,20 @@ async function importExport(url: string, name: string): Promise<TaskFn> {
 
 // A module export, once imported, is returned synchronously like a compiled source: an await per call
 // would cost module references more than function values (and they are the form we recommend).
-const imported = new Map<string, TaskFn | Promise<TaskFn>>();
+// Keyed by URL, then by name: a key made by joining them would be a new string, hashed again, for every call.
+const imported = new Map<string, Map<string, TaskFn | Promise<TaskFn>>>();
 
 function loadExport(url: string, name: string): TaskFn | Promise<TaskFn> {
-  const key = `${url}#${name}`;
-  let fn = imported.get(key);
+  let exports = imported.get(url);
+  if (exports === undefined) imported.set(url, (exports = new Map()));
+  let fn = exports.get(name);
   if (fn === undefined) {
     const loading = importExport(url, name);
-    imported.set(key, loading);
+    const names = exports;
+    names.set(name, loading);
     loading.then(
-      (loaded) => imported.set(key, loaded),
-      () => imported.delete(key), // a failed import is retried by the next call, as a fresh import would be
+      (loaded) => names.set(name, loaded),
+      () => names.delete(name), // a failed import is retried by the next call, as a fresh import would be
     );
     fn = loading;
   }

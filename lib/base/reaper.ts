@@ -28,7 +28,8 @@ const SCRIPT = [
   '  case "$line" in',
   '    /*) dirs="$dirs$line',
   '" ;;',
-  '    -*) pids=$(printf "%s" "$pids" | sed "s/ ${line#-} / /") ;;',
+  // forget a pid with the shell's own string operations: a sed per exit cost a fork and an exec each
+  '    -*) p=${line#-}; case "$pids" in *" $p "*) pids="${pids%% $p *} ${pids#* $p }" ;; esac ;;',
   '    *) pids="$pids$line " ;;',
   '  esac',
   'done',

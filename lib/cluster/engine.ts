@@ -85,6 +85,8 @@ export interface ClusterEngineSettings {
   window: number;
   /** Re-runs allowed after a host dies running a job. */
   retries: number;
+  /** How long a job stays valid, in ms (sealed in it); default JOB_TTL_MS. */
+  jobLifetime?: number;
 }
 
 /** A call (Job, in the Engine's words): one task call, or a map chunk. */
@@ -105,8 +107,10 @@ interface SentJob extends WatchedJob {
   calls: Call[];
   /** Calls not settled yet: at 0 the job no longer counts against the window. */
   open: number;
-  /** Being withdrawn to be sent again (see #renewOld). */
+  /** Being withdrawn to be sent again (see #renewOld): its leaving Redis is no loss. */
   renewing?: boolean;
+  /** A host took it before it could be withdrawn: it runs under its first seal. */
+  kept?: boolean;
 }
 
 /** BullMQ's options for each job: removed from Redis once done (results travel on the client's own stream). */
@@ -114,6 +118,7 @@ const JOB_OPTIONS = { removeOnComplete: true, removeOnFail: true } as const;
 
 export class ClusterEngine extends CoreEngine<Call> implements Engine {
   readonly #settings: ClusterEngineSettings;
+  readonly #jobLifetime: number;
   readonly #address: string;
   readonly #clientId = randomBytes(8).toString('hex');
   readonly #resultKey: string;
@@ -152,6 +157,7 @@ export class ClusterEngine extends CoreEngine<Call> implements Engine {
   constructor(settings: ClusterEngineSettings) {
     super();
     this.#settings = settings;
+    this.#jobLifetime = settings.jobLifetime ?? JOB_TTL_MS;
     this.#address = describeAddress(settings.connection);
     this.#resultKey = resultKey(settings.queue, this.#clientId);
   }
@@ -221,7 +227,7 @@ export class ClusterEngine extends CoreEngine<Call> implements Engine {
       const job: SentJob = { seq: calls[0].seq, id: jobId(this.#clientId, calls[0].seq), calls, open: 0, added: false, sealedAt: performance.now() };
       let sealed: Buffer;
       try {
-        const { bytes, refused } = encodeJob({ calls, retries: this.#settings.retries, expires: Date.now() + JOB_TTL_MS });
+        const { bytes, refused } = encodeJob({ calls, retries: this.#settings.retries, expires: Date.now() + this.#jobLifetime });
         for (const [call, err] of refused) this.core.finish(call as Call, false, err); // fails that call only
         if (!bytes) continue;
         sealed = seal(this.#settings.keys, sealContext('job', this.#settings.queue, job.id), bytes);
@@ -251,7 +257,7 @@ export class ClusterEngine extends CoreEngine<Call> implements Engine {
     // first that this client lives (hosts drop a dead client's jobs) and the payloads, which expire with
     // their jobs: a host that takes the job finds them
     const pipe = link.cmd.pipeline().set(clientKey(this.#settings.queue, this.#clientId), '1', 'PX', CLIENT_ALIVE_MS);
-    for (let i = 0; i < external.length; i += 2) pipe.set(external[i], external[i + 1], 'PX', JOB_TTL_MS);
+    for (let i = 0; i < external.length; i += 2) pipe.set(external[i], external[i + 1], 'PX', this.#jobLifetime);
     // sent at once, not one after the other: the connection keeps their order (a payload whose SET failed
     // while its job was added is answered by the host as gone)
     const stored = pipe.exec().then((replies) => {
@@ -265,7 +271,7 @@ export class ClusterEngine extends CoreEngine<Call> implements Engine {
         // its seal (a host that starts one makes it last while it runs)
         // only jobs no host has taken yet (processedOn unset): a running one must not vanish
         const keys = sent.map((job) => jobKey(this.#settings.queue, job.id));
-        link.cmd.eval(EXPIRE_WAITING, keys.length, ...keys, JOB_TTL_MS + JOB_ENTRY_MARGIN_MS).catch(() => {});
+        link.cmd.eval(EXPIRE_WAITING, keys.length, ...keys, this.#jobLifetime + JOB_ENTRY_MARGIN_MS).catch(() => {});
       })
       .catch((err) => this.#sendFailed(link, sent, err));
     this.#startReading(link);
@@ -469,6 +475,7 @@ export class ClusterEngine extends CoreEngine<Call> implements Engine {
       const jobs = [...this.#jobs.values()];
       const report = await watchJobs(link, this.#settings.queue, this.#clientId, this.#resultKey, jobs, () => this.#lastId);
       for (const job of report.gone) {
+        if (job.renewing) continue; // withdrawn by #renewOld, to be sent again
         this.#lose(job, new WorkerLostError(
           `the job carrying this task (${job.id}) left Redis without an answer: deleted, evicted, or its result could not be stored`,
         ));
@@ -501,11 +508,13 @@ export class ClusterEngine extends CoreEngine<Call> implements Engine {
    * no longer waiting, taken by a host meanwhile, stays: BullMQ refuses to remove a locked job).
    */
   #renewOld(link: Link): void {
-    const old = performance.now() - JOB_TTL_MS / 2;
+    const old = performance.now() - this.#jobLifetime / 2;
     for (const job of this.#jobs.values()) {
-      if (!job.added || job.sealedAt > old || job.renewing) continue;
+      if (!job.added || job.sealedAt > old || job.renewing || job.kept) continue;
       job.renewing = true;
       link.queue.remove(job.id).then((removed) => {
+        job.renewing = false;
+        if (removed !== 1) job.kept = true;
         if (removed !== 1 || this.#jobs.get(job.seq) !== job) return;
         this.#jobs.delete(job.seq);
         const again = job.calls.filter((call) => !call.done);

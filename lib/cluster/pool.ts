@@ -10,7 +10,7 @@ import type { Task } from '../base/task.js';
 import { AbortError, TimeoutError } from '../base/errors.js';
 import { checkCount } from '../options.js';
 import { checkConnection, type ClusterConnection } from './connection.js';
-import { ClusterEngine, type HostStats } from './engine.js';
+import { ClusterEngine, JOB_TTL_MS, type HostStats } from './engine.js';
 import { deriveKeys } from './signing.js';
 
 export type { ClusterConnection, RedisConnectionOptions } from './connection.js';
@@ -29,6 +29,13 @@ export interface ClusterPoolOptions {
   processes?: number;
   /** Times a task runs again after the host running it died (default 1); then it rejects with WorkerLostError. */
   retries?: number;
+  /**
+   * How long a job stays valid, in ms (default 1 hour, at least 1000): hosts refuse it afterwards, and a job
+   * still waiting at half this age is withdrawn and sent again, sealed anew. It bounds how long someone with
+   * Redis access can replay a copied job (docs/cluster.md, "Threat model"), and how long a dead client's
+   * work stays in Redis.
+   */
+  jobLifetime?: number;
 }
 
 /** Checks a queue name: BullMQ's keys use ':' as a separator. */
@@ -109,7 +116,11 @@ export class Pool extends BasePool {
     if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0) {
       throw new RangeError(`retries must be an integer >= 0, got ${String(retries)}`);
     }
-    const engine = new ClusterEngine({ connection, queue, keys: deriveKeys(authkey), window: processes, retries });
+    const jobLifetime = options.jobLifetime ?? JOB_TTL_MS;
+    if (typeof jobLifetime !== 'number' || !Number.isInteger(jobLifetime) || jobLifetime < 1000) {
+      throw new RangeError(`jobLifetime must be an integer number of ms >= 1000, got ${String(jobLifetime)}`);
+    }
+    const engine = new ClusterEngine({ connection, queue, keys: deriveKeys(authkey), window: processes, retries, jobLifetime });
     super(engine, processes, 'remote');
     this.#engine = engine;
     this.#queue = queue;

@@ -260,10 +260,17 @@ export class EngineCore<J extends CoreJob> {
     }
   }
 
-  /** Settles with `reason` the jobs of `signal` still queued; those sent go on. */
-  dropQueued(signal: AbortSignal, reason: Error): void {
-    for (const job of this.#signals.members(signal)) {
-      if (job.done || job.sent) continue;
+  /**
+   * Settles with `reason` the jobs of `group` (their group, or their signal) still queued; those sent go
+   * on. The queue is searched: rare (a loop left early), it costs nothing per job until then.
+   */
+  dropQueued(group: object, reason: Error): void {
+    const dropped: J[] = [];
+    for (const queue of [this.#queue, this.#waiting]) {
+      for (const job of queue) if (!job.done && !job.sent && (job.group === group || job.signal === group)) dropped.push(job);
+    }
+    for (const job of dropped) {
+      if (job.done) continue; // settled meanwhile by the settling of another
       this.#unqueued(job);
       this.finish(job, false, reason, 'aborted');
     }
@@ -329,9 +336,9 @@ export abstract class CoreEngine<J extends CoreJob> {
     return this.core.exited;
   }
 
-  /** Settles with `reason` the jobs of `signal` not yet sent to a worker; those running go on. */
-  dropQueued(signal: AbortSignal, reason: Error): void {
-    this.core.dropQueued(signal, reason);
+  /** Settles with `reason` the jobs of `group` (their group, or their signal) not yet sent to a worker; those running go on. */
+  dropQueued(group: object, reason: Error): void {
+    this.core.dropQueued(group, reason);
   }
 
   /** Takes back a job not yet sent to a worker, without settling it; false once it was sent or settled. */

@@ -39,6 +39,11 @@ export class Deque<T> {
     }
   }
 
+  /** The items, first to last (not removed). */
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = this.#head; i < this.#items.length; i++) yield this.#items[i] as T;
+  }
+
   /** Removes and returns every item. */
   drain(): T[] {
     const out = this.#items.slice(this.#head) as T[];

@@ -21,6 +21,11 @@ export interface Job {
   base?: number;
   /** Cancels the job: dropped while queued, its worker replaced while running; settles with AbortError. */
   signal?: AbortSignal;
+  /**
+   * What dropQueued() names to drop this job while it is queued (an imap loop's jobs, so leaving the loop
+   * early drops those not started). A tag only: unlike a signal, it costs the engine nothing per job.
+   */
+  group?: object;
   /** Buffers marked with move() in `args`: transferred to a thread worker instead of copied. */
   transfer?: ArrayBuffer[];
   /**
@@ -75,10 +80,11 @@ export interface Engine {
   /** No new jobs will come: finish those queued and running, then let the workers exit. */
   close(): void;
   /**
-   * Settles with `reason` the jobs of `signal` not yet sent to a worker; those running go on. (An imap
-   * loop left early drops its read-ahead this way.) Optional: an engine without it lets them run.
+   * Settles with `reason` the jobs of `group` (their `group`, or their `signal`) not yet sent to a worker;
+   * those running go on. (An imap loop left early drops its read-ahead this way.) Optional: an engine
+   * without it lets them run.
    */
-  dropQueued?(signal: AbortSignal, reason: Error): void;
+  dropQueued?(group: object, reason: Error): void;
   /**
    * Takes back a job not yet sent to a worker: it will not run and `settle` is not called (a cancelled
    * future). False once it was sent or settled. Optional: an engine without it lets the job run.

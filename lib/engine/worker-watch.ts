@@ -1,5 +1,6 @@
 /**
- * Our watch over one tinypool worker. tinypool starts, feeds and replaces workers; what it does not
+ * Our watch over one tinypool worker, through its runtime adapter (lib/runtime/: exit, messages, output
+ * read the same for a thread and a child). tinypool starts, feeds and replaces workers; what it does not
  * see, we add here:
  * - death: a thread that calls process.exit() leaves tinypool's run pending, and a crash reaches
  *   tinypool with the bare error or "Worker exited unexpectedly". Once the worker has exited and
@@ -8,9 +9,9 @@
  * - output: bytes received from the worker's stdout/stderr, so results settle after their output;
  * - notes: the messages a worker sends beside tinypool's replies (protocol.ts).
  */
-import type { Worker as NodeWorker } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
 import { NOTE, type Note } from '../protocol/messages.js';
+import { runtimeAdapter, type RuntimeWorker } from '../runtime/index.js';
 import { isReadyMessage, type WorkerHandle } from './tinypool-adapter.js';
 
 export interface WatchEvents {
@@ -19,9 +20,6 @@ export interface WatchEvents {
   /** The worker exited and everything it sent has been read. `failWith` hands tinypool the error. */
   exit(worker: WatchedWorker, code: number | null, signal: string | null, failWith: (error: Error) => void): void;
 }
-
-/** How long a child process's pipes may stay open after it exited (a grandchild may hold them). */
-const DRAIN_AFTER_EXIT_MS = 250;
 
 /**
  * A worker's life, as the engine sees it:
@@ -112,7 +110,8 @@ export class WatchedWorker {
     return this.exited ? this.#lastAlive : this.#state;
   }
 
-  #finishExit: (() => void) | null = null;
+  /** The worker through its runtime's adapter. */
+  readonly #worker: RuntimeWorker;
   lastError: unknown;
   #outSeen = 0;
   #errSeen = 0;
@@ -122,20 +121,10 @@ export class WatchedWorker {
     this.handle = handle;
     this.id = handle.id;
     this.runtime = handle.runtime;
-    const emitter = handle.emitter;
-    this.#countOutput(emitter.stdout, 'out');
-    this.#countOutput(emitter.stderr, 'err');
-    const failWith = handle.fail;
-    emitter.on('error', (err: unknown) => {
-      this.lastError = err;
-      // a child that could not be started at all never exits: fail it now
-      if (this.runtime === 'process' && handle.child!.pid === undefined && this.advance('gone')) {
-        this.#releaseWaiters();
-        events.exit(this, null, null, failWith);
-      }
-    });
-
-    emitter.on('message', (msg: any) => {
+    const worker = (this.#worker = runtimeAdapter(handle.runtime).wrap(handle.emitter));
+    this.#countOutput(worker.stdout, 'out');
+    this.#countOutput(worker.stderr, 'err');
+    worker.onMessage((msg: any) => {
       if (msg !== null && typeof msg === 'object') {
         if (msg[NOTE]) {
           this.advance('ready');
@@ -145,29 +134,24 @@ export class WatchedWorker {
         }
       }
     });
+    worker.onExit(() => this.advance('exited'));
+    // Reported once everything it sent has been read (a child's IPC and pipes drain after its exit).
+    worker.onGone((info) => {
+      this.lastError = info.error;
+      if (!this.advance('gone')) return;
+      this.#releaseWaiters();
+      events.exit(this, info.code, info.signal, handle.fail);
+    });
+  }
 
-    if (this.runtime === 'thread') {
-      // 'exit' comes after Node has drained the thread's ports: its notes and output are in.
-      (emitter as NodeWorker).on('exit', (code) => {
-        this.advance('exited');
-        this.#exited(events, code, null, failWith);
-      });
-    } else {
-      const child = handle.child!;
-      child.on('exit', (code, signal) => {
-        this.advance('exited');
-        // Notes travel on the IPC channel and output on pipes: wait until they are read, not longer than needed.
-        const finish = () => {
-          if (this.#finishExit === null) return;
-          this.#finishExit = null;
-          clearTimeout(timer);
-          this.#exited(events, code, signal, failWith);
-        };
-        this.#finishExit = finish;
-        const timer = setTimeout(finish, DRAIN_AFTER_EXIT_MS);
-        child.once('close', finish);
-      });
-    }
+  /** A message of ours beside tinypool's (a child process only: threads hear the pool's channel). */
+  send(message: unknown): void {
+    this.#worker.send(message);
+  }
+
+  /** A child process must not outlive this process, however it ends. */
+  dieWithParent(): void {
+    this.#worker.dieWithParent(true);
   }
 
   #countOutput(stream: Readable | null | undefined, which: 'out' | 'err'): void {
@@ -182,7 +166,7 @@ export class WatchedWorker {
 
   /** An exit still waiting for the last output is reported now (the pool is being torn down). */
   flushExit(): void {
-    this.#finishExit?.();
+    this.#worker.stopDraining();
   }
 
   /** Runs `fn` once the worker's first `out`/`err` bytes of output have been printed (at once if they have). */
@@ -204,11 +188,5 @@ export class WatchedWorker {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w.run();
-  }
-
-  #exited(events: WatchEvents, code: number | null, signal: string | null, failWith: (error: Error) => void): void {
-    if (!this.advance('gone')) return;
-    this.#releaseWaiters();
-    events.exit(this, code, signal, failWith);
   }
 }

@@ -187,6 +187,11 @@ function pushOk(results: unknown[], value: unknown, flags: number): void {
   // Reading the result may throw (a getter, a Proxy, nesting too deep): that is this task's
   // SerializationError, never the batch's failure.
   try {
+    if (flags & CHUNK && value instanceof Float64Array) {
+      // a chunk's results packed as they were made (numbers in and out: see run-task.ts)
+      results.push(OK_PACKED, value.buffer);
+      return;
+    }
     if (isThread) addTransfer(results, movedBuffers(value));
     if (flags & CHUNK) {
       const packed = packNumbers(value as unknown[]);

@@ -12,12 +12,16 @@ export function isThenable(v: unknown): v is PromiseLike<unknown> {
   return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as any).then === 'function';
 }
 
+/** Chunks shorter than this are not packed (as on the way in: small lists clone fast enough). */
+const PACK_MIN = 64;
+
 function invoke(fn: TaskFn, args: unknown, flags: number): unknown {
   if (!(flags & CHUNK)) return fn(...(args as unknown[]));
   // Chunks of single items travel flat (wrapping each item in an array costs 10x in cloning); all-number
   // chunks arrive as a Float64Array, read in place.
   const call: (item: unknown) => unknown = flags & STAR ? (item) => fn(...(item as unknown[])) : fn;
   const list = args as ArrayLike<unknown>;
+  if (flags & PACKED && list.length >= PACK_MIN) return invokePacked(call, list);
   const out = new Array(list.length);
   for (let i = 0; i < list.length; i++) {
     const r = call(list[i]);
@@ -25,6 +29,33 @@ function invoke(fn: TaskFn, args: unknown, flags: number): unknown {
     out[i] = r;
   }
   return out;
+}
+
+/**
+ * Numbers in, most often numbers out: the results go straight into the Float64Array that carries them
+ * back (one pass, no list), until one is not a number; from there on, a list as usual.
+ */
+function invokePacked(call: (item: unknown) => unknown, list: ArrayLike<unknown>): unknown {
+  const n = list.length;
+  const packed = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = call(list[i]);
+    if (typeof r === 'number') {
+      packed[i] = r;
+      continue;
+    }
+    const out = new Array(n);
+    for (let j = 0; j < i; j++) out[j] = packed[j];
+    if (isThenable(r)) return finishChunk(call, list, out, i, r);
+    out[i] = r;
+    for (let j = i + 1; j < n; j++) {
+      const v = call(list[j]);
+      if (isThenable(v)) return finishChunk(call, list, out, j, v);
+      out[j] = v;
+    }
+    return out;
+  }
+  return packed;
 }
 
 async function finishChunk(call: (item: unknown) => unknown, list: ArrayLike<unknown>, out: unknown[], i: number, first: PromiseLike<unknown>) {

@@ -57,72 +57,6 @@ function encodeChecked(value: unknown, what: string): Encoded {
   return encodeMessage(value);
 }
 
-/** Deeper than this, a value is refused before structured clone (or a walk of ours) runs out of stack. */
-const MAX_DEPTH = 2000;
-const TOO_DEEP = `nested too deeply to be sent (more than ${MAX_DEPTH} levels)`;
-
-type Node = { v: unknown; seg: string; parent: Node | null; depth: number };
-const pathOf = (n: Node): string => {
-  const segs: string[] = [];
-  for (let m: Node | null = n; m !== null; m = m.parent) segs.push(m.seg);
-  return segs.reverse().join('');
-};
-
-/**
- * `path: why` for the first part of `root` that cannot even be read — a getter (or Proxy trap) that
- * throws — or that is nested deeper than MAX_DEPTH; null when there is none. Walks without recursion,
- * so the depth that broke the encoder cannot break the search.
- */
-export function findUnreadable(root: unknown, rootPath: string): string | null {
-  const seen = new Set<object>();
-  const stack: Node[] = [{ v: root, seg: rootPath, parent: null, depth: 0 }];
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    const v = n.v;
-    if (typeof v !== 'object' || v === null || seen.has(v)) continue;
-    seen.add(v);
-    if (n.depth >= MAX_DEPTH) {
-      let top = n; // named by the top-level part it is in (`args[1]`): the full path would be thousands of steps
-      while (top.depth > 1) top = top.parent!;
-      return `${pathOf(top)}: ${TOO_DEEP}`;
-    }
-    const children: Node[] = [];
-    const child = (x: unknown, seg: string) => children.push({ v: x, seg, parent: n, depth: n.depth + 1 });
-    try {
-      if (ArrayBuffer.isView(v) || v instanceof Date || v instanceof RegExp || v instanceof Error) continue;
-      if (Array.isArray(v)) for (let i = 0; i < v.length; i++) child(v[i], `[${i}]`);
-      else if (v instanceof Map) for (const [k, x] of v) child(x, `.get(${JSON.stringify(String(k))})`);
-      else if (v instanceof Set) for (const x of v) child(x, '<item>');
-      else {
-        for (const key of Object.keys(v)) {
-          let x: unknown;
-          try {
-            x = (v as Record<string, unknown>)[key];
-          } catch (err) {
-            return `${pathOf(n)}.${key}: its getter threw: ${messageOf(err)}`;
-          }
-          child(x, `.${key}`);
-        }
-      }
-    } catch (err) {
-      return `${pathOf(n)}: ${messageOf(err)}`; // a Proxy whose traps throw
-    }
-    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]); // first child on top: found in order
-  }
-  return null;
-}
-
-/** `path: why` for the first part of `value` (named `root`) that cannot be sent, or null; never throws. */
-export function findUnsendable(value: unknown, root: string): string | null {
-  const where = findUnreadable(value, root);
-  if (where !== null) return where;
-  try {
-    return findUnserializable(value, root, 'process');
-  } catch {
-    return null;
-  }
-}
-
 /** The SerializationError for `where` (`path: why`), caused by `err`. */
 export function sendError(where: string, err: unknown): SerializationError {
   const at = where.indexOf(': ');
@@ -138,5 +72,5 @@ export function sendError(where: string, err: unknown): SerializationError {
  */
 export function unsendable(value: unknown, root: string, err: unknown): SerializationError {
   if (err instanceof SerializationError && err.path !== '') return err;
-  return sendError(findUnsendable(value, root) ?? `${root}: ${messageOf(err)}`, err);
+  return sendError(findUnserializable(value, root, 'process') ?? `${root}: ${messageOf(err)}`, err);
 }

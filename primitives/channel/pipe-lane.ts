@@ -30,7 +30,7 @@ import { createServer, type Server } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { KIND_BYTES, KIND_F64, type Encoded } from '../../lib/base/codec/message.js';
 import { drainLanes, LANE_HEADER, LaneSocket, spinLanes } from '../transport/lane-socket.js';
-import { privateAddress } from '../transport/server.js';
+import { privateAddress } from '../transport/private-dirs.js';
 import { LOCAL_OWNER } from '../kernel/owner.js';
 import { timeLeft } from '../kernel/wait.js';
 import { align8, FrameReader, frameSize, HEADER as FRAME_HEADER, LE } from '../kernel/frames.js';

@@ -9,9 +9,8 @@
 import { isTaskRef, type TaskRef } from '../../lib/base/task.js';
 import { ensureTypeScriptLoader } from '../../lib/base/ts-loader.js';
 import { BaseProxy, call, hasProxyKind, setKindResolver } from './proxy-base.js';
-import { declareType, isDeclared, type Exposure } from './declare.js';
+import { declareType, isDeclared, ROOT_ID, type Exposure } from './declare.js';
 import type { Link } from './link.js';
-import { ROOT_ID } from './registry.js';
 
 /** What the server needs to host a registered type (sent to it over the IPC channel at start). */
 export interface Registration {

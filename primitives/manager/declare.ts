@@ -1,12 +1,11 @@
 /**
  * One declaration per Manager type, as CPython's `SyncManager.register(typeid, callable, proxytype,
- * exposed)`: the type id, how the server builds the object from a client's arguments, and the
- * methods clients may call. From it come both sides: the client's proxy class (one generated
- * method per exposed name, a round trip each) and the server's adapter (only the exposed names are
- * callable from the wire). The public types stay explicit: each proxy is an interface, and the
+ * exposed)`: the type id and the methods clients may call (how the server builds each object is in
+ * ./hosting.ts, loaded by the server only). From it come both sides: the client's proxy class (one
+ * generated method per exposed name, a round trip each) and the server's adapter (only the exposed
+ * names are callable from the wire). The public types stay explicit: each proxy is an interface, and the
  * declaration must list exactly the methods that interface adds to its hand-written base.
  */
-import { currentClient } from '../transport/server.js';
 import { BaseProxy, call, decodeItem, encodeItem, registerProxyKind } from './proxy-base.js';
 import type { Link } from './link.js';
 
@@ -41,8 +40,12 @@ type Overridden<B> = Exclude<keyof B, keyof BaseProxy | symbol>;
 
 export interface Declaration<P extends B, B extends BaseProxy> {
   typeid: string;
-  /** Builds the server-side object from the wire arguments (they come from a client: check them). */
-  create(args: unknown[], lookup: Lookup): object;
+  /**
+   * A registered type's maker: builds the server-side object from the wire arguments (they come from
+   * a client: check them). The Manager's own types are made as ./hosting.ts says, which only the
+   * server process loads.
+   */
+  create?: (args: unknown[], lookup: Lookup) => object;
   /** The methods clients may call, and how the proxy forwards each. */
   exposed: { readonly [K in Added<P, B>]: Exposure } & { readonly [K in Overridden<B>]?: Exposure };
   /** Hand-written client-side members (helpers that run in the caller); default BaseProxy. */
@@ -53,8 +56,10 @@ export interface Declaration<P extends B, B extends BaseProxy> {
   iterates?: Added<P, B>;
 }
 
-interface Hosting {
-  create(args: unknown[], lookup: Lookup): object;
+/** What the server knows of a declared type; ./hosting.ts builds and adapts its objects. */
+export interface Hosting {
+  /** A registered type's maker; the Manager's own types are made as ./hosting.ts says. */
+  create?: (args: unknown[], lookup: Lookup) => object;
   names: string[];
   registered: boolean;
   /** Built from the first object created: whether it has `abandon` decides the server's abandon hook. */
@@ -63,35 +68,17 @@ interface Hosting {
 
 const hostings = new Map<string, Hosting>();
 
-const TARGET: unique symbol = Symbol('multiproc.manager.target');
-
-/** The object behind a server adapter (a Condition built over a hosted Lock needs the Lock itself). */
-export function targetOf(adapter: object | undefined): object | undefined {
-  return adapter === undefined ? undefined : (adapter as { [TARGET]?: object })[TARGET];
-}
-
-/**
- * The server adapter class: one method per exposed name, forwarding to the target, so a client can
- * call nothing else. `abandon` (a client gone: free its locks, end its waits) is the server's own
- * call, refused from the wire.
- */
-function adapterClass(typeid: string, names: string[], abandons: boolean): new (target: object) => object {
-  const Adapter = { [typeid]: class { [TARGET]: any; constructor(target: object) { this[TARGET] = target; } } }[typeid];
-  const define = (name: string, value: (this: { [TARGET]: any }, ...args: any[]) => unknown) =>
-    Object.defineProperty(Adapter.prototype, name, { value });
-  for (const name of names) define(name, function (...args) { return this[TARGET][name](...args); });
-  if (abandons) {
-    define('abandon', function (owner: string, died?: boolean) {
-      if (currentClient() !== undefined) throw new TypeError(`${typeid} has no method "abandon"`);
-      this[TARGET].abandon(owner, died);
-    });
-  }
-  return Adapter;
-}
+/** The object id of a manager's root object (what `manager.dict()`, `manager.Lock()`... call). */
+export const ROOT_ID = 'manager';
 
 /** Whether `typeid` is one of the Manager's own types. */
 export function isDeclared(typeid: string): boolean {
   return hostings.get(typeid)?.registered === false;
+}
+
+/** The server side of a declared type, or undefined. */
+export function hostingOf(typeid: string): Hosting | undefined {
+  return hostings.get(typeid);
 }
 
 /** The names clients may call on objects of `typeid` (a client builds a registered type's proxy from them). */
@@ -99,15 +86,6 @@ export function exposedOf(typeid: unknown): string[] {
   const hosting = typeof typeid === 'string' ? hostings.get(typeid) : undefined;
   if (hosting === undefined) throw new TypeError(`a manager cannot create ${JSON.stringify(typeid)}`);
   return hosting.names;
-}
-
-/** The server side: creates an object of `typeid` and returns its adapter, or undefined if nothing declared it. */
-export function createHosted(typeid: string, args: unknown[], lookup: Lookup): object | undefined {
-  const hosting = hostings.get(typeid);
-  if (hosting === undefined) return undefined;
-  const target = hosting.create(args, lookup);
-  hosting.Adapter ??= adapterClass(typeid, hosting.names, typeof (target as { abandon?: unknown }).abandon === 'function');
-  return new hosting.Adapter(target);
 }
 
 function proxyMethod(name: string, how: Exposure): PropertyDescriptor {

@@ -2,14 +2,10 @@
  * Manager: a server process that holds shared objects, and the factory of their proxies
  * (Python's multiprocessing.Manager / SyncManager).
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { errorFromWire } from '../../lib/base/codec/error-wire.js';
-import { ConnectionClosedError } from '../../lib/base/errors.js';
-import { tsxLoaderUrl } from '../../lib/base/ts-loader.js';
 import type { Address } from '../transport/protocol.js';
-import { adoptLink, openLink, type Link } from './link.js';
+import type { Link } from './link.js';
 import { call, makeProxy } from './proxy-base.js';
 import { ensureProxyType, registration, RootProxy, type RegisterOptions, type Registration } from './custom.js';
 import type { TaskRef } from '../../lib/base/task.js';
@@ -20,8 +16,8 @@ import {
   BarrierProxy, BoundedSemaphoreProxy, ConditionProxy, EventProxy, JoinableQueueProxy, LockProxy, QueueProxy,
   RLockProxy, SemaphoreProxy,
 } from './sync-proxies.js';
-import { ROOT_ID } from './registry.js';
-import type { ServerCommand, ServerReport } from './server-main.js';
+import { ROOT_ID } from './declare.js';
+import type { ServerCommand } from './server-main.js';
 
 export type { Address } from '../transport/protocol.js';
 
@@ -38,8 +34,8 @@ export interface ManagerOptions {
 export type Typecode = 'b' | 'B' | 'h' | 'H' | 'i' | 'I' | 'l' | 'L' | 'q' | 'Q' | 'f' | 'd';
 type BigCode = 'q' | 'Q';
 
-const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-const serverMain = fileURLToPath(new URL(`./server-main${ext}`, import.meta.url));
+/** Server start and client links, loaded by the first start/connect (./start.ts says why). */
+const loadStart = (): Promise<typeof import('./start.js')> => import('./start.js');
 
 /** A Manager class (its constructor is protected, so it is known here by its prototype). */
 type ManagerClass = { readonly prototype: object };
@@ -69,33 +65,6 @@ function checkAddress(address: unknown): Address | undefined {
   throw new TypeError('address must be a Unix socket path or { host: string, port: number }');
 }
 
-/** Forks the server process and waits for its bound address. */
-async function spawnServer(opts: ManagerOptions, authkey: Uint8Array, registrations: Registration[]): Promise<{ child: ChildProcess; address: Address }> {
-  const child = fork(serverMain, [], {
-    execArgv: ext === '.ts' ? ['--import', tsxLoaderUrl()] : [],
-    serialization: 'advanced',
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  child.on('error', () => {}); // a send racing the server's death; 'exit' tells the rest
-  try {
-    const report = await new Promise<ServerReport>((resolve, reject) => {
-      const onExit = (code: number | null, signal: string | null) =>
-        reject(new ConnectionClosedError(`the manager process exited during start-up (${signal ?? `code ${code}`})`));
-      child.once('exit', onExit);
-      child.once('message', (msg: ServerReport) => {
-        child.off('exit', onExit);
-        resolve(msg);
-      });
-      child.send({ t: 'start', address: opts.address, authkey, maxFrame: opts.maxFrame, registrations } satisfies ServerCommand);
-    });
-    if (report.t === 'error') throw errorFromWire(report.error);
-    return { child, address: report.address };
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw err;
-  }
-}
-
 /**
  * A manager: `await Manager.start()` forks a server process holding shared objects, and
  * `manager.dict()`, `manager.list()`, `manager.Lock()`... create objects there and return their
@@ -122,7 +91,6 @@ export class Manager {
     this.#child = child;
     this.pid = pid;
     this.#root = new RootProxy(link, ROOT_ID as unknown as number);
-    adoptLink(link);
   }
 
   /**
@@ -155,14 +123,9 @@ export class Manager {
     if (typeof opts !== 'object' || opts === null) throw new TypeError('Manager.start(opts): opts must be an object');
     const authkey = opts.authkey === undefined ? new Uint8Array(randomBytes(32)) : checkAuthkey(opts.authkey);
     const address = checkAddress(opts.address);
-    const { child, address: bound } = await spawnServer({ ...opts, address }, authkey, registrationsOf(cls));
-    let link: Link;
-    try {
-      link = await openLink(bound, authkey);
-    } catch (err) {
-      child.kill('SIGKILL');
-      throw err;
-    }
+    const start = await loadStart();
+    const { child, link } = await start.startServer({ address, maxFrame: opts.maxFrame }, authkey, registrationsOf(cls));
+    start.adoptLink(link);
     // An idle manager never keeps the program alive; the server exits with its parent.
     child.unref();
     (child as any).channel?.unref?.();
@@ -179,7 +142,10 @@ export class Manager {
     const cls = (typeof this === 'function' ? this : Manager) as unknown as typeof Manager; // also when called unbound
     const addr = checkAddress(address);
     if (addr === undefined) throw new TypeError('Manager.connect(address, authkey): address is required');
-    const link = await openLink(addr, checkAuthkey(authkey));
+    const key = checkAuthkey(authkey);
+    const start = await loadStart();
+    const link = await start.openLink(addr, key);
+    start.adoptLink(link);
     return new cls(link, null, undefined) as M;
   }
 

@@ -1,13 +1,12 @@
 /**
  * The Manager's containers, each declared once: dict, list, Namespace, Value and Array (the
- * server-side objects are in containers.ts). Method names follow Python's; every call is one atomic
+ * server-side objects are in containers.ts, built as hosting.ts says). Method names follow Python's; every call is one atomic
  * round trip. Beyond Python: `increment`, `modify(key, op, operand)` and `compareAndSet` do a
  * read-modify-write atomically on the server, with a fixed set of operators instead of a shipped
  * closure.
  */
 import { BaseProxy, call, notify } from './proxy-base.js';
 import { declareType } from './declare.js';
-import { ArrayHolder, DictHolder, ListHolder, NamespaceHolder, ValueHolder } from './containers.js';
 import type { Op } from './pyvalues.js';
 
 export type { Op } from './pyvalues.js';
@@ -59,7 +58,6 @@ export interface DictProxy<V = any> extends BaseProxy {
 
 export const DictProxy = declareType<DictProxy>({
   typeid: 'dict',
-  create: ([init]) => new DictHolder(init),
   iterates: 'keys',
   exposed: {
     get: 'call', getItem: 'call', set: 'call', has: 'call', delete: 'call', delItem: 'call', keys: 'call',
@@ -118,7 +116,6 @@ abstract class ListBase extends BaseProxy {
 
 export const ListProxy = declareType<ListProxy, ListBase>({
   typeid: 'list',
-  create: ([init]) => new ListHolder(init),
   base: ListBase,
   iterates: 'copy',
   exposed: {
@@ -189,7 +186,6 @@ abstract class NamespaceBase extends BaseProxy {
 
 export const NamespaceProxy = declareType<NamespaceProxy, NamespaceBase>({
   typeid: 'Namespace',
-  create: ([init]) => new NamespaceHolder(init),
   base: NamespaceBase,
   exposed: { get: 'call', set: 'call', has: 'call', delete: 'call', keys: 'call', toObject: 'call', increment: 'call', modify: 'call' },
 });
@@ -217,7 +213,6 @@ abstract class ValueBase extends BaseProxy {
 
 export const ValueProxy = declareType<ValueProxy, ValueBase>({
   typeid: 'Value',
-  create: ([typecode, init]) => new ValueHolder(typecode, init),
   base: ValueBase,
   exposed: { get: 'call', set: 'call', increment: 'call', modify: 'call', compareAndSet: 'call' },
 });
@@ -240,7 +235,6 @@ export interface ArrayProxy<T extends number | bigint = number> extends BaseProx
 
 export const ArrayProxy = declareType<ArrayProxy>({
   typeid: 'Array',
-  create: ([typecode, init]) => new ArrayHolder(typecode, init),
   iterates: 'copy',
   exposed: {
     get: 'call', set: 'call', length: 'call', slice: 'call', copy: 'call', increment: 'call', modify: 'call',

@@ -5,11 +5,13 @@
  * Processes, and a readable `toString`/`inspect`.
  */
 import { toHandle, type HandleDescriptor, type HandleTarget } from '../../lib/base/codec/handles.js';
+import { findUnserializable } from '../../lib/base/codec/unserializable.js';
+import { isStackOverflow } from '../../lib/base/codec/too-deep.js';
 import { errorClasses, SerializationError } from '../../lib/base/errors.js';
 import { decodeMessage, encodeMessage, type Encoded } from '../../lib/base/codec/message.js';
 import type { Link } from './link.js';
 import { isRefMarker, mapDeep, REF_KEY, type RefMarker } from './refs.js';
-import { findUnsendable, sendError, unsendable } from '../channel/codec.js';
+import { sendError, unsendable } from '../channel/codec.js';
 
 /** Private state lives behind symbols, so Namespace attribute names cannot collide with it. */
 export const LINK: unique symbol = Symbol('multiproc.manager.link');
@@ -161,9 +163,9 @@ export function encodeItem(proxy: BaseProxy, item: unknown): Encoded {
  */
 function argsError(args: unknown, err: unknown, root = 'args'): unknown {
   if (err instanceof SerializationError && err.path !== '') return err;
-  const where = findUnsendable(args, root);
+  const where = findUnserializable(args, root, 'process');
   if (where !== null) return sendError(where, err);
-  return err instanceof RangeError && /call stack/i.test(err.message) ? unsendable(args, root, err) : err;
+  return isStackOverflow(err) ? unsendable(args, root, err) : err;
 }
 
 /** A queue item back from the server: decoded, references become live proxies. */

@@ -1,15 +1,16 @@
 /**
  * The Manager's server side, independent of sockets: the root object creates hosted objects by type
- * id, as each type's declaration says (proxies.ts, sync-proxies.ts), and hosts each behind its
+ * id, as each type's declaration says (proxies.ts, sync-proxies.ts, hosting.ts), and hosts each behind its
  * adapter, so clients reach only the exposed methods. The root object (id ROOT_ID) is what
  * `manager.dict()`, `manager.Lock()`... call.
  */
-import { createHosted, exposedOf } from './declare.js';
+import { exposedOf, ROOT_ID } from './declare.js';
+import { createHosted } from './hosting.js';
 import { isRefMarker } from './refs.js';
 import './proxies.js';
 import './sync-proxies.js';
 
-export const ROOT_ID = 'manager';
+export { ROOT_ID };
 
 export interface Host {
   register(obj: object): number | string;

@@ -1,13 +1,12 @@
 /**
  * The Manager's Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition, Barrier, Queue and
  * JoinableQueue, each declared once (the server side is the primitives' own cores, adapted in
- * hosted.ts): the primitives' method names, every one async. Timeouts are in milliseconds
+ * hosted.ts, built as hosting.ts says): the primitives' method names, every one async. Timeouts are in milliseconds
  * (undefined/null: forever; negative: 0). A lock whose holder disconnects or dies is released by
  * the server, and the next waiter proceeds.
  */
 import { BaseProxy, call } from './proxy-base.js';
-import { declareType, targetOf, type Exposure } from './declare.js';
-import { HostedBarrier, HostedCondition, HostedEvent, HostedLock, HostedQueue, HostedSemaphore } from './hosted.js';
+import { declareType, type Exposure } from './declare.js';
 
 /** acquire/release/locked/hold, shared by the lock-like proxies. */
 interface AcquirerProxy extends BaseProxy {
@@ -32,13 +31,13 @@ const ACQUIRER = { acquire: 'call', release: 'call', locked: 'call' } as const s
 /** threading.Lock on the manager: any client may release it, as in Python. */
 export interface LockProxy extends AcquirerProxy {}
 export const LockProxy = declareType<LockProxy, AcquirerBase>({
-  typeid: 'Lock', create: () => new HostedLock('Lock'), base: AcquirerBase, exposed: ACQUIRER,
+  typeid: 'Lock', base: AcquirerBase, exposed: ACQUIRER,
 });
 
 /** threading.RLock on the manager: re-entrant per client thread. */
 export interface RLockProxy extends AcquirerProxy {}
 export const RLockProxy = declareType<RLockProxy, AcquirerBase>({
-  typeid: 'RLock', create: () => new HostedLock('RLock'), base: AcquirerBase, exposed: ACQUIRER,
+  typeid: 'RLock', base: AcquirerBase, exposed: ACQUIRER,
 });
 
 export interface SemaphoreProxy extends AcquirerProxy {
@@ -48,13 +47,12 @@ export interface SemaphoreProxy extends AcquirerProxy {
 }
 const SEMAPHORE = { ...ACQUIRER, getValue: 'call' } as const;
 export const SemaphoreProxy = declareType<SemaphoreProxy, AcquirerBase>({
-  typeid: 'Semaphore', create: ([value]) => new HostedSemaphore('Semaphore', value ?? 1), base: AcquirerBase, exposed: SEMAPHORE,
+  typeid: 'Semaphore', base: AcquirerBase, exposed: SEMAPHORE,
 });
 
 export interface BoundedSemaphoreProxy extends SemaphoreProxy {}
 export const BoundedSemaphoreProxy = declareType<BoundedSemaphoreProxy, SemaphoreProxy>({
   typeid: 'BoundedSemaphore',
-  create: ([value]) => new HostedSemaphore('BoundedSemaphore', value ?? 1),
   base: SemaphoreProxy,
   exposed: SEMAPHORE,
 });
@@ -67,7 +65,7 @@ export interface EventProxy extends BaseProxy {
   wait(timeout?: number | null): Promise<boolean>;
 }
 export const EventProxy = declareType<EventProxy>({
-  typeid: 'Event', create: () => new HostedEvent(), exposed: { set: 'call', clear: 'call', isSet: 'call', wait: 'call' },
+  typeid: 'Event', exposed: { set: 'call', clear: 'call', isSet: 'call', wait: 'call' },
 });
 
 export interface ConditionProxy extends AcquirerProxy {
@@ -101,12 +99,6 @@ abstract class ConditionBase extends AcquirerBase {
 
 export const ConditionProxy = declareType<ConditionProxy, ConditionBase>({
   typeid: 'Condition',
-  create([lock], lookup) {
-    if (lock === undefined || lock === null) return new HostedCondition();
-    const hosted = targetOf(lookup(lock));
-    if (!(hosted instanceof HostedLock)) throw new TypeError('Condition(lock): lock must be a Lock or RLock of the same manager');
-    return new HostedCondition(hosted);
-  },
   base: ConditionBase,
   exposed: { ...ACQUIRER, wait: 'call', notify: 'call', notifyAll: 'call' },
 });
@@ -123,10 +115,6 @@ export interface BarrierProxy extends BaseProxy {
 }
 export const BarrierProxy = declareType<BarrierProxy>({
   typeid: 'Barrier',
-  create([parties, action, timeout]) {
-    if (action !== undefined && action !== null) throw new TypeError('a Manager Barrier cannot run an action: functions cannot be sent to the manager process');
-    return new HostedBarrier(parties, timeout);
-  },
   exposed: { wait: 'call', abort: 'call', reset: 'call', parties: 'getter', nWaiting: 'getter', broken: 'getter' },
 });
 
@@ -146,7 +134,7 @@ const QUEUE = {
   put: 'itemIn', get: 'itemOut', putNowait: 'itemIn', getNowait: 'itemOut', qsize: 'call', empty: 'call', full: 'call',
 } as const;
 export const QueueProxy = declareType<QueueProxy>({
-  typeid: 'Queue', create: ([maxsize]) => new HostedQueue('Queue', maxsize ?? 0), exposed: QUEUE,
+  typeid: 'Queue', exposed: QUEUE,
 });
 
 export interface JoinableQueueProxy<T = any> extends QueueProxy<T> {
@@ -157,7 +145,6 @@ export interface JoinableQueueProxy<T = any> extends QueueProxy<T> {
 }
 export const JoinableQueueProxy = declareType<JoinableQueueProxy, QueueProxy>({
   typeid: 'JoinableQueue',
-  create: ([maxsize]) => new HostedQueue('JoinableQueue', maxsize ?? 0),
   base: QueueProxy,
   exposed: { ...QUEUE, taskDone: 'call', join: 'call' },
 });

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
 import { tsThreadEntry } from '../../lib/base/ts-loader.js';
 import type { Address } from './protocol.js';
-import { privateAddress, removePrivate } from './server.js';
+import { privateAddress, removePrivate } from './private-dirs.js';
 import { CTL_ID, CTL_LEN, CTL_SEQ, TEXT_BYTES, readText, type RegisterRequest } from './broker-thread-protocol.js';
 
 /** How to rebuild a core in another thread: `new (await import(module))[exportName](memory)`. */

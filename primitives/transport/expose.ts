@@ -4,8 +4,6 @@
  * socket, with a random authkey that travels only inside handle descriptors over the worker's
  * IPC channel — never on a command line.
  */
-import { randomBytes } from 'node:crypto';
-import { ObjectServer } from './server.js';
 import { BrokerThread, type SharedForm } from './broker-thread.js';
 import type { CoreShape } from '../kernel/core.js';
 import type { Address } from './protocol.js';
@@ -23,14 +21,33 @@ export interface RemoteRef {
 /** Where a remote core keeps its ref, so it can be handed on unchanged. */
 export const REMOTE_REF: unique symbol = Symbol.for('multiproc.remoteRef') as any;
 
-let broker: ObjectServer | null = null;
+/**
+ * This thread's object server, for a core that is not all shared memory (./expose-object.ts installs
+ * it: the primitives of this package never need it, so a program does not load the server's code).
+ */
+export interface ObjectBroker {
+  readonly address: Address;
+  readonly authkey: Uint8Array;
+  register(obj: object): number | string;
+  get(id: number | string): object | undefined;
+  close(): Promise<void>;
+}
+let startObjectBroker: (() => ObjectBroker) | null = null;
+
+/** Called once by ./expose-object.ts: how this thread starts its object server. */
+export function installObjectBroker(start: () => ObjectBroker): void {
+  startObjectBroker = start;
+}
+
+let broker: ObjectBroker | null = null;
 let brokerThread: BrokerThread | null = null;
 let refs = new WeakMap<object, RemoteRef>();
 /** Cores this thread hosts in its broker thread, by id: a ref that comes home gives the core back. */
 let homeCores = new Map<number, object>();
 
-function theBroker(): ObjectServer {
-  broker ??= ObjectServer.listenSync({ authkey: randomBytes(32) });
+function theBroker(): ObjectBroker {
+  if (!startObjectBroker) throw new TypeError('a core that is not all shared memory is exposed through primitives/transport/expose-object.js: import it first');
+  broker ??= startObjectBroker();
   return broker;
 }
 

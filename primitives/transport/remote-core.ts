@@ -5,7 +5,7 @@
 import type { Encoded } from '../../lib/base/codec/message.js';
 import type { CoreShape } from '../kernel/core.js';
 import { localCore, REMOTE_REF, type RemoteRef } from './expose.js';
-import { theLink, type BeforeNext } from './link.js';
+import type { BeforeNext } from './link.js';
 import { formatAddress, PROTOCOL_OBJECT } from './protocol.js';
 
 const cores = new Map<string, Promise<object>>();
@@ -39,7 +39,9 @@ export function connectRemoteCore<C = any>(ref: RemoteRef, shape: CoreShape): Pr
 }
 
 async function build(ref: RemoteRef, shape: CoreShape): Promise<object> {
-  const link = theLink();
+  // The link (its I/O thread, sockets, auth) is loaded by the first remote core: a worker that never
+  // gets a primitive from another process does not load it.
+  const link = (await import('./link.js')).theLink();
   const broker = await link.broker(ref.address, ref.authkey, ref.pid);
   const id = ref.id;
   const core: Record<string | symbol, unknown> = {

@@ -1,6 +1,7 @@
 /**
- * Finds the value that structured clone refused, so the error names its path
- * (`args[1].cb: function`) instead of V8's bare "could not be cloned".
+ * Finds the part of a value that cannot be sent, so the error names its path (`args[1].cb: function`,
+ * `obj.list[3].bad: its getter threw: boom`) instead of V8's bare "could not be cloned". One walk for
+ * every sender: a pool's arguments and results, a cluster's results, Pipe, Queue and Manager proxies.
  */
 import { v8Codec } from './message.js';
 import type * as Events from 'node:events';
@@ -15,13 +16,20 @@ import { messageOf } from '../errors.js';
 /** Where the guide shows what to do instead (the main thread owns the I/O, tasks get the bytes). */
 const LIVE_OBJECTS_DOC = 'see "Sockets, streams and other live objects" in docs/guide.md';
 
-function cloneFails(value: unknown, target: Runtime): boolean {
+/**
+ * Deeper than this, a part is named as nested too deeply: structured clone gives up between 1000 and
+ * 2000 levels (v8.serialize a little deeper), and the walk must name the part before anything overflows.
+ */
+const MAX_DEPTH = 2000;
+
+/** What the serializer of `target` throws for `value`, or null when it takes it. */
+function cloneError(value: unknown, target: Runtime): { error: unknown } | null {
   try {
     if (target === 'process') v8Codec().serialize(value);
     else structuredClone(value);
-    return false;
-  } catch {
-    return true;
+    return null;
+  } catch (error) {
+    return { error };
   }
 }
 
@@ -60,58 +68,86 @@ function describeLive(value: object): string | null {
   return null;
 }
 
+/** A part of the value on the walk; `after`: its own check, once its parts were found sendable. */
+type Node = { v: unknown; seg: string; parent: Node | null; depth: number; after?: boolean };
 
-
-/**
- * Returns `path: what` for the first value below `root` that cannot cross, or null. Never throws: a
- * getter that throws is named by its path, and a value too deep to walk is named by `rootPath`.
- */
-export function findUnserializable(root: unknown, rootPath: string, target: Runtime): string | null {
-  try {
-    return walkUnserializable(root, rootPath, target);
-  } catch (err) {
-    if (isStackOverflow(err)) return `${rootPath}: ${TOO_DEEP}`;
-    return `${rootPath}: ${messageOf(err)}`; // a Proxy whose traps throw
-  }
+/** The top-level part `n` is in (`args[1]`): a value too deep is named by it, not by a path thousands of steps long. */
+function topPart(n: Node): Node {
+  let top = n;
+  while (top.depth > 1) top = top.parent!;
+  return top;
 }
 
-function walkUnserializable(root: unknown, rootPath: string, target: Runtime): string | null {
+const pathOf = (n: Node): string => {
+  const segs: string[] = [];
+  for (let m: Node | null = n; m !== null; m = m.parent) segs.push(m.seg);
+  return segs.reverse().join('');
+};
+
+/**
+ * Returns `path: what` for the first part of `root` (named `rootPath`) that cannot be sent to a `target`
+ * worker, or null: a function or symbol, a live object, a getter (or Proxy trap) that throws, nesting
+ * deeper than the serializer follows (named by the top-level part it is in), or an object structured clone refuses though its parts pass. Walks without recursion, so the
+ * depth that broke the serializer cannot break the search; never throws.
+ */
+export function findUnserializable(root: unknown, rootPath: string, target: Runtime): string | null {
   const seen = new Set<object>();
-  const walk = (value: unknown, path: string): string | null => {
-    if (typeof value === 'function' || typeof value === 'symbol') return `${path}: ${describe(value)}`;
-    if (typeof value !== 'object' || value === null) return null;
-    if (seen.has(value)) return null;
-    seen.add(value);
-    const live = describeLive(value);
-    if (live && cloneFails(value, target)) return `${path}: ${live}`;
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) {
-        const hit = walk(value[i], `${path}[${i}]`);
-        if (hit) return hit;
-      }
-    } else if (value instanceof Map) {
-      for (const [k, v] of value) {
-        const hit = walk(k, `${path}<key>`) ?? walk(v, `${path}.get(${JSON.stringify(String(k))})`);
-        if (hit) return hit;
-      }
-    } else if (value instanceof Set) {
-      for (const v of value) {
-        const hit = walk(v, `${path}<item>`);
-        if (hit) return hit;
-      }
-    } else if (!(value instanceof Error)) {
-      for (const key of Object.keys(value)) {
-        let item: unknown;
-        try {
-          item = (value as any)[key];
-        } catch (err) {
-          return `${path}.${key}: its getter threw: ${messageOf(err)}`;
-        }
-        const hit = walk(item, `${path}.${key}`);
-        if (hit) return hit;
-      }
+  const stack: Node[] = [{ v: root, seg: rootPath, parent: null, depth: 0 }];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    const v = n.v;
+    if (n.after) {
+      const refused = cloneError(v, target);
+      if (refused === null) continue;
+      // its parts passed one by one, but together they are deeper than the serializer follows
+      if (isStackOverflow(refused.error)) return `${pathOf(topPart(n))}: ${TOO_DEEP}`;
+      return `${pathOf(n)}: ${describeSafely(v)}`;
     }
-    return cloneFails(value, target) ? `${path}: ${describe(value)}` : null;
-  };
-  return walk(root, rootPath);
+    if (typeof v === 'function' || typeof v === 'symbol') return `${pathOf(n)}: ${describe(v)}`;
+    if (typeof v !== 'object' || v === null || seen.has(v)) continue;
+    seen.add(v);
+    if (n.depth >= MAX_DEPTH) return `${pathOf(topPart(n))}: ${TOO_DEEP}`;
+    const children: Node[] = [];
+    const child = (x: unknown, seg: string) => children.push({ v: x, seg, parent: n, depth: n.depth + 1 });
+    try {
+      const live = describeLive(v);
+      if (live && cloneError(v, target) !== null) return `${pathOf(n)}: ${live}`;
+      if (ArrayBuffer.isView(v) || v instanceof Date || v instanceof RegExp || v instanceof Error) {
+        // no parts of ours to walk: only its own check below
+      } else if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) child(v[i], `[${i}]`);
+      } else if (v instanceof Map) {
+        for (const [k, x] of v) {
+          child(k, '<key>');
+          child(x, `.get(${JSON.stringify(String(k))})`);
+        }
+      } else if (v instanceof Set) {
+        for (const x of v) child(x, '<item>');
+      } else {
+        for (const key of Object.keys(v)) {
+          let x: unknown;
+          try {
+            x = (v as Record<string, unknown>)[key];
+          } catch (err) {
+            return `${pathOf(n)}.${key}: its getter threw: ${messageOf(err)}`;
+          }
+          child(x, `.${key}`);
+        }
+      }
+    } catch (err) {
+      return `${pathOf(n)}: ${messageOf(err)}`; // a Proxy whose traps throw
+    }
+    stack.push({ ...n, after: true });
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]); // first part on top: found in order
+  }
+  return null;
+}
+
+/** describe() of a value whose constructor cannot be read (a Proxy whose traps throw). */
+function describeSafely(value: unknown): string {
+  try {
+    return describe(value);
+  } catch {
+    return typeof value;
+  }
 }

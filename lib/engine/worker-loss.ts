@@ -1,0 +1,131 @@
+/**
+ * What a lost worker costs, decided in one place. When a run fails, which of its batch's tasks died with
+ * the worker (only the one it was running), which run elsewhere (those it had not started), and which
+ * fail for another reason (aborted, cancelled, unsendable). And start-up failures: workers that die
+ * before they start, in a row, fail the queued tasks instead of being replaced forever.
+ */
+import { abortedBy, WorkerLostError } from '../base/errors.js';
+import type { CoreJob, EngineCore } from './core.js';
+import type { Flight, Flights } from './flights.js';
+import { lostWorkerError } from './lost-worker.js';
+import type { ProgressSlots } from './progress-slots.js';
+import { runFailure } from './tinypool-adapter.js';
+import type { WatchedWorker } from './worker-watch.js';
+
+/** Workers that die before starting, in a row, before queued tasks are failed instead of retried. */
+const MAX_STARTUP_FAILURES = 3;
+
+/** The worker each of our WorkerLostErrors came from, so a failed run can tell what it lost. */
+const lostWorkers = new WeakMap<WorkerLostError, WatchedWorker>();
+
+export class WorkerLoss {
+  readonly #core: EngineCore<CoreJob>;
+  readonly #flights: Flights;
+  readonly #progress: ProgressSlots | undefined;
+  #startupFailures = 0;
+  #startupError: WorkerLostError | null = null;
+
+  constructor(core: EngineCore<CoreJob>, flights: Flights, progress: ProgressSlots | undefined) {
+    this.#core = core;
+    this.#flights = flights;
+    this.#progress = progress;
+  }
+
+  /** New work came: after start-up failures, workers get one more try. */
+  moreWork(): void {
+    if (this.#startupFailures >= MAX_STARTUP_FAILURES) this.#startupFailures = MAX_STARTUP_FAILURES - 1; // one more try
+  }
+
+  /** A worker answered a batch: workers do start. */
+  workerAnswered(): void {
+    this.#startupFailures = 0;
+    this.#startupError = null;
+  }
+
+  /**
+   * A worker tinypool still served exited: the error its runs fail with (tinypool rejects them with it,
+   * and runFailed() then finds the worker from it).
+   */
+  lost(worker: WatchedWorker, code: number | null, signal: string | null): WorkerLostError {
+    if (!worker.started && !worker.exitExpected) this.#startupFailures++;
+    const err = lostWorkerError(worker, code, signal);
+    lostWorkers.set(err, worker);
+    return err;
+  }
+
+  /** After a loss: when workers keep dying before they start, the error the queued tasks fail with; else null. */
+  startupFailed(err: WorkerLostError, code: number | null, signal: string | null): WorkerLostError | null {
+    if (this.#startupFailures < MAX_STARTUP_FAILURES) return null;
+    const failed = new WorkerLostError(`workers of this pool fail to start: ${err.message}`, { exitCode: code, signal, cause: err.cause });
+    this.#startupError = failed;
+    return failed;
+  }
+
+  /** A flight's run failed (the flight has landed): settle or hand back its jobs by what befell it. */
+  runFailed(flight: Flight, err: unknown): void {
+    const lost = err instanceof WorkerLostError ? lostWorkers.get(err) : undefined;
+    const kind = runFailure(err);
+    if (flight.signal?.aborted && kind === 'aborted') {
+      this.#flights.fail(flight, abortedBy(flight.signal));
+    } else if (kind === 'stopped' && this.#core.state !== 'terminated') {
+      this.#afterStoppedWorker(flight);
+    } else if (kind === 'cancelled') {
+      this.#flights.fail(flight, this.#startupError ?? err); // tinypool's queue cancelled: its workers fail to start
+    } else if (lost) {
+      this.#afterWorkerLoss(flight, err as WorkerLostError, lost);
+    } else {
+      // Our worker answers every batch, so a run fails otherwise only when tinypool could not post it to
+      // its MessagePort (for a child process too, before the relay): structured clone refused an argument
+      // (DataCloneError, or what a getter threw while being read).
+      this.#flights.refuseUnsendable(flight, err);
+    }
+  }
+
+  /** Which of a dead worker's jobs died with it: only the one it was running; the others run elsewhere. */
+  #afterWorkerLoss(flight: Flight, err: WorkerLostError, worker: WatchedWorker): void {
+    const dying = worker.dying;
+    let running: number | undefined;
+    if (dying && dying.b === flight.id) running = (dying as { running: number }).running;
+    else if (dying || worker.exitExpected || !worker.started) {
+      // this batch never started on that worker
+      if (!worker.started && this.#startupFailures >= MAX_STARTUP_FAILURES) this.#flights.fail(flight, err);
+      else this.#flights.handBack(flight, 0);
+      return;
+    } else running = flight.running ?? this.#startedTask(flight);
+    // A worker runs its batches one at a time, in the order sent, and answers each before starting the
+    // next; tinypool fails a dead worker's runs in that same order. So only the first of them can have
+    // started: the others waited behind it.
+    const first = worker.lostRuns++ === 0;
+    if (running === -1 || (running === undefined && !first)) {
+      this.#flights.handBack(flight, 0); // killed outright before this batch started: it runs elsewhere
+      return;
+    }
+    if (running === undefined) {
+      // A child process killed outright (SIGKILL, out of memory) says nothing: the tasks of the batch it
+      // was running may have run, so none is run again; all fail with it.
+      this.#flights.fail(flight, err);
+      return;
+    }
+    this.#flights.handBack(flight, running + 1);
+    this.#flights.fail(flight, err);
+  }
+
+  /**
+   * tinypool stopped the worker this batch went to: the worker was running a run that was aborted, and
+   * tinypool, seeing that run answered late, gave the worker this batch as it went. A child process then
+   * never got it (tinypool sends nothing to a worker it terminates); a thread may have started it, and its
+   * progress slot says where it was.
+   */
+  #afterStoppedWorker(flight: Flight): void {
+    const running = flight.running ?? this.#startedTask(flight) ?? -1;
+    this.#flights.handBack(flight, running + 1);
+    if (running >= 0) {
+      this.#flights.fail(flight, new WorkerLostError('the task was stopped with its worker, which was running a task that was aborted'));
+    }
+  }
+
+  /** Threads: the task a worker killed outright was running, from its progress slot (-1: none had started). */
+  #startedTask(flight: Flight): number | undefined {
+    return this.#progress?.startedTask(flight.id);
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * Lets this thread expose a core that is not all shared memory (a test's counter, an object whose state
+ * lives in this thread): its calls are served by an ObjectServer in this thread, started on first use.
+ * Importing this module installs it into ./expose.ts, which otherwise serves shared-memory cores only
+ * (from the broker thread) and so does not load the server, its wire and its auth at `import 'multiproc'`.
+ */
+import { randomBytes } from 'node:crypto';
+import { ObjectServer } from './server.js';
+import { installObjectBroker } from './expose.js';
+
+installObjectBroker(() => ObjectServer.listenSync({ authkey: randomBytes(32) }));
+
+export { exposeCore, remoteRefOf, closeBroker, type RemoteRef } from './expose.js';
