@@ -116,12 +116,12 @@ test('a dead client leaves what expires: its payloads and liveness key have a TT
 }, 120_000);
 
 test('a job still waiting at half its lifetime is withdrawn and sent again, sealed anew; it runs once', async () => {
-  const attacker = redis.client();
-  const file = join(scratch, 'renewed');
-  const p = new Pool({ connection: redis.url, authkey, queue: 'renew', jobLifetime: 2000 });
+  const attacker = cluster.redis.client();
+  const file = join(cluster.scratch, 'renewed');
+  const p = cluster.pool({ queue: 'renew', jobLifetime: 2000 });
   try {
     const pending = p.apply(appendLine, [file]);
-    const [id] = await until(() => attacker.lrange('multiproc:renew:wait', 0, -1).then((ids) => ids.length === 1 && ids), 10_000, 'the job');
+    const [id] = await until(() => attacker.lrange('multiproc:renew:wait', 0, -1).then((ids: string[]) => ids.length === 1 && ids), 10_000, 'the job');
     const first = await attacker.hget(`multiproc:renew:${id}`, 'data');
     // no host serves the queue: at 1 s of its 2 s life the client withdraws the job and adds it again under
     // the same id, sealed anew (another nonce and expiry: other bytes)
@@ -141,6 +141,6 @@ test('a job still waiting at half its lifetime is withdrawn and sent again, seal
 
 test('jobLifetime is checked: an integer number of ms, at least 1000', () => {
   for (const jobLifetime of [999, 1.5, -1, '2000']) {
-    expect(() => new Pool({ connection: redis.url, authkey, jobLifetime: jobLifetime as number })).toThrow(RangeError);
+    expect(() => cluster.pool({ jobLifetime: jobLifetime as number })).toThrow(RangeError);
   }
 });
