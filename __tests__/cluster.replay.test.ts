@@ -121,7 +121,7 @@ test('a job still waiting at half its lifetime is withdrawn and sent again, seal
   const p = cluster.pool({ queue: 'renew', jobLifetime: 2000 });
   try {
     const pending = p.apply(appendLine, [file]);
-    const [id] = await until(() => attacker.lrange('multiproc:renew:wait', 0, -1).then((ids) => ids.length === 1 && ids), 10_000, 'the job');
+    const [id] = await until(() => attacker.lrange('multiproc:renew:wait', 0, -1).then((ids: string[]) => ids.length === 1 && ids), 10_000, 'the job');
     const first = await attacker.hget(`multiproc:renew:${id}`, 'data');
     // no host serves the queue: at 1 s of its 2 s life the client withdraws the job and adds it again under
     // the same id, sealed anew (another nonce and expiry: other bytes)

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { isReadyMessage, isServing, newWorkers, runFailure, startWorker, type TinypoolLike, type WorkerHandle } from '../lib/engine/tinypool-adapter.js';
+import { isReadyMessage, isServing, newWorkers, perChildEnv, runFailure, startWorker, type TinypoolLike, type WorkerHandle } from '../lib/engine/tinypool-adapter.js';
 import { fixture, settledOrPending } from './helpers/runtimes.js';
 
 type Runtime = 'worker_threads' | 'child_process';
@@ -183,6 +183,15 @@ test('touch 4: a ProcessWorker relays runs through send({ ...request, source: \'
   const got: any = await settledOrPending(tp.run(batch), 5000);
   contract('4: relay send', got !== 'pending', 'the run hung: the relay threw out of reach');
   contract('4: relay send', got?.b === 7 && got?.unsendable === true, `the worker got ${JSON.stringify(got)}`);
+});
+
+test('touch 8: a child\'s environment is copied from the env option once per fork, so a getter gives each child its own value', async () => {
+  let reads = 0;
+  const env = perChildEnv({ ...process.env } as Record<string, string>, 'CONTRACT_PER_CHILD', () => `child-${++reads}`);
+  const tp = pool('child_process', { env, minThreads: 2, maxThreads: 2, concurrentTasksPerWorker: 1 });
+  // both runs at once: one per child
+  const got = await settledOrPending(Promise.all([0, 1].map(() => tp.run({ op: 'env', key: 'CONTRACT_PER_CHILD' }))), 5000);
+  contract('8: per-child env', Array.isArray(got) && [...got].sort().join() === 'child-1,child-2' && reads === 2, `children saw ${JSON.stringify(got)} after ${reads} reads`);
 });
 
 test('touch W1: a thread finds its workerData in process.__tinypool_state__.workerData', async () => {
