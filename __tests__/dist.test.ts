@@ -49,8 +49,8 @@ test("import 'multiproc' leaves node:child_process, node:net, node:crypto and th
   });
 }, 90_000);
 
-test("the bundle's root import reaches no Manager start-up code: it is a chunk loaded by the first start/connect", () => {
-  // Files dist/lib/index.js loads statically, transitively; the Manager's start-up module names server-main.
+/** The files `entry` (in dist/) loads statically, transitively. */
+function staticImports(entry: string): string[] {
   const seen = new Set<string>();
   const visit = (file: string): void => {
     if (seen.has(file)) return;
@@ -58,8 +58,22 @@ test("the bundle's root import reaches no Manager start-up code: it is a chunk l
     const src = readFileSync(file, 'utf8');
     for (const [, spec] of src.matchAll(/(?:from|import)\s*"(\.{1,2}\/[^"]+)"/g)) visit(resolvePath(dirname(file), spec));
   };
-  visit(fileURLToPath(new URL('../dist/lib/index.js', import.meta.url)));
-  expect(seen.size).toBeGreaterThan(1);
-  const withServerMain = [...seen].filter((f) => readFileSync(f, 'utf8').includes('server-main'));
-  expect(withServerMain).toEqual([]);
+  visit(fileURLToPath(new URL(`../dist/${entry}`, import.meta.url)));
+  return [...seen];
+}
+
+test("the bundle's root import reaches no Manager start-up code: it is a chunk loaded by the first start/connect", () => {
+  const files = staticImports('lib/index.js');
+  expect(files.length).toBeGreaterThan(1);
+  // The Manager's start-up module is the one naming server-main.
+  expect(files.filter((f) => readFileSync(f, 'utf8').includes('server-main'))).toEqual([]);
+});
+
+test('a worker reviving a Lock or a Queue loads neither the cluster nor the Python names', () => {
+  // The cluster's code names bullmq; the Python names' code defines cpu_count.
+  for (const stub of ['primitives/sync/locks.js', 'primitives/queues.js']) {
+    const files = staticImports(stub);
+    expect(files.length).toBeGreaterThan(2);
+    expect(files.filter((f) => /"bullmq"|cpu_count/.test(readFileSync(f, 'utf8')))).toEqual([]);
+  }
 });

@@ -100,13 +100,13 @@ describe.each(runtimes)('tinypool contract (%s)', (runtime, ours) => {
     const tp = pool(runtime);
     const ac = new AbortController();
     const aborted = tp.run({ op: 'hang' }, { signal: ac.signal }).catch((e) => e);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 50)); // the run reaches its worker; an abort before that is an AbortError too
     ac.abort();
     contract('5: AbortError', runFailure(await aborted) === 'aborted', String(await aborted));
 
     await settledOrPending(tp.run({ op: 'pid' }), 5000); // the replacement is up
     const busy = tp.run({ op: 'hang' }).catch((e) => e);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 50)); // the hanging run takes the worker, so the next one queues in tinypool
     const queued = tp.run({ op: 'pid' }).catch((e) => e);
     tp.cancelPendingTasks();
     contract('5: CancelError', runFailure(await settledOrPending(queued, 5000)) === 'cancelled', String(await settledOrPending(queued, 10)));
@@ -150,7 +150,7 @@ describe.each(runtimes)('tinypool contract (%s)', (runtime, ours) => {
     const [h] = handles(tp);
     const ac = new AbortController();
     const run = tp.run({ op: 'hang' }, { signal: ac.signal }).catch(() => {});
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 50)); // the run reaches its worker, so the abort stops that worker
     ac.abort();
     contract('1: worker objects (abort replaces at once)', !isServing(tp, h) && tp.threads.length === 1, 'the replacement was not listed right after abort()');
     await run;
