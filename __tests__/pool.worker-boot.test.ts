@@ -37,19 +37,20 @@ function runProgram(body: string): unknown {
   return JSON.parse(res.stdout.trim().split('\n').pop()!);
 }
 
-test('a pool worker boots without node:net, node:v8, node:os and the lazy parts of node:util and node:fs, which only some tasks need', () => {
+test('a pool worker boots without node:net, node:v8, node:os, perf_hooks, the lazy parts of node:util and node:fs (which only some tasks need), and a child without node:worker_threads', () => {
   const loaded = runProgram(`
     const out = {};
     for (const runtime of ['thread', 'process']) {
       const pool = new Pool({ processes: 1, runtime });
-      out[runtime] = await pool.apply(() => process.moduleLoadList.filter((m) => /^NativeModule (net|v8|os|internal[/]util[/]parse_args[/]parse_args|internal[/]fs[/]streams)$/.test(m)));
+      out[runtime] = await pool.apply(() => process.moduleLoadList.filter((m) => /^NativeModule (net|v8|os|worker_threads|perf_hooks|internal[/]util[/]parse_args[/]parse_args|internal[/]fs[/]streams)$/.test(m)));
       pool.close();
       await pool.join();
     }
     console.log(JSON.stringify(out));
   `);
-  // a child process with an IPC channel (advanced serialization) loads net and v8 before any code of ours
-  expect(loaded).toEqual({ thread: [], process: ['NativeModule net', 'NativeModule v8'] });
+  // a thread has worker_threads from its start; a child process with an IPC channel (advanced serialization)
+  // loads net and v8 before any code of ours
+  expect(loaded).toEqual({ thread: ['NativeModule worker_threads'], process: ['NativeModule net', 'NativeModule v8'] });
 }, 120_000);
 
 test('a .ts task module and an unsendable result still work in a worker that booted without their code', () => {

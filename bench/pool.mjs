@@ -11,6 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { serialize } from 'node:v8';
 import Tinypool from 'tinypool';
 import { Piscina } from 'piscina';
 import workerpool from 'workerpool';
@@ -180,6 +181,32 @@ async function peerStart(peer) {
   return median(ts);
 }
 
+/**
+ * The floor of our layer: bare tinypool with our settings and our worker entry (dist's pool-worker bundle),
+ * given its configuration as the engine gives it, running one batch of one task: what is left is the engine.
+ */
+async function entryStart(runtime) {
+  const thread = runtime === 'thread';
+  const entry = fileURLToPath(new URL('../dist/lib/worker/pool-worker.bundle.mjs', import.meta.url));
+  const config = (counter) => ({ prefix: 'PoolWorker', counter, number: counter ? undefined : 1, initializer: null, maxTasks: 0, channel: `bench-${Math.random()}` });
+  const batch = { b: 1, specs: [{ kind: 'src', src: '(x) => x * x' }], t: [0, [3], 0] };
+  const ts = [];
+  for (let i = 0; i <= START_ITER; i++) {
+    const t = now();
+    const p = new Tinypool({
+      filename: entry, runtime: thread ? 'worker_threads' : 'child_process', minThreads: 2, maxThreads: 2, concurrentTasksPerWorker: 2, useAtomics: false,
+      ...(thread
+        ? { workerData: config(new Int32Array(new SharedArrayBuffer(8))) }
+        : { serialization: 'advanced', argv: ['--multiproc-worker'], env: { ...process.env, MULTIPROC_POOL_WORKER_CONFIG: serialize(config()).toString('base64') } }),
+    });
+    const reply = await p.run(batch);
+    if (reply?.r?.[1] !== 9) throw new Error(`our worker entry answered ${JSON.stringify(reply)}`);
+    await p.destroy();
+    if (i > 0) ts.push(now() - t);
+  }
+  return median(ts);
+}
+
 const rawWorkerSrc = `const { parentPort } = require('node:worker_threads'); parentPort.on('message', (x) => parentPort.postMessage(x * x));`;
 /** The floor: two bare Workers (or forks), one message answered, both ended. */
 async function rawStart(runtime) {
@@ -283,6 +310,8 @@ for (const runtime of ['thread', 'process']) {
   for (const [form, sq] of Object.entries(forms)) start.add(`multiproc [${form}]`, 'multiproc', (startFigures[form] = await oursStart(runtime, sq)));
   const raw = await rawStart(runtime);
   start.add(runtime === 'thread' ? 'two bare Workers (1 message, terminate)' : 'two bare fork()s (1 message, disconnect)', 'floor', raw);
+  const entryFloor = await entryStart(runtime);
+  start.add("tinypool + multiproc's worker entry", 'floor', entryFloor, 'our settings and worker entry, one batch of one task, no engine: the floor of the layer above tinypool');
   const peerStartFigures = [];
   for (const peer of ps) {
     const v = await peerStart(peer);
@@ -295,7 +324,7 @@ for (const runtime of ['thread', 'process']) {
   }
   for (const [form, v] of Object.entries(startFigures)) {
     report(`Pool(2) start + 1 task + close/join [${form}]`, v, 'ms', [
-      ['two bare Workers/forks', raw], ...peerStartFigures, ['python Pool(2) [fork]', pyStart['B.py.fork']?.value],
+      ['two bare Workers/forks', raw], ["tinypool + multiproc's worker entry", entryFloor], ...peerStartFigures, ['python Pool(2) [fork]', pyStart['B.py.fork']?.value],
     ], { lowerIsBetter: true });
   }
 }

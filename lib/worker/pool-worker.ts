@@ -12,7 +12,7 @@
  * - its reply carries how many bytes of output the worker wrote, so the parent prints them first;
  * - it counts tasks for maxTasksPerChild and retires the worker when the count is reached.
  */
-import { BroadcastChannel, parentPort, threadId } from 'node:worker_threads';
+import type * as WorkerThreads from 'node:worker_threads';
 import { ignoreBrokenPipes, written } from './output.js';
 import { guardThreadReplies, onParentMessage, postToParent, threadWorkerData } from './tinypool-adapter.js';
 import { runTask, isThenable } from './run-task.js';
@@ -26,6 +26,7 @@ import { explainReferenceError } from '../base/load-task.js';
 import { hasExitHooks, runExitHooks } from '../base/exit-hooks.js';
 import { runAfterTaskHooks } from '../base/task-hooks.js';
 import { SerializationError } from '../base/errors.js';
+import { builtin } from '../base/builtin.js';
 import { allBuffers, movedBuffers } from '../base/move.js';
 import type { TaskSpec } from '../base/task.js';
 import {
@@ -33,12 +34,21 @@ import {
   type Batch, type BatchReply, type Control, type Note, type ToProcessWorker, type WorkerConfig,
 } from '../protocol/messages.js';
 
+/** Milliseconds, from process.hrtime: the global `performance` would load perf_hooks (~0.6 ms of a worker's start). */
+function clock(): number {
+  const t = process.hrtime();
+  return t[0] * 1e3 + t[1] / 1e6;
+}
+
 /** How long a batch may hold its remaining tasks behind a slow one before handing them back. */
 const SLICE_MS = 4;
 
-const isThread = parentPort !== null;
+// A child process has an IPC channel (process.send), a thread never has: a child need not load
+// node:worker_threads (~1 ms of its start) to know which it is.
+const isThread = typeof process.send !== 'function';
+const threads = isThread ? builtin<typeof WorkerThreads>('node:worker_threads') : undefined;
 const runtime = isThread ? 'thread' : 'process';
-const me = isThread ? threadId : process.pid;
+const me = isThread ? threads!.threadId : process.pid;
 
 // ---- notes to the parent --------------------------------------------------------------------------
 
@@ -71,7 +81,7 @@ function configure(cfg: WorkerConfig): void {
   if (isThread) post({ t: 'named', w: me, n: number! }); // a process was numbered by the parent
   if (cfg.preload?.length || cfg.initializer) initDone = prepare(cfg);
   if (isThread) {
-    const channel = new BroadcastChannel(cfg.channel);
+    const channel = new threads!.BroadcastChannel(cfg.channel);
     channel.unref();
     channel.onmessage = (event) => obey((event as MessageEvent).data as Control);
     if (cfg.counter && Atomics.load(cfg.counter, 1) === 1) obey({ t: 'close' }); // the pool closed while we started
@@ -320,7 +330,7 @@ function refuseWaiting(): void {
 function execute(a: Running, start: number): unknown {
   const { t: tasks, specs } = a.batch;
   while (a.running + 1 < a.stop) {
-    if (retiring || (a.running >= 0 && performance.now() - start > SLICE_MS)) {
+    if (retiring || (a.running >= 0 && clock() - start > SLICE_MS)) {
       a.stop = a.running + 1;
       break;
     }
@@ -374,7 +384,7 @@ function finish(a: Running, start: number): unknown {
   if (a.timer) clearTimeout(a.timer);
   active = null;
   running = false;
-  const out = reply(a, performance.now() - start);
+  const out = reply(a, clock() - start);
   if (retiring) refuseWaiting();
   else if (waiting.length > 0) setImmediate(startNext); // after this reply has gone out
   return out;
@@ -392,7 +402,7 @@ function begin(batch: Batch): unknown {
   running = true;
   const a: Running = { batch, from: 0, results: [], running: -1, stop: batch.t.length / TASK_FIELDS, notes: 0, timer: null };
   active = a;
-  return execute(a, performance.now());
+  return execute(a, clock());
 }
 
 /** tinypool's handler: one batch per run. */

@@ -4,9 +4,13 @@
  * a thread sends. Each touch has a contract test (__tests__/tinypool-contract.test.ts); the list is
  * in docs/architecture.md.
  */
-import { MessagePort, parentPort } from 'node:worker_threads';
+import type * as WorkerThreads from 'node:worker_threads';
+import { builtin } from '../base/builtin.js';
 
-const isThread = parentPort !== null;
+// A child process has an IPC channel (process.send), a thread never has: a child need not load
+// node:worker_threads (~1 ms of its start) to know which it is.
+const isThread = typeof process.send !== 'function';
+const threads = isThread ? builtin<typeof WorkerThreads>('node:worker_threads') : undefined;
 
 /**
  * touch W1: a thread's workerData, as tinypool keeps it (`process.__tinypool_state__.workerData`;
@@ -26,7 +30,7 @@ export function threadWorkerData<T>(): T {
  * without tinypool's envelope, which tinypool's relay passes by.
  */
 export function postToParent(key: string, note: unknown): void {
-  if (isThread) parentPort!.postMessage({ ready: true, [key]: note });
+  if (isThread) threads!.parentPort!.postMessage({ ready: true, [key]: note });
   else process.send?.({ [key]: note });
 }
 
@@ -42,8 +46,9 @@ export function guardThreadReplies(
   transfersOf?: (message: any) => ArrayBuffer[] | undefined,
 ): void {
   if (!isThread) return;
+  const { MessagePort } = threads!;
   const postMessage = MessagePort.prototype.postMessage;
-  MessagePort.prototype.postMessage = function (this: MessagePort, message: any, transfer?: any) {
+  MessagePort.prototype.postMessage = function (this: WorkerThreads.MessagePort, message: any, transfer?: any) {
     const moved = transfersOf?.(message);
     if (moved) transfer = transfer?.length ? [...new Set([...transfer, ...moved])] : moved;
     try {
