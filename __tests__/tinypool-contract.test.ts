@@ -86,7 +86,7 @@ describe.each(runtimes)('tinypool contract (%s)', (runtime, ours) => {
     const tp = pool(runtime);
     const [h] = handles(tp);
     const hung = tp.run({ op: 'hang' });
-    await settledOrPending(new Promise((r) => setTimeout(r, 100)), 200); // let the run reach the worker
+    await new Promise((r) => setTimeout(r, 100)); // let the run reach the worker (failing it before that fails it too)
     const ours = new Error('ours');
     h.fail(ours);
     const err = await settledOrPending(hung.catch((e) => e), 5000);
