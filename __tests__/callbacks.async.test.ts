@@ -34,7 +34,7 @@ describe('async callbacks are awaited', () => {
     const join = pool.join().then(() => (joined = true));
     await whenAllEntered;
     // the callbacks hold on well after the workers are gone; join() must still wait for them
-    setTimeout(release, 300);
+    setTimeout(release, 300); // time passes after the workers are gone: join() must still wait
     await join;
     expect(joined).toBe(true);
     expect(finished).toBe(200);

@@ -4,41 +4,30 @@
 import { createServer, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { AbortError, ConnectionClosedError, TimeoutError, task } from '../lib/index.js';
-import { Pool, readAuthkey } from '../lib/cluster/index.js';
+import { Pool } from '../lib/cluster/index.js';
 import { fixture } from './helpers/runtimes.js';
-import { RedisServer } from './helpers/redis.js';
-import { HostProcess, keyFile } from './helpers/redis-hosts.js';
+import { useCluster } from './helpers/cluster.js';
+import { HostProcess } from './helpers/redis-hosts.js';
 
 const tasks = fixture('cluster-tasks.ts');
 const sleepDouble = task<(x: number, ms?: number) => Promise<number>>(tasks, 'sleepDouble');
 const square = task<(x: number) => number>(tasks, 'square');
 
-let redis: RedisServer;
-let keyPath: string;
-let authkey: Uint8Array;
+const cluster = useCluster('cluster calls key');
 let h: HostProcess;
 let pool: Pool;
 
 beforeAll(async () => {
-  redis = await RedisServer.start();
-  keyPath = keyFile('cluster calls key');
-  authkey = readAuthkey(keyPath);
-  h = await HostProcess.start(redis.url, { keyFile: keyPath, queue: 'calls', concurrency: 1 });
-  pool = new Pool({ connection: redis.url, authkey, queue: 'calls' });
+  h = await cluster.host({ queue: 'calls', concurrency: 1 });
+  pool = cluster.pool({ queue: 'calls' });
 }, 120_000);
-
-afterAll(async () => {
-  await pool?.terminate();
-  await h?.stop();
-  await redis?.stop();
-}, 30_000);
 
 test('a Redis that accepts connections and never answers: the call rejects within 5 s, saying so', async () => {
   const sockets: Socket[] = [];
   const silent = createServer((socket) => sockets.push(socket));
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   const { port } = silent.address() as { port: number };
-  const p = new Pool({ connection: `redis://127.0.0.1:${port}`, authkey });
+  const p = new Pool({ connection: `redis://127.0.0.1:${port}`, authkey: cluster.authkey });
   try {
     const started = Date.now();
     const err = await p.apply(square, [1]).catch((e) => e);
@@ -82,7 +71,7 @@ test('apply honours its signal on the cluster, and frees the host\'s worker', as
   const ac = new AbortController();
   const started = Date.now();
   const pending = pool.apply(sleepDouble, [1, 60_000], { signal: ac.signal });
-  setTimeout(() => ac.abort('enough'), 300);
+  setTimeout(() => ac.abort('enough'), 300); // mid-run: the task sleeps for a minute
   const err = await pending.catch((e) => e);
   expect(err).toBeInstanceOf(AbortError);
   expect(err.cause).toBe('enough');

@@ -4,51 +4,25 @@
 // memory after 100k tasks, and the worker command's own checks.
 import { jest } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { AuthenticationError, ConnectionClosedError, WorkerLostError, task } from '../lib/index.js';
-import { Pool, readAuthkey } from '../lib/cluster/index.js';
+import { Pool } from '../lib/cluster/index.js';
 import { encodeJob, jobId, sealContext } from '../lib/cluster/codec.js';
 import { deriveKeys, seal } from '../lib/cluster/signing.js';
 import { fixture } from './helpers/runtimes.js';
+import { useCluster } from './helpers/cluster.js';
 import { RedisServer, until } from './helpers/redis.js';
-import { HostProcess, keyFile, repoRoot } from './helpers/redis-hosts.js';
+import { keyFile, repoRoot } from './helpers/redis-hosts.js';
 
 const tasks = fixture('cluster-tasks.ts');
 const sleepDouble = task<(x: number, ms?: number) => Promise<number>>(tasks, 'sleepDouble');
 const markAndSleep = task<(file: string, ms: number) => Promise<number>>(tasks, 'markAndSleep');
 const square = task<(x: number) => number>(tasks, 'square');
 
-let redis: RedisServer;
-let keyPath: string;
-let authkey: Uint8Array;
-let scratch: string;
-const started: HostProcess[] = [];
-
-async function host(options: { queue?: string; concurrency?: number; keyFile?: string; statusInterval?: number } = {}): Promise<HostProcess> {
-  const h = await HostProcess.start(redis.url, { keyFile: keyPath, ...options });
-  started.push(h);
-  return h;
-}
-
-function pool(options: { queue?: string; retries?: number; processes?: number } = {}): Pool {
-  return new Pool({ connection: redis.url, authkey, ...options });
-}
-
-beforeAll(async () => {
-  redis = await RedisServer.start();
-  keyPath = keyFile('cluster faults key');
-  authkey = readAuthkey(keyPath);
-  scratch = mkdtempSync(join(tmpdir(), 'multiproc-faults-'));
-}, 30_000);
-
-afterAll(async () => {
-  await Promise.all(started.map((h) => h.stop()));
-  await redis?.stop();
-  rmSync(scratch, { recursive: true, force: true });
-}, 30_000);
+const cluster = useCluster('cluster faults key');
+const { host, pool } = cluster;
 
 describe('worker hosts that die', () => {
   test('a host killed half-way through a 10k-item map: every result arrives exactly once', async () => {
@@ -85,7 +59,7 @@ describe('worker hosts that die', () => {
   test('SIGTERM: the host finishes its running task, hands back the others, and exits 0; nothing is lost', async () => {
     const a = await host({ queue: 'graceful', concurrency: 1 });
     const p = pool({ queue: 'graceful' });
-    const files = [0, 1, 2].map((i) => join(scratch, `graceful-${i}`));
+    const files = [0, 1, 2].map((i) => join(cluster.scratch, `graceful-${i}`));
     const results = Promise.all(files.map((f) => p.apply(markAndSleep, [f, 800])));
     const first = await until(() => files.find((f) => existsSync(f)), 20_000, 'a task to start');
     a.proc.kill('SIGTERM');
@@ -103,7 +77,7 @@ describe('worker hosts that die', () => {
   test('a second SIGTERM stops at once: the running task, its payload stored beside the job, runs again on another host', async () => {
     const a = await host({ queue: 'stopnow', concurrency: 1 });
     const p = pool({ queue: 'stopnow' });
-    const file = join(scratch, 'stopnow');
+    const file = join(cluster.scratch, 'stopnow');
     const pad = 'x'.repeat(20_000); // over the inline limit: the payload is a key of its own
     const padded = task<(file: string, ms: number, pad: string) => Promise<number>>(tasks, 'markAndSleep');
     const result = p.apply(padded, [file, 4000, pad]);
@@ -125,9 +99,8 @@ describe('worker hosts that die', () => {
 describe('Redis going away', () => {
   test('Redis killed during a map: it rejects within 5 s naming the address; after a restart new calls work', async () => {
     const own = await RedisServer.start();
-    const h = await HostProcess.start(own.url, { keyFile: keyPath, queue: 'outage' });
-    started.push(h);
-    const p = new Pool({ connection: own.url, authkey, queue: 'outage' });
+    const h = await host({ url: own.url, queue: 'outage' });
+    const p = new Pool({ connection: own.url, authkey: cluster.authkey, queue: 'outage' });
     try {
       let killedAt = 0;
       const mapping = p.map(sleepDouble, Array.from({ length: 400 }, (_, i) => i), 2, {
@@ -164,10 +137,9 @@ describe('Redis going away', () => {
 describe('a Redis with a password', () => {
   test('the password in the URL reaches Redis from the pool and the hosts, and never shows in a message', async () => {
     const own = await RedisServer.start({ password: 's3cret-pass' });
-    const h = await HostProcess.start(own.url, { keyFile: keyPath, queue: 'secret' });
-    started.push(h);
-    const p = new Pool({ connection: own.url, authkey, queue: 'secret' });
-    const wrong = new Pool({ connection: own.url.replace('s3cret-pass', 'wrong'), authkey, queue: 'secret' });
+    const h = await host({ url: own.url, queue: 'secret' });
+    const p = new Pool({ connection: own.url, authkey: cluster.authkey, queue: 'secret' });
+    const wrong = new Pool({ connection: own.url.replace('s3cret-pass', 'wrong'), authkey: cluster.authkey, queue: 'secret' });
     try {
       expect(await p.apply(square, [6])).toBe(36);
       const err = await wrong.apply(square, [1]).catch((e) => e);
@@ -176,7 +148,7 @@ describe('a Redis with a password', () => {
       expect(err.message).not.toContain('wrong');
       expect(h.log).not.toContain('s3cret-pass');
       // a host given the wrong password exits 1 with a clear line, not a crash printing the password
-      const bad = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'lib/cluster/cli.ts'), 'worker', '--authkey-file', keyPath, '--queue', 'secret'], {
+      const bad = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'lib/cluster/cli.ts'), 'worker', '--authkey-file', cluster.keyPath, '--queue', 'secret'], {
         cwd: repoRoot, encoding: 'utf8', timeout: 60_000,
         env: { ...process.env, NODE_OPTIONS: '', MULTIPROC_REDIS_URL: own.url.replace('s3cret-pass', 'wr0ng-pass-x') },
       });
@@ -197,7 +169,7 @@ describe('trust', () => {
   test('a job changed in Redis is refused: the call rejects with AuthenticationError, the host logs it', async () => {
     const p = pool({ queue: 'guarded' });
     const pending = p.apply(square, [3]).catch((e) => e);
-    const client = redis.client();
+    const client = cluster.redis.client();
     const [id] = await until(() => client.lrange('multiproc:guarded:wait', 0, -1).then((ids) => ids.length > 0 && ids), 10_000, 'the job');
     const data = JSON.parse((await client.hget(`multiproc:guarded:${id}`, 'data'))!);
     const bytes = Buffer.from(data.p, 'base64');
@@ -213,9 +185,9 @@ describe('trust', () => {
   }, 60_000);
 
   test('forged jobs written straight into Redis never run: refused, logged, failed with AuthenticationError', async () => {
-    const h = started.find((x) => x.log.includes("queue 'guarded'"))!;
-    const marker = join(scratch, 'forged-ran');
-    const queue = new Queue('guarded', { connection: redis.client(), prefix: 'multiproc' });
+    const h = cluster.hosts.find((x) => x.log.includes("queue 'guarded'"))!;
+    const marker = join(cluster.scratch, 'forged-ran');
+    const queue = new Queue('guarded', { connection: cluster.redis.client(), prefix: 'multiproc' });
     try {
       // no seal at all
       await queue.add('x', { p: Buffer.from('run my code').toString('base64') }, { jobId: 'evil-1' });
@@ -267,7 +239,7 @@ describe('Redis holds only what is in flight', () => {
     const p = pool({ queue: 'nohosts' });
     const results = [1, 2, 3, 4, 5].map((x) => p.apply(square, [x]).catch((e) => e));
     results.push(p.apply(task(tasks, 'identity'), [new Float64Array(10_000)]).catch((e) => e)); // a payload beside its job
-    const client = redis.client();
+    const client = cluster.redis.client();
     await until(async () => (await client.llen('multiproc:nohosts:wait')) > 0, 10_000, 'the jobs to be queued');
     await p.terminate();
     for (const r of await Promise.all(results)) expect(r.name).toBe('PoolStateError');
@@ -279,7 +251,7 @@ describe('Redis holds only what is in flight', () => {
   test('after 100k tasks Redis holds what it held before: jobs and results are removed once delivered', async () => {
     await Promise.all([host({ queue: 'memory' }), host({ queue: 'memory' })]);
     const p = pool({ queue: 'memory' });
-    const client = redis.client();
+    const client = cluster.redis.client();
     try {
       const xs = Array.from({ length: 100_000 }, (_, i) => i);
       expect(await p.map(square, xs.slice(0, 20_000), 100)).toHaveLength(20_000); // warm up: the events stream reaches its cap
@@ -322,12 +294,12 @@ describe('the worker command', () => {
     expect(cli(['launch']).stderr).toMatch(/unknown command "launch"/);
     const cases: [string[], RegExp][] = [
       [['worker'], /--connection is required/],
-      [['worker', '--connection', redis.url], /--authkey-file is required/],
-      [['worker', '--connection', 'http://x', '--authkey-file', keyPath], /redis:\/\/ or rediss:\/\/ URL/],
-      [['worker', '--connection', redis.url, '--authkey-file', '/nonexistent/key'], /--authkey-file \/nonexistent\/key: ENOENT/],
-      [['worker', '--connection', redis.url, '--authkey-file', keyPath, '--runtime', 'fiber'], /--runtime must be thread or process/],
-      [['worker', '--connection', redis.url, '--authkey-file', keyPath, '--concurrency', '0'], /--concurrency must be an integer >= 1/],
-      [['worker', '--connection', redis.url, '--authkey-file', keyPath, '--colour'], /Unknown option '--colour'/],
+      [['worker', '--connection', cluster.redis.url], /--authkey-file is required/],
+      [['worker', '--connection', 'http://x', '--authkey-file', cluster.keyPath], /redis:\/\/ or rediss:\/\/ URL/],
+      [['worker', '--connection', cluster.redis.url, '--authkey-file', '/nonexistent/key'], /--authkey-file \/nonexistent\/key: ENOENT/],
+      [['worker', '--connection', cluster.redis.url, '--authkey-file', cluster.keyPath, '--runtime', 'fiber'], /--runtime must be thread or process/],
+      [['worker', '--connection', cluster.redis.url, '--authkey-file', cluster.keyPath, '--concurrency', '0'], /--concurrency must be an integer >= 1/],
+      [['worker', '--connection', cluster.redis.url, '--authkey-file', cluster.keyPath, '--colour'], /Unknown option '--colour'/],
     ];
     for (const [args, message] of cases) {
       const res = cli(args);
@@ -335,7 +307,7 @@ describe('the worker command', () => {
       expect(res.stderr).toMatch(message);
     }
     // the environment stands in for --connection and --authkey-file
-    const fromEnv = cli(['worker', '--concurrency', 'x'], { MULTIPROC_REDIS_URL: redis.url, MULTIPROC_AUTHKEY_FILE: keyPath });
+    const fromEnv = cli(['worker', '--concurrency', 'x'], { MULTIPROC_REDIS_URL: cluster.redis.url, MULTIPROC_AUTHKEY_FILE: cluster.keyPath });
     expect(fromEnv.stderr).toMatch(/--concurrency must be an integer/);
   }, 60_000);
 

@@ -10,10 +10,11 @@ import {
   remoteErrorOf, task,
 } from '../lib/index.js';
 import { Pool as PyClusterPool } from '../lib/cluster/python-pool.js';
-import { Pool, readAuthkey } from '../lib/cluster/index.js';
+import { Pool } from '../lib/cluster/index.js';
 import { fixture } from './helpers/runtimes.js';
-import { RedisServer, freePort } from './helpers/redis.js';
-import { HostProcess, keyFile, repoRoot } from './helpers/redis-hosts.js';
+import { useCluster } from './helpers/cluster.js';
+import { freePort } from './helpers/redis.js';
+import { HostProcess, repoRoot } from './helpers/redis-hosts.js';
 
 const tasks = fixture('cluster-tasks.ts');
 const square = task<(x: number) => number>(tasks, 'square');
@@ -22,23 +23,14 @@ const sleepDouble = task<(x: number, ms?: number) => Promise<number>>(tasks, 'sl
 const overQuota = task<(limit: number) => never>(tasks, 'overQuota');
 const identity = task<<T>(v: T) => T>(tasks, 'identity');
 
-let redis: RedisServer;
+const cluster = useCluster('cluster pool test key');
 let hosts: HostProcess[];
 let pool: Pool;
-let keyPath: string;
 
 beforeAll(async () => {
-  redis = await RedisServer.start();
-  keyPath = keyFile('cluster pool test key');
-  hosts = await Promise.all([0, 1].map(() => HostProcess.start(redis.url, { keyFile: keyPath, concurrency: 2 })));
-  pool = new Pool({ connection: redis.url, authkey: readAuthkey(keyPath) });
+  hosts = await Promise.all([0, 1].map(() => cluster.host({ concurrency: 2 })));
+  pool = cluster.pool();
 }, 120_000);
-
-afterAll(async () => {
-  await pool?.terminate();
-  await Promise.all((hosts ?? []).map((h) => h.stop()));
-  await redis?.stop();
-}, 30_000);
 
 describe('the Pool API on a cluster', () => {
   test('apply and applyAsync: source functions and module exports; callbacks run once, before get()', async () => {
@@ -140,7 +132,7 @@ describe('the Pool API on a cluster', () => {
     const doubled = await pool.map((x: number) => x * 2, many, 25_000);
     expect(doubled.length).toBe(100_000);
     expect(doubled.every((v, i) => v === 2 * i)).toBe(true);
-    expect(await redis.client().keys('multiproc:multiproc:payload:*')).toEqual([]);
+    expect(await cluster.redis.client().keys('multiproc:multiproc:payload:*')).toEqual([]);
     const who = await pool.apply(whoami);
     expect(who.host).toBe(hostname());
     expect(hosts.map((h) => h.pid)).toContain(who.pid);
@@ -182,7 +174,7 @@ describe('the Pool API on a cluster', () => {
     expect(await res.get()).toBe(42);
     const ac = new AbortController();
     const aborted = pool.applyAsync(sleepDouble, [1, 5000], { signal: ac.signal });
-    setTimeout(() => ac.abort('enough'), 100);
+    setTimeout(() => ac.abort('enough'), 100); // mid-call: an abort at any time settles it with AbortError
     const err = await aborted.get().catch((e) => e);
     expect(err).toBeInstanceOf(AbortError);
     expect(err.cause).toBe('enough');
@@ -205,7 +197,7 @@ describe('the Pool API on a cluster', () => {
   });
 
   test('the Python facade has the cluster Pool, with Python\'s names', async () => {
-    const py = new PyClusterPool({ connection: redis.url, authkey: readAuthkey(keyPath) });
+    const py = new PyClusterPool({ connection: cluster.redis.url, authkey: cluster.authkey });
     try {
       const got: number[] = [];
       const res = py.apply_async(square, [6], { callback: (v: number) => got.push(v) });
@@ -225,7 +217,7 @@ describe('the Pool API on a cluster', () => {
 
 describe('life cycle', () => {
   test('close then join waits for outstanding tasks; a call after close is refused', async () => {
-    const p = new Pool({ connection: redis.url, authkey: readAuthkey(keyPath), processes: 4 });
+    const p = cluster.pool({ processes: 4 });
     const pending = p.map(sleepDouble, [1, 2, 3, 4, 5]);
     p.close();
     expect(() => p.applyAsync(square, [1])).toThrow(PoolStateError);
@@ -234,14 +226,14 @@ describe('life cycle', () => {
   });
 
   test('terminate rejects outstanding results with PoolStateError; dispose terminates', async () => {
-    const p = new Pool({ connection: redis.url, authkey: readAuthkey(keyPath) });
+    const p = cluster.pool();
     const pending = p.apply(sleepDouble, [1, 3000]);
     await p.terminate();
     await expect(pending).rejects.toBeInstanceOf(PoolStateError);
     await p.join();
     let disposed: Pool;
     {
-      await using q = new Pool({ connection: redis.url, authkey: readAuthkey(keyPath) });
+      await using q = cluster.pool();
       disposed = q;
       expect(await q.apply(square, [2])).toBe(4);
     }
@@ -249,19 +241,18 @@ describe('life cycle', () => {
   });
 
   test('bad options throw at once', () => {
-    const authkey = readAuthkey(keyPath);
-    expect(() => new Pool({ authkey } as any)).toThrow(TypeError);
-    expect(() => new Pool({ connection: 'http://x', authkey })).toThrow(TypeError);
-    expect(() => new Pool({ connection: redis.url } as any)).toThrow(TypeError);
-    expect(() => new Pool({ connection: redis.url, authkey: new Uint8Array() })).toThrow(RangeError);
-    expect(() => new Pool({ connection: redis.url, authkey, processes: 0 })).toThrow(RangeError);
-    expect(() => new Pool({ connection: redis.url, authkey, retries: -1 })).toThrow(RangeError);
-    expect(() => new Pool({ connection: redis.url, authkey, queue: 'a:b' })).toThrow(TypeError);
+    expect(() => new Pool({ authkey: cluster.authkey } as any)).toThrow(TypeError);
+    expect(() => new Pool({ connection: 'http://x', authkey: cluster.authkey })).toThrow(TypeError);
+    expect(() => new Pool({ connection: cluster.redis.url } as any)).toThrow(TypeError);
+    expect(() => new Pool({ connection: cluster.redis.url, authkey: new Uint8Array() })).toThrow(RangeError);
+    expect(() => cluster.pool({ processes: 0 })).toThrow(RangeError);
+    expect(() => cluster.pool({ retries: -1 })).toThrow(RangeError);
+    expect(() => cluster.pool({ queue: 'a:b' })).toThrow(TypeError);
   });
 
   test('Redis unreachable: calls reject within 5 s naming the address', async () => {
     const port = await freePort();
-    const p = new Pool({ connection: `redis://127.0.0.1:${port}`, authkey: readAuthkey(keyPath) });
+    const p = new Pool({ connection: `redis://127.0.0.1:${port}`, authkey: cluster.authkey });
     const started = Date.now();
     const err = await p.apply(square, [1]).catch((e) => e);
     expect(Date.now() - started).toBeLessThan(5000);
@@ -278,7 +269,7 @@ describe('what a program pays for the cluster', () => {
     });
 
   test('importing multiproc loads neither bullmq nor ioredis and opens nothing; without them a call says what to install', () => {
-    const res = run('cluster-no-bullmq.ts', { REDIS_URL: redis.url });
+    const res = run('cluster-no-bullmq.ts', { REDIS_URL: cluster.redis.url });
     if (res.status !== 0) console.log(res.stdout, res.stderr);
     expect(res.status).toBe(0);
     const out = JSON.parse(res.stdout.trim().split('\n').pop()!);
@@ -288,19 +279,24 @@ describe('what a program pays for the cluster', () => {
 
   test('a pending call keeps the program alive; an idle pool does not', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, '__tests__/fixtures/cluster-keepalive.ts')], {
-      cwd: repoRoot, env: { ...process.env, NODE_OPTIONS: '', REDIS_URL: redis.url, KEY_FILE: keyPath, QUEUE: 'keepalive' },
+      cwd: repoRoot, env: { ...process.env, NODE_OPTIONS: '', REDIS_URL: cluster.redis.url, KEY_FILE: cluster.keyPath, QUEUE: 'keepalive' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    child.stdout!.on('data', (c) => (out += c));
-    child.stderr!.on('data', (c) => (out += c));
+    let submitted!: () => void;
+    const whenSubmitted = new Promise<void>((r) => (submitted = r));
+    const collect = (c: Buffer) => {
+      out += c;
+      if (out.includes('submitted')) submitted();
+    };
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     // no host serves 'keepalive' yet: the call waits, and must hold the program until a host answers
-    const deadline = Date.now() + 30_000;
-    while (!out.includes('submitted') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    await new Promise((r) => setTimeout(r, 500));
+    // (it prints the result below only if it was still running when the host started)
+    await Promise.race([whenSubmitted, exited.then((code) => { throw new Error(`the program exited (${code}) before submitting:\n${out}`); })]);
     expect(child.exitCode).toBeNull();
-    const host = await HostProcess.start(redis.url, { keyFile: keyPath, queue: 'keepalive', concurrency: 1 });
+    const host = await HostProcess.start(cluster.redis.url, { keyFile: cluster.keyPath, queue: 'keepalive', concurrency: 1 });
     try {
       const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
       const code = await exited;

@@ -3,55 +3,32 @@
 // job past its sealed expiry is not run; a dead client's payloads expire, and a host started later does
 // not run its work.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { task } from '../lib/index.js';
-import { Pool, readAuthkey } from '../lib/cluster/index.js';
 import { encodeJob, jobId, sealContext } from '../lib/cluster/codec.js';
 import { JOB_TTL_MS } from '../lib/cluster/engine.js';
 import { CLIENT_ALIVE_MS } from '../lib/cluster/job-watch.js';
 import { deriveKeys, seal } from '../lib/cluster/signing.js';
 import { fixture } from './helpers/runtimes.js';
-import { RedisServer, until } from './helpers/redis.js';
-import { HostProcess, keyFile, repoRoot } from './helpers/redis-hosts.js';
+import { useCluster } from './helpers/cluster.js';
+import { until } from './helpers/redis.js';
+import { repoRoot } from './helpers/redis-hosts.js';
 
 const tasks = fixture('cluster-tasks.ts');
 const appendLine = task<(file: string, pad?: string) => number>(tasks, 'appendLine');
 
-let redis: RedisServer;
-let keyPath: string;
-let authkey: Uint8Array;
-let scratch: string;
-const started: HostProcess[] = [];
-
-async function host(queue: string): Promise<HostProcess> {
-  const h = await HostProcess.start(redis.url, { keyFile: keyPath, queue, concurrency: 1 });
-  started.push(h);
-  return h;
-}
+const cluster = useCluster('cluster replay key');
+const host = (queue: string) => cluster.host({ queue, concurrency: 1 });
 
 const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').length - 1 : 0);
 
-beforeAll(async () => {
-  redis = await RedisServer.start();
-  keyPath = keyFile('cluster replay key');
-  authkey = readAuthkey(keyPath);
-  scratch = mkdtempSync(join(tmpdir(), 'multiproc-replay-'));
-}, 30_000);
-
-afterAll(async () => {
-  await Promise.all(started.map((h) => h.stop()));
-  await redis?.stop();
-  rmSync(scratch, { recursive: true, force: true });
-}, 30_000);
-
 test('a sealed job copied while queued and added again after it ran is refused, every time, also after its client is gone', async () => {
-  const attacker = redis.client();
+  const attacker = cluster.redis.client();
   const queue = new Queue('replay', { connection: attacker, prefix: 'multiproc' });
-  const file = join(scratch, 'pay-100');
-  const p = new Pool({ connection: redis.url, authkey, queue: 'replay' });
+  const file = join(cluster.scratch, 'pay-100');
+  const p = cluster.pool({ queue: 'replay' });
   try {
     const pending = p.apply(appendLine, [file]);
     const [id] = await until(() => attacker.lrange('multiproc:replay:wait', 0, -1).then((ids) => ids.length > 0 && ids), 10_000, 'the job');
@@ -77,15 +54,15 @@ test('a sealed job copied while queued and added again after it ran is refused, 
 
 test('a job past its sealed expiry is not run', async () => {
   const h = await host('expired');
-  const attacker = redis.client();
+  const attacker = cluster.redis.client();
   const queue = new Queue('expired', { connection: attacker, prefix: 'multiproc' });
-  const file = join(scratch, 'expired');
+  const file = join(cluster.scratch, 'expired');
   try {
     // an old copy: what a client sealed an hour ago (the test holds the key to make one)
     const clientId = '0123456789abcdef';
     const id = jobId(clientId, 1);
     const { bytes } = encodeJob({ calls: [{ seq: 1, spec: { kind: 'mod', url: tasks, name: 'appendLine' }, args: [file], flags: 0 }], retries: 1, expires: Date.now() - 1000 });
-    const sealed = seal(deriveKeys(authkey), sealContext('job', 'expired', id), bytes!);
+    const sealed = seal(deriveKeys(cluster.authkey), sealContext('job', 'expired', id), bytes!);
     await attacker.set(`multiproc:expired:client:${clientId}`, '1', 'PX', 60_000);
     await queue.add(clientId, { p: sealed.toString('base64') }, { jobId: id });
     await h.waitFor(/dropped job "0123456789abcdef\.1": it expired/);
@@ -96,10 +73,10 @@ test('a job past its sealed expiry is not run', async () => {
 }, 60_000);
 
 test('a dead client leaves what expires: its payloads and liveness key have a TTL; a host started later does not run its work', async () => {
-  const attacker = redis.client();
-  const file = join(scratch, 'dead-client');
+  const attacker = cluster.redis.client();
+  const file = join(cluster.scratch, 'dead-client');
   const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, '__tests__/fixtures/cluster-dead-client.ts')], {
-    cwd: repoRoot, stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '', REDIS_URL: redis.url, KEY_FILE: keyPath, QUEUE: 'leftover', FILE: file },
+    cwd: repoRoot, stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '', REDIS_URL: cluster.redis.url, KEY_FILE: cluster.keyPath, QUEUE: 'leftover', FILE: file },
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   try {
@@ -139,12 +116,12 @@ test('a dead client leaves what expires: its payloads and liveness key have a TT
 }, 120_000);
 
 test('a job still waiting at half its lifetime is withdrawn and sent again, sealed anew; it runs once', async () => {
-  const attacker = redis.client();
-  const file = join(scratch, 'renewed');
-  const p = new Pool({ connection: redis.url, authkey, queue: 'renew', jobLifetime: 2000 });
+  const attacker = cluster.redis.client();
+  const file = join(cluster.scratch, 'renewed');
+  const p = cluster.pool({ queue: 'renew', jobLifetime: 2000 });
   try {
     const pending = p.apply(appendLine, [file]);
-    const [id] = await until(() => attacker.lrange('multiproc:renew:wait', 0, -1).then((ids) => ids.length === 1 && ids), 10_000, 'the job');
+    const [id] = await until(() => attacker.lrange('multiproc:renew:wait', 0, -1).then((ids: string[]) => ids.length === 1 && ids), 10_000, 'the job');
     const first = await attacker.hget(`multiproc:renew:${id}`, 'data');
     // no host serves the queue: at 1 s of its 2 s life the client withdraws the job and adds it again under
     // the same id, sealed anew (another nonce and expiry: other bytes)
@@ -164,6 +141,6 @@ test('a job still waiting at half its lifetime is withdrawn and sent again, seal
 
 test('jobLifetime is checked: an integer number of ms, at least 1000', () => {
   for (const jobLifetime of [999, 1.5, -1, '2000']) {
-    expect(() => new Pool({ connection: redis.url, authkey, jobLifetime: jobLifetime as number })).toThrow(RangeError);
+    expect(() => cluster.pool({ jobLifetime: jobLifetime as number })).toThrow(RangeError);
   }
 });

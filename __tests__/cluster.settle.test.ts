@@ -3,16 +3,14 @@
 // hosts that all die, and a queue no host serves.
 import { jest } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { WorkerLostError, task } from '../lib/index.js';
-import { Pool, readAuthkey } from '../lib/cluster/index.js';
 import { REFUSED } from '../lib/cluster/codec.js';
-import { fixture } from './helpers/runtimes.js';
-import { RedisServer, until } from './helpers/redis.js';
-import { HostProcess, keyFile } from './helpers/redis-hosts.js';
+import { fixture, settledOrPending } from './helpers/runtimes.js';
+import { useCluster } from './helpers/cluster.js';
+import { until } from './helpers/redis.js';
 
 const tasks = fixture('cluster-tasks.ts');
 const markAndSleep = task<(file: string, ms: number, pad?: string) => Promise<number>>(tasks, 'markAndSleep');
@@ -20,76 +18,41 @@ const square = task<(x: number) => number>(tasks, 'square');
 const identity = task<<T>(v: T) => T>(tasks, 'identity');
 const bigResult = task<(n: number) => string>(tasks, 'bigResult');
 
-let redis: RedisServer;
-let keyPath: string;
-let authkey: Uint8Array;
-let scratch: string;
-const started: HostProcess[] = [];
-const pools: Pool[] = [];
-
-async function host(queue: string, concurrency = 1): Promise<HostProcess> {
-  const h = await HostProcess.start(redis.url, { keyFile: keyPath, queue, concurrency });
-  started.push(h);
-  return h;
-}
-
-function pool(queue: string, options: { retries?: number } = {}): Pool {
-  const p = new Pool({ connection: redis.url, authkey, queue, ...options });
-  pools.push(p);
-  return p;
-}
-
-/** The call's outcome, or 'pending' if it has not settled within `ms` (a hang shows as a failed expectation). */
-function within<T>(promise: Promise<T>, ms: number): Promise<T | 'pending'> {
-  let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([promise, new Promise<'pending'>((r) => (timer = setTimeout(() => r('pending'), ms)))]).finally(() => clearTimeout(timer));
-}
-
-beforeAll(async () => {
-  redis = await RedisServer.start();
-  keyPath = keyFile(randomBytes(32).toString('hex'));
-  authkey = readAuthkey(keyPath);
-  scratch = mkdtempSync(join(tmpdir(), 'multiproc-settle-'));
-}, 30_000);
-
-afterAll(async () => {
-  await Promise.all(pools.map((p) => p.terminate()));
-  await Promise.all(started.map((h) => h.stop()));
-  await redis?.stop();
-  rmSync(scratch, { recursive: true, force: true });
-}, 30_000);
+const cluster = useCluster(randomBytes(32).toString('hex'));
+const host = (queue: string, concurrency = 1) => cluster.host({ queue, concurrency });
+const pool = (queue: string, options: { retries?: number } = {}) => cluster.pool({ queue, ...options });
 
 describe('every call answers, exactly once', () => {
   test('a forged cancel naming a running job, and future job ids, is ignored: the calls get their results', async () => {
     const h = await host('forgedcancel');
     const p = pool('forgedcancel');
-    const attacker = redis.client();
-    const file = join(scratch, 'forged-cancel');
+    const attacker = cluster.redis.client();
+    const file = join(cluster.scratch, 'forged-cancel');
     const running = p.apply(markAndSleep, [file, 1500]);
     await until(() => existsSync(file), 20_000, 'the task to start');
     const [id] = await attacker.lrange('multiproc:forgedcancel:active', 0, -1);
     const [clientId, seq] = id.split('.');
     const future = Array.from({ length: 20 }, (_, i) => `${clientId}.${Number(seq) + 1 + i}`);
     await attacker.publish('multiproc:forgedcancel:cancel', [id, ...future].join(' '));
-    expect(await within(running, 20_000)).toBe(h.pid);
-    expect(await within(p.apply(square, [7]), 20_000)).toBe(49);
+    expect(await settledOrPending(running, 20_000)).toBe(h.pid);
+    expect(await settledOrPending(p.apply(square, [7]), 20_000)).toBe(49);
   }, 60_000);
 
   test('a job whose stored argument vanished fails with WorkerLostError', async () => {
     const p = pool('vanished');
-    const attacker = redis.client();
+    const attacker = cluster.redis.client();
     const pending = p.apply(identity, ['x'.repeat(20_000)]).catch((e) => e); // its payload waits beside the job
     const [key] = await until(() => attacker.keys('multiproc:vanished:payload:*').then((k) => k.length > 0 && k), 10_000, 'the payload');
     await attacker.del(key);
     await host('vanished');
-    const err = await within(pending, 30_000);
+    const err = await settledOrPending(pending, 30_000);
     expect(err).toBeInstanceOf(WorkerLostError);
     expect((err as Error).message).toMatch(/stored argument|without an answer/);
   }, 60_000);
 
   test('a job deleted from Redis, or marked failed there, by an attacker fails with WorkerLostError', async () => {
     const p = pool('deleted');
-    const attacker = redis.client();
+    const attacker = cluster.redis.client();
     const queue = new Queue('deleted', { connection: attacker, prefix: 'multiproc' });
     try {
       const first = p.apply(square, [1]).catch((e) => e);
@@ -98,7 +61,7 @@ describe('every call answers, exactly once', () => {
       await queue.remove(ids[0]);
       await attacker.hset(`multiproc:deleted:${ids[1]}`, 'finishedOn', Date.now(), 'failedReason', 'forged');
       await attacker.lrem('multiproc:deleted:wait', 0, ids[1]);
-      for (const err of [await within(first, 20_000), await within(second, 20_000)]) {
+      for (const err of [await settledOrPending(first, 20_000), await settledOrPending(second, 20_000)]) {
         expect(err).toBeInstanceOf(WorkerLostError);
         expect((err as Error).message).toMatch(/left Redis without an answer/);
       }
@@ -110,35 +73,35 @@ describe('every call answers, exactly once', () => {
   test('a result Redis refuses (memory full) fails that call with WorkerLostError; the next call works', async () => {
     await host('oom');
     const p = pool('oom');
-    const admin = redis.client();
+    const admin = cluster.redis.client();
     expect(await p.apply(square, [2])).toBe(4);
     const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
     await admin.config('SET', 'maxmemory', String(used + 4 * 1024 * 1024));
     try {
-      const err = await within(p.apply(bigResult, [8 * 1024 * 1024]).catch((e) => e), 30_000);
+      const err = await settledOrPending(p.apply(bigResult, [8 * 1024 * 1024]).catch((e) => e), 30_000);
       expect(err).toBeInstanceOf(WorkerLostError);
       expect((err as Error).message).toMatch(/could not be stored|without an answer/);
     } finally {
       await admin.config('SET', 'maxmemory', '0');
     }
-    expect(await within(p.apply(square, [3]), 20_000)).toBe(9);
+    expect(await settledOrPending(p.apply(square, [3]), 20_000)).toBe(9);
   }, 60_000);
 
   test('the only host killed mid-call, with no host left to notice: WorkerLostError', async () => {
     const h = await host('lonely');
     const p = pool('lonely');
-    const file = join(scratch, 'lonely');
+    const file = join(cluster.scratch, 'lonely');
     const pending = p.apply(markAndSleep, [file, 120_000]).catch((e) => e);
     await until(() => existsSync(file), 20_000, 'the task to start');
     await h.kill('SIGKILL');
-    const err = await within(pending, 40_000);
+    const err = await settledOrPending(pending, 40_000);
     expect(err).toBeInstanceOf(WorkerLostError);
     expect((err as Error).message).toMatch(/no live host/);
   }, 60_000);
 
   test('a forged refusal on the client\'s result stream fails nothing and shows none of its text; a tampered stalled counter is ignored', async () => {
     const p = pool('forgedrefusal');
-    const attacker = redis.client();
+    const attacker = cluster.redis.client();
     const warnings: string[] = [];
     const spy = jest.spyOn(process, 'emitWarning').mockImplementation((w: string | Error) => void warnings.push(String(w)));
     try {
@@ -152,7 +115,7 @@ describe('every call answers, exactly once', () => {
       // BullMQ's stalled counter, which the attacker can write: not what counts a job's runs
       await attacker.hset(`multiproc:forgedrefusal:${id}`, 'stalledCounter', 99);
       await host('forgedrefusal');
-      expect(await within(pending, 30_000)).toBe(25);
+      expect(await settledOrPending(pending, 30_000)).toBe(25);
       expect(warnings.join('\n')).not.toContain('evil');
       expect(warnings.join('\n')).not.toContain('http://e');
     } finally {
@@ -176,7 +139,7 @@ describe('every call answers, exactly once', () => {
       expect(ours).toHaveLength(1);
       expect(ours[0].message).toMatch(/no worker host serves queue 'nobody-here'/);
       await host('nobody-here');
-      expect(await within(Promise.all(pending), 30_000)).toEqual([1, 4]);
+      expect(await settledOrPending(Promise.all(pending), 30_000)).toEqual([1, 4]);
     } finally {
       spy.mockRestore();
     }

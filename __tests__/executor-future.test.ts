@@ -317,7 +317,7 @@ describe('asCompleted()', () => {
   test('without a timeout it waits as long as it takes', async () => {
     const a = pending<number>();
     const all = collect(asCompleted([a]));
-    setTimeout(() => a.setResult(1), 30);
+    setTimeout(() => a.setResult(1), 30); // time passes with no timeout set: the wait must not give up
     expect(await all).toEqual([a]);
   });
 });

@@ -201,7 +201,7 @@ describe.each(runtimes)('Pool on tinypool (%s workers)', (runtime) => {
     for (let round = 0; round < 8; round++) {
       const stop = new AbortController();
       const map = pool.map(spin, Array.from({ length: 1000 }, (_, i) => 1 + (i % 3)), 1, { signal: stop.signal }).catch((e) => e);
-      setTimeout(() => stop.abort(), 60);
+      setTimeout(() => stop.abort(), 60); // mid-map: some tasks ran, some are running, the rest are queued
       expect(await map).toBeInstanceOf(AbortError);
       expect(await pool.apply((x: number) => x + 1, [round])).toBe(round + 1);
     }

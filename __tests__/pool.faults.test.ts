@@ -210,7 +210,7 @@ describe('aborting a running task in a process pool', () => {
         expect(await within(10000, () => ran(log).includes(0))).toBe(true);
         ac.abort();
         expect(await spinning.exception()).toBeInstanceOf(AbortError);
-        await delay(200);
+        await delay(200); // idle time on purpose: the replacement worker starts while nothing else happens
         expect(await outcome(ex.submit((x: number) => x + 1, round).result())).toEqual({ ok: true, value: round + 1 });
       }
     } finally {

@@ -1,8 +1,13 @@
 import { Pool, task, PoolStateError, TimeoutError, NotReadyError, RemoteError, SerializationError, AsyncResult } from '../lib/index.js';
-import { runtimes, fixture, delay } from './helpers/runtimes.js';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runtimes, fixture } from './helpers/runtimes.js';
+import { within } from './helpers/programs.js';
 
 const square = task<(x: number) => number>(fixture('pool-tasks.ts'), 'square');
 const slowSquare = task<(x: number, ms: number) => Promise<number>>(fixture('pool-tasks.ts'), 'slowSquare');
+const spinForever = task<(log: string, i: number) => never>(fixture('engine-tasks.ts'), 'spinForever');
 
 describe.each(runtimes)('Pool (%s workers)', (runtime) => {
   let pool: Pool;
@@ -327,10 +332,12 @@ describe.each(runtimes)('Pool lifecycle (%s workers)', (runtime) => {
 
   test('terminate stops a task stuck in a synchronous loop', async () => {
     const pool = new Pool({ processes: 1, runtime });
-    const res = pool.applyAsync(() => {
-      for (;;);
-    });
-    await delay(100);
+    const dir = mkdtempSync(join(tmpdir(), 'multiproc-spin-'));
+    const log = join(dir, 'log');
+    const res = pool.applyAsync(spinForever, [log, 0]);
+    // the task wrote its line, then entered its loop: terminate() meets it spinning
+    expect(await within(10_000, () => existsSync(log))).toBe(true);
+    rmSync(dir, { recursive: true, force: true });
     await pool.terminate();
     await expect(res.get()).rejects.toBeInstanceOf(PoolStateError);
   });

@@ -9,6 +9,10 @@ import * as os from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { builtin } from '../lib/base/builtin.js';
+import { Pool, task } from '../lib/index.js';
+import { fixture } from './helpers/runtimes.js';
+
+const whoAmIWithEnv = task<(i: number) => [string, string | null]>(fixture('pool-tasks.ts'), 'whoAmIWithEnv');
 
 const libUrl = new URL('../dist/lib/index.js', import.meta.url).href;
 let dir = '';
@@ -68,4 +72,40 @@ test('a .ts task module and an unsendable result still work in a worker that boo
 
 test('builtin() gives the built-in module itself', () => {
   expect(builtin<typeof os>('node:os').availableParallelism).toBe(os.availableParallelism);
+});
+
+test('close() and join() stop a worker still booting instead of waiting for it (no initializer)', async () => {
+  // tinypool's second child process sleeps 60 s before it loads anything: it is still booting when the pool closes
+  const slowBoot = join(dir, 'slow-boot.cjs');
+  writeFileSync(slowBoot, "if (process.env.TINYPOOL_WORKER_ID === '2') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000);\n");
+  const pool = new Pool({ processes: 2, runtime: 'process', execArgv: ['--require', slowBoot] });
+  expect(await pool.apply((x: number) => 2 * x, [21])).toBe(42); // tinypool gives the first task to its first worker
+  const started = Date.now();
+  pool.close();
+  await pool.join();
+  expect(Date.now() - started).toBeLessThan(4000); // waiting for it would take until the 5 s grace
+}, 60_000);
+
+describe('a child process worker finds its configuration in its environment (no round trip before its first batch)', () => {
+  test('each child gets its own number, also the replacements of retired workers; the variable is not left to tasks', async () => {
+    const pool = new Pool({ processes: 2, runtime: 'process', maxTasksPerChild: 1 });
+    const seen = await pool.map(whoAmIWithEnv, [0, 1, 2, 3, 4], 1);
+    pool.close();
+    await pool.join();
+    const names = seen.map(([name]) => name as string);
+    expect(new Set(names).size).toBe(5); // one worker per task, never a number twice
+    for (const name of names) expect(name).toMatch(/^PoolWorker-[1-9]\d*$/);
+    expect(seen.map(([, env]) => env)).toEqual([null, null, null, null, null]);
+  }, 120_000);
+
+  test('a configuration too large for the environment (large initializer arguments) comes by message instead', async () => {
+    const big = 'x'.repeat(200_000);
+    const pool = new Pool({
+      processes: 1, runtime: 'process', initargs: [big],
+      initializer: (s: string) => { (globalThis as any).initLength = s.length; },
+    });
+    expect(await pool.apply(() => (globalThis as any).initLength)).toBe(200_000);
+    pool.close();
+    await pool.join();
+  }, 120_000);
 });

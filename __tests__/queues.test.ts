@@ -127,16 +127,18 @@ describe('Queue in one thread', () => {
     await q.join(); // nothing unfinished
     await q.put(1);
     await q.put(2);
-    let joined = false;
-    const j = q.join().then(() => (joined = true));
+    // join() settles only after the last taskDone(): the order of events shows it, no sleep needed
+    const order: string[] = [];
+    const j = q.join().then(() => order.push('joined'));
     await q.get();
     q.taskDone();
-    await new Promise((r) => setTimeout(r, 20));
-    expect(joined).toBe(false);
+    order.push('first done');
     await q.get();
+    order.push('second taken');
     q.taskDone();
+    order.push('second done');
     await j;
-    expect(joined).toBe(true);
+    expect(order).toEqual(['first done', 'second taken', 'second done', 'joined']);
     q.joinSync();
     expect(() => q.taskDone()).toThrow(ValueError);
   });

@@ -102,7 +102,7 @@ describe('Lock (main thread)', () => {
     const lock = new Lock();
     lock.acquireSync();
     const waiting = lock.acquire();
-    setTimeout(() => lock.release(), 20);
+    setTimeout(() => lock.release(), 20); // released once the waiter is likely parked (the outcome is the same if not)
     expect(await waiting).toBe(true);
     expect(lock.locked()).toBe(true);
     lock.release();
@@ -231,7 +231,7 @@ describe('Semaphore and BoundedSemaphore', () => {
   test('a worker blocked on acquire wakes on release from the main thread', async () => {
     const sem = new Semaphore(0);
     const result = pool.apply(semAcquire, [sem, null]);
-    setTimeout(() => sem.release(), 30);
+    setTimeout(() => sem.release(), 30); // released once the worker is likely blocked (the outcome is the same if not)
     expect(await result).toBe(true);
     expect(sem.getValue()).toBe(0);
     expect(await pool.apply(semAcquire, [sem, 50])).toBe(false);
@@ -260,7 +260,7 @@ describe('Event', () => {
   test('a worker waiting on the event is woken by set() in the main thread', async () => {
     const ev = new Event();
     const waiting = pool.apply(eventWait, [ev, null]);
-    setTimeout(() => ev.set(), 30);
+    setTimeout(() => ev.set(), 30); // set once the worker is likely waiting (the outcome is the same if not)
     expect(await waiting).toBe(true);
     ev.clear();
     expect(await pool.apply(eventWait, [ev, 50])).toBe(false);

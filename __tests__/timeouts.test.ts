@@ -37,6 +37,7 @@ describe('no TimeoutOverflowWarning anywhere', () => {
       p.start();
       await p.join(2 ** 31);
       console.log('join', p.exitCode);
+      // each value comes a little later: a huge timeout must wait for it, not fire at once
       const q = new Queue();
       setTimeout(() => q.putNowait('q'), 20);
       console.log('queue', await q.get(true, 2 ** 31));

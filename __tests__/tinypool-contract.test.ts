@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { isReadyMessage, isServing, newWorkers, runFailure, startWorker, type TinypoolLike, type WorkerHandle } from '../lib/engine/tinypool-adapter.js';
+import { isReadyMessage, isServing, newWorkers, perChildEnv, runFailure, startWorker, type TinypoolLike, type WorkerHandle } from '../lib/engine/tinypool-adapter.js';
 import { fixture, settledOrPending } from './helpers/runtimes.js';
 
 type Runtime = 'worker_threads' | 'child_process';
@@ -100,13 +100,13 @@ describe.each(runtimes)('tinypool contract (%s)', (runtime, ours) => {
     const tp = pool(runtime);
     const ac = new AbortController();
     const aborted = tp.run({ op: 'hang' }, { signal: ac.signal }).catch((e) => e);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 50)); // the run reaches its worker; an abort before that is an AbortError too
     ac.abort();
     contract('5: AbortError', runFailure(await aborted) === 'aborted', String(await aborted));
 
     await settledOrPending(tp.run({ op: 'pid' }), 5000); // the replacement is up
     const busy = tp.run({ op: 'hang' }).catch((e) => e);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 50)); // the hanging run takes the worker, so the next one queues in tinypool
     const queued = tp.run({ op: 'pid' }).catch((e) => e);
     tp.cancelPendingTasks();
     contract('5: CancelError', runFailure(await settledOrPending(queued, 5000)) === 'cancelled', String(await settledOrPending(queued, 10)));
@@ -150,7 +150,7 @@ describe.each(runtimes)('tinypool contract (%s)', (runtime, ours) => {
     const [h] = handles(tp);
     const ac = new AbortController();
     const run = tp.run({ op: 'hang' }, { signal: ac.signal }).catch(() => {});
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 50)); // the run reaches its worker, so the abort stops that worker
     ac.abort();
     contract('1: worker objects (abort replaces at once)', !isServing(tp, h) && tp.threads.length === 1, 'the replacement was not listed right after abort()');
     await run;
@@ -183,6 +183,15 @@ test('touch 4: a ProcessWorker relays runs through send({ ...request, source: \'
   const got: any = await settledOrPending(tp.run(batch), 5000);
   contract('4: relay send', got !== 'pending', 'the run hung: the relay threw out of reach');
   contract('4: relay send', got?.b === 7 && got?.unsendable === true, `the worker got ${JSON.stringify(got)}`);
+});
+
+test('touch 8: a child\'s environment is copied from the env option once per fork, so a getter gives each child its own value', async () => {
+  let reads = 0;
+  const env = perChildEnv({ ...process.env } as Record<string, string>, 'CONTRACT_PER_CHILD', () => `child-${++reads}`);
+  const tp = pool('child_process', { env, minThreads: 2, maxThreads: 2, concurrentTasksPerWorker: 1 });
+  // both runs at once: one per child
+  const got = await settledOrPending(Promise.all([0, 1].map(() => tp.run({ op: 'env', key: 'CONTRACT_PER_CHILD' }))), 5000);
+  contract('8: per-child env', Array.isArray(got) && [...got].sort().join() === 'child-1,child-2' && reads === 2, `children saw ${JSON.stringify(got)} after ${reads} reads`);
 });
 
 test('touch W1: a thread finds its workerData in process.__tinypool_state__.workerData', async () => {

@@ -37,11 +37,13 @@ function peers(runtime) {
   const list = [{
     system: `tinypool (${thread ? 'worker_threads' : 'child_process'})`,
     kind: 'tinypool',
-    note: "multiproc's settings: 2 runs in flight per worker, no Atomics wait",
-    // what multiproc's engine asks of tinypool: 2 workers, 2 runs in flight each, no Atomics wait loop
+    note: "multiproc's settings: 2 runs in flight per worker, no Atomics wait" + (thread ? '' : ", the parent's environment"),
+    // what multiproc's engine asks of tinypool: 2 workers, 2 runs in flight each, no Atomics wait loop, and a
+    // child process gets the parent's environment (tinypool alone gives it an empty one)
     make: () => new Tinypool({
       filename: sqFile.href, runtime: thread ? 'worker_threads' : 'child_process', minThreads: 2, maxThreads: 2,
       concurrentTasksPerWorker: 2, useAtomics: false, serialization: thread ? undefined : 'advanced',
+      env: thread ? undefined : process.env,
     }),
     run: (p, x) => p.run(x),
     close: (p) => p.destroy(),

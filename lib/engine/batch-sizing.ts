@@ -13,7 +13,13 @@ export class BatchSizing {
   readonly #maxTasksPerChild: number;
   /** Mean measured task time (ms), Infinity until a task has been measured. */
   #avgMs = Infinity;
-  /** Tasks of the last batch that ran well within BATCH_MS (0 after one that did not): twice as many may go next. */
+  /**
+   * Tasks of the last batch that ran well within BATCH_MS: twice as many may go next. A slow reply keeps a
+   * quarter of it (next batch: half the last proven size) rather than nothing: one hiccup (a worker
+   * descheduled, collecting garbage, or a task slow once) no longer drops batches to one task, to climb back
+   * by doubling reply after reply; long tasks still shrink batches reply by reply, and a worker hands back
+   * what it has not started as soon as its current task proves slow.
+   */
   #proven = 0;
 
   constructor(workers: number, maxTasksPerChild?: number) {
@@ -26,7 +32,7 @@ export class BatchSizing {
     if (count <= 0) return;
     const per = busyMs / count;
     this.#avgMs = this.#avgMs === Infinity ? per : this.#avgMs * 0.8 + per * 0.2;
-    this.#proven = busyMs < BATCH_MS / 2 ? count : 0;
+    this.#proven = busyMs < BATCH_MS / 2 ? count : this.#proven >> 2;
   }
 
   /** Runs in flight allowed now: one per worker, two while tasks are short, but one for a worker stuck on a slow task. */

@@ -157,3 +157,13 @@ export function startWorker(tp: TinypoolLike): void {
   const empty: Batch = { b: 0, specs: [], t: [] };
   tp.run(empty).then(() => {}, () => {});
 }
+
+/**
+ * touch 8: tinypool starts a child process with the environment `{ ...env, TINYPOOL_WORKER_ID }`, copied
+ * from the `env` option once per child as it forks it. A getter on `env` is therefore read once per child,
+ * before the child runs: `valueOf` gives each child a value of its own under `key` (undefined: none).
+ */
+export function perChildEnv(env: Record<string, string>, key: string, valueOf: () => string | undefined): Record<string, string> {
+  Object.defineProperty(env, key, { enumerable: true, configurable: true, get: valueOf });
+  return env;
+}

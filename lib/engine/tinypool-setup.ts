@@ -8,7 +8,8 @@ import { createRequire } from 'node:module';
 import type Tinypool from 'tinypool';
 import { fromSource } from '../base/spawn-options.js';
 import { runtimeAdapter } from '../runtime/index.js';
-import type { WorkerConfig } from '../protocol/messages.js';
+import { FORK_CONFIG_ENV, type WorkerConfig } from '../protocol/messages.js';
+import { perChildEnv } from './tinypool-adapter.js';
 import type { EngineSettings } from './settings.js';
 
 // From dist/, the worker's task module is bundled into one file (scripts/bundle-worker.mjs).
@@ -27,12 +28,17 @@ function tinypoolClass(): typeof Tinypool {
   return (loaded ??= (createRequire(import.meta.url)('tinypool') as { default: typeof Tinypool }).default);
 }
 
-/** A tinypool with `processes` workers of the engine's runtime; threads find their configuration in workerData. */
-export function createTinypool(settings: EngineSettings, threadConfig: WorkerConfig | undefined): Tinypool {
+/**
+ * A tinypool with `processes` workers of the engine's runtime; threads find their configuration in workerData,
+ * child processes in their environment, from `childConfig` (called once per child as it is forked).
+ */
+export function createTinypool(settings: EngineSettings, threadConfig: WorkerConfig | undefined, childConfig?: () => string | undefined): Tinypool {
   const TinypoolClass = tinypoolClass();
+  // the runtime's own options: the task module as that runtime loads it, environment, flags, limits
+  const options = runtimeAdapter(settings.runtime).poolOptions(workerEntry, settings);
+  if (childConfig && options.env) perChildEnv(options.env, FORK_CONFIG_ENV, childConfig);
   return new TinypoolClass({
-    // the runtime's own options: the task module as that runtime loads it, environment, flags, limits
-    ...runtimeAdapter(settings.runtime).poolOptions(workerEntry, settings),
+    ...options,
     minThreads: settings.processes,
     maxThreads: settings.processes,
     concurrentTasksPerWorker: 2,

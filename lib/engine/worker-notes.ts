@@ -23,7 +23,7 @@ export interface NoteTarget {
 export function onNote(worker: WatchedWorker, note: Note, to: NoteTarget): void {
   switch (note.t) {
     case 'hello':
-      to.workers.welcome(worker, to.stopping());
+      to.workers.welcome(worker, to.stopping(), note.n);
       break;
     case 'named':
       to.workers.named(worker, note.n);

@@ -5,6 +5,7 @@
  */
 import { BroadcastChannel } from 'node:worker_threads';
 import type Tinypool from 'tinypool';
+import { v8Codec } from '../base/codec/message.js';
 import { NOTE, type Control, type WorkerConfig } from '../protocol/messages.js';
 import type { EngineSettings } from './settings.js';
 import { isServing, newWorkers, startWorker } from './tinypool-adapter.js';
@@ -17,6 +18,8 @@ export interface WorkersEvents extends WatchEvents {
 }
 
 let poolCounter = 0;
+/** Largest child configuration passed in its environment (base64 characters); beyond, it comes in a message. */
+const MAX_ENV_CONFIG = 16 * 1024;
 
 export class Workers {
   readonly tp: Tinypool;
@@ -42,7 +45,7 @@ export class Workers {
     const isThread = settings.runtime === 'thread';
     this.#channel = isThread ? new BroadcastChannel(this.#channelName) : null;
     this.#channel?.unref();
-    this.tp = createTinypool(settings, isThread ? this.#config(undefined) : undefined);
+    this.tp = createTinypool(settings, isThread ? this.#config(undefined) : undefined, isThread ? undefined : () => this.#forkConfig());
     // tinypool reports a worker lost while idle as a pool 'error'; we handle every loss ourselves.
     this.tp.on('error', () => {});
   }
@@ -59,6 +62,24 @@ export class Workers {
       channel: this.#channelName,
       progress: this.#progress,
     };
+  }
+
+  /**
+   * A child's configuration, read as tinypool forks it: in its environment, so that it starts without asking
+   * (a round trip to this thread before its first batch). Undefined when too large for an environment
+   * variable (large initializer arguments): that child asks in its hello instead.
+   */
+  #forkConfig(): string | undefined {
+    const number = this.#workerNumber + 1;
+    let encoded: string;
+    try {
+      encoded = v8Codec().serialize(this.#config(number)).toString('base64');
+    } catch {
+      return undefined; // the welcome says why
+    }
+    if (encoded.length > MAX_ENV_CONFIG) return undefined;
+    this.#workerNumber = number;
+    return encoded;
   }
 
   get ids(): number[] {
@@ -93,11 +114,18 @@ export class Workers {
     return isServing(this.tp, worker.handle);
   }
 
-  /** A child process said hello: it gets its number, name and configuration (and `close` when the pool is stopping). */
-  welcome(worker: WatchedWorker, stopping: boolean): void {
-    const number = ++this.#workerNumber;
-    worker.name = `${this.#settings.namePrefix}-${number}`;
-    worker.send({ [NOTE]: 1, t: 'welcome', config: this.#config(number) });
+  /**
+   * A child process said hello: it gets its number, name and configuration (and `close` when the pool is
+   * stopping); one that found its configuration in its environment says its number (`n`) instead.
+   */
+  welcome(worker: WatchedWorker, stopping: boolean, n?: number): void {
+    if (n !== undefined) {
+      worker.name = `${this.#settings.namePrefix}-${n}`;
+    } else {
+      const number = ++this.#workerNumber;
+      worker.name = `${this.#settings.namePrefix}-${number}`;
+      worker.send({ [NOTE]: 1, t: 'welcome', config: this.#config(number) });
+    }
     if (stopping) worker.send({ [NOTE]: 1, t: 'close' });
   }
 
@@ -125,8 +153,13 @@ export class Workers {
 
   /** At close: no worker still has exit hooks to run (only those holding some, or not started yet, are waited for). */
   allFlushed(): boolean {
-    // Only workers holding exit hooks are waited for (and one not started yet, which may still get some).
-    for (const worker of this.#byId.values()) if (!worker.flushed && !worker.gone && (worker.hasHooks || !worker.started)) return false;
+    // Only workers holding exit hooks are waited for, and, when there is an initializer, one not started yet
+    // (its initializer may still add some). Without one, a worker still booting has run no code of the user's:
+    // it is stopped where it is, as tinypool's destroy does, rather than waited for.
+    const bootMayHook = this.#settings.initializer !== undefined;
+    for (const worker of this.#byId.values()) {
+      if (!worker.flushed && !worker.gone && (worker.hasHooks || (!worker.started && bootMayHook))) return false;
+    }
     return true;
   }
 

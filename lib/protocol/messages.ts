@@ -75,7 +75,7 @@ export interface BatchReply extends ResultRun {
   back?: unknown[];
 }
 
-/** Settings a pool worker needs; threads find them in workerData, processes get them in `welcome`. */
+/** Settings a pool worker needs; threads find them in workerData, processes in FORK_CONFIG_ENV or `welcome`. */
 export interface WorkerConfig {
   /** Worker names are `${prefix}-${n}`. */
   prefix: string;
@@ -98,12 +98,22 @@ export interface WorkerConfig {
   progress?: Int32Array;
 }
 
+/**
+ * A child process's environment variable holding its WorkerConfig (v8-serialized, base64), set as tinypool
+ * forks it: the child starts its first batch without asking the parent first. A configuration too large
+ * for the environment comes in `welcome` instead.
+ */
+export const FORK_CONFIG_ENV = 'MULTIPROC_POOL_WORKER_CONFIG';
+
 /** Marks our messages among tinypool's (threads: they travel on parentPort as tinypool "ready" messages). */
 export const NOTE = '__multiproc__';
 
 export type Note =
-  /** A process worker has started and asks for its configuration. */
-  | { t: 'hello'; w: number }
+  /**
+   * A process worker has started: it asks for its configuration, or (`n`) it found it in its environment
+   * (FORK_CONFIG_ENV) and says which number it got.
+   */
+  | { t: 'hello'; w: number; n?: number }
   /** A thread worker took its number (from the shared counter): the parent names it in errors as processes are. */
   | { t: 'named'; w: number; n: number }
   /** Results so far of a batch whose current task is slow; tasks from `rest` on are handed back. */

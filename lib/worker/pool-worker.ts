@@ -29,7 +29,7 @@ import { SerializationError } from '../base/errors.js';
 import { allBuffers, movedBuffers } from '../base/move.js';
 import type { TaskSpec } from '../base/task.js';
 import {
-  CHUNK, FAILED, NOTE, OK, OK_HANDLES, OK_PACKED, TASK_FIELDS,
+  CHUNK, FAILED, FORK_CONFIG_ENV, NOTE, OK, OK_HANDLES, OK_PACKED, TASK_FIELDS,
   type Batch, type BatchReply, type Control, type Note, type ToProcessWorker, type WorkerConfig,
 } from '../protocol/messages.js';
 
@@ -429,6 +429,15 @@ function failInit(batch: Batch): unknown {
 
 // ---- start-up (last: everything above is declared) ---------------------------------------------------
 
+/** Configures from what `read` gives; a failure is kept, and the first batch fails with it. */
+function configureOrKeep(read: () => WorkerConfig): void {
+  try {
+    configure(read());
+  } catch (err) {
+    initFailure = err;
+  }
+}
+
 /**
  * A failure while starting must not end the worker before it can say why (tinypool would report only
  * that its task module could not be loaded): it is kept, and the first batch fails with it.
@@ -440,19 +449,25 @@ function start(): void {
     return;
   }
   ignoreBrokenPipes();
-  configured = new Promise((resolve) => {
-    onParentMessage(NOTE, (msg: ToProcessWorker) => {
-      if (msg.t === 'welcome') {
-        try {
-          configure(msg.config);
-        } catch (err) {
-          initFailure = err;
-        }
-        resolve();
-      } else obey(msg);
-    });
+  const fromFork = process.env[FORK_CONFIG_ENV];
+  let welcomed: (() => void) | undefined;
+  configured = fromFork === undefined ? new Promise((resolve) => (welcomed = resolve)) : Promise.resolve();
+  onParentMessage(NOTE, (msg: ToProcessWorker) => {
+    if (msg.t !== 'welcome') obey(msg);
+    else if (welcomed) {
+      configureOrKeep(() => msg.config);
+      welcomed();
+      welcomed = undefined;
+    }
   });
-  post({ t: 'hello', w: me });
+  if (fromFork === undefined) {
+    post({ t: 'hello', w: me });
+  } else {
+    // set as tinypool forked us: no round trip to the parent before the first batch
+    delete process.env[FORK_CONFIG_ENV]; // the tasks' environment is the user's
+    configureOrKeep(() => v8Codec().deserialize(Buffer.from(fromFork, 'base64')) as WorkerConfig);
+    post({ t: 'hello', w: me, ...(config ? { n: config.number } : {}) });
+  }
   // The parent is gone: nobody is left to serve (a busy child is stopped by the parent's reaper instead).
   process.on('disconnect', () => void exitGracefully(false));
 }

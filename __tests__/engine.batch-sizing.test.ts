@@ -1,0 +1,41 @@
+// How many tasks go in a batch (lib/engine/batch-sizing.ts): one until measured, doubling while batches
+// run well within their time, and a single slow reply halving the size rather than dropping it to one.
+import { BatchSizing } from '../lib/engine/batch-sizing.js';
+
+/** Replies of `count` tiny tasks (well within the batch time) until the size stops growing. */
+function grow(sizing: BatchSizing): number {
+  let size = sizing.size(1e6);
+  for (let i = 0; i < 20; i++) {
+    sizing.measured(size, 0.05);
+    size = sizing.size(1e6);
+  }
+  return size;
+}
+
+test('an unmeasured pool sends one task per batch; fast replies let batches grow to the cap', () => {
+  const sizing = new BatchSizing(2);
+  expect(sizing.size(1000)).toBe(1);
+  expect(grow(sizing)).toBe(2048);
+  expect(sizing.size(10)).toBe(5); // never more than a fair share of what is queued
+});
+
+test('one slow reply (a single task that took 6 ms) halves the batch size instead of dropping it to one', () => {
+  const sizing = new BatchSizing(2);
+  grow(sizing);
+  sizing.measured(1, 6);
+  expect(sizing.size(1e6)).toBe(1024);
+  sizing.measured(1024, 0.1); // fast again: doubles from there
+  expect(sizing.size(1e6)).toBe(2048);
+});
+
+test('tasks that stay slow shrink batches reply after reply, down to one task', () => {
+  const sizing = new BatchSizing(2);
+  grow(sizing);
+  const sizes: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    sizing.measured(1, 20); // each reply: one long task run, the rest handed back
+    sizes.push(sizing.size(1e6));
+  }
+  expect(sizes.slice(0, 3)).toEqual([1024, 256, 64]);
+  expect(sizes[sizes.length - 1]).toBe(1);
+});
