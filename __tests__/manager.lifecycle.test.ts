@@ -12,18 +12,12 @@ import { Manager } from '../primitives/manager/index.js';
 import { FrameSocket } from '../primitives/transport/wire.js';
 import { clientHandshake } from '../primitives/transport/auth.js';
 import { alive } from './helpers/programs.js';
+import { until } from './helpers/until.js';
 
 const fixtures = new URL('./fixtures/', import.meta.url);
 const here = dirname(fileURLToPath(import.meta.url));
 
 
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Runs the child fixture program; resolves its stdout lines and exit code. */
 function runChild(mode: string, onLine?: (line: string, kill: () => void) => void): Promise<{ lines: string[]; code: number | null }> {

@@ -66,7 +66,7 @@ describe.each(runtimes)('a program using %s workers', (runtime) => {
       const pool = new Pool({ processes: 2, runtime: ${JSON.stringify(runtime)} });
       pool.applyAsync(async () => { for (;;) { console.log('tick'); await new Promise((r) => setTimeout(r, 1)); } });
       console.log(await pool.apply((x) => x + 1, [41]));
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 100)); // time passes with a worker still printing: the exit meets it mid-write
       process.exit(0);
     `);
     expect(res.status).toBe(0);
@@ -102,11 +102,11 @@ describe('child processes do not outlive their parent', () => {
   const kinds = {
     Pool: `const pool = new Pool({ processes: 2, runtime: 'process' });
       pool.applyAsync(() => { for (;;); }); pool.applyAsync(() => { for (;;); });
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, 300)); // the workers likely spin by now (they must die with the parent either way)
       console.log('PIDS', pool.workerIds.join(','));`,
     ProcessPoolExecutor: `const ex = new ProcessPoolExecutor(1);
       ex.submit(() => { for (;;); });
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, 300)); // the worker likely spins by now (it must die with the parent either way)
       console.log('PIDS', ex.workerIds.join(','));`,
     Process: `const p = new Process({ target: () => { for (;;); }, runtime: 'process' });
       p.start();

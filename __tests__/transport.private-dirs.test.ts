@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { until } from './helpers/until.js';
 
 const program = fileURLToPath(new URL('./fixtures/private-dir-program.ts', import.meta.url));
 let tmp: string;
@@ -70,13 +71,6 @@ function alive(pid: number): boolean {
   }
 }
 
-async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what}: not in time`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 test('a Manager server killed with SIGKILL, then the program stopped with Ctrl-C: no directory is left, the exit is SIGINT', async () => {
   const run = start('serve');
@@ -85,13 +79,13 @@ test('a Manager server killed with SIGKILL, then the program stopped with Ctrl-C
   expect(mine(managerPid)).toHaveLength(1);
   expect(mine(pid).length).toBeGreaterThanOrEqual(1); // the broker's
   process.kill(managerPid, 'SIGKILL');
-  await until(() => mine(managerPid).length === 0, 'the killed manager\'s directory is removed');
+  await until(() => mine(managerPid).length === 0, 20_000, 'the killed manager\'s directory is removed');
   process.kill(-pid, 'SIGINT'); // Ctrl-C: the whole process group
   const { signal, err } = await run.closed;
   expect(signal).toBe('SIGINT');
   // a child Process reports Ctrl-C as Python's does (its name, then KeyboardInterrupt); nothing else
   expect(err.replace(/^Process [^\n]*:\nKeyboardInterrupt\n/gm, '')).toBe('');
-  await until(() => socketDirs().length === 0, 'every directory is removed');
+  await until(() => socketDirs().length === 0, 20_000, 'every directory is removed');
 }, 90_000);
 
 test('a program killed with SIGTERM leaves no directory (its Manager server ends with it)', async () => {
@@ -101,7 +95,7 @@ test('a program killed with SIGTERM leaves no directory (its Manager server ends
   process.kill(pid, 'SIGTERM');
   const { signal } = await run.closed;
   expect(signal).toBe('SIGTERM');
-  await until(() => !alive(managerPid) && socketDirs().length === 0, 'every directory is removed');
+  await until(() => !alive(managerPid) && socketDirs().length === 0, 20_000, 'every directory is removed');
 }, 90_000);
 
 test('directories left by a process group killed outright are swept by the next program; a live owner\'s stay', async () => {
@@ -123,7 +117,7 @@ test('directories left by a process group killed outright are swept by the next 
   await new Promise<void>((r) => server.listen(join(tmp, answering, 's'), r));
   // Wait until every process of the killed group has gone (the sweep spares a live owner's directory).
   const owners = left.map((n) => Number(/^multiproc-(\d+)-/.exec(n)![1]));
-  await until(() => !owners.some(alive), 'the killed processes are gone');
+  await until(() => !owners.some(alive), 20_000, 'the killed processes are gone');
   const next = start('once');
   const { code, err } = await next.closed;
   expect(err).toBe('');

@@ -71,14 +71,29 @@ export class HostProcess {
     return this.proc.pid!;
   }
 
-  /** Resolves once stderr matches `pattern`. */
-  async waitFor(pattern: RegExp, ms = 10_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!pattern.test(this.log)) {
-      if (this.proc.exitCode !== null || this.proc.signalCode !== null) throw new Error(`host exited before printing ${pattern}:\n${this.log}`);
-      if (Date.now() > deadline) throw new Error(`host did not print ${pattern} in ${ms} ms:\n${this.log}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+  /** Resolves once stderr matches `pattern` (told by its output, not polled); rejects if the host ends first or `ms` pass. */
+  waitFor(pattern: RegExp, ms = 10_000): Promise<void> {
+    if (pattern.test(this.log)) return Promise.resolve();
+    const { proc } = this;
+    if (proc.exitCode !== null || proc.signalCode !== null) return Promise.reject(new Error(`host exited before printing ${pattern}:\n${this.log}`));
+    return new Promise((resolve, reject) => {
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        proc.stderr!.off('data', onData);
+        proc.off('close', onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      // added after the constructor's listener: this.log already holds the chunk
+      const onData = () => {
+        if (pattern.test(this.log)) done();
+      };
+      // 'close' comes once its output is all read: nothing it printed is missed
+      const onClose = () => (pattern.test(this.log) ? done() : done(new Error(`host exited before printing ${pattern}:\n${this.log}`)));
+      const timer = setTimeout(() => done(new Error(`host did not print ${pattern} in ${ms} ms:\n${this.log}`)), ms);
+      proc.stderr!.on('data', onData);
+      proc.once('close', onClose);
+    });
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {

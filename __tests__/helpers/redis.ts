@@ -120,13 +120,4 @@ export class RedisServer {
   }
 }
 
-/** Polls `check` until it returns a truthy value; fails after `ms`. For state in Redis, not for ordering. */
-export async function until<T>(check: () => Promise<T> | T, ms = 10_000, what = 'the condition'): Promise<Exclude<T, null | undefined | false | 0 | ''>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value as Exclude<T, null | undefined | false | 0 | ''>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { until } from './until.js';

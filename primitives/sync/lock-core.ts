@@ -112,6 +112,19 @@ function* contended(s: Int32Array, timeout: number | undefined, token: WaitToken
 
 const LOCAL_TOKEN: WaitToken = { cancelled: false, index: STATE };
 
+/** An async acquire that found the lock held: waits for it (or the timeout), and takes it for `me`. */
+function waitToTake(waits: RemoteWaits, s: Int32Array, timeout: number | undefined, owner: string, me: number): Promise<boolean> {
+  const token = waits.enter(owner, STATE);
+  return runAsync(contended(s, timeout, token)).then((ok) => {
+    waits.leave(owner, token);
+    if (ok) {
+      s[OWNER] = me;
+      s[COUNT] = 1;
+    }
+    return ok;
+  });
+}
+
 /** A non-recursive lock: any thread may release it (as Python's multiprocessing.Lock). */
 export class LockCore implements LockCoreApi {
   readonly memory: SharedArrayBuffer;
@@ -146,15 +159,7 @@ export class LockCore implements LockCoreApi {
       return Promise.resolve(true);
     }
     if (!block || timeout === 0) return Promise.resolve(false);
-    const token = this.#waits.enter(owner, STATE);
-    return runAsync(contended(s, timeout, token)).then((ok) => {
-      this.#waits.leave(owner, token);
-      if (ok) {
-        s[OWNER] = ownerNumber(owner);
-        s[COUNT] = 1;
-      }
-      return ok;
-    });
+    return waitToTake(this.#waits, s, timeout, owner, ownerNumber(owner));
   }
 
   release(_owner?: string): void {
@@ -246,14 +251,7 @@ export class RLockCore implements LockCoreApi {
       return Promise.resolve(true);
     }
     if (!block || timeout === 0) return Promise.resolve(false);
-    const token = this.#waits.enter(owner, STATE);
-    return runAsync(contended(s, timeout, token)).then((ok) => {
-      this.#waits.leave(owner, token);
-      if (!ok) return false;
-      s[OWNER] = me;
-      s[COUNT] = 1;
-      return true;
-    });
+    return waitToTake(this.#waits, s, timeout, owner, me);
   }
 
   release(owner: string): void {
