@@ -69,6 +69,11 @@ test("the bundle's root import reaches no Manager start-up code: it is a chunk l
   expect(files.filter((f) => readFileSync(f, 'utf8').includes('server-main'))).toEqual([]);
 });
 
+test('the root import loads its code from one chunk (each file costs ~0.3 ms): a module loaded by import() is listed in lazyChunks of scripts/bundle-entries.mjs', () => {
+  // lib/index.js, the root's chunk, and at most esbuild's small helpers chunk.
+  expect(staticImports('lib/index.js').length).toBeLessThanOrEqual(3);
+});
+
 test('a worker reviving a Lock or a Queue loads neither the cluster nor the Python names', () => {
   // The cluster's code names bullmq; the Python names' code defines cpu_count.
   for (const stub of ['primitives/sync/locks.js', 'primitives/queues.js']) {
