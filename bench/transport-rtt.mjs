@@ -11,7 +11,7 @@
 import { fork } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { exposeCore, closeBroker } from '../dist/primitives/transport/expose.js';
+import { exposeCore, closeBroker } from '../dist/primitives/transport/expose-object.js';
 import { connectRemoteCore } from '../dist/primitives/transport/remote-core.js';
 import { connect } from '../dist/primitives/transport/client.js';
 
