@@ -1,6 +1,6 @@
 // Start-up, where a user feels it first, beside the floors measured in the same run:
-//   I1  `import 'multiproc'` in a fresh node (and inside a new worker thread), minus a bare node's
-//       start (the import of node:os), median of 7 fresh processes                  target <= 15 ms
+//   I1  `import 'multiproc'` in a fresh node (and inside a new worker thread), beside floors (node:os; an empty
+//       .mjs file: the ES module loader alone) and the peers' own imports, median of 7 fresh nodes  target <= 15 ms
 //   S1  Process start()+join() x30 in a row (the tutorials' pattern), thread runtime, with the spare
 //       worker (default) and without; floor: a bare `new Worker` to its exit   target <= 0.5x bare
 //   S2  the same, process runtime; floor: a bare fork() to its exit           target <= 1.1x bare
@@ -23,7 +23,8 @@ import { fork, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
 import { median, now, report, runPython, withoutExtraCaCerts } from './_common.mjs';
 
 if (withoutExtraCaCerts(import.meta.url)) process.exit(0);
@@ -57,15 +58,33 @@ function workerImportMs(specifier) {
   });
 }
 {
-  const base = [], lib = [], inWorker = [], workerBase = [];
+  // Floors: a built-in (no file read) and an empty module file (what Node's ES module loader costs any
+  // file); peers: the pool libraries' own imports, measured the same way.
+  const emptyModule = join(mkdtempSync(join(tmpdir(), 'multiproc-bench-empty-')), 'empty.mjs');
+  writeFileSync(emptyModule, 'export {};\n');
+  const emptyUrl = pathToFileURL(emptyModule).href;
+  const peers = [['tinypool', 'tinypool'], ['piscina', 'piscina'], ['workerpool', 'workerpool']];
+  const peerUrl = (name) => pathToFileURL(createRequire(import.meta.url).resolve(name)).href;
+  const series = { base: [], empty: [], lib: [], inWorker: [], workerBase: [], workerEmpty: [] };
+  const peerTimes = Object.fromEntries(peers.map(([name]) => [name, []]));
   for (let i = 0; i < FRESH; i++) {
-    base.push(importMs('node:os'));
-    lib.push(importMs(indexUrl));
-    workerBase.push(await workerImportMs('node:os'));
-    inWorker.push(await workerImportMs(indexUrl));
+    series.base.push(importMs('node:os'));
+    series.empty.push(importMs(emptyUrl));
+    series.lib.push(importMs(indexUrl));
+    for (const [name] of peers) peerTimes[name].push(importMs(peerUrl(name)));
+    series.workerBase.push(await workerImportMs('node:os'));
+    series.workerEmpty.push(await workerImportMs(emptyUrl));
+    series.inWorker.push(await workerImportMs(indexUrl));
   }
-  row('I1.main', `import 'multiproc', fresh node, median of ${FRESH}`, median(lib), 'ms', [['import of node:os (floor)', median(base)]]);
-  row('I1.worker', `import 'multiproc' inside a new worker thread, median of ${FRESH}`, median(inWorker), 'ms', [['import of node:os in a worker (floor)', median(workerBase)]]);
+  row('I1.main', `import 'multiproc', fresh node, median of ${FRESH}`, median(series.lib), 'ms', [
+    ['import of node:os (floor)', median(series.base)],
+    ['import of an empty .mjs file (floor)', median(series.empty)],
+    ...peers.map(([name]) => [`import '${name}'`, median(peerTimes[name])]),
+  ]);
+  row('I1.worker', `import 'multiproc' inside a new worker thread, median of ${FRESH}`, median(series.inWorker), 'ms', [
+    ['import of node:os in a worker (floor)', median(series.workerBase)],
+    ['import of an empty .mjs file in a worker (floor)', median(series.workerEmpty)],
+  ]);
 }
 
 const mp = await import(indexUrl);
@@ -179,7 +198,7 @@ if (process.env.BENCH_JSON) console.log(JSON.stringify({ bench: 'startup', rows 
 // the report's rows (bench/_rows.mjs): one workload per issue row, ours beside the floor and Python
 const rec = recorder(import.meta.url);
 const byId = Object.fromEntries(rows.map((r) => [r.id, r]));
-const kindOf = (label) => (label.startsWith('py ') ? 'python' : 'floor');
+const kindOf = (label) => (label.startsWith('py ') ? 'python' : /^import '(tinypool|piscina|workerpool)'$/.exec(label)?.[1] ?? 'floor');
 function workload(id, meta, ids) {
   const w = rec.workload(id, { unit: 'ms', better: 'lower', ...meta });
   const seen = new Set();
