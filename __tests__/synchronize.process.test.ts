@@ -70,6 +70,14 @@ describe('Lock', () => {
     }
   });
 
+  test("a process worker's release() after an un-awaited acquire() (Python's blocking form) names the missing await", async () => {
+    const lock = new Lock();
+    expect(await lock.acquire()).toBe(true);
+    expect(await procs.apply(t('unawaitedAcquire'), [lock])).toBe('LockStateError:true');
+    expect(lock.locked()).toBe(true);
+    lock.release(); // the worker's waiting acquire takes it now; nobody else uses this lock
+  });
+
   test('release of an unlocked Lock in a process worker throws LockStateError synchronously', async () => {
     expect(await procs.apply(t('misuse'), [new Lock(), new RLock(), new BoundedSemaphore(1)])).toEqual([
       'LockStateError:ERR_LOCK_NOT_HELD',

@@ -128,6 +128,27 @@ describe('Lock across worker threads', () => {
     expect(lock.locked()).toBe(false);
   });
 
+  test("Python's blocking acquire() ported without await: the release() that follows throws (it does not free the other holder's Lock)", async () => {
+    const lock = new Lock();
+    const held = new Event();
+    const go = new Event();
+    const done = pool.apply(holdUntil, [lock, held, go]);
+    expect(await held.wait(10_000)).toBe(true);
+    const waiting = lock.acquire(); // `lock.acquire()` as Python writes it: this one waits for the worker
+    expect(() => lock.release()).toThrow(LockStateError);
+    expect(() => lock.release()).toThrow(/acquire\(\) made here is still waiting: await lock.acquire\(\)/);
+    expect(lock.locked()).toBe(true); // still the worker's
+    go.set();
+    expect(await done).toBe('released');
+    expect(await waiting).toBe(true);
+    // another flow of this thread may release what this thread holds while an acquire of its own waits
+    const second = lock.acquire();
+    lock.release();
+    expect(await second).toBe(true);
+    lock.release();
+    expect(lock.locked()).toBe(false);
+  });
+
   test('the lock protects a read-modify-write across 2 threads: exact final count', async () => {
     const lock = new Lock();
     const counter = new Int32Array(new SharedArrayBuffer(8));

@@ -5,6 +5,7 @@
  */
 import { toHandle, type HandleDescriptor, type HandleSource, type HandleTarget } from '../../lib/base/codec/handles.js';
 import { normalizeTimeout } from '../../lib/base/timeout.js';
+import { LockStateError } from '../../lib/base/errors.js';
 import { LOCAL_OWNER } from '../kernel/owner.js';
 import { acquireLocal, LockCore, LockCoreShape, releaseLocal, RLockCore, RLockCoreShape, type LockCoreApi } from './lock-core.js';
 import { SemaphoreCore, SemaphoreCoreShape, type SemaphoreCoreApi } from './semaphore-core.js';
@@ -32,6 +33,8 @@ abstract class LockBase implements HandleSource {
   /** The core's shared word when this thread reaches it directly (not a remote core), else null. */
   readonly #word: Int32Array | null;
   readonly #type: 'Lock' | 'RLock';
+  /** acquire() calls of this thread still waiting: a release() meanwhile is a missing `await` (see release). */
+  #waiting = 0;
 
   constructor(type: 'Lock' | 'RLock', core: LockCoreApi) {
     this.#core = core;
@@ -52,7 +55,11 @@ abstract class LockBase implements HandleSource {
     // A free lock is taken at once, on the shared word; everything else is the core's business.
     const s = this.#word;
     if (timeout === undefined && s !== null && acquireLocal(s)) return Promise.resolve(true);
-    return rejectOn(() => this.#core.acquire(block, timeoutOf(block, timeout), LOCAL_OWNER));
+    this.#waiting++;
+    const done = () => void this.#waiting--;
+    const acquired = rejectOn(() => this.#core.acquire(block, timeoutOf(block, timeout), LOCAL_OWNER));
+    acquired.then(done, done);
+    return acquired;
   }
 
   /** Like {@link acquire}, but blocks the calling thread (for worker code). */
@@ -65,7 +72,16 @@ abstract class LockBase implements HandleSource {
   /** Releases the lock; throws LockStateError if it is not held (RLock: not held by this thread). */
   release(): void {
     const s = this.#word;
-    if (s === null || !releaseLocal(s)) this.#core.release(LOCAL_OWNER);
+    if (s !== null && releaseLocal(s)) return;
+    // Python's `lock.acquire()` blocks; ours returns a promise. Ported without `await`, the release that
+    // follows would free another holder's Lock (or fail as "release unlocked lock" in a process worker).
+    if (this.#waiting > 0 && !this.#core.isMine(LOCAL_OWNER)) {
+      throw new LockStateError(
+        `release() of a ${this.#type} not held here while an acquire() made here is still waiting: ` +
+        'await lock.acquire() before the critical section (or use acquireSync() / holdSync() in worker code)',
+      );
+    }
+    this.#core.release(LOCAL_OWNER);
   }
 
   /** Whether some thread or process holds the lock. */
