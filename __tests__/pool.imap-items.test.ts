@@ -3,6 +3,20 @@
 import { Pool, SerializationError, Value } from '../lib/index.js';
 import { runtimes } from './helpers/runtimes.js';
 
+/** Reads an iterator to its end, as Python's `next()` in a loop: a value, or what `onError` makes of an error at its place. */
+async function drain(it: AsyncIterator<unknown>, onError: (err: unknown) => unknown): Promise<unknown[]> {
+  const seen: unknown[] = [];
+  for (;;) {
+    try {
+      const step = await it.next();
+      if (step.done) return seen;
+      seen.push(step.value);
+    } catch (err) {
+      seen.push(onError(err));
+    }
+  }
+}
+
 describe.each(runtimes)('imap with chunksize 1 (%s workers)', (runtime) => {
   let pool: Pool;
   beforeAll(() => {
@@ -48,33 +62,17 @@ describe.each(runtimes)('imap with chunksize 1 (%s workers)', (runtime) => {
       if (x === 2) throw new RangeError(`bad ${x}`);
       return x;
     }, [0, 1, 2, 3, 4]);
-    const seen: unknown[] = [];
-    for (;;) {
-      try {
-        const step = await it.next();
-        if (step.done) break;
-        seen.push(step.value);
-      } catch (err) {
-        seen.push(`${(err as Error).name}: ${(err as Error).message}`);
-      }
-    }
+    const seen = await drain(it, (err) => `${(err as Error).name}: ${(err as Error).message}`);
     expect(seen).toEqual([0, 1, 'RangeError: bad 2', 3, 4]);
   });
 
   test('an item that cannot be sent is named by its place in the input; the others arrive', async () => {
     const getter = { get g(): number { throw new Error('item getter'); } };
-    const seen: unknown[] = [];
     const it = pool.imap((x: unknown) => x, [1, 2, getter, 4, () => 5, 6]);
-    for (;;) {
-      try {
-        const step = await it.next();
-        if (step.done) break;
-        seen.push(step.value);
-      } catch (err) {
-        expect(err).toBeInstanceOf(SerializationError);
-        seen.push((err as SerializationError).path);
-      }
-    }
+    const seen = await drain(it, (err) => {
+      expect(err).toBeInstanceOf(SerializationError);
+      return (err as SerializationError).path;
+    });
     expect(seen).toEqual([1, 2, 'items[2].g', 4, 'items[4]', 6]);
   });
 

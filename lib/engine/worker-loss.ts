@@ -4,16 +4,29 @@
  * fail for another reason (aborted, cancelled, unsendable). And start-up failures: workers that die
  * before they start, in a row, fail the queued tasks instead of being replaced forever.
  */
+import { errorFromWire } from '../base/codec/error-wire.js';
 import { abortedBy, WorkerLostError } from '../base/errors.js';
 import type { CoreJob, EngineCore } from './core.js';
 import type { Flight, Flights } from './flights.js';
-import { lostWorkerError } from './lost-worker.js';
 import type { ProgressSlots } from './progress-slots.js';
 import { runFailure } from './tinypool-adapter.js';
 import type { WatchedWorker } from './worker-watch.js';
 
 /** Workers that die before starting, in a row, before queued tasks are failed instead of retried. */
 const MAX_STARTUP_FAILURES = 3;
+
+/** The error the tasks of a worker that died get: one format for threads and processes. */
+/** `worker PoolWorker-2 (thread 5) exited with code 1 while running the task: <why>`. */
+function lostWorkerError(worker: WatchedWorker, code: number | null, signal: string | null): WorkerLostError {
+  const cause = worker.dying?.error ? errorFromWire(worker.dying.error) : worker.lastError;
+  const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+  // duck-typed: a thread's error event carries an Error of the main realm, not of a vm context's
+  const message = (cause as { message?: unknown } | undefined)?.message;
+  const why = typeof message === 'string' ? `: ${message}` : '';
+  const who = worker.name ? `${worker.name} (${worker.runtime} ${worker.id})` : `${worker.runtime} ${worker.id}`;
+  const when = worker.started ? 'while running the task' : 'before it could start';
+  return new WorkerLostError(`worker ${who} ${how} ${when}${why}`, { exitCode: code, signal, cause });
+}
 
 /** The worker each of our WorkerLostErrors came from, so a failed run can tell what it lost. */
 const lostWorkers = new WeakMap<WorkerLostError, WatchedWorker>();
