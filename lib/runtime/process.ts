@@ -42,14 +42,13 @@ function wrap(child: Child): RuntimeWorker {
     if (held !== null) forgetChild(child.pid);
     held = null;
   };
-  // A send racing the child's death, or a failed spawn, reports here.
+  // A failed spawn reports here: such a child never exits, so it is gone now. The other errors reported
+  // here (a send racing the child's death: EPIPE) say nothing its exit does not, and depend on timing.
   child.on('error', (err: unknown) => {
-    error ??= err;
-    // a child that could not be started at all never exits: it is gone now
-    if (child.pid === undefined && !exit.done) {
-      exited({ code: null, signal: null, error });
-      gone.settle({ code: null, signal: null, error });
-    }
+    if (child.pid !== undefined || exit.done) return;
+    error = err;
+    exited({ code: null, signal: null, error });
+    gone.settle({ code: null, signal: null, error });
   });
   child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
     const info = { code, signal, error };
