@@ -7,6 +7,7 @@
  * which reads every export (node:fs's loads fs/promises and the streams, node:util's parseArgs and
  * MIME): ~0.3–2 ms each, at every `import 'multiproc'` and at the boot of every pool worker.
  */
+// eslint-disable-next-line @typescript-eslint/no-restricted-imports -- the fallback of the one way in, for Nodes without getBuiltinModule
 import { createRequire } from 'node:module';
 
 let fallback: NodeRequire | undefined;
