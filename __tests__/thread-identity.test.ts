@@ -15,13 +15,14 @@ const threadModule = new URL('../dist/lib/base/thread.js', import.meta.url).href
 // load it in a main thread either), and the truth from node:worker_threads.
 const probe = (send: string) => `
   const atStart = process.moduleLoadList.includes('NativeModule worker_threads');
+  const listForm = process.moduleLoadList.includes('NativeModule events');
   import(${JSON.stringify(threadModule)}).then((m) => {
     const afterModule = process.moduleLoadList.includes('NativeModule worker_threads');
     const real = process.getBuiltinModule('node:worker_threads');
-    ${send}({ atStart, afterModule, inMainThread: m.inMainThread, threadId: m.threadId, real: { isMainThread: real.isMainThread, threadId: real.threadId } });
+    ${send}({ listForm, atStart, afterModule, inMainThread: m.inMainThread, threadId: m.threadId, real: { isMainThread: real.isMainThread, threadId: real.threadId } });
   });`;
 
-type Report = { atStart: boolean; afterModule: boolean; inMainThread: boolean; threadId: number; real: { isMainThread: boolean; threadId: number } };
+type Report = { listForm: boolean; atStart: boolean; afterModule: boolean; inMainThread: boolean; threadId: number; real: { isMainThread: boolean; threadId: number } };
 
 function inWorker(code: string, options: { eval?: boolean } = {}): Promise<Report> {
   return new Promise((resolve, reject) => {
@@ -46,7 +47,7 @@ test('a fresh main thread (ES module and CommonJS entry) has not loaded node:wor
     expect(res.stderr).toBe('');
     const report = JSON.parse(res.stdout) as Report;
     expect({ how: argv.slice(0, -1).concat(file), ...report }).toEqual({
-      how: argv.slice(0, -1).concat(file), atStart: false, afterModule: false, inMainThread: true, threadId: 0, real: { isMainThread: true, threadId: 0 },
+      how: argv.slice(0, -1).concat(file), listForm: true, atStart: false, afterModule: false, inMainThread: true, threadId: 0, real: { isMainThread: true, threadId: 0 },
     });
   }
 });
@@ -60,7 +61,7 @@ test("a child process's main thread (forked, with an IPC channel) has not loaded
     child.once('error', reject);
   });
   await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null)));
-  expect(report).toEqual({ atStart: false, afterModule: false, inMainThread: true, threadId: 0, real: { isMainThread: true, threadId: 0 } });
+  expect(report).toEqual({ listForm: true, atStart: false, afterModule: false, inMainThread: true, threadId: 0, real: { isMainThread: true, threadId: 0 } });
 });
 
 test('a worker thread has loaded node:worker_threads before its first line (CommonJS, ES module and eval entries), and the module reads it', async () => {
@@ -74,7 +75,7 @@ test('a worker thread has loaded node:worker_threads before its first line (Comm
     await inWorker(join(dir, 'worker.mjs')),
   ];
   for (const r of reports) {
-    expect(r).toMatchObject({ atStart: true, inMainThread: false, real: { isMainThread: false } });
+    expect(r).toMatchObject({ listForm: true, atStart: true, inMainThread: false, real: { isMainThread: false } });
     expect(r.threadId).toBe(r.real.threadId);
     expect(r.threadId).toBeGreaterThan(0);
   }
@@ -82,4 +83,19 @@ test('a worker thread has loaded node:worker_threads before its first line (Comm
 
 test('here (the sources, in the test runner): the module agrees with node:worker_threads', () => {
   expect({ inMainThread, threadId }).toEqual({ inMainThread: realIsMainThread, threadId: realThreadId });
+});
+
+test('where Node keeps no load list (or writes it in another form), the module asks node:worker_threads', async () => {
+  const hide = (form: string) => `Object.defineProperty(process, 'moduleLoadList', { value: ${form}, configurable: true });`;
+  const read = `import(${JSON.stringify(threadModule)}).then((m) => send({ inMainThread: m.inMainThread, threadId: m.threadId }));`;
+  for (const form of ['undefined', "['BuiltinModule events']"]) {
+    const main = spawnSync(process.execPath, ['-e', `${hide(form)} const send = (r) => console.log(JSON.stringify(r)); ${read}`], {
+      encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    expect(main.stderr).toBe('');
+    expect(JSON.parse(main.stdout)).toEqual({ inMainThread: true, threadId: 0 });
+    const worker = await inWorker(`${hide(form)} const send = (r) => require('node:worker_threads').parentPort.postMessage(r); ${read}`, { eval: true });
+    expect(worker.inMainThread).toBe(false);
+    expect(worker.threadId).toBeGreaterThan(0);
+  }
 });

@@ -10,10 +10,14 @@
 import type * as WorkerThreads from 'node:worker_threads';
 import { builtin } from './builtin.js';
 
-/** Whether node:worker_threads is loaded in this thread; unknown (true: ask it) where Node keeps no list. */
+/**
+ * Whether node:worker_threads is loaded in this thread. The list is trusted only in the form we know
+ * (every bootstrap loads node:events): where Node keeps no list, or writes it otherwise, say yes (ask it).
+ */
 function workerThreadsLoaded(): boolean {
   const list = (process as { moduleLoadList?: unknown }).moduleLoadList;
-  return !Array.isArray(list) || list.includes('NativeModule worker_threads');
+  if (!Array.isArray(list) || !list.includes('NativeModule events')) return true;
+  return list.includes('NativeModule worker_threads');
 }
 
 const threads = workerThreadsLoaded() ? builtin<typeof WorkerThreads>('node:worker_threads') : undefined;
