@@ -5,7 +5,9 @@
  * Why not `import { x } from 'node:x'`: an ES import loads the module when the importing module loads,
  * for code that most programs never run (a Manager, a fork, a hash), and builds its whole namespace,
  * which reads every export (node:fs's loads fs/promises and the streams, node:util's parseArgs and
- * MIME): ~0.3–2 ms each, at every `import 'multiproc'` and at the boot of every pool worker.
+ * MIME): ~0.1–1.5 ms each, at every `import 'multiproc'` and at the boot of every pool worker.
+ * (`performance` and `setImmediate` are used as Node's globals: Node loads what they need at first use.)
+ * `npm run lint` refuses a value import of a `node:` module in lib/ and primitives/.
  */
 // eslint-disable-next-line @typescript-eslint/no-restricted-imports -- the fallback of the one way in, for Nodes without getBuiltinModule
 import { createRequire } from 'node:module';

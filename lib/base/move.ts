@@ -19,8 +19,7 @@ interface Registry {
   used: boolean;
 }
 
-let utilTypes: typeof UtilTypes | undefined;
-const types = () => (utilTypes ??= builtin<typeof UtilTypes>('node:util/types'));
+const types = () => builtin<typeof UtilTypes>('node:util/types');
 
 const REGISTRY = Symbol.for('multiproc.move');
 const registry: Registry = ((globalThis as any)[REGISTRY] ??= { marks: new WeakMap(), used: false });
