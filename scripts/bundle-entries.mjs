@@ -23,7 +23,6 @@
 import { build } from 'esbuild';
 import { existsSync, readFileSync, writeFileSync, rmSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { lazyBuiltins } from './lazy-builtins.mjs';
 import { firstUse, settleFirst, settleLine } from './first-use.mjs';
 
 const dist = resolve('dist');
@@ -168,7 +167,7 @@ const options = {
   keepNames: true, // error classes travel by name
   metafile: true,
   logLevel: 'warning',
-  plugins: [moduleUrlPlugin(), lazyBuiltins], // rare paths' built-ins load at first use
+  plugins: [moduleUrlPlugin()],
 };
 const firstUseBuild = await firstUse(
   dist,
@@ -187,7 +186,7 @@ const result = await build({
   splitting: true,
   chunkNames: 'bundle/chunk-[hash]',
   ...options,
-  plugins: [moduleUrlPlugin({ lazyReachRoot: true }), firstUseBuild.plugin, lazyBuiltins],
+  plugins: [moduleUrlPlugin({ lazyReachRoot: true }), firstUseBuild.plugin],
 });
 for (const file of [...groups.map(entryFile), rootEntry, ...firstUseBuild.generated]) rmSync(file);
 // BUNDLE_META=<file>: esbuild's metafile of the build, to see what each output holds and why.
