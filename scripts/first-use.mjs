@@ -41,41 +41,56 @@ import { fileURLToPath } from 'node:url';
 const req = createRequire(import.meta.url);
 const runs = Symbol.for(\`multiproc.firstUse \${import.meta.url}\`);
 globalThis[runs] = (globalThis[runs] ?? 0) + 1;
+/** url -> the group entry's namespaces ({ m0, m1, ... }), from the entry itself as it loads */
 const loaded = new Map();
+/** url -> the stand-in classes of that group: [module namespace key, export name, stand-in] */
+const standIns = new Map();
 // Which first-use entries have loaded, by URL: a diagnostic (the package's tests read it).
 const loadedUrls = (globalThis[Symbol.for('multiproc.firstUse.loaded')] ??= new Set());
-const keep = (url, m) => (loaded.set(url, m), loadedUrls.add(url), m);
 let settled;
 let preloading = false;
-function load(url) {
-  if (preloading) throw new Error(\`multiproc's bundle: \${url} was used by another first-use module as that one loaded; list it before that one in scripts/bundle-entries.mjs (firstUseModules)\`);
+/**
+ * Called by each group's entry as it loads, whoever loads it (a stand-in's first use, the preload, a worker
+ * reviving a handle): from then on each class's instances name the stand-in as their constructor, so that
+ * \`lock.constructor === Lock\` holds for the Lock a program imported.
+ */
+export function adopt(url, namespaces) {
+  if (loaded.has(url)) return;
+  loaded.set(url, namespaces);
+  loadedUrls.add(url);
+  for (const [m, key, p] of standIns.get(url) ?? []) {
+    Object.defineProperty(namespaces[m][key].prototype, 'constructor', { value: p, writable: true, configurable: true });
+  }
+}
+export function group(url) {
+  const namespaces = loaded.get(url);
+  if (namespaces) return namespaces;
+  if (preloading) throw new Error(\`multiproc's bundle: \${url} was used by another first-use group as that one loaded; list it earlier in firstUseGroups (scripts/bundle-entries.mjs)\`);
   try {
-    return keep(url, req(fileURLToPath(url)));
+    req(fileURLToPath(url));
   } catch (err) {
     if (err?.code === 'ERR_REQUIRE_ESM') throw new Error(\`multiproc needs Node >= 20.19 (require of ES modules): \${process.version} cannot load \${url}\`, { cause: err });
     throw err;
   }
-}
-export function firstUse(url) {
-  return () => loaded.get(url) ?? load(url);
+  return loaded.get(url);
 }
 export function settleFirstUse() {
   return (settled ??= (async () => {
     let required = true;
     try { req(fileURLToPath(import.meta.url)); } catch { required = false; }
     if (required && globalThis[runs] === 1) return;
-    // One at a time, in the listed order: a module may use an earlier one as it loads (\`extends\`).
+    // One at a time, in the listed order: a group may use an earlier one as it loads (\`extends\`).
     preloading = true;
     try {
-      for (const url of [${urls.join(', ')}]) keep(url, await import(url));
+      for (const url of [${urls.join(', ')}]) await import(url);
     } finally {
       preloading = false;
     }
   })());
 }
-export function lazyClass(mod, key) {
+export function lazyClass(url, m, key) {
+  const real = () => group(url)[m][key];
   // The target is a plain function so that both \`new\` and calls are allowed on the Proxy.
-  const real = () => mod()[key];
   const p = new Proxy(function () {}, {
     construct: (_, args, newTarget) => Reflect.construct(real(), args, newTarget === p ? real() : newTarget),
     apply: (_, self, args) => Reflect.apply(real(), self, args),
@@ -84,6 +99,8 @@ export function lazyClass(mod, key) {
     has: (_, k) => Reflect.has(real(), k),
     getPrototypeOf: () => Reflect.getPrototypeOf(real()),
   });
+  if (!standIns.has(url)) standIns.set(url, []);
+  standIns.get(url).push([m, key, p]);
   return p;
 }
 `;
@@ -123,7 +140,14 @@ export async function firstUse(dist, root, rootEntry, groups, mark, reachRoot) {
   const generated = [];
   for (const [g, modules] of Object.entries(groups)) {
     const file = join(dist, `.first-use-${g}.js`);
-    writeFileSync(file, `${reachRoot(file)}\n${modules.map((m, i) => `export * as m${i} from './${m}';`).join('\n')}\n`);
+    const names = modules.map((_, i) => `m${i}`);
+    writeFileSync(file, [
+      reachRoot(file),
+      `import { adopt } from ${JSON.stringify(LOADER)};`,
+      ...modules.map((m, i) => `import * as m${i} from './${m}';`),
+      `export { ${names.join(', ')} };`,
+      `adopt(${mark(entryOf(g))}, { ${names.join(', ')} });`,
+    ].join('\n') + '\n');
     generated.push(file);
     entryPoints.push({ in: file, out: entryOf(g).replace(/\.js$/, '') });
   }
@@ -145,15 +169,11 @@ export async function firstUse(dist, root, rootEntry, groups, mark, reachRoot) {
   const standIns = new Map();
   for (const [abs, { group, index }] of byPath) {
     const ns = await import(pathToFileURL(abs).href);
-    const lines = [
-      `import { firstUse, lazyClass } from ${JSON.stringify(LOADER)};`,
-      `const group = firstUse(${mark(entryOf(group))});`,
-      `const mod = () => group().m${index};`,
-    ];
+    const lines = [`import { group, lazyClass } from ${JSON.stringify(LOADER)};`, `const url = ${mark(entryOf(group))};`];
     for (const [key, value] of Object.entries(ns)) {
       if (!validName(key) || typeof value !== 'function') continue;
-      if (isClass(value)) lines.push(`export const ${key} = /* @__PURE__ */ lazyClass(mod, ${JSON.stringify(key)});`);
-      else lines.push(`export function ${key}(...args) { return Reflect.apply(mod().${key}, this, args); }`);
+      if (isClass(value)) lines.push(`export const ${key} = /* @__PURE__ */ lazyClass(url, 'm${index}', ${JSON.stringify(key)});`);
+      else lines.push(`export function ${key}(...args) { return Reflect.apply(group(url).m${index}.${key}, this, args); }`);
     }
     standIns.set(abs, lines.join('\n'));
   }
