@@ -1,21 +1,22 @@
-// An esbuild plugin for the code-splitting build of scripts/bundle-entries.mjs: some of our own modules
-// (the engine, Process start, the direct lanes to child processes, ...) are not compiled at
-// `import 'multiproc'` but loaded the first time one of their exports is called.
+// An esbuild plugin for the code-splitting build of scripts/bundle-entries.mjs: groups of our own modules
+// (the pools, the primitives, the Manager) are not compiled at `import 'multiproc'` but loaded the first
+// time one of their exports is used.
 //
 // Why: most of an import's time is V8 compiling the code it loads (~25 KB per ms here), and a program
-// that only uses a Lock, or a Pool of threads, needs neither the Manager's client nor the lanes to a
-// child process.
+// that only uses a Lock needs neither the engine nor the Manager's client.
 //
-// How: each listed module becomes an entry of the build (bundle/first-use/<name>.js; the code it shares
-// with the root stays in the root's chunk, so there is still one copy of every class). Every static
-// import of it, from any bundled module, resolves to a generated stand-in:
+// How: each group becomes an entry of the build (bundle/first-use/<group>.js; the code it shares with the
+// root stays in the root's chunk, so there is one copy of every class). Each import of a group's module by
+// one of the root's own modules resolves to a generated stand-in:
 //   - a function export is a wrapper calling the real one;
-//   - a class export is a Proxy of the real class (`new`, `instanceof`, statics, `extends` reach it);
+//   - a class export is a Proxy of the real class (`new`, `instanceof`, statics, `extends` reach it, and the
+//     class's instances name the stand-in as their `constructor`);
 //   - any other value (a constant, a symbol) is not offered: the build fails with "No matching export"
 //     naming the importer; keep such values in a module that stays in the root.
-// The stand-in loads its entry with require(): Node >= 20.19 loads an ES module synchronously (the same
-// instance an import gives), so a synchronous call such as `Process.start()` can still be the first use.
-// No module the root reaches may have a top-level await (require() refuses such a graph).
+// The stand-in loads the group's entry with require(): Node >= 20.19 loads an ES module synchronously (the
+// same instance an import gives), so a synchronous call such as `new Lock()` can be the first use. No module
+// a group reaches may have a top-level await (require() refuses such a graph).
+// Every other module of the build (the groups, the cluster, the Python names) imports modules plainly.
 // From the TypeScript sources (tests) nothing changes: the imports are plain imports.
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
