@@ -119,7 +119,8 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
     const { batch, transferList } = buildBatch(this.core, flight);
     if (this.#progress) batch.s = this.#progress.claim(flight.id);
     const options = flight.controller || transferList ? { signal: flight.controller?.signal, transferList } : undefined;
-    this.#tp.run(batch, options).then(
+    const relay = this.#workers.relay;
+    this.#tp.run(relay ? relay.ticket(batch) : batch, options).then(
       (reply) => this.#onReply(flight, reply),
       (err) => this.#onRunFailed(flight, err),
     );
@@ -129,7 +130,8 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
   // ---- replies and failures ----------------------------------------------------------------------
 
   #onReply(flight: Flight, raw: unknown): void {
-    const reply = raw as BatchReply;
+    const relay = this.#workers.relay;
+    const reply = (relay ? relay.reply(raw) : raw) as BatchReply;
     const worker = this.#workers.get(reply.w);
     if (!this.#flights.has(flight)) return;
     if (reply.unsendable) {
@@ -166,6 +168,7 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
   }
 
   #onRunFailed(flight: Flight, err: unknown): void {
+    this.#workers.relay?.drop(flight.id);
     if (!this.#flights.has(flight)) return;
     this.#flights.land(flight);
     this.#loss.runFailed(flight, err);

@@ -253,7 +253,7 @@ let running = false;
 function reply(a: Running, busy: number, extra: Partial<BatchReply> = {}): unknown {
   if (a.results.length > 0) runAfterTaskHooks(); // the tasks' pipelined puts are applied before their results arrive
   const r: BatchReply = {
-    w: me, from: a.from, r: a.results, rest: a.stop, busy, out: written.out, err: written.err, notes: a.notes,
+    w: me, b: a.batch.b, from: a.from, r: a.results, rest: a.stop, busy, out: written.out, err: written.err, notes: a.notes,
     ...(retiring ? { retire: true } : {}), ...(hasExitHooks() ? { hooks: true } : {}), ...extra,
   };
   const count = a.batch.t.length / TASK_FIELDS;
