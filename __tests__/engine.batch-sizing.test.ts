@@ -39,3 +39,12 @@ test('tasks that stay slow shrink batches reply after reply, down to one task', 
   expect(sizes.slice(0, 3)).toEqual([1024, 256, 64]);
   expect(sizes[sizes.length - 1]).toBe(1);
 });
+
+test('small batches that run fast (the tail of a map, split by the fair share) keep what larger ones proved', () => {
+  const sizing = new BatchSizing(2);
+  for (let size = 1; size <= 256; size *= 2) sizing.measured(size, 0.05); // a map's batches growing
+  for (const size of [64, 16, 4, 1, 1]) sizing.measured(size, 0.3); // its tail: few tasks each, fixed costs dominating
+  expect(sizing.size(1e6)).toBe(512); // the next burst starts from twice the largest proven batch, not from 2
+  sizing.measured(1, 6); // a slow reply still lowers it
+  expect(sizing.size(1e6)).toBe(128);
+});

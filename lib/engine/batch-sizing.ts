@@ -14,7 +14,7 @@ export class BatchSizing {
   /** Mean measured task time (ms), Infinity until a task has been measured. */
   #avgMs = Infinity;
   /**
-   * Tasks of the last batch that ran well within BATCH_MS: twice as many may go next. A slow reply keeps a
+   * Most tasks a batch ran well within BATCH_MS since the last slow reply: twice as many may go next. A slow reply keeps a
    * quarter of it (next batch: half the last proven size) rather than nothing: one hiccup (a worker
    * descheduled, collecting garbage, or a task slow once) no longer drops batches to one task, to climb back
    * by doubling reply after reply; long tasks still shrink batches reply by reply, and a worker hands back
@@ -32,7 +32,10 @@ export class BatchSizing {
     if (count <= 0) return;
     const per = busyMs / count;
     this.#avgMs = this.#avgMs === Infinity ? per : this.#avgMs * 0.8 + per * 0.2;
-    this.#proven = busyMs < BATCH_MS / 2 ? count : this.#proven >> 2;
+    // a small batch that ran fast disproves nothing (it was small for want of queued tasks: the tail of a map,
+    // where the fair share halves reply by reply); only a slow reply lowers what was proven. Otherwise each new
+    // burst of tiny tasks after a map started again from batches of a few tasks, doubling reply by reply.
+    this.#proven = busyMs < BATCH_MS / 2 ? Math.max(this.#proven, count) : this.#proven >> 2;
   }
 
   /** Runs in flight allowed now: one per worker, two while tasks are short, but one for a worker stuck on a slow task. */
