@@ -48,3 +48,19 @@ test('small batches that run fast (the tail of a map, split by the fair share) k
   sizing.measured(1, 6); // a slow reply still lowers it
   expect(sizing.size(1e6)).toBe(128);
 });
+
+test('a burst is shared over every free run: 8 queued chunks with 4 runs free go 2 by 2, not 4, 2, 1, 1', () => {
+  const sizing = new BatchSizing(2);
+  grow(sizing);
+  let queued = 8;
+  const share = sizing.share(queued, 4);
+  const sizes: number[] = [];
+  for (let free = 4; free > 0; free--) {
+    const size = Math.min(queued, sizing.size(queued, share));
+    sizes.push(size);
+    queued -= size;
+  }
+  expect(sizes).toEqual([2, 2, 2, 2]);
+  // one run free (a reply came): the share is over the workers, as before
+  expect(sizing.share(8, 1)).toBe(4);
+});

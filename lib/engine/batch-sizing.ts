@@ -46,12 +46,21 @@ export class BatchSizing {
     return Math.max(1, this.#workers * perWorker - slowFlights * (perWorker - 1));
   }
 
-  /** Tasks for the next batch, with `queued` waiting. */
-  size(queued: number): number {
+  /**
+   * The fair share of a batch when `free` runs may be sent now: what is queued, spread over the workers, or
+   * over the free runs when there are more (a burst fills both runs of every worker: a map's 8 chunks go 2 by
+   * 2, not 4, 2, 1 and 1, which gave one worker 5 chunks of 8 and the other 3).
+   */
+  share(queued: number, free: number): number {
+    return Math.ceil(queued / Math.max(this.#workers, free));
+  }
+
+  /** Tasks for the next batch, with `queued` waiting; `share` (from share()) in place of a share over the workers. */
+  size(queued: number, share?: number): number {
     // The mean overstates tiny tasks measured in small batches (a batch's fixed costs count as task time):
     // a batch that ran well within BATCH_MS may be doubled, so batches reach their size in a few replies.
     const measured = this.#avgMs === Infinity ? 1 : Math.max(Math.floor(BATCH_MS / Math.max(this.#avgMs, 1e-4)), 2 * this.#proven);
-    const fair = Math.ceil(queued / this.#workers);
+    const fair = share ?? Math.ceil(queued / this.#workers);
     return Math.max(1, Math.min(MAX_BATCH, measured, fair, this.#maxTasksPerChild));
   }
 }

@@ -106,8 +106,11 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
   #pump(): void {
     const core = this.core;
     if (core.state === 'terminated' || core.state === 'stopping') return;
+    // the share of each batch sent in this pass is set by what is queued when it starts
+    let share: number | undefined;
     while (core.queuedJobs > 0 && this.#flights.size < this.#sizing.limit(core.queuedJobs, this.#flights.slow)) {
-      const jobs = takeBatch(core, this.#sizing.size(core.queuedJobs));
+      share ??= this.#sizing.share(core.queuedJobs, this.#sizing.limit(core.queuedJobs, this.#flights.slow) - this.#flights.size);
+      const jobs = takeBatch(core, this.#sizing.size(core.queuedJobs, share));
       if (jobs.length === 0) break; // as many out as settings.maxSent allows
       this.#dispatch(jobs);
     }
