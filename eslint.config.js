@@ -25,6 +25,16 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-array-constructor': 'off' },
   },
   {
+    // One way to reach a Node built-in: builtin() (lib/base/builtin.ts) at first use. A value import loads the
+    // module with the importing one and builds its whole namespace, at every `import 'multiproc'` and worker boot.
+    files: ['lib/**/*.ts', 'primitives/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [{ group: ['node:*'], allowTypeImports: true, message: "Reach a built-in through builtin() from lib/base/builtin.ts at first use (keep `import type`)." }],
+      }],
+    },
+  },
+  {
     // A benchmark keeps a result it never reads, so the work it times is not optimised away.
     files: ['bench/**'],
     rules: { '@typescript-eslint/no-unused-vars': ['error', { varsIgnorePattern: '^(_|s$|sink)', argsIgnorePattern: '^_', caughtErrors: 'none' }] },

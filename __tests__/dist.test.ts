@@ -82,3 +82,19 @@ test('a worker reviving a Lock or a Queue loads neither the cluster nor the Pyth
     expect(files.filter((f) => /"bullmq"|cpu_count/.test(readFileSync(f, 'utf8')))).toEqual([]);
   }
 });
+
+test("import 'multiproc' loads no built-in that only some paths use (worker_threads, stream, os, perf_hooks, ...), yet knows which thread it is in", () => {
+  const script = fileURLToPath(new URL('./fixtures/dist-builtins.mjs', import.meta.url));
+  const res = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } });
+  if (res.status !== 0) console.log(res.stdout, res.stderr);
+  expect(res.status).toBe(0);
+  const { main, inWorker } = JSON.parse(res.stdout.trim().split('\n').pop()!);
+  // each of these costs ~0.1-1.5 ms (worker_threads loads stream and ~20 internal modules)
+  const rare = ['worker_threads', 'stream', 'child_process', 'net', 'crypto', 'os', 'perf_hooks', 'v8', 'util/types', 'fs/promises', 'timers/promises'];
+  expect(main.loaded.filter((m: string) => rare.includes(m))).toEqual([]);
+  expect(inWorker.loaded.filter((m: string) => rare.includes(m))).toEqual([]);
+  expect(main).toMatchObject({ isMainThread: true, threadId: 0, real: { isMainThread: true, threadId: 0 } });
+  expect(inWorker.isMainThread).toBe(false);
+  expect(inWorker.threadId).toBe(inWorker.real.threadId);
+  expect(inWorker.threadId).toBeGreaterThan(0);
+}, 90_000);

@@ -4,25 +4,30 @@
  * unhandled rejection: it is reported on stderr as Python's concurrent.futures reports a raising
  * callback (`exception calling callback for <Future ...>` and the traceback), and everything goes on.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { inspect } from 'node:util';
+import type * as AsyncHooks from 'node:async_hooks';
+import type { AsyncLocalStorage } from 'node:async_hooks';
+import type * as Util from 'node:util';
+import { builtin } from './base/builtin.js';
 
 /**
  * The owners whose callbacks the current async context runs inside. Waiting for an owner's callbacks
  * from inside one of them (a done callback that awaits its own future's result) would wait forever,
  * so such a wait skips them.
+ * Made at the first callback run: none runs inside a callback before.
  */
-const runningFor = new AsyncLocalStorage<ReadonlySet<object>>();
+let running: AsyncLocalStorage<ReadonlySet<object>> | undefined;
+const runningFor = () => (running ??= new (builtin<typeof AsyncHooks>('node:async_hooks').AsyncLocalStorage)());
 
 /** Whether the caller runs inside a callback of `owner` (directly or in something it awaits). */
 export function insideCallbackOf(owner: object): boolean {
-  return runningFor.getStore()?.has(owner) ?? false;
+  return running?.getStore()?.has(owner) ?? false;
 }
 
 /** Writes Python's report of a failed callback: the headline, then the error with its stack and causes. */
 export function reportCallbackError(headline: string, err: unknown): void {
   let detail: string;
   try {
+    const { inspect } = builtin<typeof Util>('node:util');
     detail = err instanceof Error ? inspect(err) : `${typeof err === 'string' ? err : inspect(err)}`;
   } catch {
     detail = '[an error that could not be printed]';
@@ -61,8 +66,8 @@ export function runCallback(kind: string, fn: (arg: any) => unknown, arg: unknow
   try {
     if (owner === undefined) returned = fn(arg);
     else {
-      const outer = runningFor.getStore();
-      returned = runningFor.run(new Set(outer).add(owner), fn, arg);
+      const outer = runningFor().getStore();
+      returned = runningFor().run(new Set(outer).add(owner), fn, arg);
     }
   } catch (err) {
     reportCallbackError(headline(), err);

@@ -1,5 +1,6 @@
 /** Process: Python's multiprocessing.Process — run one target in its own worker thread or child process. */
-import { constants } from 'node:os';
+import type * as Os from 'node:os';
+import { builtin } from './base/builtin.js';
 import type { ResourceLimits } from 'node:worker_threads';
 import { startProcessWorker } from './process-start.js';
 import type { ExitInfo, RuntimeWorker } from './runtime/index.js';
@@ -132,7 +133,7 @@ export class Process {
 
   #codeOf(info: ExitInfo): number {
     const signal = info.signal ?? this.#stopSignal;
-    if (signal) return -(constants.signals[signal as NodeJS.Signals] ?? 15);
+    if (signal) return -(builtin<typeof Os>('node:os').constants.signals[signal as NodeJS.Signals] ?? 15);
     return info.code ?? 1;
   }
 

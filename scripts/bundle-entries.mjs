@@ -23,7 +23,6 @@
 import { build } from 'esbuild';
 import { existsSync, readFileSync, writeFileSync, rmSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { lazyBuiltins } from './lazy-builtins.mjs';
 
 const dist = resolve('dist');
 const bundleDir = join(dist, 'bundle');
@@ -142,7 +141,7 @@ const options = {
   keepNames: true, // error classes travel by name
   metafile: true,
   logLevel: 'warning',
-  plugins: [moduleUrlPlugin(), lazyBuiltins], // rare paths' built-ins load at first use
+  plugins: [moduleUrlPlugin()],
 };
 const result = await build({
   entryPoints: [
@@ -152,7 +151,7 @@ const result = await build({
   splitting: true,
   chunkNames: 'bundle/chunk-[hash]',
   ...options,
-  plugins: [moduleUrlPlugin({ lazyReachRoot: true }), lazyBuiltins],
+  plugins: [moduleUrlPlugin({ lazyReachRoot: true })],
 });
 for (const g of groups) rmSync(entryFile(g));
 const mainsResult = await build({

@@ -8,7 +8,6 @@
 //   process-worker.bundle.cjs: the entry of a Process, started directly (the CommonJS loader starts fastest).
 // Task modules are still loaded with import().
 import { build } from 'esbuild';
-import { lazyBuiltins } from './lazy-builtins.mjs';
 
 const common = {
   bundle: true,
@@ -17,7 +16,6 @@ const common = {
   logLevel: 'warning',
   minify: true, // less to parse at every worker start
   keepNames: true, // error class names travel by name
-  plugins: [lazyBuiltins], // rare paths' built-ins load at first use
 };
 
 const tsImportBundle = './pool-worker-ts.bundle.mjs';

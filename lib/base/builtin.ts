@@ -1,15 +1,27 @@
 /**
- * A Node built-in module, loaded the first time it is asked for. An ES `import` of a built-in builds its
- * whole namespace when the importing module loads (every lazy export of node:util, node:net, node:v8, ...):
- * ~0.3–1 ms each, paid at the boot of every pool worker for code that most workers never run (the checks
- * of values that cannot be sent, TypeScript task modules).
+ * A Node built-in module, loaded the first time it is asked for: the one way our code reaches a built-in
+ * (`const net = () => builtin<typeof Net>('node:net')` beside `import type * as Net from 'node:net'`).
+ *
+ * Why not `import { x } from 'node:x'`: an ES import loads the module when the importing module loads,
+ * for code that most programs never run (a Manager, a fork, a hash), and builds its whole namespace,
+ * which reads every export (node:fs's loads fs/promises and the streams, node:util's parseArgs and
+ * MIME): ~0.1–1.5 ms each, at every `import 'multiproc'` and at the boot of every pool worker.
+ * (`performance` and `setImmediate` are used as Node's globals: Node loads what they need at first use.)
+ * `npm run lint` refuses a value import of a `node:` module in lib/ and primitives/.
  */
+// eslint-disable-next-line @typescript-eslint/no-restricted-imports -- the fallback of the one way in, for Nodes without getBuiltinModule
 import { createRequire } from 'node:module';
 
 let fallback: NodeRequire | undefined;
+// Each module once: a hot path may ask on every call (process.getBuiltinModule costs ~150 ns a call).
+const loaded: Record<string, unknown> = Object.create(null);
 
 export function builtin<T>(id: string): T {
+  return (loaded[id] ??= load(id)) as T;
+}
+
+function load(id: string): unknown {
   // process.getBuiltinModule: Node >= 20.16; older Nodes load it through a require of this module
-  if (typeof process.getBuiltinModule === 'function') return process.getBuiltinModule(id) as T;
-  return (fallback ??= createRequire(import.meta.url))(id) as T;
+  if (typeof process.getBuiltinModule === 'function') return process.getBuiltinModule(id);
+  return (fallback ??= createRequire(import.meta.url))(id);
 }

@@ -2,25 +2,20 @@
  * Who we are: the main program, a pool/Process worker thread, or a worker child process.
  * Filled in by the worker entries (lib/worker/); read by currentProcess() and the `isMainThread` guard.
  */
-import type * as WorkerThreads from 'node:worker_threads';
 import type * as Os from 'node:os';
 import { builtin } from './builtin.js';
+import { inMainThread, threadId } from './thread.js';
 
 /** Marks a child process started by multiproc (passed as an argument, not in the environment). */
 export const WORKER_ARG = '--multiproc-worker';
 
 const inChildWorker = process.argv.includes(WORKER_ARG);
 
-// The main thread of a child process of ours (it has an IPC channel; a thread never has) knows it is no
-// thread without loading node:worker_threads, ~1 ms of its start; a thread inside it loads it.
-const childMain = inChildWorker && typeof process.send === 'function';
-const threads = (): typeof WorkerThreads => builtin<typeof WorkerThreads>('node:worker_threads');
-
 /**
  * False inside every multiproc worker, thread or child process: the twin of Python's
  * `if __name__ == '__main__':` guard for modules that name their own tasks.
  */
-export const isMainThread: boolean = !inChildWorker && threads().isMainThread;
+export const isMainThread: boolean = !inChildWorker && inMainThread;
 
 // Kept on globalThis: the bundled worker entry and the user's own import of the package are two copies of
 // this module, and both must see the name the parent gave.
@@ -45,7 +40,7 @@ export interface ProcessInfo {
 
 /** Python's `multiprocessing.current_process()`. */
 export function currentProcess(): ProcessInfo {
-  return { name: state.name, pid: process.pid, threadId: childMain ? 0 : threads().threadId, isMainThread };
+  return { name: state.name, pid: process.pid, threadId, isMainThread };
 }
 
 /** Python's `cpu_count()`: the parallelism this process may use. */

@@ -9,7 +9,8 @@
  * by one must be seen by the others. Types are told by util.types, not instanceof: a typed array made in
  * a vm context (as test runners use) has an ArrayBuffer of another realm.
  */
-import * as types from 'node:util/types';
+import type * as UtilTypes from 'node:util/types';
+import { builtin } from './builtin.js';
 
 interface Registry {
   /** Marked value → the ArrayBuffers it hands over. */
@@ -17,6 +18,8 @@ interface Registry {
   /** Whether move() was ever called here: until then nothing is searched. */
   used: boolean;
 }
+
+const types = () => builtin<typeof UtilTypes>('node:util/types');
 
 const REGISTRY = Symbol.for('multiproc.move');
 const registry: Registry = ((globalThis as any)[REGISTRY] ??= { marks: new WeakMap(), used: false });
@@ -50,13 +53,13 @@ export function move<T extends object>(value: T): T {
 function collectBuffers(v: unknown, out: Set<ArrayBuffer>, seen: Set<object>, strict: boolean): void {
   if (typeof v !== 'object' || v === null || seen.has(v)) return;
   seen.add(v);
-  if (types.isArrayBuffer(v)) {
+  if (types().isArrayBuffer(v)) {
     out.add(v);
     return;
   }
   if (ArrayBuffer.isView(v)) {
     const { buffer } = v;
-    if (!types.isArrayBuffer(buffer)) return; // shared memory: nothing to move
+    if (!types().isArrayBuffer(buffer)) return; // shared memory: nothing to move
     if (strict && (v.byteOffset !== 0 || v.byteLength !== buffer.byteLength)) {
       throw new TypeError(
         `move(): this ${v.constructor.name} covers ${v.byteLength} of the ${buffer.byteLength} bytes of its ArrayBuffer; ` +
@@ -68,12 +71,12 @@ function collectBuffers(v: unknown, out: Set<ArrayBuffer>, seen: Set<object>, st
   }
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) collectBuffers(v[i], out, seen, strict);
-  } else if (types.isMap(v)) {
+  } else if (types().isMap(v)) {
     for (const [key, item] of v) {
       collectBuffers(key, out, seen, strict);
       collectBuffers(item, out, seen, strict);
     }
-  } else if (types.isSet(v)) {
+  } else if (types().isSet(v)) {
     for (const item of v) collectBuffers(item, out, seen, strict);
   } else if (isPlain(v)) {
     for (const key of Object.keys(v)) collectBuffers((v as Record<string, unknown>)[key], out, seen, strict);
@@ -105,15 +108,15 @@ function findMarked(v: unknown, out: Set<ArrayBuffer>, seen: Set<object>): void 
     for (const buffer of marked) if (buffer.byteLength > 0) out.add(buffer); // an empty one costs nothing to copy
     return;
   }
-  if (ArrayBuffer.isView(v) || types.isAnyArrayBuffer(v)) return;
+  if (ArrayBuffer.isView(v) || types().isAnyArrayBuffer(v)) return;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) findMarked(v[i], out, seen);
-  } else if (types.isMap(v)) {
+  } else if (types().isMap(v)) {
     for (const [key, item] of v) {
       findMarked(key, out, seen);
       findMarked(item, out, seen);
     }
-  } else if (types.isSet(v)) {
+  } else if (types().isSet(v)) {
     for (const item of v) findMarked(item, out, seen);
   } else if (isPlain(v)) {
     for (const key of Object.keys(v)) findMarked((v as Record<string, unknown>)[key], out, seen);

@@ -15,8 +15,10 @@
  * so a child blocked in a call to the parent ends at once instead of first seeing the connection drop
  * and reporting it (the reaper's SIGKILL only follows the end of file, which races that report).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeSync } from 'node:fs';
+import type * as ChildProcesses from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import type * as Fs from 'node:fs';
+import { builtin } from './builtin.js';
 
 // Ctrl-C signals the whole process group: the reaper ignores it (and TERM, HUP) so that it outlives the
 // parent and still stops a child that handles SIGINT but is stuck in synchronous code.
@@ -49,7 +51,7 @@ const held = new Set<number>();
 function start(): ChildProcess | null {
   if (reaper !== undefined) return reaper;
   try {
-    reaper = spawn('/bin/sh', ['-c', SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'], detached: false });
+    reaper = builtin<typeof ChildProcesses>('node:child_process').spawn('/bin/sh', ['-c', SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'], detached: false });
   } catch {
     reaper = null; // no sh: children are still stopped by their IPC channel closing, just not when busy
     return reaper;
@@ -85,7 +87,7 @@ function tell(line: string): void {
     return;
   }
   try {
-    writeSync(fd, `${line}\n`);
+    builtin<typeof Fs>('node:fs').writeSync(fd, `${line}\n`);
   } catch {
     // the reaper is gone (killed with our process group): nothing left to tell
   }

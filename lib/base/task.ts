@@ -2,8 +2,9 @@
  * Tasks: how a function reaches a worker. A self-contained function travels as its
  * source text; a `task(module, exportName)` reference travels as a module URL the worker imports.
  */
-import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import type * as Path from 'node:path';
+import type * as Url from 'node:url';
+import { builtin } from './builtin.js';
 
 const taskRefBrand: unique symbol = Symbol.for('multiproc.TaskRef') as any;
 
@@ -25,6 +26,8 @@ export type TaskSpec = { kind: 'src'; src: string } | { kind: 'mod'; url: string
 function moduleUrl(module: string | URL): string {
   if (module instanceof URL) return module.href;
   if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(module) && !/^[a-zA-Z]:[\\/]/.test(module)) return module;
+  const { isAbsolute, resolve } = builtin<typeof Path>('node:path');
+  const { pathToFileURL } = builtin<typeof Url>('node:url');
   if (isAbsolute(module)) return pathToFileURL(module).href;
   if (module.startsWith('.')) return pathToFileURL(resolve(module)).href;
   return module; // a bare package specifier: the worker resolves it

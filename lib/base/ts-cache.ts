@@ -10,11 +10,19 @@
  * decorators (they depend on tsconfig), imports of other TypeScript files, computed dynamic imports.
  * MULTIPROC_TS_CACHE=0 turns the cache off; MULTIPROC_TS_CACHE=<dir> puts it elsewhere.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, extname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as Crypto from 'node:crypto';
+import type * as Fs from 'node:fs';
+import type * as NodeModule from 'node:module';
+import type * as Os from 'node:os';
+import type * as Path from 'node:path';
+import type * as Url from 'node:url';
+import { builtin } from './builtin.js';
+
+const fs = () => builtin<typeof Fs>('node:fs');
+const nodeModule = () => builtin<typeof NodeModule>('node:module');
+const os = () => builtin<typeof Os>('node:os');
+const nodePath = () => builtin<typeof Path>('node:path');
+const url = () => builtin<typeof Url>('node:url');
 
 /** Bump when the compiled form changes, so old entries are not used (not keyed by esbuild's version: finding
  * that out costs a worker milliseconds, and its output for the same options means the same program). */
@@ -25,24 +33,24 @@ function cacheDir(): string | null {
   if (env && /^(0|false|no|off)$/i.test(env)) return null;
   if (env) return env;
   const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
-  return join(tmpdir(), `multiproc-ts-${uid}`);
+  return nodePath().join(os().tmpdir(), `multiproc-ts-${uid}`);
 }
 
 /** Whether tsx would run this file as an ES module (what the cached form is). */
 function isEsm(path: string): boolean {
-  const ext = extname(path);
+  const ext = nodePath().extname(path);
   if (ext === '.mts') return true;
   if (ext === '.cts') return false;
-  for (let dir = dirname(path); ; dir = dirname(dir)) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
+  for (let dir = nodePath().dirname(path); ; dir = nodePath().dirname(dir)) {
+    const pkg = nodePath().join(dir, 'package.json');
+    if (fs().existsSync(pkg)) {
       try {
-        return JSON.parse(readFileSync(pkg, 'utf8')).type === 'module';
+        return JSON.parse(fs().readFileSync(pkg, 'utf8')).type === 'module';
       } catch {
         return false;
       }
     }
-    if (dirname(dir) === dir) return false;
+    if (nodePath().dirname(dir) === dir) return false;
   }
 }
 
@@ -74,18 +82,18 @@ function plainJson(text: string): string {
  */
 function tsconfigRaw(): string | null | undefined {
   if (process.env.TSX_TSCONFIG_PATH) return null;
-  for (let dir = process.cwd(); ; dir = dirname(dir)) {
-    const file = join(dir, 'tsconfig.json');
-    if (existsSync(file)) {
+  for (let dir = process.cwd(); ; dir = nodePath().dirname(dir)) {
+    const file = nodePath().join(dir, 'tsconfig.json');
+    if (fs().existsSync(file)) {
       try {
-        const config = JSON.parse(plainJson(readFileSync(file, 'utf8')));
+        const config = JSON.parse(plainJson(fs().readFileSync(file, 'utf8')));
         if (config.extends !== undefined) return null;
         return JSON.stringify({ compilerOptions: config.compilerOptions ?? {} });
       } catch {
         return null;
       }
     }
-    if (dirname(dir) === dir) return undefined;
+    if (nodePath().dirname(dir) === dir) return undefined;
   }
 }
 
@@ -104,8 +112,8 @@ function absoluteImports(code: string, sourceUrl: string): string | null {
   let servable = true;
   const out = code.replace(RELATIVE_IMPORT, (whole, lead: string, quote: string, spec: string) => {
     const target = new URL(spec, sourceUrl);
-    const path = fileURLToPath(target);
-    if (!/\.(m?js|cjs|json)$/.test(path) || !existsSync(path)) servable = false;
+    const path = url().fileURLToPath(target);
+    if (!/\.(m?js|cjs|json)$/.test(path) || !fs().existsSync(path)) servable = false;
     return `${lead}${quote}${target.href}${quote}`;
   });
   return servable ? out : null;
@@ -113,8 +121,8 @@ function absoluteImports(code: string, sourceUrl: string): string | null {
 
 async function compile(path: string, source: string, sourceUrl: string, tsconfig: string | undefined): Promise<string | null> {
   if (/^\s*@[A-Za-z_$]/m.test(source)) return null; // decorators: tsx knows their flavours better
-  const fromTsx = createRequire(createRequire(import.meta.url).resolve('tsx/package.json'));
-  const esbuild = await import(pathToFileURL(fromTsx.resolve('esbuild')).href);
+  const fromTsx = nodeModule().createRequire(nodeModule().createRequire(import.meta.url).resolve('tsx/package.json'));
+  const esbuild = await import(url().pathToFileURL(fromTsx.resolve('esbuild')).href);
   const result = await esbuild.transform(source, {
     loader: 'ts',
     format: 'esm',
@@ -125,7 +133,7 @@ async function compile(path: string, source: string, sourceUrl: string, tsconfig
     define: {
       'import.meta.url': JSON.stringify(sourceUrl),
       'import.meta.filename': JSON.stringify(path),
-      'import.meta.dirname': JSON.stringify(dirname(path)),
+      'import.meta.dirname': JSON.stringify(nodePath().dirname(path)),
     },
   });
   return absoluteImports(String(result.code), sourceUrl);
@@ -133,8 +141,8 @@ async function compile(path: string, source: string, sourceUrl: string, tsconfig
 
 /** The cache directory, made ours alone: in a shared tmp dir, another user's directory must not serve us code. */
 function ownDir(dir: string): boolean {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = statSync(dir);
+  fs().mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = fs().statSync(dir);
   const uid = typeof process.getuid === 'function' ? process.getuid() : st.uid;
   return st.isDirectory() && st.uid === uid && (st.mode & 0o022) === 0;
 }
@@ -144,23 +152,23 @@ const resolved = new Map<string, Promise<string | null>>();
 async function findOrCompile(sourceUrl: string): Promise<string | null> {
   const dir = cacheDir();
   if (!dir || !sourceUrl.startsWith('file:')) return null;
-  const path = fileURLToPath(sourceUrl);
+  const path = url().fileURLToPath(sourceUrl);
   // .tsx: JSX settings are tsx's business.
-  if (extname(path) === '.tsx' || !isEsm(path) || !ownDir(dir)) return null;
+  if (nodePath().extname(path) === '.tsx' || !isEsm(path) || !ownDir(dir)) return null;
   const tsconfig = tsconfigRaw();
   if (tsconfig === null) return null;
-  const source = readFileSync(path, 'utf8');
-  const { createHash } = await import('node:crypto'); // only once a .ts task comes: not at every import of multiproc
+  const source = fs().readFileSync(path, 'utf8');
+  const { createHash } = builtin<typeof Crypto>('node:crypto');
   const hash = createHash('sha256').update(`${FORMAT}\0${path}\0${tsconfig ?? ''}\0${source}`).digest('hex').slice(0, 32);
-  const file = join(dir, `${hash}.mjs`);
-  if (existsSync(file)) return pathToFileURL(file).href;
+  const file = nodePath().join(dir, `${hash}.mjs`);
+  if (fs().existsSync(file)) return url().pathToFileURL(file).href;
   const code = await compile(path, source, sourceUrl, tsconfig);
   if (code === null) return null;
   // Written whole, then renamed: another worker never imports a half-written file.
   const partial = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-  writeFileSync(partial, code, { mode: 0o600 });
-  renameSync(partial, file);
-  return pathToFileURL(file).href;
+  fs().writeFileSync(partial, code, { mode: 0o600 });
+  fs().renameSync(partial, file);
+  return url().pathToFileURL(file).href;
 }
 
 /**

@@ -3,10 +3,16 @@
  * Node 20's worker threads ignore `--import` loaders, so a thread that must load `.ts` starts from a small
  * bootstrap module (`tsThreadEntry`) that registers tsx first; child processes get `--import <tsx>`.
  */
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import type * as Fs from 'node:fs';
+import type * as NodeModule from 'node:module';
+import type * as Path from 'node:path';
+import type * as Url from 'node:url';
+import { builtin } from './builtin.js';
+
+const fs = () => builtin<typeof Fs>('node:fs');
+const nodeModule = () => builtin<typeof NodeModule>('node:module');
+const nodePath = () => builtin<typeof Path>('node:path');
+const url = () => builtin<typeof Url>('node:url');
 
 let registered: Promise<void> | null = null;
 
@@ -16,10 +22,10 @@ let registered: Promise<void> | null = null;
  * `require` condition, and `import.meta.resolve` is missing where our sources run under Jest's VM modules.
  */
 function tsxExport(subpath: '.' | './esm/api'): string {
-  const pkgFile = createRequire(import.meta.url).resolve('tsx/package.json');
-  const target = pickImport(JSON.parse(readFileSync(pkgFile, 'utf8')).exports?.[subpath]);
+  const pkgFile = nodeModule().createRequire(import.meta.url).resolve('tsx/package.json');
+  const target = pickImport(JSON.parse(fs().readFileSync(pkgFile, 'utf8')).exports?.[subpath]);
   if (!target) throw new Error(`tsx (${pkgFile}) has no public export '${subpath}' for import`);
-  return pathToFileURL(join(dirname(pkgFile), target)).href;
+  return url().pathToFileURL(nodePath().join(nodePath().dirname(pkgFile), target)).href;
 }
 
 function pickImport(entry: unknown): string | undefined {

@@ -3,7 +3,8 @@
  * The `multiproc` command: `multiproc worker` serves a cluster Pool's queue on this host (worker-host.ts).
  * Prints one status line a minute; stops gracefully on SIGTERM/SIGINT (a second one stops at once).
  */
-import { parseArgs } from 'node:util';
+import type * as Util from 'node:util';
+import { builtin } from '../base/builtin.js';
 import { cpuCount } from '../base/context.js';
 import { checkAuthkey, checkQueueName, readAuthkey } from './pool.js';
 import { checkConnection, describeAddress } from './connection.js';
@@ -37,7 +38,7 @@ function integer(value: string | undefined, name: string, min: number): number |
 }
 
 function parseWorkerArgs(args: string[]) {
-  const { values } = parseArgs({
+  const { values } = builtin<typeof Util>('node:util').parseArgs({
     args,
     strict: true,
     options: {

@@ -10,9 +10,10 @@
  * inside the package (`multiproc-pkg:primitives/manager/revive`), which a host finds in its own copy.
  * Package names and other URLs travel as they are.
  */
-import { deserialize, serialize } from 'node:v8';
-import { relative, resolve, sep } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as Path from 'node:path';
+import type * as Url from 'node:url';
+import { builtin } from '../base/builtin.js';
+import { v8Codec } from '../base/codec/message.js';
 import type { WireError } from '../base/codec/error-wire.js';
 import { findUnserializable } from '../base/codec/unserializable.js';
 import { SerializationError } from '../base/errors.js';
@@ -22,26 +23,29 @@ import { HANDLES, PACKED } from '../engine/engine.js';
 
 const CWD_SCHEME = 'multiproc-cwd:';
 const PKG_SCHEME = 'multiproc-pkg:';
+const nodePath = () => builtin<typeof Path>('node:path');
+const nodeUrl = () => builtin<typeof Url>('node:url');
+
 /** The key under which lib/base/codec/handles.ts puts a handle descriptor (not exported there). */
 const HANDLE_KEY = '__multiproc_handle__';
 
 /** This copy of the package: the repository (running from sources) or `dist/` (built). */
-const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
+const packageRoot = nodeUrl().fileURLToPath(new URL('../../', import.meta.url));
 const moduleExt = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 
 /** A module URL or specifier as a host can resolve it. */
 export function portableModule(url: string): string {
   if (!url.startsWith('file:')) return url;
-  const path = fileURLToPath(url);
-  const inPackage = relative(packageRoot, path).split(sep).join('/');
+  const path = nodeUrl().fileURLToPath(url);
+  const inPackage = nodePath().relative(packageRoot, path).split(nodePath().sep).join('/');
   if (/^(lib|primitives)\/.*\.(ts|js)$/.test(inPackage)) return PKG_SCHEME + inPackage.replace(/\.(ts|js)$/, '');
-  return CWD_SCHEME + relative(process.cwd(), path).split(sep).join('/');
+  return CWD_SCHEME + nodePath().relative(process.cwd(), path).split(nodePath().sep).join('/');
 }
 
 /** The module a portable name stands for on this host. */
 export function localModule(name: string): string {
-  if (name.startsWith(PKG_SCHEME)) return pathToFileURL(resolve(packageRoot, name.slice(PKG_SCHEME.length) + moduleExt)).href;
-  if (name.startsWith(CWD_SCHEME)) return pathToFileURL(resolve(process.cwd(), name.slice(CWD_SCHEME.length))).href;
+  if (name.startsWith(PKG_SCHEME)) return nodeUrl().pathToFileURL(nodePath().resolve(packageRoot, name.slice(PKG_SCHEME.length) + moduleExt)).href;
+  if (name.startsWith(CWD_SCHEME)) return nodeUrl().pathToFileURL(nodePath().resolve(process.cwd(), name.slice(CWD_SCHEME.length))).href;
   return name;
 }
 
@@ -118,25 +122,25 @@ function wireJob(calls: CallPayload[], retries: number, expires: number): WireJo
  */
 export function encodeJob(job: JobPayload): { bytes: Buffer | null; refused: [CallPayload, SerializationError][] } {
   try {
-    return { bytes: serialize(wireJob(job.calls, job.retries, job.expires)), refused: [] };
+    return { bytes: v8Codec().serialize(wireJob(job.calls, job.retries, job.expires)), refused: [] };
   } catch (cause) {
     const refused: [CallPayload, SerializationError][] = [];
     const good: CallPayload[] = [];
     for (const call of job.calls) {
       try {
-        serialize(wireJob([call], job.retries, job.expires));
+        v8Codec().serialize(wireJob([call], job.retries, job.expires));
         good.push(call);
       } catch (err) {
         refused.push([call, cannotSend(call, err ?? cause)]);
       }
     }
-    return { bytes: good.length > 0 ? serialize(wireJob(good, job.retries, job.expires)) : null, refused };
+    return { bytes: good.length > 0 ? v8Codec().serialize(wireJob(good, job.retries, job.expires)) : null, refused };
   }
 }
 
 /** The job a host runs, with module names resolved on this host. */
 export function decodeJob(bytes: Uint8Array): JobPayload {
-  const wire = deserialize(bytes) as WireJob;
+  const wire = v8Codec().deserialize(bytes) as WireJob;
   const specs = wire.s.map((spec) => mapSpec(spec, localModule));
   const calls = wire.c.map(([i, args, flags, base, seq]) => ({
     seq, spec: specs[i], flags, base, args: flags & HANDLES ? mapHandleModules(args, localModule) : flags & PACKED ? new Float64Array(ownBuffer(args as Float64Array)) : args,
@@ -186,11 +190,11 @@ function wireResult(result: CallResult): CallResult {
 export function encodeResults(batch: ResultBatch, errorToWire: (err: unknown) => WireError): Buffer {
   const results = batch.results.map(wireResult);
   try {
-    return serialize({ ...batch, results });
+    return v8Codec().serialize({ ...batch, results });
   } catch {
     const checked = results.map((result) => {
       try {
-        serialize(result);
+        v8Codec().serialize(result);
         return result;
       } catch (err) {
         const where = findUnserializable(result.value, 'result', 'process');
@@ -201,12 +205,12 @@ export function encodeResults(batch: ResultBatch, errorToWire: (err: unknown) =>
         return { seq: result.seq, ok: false, error: errorToWire(error), run: result.run };
       }
     });
-    return serialize({ ...batch, results: checked });
+    return v8Codec().serialize({ ...batch, results: checked });
   }
 }
 
 export function decodeResults(bytes: Uint8Array): ResultBatch {
-  const batch = deserialize(bytes) as ResultBatch;
+  const batch = v8Codec().deserialize(bytes) as ResultBatch;
   for (const result of batch.results) if (result.handles) result.value = mapHandleModules(result.value, localModule);
   return batch;
 }

@@ -20,8 +20,8 @@
  * - Nothing is opened before the first submission (BullMQ and ioredis are loaded then), and sockets never
  *   keep the program alive: pending jobs do, through a KeepAlive.
  */
-import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
+import type * as Crypto from 'node:crypto';
+import { builtin } from '../base/builtin.js';
 import { errorFromWire } from '../base/codec/error-wire.js';
 import { decodeHandles } from '../base/codec/handles.js';
 import { abortedBy, ConnectionClosedError, TimeoutError, WorkerLostError } from '../base/errors.js';
@@ -120,7 +120,7 @@ export class ClusterEngine extends CoreEngine<Call> implements Engine {
   readonly #settings: ClusterEngineSettings;
   readonly #jobLifetime: number;
   readonly #address: string;
-  readonly #clientId = randomBytes(8).toString('hex');
+  readonly #clientId = builtin<typeof Crypto>('node:crypto').randomBytes(8).toString('hex');
   readonly #resultKey: string;
   #seq = 0;
   protected readonly core: EngineCore<Call> = new EngineCore<Call>({

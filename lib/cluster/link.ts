@@ -7,11 +7,15 @@
  * decides what waits and for how long. While the engine has nothing pending, a lost link is not
  * reconnected (ioredis's retry timer would keep the program alive); the engine makes a new one when needed.
  */
-import { EventEmitter } from 'node:events';
+import type * as Events from 'node:events';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createRedis, isConnectionError, serverRunId, unrefSockets, type ClusterConnection, type Libraries } from './connection.js';
 import { PREFIX } from './codec.js';
+import { builtin } from '../base/builtin.js';
+
+// needed as this module loads (a base class); node:events is loaded by Node's own start
+const { EventEmitter } = builtin<typeof Events>('node:events');
 
 /** How long a connection attempt may take. */
 const CONNECT_TIMEOUT_MS = 3000;

@@ -3,7 +3,8 @@
  * API as the local Pool (lib/pool-base.ts), with an engine that sends the work through Redis to the hosts
  * running `multiproc worker`.
  */
-import { readFileSync, statSync } from 'node:fs';
+import type * as Fs from 'node:fs';
+import { builtin } from '../base/builtin.js';
 import { BasePool, type ApplyOptions, type MapAsyncOptions } from '../pool-base.js';
 import { AsyncResult as AsyncResultClass, settleResult, type AsyncResult } from '../async-result.js';
 import type { Task } from '../base/task.js';
@@ -73,8 +74,8 @@ export function checkAuthkey(authkey: unknown): Uint8Array {
  * others may read draws a warning (`MultiprocClusterWarning`): whoever reads it can run code on the hosts.
  */
 export function readAuthkey(file: string): Uint8Array {
-  const bytes = readFileSync(file);
-  const mode = statSync(file).mode;
+  const bytes = builtin<typeof Fs>('node:fs').readFileSync(file);
+  const mode = builtin<typeof Fs>('node:fs').statSync(file).mode;
   if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
     process.emitWarning(
       `the authkey file ${file} may be read by its group or others (mode ${(mode & 0o777).toString(8)}): run \`chmod 600 ${file}\``,

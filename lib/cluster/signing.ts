@@ -10,8 +10,11 @@
  *
  * Sealed layout: version (1 byte) | key id (8) | iv (16) | tag (32) | ciphertext.
  */
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
+import { builtin } from '../base/builtin.js';
 import { AuthenticationError } from '../base/errors.js';
+
+const crypto = () => builtin<typeof Crypto>('node:crypto');
 
 const VERSION = 1;
 const ID_BYTES = 8;
@@ -29,7 +32,7 @@ export interface ClusterKeys {
 
 /** Derives the cluster's keys (HKDF-SHA256); the authkey itself is not kept. */
 export function deriveKeys(authkey: Uint8Array): ClusterKeys {
-  const okm = Buffer.from(hkdfSync('sha256', authkey, 'multiproc-cluster', 'v1 aes-256-ctr hmac-sha256 key-id', 32 + 32 + ID_BYTES));
+  const okm = Buffer.from(crypto().hkdfSync('sha256', authkey, 'multiproc-cluster', 'v1 aes-256-ctr hmac-sha256 key-id', 32 + 32 + ID_BYTES));
   return { enc: okm.subarray(0, 32), mac: okm.subarray(32, 64), id: okm.subarray(64) };
 }
 
@@ -39,13 +42,13 @@ export function keyName(id: Uint8Array): string {
 }
 
 function tagOf(keys: ClusterKeys, context: string, head: Uint8Array, body: Uint8Array): Buffer {
-  return createHmac('sha256', keys.mac).update(context).update(head).update(body).digest();
+  return crypto().createHmac('sha256', keys.mac).update(context).update(head).update(body).digest();
 }
 
 /** Encrypts and signs `plain` for `context` (e.g. `job\0<queue>\0<job id>`). */
 export function seal(keys: ClusterKeys, context: string, plain: Uint8Array): Buffer {
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-ctr', keys.enc, iv);
+  const iv = crypto().randomBytes(IV_BYTES);
+  const cipher = crypto().createCipheriv('aes-256-ctr', keys.enc, iv);
   const body = Buffer.concat([cipher.update(plain), cipher.final()]);
   const out = Buffer.allocUnsafe(HEADER + body.length);
   out[0] = VERSION;
@@ -77,9 +80,9 @@ export function open(keys: ClusterKeys, context: string, sealed: Uint8Array): Bu
   const head = buf.subarray(0, 1 + ID_BYTES + IV_BYTES);
   const tag = buf.subarray(1 + ID_BYTES + IV_BYTES, HEADER);
   const body = buf.subarray(HEADER);
-  if (!timingSafeEqual(tag, tagOf(keys, context, head, body))) {
+  if (!crypto().timingSafeEqual(tag, tagOf(keys, context, head, body))) {
     throw new AuthenticationError('digest received was wrong: the payload was changed, or signed for another job');
   }
-  const decipher = createDecipheriv('aes-256-ctr', keys.enc, head.subarray(1 + ID_BYTES));
+  const decipher = crypto().createDecipheriv('aes-256-ctr', keys.enc, head.subarray(1 + ID_BYTES));
   return Buffer.concat([decipher.update(body), decipher.final()]);
 }

@@ -13,10 +13,10 @@
  * - Shutdown: `close()` takes no more jobs, hands back those not started (they go to another host at once)
  *   and finishes those running; nothing is lost.
  */
-import { hostname } from 'node:os';
-import { performance } from 'node:perf_hooks';
+import type * as Os from 'node:os';
 import type { Job as BullJob, Worker } from 'bullmq';
 import type { ChainableCommander, Redis } from 'ioredis';
+import { builtin } from '../base/builtin.js';
 import { errorToWire, type WireError } from '../base/codec/error-wire.js';
 import { encodeHandles, type Runtime } from '../base/codec/handles.js';
 import { AbortError, AuthenticationError, WorkerLostError, remoteErrorOf } from '../base/errors.js';
@@ -86,7 +86,7 @@ export class WorkerHost {
   readonly #options: WorkerHostOptions;
   readonly #keys: ClusterKeys;
   readonly #engine: TinypoolEngine;
-  readonly #host = hostname();
+  readonly #host = builtin<typeof Os>('node:os').hostname();
   readonly #log: (line: string) => void;
   #worker!: Worker;
   /** The Worker's own connection: BullMQ leaves a connection it was given open. */
@@ -108,7 +108,7 @@ export class WorkerHost {
   readonly #sink = new ResultSink((clientId, results, jobs, answered) => this.#send(clientId, results, jobs, answered), (err) => this.#log(`multiproc worker: results not sent: ${err.message}`));
   #lastErrorLog = 0;
   #heartbeat: ReturnType<typeof setInterval> | null = null;
-  readonly #name = `${hostname()}:${process.pid}`;
+  readonly #name = `${builtin<typeof Os>('node:os').hostname()}:${process.pid}`;
   /** Taking no jobs until then (a job of another authkey was seen): see #otherKey. */
   #pausedUntil = 0;
   #pauseMs = 0;

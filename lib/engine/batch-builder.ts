@@ -2,7 +2,6 @@
  * What goes into one batch, and how it is written for the worker: which queued jobs travel together,
  * and the Batch message (each task module once, each task as index, arguments, flags).
  */
-import { performance } from 'node:perf_hooks';
 import type { TaskSpec } from '../base/task.js';
 import type { Batch, BatchTasks } from '../protocol/messages.js';
 import { ownBuffer } from './batch-parts.js';

@@ -4,7 +4,6 @@
  * it once (completed, failed or aborted), and the close/terminate states. What differs between the
  * engines, how a batch reaches a worker (tinypool here, BullMQ on a cluster), is the Dispatcher's.
  */
-import { performance } from 'node:perf_hooks';
 import { AbortError, abortedBy } from '../base/errors.js';
 import { KeepAlive } from '../base/keep-alive.js';
 import { CHUNK, type Job, type PoolStats } from './engine.js';

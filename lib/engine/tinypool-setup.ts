@@ -4,8 +4,9 @@
  * environment, flags a worker accepts, limits, tsx, advanced serialization), and the options that make
  * tinypool fit (docs/tinypool-gaps.md): no Atomics wait loop, two runs per worker.
  */
-import { createRequire } from 'node:module';
+import type * as NodeModule from 'node:module';
 import type Tinypool from 'tinypool';
+import { builtin } from '../base/builtin.js';
 import { fromSource } from '../base/spawn-options.js';
 import { runtimeAdapter } from '../runtime/index.js';
 import { FORK_CONFIG_ENV, type WorkerConfig } from '../protocol/messages.js';
@@ -25,7 +26,7 @@ const early: typeof Tinypool | undefined =
   fromSource || !process.features.require_module ? (await import('tinypool')).default : undefined;
 let loaded = early;
 function tinypoolClass(): typeof Tinypool {
-  return (loaded ??= (createRequire(import.meta.url)('tinypool') as { default: typeof Tinypool }).default);
+  return (loaded ??= (builtin<typeof NodeModule>('node:module').createRequire(import.meta.url)('tinypool') as { default: typeof Tinypool }).default);
 }
 
 /**

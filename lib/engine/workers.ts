@@ -3,8 +3,10 @@
  * watch each one it starts (WatchedWorker), give it its name and configuration, tell it what the pool
  * wants (retire, close), and at the end stop them all through tinypool.
  */
-import { BroadcastChannel } from 'node:worker_threads';
+import type * as WorkerThreads from 'node:worker_threads';
+import type { BroadcastChannel } from 'node:worker_threads';
 import type Tinypool from 'tinypool';
+import { builtin } from '../base/builtin.js';
 import { v8Codec } from '../base/codec/message.js';
 import { NOTE, type Control, type WorkerConfig } from '../protocol/messages.js';
 import type { EngineSettings } from './settings.js';
@@ -45,7 +47,7 @@ export class Workers {
     this.#control = new Int32Array(new SharedArrayBuffer(8));
     this.#channelName = `multiproc:${process.pid}:${++poolCounter}:${Math.random().toString(36).slice(2)}`;
     const isThread = settings.runtime === 'thread';
-    this.#channel = isThread ? new BroadcastChannel(this.#channelName) : null;
+    this.#channel = isThread ? new (builtin<typeof WorkerThreads>('node:worker_threads').BroadcastChannel)(this.#channelName) : null;
     this.#channel?.unref();
     this.relay = isThread ? undefined : new ProcessRelay();
     this.tp = createTinypool(settings, isThread ? this.#config(undefined) : undefined, isThread ? undefined : () => this.#forkConfig());

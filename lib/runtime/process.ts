@@ -4,15 +4,20 @@
  * marker argument), how one is started for a Process, and how a running one (ours or tinypool's) is
  * wrapped into a RuntimeWorker.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type * as ChildProcesses from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import type * as Url from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
+import { builtin } from '../base/builtin.js';
 import { WORKER_ARG } from '../base/context.js';
 import { forgetChild, reapWithParent } from '../base/reaper.js';
 import { fromSource, inheritedExecArgv, mergedEnv } from '../base/spawn-options.js';
 import { tsxLoaderUrl } from '../base/ts-loader.js';
 import { Once } from './once.js';
 import type { ExitInfo, RuntimeAdapter, RuntimeWorker } from './types.js';
+
+const childProcesses = () => builtin<typeof ChildProcesses>('node:child_process');
+const url = () => builtin<typeof Url>('node:url');
 
 /** How long a child's pipes may stay open after it exited (a grandchild may hold them). */
 const DRAIN_AFTER_EXIT_MS = 250;
@@ -98,7 +103,7 @@ function wrap(child: Child): RuntimeWorker {
 export const processRuntime: RuntimeAdapter = {
   name: 'process',
   poolOptions: (entry, settings) => ({
-    filename: fromSource ? entry.href : fileURLToPath(entry),
+    filename: fromSource ? entry.href : url().fileURLToPath(entry),
     runtime: 'child_process',
     env: mergedEnv(settings.env), // tinypool would pass an empty one
     execArgv: processExecArgv(settings.execArgv, settings.resourceLimits),
@@ -107,7 +112,7 @@ export const processRuntime: RuntimeAdapter = {
     serialization: 'advanced',
   }),
   start: (entry, settings) =>
-    wrap(fork(fileURLToPath(entry), [WORKER_ARG], {
+    wrap(childProcesses().fork(url().fileURLToPath(entry), [WORKER_ARG], {
       env: mergedEnv(settings.env),
       execArgv: processExecArgv(settings.execArgv, settings.resourceLimits),
       serialization: 'advanced',

@@ -3,12 +3,17 @@
  * tsx from our sources), how one is started for a Process, and how a running one (ours or tinypool's)
  * is wrapped into a RuntimeWorker.
  */
-import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
+import type * as WorkerThreads from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import type * as Url from 'node:url';
+import { builtin } from '../base/builtin.js';
 import { fromSource, inheritedExecArgv, mergedEnv } from '../base/spawn-options.js';
 import { tsThreadEntry } from '../base/ts-loader.js';
 import { Once } from './once.js';
 import type { ExitInfo, RuntimeAdapter, RuntimeWorker, StartSettings } from './types.js';
+
+const threads = () => builtin<typeof WorkerThreads>('node:worker_threads');
+const url = () => builtin<typeof Url>('node:url');
 
 const acceptedByThreads = new Map<string, string[]>();
 
@@ -29,7 +34,7 @@ export function threadExecArgv(userFlags: string[] | undefined): string[] {
     const refused: string[] = [];
     for (let attempt = 0; attempt < 4 && accepted.length > 0; attempt++) {
       try {
-        new Worker('', { eval: true, execArgv: accepted }).unref();
+        new (threads().Worker)('', { eval: true, execArgv: accepted }).unref();
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
@@ -92,7 +97,7 @@ function wrap(worker: Worker): RuntimeWorker {
 export const threadRuntime: RuntimeAdapter = {
   name: 'thread',
   poolOptions: (entry, settings) => ({
-    filename: fromSource ? entryOf(entry).href : fileURLToPath(entry),
+    filename: fromSource ? entryOf(entry).href : url().fileURLToPath(entry),
     runtime: 'worker_threads',
     env: threadEnv(settings.env),
     execArgv: threadExecArgv(settings.execArgv),
@@ -101,6 +106,6 @@ export const threadRuntime: RuntimeAdapter = {
     serialization: 'advanced',
   }),
   start: (entry, settings) =>
-    wrap(new Worker(entryOf(entry), { env: threadEnv(settings.env), execArgv: threadExecArgv(settings.execArgv), resourceLimits: settings.resourceLimits })),
+    wrap(new (threads().Worker)(entryOf(entry), { env: threadEnv(settings.env), execArgv: threadExecArgv(settings.execArgv), resourceLimits: settings.resourceLimits })),
   wrap: (raw) => wrap(raw as Worker),
 };

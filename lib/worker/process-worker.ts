@@ -3,13 +3,18 @@
  * Python does (`Process <name>:` and the stack), flushes what primitives still hold, and exits with 0
  * or 1 (or the exit code the target set).
  */
-import { parentPort } from 'node:worker_threads';
+import type * as WorkerThreads from 'node:worker_threads';
 import { ignoreBrokenPipes } from './output.js';
 import { runTask } from './run-task.js';
 import { setProcessName } from '../base/context.js';
+import { builtin } from '../base/builtin.js';
+import { inMainThread } from '../base/thread.js';
 import { explainReferenceError } from '../base/load-task.js';
 import { runExitHooks } from '../base/exit-hooks.js';
 import type { ProcessStart } from '../protocol/messages.js';
+
+// A thread's port to its parent; none in a child process, whose main thread then never loads node:worker_threads.
+const parentPort = inMainThread ? null : builtin<typeof WorkerThreads>('node:worker_threads').parentPort;
 
 /**
  * SIGINT (Process.interrupt(), or Ctrl-C reaching the process group) ends a child as KeyboardInterrupt

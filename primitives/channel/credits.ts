@@ -4,7 +4,6 @@
  * back as soon as the producer pauses (the next turn of its event loop), so a paused producer never
  * makes the queue look full to others for long.
  */
-import { setImmediate } from 'node:timers';
 import type { Encoded } from '../../lib/base/codec/message.js';
 import { LOCAL_OWNER } from '../kernel/owner.js';
 

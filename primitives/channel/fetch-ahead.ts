@@ -18,7 +18,6 @@
  * Ordering: items come out in queue order. Given-back items are got again first, so they may come
  * after later items of the same producer that another consumer got meanwhile (only then).
  */
-import { performance } from 'node:perf_hooks';
 import type { Encoded } from '../../lib/base/codec/message.js';
 import type { BeforeNext } from '../transport/link.js';
 import { BEFORE_NEXT } from '../transport/remote-core.js';

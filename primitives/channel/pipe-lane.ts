@@ -26,8 +26,10 @@
  * Establishment runs in the background: C keeps using the broker until T accepts, so a host that is
  * blocked (not running its event loop) never holds up a child.
  */
-import { createServer, type Server } from 'node:net';
-import { randomBytes } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
+import type * as Net from 'node:net';
+import type { Server } from 'node:net';
+import { builtin } from '../../lib/base/builtin.js';
 import { KIND_BYTES, KIND_F64, type Encoded } from '../../lib/base/codec/message.js';
 import { drainLanes, LANE_HEADER, LaneSocket, spinLanes } from '../transport/lane-socket.js';
 import { privateAddress } from '../transport/private-dirs.js';
@@ -122,6 +124,9 @@ export function countFrames(bytes: Uint8Array): number {
   for (; !r.exhausted; n++) r.skip(1);
   return n;
 }
+
+const crypto = () => builtin<typeof Crypto>('node:crypto');
+const net = () => builtin<typeof Net>('node:net');
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
@@ -429,7 +434,7 @@ export function offerLane(end: PipeEndCore): LaneOffer | null {
   if (peer === null) return null;
   listener ??= listen();
   if (copyOf(end) === null) return null; // a lane of this thread already stands in for it
-  const token = randomBytes(24).toString('hex');
+  const token = crypto().randomBytes(24).toString('hex');
   offers.set(token, { end, peer });
   // An offer is used (or refused) by the child's first frame; one whose child died first would stay:
   // keep the newest ones only.
@@ -439,7 +444,7 @@ export function offerLane(end: PipeEndCore): LaneOffer | null {
 
 function listen(): string {
   const { address } = privateAddress();
-  const server: Server = createServer((socket) => accept(new LaneSocket(socket)));
+  const server: Server = net().createServer((socket) => accept(new LaneSocket(socket)));
   server.on('error', () => {});
   server.listen(address);
   server.unref();

@@ -15,7 +15,7 @@
  *   (`owner`, from ownerId()), so a remote caller can be told apart from local ones.
  * - Arguments and results are structured-clone data (no functions), so they can cross a socket.
  */
-import { threadId } from 'node:worker_threads';
+import { threadId } from '../../lib/base/thread.js';
 
 export interface CoreShape {
   /** The primitive's kind, for messages ('Lock', 'Queue', ...). */

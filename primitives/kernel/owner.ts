@@ -8,7 +8,7 @@
  * A server that cannot trust what its clients claim (a Manager reached over TCP, where two hosts may
  * run programs with the same pid) names each connection itself: `connectionOwner(id)`.
  */
-import { threadId } from 'node:worker_threads';
+import { threadId } from '../../lib/base/thread.js';
 import { ownerId } from './core.js';
 
 /**

@@ -10,7 +10,6 @@
  * ref'd timer does, as a blocked Python thread keeps its process alive (a promise the user awaits
  * keeps the process alive until it settles).
  */
-import { performance } from 'node:perf_hooks';
 import { LOCAL_OWNER } from './owner.js';
 
 /** What a wait loop yields: sleep while `arr[index] === value`, at most `ms` (undefined = forever). */

@@ -3,7 +3,8 @@
  * (Python's multiprocessing.Manager / SyncManager).
  */
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
+import { builtin } from '../../lib/base/builtin.js';
 import type { Address } from '../transport/protocol.js';
 import type { Link } from './link.js';
 import { call, makeProxy } from './proxy-base.js';
@@ -121,7 +122,7 @@ export class Manager {
   static async start<M extends Manager = Manager>(this: { prototype: M } | void, opts: ManagerOptions = {}): Promise<M> {
     const cls = (typeof this === 'function' ? this : Manager) as unknown as typeof Manager; // also when called unbound
     if (typeof opts !== 'object' || opts === null) throw new TypeError('Manager.start(opts): opts must be an object');
-    const authkey = opts.authkey === undefined ? new Uint8Array(randomBytes(32)) : checkAuthkey(opts.authkey);
+    const authkey = opts.authkey === undefined ? new Uint8Array(builtin<typeof Crypto>('node:crypto').randomBytes(32)) : checkAuthkey(opts.authkey);
     const address = checkAddress(opts.address);
     const start = await loadStart();
     const { child, link } = await start.startServer({ address, maxFrame: opts.maxFrame }, authkey, registrationsOf(cls));

@@ -3,7 +3,8 @@
  * lists and dicts), `<` for sort (refusing mixed types as Python does), `repr` for messages,
  * index normalisation, and the fixed set of atomic read-modify-write operators.
  */
-import { isDeepStrictEqual } from 'node:util';
+import type * as Util from 'node:util';
+import { builtin } from '../../lib/base/builtin.js';
 
 /** Python `==`: primitives by value (1 == 1n too), containers structurally. */
 export function pyEquals(a: unknown, b: unknown): boolean {
@@ -12,7 +13,7 @@ export function pyEquals(a: unknown, b: unknown): boolean {
   const tb = typeof b;
   if ((ta === 'number' && tb === 'bigint') || (ta === 'bigint' && tb === 'number')) return Number(a) === Number(b) && Number.isInteger(Number(a));
   if (ta !== 'object' || tb !== 'object' || a === null || b === null) return false;
-  return isDeepStrictEqual(a, b);
+  return builtin<typeof Util>('node:util').isDeepStrictEqual(a, b);
 }
 
 function typeName(v: unknown): string {

@@ -4,8 +4,9 @@
  * address, and serves until told to shut down — or until the parent goes away: the IPC channel's
  * 'disconnect' fires when the parent exits or crashes, so no server outlives its parent.
  */
-import { connect as netConnect } from 'node:net';
-import { existsSync, unlinkSync } from 'node:fs';
+import type * as Fs from 'node:fs';
+import type * as Net from 'node:net';
+import { builtin } from '../../lib/base/builtin.js';
 import { errorToWire } from '../../lib/base/codec/error-wire.js';
 import { ObjectServer } from '../transport/server.js';
 import type { Address } from '../transport/protocol.js';
@@ -22,15 +23,18 @@ export type ServerReport =
   | { t: 'ready'; address: Address; pid: number }
   | { t: 'error'; error: ReturnType<typeof errorToWire> };
 
+const fs = () => builtin<typeof Fs>('node:fs');
+const net = () => builtin<typeof Net>('node:net');
+
 let server: ObjectServer | null = null;
 let registry: Registry | null = null;
 let stopping = false;
 
 /** A socket file left by a server that crashed blocks the path: remove it if nobody answers there. */
 async function clearStaleSocket(path: string): Promise<void> {
-  if (!existsSync(path)) return;
+  if (!fs().existsSync(path)) return;
   const alive = await new Promise<boolean>((resolve) => {
-    const s = netConnect(path);
+    const s = net().connect(path);
     s.once('connect', () => {
       s.destroy();
       resolve(true);
@@ -39,7 +43,7 @@ async function clearStaleSocket(path: string): Promise<void> {
   });
   if (!alive) {
     try {
-      unlinkSync(path);
+      fs().unlinkSync(path);
     } catch {
       /* raced with someone else: listen reports it */
     }

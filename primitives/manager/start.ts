@@ -3,8 +3,10 @@
  * by the first `Manager.start()` / `Manager.connect()`: a program that never uses a Manager does not
  * load the client, the socket transport or node:child_process at `import 'multiproc'`.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type * as ChildProcesses from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import type * as Url from 'node:url';
+import { builtin } from '../../lib/base/builtin.js';
 import { errorFromWire } from '../../lib/base/codec/error-wire.js';
 import { ConnectionClosedError } from '../../lib/base/errors.js';
 import { tsxLoaderUrl } from '../../lib/base/ts-loader.js';
@@ -16,7 +18,7 @@ import type { ServerCommand, ServerReport } from './server-main.js';
 export { adoptLink, openLink };
 
 const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-const serverMain = fileURLToPath(new URL(`./server-main${ext}`, import.meta.url));
+const serverMain = builtin<typeof Url>('node:url').fileURLToPath(new URL(`./server-main${ext}`, import.meta.url));
 
 export interface ServerOptions {
   address?: Address;
@@ -25,7 +27,7 @@ export interface ServerOptions {
 
 /** Forks the server process and waits for its bound address. */
 async function spawnServer(opts: ServerOptions, authkey: Uint8Array, registrations: Registration[]): Promise<{ child: ChildProcess; address: Address }> {
-  const child = fork(serverMain, [], {
+  const child = builtin<typeof ChildProcesses>('node:child_process').fork(serverMain, [], {
     execArgv: ext === '.ts' ? ['--import', tsxLoaderUrl()] : [],
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

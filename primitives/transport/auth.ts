@@ -9,9 +9,12 @@
  * The server delivers first then answers; the client answers first then delivers. Each frame is
  * raw bytes (never v8-decoded) and limited to HANDSHAKE_MAX_FRAME by the caller.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
+import { builtin } from '../../lib/base/builtin.js';
 import { AuthenticationError } from '../../lib/base/errors.js';
 import { HANDSHAKE_MAX_FRAME, type FrameSocket } from './wire.js';
+
+const crypto = () => builtin<typeof Crypto>('node:crypto');
 
 const CHALLENGE = Buffer.from('#CHALLENGE#');
 const WELCOME = Buffer.from('#WELCOME#');
@@ -32,7 +35,7 @@ const VERDICT_MAX = 16;
 export type Authkey = Uint8Array;
 
 function digest(authkey: Authkey, message: Buffer): Buffer {
-  return Buffer.concat([DIGEST, createHmac('sha256', authkey).update(message).digest()]);
+  return Buffer.concat([DIGEST, crypto().createHmac('sha256', authkey).update(message).digest()]);
 }
 
 function startsWith(buf: Buffer, prefix: Buffer): boolean {
@@ -57,7 +60,7 @@ export function checkAuthkey(authkey: unknown): Authkey {
 
 /** Sends a challenge and checks the peer's answer; a wrong answer throws AuthenticationError. */
 export async function deliverChallenge(fs: FrameSocket, authkey: Authkey, timeoutMs = HANDSHAKE_TIMEOUT): Promise<void> {
-  const message = Buffer.concat([DIGEST, randomBytes(NONCE_BYTES)]);
+  const message = Buffer.concat([DIGEST, crypto().randomBytes(NONCE_BYTES)]);
   fs.sendFrame(Buffer.concat([CHALLENGE, message]));
   // The answer has one exact length: a frame that announces more is dropped before a byte of it is
   // buffered, one of another length or without the digest name is garbage, not a wrong key.
@@ -68,7 +71,7 @@ export async function deliverChallenge(fs: FrameSocket, authkey: Authkey, timeou
     throw err;
   }
   const expected = digest(authkey, message);
-  if (timingSafeEqual(response, expected)) {
+  if (crypto().timingSafeEqual(response, expected)) {
     fs.sendFrame(WELCOME);
     return;
   }

@@ -4,10 +4,13 @@
  * `getSync`, a long loop). The parent registers cores through messages and sleeps on `ctl` until the
  * id (or an error) is written back.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import type * as WorkerThreads from 'node:worker_threads';
+import { builtin } from '../../lib/base/builtin.js';
 import { ObjectServer } from './server.js';
 import { formatAddress } from './protocol.js';
 import { CTL_ID, CTL_LEN, CTL_SEQ, writeText, type RegisterRequest } from './broker-thread-protocol.js';
+
+const { parentPort, workerData } = builtin<typeof WorkerThreads>('node:worker_threads');
 
 const { ctl: ctlBuffer, text: textBuffer, authkey, address } = workerData as {
   ctl: SharedArrayBuffer; text: SharedArrayBuffer; authkey: Uint8Array; address: string;

@@ -4,8 +4,10 @@
  * creating thread blocks in a `...Sync` call that only they can end (which would deadlock a broker
  * running on the creating thread's own event loop).
  */
-import { Worker } from 'node:worker_threads';
-import { randomBytes } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
+import type * as WorkerThreads from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { builtin } from '../../lib/base/builtin.js';
 import { tsThreadEntry } from '../../lib/base/ts-loader.js';
 import type { Address } from './protocol.js';
 import { privateAddress, removePrivate } from './private-dirs.js';
@@ -30,7 +32,7 @@ export class BrokerThread {
   readonly #dir: string;
 
   constructor() {
-    this.authkey = randomBytes(32);
+    this.authkey = builtin<typeof Crypto>('node:crypto').randomBytes(32);
     const entry = new URL(`./broker-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
     // The socket's directory is made here, so this thread removes it at exit (the broker thread is
     // stopped without running any exit code of its own).
@@ -39,8 +41,8 @@ export class BrokerThread {
     const workerData = { ctl: this.#ctl.buffer, text: this.#text.buffer, authkey: this.authkey, address };
     // From TypeScript sources the thread first registers tsx (Node 20 threads ignore --import).
     this.#worker = entry.pathname.endsWith('.ts')
-      ? new Worker(tsThreadEntry(entry.href), { workerData, execArgv: [] })
-      : new Worker(entry, { workerData, execArgv: [] });
+      ? new (builtin<typeof WorkerThreads>('node:worker_threads').Worker)(tsThreadEntry(entry.href), { workerData, execArgv: [] })
+      : new (builtin<typeof WorkerThreads>('node:worker_threads').Worker)(entry, { workerData, execArgv: [] });
     this.#worker.unref();
     this.#wait(1);
     this.address = JSON.parse(readText(this.#text, Atomics.load(this.#ctl, CTL_LEN))) as Address;

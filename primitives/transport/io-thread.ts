@@ -4,7 +4,9 @@
  * and forwards every frame read there to the calling thread; then it bumps the shared signal
  * word and notifies, so a calling thread asleep in Atomics.wait wakes up at once.
  */
-import { workerData, type MessagePort } from 'node:worker_threads';
+import type * as WorkerThreads from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { builtin } from '../../lib/base/builtin.js';
 import { errorToWire } from '../../lib/base/codec/error-wire.js';
 import { ConnectionClosedError } from '../../lib/base/errors.js';
 import { clientHandshake } from './auth.js';
@@ -13,7 +15,7 @@ import { PROTOCOL_OBJECT, type Hello, type Request } from './protocol.js';
 import { openSocket } from './connect-socket.js';
 import { R_CLOSED, R_CONNECTED, R_FRAME, type LinkConnect, type LinkEvent } from './link-protocol.js';
 
-const { requests, replies, signal } = workerData as { requests: MessagePort; replies: MessagePort; signal: Int32Array };
+const { requests, replies, signal } = builtin<typeof WorkerThreads>('node:worker_threads').workerData as { requests: MessagePort; replies: MessagePort; signal: Int32Array };
 
 const sockets: FrameSocket[] = [];
 let out: LinkEvent[] = [];

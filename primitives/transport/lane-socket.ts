@@ -13,10 +13,12 @@
  *
  * Frames: u32 length (of what follows), u8 type, payload.
  */
-import { readSync, writeSync } from 'node:fs';
+import type * as Fs from 'node:fs';
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { builtin } from '../../lib/base/builtin.js';
 import { setBlockingSleep } from '../kernel/wait.js';
+
+const fs = () => builtin<typeof Fs>('node:fs');
 
 const HEADER = 5;
 /** Bytes before a frame's payload (see {@link LaneSocket.frame}). */
@@ -128,7 +130,7 @@ export class LaneSocket {
     let ms = 0.02;
     while (off < buf.length) {
       try {
-        off += writeSync(this.fd, buf, off, buf.length - off);
+        off += fs().writeSync(this.fd, buf, off, buf.length - off);
         ms = 0.02;
       } catch (err: any) {
         if (err?.code !== 'EAGAIN' && err?.code !== 'EWOULDBLOCK') {
@@ -151,7 +153,7 @@ export class LaneSocket {
     for (;;) {
       let n: number;
       try {
-        n = readSync(this.fd, this.#readBuf, 0, READ_CHUNK, null);
+        n = fs().readSync(this.fd, this.#readBuf, 0, READ_CHUNK, null);
       } catch (err: any) {
         if (err?.code === 'EAGAIN' || err?.code === 'EWOULDBLOCK') break;
         this.#finish(err);

@@ -14,9 +14,11 @@
  * connection, so the creator treats it as an owner that ended, not one that died (a Lock it holds
  * stays held, as in Python).
  */
-import { randomBytes } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import type { Socket } from 'node:net';
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import type * as WorkerThreads from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
+import { builtin } from '../../lib/base/builtin.js';
 import { errorFromWire, errorToWire, type WireError } from '../../lib/base/codec/error-wire.js';
 import { ConnectionClosedError, SerializationError } from '../../lib/base/errors.js';
 import { beforeWorkerExit } from '../../lib/base/exit-hooks.js';
@@ -31,6 +33,8 @@ import { decode, DEFAULT_MAX_FRAME, encode, EXIT_WRITE_LIMIT_MS, FrameSocket, HA
 import type { Encoded } from '../../lib/base/codec/message.js';
 import { RequestQueue } from './request-queue.js';
 import { sleepBlocking } from '../kernel/wait.js';
+
+const threads = () => builtin<typeof WorkerThreads>('node:worker_threads');
 
 /** Requests queued this tick are written together; a long synchronous burst every BATCH requests. */
 const BATCH = 512;
@@ -95,8 +99,8 @@ export class Link {
   #syncReply: Reply | null = null;
 
   constructor() {
-    const control = new MessageChannel();
-    const replies = new MessageChannel();
+    const control = new (threads().MessageChannel)();
+    const replies = new (threads().MessageChannel)();
     this.#control = control.port1;
     this.#replies = replies.port1;
     // [0]: bumped after each posted batch; [1]: 1 once the I/O thread has exited.
@@ -107,8 +111,8 @@ export class Link {
     const options = { workerData, transferList: [control.port2, replies.port2] };
     // Threads ignore --import loaders on Node 20: from sources, register tsx first.
     this.#worker = fromSource
-      ? new Worker(tsThreadEntry(ioUrl.href), options)
-      : new Worker(ioUrl, options);
+      ? new (threads().Worker)(tsThreadEntry(ioUrl.href), options)
+      : new (threads().Worker)(ioUrl, options);
     this.#worker.unref();
     this.#worker.on('error', (err) => {
       for (const b of this.#brokers) this.#close(b, err);
@@ -175,7 +179,7 @@ export class Link {
     const parent = pid === process.ppid && typeof process.send === 'function';
     const broker: Broker = { index, socket: null, fd: -1, closed: null, requests: new RequestQueue(), pending: 0, parent, unanswered: false, hooks: null };
     this.#brokers.push(broker);
-    const token = randomBytes(16).toString('hex');
+    const token = builtin<typeof Crypto>('node:crypto').randomBytes(16).toString('hex');
     const owner = ownerId();
     // 1. the I/O thread opens the reply connection and registers the token
     const id = this.#nextId++;
@@ -456,7 +460,7 @@ export class Link {
 
   #drainPort(): void {
     for (;;) {
-      const m = receiveMessageOnPort(this.#replies);
+      const m = threads().receiveMessageOnPort(this.#replies);
       if (!m) return;
       this.#onEvents(m.message as LinkEvent[]);
     }

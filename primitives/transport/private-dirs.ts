@@ -8,11 +8,15 @@
  * If the reaper was killed too (the whole process group with SIGKILL), the directory stays until the
  * next process that makes one sweeps the directories whose owner pid (in the name) is dead.
  */
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type * as Fs from 'node:fs';
+import type * as Net from 'node:net';
+import type * as Os from 'node:os';
+import type * as Path from 'node:path';
+import { builtin } from '../../lib/base/builtin.js';
 import { removeWithParent } from '../../lib/base/reaper.js';
+
+const fs = () => builtin<typeof Fs>('node:fs');
+const net = () => builtin<typeof Net>('node:net');
 
 const PREFIX = 'multiproc-';
 /** What mkdtemp made from the prefix: the owner pid, then six random characters. */
@@ -25,28 +29,28 @@ let swept = false;
 
 /** A fresh private Unix socket address (a 0700 directory under os.tmpdir()), removed when this process ends. */
 export function privateAddress(): { dir: string; address: string } {
-  const base = tmpdir();
+  const base = builtin<typeof Os>('node:os').tmpdir();
   if (!swept) {
     swept = true;
     sweepStale(base);
   }
   // mkdtemp creates the directory with mode 0700: only this user can reach the socket.
-  const dir = mkdtempSync(join(base, `${PREFIX}${process.pid}-`));
+  const dir = fs().mkdtempSync(builtin<typeof Path>('node:path').join(base, `${PREFIX}${process.pid}-`));
   privateDirs.add(dir);
   removeWithParent(dir);
   if (!cleanupAtExit) {
     cleanupAtExit = true;
     process.on('exit', () => {
-      for (const d of privateDirs) rmSync(d, { recursive: true, force: true });
+      for (const d of privateDirs) fs().rmSync(d, { recursive: true, force: true });
     });
   }
-  return { dir, address: join(dir, 's') };
+  return { dir, address: builtin<typeof Path>('node:path').join(dir, 's') };
 }
 
 /** Removes a directory made by {@link privateAddress}. */
 export function removePrivate(dir: string): void {
   privateDirs.delete(dir);
-  rmSync(dir, { recursive: true, force: true });
+  fs().rmSync(dir, { recursive: true, force: true });
 }
 
 /** Whether `pid` is a live process (a zombie is not: it has ended and only waits to be reaped). */
@@ -57,7 +61,7 @@ export function pidAlive(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === 'EPERM'; // someone else's live process
   }
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const stat = fs().readFileSync(`/proc/${pid}/stat`, 'latin1');
     const state = stat[stat.lastIndexOf(')') + 2];
     return state !== 'Z' && state !== 'X';
   } catch {
@@ -73,7 +77,7 @@ export function pidAlive(pid: number): boolean {
 function sweepStale(base: string): void {
   let names: string[];
   try {
-    names = readdirSync(base);
+    names = fs().readdirSync(base);
   } catch {
     return;
   }
@@ -83,9 +87,9 @@ function sweepStale(base: string): void {
     if (!m) continue;
     const pid = Number(m[1]);
     if (pid === process.pid || pidAlive(pid)) continue;
-    const dir = join(base, name);
+    const dir = builtin<typeof Path>('node:path').join(base, name);
     try {
-      const st = lstatSync(dir);
+      const st = fs().lstatSync(dir);
       if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
     } catch {
       continue;
@@ -98,12 +102,12 @@ function sweepStale(base: string): void {
 function removeIfSilent(dir: string): void {
   const remove = () => {
     try {
-      rmSync(dir, { recursive: true, force: true });
+      fs().rmSync(dir, { recursive: true, force: true });
     } catch {
       // another process swept it first, or it is not ours to remove
     }
   };
-  const socket = connect(join(dir, 's'));
+  const socket = net().connect(builtin<typeof Path>('node:path').join(dir, 's'));
   socket.once('connect', () => socket.destroy()); // alive: keep it
   socket.once('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'ECONNREFUSED' || err.code === 'ENOENT') remove();

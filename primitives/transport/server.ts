@@ -6,7 +6,9 @@
  * owner). Calls of one connection start in arrival order; many may be in flight. When a client
  * goes away, objects it used that can `abandon(owner)` are told, so a dead worker's locks free up.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import type * as Net from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { builtin } from '../../lib/base/builtin.js';
 import { errorToWire } from '../../lib/base/codec/error-wire.js';
 import { SerializationError } from '../../lib/base/errors.js';
 import { checkAuthkey, serverHandshake, type Authkey } from './auth.js';
@@ -114,7 +116,7 @@ export class ObjectServer {
   static async listen(opts: ServerOptions): Promise<ObjectServer> {
     checkAuthkey(opts.authkey);
     const { dir, address } = ObjectServer.#where(opts.address);
-    const server = createServer({ noDelay: true } as any);
+    const server = builtin<typeof Net>('node:net').createServer({ noDelay: true } as any);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       const done = () => {
@@ -144,7 +146,7 @@ export class ObjectServer {
   static listenSync(opts: Omit<ServerOptions, 'address'> & { address?: string }): ObjectServer {
     checkAuthkey(opts.authkey);
     const { dir, address } = opts.address === undefined ? ObjectServer.#where(undefined) : { dir: null, address: opts.address };
-    const server = createServer({ noDelay: true } as any);
+    const server = builtin<typeof Net>('node:net').createServer({ noDelay: true } as any);
     server.on('error', (err) => process.emitWarning(`multiproc broker socket failed: ${err.message}`));
     server.listen(address);
     server.unref();

@@ -4,7 +4,8 @@
  * apart by the first byte), so a value crosses a socket with the same structured-clone semantics as
  * a Pipe or Queue. Every message of one tick is written as ONE frame (an array of messages).
  */
-import { writeSync } from 'node:fs';
+import type * as Fs from 'node:fs';
+import { builtin } from '../../lib/base/builtin.js';
 import type { Socket } from 'node:net';
 import { ConnectionClosedError, SerializationError } from '../../lib/base/errors.js';
 import { decode, jsonExact, v8Encode } from '../../lib/base/codec/message.js';
@@ -34,7 +35,7 @@ export function writeAllSync(fd: number, buf: Uint8Array, limitMs = Infinity): b
   const deadline = limitMs === Infinity ? Infinity : Date.now() + limitMs;
   while (off < buf.length) {
     try {
-      off += writeSync(fd, buf, off, buf.length - off);
+      off += builtin<typeof Fs>('node:fs').writeSync(fd, buf, off, buf.length - off);
       ms = 0.05;
     } catch (err: any) {
       if (err?.code !== 'EAGAIN' && err?.code !== 'EWOULDBLOCK') return false;

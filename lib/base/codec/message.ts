@@ -15,14 +15,14 @@
  * - self-describing bytes (sockets): a v8 payload always starts with 0xFF, which never starts
  *   UTF-8 JSON text, so the first byte tells the two apart.
  */
-import { createRequire } from 'node:module';
 import type * as V8 from 'node:v8';
+import { builtin } from '../builtin.js';
 import { SerializationError } from '../errors.js';
 
 let v8: typeof V8 | undefined;
 /** node:v8, loaded at the first message: a program that only imports multiproc does not pay for it. */
 export function v8Codec(): typeof V8 {
-  return (v8 ??= createRequire(import.meta.url)('node:v8') as typeof V8);
+  return (v8 ??= builtin<typeof V8>('node:v8'));
 }
 
 export const KIND_V8 = 0;

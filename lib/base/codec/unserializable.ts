@@ -7,7 +7,7 @@ import { v8Codec } from './message.js';
 import type * as Events from 'node:events';
 import type * as Net from 'node:net';
 import type * as StreamModule from 'node:stream';
-import { isPromise } from 'node:util/types';
+import type * as UtilTypes from 'node:util/types';
 import { builtin } from '../builtin.js';
 import type { Runtime } from './handles.js';
 import { isStackOverflow, TOO_DEEP } from './too-deep.js';
@@ -52,6 +52,7 @@ function describeLive(value: object): string | null {
   const { Server, Socket } = builtin<typeof Net>('node:net');
   const { Stream } = builtin<typeof StreamModule>('node:stream');
   const { EventEmitter } = builtin<typeof Events>('node:events');
+  const { isPromise } = builtin<typeof UtilTypes>('node:util/types');
   if (value instanceof Socket) {
     return `net.Socket${own('net.Socket')} (a net.Socket cannot be sent to a worker: the main thread owns the connection's I/O and tasks get the bytes — read the data here, pass it to the task, and write the task's result back; ${LIVE_OBJECTS_DOC})`;
   }
