@@ -25,7 +25,8 @@ test('a primitive or Manager proxy passed to a task and back is the class export
   expect(res.status).toBe(0);
   const out = JSON.parse(res.stdout.trim().split('\n').pop()!);
   const all = { lock: true, queue: true, conn: true, event: true, dict: true };
-  expect(out).toEqual({ python: true, thread: { inWorker: all, back: all }, process: { inWorker: all, back: all } });
+  const back = { ...all, ctor: true };
+  expect(out).toEqual({ python: true, thread: { inWorker: all, back }, process: { inWorker: all, back } });
 }, 90_000);
 
 test("import 'multiproc' leaves tinypool unloaded until the first pool starts, and node:v8 until a message needs it", () => {
@@ -81,6 +82,47 @@ test('a worker reviving a Lock or a Queue loads neither the cluster nor the Pyth
     expect(files.length).toBeGreaterThan(2);
     expect(files.filter((f) => /"bullmq"|cpu_count/.test(readFileSync(f, 'utf8')))).toEqual([]);
   }
+});
+
+describe('first use (scripts/first-use.mjs): the pools, the primitives and the Manager load when first used', () => {
+  const run = (args: string[]) => {
+    const script = fileURLToPath(new URL('./fixtures/dist-first-use.mjs', import.meta.url));
+    const res = spawnSync(process.execPath, [...args, script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } });
+    if (res.status !== 0) console.log(res.stdout, res.stderr);
+    expect(res.status).toBe(0);
+    return JSON.parse(res.stdout.trim().split('\n').pop()!);
+  };
+  const behaves = {
+    lock: expect.objectContaining({ name: 'Lock', type: 'function', instance: true, proto: true, ctor: true, subclass: true, staticOk: true }),
+    queue: true,
+    pool: expect.objectContaining({ base: true, sum: 5, unsendable: true }),
+    process: { exitCode: 0, instance: true },
+    manager: expect.objectContaining({ value: 7, proxy: true, manager: true }),
+  };
+
+  test('under node, each group loads at its first use, and its stand-ins behave as the classes', () => {
+    const out = run([]);
+    expect(out).toEqual({ afterImport: [], ...behaves });
+    expect(out.lock.groups).toEqual(['primitives']);
+    expect(out.pool.groups).toEqual(['pools', 'primitives']);
+    expect(out.manager.groups).toEqual(['manager', 'pools', 'primitives']);
+  }, 90_000);
+
+  test('under a hook that compiles ES modules for require (tsx), every group loads with the import: one copy of every class', () => {
+    const out = run(['--import', 'tsx']);
+    expect(out).toEqual({ afterImport: ['manager', 'pools', 'primitives'], ...behaves });
+  }, 90_000);
+
+  test('under tsx, a primitive or proxy passed to a task and back is the class exported from multiproc', () => {
+    const script = fileURLToPath(new URL('./fixtures/dist-identity.mjs', import.meta.url));
+    const res = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 90_000, env: { ...process.env, NODE_OPTIONS: '' } });
+    if (res.status !== 0) console.log(res.stdout, res.stderr);
+    expect(res.status).toBe(0);
+    const out = JSON.parse(res.stdout.trim().split('\n').pop()!);
+    const all = { lock: true, queue: true, conn: true, event: true, dict: true };
+    const back = { ...all, ctor: true };
+    expect(out).toEqual({ python: true, thread: { inWorker: all, back }, process: { inWorker: all, back } });
+  }, 120_000);
 });
 
 test("import 'multiproc' loads no built-in that only some paths use (worker_threads, stream, os, perf_hooks, ...), yet knows which thread it is in", () => {

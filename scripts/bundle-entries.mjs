@@ -23,6 +23,7 @@
 import { build } from 'esbuild';
 import { existsSync, readFileSync, writeFileSync, rmSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { firstUse, settleFirst, settleLine } from './first-use.mjs';
 
 const dist = resolve('dist');
 const bundleDir = join(dist, 'bundle');
@@ -55,7 +56,7 @@ const primary = 'lib/index.js';
 const toPosix = (p) => p.split(sep).join('/');
 const rel = (fromFile, toFile) => {
   const r = toPosix(relative(dirname(fromFile), toFile));
-  return r.startsWith('.') ? r : `./${r}`;
+  return r.startsWith('./') || r.startsWith('../') ? r : `./${r}`;
 };
 
 // The names each secondary module exports (from a metafile-only pass), for its stub.
@@ -69,6 +70,25 @@ for (const meta of Object.values(probe.metafile.outputs)) {
   if (meta.entryPoint) exportsOf.set(toPosix(relative(dist, resolve(meta.entryPoint))), meta.exports);
 }
 
+// Modules reached by static imports but compiled only when one of their exports is first called
+// (scripts/first-use.mjs): what a program may never use, and no export of theirs is read at import.
+const firstUseGroups = {
+  // in dependency order: where a loader hook makes them load all at once (first-use.mjs), each loads after
+  // the ones it may use as it loads (Pool extends BasePool)
+  primitives: [
+    'lib/base/codec/unserializable.js',
+    'primitives/sync/locks.js', 'primitives/sync/condition.js', 'primitives/sync/barrier.js', 'primitives/sharedctypes.js',
+    'primitives/connection.js', 'primitives/queues.js', 'primitives/channel/pipe-lane.js', 'primitives/channel/pipe-lane-guest.js',
+  ],
+  pools: ['lib/engine/tinypool-engine.js', 'lib/pool-base.js', 'lib/pool.js', 'lib/process-start.js', 'lib/process.js', 'lib/executor.js'],
+  manager: ['primitives/manager/index.js'],
+};
+const firstUseModules = Object.values(firstUseGroups).flat();
+// The internal, cluster and Python entries reach every first-use group's modules themselves (not by stand-ins):
+// whatever they load then loads with them, and the code the groups share lands in a few chunks, not in one
+// chunk per set of entries that reaches it (each file costs ~0.3 ms at a first use).
+const reachFirstUseFrom = (file) => Object.keys(firstUseGroups).map((g) => `import ${JSON.stringify(rel(file, join(dist, `.first-use-${g}.js`)))};\n`).join('');
+const reachFirstUse = reachFirstUseFrom(join(dist, 'x.js'));
 // The internal entries: the cluster and the Python names each get their own, so a worker reviving a
 // Lock or a Queue (which loads its module's stub) does not compile the cluster's and Python's code.
 // bundle/internal.js also reaches the whole root (an import for its side effects, none): the root's code
@@ -79,8 +99,11 @@ const groups = [...new Set(secondary.map(groupOf))];
 const entryFile = (g) => join(dist, `.${g}-entry.js`);
 for (const g of groups) {
   const lines = secondary.map((m, i) => (groupOf(m) === g ? `export * as m${i} from './${m}';\n` : '')).join('');
-  writeFileSync(entryFile(g), g === 'internal' ? `import './${primary}';\n${lines}` : lines);
+  writeFileSync(entryFile(g), settleLine + (g === 'internal' ? `import './${primary}';\n${lines}` : lines) + reachFirstUse);
 }
+// The root's entry: the package's names, then the wait every entry file has (scripts/first-use.mjs).
+const rootEntry = join(dist, '.root-entry.js');
+writeFileSync(rootEntry, `${settleLine}export * from './${primary}';\n`);
 
 // A module loaded at run time by URL must be one of the entries or stubs above, or it would be loaded
 // as a second copy from tsc's output. Catches the usual forms: `new URL('./x' ...)` and a module naming
@@ -104,24 +127,27 @@ const MARK = '__multiprocModuleUrl';
 // stays in one chunk. Else the parts of the root a lazy chunk shares go to chunks of their own, by which
 // lazy chunks use them, and the root loads them all (8 files instead of 2: ~0.3 ms CPU per file).
 const lazyChunks = ['primitives/manager/start.js', 'primitives/transport/link.js', 'lib/base/ts-import.js'];
-for (const m of lazyChunks) if (!existsSync(join(dist, m))) throw new Error(`scripts/bundle-entries.mjs lazyChunks: ${m} is gone`);
+for (const m of [...lazyChunks, ...firstUseModules]) if (!existsSync(join(dist, m))) throw new Error(`scripts/bundle-entries.mjs: ${m} is gone`);
 
 function moduleUrlPlugin({ lazyReachRoot = false } = {}) {
   const lazy = new Set(lazyChunks.map((m) => join(dist, m)));
   return {
     name: 'module-url',
     setup(b) {
-      b.onLoad({ filter: /\.js$/ }, (args) => {
+      b.onLoad({ filter: /\.js$/, namespace: 'file' }, (args) => {
         if (!args.path.startsWith(dist + sep)) return undefined;
         let src = readFileSync(args.path, 'utf8');
         const reachRoot = lazyReachRoot && lazy.has(args.path);
-        if (!src.includes('import.meta.url') && !reachRoot) return undefined;
         const file = toPosix(relative(dist, args.path));
+        // the Python names and the cluster define classes on the root's (`extends mp.Pool`) as they load
+        const waits = lazyReachRoot && /^lib\/(python|cluster)[/.]/.test(file);
+        if (!src.includes('import.meta.url') && !reachRoot && !waits) return undefined;
         if (src.includes('import.meta.url')) {
           checkLoadedByUrl(file, src);
           src = src.replaceAll('import.meta.url', `${MARK}(${JSON.stringify(file)})`);
         }
-        if (reachRoot) src = `import ${JSON.stringify(rel(args.path, join(dist, primary)))};\n${src}`;
+        if (reachRoot) src = `import ${JSON.stringify(rel(args.path, join(dist, primary)))};\n${reachFirstUseFrom(args.path)}${src}`;
+        if (waits) src = `${settleFirst}${src}`;
         return { contents: src, loader: 'js', resolveDir: dirname(args.path) };
       });
     },
@@ -143,17 +169,28 @@ const options = {
   logLevel: 'warning',
   plugins: [moduleUrlPlugin()],
 };
+const firstUseBuild = await firstUse(
+  dist,
+  primary,
+  relative(dist, rootEntry),
+  firstUseGroups,
+  (file) => `${MARK}(${JSON.stringify(file)})`,
+  (file) => `import ${JSON.stringify(rel(file, join(dist, primary)))};`,
+);
 const result = await build({
   entryPoints: [
-    { in: join(dist, primary), out: 'lib/index' },
+    { in: rootEntry, out: 'lib/index' },
     ...groups.map((g) => ({ in: entryFile(g), out: `bundle/${g}` })),
+    ...firstUseBuild.entryPoints,
   ],
   splitting: true,
   chunkNames: 'bundle/chunk-[hash]',
   ...options,
-  plugins: [moduleUrlPlugin({ lazyReachRoot: true })],
+  plugins: [moduleUrlPlugin({ lazyReachRoot: true }), firstUseBuild.plugin],
 });
-for (const g of groups) rmSync(entryFile(g));
+for (const file of [...groups.map(entryFile), rootEntry, ...firstUseBuild.generated]) rmSync(file);
+// BUNDLE_META=<file>: esbuild's metafile of the build, to see what each output holds and why.
+if (process.env.BUNDLE_META) writeFileSync(process.env.BUNDLE_META, JSON.stringify(result.metafile));
 const mainsResult = await build({
   entryPoints: mains.map((m) => ({ in: join(dist, m), out: m.replace(/\.js$/, '') })),
   ...options,

@@ -9,10 +9,6 @@
  * (`performance` and `setImmediate` are used as Node's globals: Node loads what they need at first use.)
  * `npm run lint` refuses a value import of a `node:` module in lib/ and primitives/.
  */
-// eslint-disable-next-line @typescript-eslint/no-restricted-imports -- the fallback of the one way in, for Nodes without getBuiltinModule
-import { createRequire } from 'node:module';
-
-let fallback: NodeRequire | undefined;
 // Each module once: a hot path may ask on every call (process.getBuiltinModule costs ~150 ns a call).
 const loaded: Record<string, unknown> = Object.create(null);
 
@@ -21,7 +17,6 @@ export function builtin<T>(id: string): T {
 }
 
 function load(id: string): unknown {
-  // process.getBuiltinModule: Node >= 20.16; older Nodes load it through a require of this module
-  if (typeof process.getBuiltinModule === 'function') return process.getBuiltinModule(id);
-  return (fallback ??= createRequire(import.meta.url))(id);
+  // Node >= 20.16 (the package needs 20.19: the bundle loads its parts by require of ES modules)
+  return process.getBuiltinModule(id);
 }

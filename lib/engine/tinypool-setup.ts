@@ -3,10 +3,11 @@
  * from TypeScript sources the .ts file), the runtime's options from its adapter (lib/runtime/: the
  * environment, flags a worker accepts, limits, tsx, advanced serialization), and the options that make
  * tinypool fit (docs/tinypool-gaps.md): no Atomics wait loop, two runs per worker.
+ *
+ * tinypool (and node:assert, which it loads) costs a few ms to load: in the bundle the engine is loaded at the
+ * first pool, not at `import 'multiproc'` (scripts/first-use.mjs), and tinypool with it.
  */
-import type * as NodeModule from 'node:module';
-import type Tinypool from 'tinypool';
-import { builtin } from '../base/builtin.js';
+import Tinypool from 'tinypool';
 import { fromSource } from '../base/spawn-options.js';
 import { runtimeAdapter } from '../runtime/index.js';
 import { FORK_CONFIG_ENV, type WorkerConfig } from '../protocol/messages.js';
@@ -17,28 +18,14 @@ import type { EngineSettings } from './settings.js';
 const workerEntry = new URL(fromSource ? '../worker/pool-worker.ts' : '../worker/pool-worker.bundle.mjs', import.meta.url);
 
 /**
- * Only a pool needs tinypool (and node:assert, which it loads): it is loaded when the first pool starts,
- * not at `import 'multiproc'` (a few ms of every program's start). Node >= 20.19 loads an ES module synchronously
- * by require (the same instance `import 'tinypool'` gives); older Nodes, and the sources (a test runner's
- * require is not Node's), load it as the package loads.
- */
-const early: typeof Tinypool | undefined =
-  fromSource || !process.features.require_module ? (await import('tinypool')).default : undefined;
-let loaded = early;
-function tinypoolClass(): typeof Tinypool {
-  return (loaded ??= (builtin<typeof NodeModule>('node:module').createRequire(import.meta.url)('tinypool') as { default: typeof Tinypool }).default);
-}
-
-/**
  * A tinypool with `processes` workers of the engine's runtime; threads find their configuration in workerData,
  * child processes in their environment, from `childConfig` (called once per child as it is forked).
  */
 export function createTinypool(settings: EngineSettings, threadConfig: WorkerConfig | undefined, childConfig?: () => string | undefined): Tinypool {
-  const TinypoolClass = tinypoolClass();
   // the runtime's own options: the task module as that runtime loads it, environment, flags, limits
   const options = runtimeAdapter(settings.runtime).poolOptions(workerEntry, settings);
   if (childConfig && options.env) perChildEnv(options.env, FORK_CONFIG_ENV, childConfig);
-  return new TinypoolClass({
+  return new Tinypool({
     ...options,
     minThreads: settings.processes,
     maxThreads: settings.processes,

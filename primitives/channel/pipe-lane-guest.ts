@@ -13,10 +13,8 @@ import { LOCAL_OWNER } from '../kernel/owner.js';
 import { deadlineOf, timeLeft } from '../kernel/wait.js';
 import { FramePacker, FrameReader } from '../kernel/frames.js';
 import { brokenPipe, type RecvResult } from './pipe-core.js';
-import {
-  ACCEPT, ACK, CLOSE, CONFIRM, countFrames, DATA, DONE, FIN, frameLength, GO, HELLO, LANE, NOGO, singleFrame, sleepSlice, TEARDOWN, waitFor,
-  type EndCalls, type LaneOffer,
-} from './pipe-lane.js';
+import { countFrames, frameLength, singleFrame, sleepSlice, waitFor } from './pipe-lane.js';
+import { ACCEPT, ACK, CLOSE, CONFIRM, DATA, DONE, FIN, GO, HELLO, LANE, NOGO, TEARDOWN, type EndCalls, type LaneOffer } from './lane-protocol.js';
 
 type RemoteEnd = EndCalls & {
   receivePacked(bytes: Uint8Array, count: number): void;
