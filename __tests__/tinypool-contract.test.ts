@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { isReadyMessage, isServing, newWorkers, perChildEnv, runFailure, startWorker, type TinypoolLike, type WorkerHandle } from '../lib/engine/tinypool-adapter.js';
+import { isReadyMessage, isServing, newWorkers, perChildEnv, ProcessRelay, runFailure, startWorker, type TinypoolLike, type WorkerHandle } from '../lib/engine/tinypool-adapter.js';
 import { fixture, settledOrPending } from './helpers/runtimes.js';
 
 type Runtime = 'worker_threads' | 'child_process';
@@ -183,6 +183,24 @@ test('touch 4: a ProcessWorker relays runs through send({ ...request, source: \'
   const got: any = await settledOrPending(tp.run(batch), 5000);
   contract('4: relay send', got !== 'pending', 'the run hung: the relay threw out of reach');
   contract('4: relay send', got?.b === 7 && got?.unsendable === true, `the worker got ${JSON.stringify(got)}`);
+});
+
+test('touch 9: a ProcessWorker relays runs and replies across its own port (.port), so a run may carry a ticket swapped at the relay, and a reply crosses as a ticket', async () => {
+  const tp = pool('child_process');
+  const relay = new ProcessRelay();
+  try {
+    newWorkers(tp, new WeakSet(), relay);
+  } catch (err) {
+    contract('9: relay port', false, String(err));
+  }
+  const batch = { b: 9, specs: [], t: [1, [2, 3], new Map([['k', 'v']])] };
+  const raw: any = await settledOrPending(tp.run(relay.ticket(batch)), 5000);
+  contract('9: relay port', raw !== 'pending', 'the run hung');
+  // the handler echoes what reached the child: the batch itself, whose reply (b: 9) was held here
+  contract('9: relay port', raw?.relayed === 9, `the run resolved to ${JSON.stringify(raw)}, not the reply's ticket`);
+  const got: any = relay.reply(raw);
+  contract('9: relay port', got?.b === 9 && got.relay === undefined && got.t?.[1]?.[1] === 3 && got.t[2]?.get?.('k') === 'v', `the child got ${JSON.stringify(got)}`);
+  contract('9: relay port', relay.size === 0, `${relay.size} batches or replies still held`);
 });
 
 test('touch 8: a child\'s environment is copied from the env option once per fork, so a getter gives each child its own value', async () => {

@@ -17,6 +17,7 @@ interface Batch {
   specs: unknown[];
   t: unknown[];
   unsendable?: true;
+  relay?: 1;
 }
 
 /**
@@ -33,6 +34,8 @@ interface TinypoolWorkerObject {
   onUnexpectedExit?: () => void;
   /** touch 4: how a ProcessWorker relays a run from its MessagePort to the child. */
   send?: (message: any) => void;
+  /** touch 9: the MessagePort end a ProcessWorker hears runs on and posts the child's replies to. */
+  port?: { postMessage(message: any, transfer?: readonly any[]): void };
 }
 
 /** What `Tinypool` offers that we use: `threads` is public, its elements are worker objects. */
@@ -62,13 +65,16 @@ export interface WorkerHandle {
   readonly key: unknown;
 }
 
-/** Workers in `tp` not in `seen` (which is updated): tinypool creates them inside its own calls. */
-export function newWorkers(tp: TinypoolLike, seen: WeakSet<object>): WorkerHandle[] {
+/**
+ * Workers in `tp` not in `seen` (which is updated): tinypool creates them inside its own calls. A child
+ * process's runs and replies go through `relay` when given (see ProcessRelay).
+ */
+export function newWorkers(tp: TinypoolLike, seen: WeakSet<object>, relay?: ProcessRelay): WorkerHandle[] {
   const out: WorkerHandle[] = [];
   for (const tw of tp.threads as TinypoolWorkerObject[]) {
     if (seen.has(tw)) continue;
     seen.add(tw);
-    out.push(takeOver(tw));
+    out.push(takeOver(tw, relay));
   }
   return out;
 }
@@ -78,7 +84,7 @@ export function isServing(tp: TinypoolLike, worker: WorkerHandle): boolean {
   return tp.threads.includes(worker.key);
 }
 
-function takeOver(tw: TinypoolWorkerObject): WorkerHandle {
+function takeOver(tw: TinypoolWorkerObject, relay: ProcessRelay | undefined): WorkerHandle {
   const emitter = (tw.thread ?? tw.process)!;
   if (!emitter) throw new Error('tinypool contract: a worker object has neither .thread nor .process');
   // touch 2: tinypool's 'error' listeners are its failure path; we call them ourselves, at the right
@@ -89,7 +95,8 @@ function takeOver(tw: TinypoolWorkerObject): WorkerHandle {
     // touch 3: a ProcessWorker reports any exit at once as "Worker exited unexpectedly"; we report it
     // ourselves after the child's pipes and IPC are drained.
     tw.process.off('exit', tw.onUnexpectedExit!);
-    guardSend(tw);
+    guardSend(tw, relay);
+    if (relay) relayReplies(tw, relay);
   }
   return {
     id: tw.threadId,
@@ -110,9 +117,10 @@ function takeOver(tw: TinypoolWorkerObject): WorkerHandle {
  * batch that cannot be sent is replaced by one saying so (`unsendable`), which the worker answers at
  * once, and the engine then names the value that could not cross.
  */
-function guardSend(tw: TinypoolWorkerObject): void {
+function guardSend(tw: TinypoolWorkerObject, relay: ProcessRelay | undefined): void {
   const send = tw.send!.bind(tw);
   tw.send = (message: any) => {
+    if (relay && message?.source === 'port') message.task = relay.redeem(message.task);
     try {
       send(message);
     } catch (err) {
@@ -121,6 +129,80 @@ function guardSend(tw: TinypoolWorkerObject): void {
       if (message?.source !== 'port' || typeof batch?.b !== 'number') throw err;
       send({ ...message, task: { b: batch.b, specs: [], t: [], unsendable: true } satisfies Batch });
     }
+  };
+}
+
+/**
+ * touch 9: a ProcessWorker's runs reach its relay (touch 4) across a MessagePort inside this thread, and the
+ * child's replies cross one back: every batch and every reply is cloned on this thread twice more than the
+ * IPC channel needs, and a clone of a deserialized array is written element by element as a sparse one
+ * (v8 makes deserialized arrays holey). So a run's task is a ticket for a batch held here, swapped for the
+ * batch at the relay, and a reply is held here as it arrives while only its ticket crosses the port.
+ * A ticket holds no task: one that reached a worker unswapped would be answered as its batch handed back whole.
+ */
+export class ProcessRelay {
+  /** Batches whose ticket is on its way to the relay, by batch id. */
+  readonly #outgoing = new Map<number, Batch>();
+  /** Batches sent to a child by ticket: their reply is held here. */
+  readonly #sent = new Set<number>();
+  /** Replies held for their ticket, by batch id. */
+  readonly #replies = new Map<number, unknown>();
+
+  /** The task to run in place of `batch`: a ticket for it. */
+  ticket(batch: Batch): Batch {
+    this.#outgoing.set(batch.b, batch);
+    return { b: batch.b, specs: [], t: [], relay: 1 };
+  }
+
+  /** At the relay: the batch a ticket stands for (anything else passes as it is). */
+  redeem(task: unknown): unknown {
+    const ticket = task as Batch | undefined;
+    if (ticket?.relay !== 1) return task;
+    const batch = this.#outgoing.get(ticket.b);
+    if (batch === undefined) return task;
+    this.#outgoing.delete(ticket.b);
+    this.#sent.add(ticket.b);
+    return batch;
+  }
+
+  /** A child's reply to a batch sent by ticket is held; returns the ticket to post in its place (undefined: post the reply). */
+  hold(result: unknown): unknown {
+    const b = (result as { b?: unknown } | null)?.b;
+    if (typeof b !== 'number' || !this.#sent.delete(b)) return undefined;
+    this.#replies.set(b, result);
+    return { relayed: b };
+  }
+
+  /** What a run resolved to: the reply a ticket stands for, or the value itself. */
+  reply(value: unknown): unknown {
+    const b = (value as { relayed?: unknown } | null)?.relayed;
+    if (typeof b !== 'number') return value;
+    const reply = this.#replies.get(b);
+    this.#replies.delete(b);
+    return reply;
+  }
+
+  /** A run failed: nothing of its batch is held any longer. */
+  drop(b: number): void {
+    this.#outgoing.delete(b);
+    this.#sent.delete(b);
+    this.#replies.delete(b);
+  }
+
+  /** Batches and replies held (for tests: 0 once every run has settled). */
+  get size(): number {
+    return this.#outgoing.size + this.#sent.size + this.#replies.size;
+  }
+}
+
+/** touch 9: the relay's way back: tinypool posts a child's reply (`{ ...reply, result }`) to the port the run came on. */
+function relayReplies(tw: TinypoolWorkerObject, relay: ProcessRelay): void {
+  const port = tw.port;
+  if (!port || typeof port.postMessage !== 'function') throw new Error('tinypool contract: a ProcessWorker has no port');
+  const post = port.postMessage.bind(port);
+  port.postMessage = (message: any, transfer?: readonly any[]) => {
+    const ticket = message?.source === 'port' && message.error === null ? relay.hold(message.result) : undefined;
+    return post(ticket === undefined ? message : { ...message, result: ticket }, transfer);
   };
 }
 

@@ -106,8 +106,11 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
   #pump(): void {
     const core = this.core;
     if (core.state === 'terminated' || core.state === 'stopping') return;
+    // the share of each batch sent in this pass is set by what is queued when it starts
+    let share: number | undefined;
     while (core.queuedJobs > 0 && this.#flights.size < this.#sizing.limit(core.queuedJobs, this.#flights.slow)) {
-      const jobs = takeBatch(core, this.#sizing.size(core.queuedJobs));
+      share ??= this.#sizing.share(core.queuedJobs, this.#sizing.limit(core.queuedJobs, this.#flights.slow) - this.#flights.size);
+      const jobs = takeBatch(core, this.#sizing.size(core.queuedJobs, share));
       if (jobs.length === 0) break; // as many out as settings.maxSent allows
       this.#dispatch(jobs);
     }
@@ -119,7 +122,8 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
     const { batch, transferList } = buildBatch(this.core, flight);
     if (this.#progress) batch.s = this.#progress.claim(flight.id);
     const options = flight.controller || transferList ? { signal: flight.controller?.signal, transferList } : undefined;
-    this.#tp.run(batch, options).then(
+    const relay = this.#workers.relay;
+    this.#tp.run(relay ? relay.ticket(batch) : batch, options).then(
       (reply) => this.#onReply(flight, reply),
       (err) => this.#onRunFailed(flight, err),
     );
@@ -129,7 +133,8 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
   // ---- replies and failures ----------------------------------------------------------------------
 
   #onReply(flight: Flight, raw: unknown): void {
-    const reply = raw as BatchReply;
+    const relay = this.#workers.relay;
+    const reply = (relay ? relay.reply(raw) : raw) as BatchReply;
     const worker = this.#workers.get(reply.w);
     if (!this.#flights.has(flight)) return;
     if (reply.unsendable) {
@@ -166,6 +171,7 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
   }
 
   #onRunFailed(flight: Flight, err: unknown): void {
+    this.#workers.relay?.drop(flight.id);
     if (!this.#flights.has(flight)) return;
     this.#flights.land(flight);
     this.#loss.runFailed(flight, err);

@@ -10,7 +10,7 @@ import { builtin } from '../base/builtin.js';
 import { v8Codec } from '../base/codec/message.js';
 import { NOTE, type Control, type WorkerConfig } from '../protocol/messages.js';
 import type { EngineSettings } from './settings.js';
-import { isServing, newWorkers, startWorker } from './tinypool-adapter.js';
+import { isServing, newWorkers, ProcessRelay, startWorker } from './tinypool-adapter.js';
 import { createTinypool } from './tinypool-setup.js';
 import { WatchedWorker, type WatchEvents } from './worker-watch.js';
 
@@ -25,6 +25,8 @@ const MAX_ENV_CONFIG = 16 * 1024;
 
 export class Workers {
   readonly tp: Tinypool;
+  /** Child processes: their runs cross tinypool's in-thread relay as tickets (see ProcessRelay). */
+  readonly relay: ProcessRelay | undefined;
   readonly #settings: EngineSettings;
   readonly #events: WorkersEvents;
   readonly #byId = new Map<number, WatchedWorker>();
@@ -47,6 +49,7 @@ export class Workers {
     const isThread = settings.runtime === 'thread';
     this.#channel = isThread ? new (builtin<typeof WorkerThreads>('node:worker_threads').BroadcastChannel)(this.#channelName) : null;
     this.#channel?.unref();
+    this.relay = isThread ? undefined : new ProcessRelay();
     this.tp = createTinypool(settings, isThread ? this.#config(undefined) : undefined, isThread ? undefined : () => this.#forkConfig());
     // tinypool reports a worker lost while idle as a pool 'error'; we handle every loss ourselves.
     this.tp.on('error', () => {});
@@ -103,7 +106,7 @@ export class Workers {
 
   /** Starts watching the workers tinypool created since we last looked (it creates them inside its own calls). */
   adoptNew(): void {
-    for (const handle of newWorkers(this.tp, this.#watched)) {
+    for (const handle of newWorkers(this.tp, this.#watched, this.relay)) {
       const worker = new WatchedWorker(handle, this.#events);
       this.#byId.set(worker.id, worker);
       worker.dieWithParent();

@@ -33,6 +33,17 @@ export interface Batch {
   s?: number;
   /** Its arguments hold buffers moved to the worker (move()): tasks it does not run come back with their arguments. */
   m?: 1;
+  /**
+   * Calls of specs[0] with one number argument each and no flags, packed (a Float64Array's buffer) in place of
+   * `t`, which is then empty: v8 clones a list of one-number argument lists element by element, several times
+   * slower on both sides than one buffer (20k `applyAsync(f, [i])`, or imap with chunksize 1 over numbers).
+   */
+  c?: ArrayBuffer;
+  /**
+   * A ticket for a batch the parent holds (child processes): the parent's relay sends the batch in its place.
+   * A ticket has no tasks: a worker that got one unswapped runs nothing, and its reply hands the batch back whole.
+   */
+  relay?: 1;
 }
 
 /** Status of one result in a flat result list `[status, value, status, value, ...]`. */
@@ -51,6 +62,8 @@ export interface ResultRun {
 export interface BatchReply extends ResultRun {
   /** The worker (thread id or pid). */
   w: number;
+  /** The batch answered (Batch.b). */
+  b: number;
   /** Index of the first task not run: the worker hands it and the rest back (= t.length when all ran). */
   rest: number;
   /** Milliseconds spent running this reply's tasks. */

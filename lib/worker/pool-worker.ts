@@ -128,6 +128,8 @@ async function exitGracefully(runHooks = true): Promise<void> {
 
 interface Running {
   batch: Batch;
+  /** Batch.c read as numbers: each task's one argument. */
+  calls: Float64Array | undefined;
   /** Index of the first task whose result has not been sent. */
   from: number;
   results: unknown[];
@@ -253,7 +255,7 @@ let running = false;
 function reply(a: Running, busy: number, extra: Partial<BatchReply> = {}): unknown {
   if (a.results.length > 0) runAfterTaskHooks(); // the tasks' pipelined puts are applied before their results arrive
   const r: BatchReply = {
-    w: me, from: a.from, r: a.results, rest: a.stop, busy, out: written.out, err: written.err, notes: a.notes,
+    w: me, b: a.batch.b, from: a.from, r: a.results, rest: a.stop, busy, out: written.out, err: written.err, notes: a.notes,
     ...(retiring ? { retire: true } : {}), ...(hasExitHooks() ? { hooks: true } : {}), ...extra,
   };
   const count = a.batch.t.length / TASK_FIELDS;
@@ -304,7 +306,7 @@ function surelySerializable(results: unknown[]): boolean {
 
 /** Answers a batch without running any of its tasks (`extra` says why, if not plain refusal). */
 function refusal(batch: Batch, extra?: Partial<BatchReply>): unknown {
-  return reply({ batch, from: 0, results: [], running: -1, stop: 0, notes: 0, timer: null }, 0, extra);
+  return reply({ batch, calls: undefined, from: 0, results: [], running: -1, stop: 0, notes: 0, timer: null }, 0, extra);
 }
 
 /** The parent's view of "slow": hand back what has not started, and let waiting batches go elsewhere. */
@@ -336,11 +338,19 @@ function execute(a: Running, start: number): unknown {
     }
     const k = ++a.running;
     if (progress !== undefined) Atomics.store(progress, a.batch.s!, k + 1);
-    const at = k * TASK_FIELDS;
-    const specIndex = tasks[at] as number;
-    const args = tasks[at + 1];
-    const flags = tasks[at + 2] as number;
-    const spec = specs[specIndex];
+    let spec: TaskSpec;
+    let args: unknown;
+    let flags: number;
+    if (a.calls !== undefined) {
+      spec = specs[0];
+      args = [a.calls[k]];
+      flags = 0;
+    } else {
+      const at = k * TASK_FIELDS;
+      spec = specs[tasks[at] as number];
+      args = tasks[at + 1];
+      flags = tasks[at + 2] as number;
+    }
     let value: unknown;
     try {
       value = runTask(spec, args, flags);
@@ -400,7 +410,9 @@ function startNext(): void {
 function begin(batch: Batch): unknown {
   if (retiring || exiting) return refusal(batch);
   running = true;
-  const a: Running = { batch, from: 0, results: [], running: -1, stop: batch.t.length / TASK_FIELDS, notes: 0, timer: null };
+  const calls = batch.c === undefined ? undefined : new Float64Array(batch.c);
+  const count = calls ? calls.length : batch.t.length / TASK_FIELDS;
+  const a: Running = { batch, calls, from: 0, results: [], running: -1, stop: count, notes: 0, timer: null };
   active = a;
   return execute(a, clock());
 }
