@@ -30,11 +30,11 @@ const LOADER = 'first-use:loader';
  *
  * require() of an ES module gives the instance `import` gives only under Node's own loaders. A loader
  * hook that also compiles ES modules for require (tsx's, a test runner's) would make a second copy of
- * the library, with classes of its own. So each entry file first awaits settleFirstUse(): it requires the
- * file this loader is in (loaded already by import: Node's require returns that instance without running
- * it again) and counts how many times the file ran; if twice (a hook compiled a copy) or if the require
- * failed, every first-use entry is imported there and then (what a program paid before first use existed),
- * and the stand-ins use those.
+ * the library, with classes of its own; a test runner with a realm of its own (Jest) would load it into
+ * Node's realm. So each entry file first awaits settleFirstUse(): it requires the file this loader is in
+ * (loaded already by import: Node's require returns that very instance) and looks for this loader's adopt()
+ * among its exports; if it is not there (a copy) or the require failed, every first-use entry is imported
+ * there and then (what a program paid before first use existed), and the stand-ins use those.
  */
 const loaderSource = (urls) => `
 // An ES import of a built-in builds its namespace (~0.4 ms for node:module): process.getBuiltinModule does not.
@@ -43,8 +43,6 @@ if (typeof process.getBuiltinModule !== 'function' || !process.features.require_
 }
 const req = process.getBuiltinModule('node:module').createRequire(import.meta.url);
 const { fileURLToPath } = process.getBuiltinModule('node:url');
-const runs = Symbol.for(\`multiproc.firstUse \${import.meta.url}\`);
-globalThis[runs] = (globalThis[runs] ?? 0) + 1;
 /** url -> the group entry's namespaces ({ m0, m1, ... }), from the entry itself as it loads */
 const loaded = new Map();
 /** url -> the stand-in classes of that group: [module namespace key, export name, stand-in] */
@@ -71,13 +69,15 @@ export function group(url) {
   if (namespaces) return namespaces;
   if (preloading) throw new Error(\`multiproc's bundle: \${url} was used by another first-use group as that one loaded; list it earlier in firstUseGroups (scripts/bundle-entries.mjs)\`);
   req(fileURLToPath(url));
-  return loaded.get(url);
+  const now = loaded.get(url);
+  if (!now) throw new Error(\`multiproc: \${url} loaded into another copy of the package (a loader hook's require?), not this one\`);
+  return now;
 }
 export function settleFirstUse() {
   return (settled ??= (async () => {
-    let required = true;
-    try { req(fileURLToPath(import.meta.url)); } catch { required = false; }
-    if (required && globalThis[runs] === 1) return;
+    let same = false;
+    try { same = Object.values(req(fileURLToPath(import.meta.url))).includes(adopt); } catch {}
+    if (same) return;
     // One at a time, in the listed order: a group may use an earlier one as it loads (\`extends\`).
     preloading = true;
     try {
