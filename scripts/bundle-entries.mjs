@@ -70,11 +70,10 @@ for (const meta of Object.values(probe.metafile.outputs)) {
   if (meta.entryPoint) exportsOf.set(toPosix(relative(dist, resolve(meta.entryPoint))), meta.exports);
 }
 
-// Modules reached by static imports but compiled only when one of their exports is first called
-// (scripts/first-use.mjs): what a program may never use, and no export of theirs is read at import.
+// Modules the root reaches by static imports but that load only when one of their exports is first used
+// (scripts/first-use.mjs), by groups that load together: what a program may never use, and no export of
+// theirs is read as the root loads.
 const firstUseGroups = {
-  // in dependency order: where a loader hook makes them load all at once (first-use.mjs), each loads after
-  // the ones it may use as it loads (Pool extends BasePool)
   primitives: [
     'lib/base/codec/unserializable.js',
     'primitives/sync/locks.js', 'primitives/sync/condition.js', 'primitives/sync/barrier.js', 'primitives/sharedctypes.js',
@@ -87,8 +86,7 @@ const firstUseModules = Object.values(firstUseGroups).flat();
 // The internal, cluster and Python entries reach every first-use group's modules themselves (not by stand-ins):
 // whatever they load then loads with them, and the code the groups share lands in a few chunks, not in one
 // chunk per set of entries that reaches it (each file costs ~0.3 ms at a first use).
-const reachFirstUseFrom = (file) => Object.keys(firstUseGroups).map((g) => `import ${JSON.stringify(rel(file, join(dist, `.first-use-${g}.js`)))};\n`).join('');
-const reachFirstUse = reachFirstUseFrom(join(dist, 'x.js'));
+const reachFirstUse = (file) => Object.keys(firstUseGroups).map((g) => `import ${JSON.stringify(rel(file, join(dist, `.first-use-${g}.js`)))};\n`).join('');
 // The internal entries: the cluster and the Python names each get their own, so a worker reviving a
 // Lock or a Queue (which loads its module's stub) does not compile the cluster's and Python's code.
 // bundle/internal.js also reaches the whole root (an import for its side effects, none): the root's code
@@ -99,7 +97,7 @@ const groups = [...new Set(secondary.map(groupOf))];
 const entryFile = (g) => join(dist, `.${g}-entry.js`);
 for (const g of groups) {
   const lines = secondary.map((m, i) => (groupOf(m) === g ? `export * as m${i} from './${m}';\n` : '')).join('');
-  writeFileSync(entryFile(g), settleLine + (g === 'internal' ? `import './${primary}';\n${lines}` : lines) + reachFirstUse);
+  writeFileSync(entryFile(g), settleLine + (g === 'internal' ? `import './${primary}';\n${lines}` : lines) + reachFirstUse(entryFile(g)));
 }
 // The root's entry: the package's names, then the wait every entry file has (scripts/first-use.mjs).
 const rootEntry = join(dist, '.root-entry.js');
@@ -146,7 +144,7 @@ function moduleUrlPlugin({ lazyReachRoot = false } = {}) {
           checkLoadedByUrl(file, src);
           src = src.replaceAll('import.meta.url', `${MARK}(${JSON.stringify(file)})`);
         }
-        if (reachRoot) src = `import ${JSON.stringify(rel(args.path, join(dist, primary)))};\n${reachFirstUseFrom(args.path)}${src}`;
+        if (reachRoot) src = `import ${JSON.stringify(rel(args.path, join(dist, primary)))};\n${reachFirstUse(args.path)}${src}`;
         if (waits) src = `${settleFirst}${src}`;
         return { contents: src, loader: 'js', resolveDir: dirname(args.path) };
       });

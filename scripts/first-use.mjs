@@ -67,7 +67,9 @@ export function adopt(url, namespaces) {
 export function group(url) {
   const namespaces = loaded.get(url);
   if (namespaces) return namespaces;
-  if (preloading) throw new Error(\`multiproc's bundle: \${url} was used by another first-use group as that one loaded; list it earlier in firstUseGroups (scripts/bundle-entries.mjs)\`);
+  // Only the root's modules use stand-ins; code that may run while the groups are being imported awaits
+  // settleFirstUse() first (see settleFirst). A use here would load a second copy: say so instead.
+  if (preloading) throw new Error(\`multiproc's bundle: \${url} was used while the first-use groups were being imported (scripts/first-use.mjs)\`);
   req(fileURLToPath(url));
   const now = loaded.get(url);
   if (!now) throw new Error(\`multiproc: \${url} loaded into another copy of the package (a loader hook's require?), not this one\`);
@@ -78,7 +80,7 @@ export function settleFirstUse() {
     let same = false;
     try { same = Object.values(req(fileURLToPath(import.meta.url))).includes(adopt); } catch {}
     if (same) return;
-    // One at a time, in the listed order: a group may use an earlier one as it loads (\`extends\`).
+    // One at a time: groups import each other plainly, but an order keeps a mistake reproducible.
     preloading = true;
     try {
       for (const url of [${urls.join(', ')}]) await import(url);
@@ -124,7 +126,7 @@ const validName = (key) => /^[A-Za-z_$][\w$]*$/.test(key);
  * @param root the root module (dist-relative): only its graph's imports of first-use modules become stand-ins
  * @param rootEntry the root's entry file (dist-relative)
  * @param groups { name: dist-relative module paths }: the modules loaded at first use, by groups that
- *   load together (one entry, fewer chunks); in dependency order, groups and modules (see the loader)
+ *   load together (one entry, fewer chunks)
  * @param mark (file) => the source text of a URL to `file` (dist-relative), rewritten per output file later
  * @param reachRoot the source text of an import that reaches the root's code (keeps it in one chunk)
  * @returns the plugin, the entry points to add to the build, and the generated files to remove after it
