@@ -1,21 +1,22 @@
-// An esbuild plugin for the code-splitting build of scripts/bundle-entries.mjs: some of our own modules
-// (the engine, Process start, the direct lanes to child processes, ...) are not compiled at
-// `import 'multiproc'` but loaded the first time one of their exports is called.
+// An esbuild plugin for the code-splitting build of scripts/bundle-entries.mjs: groups of our own modules
+// (the pools, the primitives, the Manager) are not compiled at `import 'multiproc'` but loaded the first
+// time one of their exports is used.
 //
 // Why: most of an import's time is V8 compiling the code it loads (~25 KB per ms here), and a program
-// that only uses a Lock, or a Pool of threads, needs neither the Manager's client nor the lanes to a
-// child process.
+// that only uses a Lock needs neither the engine nor the Manager's client.
 //
-// How: each listed module becomes an entry of the build (bundle/first-use/<name>.js; the code it shares
-// with the root stays in the root's chunk, so there is still one copy of every class). Every static
-// import of it, from any bundled module, resolves to a generated stand-in:
+// How: each group becomes an entry of the build (bundle/first-use/<group>.js; the code it shares with the
+// root stays in the root's chunk, so there is one copy of every class). Each import of a group's module by
+// one of the root's own modules resolves to a generated stand-in:
 //   - a function export is a wrapper calling the real one;
-//   - a class export is a Proxy of the real class (`new`, `instanceof`, statics, `extends` reach it);
+//   - a class export is a Proxy of the real class (`new`, `instanceof`, statics, `extends` reach it, and the
+//     class's instances name the stand-in as their `constructor`);
 //   - any other value (a constant, a symbol) is not offered: the build fails with "No matching export"
 //     naming the importer; keep such values in a module that stays in the root.
-// The stand-in loads its entry with require(): Node >= 20.19 loads an ES module synchronously (the same
-// instance an import gives), so a synchronous call such as `Process.start()` can still be the first use.
-// No module the root reaches may have a top-level await (require() refuses such a graph).
+// The stand-in loads the group's entry with require(): Node >= 20.19 loads an ES module synchronously (the
+// same instance an import gives), so a synchronous call such as `new Lock()` can be the first use. No module
+// a group reaches may have a top-level await (require() refuses such a graph).
+// Every other module of the build (the groups, the cluster, the Python names) imports modules plainly.
 // From the TypeScript sources (tests) nothing changes: the imports are plain imports.
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -29,11 +30,11 @@ const LOADER = 'first-use:loader';
  *
  * require() of an ES module gives the instance `import` gives only under Node's own loaders. A loader
  * hook that also compiles ES modules for require (tsx's, a test runner's) would make a second copy of
- * the library, with classes of its own. So each entry file first awaits settleFirstUse(): it requires the
- * file this loader is in (loaded already by import: Node's require returns that instance without running
- * it again) and counts how many times the file ran; if twice (a hook compiled a copy) or if the require
- * failed, every first-use entry is imported there and then (what a program paid before first use existed),
- * and the stand-ins use those.
+ * the library, with classes of its own; a test runner with a realm of its own (Jest) would load it into
+ * Node's realm. So each entry file first awaits settleFirstUse(): it requires the file this loader is in
+ * (loaded already by import: Node's require returns that very instance) and looks for this loader's adopt()
+ * among its exports; if it is not there (a copy) or the require failed, every first-use entry is imported
+ * there and then (what a program paid before first use existed), and the stand-ins use those.
  */
 const loaderSource = (urls) => `
 // An ES import of a built-in builds its namespace (~0.4 ms for node:module): process.getBuiltinModule does not.
@@ -42,8 +43,6 @@ if (typeof process.getBuiltinModule !== 'function' || !process.features.require_
 }
 const req = process.getBuiltinModule('node:module').createRequire(import.meta.url);
 const { fileURLToPath } = process.getBuiltinModule('node:url');
-const runs = Symbol.for(\`multiproc.firstUse \${import.meta.url}\`);
-globalThis[runs] = (globalThis[runs] ?? 0) + 1;
 /** url -> the group entry's namespaces ({ m0, m1, ... }), from the entry itself as it loads */
 const loaded = new Map();
 /** url -> the stand-in classes of that group: [module namespace key, export name, stand-in] */
@@ -70,13 +69,15 @@ export function group(url) {
   if (namespaces) return namespaces;
   if (preloading) throw new Error(\`multiproc's bundle: \${url} was used by another first-use group as that one loaded; list it earlier in firstUseGroups (scripts/bundle-entries.mjs)\`);
   req(fileURLToPath(url));
-  return loaded.get(url);
+  const now = loaded.get(url);
+  if (!now) throw new Error(\`multiproc: \${url} loaded into another copy of the package (a loader hook's require?), not this one\`);
+  return now;
 }
 export function settleFirstUse() {
   return (settled ??= (async () => {
-    let required = true;
-    try { req(fileURLToPath(import.meta.url)); } catch { required = false; }
-    if (required && globalThis[runs] === 1) return;
+    let same = false;
+    try { same = Object.values(req(fileURLToPath(import.meta.url))).includes(adopt); } catch {}
+    if (same) return;
     // One at a time, in the listed order: a group may use an earlier one as it loads (\`extends\`).
     preloading = true;
     try {
