@@ -4,8 +4,8 @@ import { EngineCore, type CoreJob, type Dispatcher } from '../lib/engine/core.js
 import { buildBatch, takeBatch } from '../lib/engine/batch-builder.js';
 import { HANDLES, type Job } from '../lib/engine/engine.js';
 import type { Flight } from '../lib/engine/flights.js';
-import { Pool } from '../lib/index.js';
-import { runtimes } from './helpers/runtimes.js';
+import { Pool, task } from '../lib/index.js';
+import { fixture, runtimes } from './helpers/runtimes.js';
 
 const square = { kind: 'src', src: '(x) => x * x' } as Job['spec'];
 
@@ -71,6 +71,13 @@ describe.each(runtimes)('packed calls (%s workers)', (runtime) => {
         expect(negZero).toBe(Object.is(inputs[i], -0));
       }
     }
+  });
+
+  test('a module function (loaded by the first packed batch) answers every packed call', async () => {
+    const square = task<(x: number) => number>(fixture('pool-tasks.ts'), 'square');
+    const inputs = Array.from({ length: 1000 }, (_, i) => i - 300.5);
+    const got = await Promise.all(inputs.map((x) => pool.applyAsync(square, [x]).get()));
+    expect(got).toEqual(inputs.map((x) => x * x));
   });
 
   test('imapUnordered with chunksize 1 over numbers (calls of one item each) gives every result once', async () => {

@@ -22,7 +22,7 @@ import { errorToWire } from '../base/codec/error-wire.js';
 import { v8Codec } from '../base/codec/message.js';
 import { findUnserializable } from '../base/codec/unserializable.js';
 import { packNumbers } from '../base/codec/pack.js';
-import { explainReferenceError } from '../base/load-task.js';
+import { explainReferenceError, loadTask } from '../base/load-task.js';
 import { hasExitHooks, runExitHooks } from '../base/exit-hooks.js';
 import { runAfterTaskHooks } from '../base/task-hooks.js';
 import { SerializationError } from '../base/errors.js';
@@ -331,6 +331,8 @@ function refuseWaiting(): void {
 /** Runs tasks from `a.running + 1` until done, handed back, or the quota is reached; async when a task is. */
 function execute(a: Running, start: number): unknown {
   const { t: tasks, specs } = a.batch;
+  // packed calls of a function already loaded are called directly: no argument list, no lookup per call
+  const direct = a.calls !== undefined ? loadedNow(specs[0]) : undefined;
   while (a.running + 1 < a.stop) {
     if (retiring || (a.running >= 0 && clock() - start > SLICE_MS)) {
       a.stop = a.running + 1;
@@ -343,7 +345,7 @@ function execute(a: Running, start: number): unknown {
     let flags: number;
     if (a.calls !== undefined) {
       spec = specs[0];
-      args = [a.calls[k]];
+      args = direct === undefined ? [a.calls[k]] : undefined;
       flags = 0;
     } else {
       const at = k * TASK_FIELDS;
@@ -353,7 +355,7 @@ function execute(a: Running, start: number): unknown {
     }
     let value: unknown;
     try {
-      value = runTask(spec, args, flags);
+      value = direct !== undefined ? direct(a.calls![k]) : runTask(spec, args, flags);
     } catch (err) {
       pushError(a.results, err, spec);
       countTask();
@@ -364,6 +366,16 @@ function execute(a: Running, start: number): unknown {
     countTask();
   }
   return finish(a, start);
+}
+
+/** A task's function when it is loaded already (no module to import first), else undefined. */
+function loadedNow(spec: TaskSpec): ((x: number) => unknown) | undefined {
+  try {
+    const fn = loadTask(spec);
+    return isThenable(fn) ? undefined : (fn as (x: number) => unknown);
+  } catch {
+    return undefined; // runTask fails each call with the reason
+  }
 }
 
 async function awaitTask(a: Running, start: number, pending: PromiseLike<unknown>, spec: TaskSpec, flags: number): Promise<unknown> {
