@@ -1,7 +1,8 @@
 // Pool workloads, both runtimes, in one run: multiproc (both task forms: a function sent by its source, and
 // task(module, name)) beside Python's multiprocessing twin (a_pool.py, b_startup.py), raw tinypool with the
 // settings multiproc gives it (the same engine without our layer), piscina and workerpool, as ratios.
-//   pool.map     Pool.map(sq, 100k), default chunksize; peers get Python's default chunking (8 runs of 12500)
+//   pool.map     Pool.map(sq, 100k), default chunksize; peers get Python's default chunking (8 runs of 12500);
+//                floor: two bare workers doing the same map by hand
 //   pool.apply   20k applyAsync, then get() each: the FIRST timed batch after a warm-up map (Python's warm-up:
 //                map over 2000 items, chunksize 1), in a fresh pool each round; peers: 20k run() then await each
 //   pool.imap    imapUnordered chunksize 1 over 20k, first batch after the same warm-up; peers: 20k run()
@@ -99,6 +100,57 @@ async function oursMap(runtime) {
     await pool.join();
   }
   return Object.fromEntries(entries.map(([form], f) => [form, N_MAP / (median(dts[f]) / 1000)]));
+}
+
+const rawMapWorkerSrc = `const { parentPort } = require('node:worker_threads');
+parentPort.on('message', (chunk) => {
+  const out = new Float64Array(chunk.length);
+  for (let i = 0; i < chunk.length; i++) out[i] = chunk[i] * chunk[i];
+  parentPort.postMessage(out, [out.buffer]);
+});`;
+/**
+ * The floor of the map row: the same map by hand on two bare workers (or forks) — Python's 8 chunks, each
+ * packed into a Float64Array and sent, squared there and sent back, written into one result array — with
+ * no pool, no batching, no error or lifetime handling: what moving 100k numbers costs on this machine.
+ */
+async function rawMap(runtime) {
+  const thread = runtime === 'thread';
+  const ws = [0, 1].map(() => (thread
+    ? new Worker(rawMapWorkerSrc, { eval: true })
+    : fork(fileURLToPath(new URL('./_raw-map-child.mjs', import.meta.url)), [], { serialization: 'advanced' })));
+  const waiting = ws.map(() => []);
+  ws.forEach((w, k) => w.on('message', (out) => waiting[k].shift()(out)));
+  const send = (k, chunk) => new Promise((resolve) => {
+    waiting[k].push(resolve);
+    if (thread) ws[k].postMessage(chunk, [chunk.buffer]);
+    else ws[k].send(chunk);
+  });
+  const items = range(N_MAP);
+  const per = Math.ceil(N_MAP / (4 * 2)); // Python's default chunksize for 2 workers
+  const once = async () => {
+    const result = new Array(N_MAP);
+    const parts = [];
+    for (let i = 0, k = 0; i < N_MAP; i += per, k ^= 1) {
+      const start = i;
+      const chunk = Float64Array.from(items.slice(start, start + per));
+      parts.push(send(k, chunk).then((out) => { for (let j = 0; j < out.length; j++) result[start + j] = out[j]; }));
+    }
+    await Promise.all(parts);
+    if (result[N_MAP - 1] !== (N_MAP - 1) ** 2) throw new Error('wrong raw map result');
+  };
+  for (let i = 0; i < 3; i++) await once(); // warm, as our pools are by their warm-up map
+  const dts = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const t = now();
+    await once();
+    dts.push(now() - t);
+  }
+  await Promise.all(ws.map((w) => new Promise((resolve) => {
+    w.once('exit', resolve);
+    if (thread) w.terminate();
+    else w.disconnect();
+  })));
+  return N_MAP / (median(dts) / 1000);
 }
 
 async function oursFirstBatch(runtime, sq, kind) {
@@ -268,6 +320,9 @@ for (const runtime of ['thread', 'process']) {
   const mapFigures = await oursMap(runtime);
   for (const [form, v] of Object.entries(mapFigures)) map.add(`multiproc [${form}]`, 'multiproc', v);
   pyRow(map, 'map', 'python Pool(2).map', 'processes (fork); 100k items, default chunksize');
+  const rawMapFigure = await rawMap(runtime);
+  map.add(`bare ${runtime === 'thread' ? 'Workers' : 'forks'}, the same map by hand (8 packed chunks)`, 'floor', rawMapFigure,
+    'no pool: chunks packed into Float64Arrays, squared and sent back, written into one array');
   const peerMapFigures = [];
   for (const peer of ps) {
     const v = await peerMap(peer);
@@ -275,7 +330,7 @@ for (const runtime of ['thread', 'process']) {
     map.add(peer.system, peer.kind, v, [peer.note, `runs of ${Math.ceil(N_MAP / 8)} items`].filter(Boolean).join('; '));
   }
   for (const [form, v] of Object.entries(mapFigures)) {
-    report(`map ${N_MAP} items, default chunksize [${form}]`, v, 'items/s', [['python Pool(2).map', pyMed(py.map)], ...peerMapFigures]);
+    report(`map ${N_MAP} items, default chunksize [${form}]`, v, 'items/s', [['python Pool(2).map', pyMed(py.map)], ['bare workers, the map by hand (floor)', rawMapFigure], ...peerMapFigures]);
   }
 
   for (const kind of ['apply', 'imap']) {
