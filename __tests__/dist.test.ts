@@ -5,12 +5,24 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-test('the built package works end to end in both runtimes', () => {
-  const script = fileURLToPath(new URL('./fixtures/dist-check.mjs', import.meta.url));
-  const res = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } });
+/** Runs a fixture (fixtures/<name>.mjs) in a fresh node with `nodeArgs`; its last line of output, parsed. */
+function runFixture(name: string, nodeArgs: string[] = [], timeout = 60_000): any {
+  const script = fileURLToPath(new URL(`./fixtures/${name}.mjs`, import.meta.url));
+  const res = spawnSync(process.execPath, [...nodeArgs, script], { encoding: 'utf8', timeout, env: { ...process.env, NODE_OPTIONS: '' } });
   if (res.status !== 0) console.log(res.stdout, res.stderr);
   expect(res.status).toBe(0);
-  const out = JSON.parse(res.stdout.trim().split('\n').pop()!);
+  return JSON.parse(res.stdout.trim().split('\n').pop()!);
+}
+
+/** What fixtures/dist-identity.mjs prints when every class is one, in the workers and back here. */
+function expectOneClassEach(out: unknown): void {
+  const all = { lock: true, queue: true, conn: true, event: true, dict: true };
+  const back = { ...all, ctor: true };
+  expect(out).toEqual({ python: true, thread: { inWorker: all, back }, process: { inWorker: all, back } });
+}
+
+test('the built package works end to end in both runtimes', () => {
+  const out = runFixture('dist-check');
   for (const runtime of ['thread', 'process']) {
     expect(out[runtime]).toEqual({
       serialization: true, remote: true, lost: true, map: true, tsModule: 144, name: expect.stringMatching(/^PoolWorker-\d+$/), queue: 'from worker',
@@ -19,31 +31,16 @@ test('the built package works end to end in both runtimes', () => {
 }, 90_000);
 
 test('a primitive or Manager proxy passed to a task and back is the class exported from multiproc, in the worker and here', () => {
-  const script = fileURLToPath(new URL('./fixtures/dist-identity.mjs', import.meta.url));
-  const res = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } });
-  if (res.status !== 0) console.log(res.stdout, res.stderr);
-  expect(res.status).toBe(0);
-  const out = JSON.parse(res.stdout.trim().split('\n').pop()!);
-  const all = { lock: true, queue: true, conn: true, event: true, dict: true };
-  const back = { ...all, ctor: true };
-  expect(out).toEqual({ python: true, thread: { inWorker: all, back }, process: { inWorker: all, back } });
+  expectOneClassEach(runFixture('dist-identity'));
 }, 90_000);
 
 test("import 'multiproc' leaves tinypool unloaded until the first pool starts, and node:v8 until a message needs it", () => {
-  const script = fileURLToPath(new URL('./fixtures/dist-lazy-tinypool.mjs', import.meta.url));
-  const res = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } });
-  if (res.status !== 0) console.log(res.stdout, res.stderr);
-  expect(res.status).toBe(0);
-  const out = JSON.parse(res.stdout.trim().split('\n').pop()!);
+  const out = runFixture('dist-lazy-tinypool');
   expect(out).toEqual({ afterImport: { assert: false, v8: false, tinypool: false }, afterPool: { tinypool: true }, sum: 5 });
 }, 90_000);
 
 test("import 'multiproc' leaves node:child_process, node:net, node:crypto and the Manager's start-up unloaded until used; those paths work from dist", () => {
-  const script = fileURLToPath(new URL('./fixtures/dist-lazy-import.mjs', import.meta.url));
-  const res = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } });
-  if (res.status !== 0) console.log(res.stdout, res.stderr);
-  expect(res.status).toBe(0);
-  const out = JSON.parse(res.stdout.trim().split('\n').pop()!);
+  const out = runFixture('dist-lazy-import');
   const none = { child_process: false, net: false, crypto: false };
   expect(out).toEqual({
     before: none, afterImport: none, inWorker: none, exitCode: 0, fromChild: 'from child', child: 'done', afterManager: true,
@@ -85,13 +82,7 @@ test('a worker reviving a Lock or a Queue loads neither the cluster nor the Pyth
 });
 
 describe('first use (scripts/first-use.mjs): the pools, the primitives and the Manager load when first used', () => {
-  const run = (args: string[]) => {
-    const script = fileURLToPath(new URL('./fixtures/dist-first-use.mjs', import.meta.url));
-    const res = spawnSync(process.execPath, [...args, script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } });
-    if (res.status !== 0) console.log(res.stdout, res.stderr);
-    expect(res.status).toBe(0);
-    return JSON.parse(res.stdout.trim().split('\n').pop()!);
-  };
+  const run = (nodeArgs: string[]) => runFixture('dist-first-use', nodeArgs);
   const behaves = {
     lock: expect.objectContaining({ name: 'Lock', type: 'function', instance: true, proto: true, ctor: true, subclass: true, staticOk: true }),
     queue: true,
@@ -114,23 +105,12 @@ describe('first use (scripts/first-use.mjs): the pools, the primitives and the M
   }, 90_000);
 
   test('under tsx, a primitive or proxy passed to a task and back is the class exported from multiproc', () => {
-    const script = fileURLToPath(new URL('./fixtures/dist-identity.mjs', import.meta.url));
-    const res = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 90_000, env: { ...process.env, NODE_OPTIONS: '' } });
-    if (res.status !== 0) console.log(res.stdout, res.stderr);
-    expect(res.status).toBe(0);
-    const out = JSON.parse(res.stdout.trim().split('\n').pop()!);
-    const all = { lock: true, queue: true, conn: true, event: true, dict: true };
-    const back = { ...all, ctor: true };
-    expect(out).toEqual({ python: true, thread: { inWorker: all, back }, process: { inWorker: all, back } });
+    expectOneClassEach(runFixture('dist-identity', ['--import', 'tsx'], 90_000));
   }, 120_000);
 });
 
 test("import 'multiproc' loads no built-in that only some paths use (worker_threads, stream, os, perf_hooks, ...), yet knows which thread it is in", () => {
-  const script = fileURLToPath(new URL('./fixtures/dist-builtins.mjs', import.meta.url));
-  const res = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } });
-  if (res.status !== 0) console.log(res.stdout, res.stderr);
-  expect(res.status).toBe(0);
-  const { main, inWorker } = JSON.parse(res.stdout.trim().split('\n').pop()!);
+  const { main, inWorker } = runFixture('dist-builtins');
   // each of these costs ~0.1-1.5 ms (worker_threads loads stream and ~20 internal modules)
   const rare = ['worker_threads', 'stream', 'child_process', 'net', 'crypto', 'os', 'perf_hooks', 'v8', 'util/types', 'fs/promises', 'timers/promises'];
   expect(main.loaded.filter((m: string) => rare.includes(m))).toEqual([]);
