@@ -201,14 +201,14 @@ function pushOk(results: unknown[], value: unknown, flags: number): void {
   try {
     if (flags & CHUNK && value instanceof Float64Array) {
       // a chunk's results packed as they were made (numbers in and out: see run-task.ts)
-      results.push(OK_PACKED, value.buffer);
+      pushPacked(results, value);
       return;
     }
     if (isThread) addTransfer(results, movedBuffers(value));
     if (flags & CHUNK) {
       const packed = packNumbers(value as unknown[]);
       if (packed) {
-        results.push(OK_PACKED, packed.buffer); // the bare buffer: cheaper to serialize than its view
+        pushPacked(results, packed);
         return;
       }
     }
@@ -218,6 +218,15 @@ function pushOk(results: unknown[], value: unknown, flags: number): void {
     const unsendable = err instanceof SerializationError ? err : new SerializationError(`cannot send the task's result back: ${String((err as Error)?.message ?? err)}`, 'result', { cause: err });
     results.push(FAILED, errorToWire(unsendable));
   }
+}
+
+/**
+ * A chunk's numbers, as the bare buffer (cheaper to serialize than its view). The array is ours, made for
+ * this reply: a thread hands its buffer over instead of copying it (a 12,500-number chunk is 100 KB).
+ */
+function pushPacked(results: unknown[], packed: Float64Array): void {
+  results.push(OK_PACKED, packed.buffer);
+  if (isThread) addTransfer(results, [packed.buffer as ArrayBuffer]);
 }
 
 function pushError(results: unknown[], err: unknown, spec: TaskSpec): void {
