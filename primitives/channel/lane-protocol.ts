@@ -1,7 +1,7 @@
 /**
  * What both sides of a Pipe's direct lane (pipe-lane.ts, pipe-lane-guest.ts) and a Connection share: the
- * lane's message types and how a core points at the lane end standing in for it. Kept apart from the
- * lanes themselves, which load at first use (only a Pipe end passed to a child process needs them).
+ * lane's message types and how a core points at the lane end standing in for it. The protocol, apart from
+ * either end's machinery: the guest and a Connection need no code of the host's side to speak it.
  */
 import type { Encoded } from '../../lib/base/codec/message.js';
 import type { RecvResult } from './pipe-core.js';
