@@ -48,14 +48,14 @@ function packedCalls(jobs: CoreJob[]): Float64Array | null {
  */
 export function buildBatch(core: EngineCore<CoreJob>, flight: Flight): { batch: Batch; transferList: ArrayBuffer[] | undefined } {
   const jobs = flight.jobs;
+  recordMeanWait(core, jobs);
   const calls = packedCalls(jobs);
-  if (calls) return { batch: packedBatch(core, flight, calls), transferList: undefined };
+  // calls of specs[0] with one number each: their arguments in one buffer, `t` empty
+  if (calls) return { batch: { b: flight.id, specs: [jobs[0].spec], t: [], c: calls.buffer as ArrayBuffer }, transferList: undefined };
   const specs: TaskSpec[] = [];
   const specIndex = new Map<string, number>();
   // filled by push, never preallocated: v8 clones an array with holes (new Array(n)) element by element, as a sparse one
   const tasks: BatchTasks = [];
-  let waited = 0;
-  let items = 0;
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i];
     const spec = job.spec;
@@ -68,10 +68,7 @@ export function buildBatch(core: EngineCore<CoreJob>, flight: Flight): { batch: 
     }
     // packed numbers travel as their bare ArrayBuffer: v8 serializes a typed array view several times slower
     tasks.push(index, job.flags & PACKED ? ownBuffer(job.args as Float64Array) : job.args, job.flags);
-    waited += job.submitted * job.items;
-    items += job.items;
   }
-  core.waitTime.record(performance.now() - waited / items, items); // the batch's mean wait, once
   const batch: Batch = { b: flight.id, specs, t: tasks };
   const transferList = jobs.length === 1 ? jobs[0].transfer : undefined;
   if (transferList) {
@@ -81,15 +78,13 @@ export function buildBatch(core: EngineCore<CoreJob>, flight: Flight): { batch: 
   return { batch, transferList };
 }
 
-/** A batch of calls whose arguments are packed numbers (Batch.c). */
-function packedBatch(core: EngineCore<CoreJob>, flight: Flight, calls: Float64Array): Batch {
-  const jobs = flight.jobs;
+/** Records the batch's mean wait (per item) in `core.waitTime`, once. */
+function recordMeanWait(core: EngineCore<CoreJob>, jobs: CoreJob[]): void {
   let waited = 0;
   let items = 0;
   for (let i = 0; i < jobs.length; i++) {
     waited += jobs[i].submitted * jobs[i].items;
     items += jobs[i].items;
   }
-  core.waitTime.record(performance.now() - waited / items, items); // the batch's mean wait, once
-  return { b: flight.id, specs: [jobs[0].spec], t: [], c: calls.buffer as ArrayBuffer };
+  core.waitTime.record(performance.now() - waited / items, items);
 }

@@ -27,6 +27,7 @@ import { hasExitHooks, runExitHooks } from '../base/exit-hooks.js';
 import { runAfterTaskHooks } from '../base/task-hooks.js';
 import { SerializationError } from '../base/errors.js';
 import { builtin } from '../base/builtin.js';
+import { inMainThread } from '../base/thread.js';
 import { allBuffers, movedBuffers } from '../base/move.js';
 import type { TaskSpec } from '../base/task.js';
 import {
@@ -43,9 +44,8 @@ function clock(): number {
 /** How long a batch may hold its remaining tasks behind a slow one before handing them back. */
 const SLICE_MS = 4;
 
-// A child process has an IPC channel (process.send), a thread never has: a child need not load
-// node:worker_threads (~1 ms of its start) to know which it is.
-const isThread = typeof process.send !== 'function';
+// (thread.ts knows without loading node:worker_threads in a child, ~1 ms of its start)
+const isThread = !inMainThread;
 const threads = isThread ? builtin<typeof WorkerThreads>('node:worker_threads') : undefined;
 const runtime = isThread ? 'thread' : 'process';
 const me = isThread ? threads!.threadId : process.pid;

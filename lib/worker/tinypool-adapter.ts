@@ -6,10 +6,10 @@
  */
 import type * as WorkerThreads from 'node:worker_threads';
 import { builtin } from '../base/builtin.js';
+import { inMainThread } from '../base/thread.js';
 
-// A child process has an IPC channel (process.send), a thread never has: a child need not load
-// node:worker_threads (~1 ms of its start) to know which it is.
-const isThread = typeof process.send !== 'function';
+// (thread.ts knows without loading node:worker_threads in a child, ~1 ms of its start)
+const isThread = !inMainThread;
 const threads = isThread ? builtin<typeof WorkerThreads>('node:worker_threads') : undefined;
 
 /**
