@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { WorkerLostError, task } from '../lib/index.js';
+import { AuthenticationError, WorkerLostError, task } from '../lib/index.js';
 import type { Pool } from '../lib/cluster/index.js';
 import { fixture, settledOrPending } from './helpers/runtimes.js';
 import { useCluster } from './helpers/cluster.js';
@@ -197,6 +197,59 @@ describe('locks and run records', () => {
     expect(lines(file)).toBe(0);
     await h.waitFor(/answered before/);
     expect(await p.apply(square, [9])).toBe(81);
+  }, 90_000);
+});
+
+describe('malformed values', () => {
+  test.each([
+    ['data that is not JSON', 'data', '{{{not json'],
+    ['data of the wrong type', 'data', '[1,2,3]'],
+    ['10 MB of data', 'data', JSON.stringify({ p: 'A'.repeat(10 * 1024 * 1024) })],
+  ])('a waiting job given %s: its call fails with AuthenticationError, and the host serves the next call', async (_what, field, value) => {
+    const queue = `malformed-${field}-${value.length}`;
+    const p = cluster.pool({ queue });
+    const pending = p.apply(square, [4]).catch((e) => e);
+    const [id] = await waiting(queue);
+    await attacker.hset(`multiproc:${queue}:${id}`, field, value);
+    const h = await cluster.host({ queue });
+    const err = await settledOrPending(pending, 40_000);
+    expect(err).toBeInstanceOf(AuthenticationError); // refused by the host, which tells the client in a sealed answer
+    expect(await settledOrPending(p.apply(square, [5]), 30_000)).toBe(25);
+    expect(h.proc.exitCode).toBe(null);
+  }, 90_000);
+
+  test('the queue\'s global concurrency set to 0 in Redis: one MultiprocClusterWarning saying so; cleared, the calls run', async () => {
+    await cluster.host({ queue: 'maxed' });
+    const p = cluster.pool({ queue: 'maxed' });
+    expect(await p.apply(square, [2])).toBe(4);
+    const warnings: Error[] = [];
+    const spy = jest.spyOn(process, 'emitWarning').mockImplementation((w: string | Error, type?: unknown) => {
+      const err = typeof w === 'string' ? new Error(w) : w;
+      if (typeof type === 'string') err.name = type;
+      warnings.push(err);
+    });
+    try {
+      await attacker.hset('multiproc:maxed:meta', 'concurrency', 0);
+      const pending = p.apply(square, [3]).catch((e) => e);
+      await until(() => warnings.some((w) => w.name === 'MultiprocClusterWarning'), 30_000, 'the warning');
+      expect(warnings.find((w) => w.name === 'MultiprocClusterWarning')!.message).toMatch(/concurrency/);
+      await attacker.hdel('multiproc:maxed:meta', 'concurrency');
+      expect(await settledOrPending(pending, 30_000)).toBe(9);
+    } finally {
+      spy.mockRestore();
+      await attacker.hdel('multiproc:maxed:meta', 'concurrency');
+    }
+  }, 90_000);
+
+  test('a 20 MB message and garbage on the cancel channel: the host keeps serving', async () => {
+    const h = await cluster.host({ queue: 'bigcancel' });
+    const p = cluster.pool({ queue: 'bigcancel' });
+    expect(await p.apply(square, [2])).toBe(4);
+    await attacker.publish('multiproc:bigcancel:cancel', `0123456789abcdef ${'A'.repeat(20 * 1024 * 1024)}`);
+    await attacker.publish('multiproc:bigcancel:cancel', Buffer.from([0xff, 0, 1, 2]));
+    await attacker.publish('multiproc:bigcancel:cancel', '0123456789abcdef AAAA');
+    expect(await settledOrPending(p.apply(square, [3]), 30_000)).toBe(9);
+    expect(h.proc.exitCode).toBe(null);
   }, 90_000);
 });
 

@@ -580,15 +580,15 @@ export class ClusterEngine extends CoreEngine<Call> implements Engine {
   }
 
   /**
-   * A queue paused in Redis (BullMQ's pause, which multiproc never uses): hosts take none of its jobs, and
-   * still say they live, so the no-host warning would not come. One warning naming the queue.
+   * A queue stopped in Redis (BullMQ's pause, or a global concurrency of 0; multiproc uses neither): hosts
+   * take none of its jobs, and still say they live, so the no-host warning would not come. One warning.
    */
-  #checkPaused(paused: boolean): void {
-    if (!paused || this.#warnedPaused) return;
+  #checkPaused(paused: string | null): void {
+    if (paused === null || this.#warnedPaused) return;
     this.#warnedPaused = true;
     process.emitWarning(
-      `queue '${this.#settings.queue}' at ${this.#address} is paused in Redis (BullMQ's pause): no host takes its jobs, and ` +
-      `${this.core.unsettled} calls are waiting (resume it, or give calls a timeout)`,
+      `queue '${this.#settings.queue}' at ${this.#address} is ${paused} in Redis (BullMQ's queue settings): no host takes its jobs, and ` +
+      `${this.core.unsettled} calls are waiting (undo it, or give calls a timeout)`,
       'MultiprocClusterWarning',
     );
   }

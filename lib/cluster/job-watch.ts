@@ -87,8 +87,8 @@ export interface WatchReport<J extends WatchedJob> {
   misplaced: J[];
   /** Hosts that said they live within HOST_ALIVE_MS. */
   liveHosts: number;
-  /** The queue is paused in Redis (BullMQ's pause): no host takes its jobs. */
-  paused: boolean;
+  /** How the queue is stopped in Redis (BullMQ's pause, or a global concurrency of 0): no host takes its jobs. */
+  paused: string | null;
   /**
    * The result stream's last entry, when it is before what the client has read: entries not acknowledged
    * yet (a moment), or a stream made again under the client's read position (someone deleted it after
@@ -116,7 +116,7 @@ export async function watchJobs<J extends WatchedJob>(
   pipe.set(clientKey(queue, clientId), '1', 'PX', CLIENT_ALIVE_MS);
   pipe.eval(LIVE_HOSTS, 1, hostsKey(queue), HOST_ALIVE_MS);
   pipe.lrange(`${base}:active`, 0, -1);
-  pipe.hexists(`${base}:meta`, 'paused');
+  pipe.hmget(`${base}:meta`, 'paused', 'concurrency');
   const added = jobs.filter((job) => job.added);
   // jobs seen not running for a while (at earlier looks): where are they?
   const now0 = performance.now();
@@ -129,7 +129,7 @@ export async function watchJobs<J extends WatchedJob>(
   // after the jobs: every result pushed before a job was seen gone is at or before this entry
   pipe.xrevrange(resultKey, '+', '-', 'COUNT', 1);
   const replies = await pipe.exec();
-  if (!replies) return { gone: [], orphaned: [], misplaced: [], liveHosts: 0, paused: false, behind: null };
+  if (!replies) return { gone: [], orphaned: [], misplaced: [], liveHosts: 0, paused: null, behind: null };
   const value = (i: number) => {
     const [err, v] = replies[i];
     if (err) throw err;
@@ -139,7 +139,9 @@ export async function watchJobs<J extends WatchedJob>(
   const active = new Set(value(2) as string[]);
   // looks that a full Redis may refuse (a script without flags counts as one that writes): nothing learnt then
   const maybe = (i: number) => (replies[i][0] ? null : replies[i][1]);
-  const paused = Number(maybe(3)) === 1;
+  // BullMQ's pause, or a global concurrency under 1: no host takes a job (multiproc sets neither)
+  const [pausedField, concurrency] = (maybe(3) as (string | null)[] | null) ?? [null, null];
+  const paused = pausedField !== null ? 'paused' : concurrency !== null && !(Number(concurrency) >= 1) ? `set to a global concurrency of ${concurrency}` : null;
   const placed = (maybe(4) as number[] | null) ?? stale.map(() => 1);
   const first = 5;
   const last = (value(first + 2 * added.length) as [string, string[]][])[0]?.[0] ?? '0-0';

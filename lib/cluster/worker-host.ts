@@ -26,7 +26,7 @@ import {
   HOST_BEAT, PREFIX, REFUSED, RESULT, cancelChannel, clientKey, decodeJob, encodeResults, frame, hostsKey, parseCancelMessage, parseJobId,
   jobKey, payloadKey, resultKey, startsKey, doneKey, sealContext, type CallResult, type JobData, type JobFailure, type JobPayload,
 } from './codec.js';
-import { createRedis, describeAddress, loadLibraries, type ClusterConnection } from './connection.js';
+import { createRedis, describeAddress, loadLibraries, type ClusterConnection, type Libraries } from './connection.js';
 import { deriveKeys, keyIdOf, keyName, open, seal, type ClusterKeys } from './signing.js';
 
 /** How long a result waits in Redis for its client (one that died never takes it). */
@@ -181,7 +181,7 @@ export class WorkerHost {
     this.#cancels.on('message', (_channel: string, message: string) => this.#onCancel(message));
     await Promise.race([this.#cancels.subscribe(cancelChannel(queue)), authFailed]);
     const lockDuration = this.#options.lockDuration ?? 5000;
-    this.#worker = new libs.Worker(queue, (job, token, signal) => this.#process(job, token, signal), {
+    this.#worker = new (tolerantWorker(libs.Worker))(queue, (job, token, signal) => this.#process(job, token, signal), {
       connection: this.#workerRedis,
       prefix: PREFIX,
       name: `multiproc-worker@${this.#host}:${process.pid}`,
@@ -265,6 +265,10 @@ export class WorkerHost {
     const id = job.id ?? '';
     const owner = parseJobId(id);
     const data = (job.data ?? {}) as JobData;
+    if (data === MALFORMED) {
+      await this.#refuse(job, new AuthenticationError('its entry in Redis was changed: its data is not JSON'));
+      throw new Error('malformed job entry'); // BullMQ fails the job with it
+    }
     const external = data.x === 1 ? payloadKey(this.#options.queue, id) : null;
     let sealed: Buffer | null = null;
     if (external) {
@@ -520,6 +524,30 @@ export class WorkerHost {
     if (!this.#killed) await this.#results.zrem(hostsKey(this.#options.queue), this.#name).catch(() => {});
     await Promise.all([this.#results, this.#cancels, this.#workerRedis].map((redis) => redis.quit().catch(() => redis.disconnect())));
   }
+}
+
+/** The data of a job whose entry BullMQ could not read (see tolerantWorker): refused, never run. */
+const MALFORMED: JobData = Object.freeze({});
+
+/**
+ * BullMQ's Worker, reading job entries that anyone with Redis access may have rewritten: BullMQ parses a
+ * job's data as JSON after taking it, and a parse error there leaves the job taken by nobody (moved back by
+ * the stalled-job check, taken, dropped again, forever), so its call would never answer. Such a job is
+ * handed to the processor with MALFORMED data instead: refused like any job whose seal does not open, and
+ * its client told.
+ */
+function tolerantWorker(Base: Libraries['Worker']): Libraries['Worker'] {
+  return class TolerantWorker extends Base {
+    protected override createJob(data: Parameters<Worker['createJob']>[0], jobId: string): ReturnType<Worker['createJob']> {
+      try {
+        return super.createJob(data, jobId);
+      } catch {
+        const job = super.createJob({ ...data, data: '{}' }, jobId);
+        job.data = MALFORMED;
+        return job;
+      }
+    }
+  } as Libraries['Worker'];
 }
 
 /**
