@@ -216,7 +216,11 @@ export abstract class BasePool {
       // a chunk's items, or the one item a call stands for (imap with chunksize 1), are named by their place in the input
       encoded = encodeHandles(args, this.#target, flags & CHUNK || base !== undefined ? (i) => `items[${(base ?? 0) + i}]` : 'args');
     } catch (err) {
-      settleTarget(target, false, err); // a primitive that cannot go where this pool's workers run
+      // a primitive that cannot go where this pool's workers run, or a getter that threw while it was read:
+      // that call fails, counted in stats() as a call that could not be sent
+      const job = new PoolJob(spec, args, flags, target, signal, base, undefined, group);
+      if (this.#engine.refuse) this.#engine.refuse(job, err);
+      else settleTarget(target, false, err);
       return;
     }
     // buffers marked with move() go to a thread without a copy; other workers get a copy as before

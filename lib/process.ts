@@ -13,7 +13,8 @@ import { checkResourceLimits } from './base/spawn-options.js';
 import { workerGone } from './base/worker-hooks.js';
 import { HANDLES } from './engine/engine.js';
 import { quietBrokenPipes } from './base/quiet-pipes.js';
-import { ValueError } from './base/errors.js';
+import { SerializationError, ValueError } from './base/errors.js';
+import { findUnserializable } from './base/codec/unserializable.js';
 
 export interface ProcessOptions {
   target: Task;
@@ -113,7 +114,7 @@ export class Process {
     } catch (err) {
       // a value that cannot cross: this start fails, and the worker it took must not wait forever
       worker.kill('SIGKILL');
-      throw err;
+      throw unsendableStart(err, opts.args ?? [], this.#runtime);
     }
     this.#worker = worker;
     live.add(this);
@@ -201,4 +202,15 @@ export class Process {
     const status = this.#worker === null ? 'initial' : this.#exitCode === null ? 'started' : `stopped exitcode=${this.#exitCode}`;
     return `<Process name='${this.#name}' ${status}${this.#daemon ? ' daemon' : ''}>`;
   }
+}
+
+/**
+ * What start() throws when the arguments cannot cross: the same SerializationError a Pool call gets, naming
+ * the path (`args[0]: function`), rather than the serializer's bare DataCloneError, which names no path.
+ */
+function unsendableStart(err: unknown, args: unknown[], runtime: Runtime): unknown {
+  if (err instanceof SerializationError) return err;
+  const where = findUnserializable(args, 'args', runtime);
+  if (!where) return err; // not the arguments: the target's spec or the channel itself
+  return new SerializationError(`cannot send to a ${runtime} worker: ${where} (${(err as Error)?.message ?? String(err)})`, where.split(':')[0], { cause: err });
 }

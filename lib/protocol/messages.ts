@@ -136,7 +136,9 @@ export type Note =
   /** The worker is dying outside any batch. */
   | { t: 'dying'; w: number; b: -1; out: number; err: number; error?: WireError }
   /** The pool is closing: the worker ran its exit hooks and waits to be stopped. */
-  | { t: 'flushed'; w: number };
+  | { t: 'flushed'; w: number }
+  /** An idle worker retires on its own (an error a finished task left behind): its exit is no loss. */
+  | { t: 'retiring'; w: number };
 
 /**
  * Parent → worker, beside tinypool (processes: on the IPC channel; threads: on the pool's

@@ -12,6 +12,7 @@
  * - its reply carries how many bytes of output the worker wrote, so the parent prints them first;
  * - it counts tasks for maxTasksPerChild and retires the worker when the count is reached.
  */
+import type * as AsyncHooks from 'node:async_hooks';
 import type * as WorkerThreads from 'node:worker_threads';
 import { ignoreBrokenPipes, written } from './output.js';
 import { guardThreadReplies, onParentMessage, postToParent, threadWorkerData } from './tinypool-adapter.js';
@@ -162,8 +163,63 @@ process.exit = function exit(code?: number | string | null) {
   // passing `undefined` on would reset it to 0
   return arguments.length === 0 ? realExit() : realExit(code as number);
 } as typeof process.exit;
-// A monitor only watches: the exception still ends the worker as it would have.
-process.on('uncaughtExceptionMonitor', (err) => sayDying(err));
+
+// ---- errors a finished task left behind --------------------------------------------------------------
+
+/**
+ * Which task made the code that is running: each task runs in a context holding its serial number, which
+ * the timers and promises it creates inherit. An uncaught error whose context is a task that has already
+ * returned (a timer it left behind, a promise nobody caught) is no error of the task running now: killing
+ * the worker would fail that innocent call, and break a ProcessPoolExecutor, over a call that succeeded.
+ */
+const taskContext = new (builtin<typeof AsyncHooks>('node:async_hooks').AsyncLocalStorage)<number>();
+let taskSerial = 0;
+/** Serial of the task running now (pending, for an async one); 0 when none is. */
+let runningSerial = 0;
+
+/** The error being raised comes from a task that has returned: not from the one running, nor from outside any task. */
+function leftBehind(): boolean {
+  const from = taskContext.getStore();
+  return from !== undefined && from !== runningSerial;
+}
+
+// A monitor only watches: an exception of the running task (or of no task) still ends the worker as it would have.
+process.on('uncaughtExceptionMonitor', (err) => {
+  if (!leftBehind()) sayDying(err);
+});
+process.on('uncaughtException', function onUncaught(err) {
+  if (leftBehind()) {
+    outliveLeftBehind(err);
+    return;
+  }
+  // Die as Node does without this listener (a thread's parent gets the error, exit code 1): raised again
+  // with no listener, before anything else runs (next ticks come before promise jobs and I/O).
+  process.off('uncaughtException', onUncaught);
+  process.nextTick(() => {
+    throw err;
+  });
+});
+
+/**
+ * Python prints an exception raised in a thread a task left behind and the worker goes on. Here the error
+ * is printed, and the worker is retired as after maxTasksPerChild: it finishes the task it runs (the rest
+ * of its batch goes back to the pool) and is replaced, so nobody runs on in a state the error may have broken.
+ */
+function outliveLeftBehind(err: unknown): void {
+  let text: string;
+  try {
+    text = (err as Error)?.stack ?? String(err);
+  } catch {
+    text = '[an error that could not be printed]';
+  }
+  process.stderr.write(`multiproc: ${runtime} worker ${me}: an error raised after its task had returned (a timer or promise the task left behind); the worker finishes what it runs and is replaced:\n${text}\n`);
+  if (retiring || exiting) return;
+  retiring = true;
+  if (active === null) {
+    post({ t: 'retiring', w: me }); // no batch reply will say it: the parent must not count the exit as a loss
+    void exitGracefully();
+  }
+}
 
 // ---- results ----------------------------------------------------------------------------------------
 
@@ -349,6 +405,8 @@ function execute(a: Running, start: number): unknown {
     }
     const k = ++a.running;
     if (progress !== undefined) Atomics.store(progress, a.batch.s!, k + 1);
+    runningSerial = ++taskSerial;
+    taskContext.enterWith(runningSerial); // what this task creates is known as its own (see leftBehind)
     let spec: TaskSpec;
     let args: unknown;
     let flags: number;
@@ -414,6 +472,7 @@ function countTask(): void {
 function finish(a: Running, start: number): unknown {
   if (a.timer) clearTimeout(a.timer);
   active = null;
+  runningSerial = 0;
   running = false;
   const out = reply(a, clock() - start);
   if (retiring) refuseWaiting();
