@@ -1,0 +1,232 @@
+// The fault matrix, second half: faults across a pool's life (terminate() with calls that never settle,
+// close() + join() with calls running, maxTasksPerChild with faults mixed in, timeouts on get()), and a
+// load test: thousands of calls with faults of every kind mixed in, every callback counted.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  Pool, PoolStateError, SerializationError, TimeoutError, WorkerLostError, task, type AsyncResult, type Runtime,
+} from '../lib/index.js';
+import { fixture, runtimes } from './helpers/runtimes.js';
+import { alive } from './helpers/programs.js';
+import { until } from './helpers/until.js';
+
+const tasks = fixture('matrix-tasks.ts');
+const startedForever = task<(started: string) => Promise<never>>(tasks, 'startedForever');
+
+let dir: string;
+let files = 0;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'multiproc-lifecycle-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const file = (what: string) => join(dir, `${what}-${++files}`);
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: any } | 'pending';
+
+async function outcome(p: Promise<unknown>, ms = 20000): Promise<Outcome> {
+  let timer: ReturnType<typeof setTimeout>;
+  const late = new Promise<'pending'>((r) => (timer = setTimeout(() => r('pending'), ms)));
+  return Promise.race([p.then((value) => ({ ok: true as const, value }), (error) => ({ ok: false as const, error })), late]).finally(() => clearTimeout(timer));
+}
+
+async function collect(it: AsyncIterable<unknown>): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for await (const v of it) out.push(v);
+  return out;
+}
+
+async function expectWorkersGone(pids: number[], runtime: Runtime) {
+  if (runtime === 'process') await until(() => pids.every((pid) => !alive(pid)), 10000, 'the worker processes to be gone');
+}
+
+/** Calls made with callbacks: how often each callback ran, per call. */
+function counted() {
+  const calls = new Map<number, string[]>();
+  const note = (i: number, what: string) => calls.set(i, [...(calls.get(i) ?? []), what]);
+  return {
+    calls,
+    for: (i: number) => ({ callback: () => note(i, 'callback'), errorCallback: () => note(i, 'errorCallback') }),
+  };
+}
+
+describe.each(runtimes)('a pool\'s life with faults (%s workers)', (runtime) => {
+  test('terminate() with calls that never settle, in every API: each rejects with PoolStateError, its errorCallback runs once; join() finishes; no worker is left', async () => {
+    const pool = new Pool({ processes: 2, runtime });
+    const cb = counted();
+    const started = [file('started'), file('started')];
+    const never = () => new Promise(() => {});
+    const spin = () => {
+      for (;;);
+    };
+    const calls: Promise<Outcome>[] = [
+      pool.applyAsync(startedForever, [started[0]], cb.for(0)).get(),
+      pool.applyAsync(startedForever, [started[1]], cb.for(1)).get(),
+      pool.apply(spin),
+      pool.mapAsync(never, [1, 2, 3], 1, cb.for(3)).get(),
+      pool.starmap(never, [[1]]),
+      collect(pool.imap(never, [1, 2])),
+      collect(pool.imapUnordered(spin, [1, 2])),
+    ].map((p) => outcome(p as Promise<unknown>));
+    await until(() => started.every((f) => existsSync(f)), 10000, 'both workers to be busy');
+    const pids = pool.workerIds;
+    expect(await outcome(pool.terminate())).toEqual({ ok: true, value: undefined });
+    for (const got of await Promise.all(calls)) {
+      if (got === 'pending' || got.ok) throw new Error(`a call did not reject after terminate(): ${JSON.stringify(got)}`);
+      expect(got.error).toBeInstanceOf(PoolStateError);
+      expect(got.error.message).toMatch(/Pool not running/);
+    }
+    await new Promise((r) => setImmediate(r));
+    expect(Object.fromEntries(cb.calls)).toEqual({ 0: ['errorCallback'], 1: ['errorCallback'], 3: ['errorCallback'] });
+    expect(await outcome(pool.join())).toEqual({ ok: true, value: undefined });
+    expect(pool.workerIds).toEqual([]);
+    await expectWorkersGone(pids, runtime);
+    await expect(pool.apply((x: number) => x, [1])).rejects.toBeInstanceOf(PoolStateError);
+  });
+
+  test('close() then join() with calls running and queued: every result is delivered first, later calls are refused', async () => {
+    const pool = new Pool({ processes: 2, runtime });
+    try {
+      const sleepy = (ms: number) => new Promise((r) => setTimeout(() => r(ms), ms));
+      const applies = [30, 60, 90, 120, 150].map((ms) => pool.apply(sleepy, [ms]));
+      const failing = outcome(pool.apply(() => {
+        throw new TypeError('still reported');
+      }));
+      const mapped = pool.map((x: number) => x * 2, [1, 2, 3], 1);
+      const it = pool.imap(sleepy, [10, 20]);
+      pool.close();
+      expect(() => pool.applyAsync((x: number) => x, [1])).toThrow(PoolStateError);
+      const joined = outcome(pool.join());
+      expect(await outcome(Promise.all(applies))).toEqual({ ok: true, value: [30, 60, 90, 120, 150] });
+      const err = await failing;
+      expect(err !== 'pending' && !err.ok && err.error).toBeInstanceOf(TypeError);
+      expect(await outcome(mapped)).toEqual({ ok: true, value: [2, 4, 6] });
+      expect(await outcome(collect(it))).toEqual({ ok: true, value: [10, 20] });
+      const pids = pool.workerIds;
+      expect(await joined).toEqual({ ok: true, value: undefined });
+      expect(pool.workerIds).toEqual([]);
+      await expectWorkersGone(pids, runtime);
+    } finally {
+      await pool.terminate();
+    }
+  });
+
+  test('maxTasksPerChild: 1 with faults mixed in: every call answers as its task did, the pool still closes', async () => {
+    const pool = new Pool({ processes: 2, runtime, maxTasksPerChild: 1 });
+    try {
+      const kinds: [(...a: any[]) => unknown, unknown, ((v: Outcome) => void)][] = [
+        [(x: number) => x * 2, 5, (v) => expect(v).toEqual({ ok: true, value: 10 })],
+        [() => { throw new RangeError('bad'); }, 0, (v) => expect(v !== 'pending' && !v.ok && v.error).toBeInstanceOf(RangeError)],
+        [() => process.exit(3), 0, (v) => expect(v !== 'pending' && !v.ok && v.error).toBeInstanceOf(WorkerLostError)],
+        [() => Symbol('s'), 0, (v) => expect(v !== 'pending' && !v.ok && v.error).toBeInstanceOf(SerializationError)],
+        [(x: unknown) => typeof x, () => 1, (v) => expect(v !== 'pending' && !v.ok && v.error).toBeInstanceOf(SerializationError)],
+        [() => { setTimeout(() => { throw new Error('left behind'); }, 0); return 'returned'; }, 0, (v) => expect(v).toEqual({ ok: true, value: 'returned' })],
+        [async (x: number) => x + 1, 1, (v) => expect(v).toEqual({ ok: true, value: 2 })],
+      ];
+      const calls = Array.from({ length: 14 }, (_, i) => {
+        const [fn, arg] = kinds[i % kinds.length];
+        return outcome(pool.apply(fn, [arg]));
+      });
+      const got = await Promise.all(calls);
+      got.forEach((v, i) => {
+        if (v === 'pending') throw new Error(`call ${i} never settled`);
+        kinds[i % kinds.length][2](v);
+      });
+      expect(await outcome(pool.map((x: number) => x + 1, [1, 2, 3, 4], 1))).toEqual({ ok: true, value: [2, 3, 4, 5] });
+      const s = pool.stats();
+      expect(s.completed + s.failed + s.aborted!).toBe(s.submitted);
+      pool.close();
+      expect(await outcome(pool.join())).toEqual({ ok: true, value: undefined });
+    } finally {
+      await pool.terminate();
+    }
+  });
+
+  test('get(timeout) rejects TimeoutError while the call runs on; a later get() has its value, or the worker\'s death', async () => {
+    const pool = new Pool({ processes: 2, runtime });
+    try {
+      const gate = file('gate');
+      const held = pool.applyAsync(async (g: string, v: number) => {
+        const { existsSync: exists } = await import('node:fs');
+        while (!exists(g)) await new Promise((r) => setTimeout(r, 2));
+        return v;
+      }, [gate, 5]);
+      const dying = pool.applyAsync(async (g: string) => {
+        const { existsSync: exists } = await import('node:fs');
+        while (!exists(g)) await new Promise((r) => setTimeout(r, 2));
+        process.exit(4);
+      }, [gate]);
+      for (const r of [held, dying] as AsyncResult<unknown>[]) {
+        const t = await outcome(r.get(30));
+        expect(t !== 'pending' && !t.ok && t.error).toBeInstanceOf(TimeoutError);
+        expect(r.ready()).toBe(false);
+      }
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(gate, '1');
+      expect(await outcome(held.get())).toEqual({ ok: true, value: 5 });
+      const d = await outcome(dying.get());
+      expect(d !== 'pending' && !d.ok && d.error).toBeInstanceOf(WorkerLostError);
+      expect(held.successful()).toBe(true);
+      expect(dying.successful()).toBe(false);
+      const it = pool.imap(async (ms: number) => new Promise((r) => setTimeout(() => r(ms), ms)), [200, 1]);
+      const first = await outcome(it.next(10));
+      expect(first !== 'pending' && !first.ok && first.error).toBeInstanceOf(TimeoutError);
+      expect(await outcome(collect(it))).toEqual({ ok: true, value: [200, 1] });
+    } finally {
+      await pool.terminate();
+    }
+  });
+});
+
+describe.each(runtimes)('load: 2,000 applyAsync calls with faults of every kind mixed in (%s workers)', (runtime) => {
+  test('each callback or errorCallback runs exactly once, with what get() gives; results are right; stats add up', async () => {
+    const N = 2000;
+    const pool = new Pool({ processes: 2, runtime });
+    try {
+      await pool.map((x: number) => x, [1, 2], 1);
+      const before = pool.stats();
+      // i -> what call i does, and what it must answer
+      const plan = (i: number): { fn: (...a: any[]) => unknown; args: unknown[]; expect: unknown } => {
+        if (i % 50 === 7) return { fn: (x: number) => { throw new RangeError(`item ${x}`); }, args: [i], expect: RangeError };
+        if (i % 50 === 19) return { fn: () => Symbol('not sendable'), args: [], expect: SerializationError };
+        if (i % 50 === 31) return { fn: (x: unknown) => typeof x, args: [() => i], expect: SerializationError };
+        if (i % 50 === 45) return { fn: (x: unknown) => typeof x, args: [{ get g() { throw new Error('getter'); } }], expect: SerializationError };
+        if (i % 400 === 43) return { fn: () => process.exit(3), args: [], expect: WorkerLostError };
+        if (i % 400 === 143) return { fn: (x: number) => { setTimeout(() => { throw new Error('left behind'); }, 0); return x; }, args: [i], expect: i };
+        if (i % 400 === 243) return { fn: () => new Promise(() => { void Promise.reject(new Error('unhandled')); }), args: [], expect: WorkerLostError };
+        if (i % 2 === 1) return { fn: async (x: number) => x * 2, args: [i], expect: i * 2 };
+        return { fn: (x: number) => x * 2, args: [i], expect: i * 2 };
+      };
+      const cb = counted();
+      const results = Array.from({ length: N }, (_, i) => pool.applyAsync(plan(i).fn, plan(i).args, cb.for(i)));
+      const got = await Promise.all(results.map((r) => outcome(r.get(), 60000)));
+      await new Promise((r) => setImmediate(r));
+      let failures = 0;
+      got.forEach((g, i) => {
+        if (g === 'pending') throw new Error(`call ${i} never settled`);
+        const want = plan(i).expect;
+        if (typeof want === 'function') {
+          failures++;
+          if (g.ok) throw new Error(`call ${i} resolved with ${String(g.value)}; wanted ${(want as { name: string }).name}`);
+          expect(g.error).toBeInstanceOf(want);
+          expect(cb.calls.get(i)).toEqual(['errorCallback']);
+        } else {
+          if (!g.ok) throw new Error(`call ${i} failed: ${g.error?.message}`);
+          expect(g.value).toBe(want);
+          expect(cb.calls.get(i)).toEqual(['callback']);
+        }
+      });
+      expect(cb.calls.size).toBe(N);
+      expect(failures).toBe(4 * 40 + 2 * 5);
+      const s = pool.stats();
+      expect(s.submitted - before.submitted).toBe(N);
+      expect(s.failed - before.failed).toBe(failures);
+      expect(s.completed - before.completed).toBe(N - failures);
+      expect(s.busy).toBe(0);
+      pool.close();
+      expect(await outcome(pool.join())).toEqual({ ok: true, value: undefined });
+    } finally {
+      await pool.terminate();
+    }
+  }, 90000);
+});
