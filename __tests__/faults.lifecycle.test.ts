@@ -1,14 +1,15 @@
 // The fault matrix, second half: faults across a pool's life (terminate() with calls that never settle,
 // close() + join() with calls running, maxTasksPerChild with faults mixed in, timeouts on get()), and a
 // load test: thousands of calls with faults of every kind mixed in, every callback counted.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   Pool, PoolStateError, SerializationError, TimeoutError, WorkerLostError, task, type AsyncResult, type Runtime,
 } from '../lib/index.js';
 import { fixture, runtimes } from './helpers/runtimes.js';
-import { alive } from './helpers/programs.js';
+import { alive, libUrl, runProgram } from './helpers/programs.js';
 import { until } from './helpers/until.js';
 
 const tasks = fixture('matrix-tasks.ts');
@@ -229,4 +230,67 @@ describe.each(runtimes)('load: 2,000 applyAsync calls with faults of every kind 
       await pool.terminate();
     }
   }, 90000);
+});
+
+// A task module that cannot load fails its calls, naming the module and why; the pool serves on. Written at
+// test time into a directory whose package.json has no "type": a CommonJS project, as many TypeScript
+// projects are (a .ts module there is loaded by require: it failed to load at all before tsx's CommonJS hook).
+describe('task modules that fail to load', () => {
+  let mods: string;
+  beforeAll(() => {
+    mods = mkdtempSync(join(tmpdir(), 'multiproc-mods-'));
+    writeFileSync(join(mods, 'package.json'), '{ "name": "a-commonjs-project" }\n');
+    writeFileSync(join(mods, 'good.ts'), 'export const notFn = 5;\nexport function twice(x: number): number { return x * 2; }\n');
+    writeFileSync(join(mods, 'bad-syntax.ts'), 'export function f(x: number): number {\n  return x +* 2;\n}\n');
+    writeFileSync(join(mods, 'throws.ts'), 'throw new Error("top-level boom");\nexport function f() { return 1; }\n');
+  });
+  afterAll(() => rmSync(mods, { recursive: true, force: true }));
+  const mod = (name: string, fn = 'f') => task(pathToFileURL(join(mods, name)).href, fn);
+
+  test.each(runtimes)('Pool (%s): missing module, syntax error, throw at load, missing export, not a function: each call fails naming it; a good .ts module of a CommonJS project runs', async (runtime) => {
+    const pool = new Pool({ processes: 2, runtime });
+    try {
+      const cases: [ReturnType<typeof mod>, RegExp][] = [
+        [mod('missing.ts'), /Cannot find module .*missing\.ts/],
+        [mod('bad-syntax.ts'), /bad-syntax\.ts:2:\d+: ERROR: Unexpected "\*"/],
+        [mod('throws.ts'), /top-level boom/],
+        [mod('good.ts', 'nope'), /good\.ts has no function export 'nope' \(found undefined\)/],
+        [mod('good.ts', 'notFn'), /good\.ts has no function export 'notFn' \(found number\)/],
+      ];
+      for (const [ref, message] of cases) {
+        const sibling = pool.apply((x: number) => x + 1, [1]);
+        for (const call of [outcome(pool.apply(ref, [1])), outcome(pool.map(ref, [1, 2, 3], 1))]) {
+          const got = await call;
+          if (got === 'pending' || got.ok) throw new Error(`a call of ${String(message)} did not fail: ${JSON.stringify(got)}`);
+          expect(got.error.message).toMatch(message);
+        }
+        expect(await outcome(sibling)).toEqual({ ok: true, value: 2 });
+      }
+      expect(await outcome(pool.map(mod('good.ts', 'twice'), [1, 2, 3], 1))).toEqual({ ok: true, value: [2, 4, 6] });
+      pool.close();
+      expect(await outcome(pool.join())).toEqual({ ok: true, value: undefined });
+    } finally {
+      await pool.terminate();
+    }
+  });
+
+  test.each(runtimes)('Process (%s): a target whose module is missing or does not compile ends with exitCode 1, saying why on stderr', (runtime) => {
+    const res = runProgram(`
+      import { Process, task } from ${JSON.stringify(libUrl)};
+      for (const name of ['missing.ts', 'bad-syntax.ts']) {
+        const p = new Process({ target: task(${JSON.stringify(pathToFileURL(mods).href)} + '/' + name, 'f'), runtime: ${JSON.stringify(runtime)} });
+        p.start();
+        await p.join();
+        console.log(name, p.exitCode, p.isAlive());
+      }
+      const ok = new Process({ target: task(${JSON.stringify(pathToFileURL(mods).href)} + '/good.ts', 'twice'), args: [2], runtime: ${JSON.stringify(runtime)} });
+      ok.start();
+      await ok.join();
+      console.log('good.ts', ok.exitCode);
+    `, { timeout: 60000 });
+    expect(res.stdout.split('\n').filter(Boolean)).toEqual(['missing.ts 1 false', 'bad-syntax.ts 1 false', 'good.ts 0']);
+    expect(res.stderr).toMatch(/missing\.ts/);
+    expect(res.stderr).toMatch(/bad-syntax\.ts:2/);
+    expect(res.status).toBe(0);
+  });
 });
