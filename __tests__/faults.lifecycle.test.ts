@@ -1,7 +1,7 @@
 // The fault matrix, second half: faults across a pool's life (terminate() with calls that never settle,
 // close() + join() with calls running, maxTasksPerChild with faults mixed in, timeouts on get()), and a
 // load test: thousands of calls with faults of every kind mixed in, every callback counted.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -293,4 +293,85 @@ describe('task modules that fail to load', () => {
     expect(res.stderr).toMatch(/bad-syntax\.ts:2/);
     expect(res.status).toBe(0);
   });
+});
+
+// Interleavings the matrix cannot express, each driven by events (files a task writes, turns of the event
+// loop), never by sleeping.
+describe.each(runtimes)('interleavings (%s workers)', (runtime) => {
+  const returnThenExit = task<(log: string, value: number, when: 'microtask' | 'timer' | 'never') => number>(tasks, 'returnThenExit');
+  const record = task<(log: string, value: number) => number>(tasks, 'record');
+  const runs = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).map(Number) : []);
+
+  // tinypool posts a reply only after the handler's promise settles and output drains: a worker ended by
+  // its task's leftovers in between said "no batch", and the parent ran the task again, forever.
+  test.each(['microtask', 'timer'] as const)('a worker that ends itself (%s) after its task returned, before the reply left: the call answers once, the task ran once', async (when) => {
+    const pool = new Pool({ processes: 1, runtime });
+    try {
+      const warm = file('log');
+      // loaded already: the call runs synchronously, and its batch is answered before the microtask runs
+      expect(await outcome(pool.apply(returnThenExit, [warm, 0, 'never']))).toEqual({ ok: true, value: 0 });
+      // and so are the calls after it: a call still loading its module when a leftover timer ends the worker
+      // would die with it (a process.exit() from a timer ends the worker whatever it runs)
+      expect(await outcome(pool.apply(record, [warm, 1]))).toEqual({ ok: true, value: 1 });
+      const log = file('log');
+      const got = await outcome(pool.apply(returnThenExit, [log, 3, when]));
+      // the value, or (a child process that exits before its reply is written) the worker's loss: once
+      if (got === 'pending') throw new Error('the call never settled');
+      if (got.ok) expect(got.value).toBe(3);
+      else expect(got.error).toBeInstanceOf(WorkerLostError);
+      const later = file('log');
+      expect(await outcome(Promise.all([1, 2, 3, 4].map((i) => pool.apply(record, [later, i]))))).toEqual({ ok: true, value: [1, 2, 3, 4] });
+      expect(runs(log)).toEqual([3]); // never run again
+      expect(runs(later).sort()).toEqual([1, 2, 3, 4]);
+      pool.close();
+      expect(await outcome(pool.join())).toEqual({ ok: true, value: undefined });
+    } finally {
+      await pool.terminate();
+    }
+  });
+
+  test('terminate() at every turn of the event loop while a batch hands back its tasks behind a slow one: every call settles once, join() finishes', async () => {
+    for (let turns = 0; turns < 12; turns++) {
+      const pool = new Pool({ processes: 1, runtime });
+      await pool.map((x: number) => x, Array.from({ length: 200 }, (_, i) => i), 1); // measured: batches carry many tasks
+      const started = file('started');
+      const settled: number[] = [];
+      const slow = pool.applyAsync(startedForever, [started]);
+      const quick = Array.from({ length: 50 }, (_, i) => pool.applyAsync((x: number) => x, [i]));
+      const all = [slow, ...quick].map((r, i) => outcome(r.get()).then((o) => (settled.push(i), o)));
+      await until(() => existsSync(started), 10000, 'the slow task to start');
+      for (let t = 0; t < turns; t++) await new Promise((r) => setImmediate(r)); // the hand-back comes after ~4 ms
+      await pool.terminate();
+      const outcomes = await Promise.all(all);
+      expect(settled.sort((a, b) => a - b)).toEqual(Array.from({ length: 51 }, (_, i) => i)); // each once
+      const first = outcomes[0];
+      expect(first !== 'pending' && !first.ok && first.error).toBeInstanceOf(PoolStateError);
+      outcomes.slice(1).forEach((o, i) => {
+        if (o === 'pending') throw new Error(`call ${i} never settled`);
+        if (o.ok) expect(o.value).toBe(i);
+        else expect(o.error).toBeInstanceOf(PoolStateError);
+      });
+      expect(await outcome(pool.join())).toEqual({ ok: true, value: undefined });
+      expect(pool.workerIds).toEqual([]);
+    }
+  }, 60000);
+
+  test('close() racing the last task: from its callback, in the same turn as its submission, and at every turn after it', async () => {
+    // from the last call's own callback
+    {
+      const pool = new Pool({ processes: 2, runtime });
+      const r = pool.applyAsync((x: number) => x * 2, [21], { callback: () => pool.close() });
+      expect(await outcome(r.get())).toEqual({ ok: true, value: 42 });
+      expect(await outcome(pool.join())).toEqual({ ok: true, value: undefined });
+    }
+    for (let turns = 0; turns < 6; turns++) {
+      const pool = new Pool({ processes: 2, runtime });
+      const calls = [outcome(pool.apply((x: number) => x + 1, [1])), outcome(pool.map((x: number) => x * 3, [1, 2], 1))];
+      for (let t = 0; t < turns; t++) await new Promise((r) => setImmediate(r));
+      pool.close();
+      expect(await Promise.all(calls)).toEqual([{ ok: true, value: 2 }, { ok: true, value: [3, 6] }]);
+      expect(await outcome(pool.join())).toEqual({ ok: true, value: undefined });
+      expect(pool.workerIds).toEqual([]);
+    }
+  }, 60000);
 });

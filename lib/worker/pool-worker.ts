@@ -143,17 +143,28 @@ interface Running {
 }
 
 let active: Running | null = null;
+/**
+ * The batch answered last. tinypool posts our reply only after the handler's promise settles and the
+ * worker's output has drained: a task's leftovers (a microtask, a timer) may end the worker in between.
+ * Its dying note then carries that batch's results, or the parent would think the batch never started
+ * and run it again, on a worker the same task would end again: forever.
+ */
+let answered: Running | null = null;
 
 function sayDying(error?: unknown): void {
   if (exiting) return;
   exiting = true;
   const wire = error === undefined ? undefined : errorToWire(error);
-  if (active) {
-    const a = active;
-    post({ t: 'dying', w: me, b: a.batch.b, from: a.from, r: a.results, running: a.running, out: written.out, err: written.err, error: wire });
-  } else {
-    post({ t: 'dying', w: me, b: -1, out: written.out, err: written.err, error: wire });
+  const a = active ?? answered;
+  if (a) {
+    try {
+      post({ t: 'dying', w: me, b: a.batch.b, from: a.from, r: a.results, running: a.running, out: written.out, err: written.err, error: wire });
+      return;
+    } catch {
+      // the reply went out already, taking the results' moved buffers with it: the parent has them
+    }
   }
+  post({ t: 'dying', w: me, b: -1, out: written.out, err: written.err, error: wire });
 }
 
 const realExit = process.exit.bind(process);
@@ -308,7 +319,11 @@ function sendable(results: unknown[]): unknown[] {
 guardThreadReplies(
   (result) => Array.isArray((result as BatchReply | undefined)?.r) && (result as BatchReply).w === me,
   (result: BatchReply) => ({ ...result, r: sendable(result.r) }),
-  (message) => (anyTransfers ? transferOf(message) : undefined),
+  (message) => {
+    // the reply to the batch answered last is leaving now: a dying note need not (and, its buffers moved, cannot) carry it
+    if (answered !== null && message?.result?.b === answered.batch.b && message.result.w === me) answered = null;
+    return anyTransfers ? transferOf(message) : undefined;
+  },
 );
 
 // ---- batches ----------------------------------------------------------------------------------------
@@ -472,6 +487,7 @@ function countTask(): void {
 function finish(a: Running, start: number): unknown {
   if (a.timer) clearTimeout(a.timer);
   active = null;
+  answered = a;
   runningSerial = 0;
   running = false;
   const out = reply(a, clock() - start);
