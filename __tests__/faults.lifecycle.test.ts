@@ -124,7 +124,7 @@ describe.each(runtimes)('a pool\'s life with faults (%s workers)', (runtime) => 
         [() => { setTimeout(() => { throw new Error('left behind'); }, 0); return 'returned'; }, 0, (v) => expect(v).toEqual({ ok: true, value: 'returned' })],
         [async (x: number) => x + 1, 1, (v) => expect(v).toEqual({ ok: true, value: 2 })],
       ];
-      const calls = Array.from({ length: 14 }, (_, i) => {
+      const calls = Array.from({ length: 8 }, (_, i) => {
         const [fn, arg] = kinds[i % kinds.length];
         return outcome(pool.apply(fn, [arg]));
       });
@@ -331,7 +331,7 @@ describe.each(runtimes)('interleavings (%s workers)', (runtime) => {
   });
 
   test('terminate() at every turn of the event loop while a batch hands back its tasks behind a slow one: every call settles once, join() finishes', async () => {
-    for (let turns = 0; turns < 12; turns++) {
+    for (let turns = 0; turns < 8; turns++) {
       const pool = new Pool({ processes: 1, runtime });
       await pool.map((x: number) => x, Array.from({ length: 200 }, (_, i) => i), 1); // measured: batches carry many tasks
       const started = file('started');
@@ -364,7 +364,7 @@ describe.each(runtimes)('interleavings (%s workers)', (runtime) => {
       expect(await outcome(r.get())).toEqual({ ok: true, value: 42 });
       expect(await outcome(pool.join())).toEqual({ ok: true, value: undefined });
     }
-    for (let turns = 0; turns < 6; turns++) {
+    for (let turns = 0; turns < 4; turns++) {
       const pool = new Pool({ processes: 2, runtime });
       const calls = [outcome(pool.apply((x: number) => x + 1, [1])), outcome(pool.map((x: number) => x * 3, [1, 2], 1))];
       for (let t = 0; t < turns; t++) await new Promise((r) => setImmediate(r));
