@@ -143,6 +143,27 @@ describe.each(runtimes)('a pool\'s life with faults (%s workers)', (runtime) => 
     }
   });
 
+  // Python's pool starts workers forever when its initializer fails: every call hangs. Here the calls fail.
+  test.each([
+    ['throws', () => { throw new Error('init boom'); }, Error, /init boom/],
+    ['calls process.exit(2)', () => process.exit(2), WorkerLostError, /exited with code 2 before it could start/],
+    ['crashes later (a timer throws)', () => new Promise(() => setTimeout(() => { throw new Error('init timer boom'); }, 1)), WorkerLostError, /before it could start: init timer boom/],
+  ] as const)('an initializer that %s: each call fails with it, none hangs; close() + join() finish', async (_n, initializer, cls, message) => {
+    const pool = new Pool({ processes: 2, runtime, initializer });
+    try {
+      const calls = [outcome(pool.apply((x: number) => x, [1])), outcome(pool.map((x: number) => x, [1, 2, 3], 1))];
+      for (const got of await Promise.all(calls)) {
+        if (got === 'pending' || got.ok) throw new Error(`a call did not fail: ${JSON.stringify(got)}`);
+        expect(got.error).toBeInstanceOf(cls);
+        expect(got.error.message).toMatch(message);
+      }
+      pool.close();
+      expect(await outcome(pool.join())).toEqual({ ok: true, value: undefined });
+    } finally {
+      await pool.terminate();
+    }
+  });
+
   test('get(timeout) rejects TimeoutError while the call runs on; a later get() has its value, or the worker\'s death', async () => {
     const pool = new Pool({ processes: 2, runtime });
     try {

@@ -241,6 +241,8 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
 
   #checkStopped(): void {
     if (this.core.state !== 'stopping') return;
-    if (this.#workers.allFlushed()) void this.#workers.destroy();
+    // A worker still booting is waited for when its initializer may add exit hooks; not when workers die
+    // before they start (their initializer ends them): join() would wait out the grace period for nothing.
+    if (this.#workers.allFlushed() || this.#loss.failingToStart) void this.#workers.destroy();
   }
 }

@@ -44,6 +44,11 @@ export class WorkerLoss {
     this.#progress = progress;
   }
 
+  /** The last worker lost died before it started (an initializer that ends its worker, a broken boot). */
+  get failingToStart(): boolean {
+    return this.#startupFailures > 0;
+  }
+
   /** New work came: after start-up failures, workers get one more try. */
   moreWork(): void {
     if (this.#startupFailures >= MAX_STARTUP_FAILURES) this.#startupFailures = MAX_STARTUP_FAILURES - 1; // one more try

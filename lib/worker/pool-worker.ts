@@ -70,6 +70,7 @@ let progress: Int32Array | undefined;
 let configured: Promise<void> | undefined;
 let initFailure: unknown = null;
 let initDone: Promise<void> | null = null;
+let initializing = false;
 let tasksRun = 0;
 let retiring = false;
 let exiting = false;
@@ -98,7 +99,14 @@ async function prepare(cfg: WorkerConfig): Promise<void> {
       // a convenience (Python's names on received objects): a task still runs without it
     }
   }
-  if (cfg.initializer) await runInitializer(cfg.initializer);
+  if (cfg.initializer) {
+    // a worker ended by its initializer (process.exit, a crash) never started: the parent counts it as a
+    // failed start, so a pool whose initializer always ends its worker fails its calls instead of starting
+    // workers forever
+    initializing = true;
+    await runInitializer(cfg.initializer);
+    initializing = false;
+  }
 }
 
 /** Runs the initializer, as Python does, before the worker takes any task; a failure is printed and kept. */
@@ -164,7 +172,7 @@ function sayDying(error?: unknown): void {
       // the reply went out already, taking the results' moved buffers with it: the parent has them
     }
   }
-  post({ t: 'dying', w: me, b: -1, out: written.out, err: written.err, error: wire });
+  post({ t: 'dying', w: me, b: -1, out: written.out, err: written.err, error: wire, ...(initializing ? { init: true as const } : {}) });
 }
 
 const realExit = process.exit.bind(process);
