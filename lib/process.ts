@@ -14,7 +14,7 @@ import { workerGone } from './base/worker-hooks.js';
 import { HANDLES } from './engine/engine.js';
 import { quietBrokenPipes } from './base/quiet-pipes.js';
 import { SerializationError, ValueError } from './base/errors.js';
-import { findUnserializable } from './base/codec/unserializable.js';
+import { findUnserializable, unsendableValueError } from './base/codec/unserializable.js';
 
 export interface ProcessOptions {
   target: Task;
@@ -101,7 +101,13 @@ export class Process {
     this.#checkNotClosed();
     if (this.#worker) throw new Error('cannot start a process twice');
     const opts = this.#options;
-    const enc = encodeHandles(checkArgs(opts.args), this.#runtime);
+    const args = checkArgs(opts.args);
+    let enc: { value: unknown; found: boolean };
+    try {
+      enc = encodeHandles(args, this.#runtime);
+    } catch (err) {
+      throw unsendableValueError(err, args, 'args', this.#runtime); // a getter or Proxy trap that threw: named by its path
+    }
     quietBrokenPipes();
     const worker = startProcessWorker(this.#runtime, { env: opts.env, execArgv: opts.execArgv, resourceLimits: opts.resourceLimits });
     // A program that uses multiproc/python's names wants them on the objects its target receives too.
