@@ -69,9 +69,16 @@ export default (await import(${JSON.stringify(entryUrl)})).default;`;
 
 export function ensureTypeScriptLoader(): Promise<void> {
   if ((globalThis as any).__multiprocTsx) return Promise.resolve();
-  registered ??= Promise.all([import(tsxApiUrl()), import(tsxCjsApiUrl())]).then(([api, cjs]) => {
+  registered ??= import(tsxApiUrl()).then(async (api) => {
     api.register();
-    cjs.register();
+    // The CommonJS hook is for .ts modules of CommonJS projects. One import after the other: a test runner's
+    // VM modules fail two imports linking the same built-in at once. Where it cannot load, ES module .ts
+    // files still load through the ESM hook.
+    try {
+      (await import(tsxCjsApiUrl())).register();
+    } catch {
+      // as said
+    }
     (globalThis as any).__multiprocTsx = true;
   });
   return registered;
