@@ -352,7 +352,7 @@ describe.each(runtimes)('interleavings (%s workers)', (runtime) => {
   });
 
   test('terminate() at every turn of the event loop while a batch hands back its tasks behind a slow one: every call settles once, join() finishes', async () => {
-    for (let turns = 0; turns < 8; turns++) {
+    for (let turns = 0; turns < 6; turns++) {
       const pool = new Pool({ processes: 1, runtime });
       await pool.map((x: number) => x, Array.from({ length: 200 }, (_, i) => i), 1); // measured: batches carry many tasks
       const started = file('started');
