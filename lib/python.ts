@@ -10,7 +10,7 @@
  */
 export * from './index.js';
 export * from './python/names.js';
-export { Array } from './python/names.js'; // over the root's Array: this one also answers get_lock/get_obj
+export { Array, Pipe } from './python/names.js'; // over the root's Array: this one also answers get_lock/get_obj
 export { Pool, type PyPoolOptions, type PyCallbacks, type PyMapOptions, type PyMapKeywords, type PyApplyKeywords, type PyAsyncMapKeywords } from './python/pool.js';
 export { Process, type PyProcessKeywords, type PyProcessOptions } from './python/process.js';
 export {

@@ -254,7 +254,8 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
             chunk.push(this.#toItem(step.value));
           }
         } catch (err) {
-          if (chunk.length) this.#submitChunk(chunk);
+          // As Python's Pool: a chunk whose reading fails is replaced by the error, and the items it had
+          // read are dropped (imap(f, gen, 4) over a generator failing at item 7 gives 0..3, then the error).
           this.#sourceFailed(err);
           break;
         }
@@ -281,7 +282,8 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
             chunk.push(this.#toItem(step.value));
           }
         } catch (err) {
-          if (chunk.length) this.#submitChunk(chunk);
+          // As Python's Pool: a chunk whose reading fails is replaced by the error, and the items it had
+          // read are dropped (imap(f, gen, 4) over a generator failing at item 7 gives 0..3, then the error).
           this.#sourceFailed(err);
           break;
         }
