@@ -99,7 +99,10 @@ describe.each(runtimes)('Pool (%s workers)', (runtime) => {
     const err: any = await pool.apply((x: number) => x + outside, [1]).catch((e) => e);
     expect(err).toBeInstanceOf(ReferenceError);
     expect(err.message).toMatch(/outside/);
-    expect(err.message).toMatch(/task\(import\.meta\.url/);
+    expect(err.message).toMatch(/task\(import\.meta\.url, name\)/);
+    // a named function (a module's top-level function, ported from Python) is named in the fix
+    const named: any = await pool.apply(async function producer(x: number) { return x + outside; }, [1]).catch((e) => e);
+    expect(named.message).toMatch(/task\(import\.meta\.url, 'producer'\) for producer\)$/);
   });
 
   test('map keeps input order with default, explicit and odd chunk sizes', async () => {

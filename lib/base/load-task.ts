@@ -79,9 +79,13 @@ export function loadTask(spec: TaskSpec): TaskFn | Promise<TaskFn> {
 /** A ReferenceError from a source function almost always means it used its enclosing scope. */
 export function explainReferenceError(err: unknown, spec: TaskSpec): unknown {
   if (spec.kind !== 'src' || !(err instanceof ReferenceError) || (err as any).__multiprocHint) return err;
+  // A named function declaration is most often already a module's top-level function (a port of a
+  // Python program): name it in the fix, as Python would have pickled it by that name.
+  const name = /^\s*(?:async\s+)?function\s*\*?\s*([A-Za-z_$][\w$]*)/.exec(spec.src)?.[1];
   err.message +=
     ' (functions sent to a worker by source cannot use variables of their enclosing scope: ' +
-    'pass the value as an argument, or export the function from a module and pass task(import.meta.url, name))';
+    'pass the value as an argument, or export the function from a module and pass ' +
+    (name === undefined ? 'task(import.meta.url, name))' : `task(import.meta.url, '${name}') for ${name})`);
   (err as any).__multiprocHint = true;
   return err;
 }

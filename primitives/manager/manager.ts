@@ -6,6 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import type * as Crypto from 'node:crypto';
 import { builtin } from '../../lib/base/builtin.js';
 import type { Address } from '../transport/protocol.js';
+import { checkAuthkey } from '../transport/auth.js';
 import type { Link } from './link.js';
 import { call, makeProxy } from './proxy-base.js';
 import { ensureProxyType, registration, RootProxy, type RegisterOptions, type Registration } from './custom.js';
@@ -49,11 +50,6 @@ function registrationsOf(cls: ManagerClass): Registration[] {
   for (let c: any = cls; typeof c === 'function' && c !== Function.prototype; c = Object.getPrototypeOf(c)) chain.unshift(c);
   for (const c of chain) for (const [typeid, reg] of registered.get(c) ?? []) all.set(typeid, reg);
   return [...all.values()];
-}
-
-function checkAuthkey(authkey: unknown): Uint8Array {
-  if (!(authkey instanceof Uint8Array)) throw new TypeError(`authkey must be a Uint8Array (or Buffer), got ${authkey === null ? 'null' : typeof authkey}`);
-  return authkey;
 }
 
 function checkAddress(address: unknown): Address | undefined {

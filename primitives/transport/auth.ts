@@ -54,7 +54,9 @@ async function readLimited(fs: FrameSocket, max: number, timeoutMs: number): Pro
 
 /** Checks the authkey type at the boundary: a wrong type is the caller's bug, not a wrong key. */
 export function checkAuthkey(authkey: unknown): Authkey {
-  if (!(authkey instanceof Uint8Array)) throw new TypeError('authkey must be a Uint8Array (an empty one is valid)');
+  if (!(authkey instanceof Uint8Array)) {
+    throw new TypeError(`authkey must be a Uint8Array or Buffer (an empty one is valid), got ${authkey === null ? 'null' : typeof authkey}`);
+  }
   return authkey;
 }
 
