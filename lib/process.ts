@@ -7,7 +7,7 @@ import type { ExitInfo, RuntimeWorker } from './runtime/index.js';
 import { encodeHandles, type Runtime } from './base/codec/handles.js';
 import { toTaskSpec, type Task } from './base/task.js';
 import { checkArgs, checkEnv, checkExecArgv, checkRuntime } from './options.js';
-import { normalizeTimeout, raceTimeout } from './base/timeout.js';
+import { normalizeTimeout, raceTimeout, type Timeout } from './base/timeout.js';
 import { KeepAlive } from './base/keep-alive.js';
 import { checkResourceLimits } from './base/spawn-options.js';
 import { workerGone } from './base/worker-hooks.js';
@@ -138,7 +138,7 @@ export class Process {
   }
 
   /** Waits until the process ends, or until `timeout` ms pass (then resolves anyway, as Python does). */
-  async join(timeout?: number | null): Promise<void> {
+  async join(timeout?: Timeout): Promise<void> {
     this.#checkNotClosed();
     if (!this.#exited) throw new Error('can only join a started process');
     const ms = normalizeTimeout(timeout);
