@@ -1,6 +1,6 @@
 // CPython's Lib/test/_test_multiprocessing.py, _TestProcess and _TestSubclassingProcess (the parts our
 // Process has: no fork, no authkey, no sentinel), ported as a newcomer would, on both runtimes.
-import { Process, Queue, Event, Pipe, active_children, current_process, cpu_count } from '../lib/python.js';
+import { Process, Queue, Event, Pipe, active_children, current_process, cpu_count, SerializationError } from '../lib/python.js';
 import { runtimes } from './helpers/runtimes.js';
 
 describe.each(runtimes)('_TestProcess (%s)', (runtime) => {
@@ -169,6 +169,14 @@ describe.each(runtimes)('_TestProcess (%s)', (runtime) => {
     p.start();
     await p.join();
     expect(p.exitcode).toBe(1);
+  });
+
+  test('an argument that cannot be sent: start() throws SerializationError naming it (Python: PicklingError)', async () => {
+    const p = new Process({ target: (o: unknown) => o, args: [{ ok: 1, cb: () => 1 }], runtime });
+    expect(() => p.start()).toThrow(SerializationError);
+    expect(() => new Process({ target: (o: unknown) => o, args: [() => 1], runtime }).start()).toThrow(/args\[0\]: function/);
+    const err = (() => { try { new Process({ target: (o: unknown) => o, args: [{ cb: () => 1 }], runtime }).start(); } catch (e) { return e; } })();
+    expect((err as SerializationError).path).toBe('args[0].cb');
   });
 
   test('_TestSubclassingProcess.test_subclassing: an upper-caser over a Pipe', async () => {

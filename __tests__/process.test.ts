@@ -130,7 +130,7 @@ describe.each(runtimes)('Process (%s)', (runtime) => {
     const res = runProgram(`
       import { Process } from ${JSON.stringify(libUrl)};
       const p = new Process({ target: (x) => x, args: [new WeakMap()], runtime: ${JSON.stringify(runtime)} });
-      try { p.start(); } catch (err) { console.log('threw', /could not be cloned/.test(err.message), p.isAlive(), p.pid); }
+      try { p.start(); } catch (err) { console.log('threw', err.name === 'SerializationError' && /args\\[0\\]/.test(err.message), p.isAlive(), p.pid); }
     `, { timeout: 30_000 });
     expect(res.signal).toBeNull();
     expect(res.status).toBe(0);

@@ -13,7 +13,8 @@ import { checkResourceLimits } from './base/spawn-options.js';
 import { workerGone } from './base/worker-hooks.js';
 import { HANDLES } from './engine/engine.js';
 import { quietBrokenPipes } from './base/quiet-pipes.js';
-import { ValueError } from './base/errors.js';
+import { SerializationError, ValueError } from './base/errors.js';
+import { findUnserializable } from './base/codec/unserializable.js';
 
 export interface ProcessOptions {
   target: Task;
@@ -113,6 +114,9 @@ export class Process {
     } catch (err) {
       // a value that cannot cross: this start fails, and the worker it took must not wait forever
       worker.kill('SIGKILL');
+      // named as a Pool names it (`args[0]: function`), not V8's bare DataCloneError
+      const where = findUnserializable(opts.args ?? [], 'args', this.#runtime);
+      if (where) throw new SerializationError(`cannot send to a ${this.#runtime} worker: ${where}`, where.split(':')[0], { cause: err });
       throw err;
     }
     this.#worker = worker;
