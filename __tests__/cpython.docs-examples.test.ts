@@ -72,6 +72,12 @@ describe('multiprocessing.rst examples', () => {
   });
 });
 
+describe('multiprocessing.rst: contexts and start methods', () => {
+  test('start-methods.ts: set_start_method("spawn"), get_context("spawn")', () => {
+    expect(lines(run('start-methods.ts').stdout)).toEqual(['hello', 'hello', 'spawn spawn']);
+  });
+});
+
 describe('Doc/includes examples', () => {
   test('workers.ts (mp_workers.py): task and done queues, STOP sentinels', () => {
     const out = lines(run('workers.ts').stdout);

@@ -229,3 +229,19 @@ describe.each(runtimes)('TestSimpleQueue (%s)', (runtime) => {
     expect(() => queue.empty()).toThrow(/is closed/); // OSError
   });
 });
+
+describe('start methods (the functions a ported program calls first)', () => {
+  test('set_start_method / get_start_method / get_context / freeze_support', async () => {
+    const py = await import('../lib/python.js');
+    expect(py.get_all_start_methods()).toEqual(['spawn', 'fork', 'forkserver']);
+    expect(() => py.get_context('thread' as any)).toThrow(/cannot find context/); // ValueError
+    const ctx = py.get_context('fork');
+    expect(ctx.get_start_method()).toBe('fork');
+    expect(ctx.Queue).toBe(py.Queue);
+    expect(ctx.Pool).toBe(py.Pool);
+    py.set_start_method('spawn', { force: true });
+    expect(() => py.set_start_method('fork')).toThrow(/context has already been set/); // RuntimeError
+    expect(py.get_start_method()).toBe('spawn');
+    expect(py.freeze_support()).toBeUndefined();
+  });
+});

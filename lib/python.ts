@@ -18,3 +18,6 @@ export {
   type PyExecutorOptions, type PyShutdownKeywords, type DoneAndNotDoneFutures,
 } from './python/futures.js';
 // The Python-named cluster Pool is 'multiproc/python/cluster' (its types name the optional bullmq and ioredis).
+export {
+  set_start_method, get_start_method, get_all_start_methods, get_context, freeze_support, type StartMethod, type Context,
+} from './python/context.js';
