@@ -72,6 +72,18 @@ describe('multiprocessing.rst examples', () => {
   });
 });
 
+describe('multiprocessing.rst: managers and programming guidelines', () => {
+  test('custom-manager.ts: a class registered from the main module, guarded by isMainThread (no manager per import)', () => {
+    const { stdout, ms } = run('custom-manager.ts');
+    expect(lines(stdout)).toEqual(['7', '56']);
+    expect(ms).toBeLessThan(30_000);
+  });
+
+  test('join-before-get.ts: join() before get() of a large item does not deadlock (it does in Python)', () => {
+    expect(lines(run('join-before-get.ts').stdout)).toEqual(['thread 1000000 0', 'process 1000000 0']);
+  });
+});
+
 describe('multiprocessing.rst: contexts and start methods', () => {
   test('start-methods.ts: set_start_method("spawn"), get_context("spawn")', () => {
     expect(lines(run('start-methods.ts').stdout)).toEqual(['hello', 'hello', 'spawn spawn']);
