@@ -120,3 +120,23 @@ describe('Doc/includes examples', () => {
     expect(next.match(/\n\t\d+/g)!.map((s) => Number(s.trim()))).toEqual(Array.from({ length: 10 }, (_, k) => k * 7));
   });
 });
+
+describe('concurrent.futures.rst examples', () => {
+  test('futures-primes.ts: ProcessPoolExecutor.map(is_prime, PRIMES)', () => {
+    expect(lines(run('futures-primes.ts').stdout)).toEqual([
+      '112272535095293 is prime: True',
+      '112582705942171 is prime: True',
+      '112272535095293 is prime: True',
+      '115280095190773 is prime: True',
+      '115797848077099 is prime: True',
+      '1099726899285419 is prime: False',
+    ]);
+  });
+
+  test('futures-as-completed.ts: ThreadPoolExecutor, future_to_url, as_completed, an exception per future', () => {
+    const out = lines(run('futures-as-completed.ts').stdout);
+    expect(out).toHaveLength(5);
+    expect(out).toContain('http://www.cnn.com/ page is 32 bytes');
+    expect(out).toContain('http://nonexistent-subdomain.python.org/ generated an exception: getaddrinfo ENOTFOUND nonexistent-subdomain.python.org');
+  });
+});
