@@ -355,3 +355,22 @@ describe('TestInitializers', () => {
     expect(await ns.test).toBe(1);
   });
 });
+
+describe('constructors with Python keywords after positionals', () => {
+  const init = (x: number) => { (globalThis as any).initArg = x; };
+  const readInit = () => (globalThis as any).initArg;
+
+  test('Pool(2, initializer=init, initargs=(7,)) and Pool(2, init, (7,), maxtasksperchild=5)', async () => {
+    for (const pool of [new Pool(2, { initializer: init, initargs: [7] }), new Pool(2, init, [7], { maxtasksperchild: 5 })]) {
+      expect(await pool.apply(readInit)).toBe(7);
+      await pool.terminate();
+    }
+    expect(() => new Pool(2, { processes: 3 })).toThrow(/multiple values for argument 'processes'/);
+    expect(() => new Pool(2, { initialiser: init } as any)).toThrow(/unexpected keyword argument 'initialiser'/);
+  });
+
+  test('ProcessPoolExecutor(max_workers=1, initializer=init, initargs=(9,)): one spelling is not "multiple values"', async () => {
+    await using ex = new py.ProcessPoolExecutor({ max_workers: 1, initializer: init, initargs: [9] });
+    expect(await ex.submit(readInit).result()).toBe(9);
+  });
+});
