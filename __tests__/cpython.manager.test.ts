@@ -152,6 +152,10 @@ describe('_TestMyManager', () => {
     await manager.shutdown();
   });
 
+  test('MyManager() + manager.start(), ported literally from JavaScript: a TypeError that says how', () => {
+    expect(() => new (MyManager as any)()).toThrow(/await Manager\.start/);
+  });
+
   test('test_mymanager_context', async () => {
     await using manager = await MyManager.start();
     await common(manager);

@@ -82,6 +82,8 @@ export class Manager {
 
   /** @internal managers come from `start` and `connect`. */
   protected constructor(link: Link, child: ChildProcess | null, pid: number | undefined) {
+    // a ported `manager = Manager(); manager.start()`, from JavaScript (TypeScript refuses it at compile time)
+    if (link === undefined) throw new TypeError('a Manager is made by `await Manager.start(opts)` (Python\'s Manager() + start()) or `await Manager.connect(address, authkey)`, not by `new`');
     this.#link = link;
     this.address = link.address;
     this.authkey = link.authkey;
