@@ -6,14 +6,14 @@ import { fileURLToPath } from 'node:url';
 
 const dir = fileURLToPath(new URL('./fixtures/python-docs/', import.meta.url));
 
-function run(file: string): { stdout: string; ms: number } {
+function run(file: string, extraEnv: Record<string, string> = {}): { stdout: string; stderr: string; ms: number } {
   const t = performance.now();
-  const env = { ...process.env, NODE_OPTIONS: '' };
+  const env = { ...process.env, NODE_OPTIONS: '', ...extraEnv };
   const res = spawnSync(process.execPath, ['--import', 'tsx', dir + file], { encoding: 'utf8', env, timeout: 60_000 });
   if (res.status !== 0) console.log(`${file}\nstdout:\n${res.stdout}\nstderr:\n${res.stderr}`);
   expect(res.signal).toBeNull(); // not killed by the timeout: it exited by itself
   expect(res.status).toBe(0);
-  return { stdout: res.stdout, ms: performance.now() - t };
+  return { stdout: res.stdout, stderr: res.stderr, ms: performance.now() - t };
 }
 
 const lines = (s: string) => s.trim().split('\n');
@@ -138,5 +138,14 @@ describe('concurrent.futures.rst examples', () => {
     expect(out).toHaveLength(5);
     expect(out).toContain('http://www.cnn.com/ page is 32 bytes');
     expect(out).toContain('http://nonexistent-subdomain.python.org/ generated an exception: getaddrinfo ENOTFOUND nonexistent-subdomain.python.org');
+  });
+});
+
+describe('TestNoForkBomb', () => {
+  test.each(['process', 'thread'])('no-guard.ts (%s): a worker importing a main module without the guard cannot start workers', (runtime) => {
+    const { stdout, stderr } = run('no-guard.ts', { RUNTIME: runtime });
+    expect(stderr).toContain('An attempt has been made to start a new process or pool while this worker is still importing');
+    expect(stdout).not.toContain('123');
+    expect(stdout.trim()).toBe('exitcode 1');
   });
 });

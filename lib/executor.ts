@@ -13,7 +13,7 @@ import { movedBuffers } from './base/move.js';
 import { BrokenPoolError, PoolStateError, WorkerLostError } from './base/errors.js';
 import { Future, onCancel, trackCallbacks } from './futures.js';
 import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
-import { cpuCount } from './base/context.js';
+import { cpuCount, checkNotBootstrapping } from './base/context.js';
 import { checkArgs, checkCount, checkOptionalTask } from './options.js';
 import { normalizeTimeout } from './base/timeout.js';
 import { CHUNK, HANDLES, STAR, type Job } from './engine/engine.js';
@@ -228,6 +228,7 @@ export abstract class Executor {
       initializer = { spec: initializerSpec, args: enc.value, flags: enc.found ? HANDLES : 0 };
     }
     // Workers start on the first submit, not in the constructor: an unused executor costs nothing.
+    checkNotBootstrapping();
     quietBrokenPipes();
     this.#engine = new TinypoolEngine({
       processes: maxWorkers, maxTasksPerChild, initializer, runtime, namePrefix,

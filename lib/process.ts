@@ -14,6 +14,7 @@ import { workerGone } from './base/worker-hooks.js';
 import { HANDLES } from './engine/engine.js';
 import { quietBrokenPipes } from './base/quiet-pipes.js';
 import { SerializationError, ValueError } from './base/errors.js';
+import { checkNotBootstrapping } from './base/context.js';
 import { findUnserializable } from './base/codec/unserializable.js';
 
 export interface ProcessOptions {
@@ -100,6 +101,7 @@ export class Process {
   start(): void {
     this.#checkNotClosed();
     if (this.#worker) throw new Error('cannot start a process twice');
+    checkNotBootstrapping();
     const opts = this.#options;
     const enc = encodeHandles(checkArgs(opts.args), this.#runtime);
     quietBrokenPipes();
