@@ -16,9 +16,12 @@ import { quietBrokenPipes } from './base/quiet-pipes.js';
 import { SerializationError, ValueError } from './base/errors.js';
 import { checkNotBootstrapping } from './base/context.js';
 import { findUnserializable } from './base/codec/unserializable.js';
+import { loadTask } from './base/load-task.js';
+import { overridesRun, subclassRun } from './process-subclass.js';
 
 export interface ProcessOptions {
-  target: Task;
+  /** What the Process runs; leave it out in a subclass that overrides `run()`. */
+  target?: Task;
   args?: unknown[];
   /** Default `Process-N`. */
   name?: string;
@@ -51,9 +54,14 @@ export class Process {
   #exited: Promise<void> | null = null;
   #closed = false;
 
-  constructor(options: ProcessOptions) {
-    if (typeof options !== 'object' || options === null) throw new TypeError('Process options must be an object with a target');
-    toTaskSpec(options.target, 'target');
+  constructor(options?: ProcessOptions) {
+    // Python's subclass form: `class Worker extends Process { run() { ... } }` needs no target.
+    const subclassed = overridesRun(this, Process.prototype);
+    if (options == null && subclassed) options = {};
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError('Process options must be an object with a target (or subclass Process and override run())');
+    }
+    if (!subclassed || options.target != null) toTaskSpec(options.target, 'target');
     checkArgs(options.args);
     if (options.name !== undefined && typeof options.name !== 'string') throw new TypeError('name must be a string');
     this.#runtime = checkRuntime(options.runtime);
@@ -103,23 +111,24 @@ export class Process {
     if (this.#worker) throw new Error('cannot start a process twice');
     checkNotBootstrapping();
     const opts = this.#options;
-    const enc = encodeHandles(checkArgs(opts.args), this.#runtime);
+    const sub = overridesRun(this, Process.prototype) ? subclassRun(this, Process.prototype, this.#name, this.#daemon) : undefined;
+    const spec = sub ? { kind: 'src' as const, src: sub.src } : toTaskSpec(opts.target, 'target');
+    const enc = encodeHandles(sub ? [sub.state] : checkArgs(opts.args), this.#runtime);
     quietBrokenPipes();
     const worker = startProcessWorker(this.#runtime, { env: opts.env, execArgv: opts.execArgv, resourceLimits: opts.resourceLimits });
     // A program that uses multiproc/python's names wants them on the objects its target receives too.
     const pythonNames: string | undefined = (globalThis as any)[Symbol.for('multiproc.pythonNames')];
     try {
       worker.send({
-        t: 'start', name: this.#name, spec: toTaskSpec(opts.target, 'target'), args: enc.value, flags: enc.found ? HANDLES : 0,
+        t: 'start', name: this.#name, spec, args: enc.value, flags: enc.found ? HANDLES : 0,
         preload: pythonNames ? [pythonNames] : undefined,
       });
     } catch (err) {
       // a value that cannot cross: this start fails, and the worker it took must not wait forever
       worker.kill('SIGKILL');
-      // named as a Pool names it (`args[0]: function`), not V8's bare DataCloneError
-      const where = findUnserializable(opts.args ?? [], 'args', this.#runtime);
-      if (where) throw new SerializationError(`cannot send to a ${this.#runtime} worker: ${where}`, where.split(':')[0], { cause: err });
-      throw err;
+      const where = findUnserializable(sub ? sub.state : opts.args, sub ? 'this' : 'args', this.#runtime);
+      if (where === null) throw err;
+      throw new SerializationError(`cannot send to a ${this.#runtime} worker: ${where}`, where.split(':')[0], { cause: err });
     }
     this.#worker = worker;
     live.add(this);
@@ -135,6 +144,19 @@ export class Process {
       });
     });
     worker.setRef(!this.#daemon);
+  }
+
+  /**
+   * The Process's activity, as Python's `run()`: calls the target with its args in the calling thread.
+   * A subclass may override it instead of passing a target; `start()` then runs the override in the
+   * worker, on a copy of the instance's own properties (as Python's spawn runs it on a copy).
+   */
+  run(): unknown {
+    const { target, args = [] } = this.#options;
+    if (target == null) return undefined;
+    if (typeof target === 'function') return target(...args);
+    const fn = loadTask(toTaskSpec(target, 'target'));
+    return fn instanceof Promise ? fn.then((f) => f(...args)) : fn(...args);
   }
 
   #codeOf(info: ExitInfo): number {

@@ -32,6 +32,6 @@ export class Process extends mp.Process {
     if (group != null) throw new TypeError('group argument must be None for now');
     checkNoKeywordArguments(kwargs, 'Process()');
     const kw = keywords(options, ['daemon', 'runtime', 'env', 'execArgv', 'resourceLimits'] as const, 'Process()');
-    super({ ...kw, target: target as Task, name: name ?? undefined, args: args ?? undefined, daemon: kw.daemon ?? undefined });
+    super({ ...kw, target: target ?? undefined, name: name ?? undefined, args: args ?? undefined, daemon: kw.daemon ?? undefined });
   }
 }
