@@ -209,6 +209,52 @@ describe.each(runtimes)('_TestProcess (%s)', (runtime) => {
   });
 });
 
+describe.each(runtimes)('TestStdinBadfiledescriptor (%s)', (runtime) => {
+  test('test_pool_in_process: a Process runs a Pool of its own', async () => {
+    const p = new Process({
+      target: async () => {
+        const { Pool } = await import('multiproc/python');
+        const pool = new Pool({ processes: 4 });
+        const x = await pool.map((x: number) => x * x, [1, 2, 3, 4, 5, 6, 7]);
+        pool.close();
+        await pool.join();
+        if (x.join() !== '1,4,9,16,25,36,49') process.exit(2);
+      },
+      runtime,
+    });
+    p.start();
+    await p.join();
+    expect(p.exitcode).toBe(0);
+  });
+
+  test('test_queue_in_process: a Process starts a Process with a Queue', async () => {
+    const p = new Process({
+      target: async () => {
+        const { Process, Queue, Empty } = await import('multiproc/python');
+        const queue = new Queue();
+        const sub = new Process({
+          target: (q: any) => {
+            try {
+              q.get_nowait();
+            } catch (e: any) {
+              if (e.name !== 'Empty') throw e;
+            }
+          },
+          args: [queue],
+          daemon: true,
+        });
+        sub.start();
+        await sub.join();
+        if (sub.exitcode !== 0 || !Empty) process.exit(3);
+      },
+      runtime,
+    });
+    p.start();
+    await p.join();
+    expect(p.exitcode).toBe(0);
+  });
+});
+
 describe('_TestProcess (main)', () => {
   test('test_current', () => {
     const current = current_process();
