@@ -54,8 +54,8 @@ describe('multiprocessing.rst examples', () => {
     expect(out).toContain('[ 9, 8, 7, 6, 5, 4, 3, 2, 1, 0 ]');
   });
 
-  test('pool-tour.ts: map, imap_unordered, apply_async, get(timeout=1), TimeoutError, the with-block stops a sleeping task', () => {
-    const { stdout, ms } = run('pool-tour.ts');
+  test.each(['pool-tour.ts', 'pool-tour-camel.ts'])('%s: map, imap_unordered, apply_async, get(timeout=1), TimeoutError, the with-block stops a sleeping task', (file) => {
+    const { stdout, ms } = run(file);
     const flat = stdout.replace(/\s+/g, ' ');
     expect(flat).toContain('[ 0, 1, 4, 9, 16, 25, 36, 49, 64, 81 ]');
     const out = lines(stdout);
