@@ -245,3 +245,30 @@ describe('start methods (the functions a ported program calls first)', () => {
     expect(py.freeze_support()).toBeUndefined();
   });
 });
+
+describe.each(runtimes)('keyword arguments inside a worker (%s)', (runtime) => {
+  test('q.get({ timeout }), get_sync({ block, timeout }), acquire({ timeout }), wait({ timeout }) in the child', async () => {
+    const q = new Queue();
+    const s = new (await import('../lib/python.js')).Semaphore(0);
+    const ev = new Event();
+    const out = new Queue<unknown[]>();
+    const p = new Process({
+      target: async (q: any, s: any, ev: any, out: any) => {
+        const r: unknown[] = [];
+        try { await q.get({ timeout: 50 }); } catch (e: any) { r.push(e.name); }
+        try { q.get_sync({ block: true, timeout: 50 }); } catch (e: any) { r.push(e.name); }
+        r.push(await s.acquire({ timeout: 50 }));
+        r.push(s.acquire_sync({ block: false }));
+        r.push(await ev.wait({ timeout: 20 }));
+        r.push(ev.wait_sync({ timeout: 20 }));
+        out.put_sync(r);
+      },
+      args: [q, s, ev, out],
+      runtime,
+    });
+    p.start();
+    expect(await out.get()).toEqual(['Empty', 'Empty', false, false, false, false]);
+    await p.join();
+    expect(p.exitcode).toBe(0);
+  });
+});
