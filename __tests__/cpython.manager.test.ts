@@ -250,6 +250,16 @@ describe.each(runtimes)('TestSyncManagerTypes (%s)', (runtime) => {
     await expect(o.put(3, { timeout: 10 } as any)).rejects.toThrow(Full); // put(3, timeout=0.01)
   });
 
+  test('keywords: manager.Barrier(2, timeout=0.05) and manager.Queue(maxsize=1)', async () => {
+    const b = await manager.Barrier(2, { timeout: 50 });
+    await expect(b.wait()).rejects.toThrow(/broken|Barrier/i); // the timeout was dropped before: a wait forever
+    expect(await b.broken).toBe(true);
+    await expect(manager.Barrier(2, { actoin: null } as any)).rejects.toThrow(/unexpected keyword argument 'actoin'/);
+    const q = await manager.Queue({ maxsize: 1 });
+    await q.put(1);
+    expect(await q.full()).toBe(true);
+  });
+
   test('test_list', async () => {
     const o = await manager.list();
     await o.append(5);
