@@ -104,6 +104,19 @@ describe('Doc/includes examples', () => {
     expect(results.slice(20).every((l) => l.includes('plus('))).toBe(true); // the second batch came after the first
   });
 
+  test('synchronize.ts (mp_synchronize.py): Value, Queue, Condition over a twice-held RLock, Semaphore(3), join(timeout), Event, shared arrays', () => {
+    expect(lines(run('synchronize.ts').stdout).filter((l) => !l.startsWith('#'))).toEqual([
+      'No more running processes',
+      'queue: 31 841',
+      'main is waiting',
+      'main has woken up',
+      'never more than 3 at once: true',
+      'joined after some dots',
+      'event: all 5 woke',
+      'Tests passed',
+    ]);
+  }, 60_000);
+
   test('pool-errors-timeouts.ts (mp_pool.py): error handling, get/next with timeout, callbacks, close, terminate', () => {
     const out = run('pool-errors-timeouts.ts').stdout;
     for (const line of [
