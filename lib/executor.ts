@@ -10,10 +10,11 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { TinypoolEngine } from './engine/tinypool-engine.js';
 import { encodeHandles, type Runtime } from './base/codec/handles.js';
 import { movedBuffers } from './base/move.js';
+import { unsendableValueError } from './base/codec/unserializable.js';
 import { BrokenPoolError, PoolStateError, WorkerLostError } from './base/errors.js';
 import { Future, onCancel, trackCallbacks } from './futures.js';
 import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
-import { cpuCount } from './base/context.js';
+import { cpuCount, checkNotBootstrapping } from './base/context.js';
 import { checkArgs, checkCount, checkOptionalTask } from './options.js';
 import { normalizeTimeout } from './base/timeout.js';
 import { CHUNK, HANDLES, STAR, type Job } from './engine/engine.js';
@@ -194,7 +195,8 @@ export abstract class Executor {
       enc = encodeHandles(args, this.#settings.runtime);
     } catch (err) {
       future.setRunningOrNotifyCancel();
-      future.setException(err); // this call only: a primitive that cannot go to these workers
+      // this call only: a primitive that cannot go to these workers, a getter or Proxy trap that threw
+      future.setException(unsendableValueError(err, args, 'args', this.#settings.runtime));
       return future;
     }
     const transfer = this.#settings.runtime === 'thread' ? movedBuffers(args) : undefined;
@@ -228,6 +230,7 @@ export abstract class Executor {
       initializer = { spec: initializerSpec, args: enc.value, flags: enc.found ? HANDLES : 0 };
     }
     // Workers start on the first submit, not in the constructor: an unused executor costs nothing.
+    checkNotBootstrapping();
     quietBrokenPipes();
     this.#engine = new TinypoolEngine({
       processes: maxWorkers, maxTasksPerChild, initializer, runtime, namePrefix,

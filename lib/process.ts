@@ -7,14 +7,15 @@ import type { ExitInfo, RuntimeWorker } from './runtime/index.js';
 import { encodeHandles, type Runtime } from './base/codec/handles.js';
 import { toTaskSpec, type Task } from './base/task.js';
 import { checkArgs, checkEnv, checkExecArgv, checkRuntime } from './options.js';
-import { normalizeTimeout, raceTimeout } from './base/timeout.js';
+import { normalizeTimeout, raceTimeout, type Timeout } from './base/timeout.js';
 import { KeepAlive } from './base/keep-alive.js';
 import { checkResourceLimits } from './base/spawn-options.js';
 import { workerGone } from './base/worker-hooks.js';
 import { HANDLES } from './engine/engine.js';
 import { quietBrokenPipes } from './base/quiet-pipes.js';
 import { SerializationError, ValueError } from './base/errors.js';
-import { findUnserializable } from './base/codec/unserializable.js';
+import { checkNotBootstrapping } from './base/context.js';
+import { findUnserializable, unsendableValueError } from './base/codec/unserializable.js';
 import { loadTask } from './base/load-task.js';
 import { overridesRun, subclassRun } from './process-subclass.js';
 
@@ -108,10 +109,18 @@ export class Process {
   start(): void {
     this.#checkNotClosed();
     if (this.#worker) throw new Error('cannot start a process twice');
+    checkNotBootstrapping();
     const opts = this.#options;
     const sub = overridesRun(this, Process.prototype) ? subclassRun(this, Process.prototype, this.#name, this.#daemon) : undefined;
     const spec = sub ? { kind: 'src' as const, src: sub.src } : toTaskSpec(opts.target, 'target');
-    const enc = encodeHandles(sub ? [sub.state] : checkArgs(opts.args), this.#runtime);
+    const args = sub ? [sub.state] : checkArgs(opts.args);
+    let enc: { value: unknown; found: boolean };
+    try {
+      enc = encodeHandles(args, this.#runtime);
+    } catch (err) {
+      // a getter or Proxy trap that threw (a revoked Proxy): named by its path
+      throw unsendableValueError(err, sub ? sub.state : args, sub ? 'this' : 'args', this.#runtime);
+    }
     quietBrokenPipes();
     const worker = startProcessWorker(this.#runtime, { env: opts.env, execArgv: opts.execArgv, resourceLimits: opts.resourceLimits });
     // A program that uses multiproc/python's names wants them on the objects its target receives too.
@@ -164,7 +173,7 @@ export class Process {
   }
 
   /** Waits until the process ends, or until `timeout` ms pass (then resolves anyway, as Python does). */
-  async join(timeout?: number | null): Promise<void> {
+  async join(timeout?: Timeout): Promise<void> {
     this.#checkNotClosed();
     if (!this.#exited) throw new Error('can only join a started process');
     const ms = normalizeTimeout(timeout);
