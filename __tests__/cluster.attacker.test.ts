@@ -218,6 +218,31 @@ describe('malformed values', () => {
     expect(h.proc.exitCode).toBe(null);
   }, 90_000);
 
+  test('a client\'s result stream replaced by a string, and a job\'s entry by a string: every call answers, later calls work', async () => {
+    await cluster.host({ queue: 'wrongtype' });
+    const p = cluster.pool({ queue: 'wrongtype' });
+    expect(await p.apply(square, [2])).toBe(4);
+    const file = join(cluster.scratch, 'wrongtype');
+    const running = p.apply(markAndSleep, [file, 1000]).catch((e) => e);
+    await until(() => existsSync(file), 20_000, 'the task to start');
+    const [id] = await attacker.lrange('multiproc:wrongtype:active', 0, -1);
+    await attacker.set(`multiproc:wrongtype:results:${id.split('.')[0]}`, 'not a stream');
+    const outcome = await settledOrPending(running, 30_000);
+    expect(typeof outcome === 'number' || outcome instanceof WorkerLostError).toBe(true);
+    // a waiting job's entry made a string: BullMQ cannot read it, nor can the client's watch
+    const host2 = cluster.pool({ queue: 'wrongtype-2' });
+    const waitingCall = host2.apply(square, [3]).catch((e) => e);
+    const other = host2.apply(square, [4]).catch((e) => e);
+    const ids = await waiting('wrongtype-2', 2);
+    await attacker.del(`multiproc:wrongtype-2:${ids[0]}`);
+    await attacker.set(`multiproc:wrongtype-2:${ids[0]}`, 'not a hash');
+    await cluster.host({ queue: 'wrongtype-2' });
+    const outcomes = await settledOrPending(Promise.all([waitingCall, other]), 30_000);
+    expect(outcomes).not.toBe('pending');
+    expect(await settledOrPending(p.apply(square, [5]), 30_000)).toBe(25);
+    expect(await settledOrPending(host2.apply(square, [6]), 30_000)).toBe(36);
+  }, 90_000);
+
   test('the queue\'s global concurrency set to 0 in Redis: one MultiprocClusterWarning saying so; cleared, the calls run', async () => {
     await cluster.host({ queue: 'maxed' });
     const p = cluster.pool({ queue: 'maxed' });

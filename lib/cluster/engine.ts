@@ -402,8 +402,17 @@ export class ClusterEngine extends CoreEngine<Call> implements Engine {
         link.ack(this.#resultKey, entries.map(([id]) => id));
         for (const [, frame] of entries) this.#onFrame(frame);
       }
-    } catch {
+    } catch (err) {
       // the link failed: its 'down' arms the outage timer, its 'ready' reads again
+      if (/WRONGTYPE/.test(String((err as Error)?.message)) && this.#link === link) {
+        // someone with Redis access put another type of value under this client's result stream: it holds no
+        // result of ours (hosts cannot add to it either; the watch then fails their jobs' calls). Deleted, and
+        // read again, so later results arrive
+        this.#lastId = '0-0';
+        await link.cmd.del(this.#resultKey).catch(() => {});
+        this.#reading = false;
+        return this.#startReading(link);
+      }
     } finally {
       this.#reading = false;
     }

@@ -144,7 +144,8 @@ export async function watchJobs<J extends WatchedJob>(
   const paused = pausedField !== null ? 'paused' : concurrency !== null && !(Number(concurrency) >= 1) ? `set to a global concurrency of ${concurrency}` : null;
   const placed = (maybe(4) as number[] | null) ?? stale.map(() => 1);
   const first = 5;
-  const last = (value(first + 2 * added.length) as [string, string[]][])[0]?.[0] ?? '0-0';
+  // not a stream (someone wrote another type there): the client deletes it when its read fails
+  const last = ((maybe(first + 2 * added.length) ?? []) as [string, string[]][])[0]?.[0] ?? '0-0';
   const now = performance.now();
   const gone: J[] = [];
   const orphaned: J[] = [];
@@ -157,7 +158,8 @@ export async function watchJobs<J extends WatchedJob>(
   const behind = last !== '0-0' && !streamIdAtLeast(last, upTo) ? last : null;
   added.forEach((job, i) => {
     // finished (completed or failed) counts as gone: no answer will come after that
-    const [name, finishedOn] = value(first + 2 * i) as (string | null)[];
+    // an entry that is not a hash (someone wrote another type under the job's id) is no job: gone
+    const [name, finishedOn] = (maybe(first + 2 * i) ?? [null, null]) as (string | null)[];
     const exists = name !== null && finishedOn === null;
     const locked = Number(value(first + 1 + 2 * i)) === 1;
     if (!exists) {
