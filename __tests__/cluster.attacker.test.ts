@@ -26,6 +26,9 @@ let attacker: Redis;
 beforeAll(() => {
   attacker = cluster.redis.client();
 });
+/** One host on queue 'served', started once, for the tests that need a host serving from the start. */
+let served: Promise<HostProcess> | null = null;
+const servedHost = () => (served ??= cluster.host({ queue: 'served', concurrency: 2 }));
 
 const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').length - 1 : 0);
 const waiting = (queue: string, n = 1) =>
@@ -86,12 +89,12 @@ describe('results', () => {
   }, 90_000);
 
   test('an entry added far ahead on a client\'s result stream, then the stream deleted: later results are still read', async () => {
-    await cluster.host({ queue: 'ahead' });
-    const p = cluster.pool({ queue: 'ahead' });
+    await servedHost();
+    const p = cluster.pool({ queue: 'served' });
     const file = join(cluster.scratch, 'ahead');
     const first = p.apply(markAndSleep, [file, 1500]);
-    const [id] = await until(() => attacker.lrange('multiproc:ahead:active', 0, -1).then((ids) => ids.length > 0 && ids), 20_000, 'the job to run');
-    const stream = `multiproc:ahead:results:${id.split('.')[0]}`;
+    const [id] = await until(() => attacker.lrange('multiproc:served:active', 0, -1).then((ids) => ids.length > 0 && ids), 20_000, 'the job to run');
+    const stream = `multiproc:served:results:${id.split('.')[0]}`;
     // the client reads it (it does not open: ignored) and would read on after it; then the stream goes
     await attacker.xadd(stream, `${Date.now() + 365 * 24 * 3600_000}-0`, 'r', Buffer.from([1, 0, 0, 0, 0, 0, 0, 9, 9, 9]));
     await until(async () => (await attacker.xlen(stream)) === 0, 10_000, 'the client to read the forged entry');
@@ -141,11 +144,11 @@ describe('jobs moved where no host looks', () => {
   }, 90_000);
 
   test('BullMQ\'s queue paused in Redis: one MultiprocClusterWarning saying so; resumed, the calls run', async () => {
-    await cluster.host({ queue: 'paused' });
-    const p = cluster.pool({ queue: 'paused' });
+    await servedHost();
+    const p = cluster.pool({ queue: 'served' });
     expect(await p.apply(square, [2])).toBe(4);
     const connection = attacker.duplicate();
-    const queue = new Queue('paused', { connection, prefix: 'multiproc' });
+    const queue = new Queue('served', { connection, prefix: 'multiproc' });
     const warnings: Error[] = [];
     const spy = jest.spyOn(process, 'emitWarning').mockImplementation((w: string | Error, type?: unknown) => {
       const err = typeof w === 'string' ? new Error(w) : w;
@@ -201,19 +204,15 @@ describe('locks and run records', () => {
 });
 
 describe('malformed values', () => {
-  test.each([
-    ['data that is not JSON', 'data', '{{{not json'],
-    ['data of the wrong type', 'data', '[1,2,3]'],
-    ['10 MB of data', 'data', JSON.stringify({ p: 'A'.repeat(10 * 1024 * 1024) })],
-  ])('a waiting job given %s: its call fails with AuthenticationError, and the host serves the next call', async (_what, field, value) => {
-    const queue = `malformed-${field}-${value.length}`;
-    const p = cluster.pool({ queue });
-    const pending = p.apply(square, [4]).catch((e) => e);
-    const [id] = await waiting(queue);
-    await attacker.hset(`multiproc:${queue}:${id}`, field, value);
-    const h = await cluster.host({ queue });
-    const err = await settledOrPending(pending, 40_000);
-    expect(err).toBeInstanceOf(AuthenticationError); // refused by the host, which tells the client in a sealed answer
+  test('waiting jobs given data that is not JSON, not an object, or 10 MB of garbage: their calls fail with AuthenticationError, the host serves the next call', async () => {
+    const p = cluster.pool({ queue: 'malformed' });
+    const pending = [1, 2, 3].map((x) => p.apply(square, [x]).catch((e) => e));
+    const ids = await waiting('malformed', 3);
+    const values = ['{{{not json', '[1,2,3]', JSON.stringify({ p: 'A'.repeat(10 * 1024 * 1024) })];
+    for (const [i, id] of ids.entries()) await attacker.hset(`multiproc:malformed:${id}`, 'data', values[i]);
+    const h = await cluster.host({ queue: 'malformed' });
+    // refused by the host, which tells the client in a sealed answer
+    for (const err of await settledOrPending(Promise.all(pending), 40_000) as unknown[]) expect(err).toBeInstanceOf(AuthenticationError);
     expect(await settledOrPending(p.apply(square, [5]), 30_000)).toBe(25);
     expect(h.proc.exitCode).toBe(null);
   }, 90_000);
@@ -244,8 +243,8 @@ describe('malformed values', () => {
   }, 90_000);
 
   test('the queue\'s global concurrency set to 0 in Redis: one MultiprocClusterWarning saying so; cleared, the calls run', async () => {
-    await cluster.host({ queue: 'maxed' });
-    const p = cluster.pool({ queue: 'maxed' });
+    await servedHost();
+    const p = cluster.pool({ queue: 'served' });
     expect(await p.apply(square, [2])).toBe(4);
     const warnings: Error[] = [];
     const spy = jest.spyOn(process, 'emitWarning').mockImplementation((w: string | Error, type?: unknown) => {
@@ -254,25 +253,25 @@ describe('malformed values', () => {
       warnings.push(err);
     });
     try {
-      await attacker.hset('multiproc:maxed:meta', 'concurrency', 0);
+      await attacker.hset('multiproc:served:meta', 'concurrency', 0);
       const pending = p.apply(square, [3]).catch((e) => e);
       await until(() => warnings.some((w) => w.name === 'MultiprocClusterWarning'), 30_000, 'the warning');
       expect(warnings.find((w) => w.name === 'MultiprocClusterWarning')!.message).toMatch(/concurrency/);
-      await attacker.hdel('multiproc:maxed:meta', 'concurrency');
+      await attacker.hdel('multiproc:served:meta', 'concurrency');
       expect(await settledOrPending(pending, 30_000)).toBe(9);
     } finally {
       spy.mockRestore();
-      await attacker.hdel('multiproc:maxed:meta', 'concurrency');
+      await attacker.hdel('multiproc:served:meta', 'concurrency');
     }
   }, 90_000);
 
   test('a 20 MB message and garbage on the cancel channel: the host keeps serving', async () => {
-    const h = await cluster.host({ queue: 'bigcancel' });
-    const p = cluster.pool({ queue: 'bigcancel' });
+    const h = await servedHost();
+    const p = cluster.pool({ queue: 'served' });
     expect(await p.apply(square, [2])).toBe(4);
-    await attacker.publish('multiproc:bigcancel:cancel', `0123456789abcdef ${'A'.repeat(20 * 1024 * 1024)}`);
-    await attacker.publish('multiproc:bigcancel:cancel', Buffer.from([0xff, 0, 1, 2]));
-    await attacker.publish('multiproc:bigcancel:cancel', '0123456789abcdef AAAA');
+    await attacker.publish('multiproc:served:cancel', `0123456789abcdef ${'A'.repeat(20 * 1024 * 1024)}`);
+    await attacker.publish('multiproc:served:cancel', Buffer.from([0xff, 0, 1, 2]));
+    await attacker.publish('multiproc:served:cancel', '0123456789abcdef AAAA');
     expect(await settledOrPending(p.apply(square, [3]), 30_000)).toBe(9);
     expect(h.proc.exitCode).toBe(null);
   }, 90_000);
