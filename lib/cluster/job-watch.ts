@@ -6,10 +6,10 @@
  *
  * - gone: the job is no longer in Redis (or finished there), and every result pushed before that was seen
  *   has been read;
- * - orphaned: it sits in the active list without a lock, or without its host's sealed beat (its host died) for ORPHAN_MS with no live host
- *   (ORPHAN_WITH_HOSTS_MS with one: BullMQ's stalled-job check in a live host moves it back to the queue
- *   within two of its stalled intervals, so this only catches hosts that fail to).
- *
+ * - orphaned: it sits in the active list without a lock, or without its host's sealed beat (its host
+ *   died), for ORPHAN_MS with no live host (ORPHAN_WITH_HOSTS_MS with one: BullMQ's stalled-job check in a
+ *   live host moves it back to the queue within two of its stalled intervals, so this only catches hosts
+ *   that fail to);
  * - misplaced: it is in Redis, unfinished, but in none of the lists hosts take jobs from or run them in (wait,
  *   paused, prioritized, active), on two looks in a row: someone with Redis access took it out of the wait
  *   list, or wrote an entry under its id before the client added it (BullMQ then adds nothing). No host
