@@ -217,6 +217,25 @@ describe('malformed values', () => {
     expect(h.proc.exitCode).toBe(null);
   }, 90_000);
 
+  test('waiting jobs whose BullMQ opts, progress or parent field is not JSON (BullMQ reads those before multiproc): their calls fail with AuthenticationError naming the field, the host serves the next call', async () => {
+    const p = cluster.pool({ queue: 'unreadable' });
+    const pending = [1, 2, 3].map((x) => p.apply(square, [x]).catch((e) => e));
+    const ids = await waiting('unreadable', 3);
+    const fields = ['opts', 'progress', 'parent'];
+    for (const [i, id] of ids.entries()) await attacker.hset(`multiproc:unreadable:${id}`, fields[i], '{{{not json');
+    const h = await cluster.host({ queue: 'unreadable' });
+    // BullMQ used to drop such a job after taking it and take it again forever: now refused, its client told
+    const errs = await settledOrPending(Promise.all(pending), 40_000) as unknown[];
+    for (const err of errs) expect(err).toBeInstanceOf(AuthenticationError);
+    expect(errs.map((err) => (err as Error).message).sort().join('\n')).toMatch(/opts.*\n.*parent.*\n.*progress/s);
+    expect(await settledOrPending(p.apply(square, [5]), 30_000)).toBe(25);
+    // each ends failed (or removed) in Redis, refused once: not taken again and again
+    const ended = async (id: string) => (await attacker.exists(`multiproc:unreadable:${id}`)) === 0 || (await attacker.hget(`multiproc:unreadable:${id}`, 'finishedOn')) !== null;
+    await until(async () => (await Promise.all(ids.map(ended))).every(Boolean), 20_000, 'the refused jobs ended');
+    expect(h.log.match(/refused job/g)).toHaveLength(3);
+    expect(h.proc.exitCode).toBe(null);
+  }, 90_000);
+
   test('a client\'s result stream replaced by a string, and a job\'s entry by a string: every call answers, later calls work', async () => {
     await cluster.host({ queue: 'wrongtype' });
     const p = cluster.pool({ queue: 'wrongtype' });

@@ -265,8 +265,14 @@ export class WorkerHost {
     const id = job.id ?? '';
     const owner = parseJobId(id);
     const data = (job.data ?? {}) as JobData;
-    if (data === MALFORMED) {
-      await this.#refuse(job, new AuthenticationError('its entry in Redis was changed: its data is not JSON'));
+    if (data instanceof Malformed) {
+      await this.#refuse(job, new AuthenticationError(`its entry in Redis was changed: its ${data.field} is not JSON`));
+      // BullMQ's script that fails a job parses its parent field too: mended, so the job ends failed, not taken again forever
+      const standIn = PARSED_FIELDS[data.field];
+      if (standIn !== undefined) {
+        const key = jobKey(this.#options.queue, id);
+        await (standIn === '' ? this.#results.hdel(key, data.field) : this.#results.hset(key, data.field, standIn)).catch(() => {});
+      }
       throw new Error('malformed job entry'); // BullMQ fails the job with it
     }
     const external = data.x === 1 ? payloadKey(this.#options.queue, id) : null;
@@ -526,26 +532,75 @@ export class WorkerHost {
   }
 }
 
-/** The data of a job whose entry BullMQ could not read (see tolerantWorker): refused, never run. */
-const MALFORMED: JobData = Object.freeze({});
+/** The data of a job whose entry BullMQ could not read (see tolerantWorker): refused, never run; `field` names what was unreadable. */
+class Malformed {
+  constructor(readonly field: string) {
+    Object.freeze(this);
+  }
+}
+
+/** Fields of a job's entry BullMQ parses as JSON when a host takes it, before multiproc sees the job; what stands in for each. */
+const PARSED_FIELDS: Readonly<Record<string, string | undefined>> = { opts: '{}', progress: '0', parent: '' }; // '': no parent
+/** BullMQ scripts whose reply carries the entry of the job they handed to this host (raw, as field/value pairs). */
+const TAKING_SCRIPTS = /^(moveToActive|moveToFinished|moveToDelayed)$/;
+/** Stands in for an unreadable field's name in `data` (which BullMQ parses in createJob): not JSON, so refused there. */
+const UNREADABLE = '\u0000unreadable:';
+
+/**
+ * Replaces, in a taken job's raw entry, each field BullMQ would fail to parse with a harmless value, and its
+ * data with a marker naming the field (so createJob refuses it).
+ */
+function defuse(entry: unknown[]): void {
+  let bad: string | null = null;
+  for (let i = 0; i + 1 < entry.length; i += 2) {
+    const field = String(entry[i]);
+    if (!(field in PARSED_FIELDS) || entry[i + 1] === null || entry[i + 1] === '') continue;
+    try {
+      JSON.parse(String(entry[i + 1]));
+    } catch {
+      bad ??= field;
+      entry[i + 1] = PARSED_FIELDS[field] ?? '';
+    }
+  }
+  if (bad === null) return;
+  const at = entry.findIndex((v, i) => i % 2 === 0 && String(v) === 'data');
+  if (at >= 0) entry[at + 1] = UNREADABLE + bad;
+  else entry.push('data', UNREADABLE + bad);
+}
 
 /**
  * BullMQ's Worker, reading job entries that anyone with Redis access may have rewritten: BullMQ parses a
- * job's data as JSON after taking it, and a parse error there leaves the job taken by nobody (moved back by
- * the stalled-job check, taken, dropped again, forever), so its call would never answer. Such a job is
- * handed to the processor with MALFORMED data instead: refused like any job whose seal does not open, and
- * its client told.
+ * job's data, opts, progress and parent as JSON after taking it, and a parse error there leaves the job
+ * taken by nobody (moved back by the stalled-job check, taken, dropped again, forever), so its call would
+ * never answer. Such a job is handed to the processor with Malformed data instead: refused like any job
+ * whose seal does not open, and its client told. (opts, progress and parent are parsed in BullMQ's backend,
+ * before createJob: the replies of the scripts that take a job are mended first, see defuse.)
  */
 function tolerantWorker(Base: Libraries['Worker']): Libraries['Worker'] {
   return class TolerantWorker extends Base {
+    constructor(...args: ConstructorParameters<Libraries['Worker']>) {
+      super(...args);
+      const backend = this.backend as unknown as { execCommand?(client: unknown, name: string, args: unknown[]): Promise<unknown> };
+      if (typeof backend?.execCommand !== 'function') return; // another BullMQ backend: its replies are left as they are
+      const exec = backend.execCommand.bind(backend);
+      backend.execCommand = async (client, name, args) => {
+        const reply = await exec(client, name, args);
+        const entry = Array.isArray(reply) && TAKING_SCRIPTS.test(name) ? reply[0] : null;
+        if (Array.isArray(entry)) defuse(entry);
+        return reply;
+      };
+    }
+
     protected override createJob(data: Parameters<Worker['createJob']>[0], jobId: string): ReturnType<Worker['createJob']> {
+      const unreadable = typeof data.data === 'string' && data.data.startsWith(UNREADABLE) ? data.data.slice(UNREADABLE.length) : null;
       try {
-        return super.createJob(data, jobId);
+        if (unreadable === null) return super.createJob(data, jobId);
       } catch {
-        const job = super.createJob({ ...data, data: '{}' }, jobId);
-        job.data = MALFORMED;
-        return job;
+        // its data is not JSON
       }
+      const job = super.createJob({ ...data, data: '{}' }, jobId);
+      job.data = new Malformed(unreadable ?? 'data');
+      return job;
     }
   } as Libraries['Worker'];
 }
