@@ -10,6 +10,7 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { TinypoolEngine } from './engine/tinypool-engine.js';
 import { encodeHandles, type Runtime } from './base/codec/handles.js';
 import { movedBuffers } from './base/move.js';
+import { unsendableValueError } from './base/codec/unserializable.js';
 import { BrokenPoolError, PoolStateError, WorkerLostError } from './base/errors.js';
 import { Future, onCancel, trackCallbacks } from './futures.js';
 import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
@@ -194,7 +195,8 @@ export abstract class Executor {
       enc = encodeHandles(args, this.#settings.runtime);
     } catch (err) {
       future.setRunningOrNotifyCancel();
-      future.setException(err); // this call only: a primitive that cannot go to these workers
+      // this call only: a primitive that cannot go to these workers, a getter or Proxy trap that threw
+      future.setException(unsendableValueError(err, args, 'args', this.#settings.runtime));
       return future;
     }
     const transfer = this.#settings.runtime === 'thread' ? movedBuffers(args) : undefined;

@@ -10,7 +10,8 @@ import { encodeHandles, type HandleTarget } from './base/codec/handles.js';
 import { movedBuffers } from './base/move.js';
 import { warnClassInstanceOnce } from './base/codec/class-instances.js';
 import { packNumbers, type ChunkResults } from './base/codec/pack.js';
-import { AbortError, abortedBy, PoolStateError } from './base/errors.js';
+import { AbortError, abortedBy, PoolStateError, SerializationError } from './base/errors.js';
+import { unsendableValueError } from './base/codec/unserializable.js';
 import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
 import { checkArgs } from './options.js';
 import { quietBrokenPipes } from './base/quiet-pipes.js';
@@ -109,6 +110,14 @@ function holdsObjects(list: unknown[], spread: boolean): boolean {
     }
   }
   return false;
+}
+
+/** A chunk's SerializationError names items by their place in the chunk: renamed by their place in the input. */
+function renumberItems(err: SerializationError, base: number): SerializationError {
+  const at = /^items\[(\d+)\]/.exec(err.path);
+  if (!at) return err;
+  const path = `items[${base + Number(at[1])}]${err.path.slice(at[0].length)}`;
+  return new SerializationError(err.message.replace(err.path, path), path, { cause: err.cause });
 }
 
 /** What a job settles: an AsyncResult itself (applyAsync: no closure per call), or a callback. */
@@ -216,7 +225,15 @@ export abstract class BasePool {
       // a chunk's items, or the one item a call stands for (imap with chunksize 1), are named by their place in the input
       encoded = encodeHandles(args, this.#target, flags & CHUNK || base !== undefined ? (i) => `items[${(base ?? 0) + i}]` : 'args');
     } catch (err) {
-      settleTarget(target, false, err); // a primitive that cannot go where this pool's workers run
+      // a primitive that cannot go where this pool's workers run, a getter or Proxy trap that threw while it
+      // was read: that call fails, counted in stats() as a call that could not be sent
+      const items = flags & CHUNK || base !== undefined;
+      let error = unsendableValueError(err, args, items ? 'items' : 'args', this.#target === 'thread' ? 'thread' : 'process');
+      // (encodeHandles names items by their place in the input already; the walk, by their place in the chunk)
+      if (items && base && error !== err && error instanceof SerializationError) error = renumberItems(error, base);
+      const job = new PoolJob(spec, args, flags, target, signal, base, undefined, group);
+      if (this.#engine.refuse) this.#engine.refuse(job, error);
+      else settleTarget(target, false, error);
       return;
     }
     // buffers marked with move() go to a thread without a copy; other workers get a copy as before

@@ -15,7 +15,7 @@ import { HANDLES } from './engine/engine.js';
 import { quietBrokenPipes } from './base/quiet-pipes.js';
 import { SerializationError, ValueError } from './base/errors.js';
 import { checkNotBootstrapping } from './base/context.js';
-import { findUnserializable } from './base/codec/unserializable.js';
+import { findUnserializable, unsendableValueError } from './base/codec/unserializable.js';
 import { loadTask } from './base/load-task.js';
 import { overridesRun, subclassRun } from './process-subclass.js';
 
@@ -113,7 +113,14 @@ export class Process {
     const opts = this.#options;
     const sub = overridesRun(this, Process.prototype) ? subclassRun(this, Process.prototype, this.#name, this.#daemon) : undefined;
     const spec = sub ? { kind: 'src' as const, src: sub.src } : toTaskSpec(opts.target, 'target');
-    const enc = encodeHandles(sub ? [sub.state] : checkArgs(opts.args), this.#runtime);
+    const args = sub ? [sub.state] : checkArgs(opts.args);
+    let enc: { value: unknown; found: boolean };
+    try {
+      enc = encodeHandles(args, this.#runtime);
+    } catch (err) {
+      // a getter or Proxy trap that threw (a revoked Proxy): named by its path
+      throw unsendableValueError(err, sub ? sub.state : args, sub ? 'this' : 'args', this.#runtime);
+    }
     quietBrokenPipes();
     const worker = startProcessWorker(this.#runtime, { env: opts.env, execArgv: opts.execArgv, resourceLimits: opts.resourceLimits });
     // A program that uses multiproc/python's names wants them on the objects its target receives too.

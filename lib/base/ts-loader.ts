@@ -21,7 +21,7 @@ let registered: Promise<void> | null = null;
  * the `exports` map of tsx's package.json (itself a public export). `require.resolve` would pick the
  * `require` condition, and `import.meta.resolve` is missing where our sources run under Jest's VM modules.
  */
-function tsxExport(subpath: '.' | './esm/api'): string {
+function tsxExport(subpath: '.' | './esm/api' | './cjs/api'): string {
   const pkgFile = nodeModule().createRequire(import.meta.url).resolve('tsx/package.json');
   const target = pickImport(JSON.parse(fs().readFileSync(pkgFile, 'utf8')).exports?.[subpath]);
   if (!target) throw new Error(`tsx (${pkgFile}) has no public export '${subpath}' for import`);
@@ -40,6 +40,16 @@ export function tsxApiUrl(): string {
   return tsxExport('./esm/api');
 }
 
+/**
+ * file: URL of tsx's CommonJS `register()` API (`tsx/cjs/api`). Node treats a `.ts` file outside a
+ * `"type": "module"` package as CommonJS and loads it with `require`, which the ESM hook alone does not
+ * reach: without this hook every `.ts` task module of a CommonJS project failed to load
+ * (ERR_REQUIRE_CYCLE_MODULE on Node 20). `tsx` itself registers both.
+ */
+export function tsxCjsApiUrl(): string {
+  return tsxExport('./cjs/api');
+}
+
 /** file: URL of tsx's loader (`tsx`), for `--import` in child processes. */
 export function tsxLoaderUrl(): string {
   return tsxExport('.');
@@ -51,15 +61,24 @@ export function tsxLoaderUrl(): string {
  * import: a static one would be linked before tsx is registered.
  */
 export function tsThreadEntry(entryUrl: string): URL {
-  const src = `const api = await import(${JSON.stringify(tsxApiUrl())}); api.register(); globalThis.__multiprocTsx = true;
+  const src = `const api = await import(${JSON.stringify(tsxApiUrl())}); api.register();
+(await import(${JSON.stringify(tsxCjsApiUrl())})).register(); globalThis.__multiprocTsx = true;
 export default (await import(${JSON.stringify(entryUrl)})).default;`;
   return new URL(`data:text/javascript,${encodeURIComponent(src)}`);
 }
 
 export function ensureTypeScriptLoader(): Promise<void> {
   if ((globalThis as any).__multiprocTsx) return Promise.resolve();
-  registered ??= import(tsxApiUrl()).then((api) => {
+  registered ??= import(tsxApiUrl()).then(async (api) => {
     api.register();
+    // The CommonJS hook is for .ts modules of CommonJS projects. One import after the other: a test runner's
+    // VM modules fail two imports linking the same built-in at once. Where it cannot load, ES module .ts
+    // files still load through the ESM hook.
+    try {
+      (await import(tsxCjsApiUrl())).register();
+    } catch {
+      // as said
+    }
     (globalThis as any).__multiprocTsx = true;
   });
   return registered;

@@ -234,6 +234,14 @@ export class EngineCore<J extends CoreJob> {
     }
   }
 
+  /** Fails a job that never entered the queue, counted as submitted and failed like any other. */
+  refuse(job: Job, error: unknown): void {
+    const items = job.flags & CHUNK ? (job.args as ArrayLike<unknown>).length : 1;
+    this.#counts.submitted += items;
+    this.#counts.settled(items, 'failed');
+    job.settle(false, error);
+  }
+
   /** Takes back a job still queued, without settling it (its caller gave up on it); false once sent or settled. */
   withdraw(job: J): boolean {
     if (job.done || job.sent || job.items === undefined) return false;
@@ -338,6 +346,11 @@ export abstract class CoreEngine<J extends CoreJob> {
   /** Settles with `reason` the jobs of `group` (their group, or their signal) not yet sent to a worker; those running go on. */
   dropQueued(group: object, reason: Error): void {
     this.core.dropQueued(group, reason);
+  }
+
+  /** Fails a job that could not be queued (its arguments could not be encoded); the stats count it. */
+  refuse(job: Job, error: unknown): void {
+    this.core.refuse(job, error);
   }
 
   /** Takes back a job not yet sent to a worker, without settling it; false once it was sent or settled. */

@@ -90,6 +90,11 @@ export interface Engine {
    * future). False once it was sent or settled. Optional: an engine without it lets the job run.
    */
   withdraw?(job: Job): boolean;
+  /**
+   * Fails a job that could not even be queued (an argument whose getter throws while it is encoded): it is
+   * counted as submitted and failed, so the stats still add up. Optional: without it the job just settles.
+   */
+  refuse?(job: Job, error: unknown): void;
   /** Stops every worker now; every job not yet settled settles with `reason`. */
   terminate(reason: Error): Promise<void>;
   /** Resolves once every worker has exited (after close or terminate). */

@@ -123,6 +123,13 @@ export class Flights {
     this.#core.requeue(back);
   }
 
+  /** A run tinypool never posted to a worker (cancelled in its queue): all its jobs go back as they are, buffers included. */
+  requeueUnposted(flight: Flight): void {
+    const back = flight.jobs.slice(0, flight.end);
+    flight.end = 0;
+    this.#core.requeue(back);
+  }
+
   /** Settles the jobs of a result run, once the worker's output written before it has been printed. */
   deliver(flight: Flight, run: ResultRun, worker: WatchedWorker | undefined, out: number, err: number, busy = 0): void {
     const count = run.r.length / 2;

@@ -174,8 +174,18 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
     this.#workers.relay?.drop(flight.id);
     if (!this.#flights.has(flight)) return;
     this.#flights.land(flight);
-    this.#loss.runFailed(flight, err);
+    if (this.#loss.runFailed(flight, err) === 'unsendable') this.#unstick();
     this.#pump();
+  }
+
+  /**
+   * A run tinypool could not post to a thread (structured clone refused a value) may have been posted from
+   * tinypool's own queue, as a worker became free: tinypool then forgets that the worker is free, and the
+   * runs queued behind it wait for it forever (a worker replaced after a death, then an unsendable
+   * argument, hung the pool). Its queued runs are taken back and sent again: the free worker gets them.
+   */
+  #unstick(): void {
+    if (this.#tp.queueSize > 0) this.#tp.cancelPendingTasks();
   }
 
   // ---- workers ------------------------------------------------------------------------------------
@@ -231,6 +241,8 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
 
   #checkStopped(): void {
     if (this.core.state !== 'stopping') return;
-    if (this.#workers.allFlushed()) void this.#workers.destroy();
+    // A worker still booting is waited for when its initializer may add exit hooks; not when workers die
+    // before they start (their initializer ends them): join() would wait out the grace period for nothing.
+    if (this.#workers.allFlushed() || this.#loss.failingToStart) void this.#workers.destroy();
   }
 }

@@ -44,6 +44,11 @@ export class WorkerLoss {
     this.#progress = progress;
   }
 
+  /** The last worker lost died before it started (an initializer that ends its worker, a broken boot). */
+  get failingToStart(): boolean {
+    return this.#startupFailures > 0;
+  }
+
   /** New work came: after start-up failures, workers get one more try. */
   moreWork(): void {
     if (this.#startupFailures >= MAX_STARTUP_FAILURES) this.#startupFailures = MAX_STARTUP_FAILURES - 1; // one more try
@@ -74,8 +79,11 @@ export class WorkerLoss {
     return failed;
   }
 
-  /** A flight's run failed (the flight has landed): settle or hand back its jobs by what befell it. */
-  runFailed(flight: Flight, err: unknown): void {
+  /**
+   * A flight's run failed (the flight has landed): settle or hand back its jobs by what befell it. Returns
+   * 'unsendable' when tinypool could not post the run (a value structured clone refused).
+   */
+  runFailed(flight: Flight, err: unknown): 'unsendable' | undefined {
     const lost = err instanceof WorkerLostError ? lostWorkers.get(err) : undefined;
     const kind = runFailure(err);
     if (flight.signal?.aborted && kind === 'aborted') {
@@ -83,7 +91,10 @@ export class WorkerLoss {
     } else if (kind === 'stopped' && this.#core.state !== 'terminated') {
       this.#afterStoppedWorker(flight);
     } else if (kind === 'cancelled') {
-      this.#flights.fail(flight, this.#startupError ?? err); // tinypool's queue cancelled: its workers fail to start
+      // tinypool's queue cancelled: its workers fail to start (the jobs fail), or the engine took its runs
+      // back to send them again (see TinypoolEngine's unstick)
+      if (this.#startupError) this.#flights.fail(flight, this.#startupError);
+      else this.#flights.requeueUnposted(flight);
     } else if (lost) {
       this.#afterWorkerLoss(flight, err as WorkerLostError, lost);
     } else {
@@ -91,7 +102,9 @@ export class WorkerLoss {
       // its MessagePort (for a child process too, before the relay): structured clone refused an argument
       // (DataCloneError, or what a getter threw while being read).
       this.#flights.refuseUnsendable(flight, err);
+      return 'unsendable';
     }
+    return undefined;
   }
 
   /** Which of a dead worker's jobs died with it: only the one it was running; the others run elsewhere. */

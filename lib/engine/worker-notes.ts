@@ -32,6 +32,9 @@ export function onNote(worker: WatchedWorker, note: Note, to: NoteTarget): void 
       worker.advance('flushed');
       to.flushed();
       break;
+    case 'retiring':
+      to.workers.retire(worker);
+      break;
     case 'part': {
       const flight = to.flights.get(note.b);
       if (!flight) return;

@@ -77,9 +77,9 @@ export class WatchedWorker {
     return true;
   }
 
-  /** It answered before it exited: a death is not a start-up failure. */
+  /** It answered before it exited, and did not die in its initializer: a death is not a start-up failure. */
   get started(): boolean {
-    return this.#alive() !== 'starting';
+    return this.#alive() !== 'starting' && !(this.dying && 'init' in this.dying);
   }
 
   /** It was asked to exit (maxTasksPerChild). */

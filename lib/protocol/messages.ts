@@ -133,10 +133,12 @@ export type Note =
   | ({ t: 'part'; w: number; b: number; running: number; rest: number; out: number; err: number } & ResultRun)
   /** The worker is about to die: results so far of the batch it was running, and which task was running. */
   | ({ t: 'dying'; w: number; b: number; running: number; out: number; err: number; error?: WireError } & ResultRun)
-  /** The worker is dying outside any batch. */
-  | { t: 'dying'; w: number; b: -1; out: number; err: number; error?: WireError }
+  /** The worker is dying outside any batch (`init`: while its initializer ran: it never started). */
+  | { t: 'dying'; w: number; b: -1; out: number; err: number; error?: WireError; init?: true }
   /** The pool is closing: the worker ran its exit hooks and waits to be stopped. */
-  | { t: 'flushed'; w: number };
+  | { t: 'flushed'; w: number }
+  /** An idle worker retires on its own (an error a finished task left behind): its exit is no loss. */
+  | { t: 'retiring'; w: number };
 
 /**
  * Parent → worker, beside tinypool (processes: on the IPC channel; threads: on the pool's

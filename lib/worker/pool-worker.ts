@@ -12,6 +12,7 @@
  * - its reply carries how many bytes of output the worker wrote, so the parent prints them first;
  * - it counts tasks for maxTasksPerChild and retires the worker when the count is reached.
  */
+import type * as AsyncHooks from 'node:async_hooks';
 import type * as WorkerThreads from 'node:worker_threads';
 import { ignoreBrokenPipes, written } from './output.js';
 import { guardThreadReplies, onParentMessage, postToParent, threadWorkerData } from './tinypool-adapter.js';
@@ -69,6 +70,7 @@ let progress: Int32Array | undefined;
 let configured: Promise<void> | undefined;
 let initFailure: unknown = null;
 let initDone: Promise<void> | null = null;
+let initializing = false;
 let tasksRun = 0;
 let retiring = false;
 let exiting = false;
@@ -97,7 +99,14 @@ async function prepare(cfg: WorkerConfig): Promise<void> {
       // a convenience (Python's names on received objects): a task still runs without it
     }
   }
-  if (cfg.initializer) await runInitializer(cfg.initializer);
+  if (cfg.initializer) {
+    // a worker ended by its initializer (process.exit, a crash) never started: the parent counts it as a
+    // failed start, so a pool whose initializer always ends its worker fails its calls instead of starting
+    // workers forever
+    initializing = true;
+    await runInitializer(cfg.initializer);
+    initializing = false;
+  }
 }
 
 /** Runs the initializer, as Python does, before the worker takes any task; a failure is printed and kept. */
@@ -142,17 +151,28 @@ interface Running {
 }
 
 let active: Running | null = null;
+/**
+ * The batch answered last. tinypool posts our reply only after the handler's promise settles and the
+ * worker's output has drained: a task's leftovers (a microtask, a timer) may end the worker in between.
+ * Its dying note then carries that batch's results, or the parent would think the batch never started
+ * and run it again, on a worker the same task would end again: forever.
+ */
+let answered: Running | null = null;
 
 function sayDying(error?: unknown): void {
   if (exiting) return;
   exiting = true;
   const wire = error === undefined ? undefined : errorToWire(error);
-  if (active) {
-    const a = active;
-    post({ t: 'dying', w: me, b: a.batch.b, from: a.from, r: a.results, running: a.running, out: written.out, err: written.err, error: wire });
-  } else {
-    post({ t: 'dying', w: me, b: -1, out: written.out, err: written.err, error: wire });
+  const a = active ?? answered;
+  if (a) {
+    try {
+      post({ t: 'dying', w: me, b: a.batch.b, from: a.from, r: a.results, running: a.running, out: written.out, err: written.err, error: wire });
+      return;
+    } catch {
+      // the reply went out already, taking the results' moved buffers with it: the parent has them
+    }
   }
+  post({ t: 'dying', w: me, b: -1, out: written.out, err: written.err, error: wire, ...(initializing ? { init: true as const } : {}) });
 }
 
 const realExit = process.exit.bind(process);
@@ -162,8 +182,63 @@ process.exit = function exit(code?: number | string | null) {
   // passing `undefined` on would reset it to 0
   return arguments.length === 0 ? realExit() : realExit(code as number);
 } as typeof process.exit;
-// A monitor only watches: the exception still ends the worker as it would have.
-process.on('uncaughtExceptionMonitor', (err) => sayDying(err));
+
+// ---- errors a finished task left behind --------------------------------------------------------------
+
+/**
+ * Which task made the code that is running: each task runs in a context holding its serial number, which
+ * the timers and promises it creates inherit. An uncaught error whose context is a task that has already
+ * returned (a timer it left behind, a promise nobody caught) is no error of the task running now: killing
+ * the worker would fail that innocent call, and break a ProcessPoolExecutor, over a call that succeeded.
+ */
+const taskContext = new (builtin<typeof AsyncHooks>('node:async_hooks').AsyncLocalStorage)<number>();
+let taskSerial = 0;
+/** Serial of the task running now (pending, for an async one); 0 when none is. */
+let runningSerial = 0;
+
+/** The error being raised comes from a task that has returned: not from the one running, nor from outside any task. */
+function leftBehind(): boolean {
+  const from = taskContext.getStore();
+  return from !== undefined && from !== runningSerial;
+}
+
+// A monitor only watches: an exception of the running task (or of no task) still ends the worker as it would have.
+process.on('uncaughtExceptionMonitor', (err) => {
+  if (!leftBehind()) sayDying(err);
+});
+process.on('uncaughtException', function onUncaught(err) {
+  if (leftBehind()) {
+    outliveLeftBehind(err);
+    return;
+  }
+  // Die as Node does without this listener (a thread's parent gets the error, exit code 1): raised again
+  // with no listener, before anything else runs (next ticks come before promise jobs and I/O).
+  process.off('uncaughtException', onUncaught);
+  process.nextTick(() => {
+    throw err;
+  });
+});
+
+/**
+ * Python prints an exception raised in a thread a task left behind and the worker goes on. Here the error
+ * is printed, and the worker is retired as after maxTasksPerChild: it finishes the task it runs (the rest
+ * of its batch goes back to the pool) and is replaced, so nobody runs on in a state the error may have broken.
+ */
+function outliveLeftBehind(err: unknown): void {
+  let text: string;
+  try {
+    text = (err as Error)?.stack ?? String(err);
+  } catch {
+    text = '[an error that could not be printed]';
+  }
+  process.stderr.write(`multiproc: ${runtime} worker ${me}: an error raised after its task had returned (a timer or promise the task left behind); the worker finishes what it runs and is replaced:\n${text}\n`);
+  if (retiring || exiting) return;
+  retiring = true;
+  if (active === null) {
+    post({ t: 'retiring', w: me }); // no batch reply will say it: the parent must not count the exit as a loss
+    void exitGracefully();
+  }
+}
 
 // ---- results ----------------------------------------------------------------------------------------
 
@@ -252,7 +327,11 @@ function sendable(results: unknown[]): unknown[] {
 guardThreadReplies(
   (result) => Array.isArray((result as BatchReply | undefined)?.r) && (result as BatchReply).w === me,
   (result: BatchReply) => ({ ...result, r: sendable(result.r) }),
-  (message) => (anyTransfers ? transferOf(message) : undefined),
+  (message) => {
+    // the reply to the batch answered last is leaving now: a dying note need not (and, its buffers moved, cannot) carry it
+    if (answered !== null && message?.result?.b === answered.batch.b && message.result.w === me) answered = null;
+    return anyTransfers ? transferOf(message) : undefined;
+  },
 );
 
 // ---- batches ----------------------------------------------------------------------------------------
@@ -349,6 +428,8 @@ function execute(a: Running, start: number): unknown {
     }
     const k = ++a.running;
     if (progress !== undefined) Atomics.store(progress, a.batch.s!, k + 1);
+    runningSerial = ++taskSerial;
+    taskContext.enterWith(runningSerial); // what this task creates is known as its own (see leftBehind)
     let spec: TaskSpec;
     let args: unknown;
     let flags: number;
@@ -414,6 +495,8 @@ function countTask(): void {
 function finish(a: Running, start: number): unknown {
   if (a.timer) clearTimeout(a.timer);
   active = null;
+  answered = a;
+  runningSerial = 0;
   running = false;
   const out = reply(a, clock() - start);
   if (retiring) refuseWaiting();

@@ -9,7 +9,14 @@ import type { TaskSpec } from '../base/task.js';
 import { CHUNK, HANDLES, PACKED, STAR } from '../protocol/messages.js';
 
 export function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as any).then === 'function';
+  if ((typeof v !== 'object' && typeof v !== 'function') || v === null) return false;
+  try {
+    return typeof (v as any).then === 'function';
+  } catch {
+    // a `then` getter or Proxy trap that throws: not a promise. Sending the value says what is wrong with it;
+    // thrown from here it escaped the batch, failed its neighbours and left the worker busy forever
+    return false;
+  }
 }
 
 /** Chunks shorter than this are not packed (as on the way in: small lists clone fast enough). */

@@ -11,7 +11,7 @@ import type * as UtilTypes from 'node:util/types';
 import { builtin } from '../builtin.js';
 import type { Runtime } from './handles.js';
 import { isStackOverflow, TOO_DEEP } from './too-deep.js';
-import { messageOf } from '../errors.js';
+import { messageOf, SerializationError } from '../errors.js';
 
 /** Where the guide shows what to do instead (the main thread owns the I/O, tasks get the bytes). */
 const LIVE_OBJECTS_DOC = 'see "Sockets, streams and other live objects" in docs/guide.md';
@@ -151,4 +151,15 @@ function describeSafely(value: unknown): string {
   } catch {
     return typeof value;
   }
+}
+
+/**
+ * A value's encoding failed with an error of its own (a revoked Proxy, a Proxy trap that throws): the
+ * SerializationError every other value that cannot be sent gets, naming the path (`rootPath` names the value
+ * itself). An error that is already ours passes as it is.
+ */
+export function unsendableValueError(err: unknown, value: unknown, rootPath: string, target: Runtime): unknown {
+  if (err instanceof SerializationError) return err;
+  const where = findUnserializable(value, rootPath, target) ?? `${rootPath}: ${messageOf(err)}`;
+  return new SerializationError(`cannot send to a ${target} worker: ${where}`, where.split(':')[0], { cause: err });
 }
