@@ -115,7 +115,13 @@ async function runInitializer({ spec, args, flags }: NonNullable<WorkerConfig['i
     await runTask(spec, args, flags);
   } catch (err) {
     initFailure = explainReferenceError(err, spec);
-    process.stderr.write(`Exception in initializer:\n${(initFailure as Error)?.stack ?? String(initFailure)}\n`);
+    let text: string;
+    try {
+      text = (initFailure as Error)?.stack ?? String(initFailure);
+    } catch {
+      text = '[a thrown value that could not be read]'; // a Proxy whose traps throw: the failure is still kept
+    }
+    process.stderr.write(`Exception in initializer:\n${text}\n`);
   }
 }
 
