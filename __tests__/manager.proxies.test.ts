@@ -492,3 +492,14 @@ describe('proxies of proxies, display, errors', () => {
     expect(await m.numberOfObjects()).toBe(before + 1);
   });
 });
+
+test('a keywords object where `block` goes (acquire({ timeout }) ported from Python) is a TypeError, not a wait forever', async () => {
+  const lock = await m.Lock();
+  await lock.acquire();
+  await expect(lock.acquire({ timeout: 10 } as any)).rejects.toThrow(/block must be a boolean/);
+  const sem = await m.Semaphore(0);
+  await expect(sem.acquire({ timeout: 10 } as any)).rejects.toThrow(/block must be a boolean/);
+  const q = await m.Queue();
+  await expect(q.get({ timeout: 10 } as any)).rejects.toThrow(/block must be a boolean/);
+  await lock.release();
+});

@@ -295,3 +295,18 @@ describe('Event', () => {
     expect(await waiting).toBe(true);
   });
 });
+
+describe('a keywords object where `block` goes (a call ported from Python)', () => {
+  test('acquire({ timeout }) is a TypeError naming block, never a wait forever on a held lock', async () => {
+    for (const lock of [new Lock(), new RLock(), new Semaphore(0)]) {
+      if (!(lock instanceof Semaphore)) lock.acquireSync();
+      await expect(lock.acquire({ timeout: 10 } as any)).rejects.toThrow(/block must be a boolean, got object/);
+      expect(() => lock.acquireSync({ timeout: 10 } as any)).toThrow(/block must be a boolean, got object/);
+    }
+  });
+
+  test('a timeout may be given as { timeout }: ev.wait({ timeout: 10 })', async () => {
+    expect(await new Event().wait({ timeout: 10 } as any)).toBe(false);
+    await expect(new Event().wait({ timout: 10 } as any)).rejects.toThrow(/unexpected keyword argument 'timout'/);
+  });
+});

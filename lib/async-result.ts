@@ -1,6 +1,6 @@
 /** AsyncResult: Python's ApplyResult — a result that arrives later, with optional callbacks. */
 import { NotReadyError, TimeoutError } from './base/errors.js';
-import { normalizeTimeout, raceTimeout } from './base/timeout.js';
+import { normalizeTimeout, raceTimeout, type Timeout } from './base/timeout.js';
 import { insideCallbackOf, runCallback } from './callbacks.js';
 
 export interface ResultCallbacks<R> {
@@ -72,7 +72,7 @@ export class AsyncResult<R> {
   }
 
   /** The result; rejects with the task's error, or TimeoutError if not ready in time (the task keeps running). */
-  async get(timeout?: number | null): Promise<R> {
+  async get(timeout?: Timeout): Promise<R> {
     const ms = normalizeTimeout(timeout);
     if (!this.#ready()) {
       // without a timeout there is nothing to race: one promise less per result waited for
@@ -84,7 +84,7 @@ export class AsyncResult<R> {
   }
 
   /** Waits until the result is ready or the timeout passes; never rejects. */
-  async wait(timeout?: number | null): Promise<void> {
+  async wait(timeout?: Timeout): Promise<void> {
     const ms = normalizeTimeout(timeout);
     if (!this.#ready()) await raceTimeout(this.#whenDone(), ms);
   }

@@ -14,7 +14,7 @@ import { unsendableValueError } from './base/codec/unserializable.js';
 import { BrokenPoolError, PoolStateError, WorkerLostError } from './base/errors.js';
 import { Future, onCancel, trackCallbacks } from './futures.js';
 import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
-import { cpuCount } from './base/context.js';
+import { cpuCount, checkNotBootstrapping } from './base/context.js';
 import { checkArgs, checkCount, checkOptionalTask } from './options.js';
 import { normalizeTimeout } from './base/timeout.js';
 import { CHUNK, HANDLES, STAR, type Job } from './engine/engine.js';
@@ -230,6 +230,7 @@ export abstract class Executor {
       initializer = { spec: initializerSpec, args: enc.value, flags: enc.found ? HANDLES : 0 };
     }
     // Workers start on the first submit, not in the constructor: an unused executor costs nothing.
+    checkNotBootstrapping();
     quietBrokenPipes();
     this.#engine = new TinypoolEngine({
       processes: maxWorkers, maxTasksPerChild, initializer, runtime, namePrefix,

@@ -7,7 +7,7 @@
  * Our executors notify as soon as a queued future is cancelled, so users never see the gap.
  */
 import { CancelledError, InvalidStateError, TimeoutError } from './base/errors.js';
-import { normalizeTimeout, raceTimeout, setLongTimeout, type LongTimer } from './base/timeout.js';
+import { normalizeTimeout, raceTimeout, setLongTimeout, type LongTimer, type Timeout } from './base/timeout.js';
 import { insideCallbackOf, runCallback } from './callbacks.js';
 
 export { InvalidStateError };
@@ -92,7 +92,7 @@ export class Future<T = unknown> {
    * The call's return value. Rejects with the call's error, with `CancelledError` if the future was
    * cancelled, or with `TimeoutError` if it is not done within `timeout` ms (the call keeps running).
    */
-  async result(timeout?: number | null): Promise<T> {
+  async result(timeout?: Timeout): Promise<T> {
     await this.#waitDone(timeout);
     if (!this.#ok) throw this.#value;
     return this.#value as T;
@@ -102,7 +102,7 @@ export class Future<T = unknown> {
    * The error the call threw, or `null` if it succeeded. Rejects with `CancelledError` or
    * `TimeoutError` as {@link Future.result} does.
    */
-  async exception(timeout?: number | null): Promise<unknown> {
+  async exception(timeout?: Timeout): Promise<unknown> {
     await this.#waitDone(timeout);
     return this.#ok ? null : this.#value;
   }
@@ -138,7 +138,7 @@ export class Future<T = unknown> {
     return this.done() && (this.#callbacksRunning === 0 || insideCallbackOf(this));
   }
 
-  async #waitDone(timeout: number | null | undefined): Promise<void> {
+  async #waitDone(timeout: Timeout): Promise<void> {
     const ms = normalizeTimeout(timeout);
     if (!this.#settled()) {
       this.#whenDone ??= new Promise((resolve) => (this.#wakeResult = resolve));

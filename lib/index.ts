@@ -7,6 +7,7 @@ export { Process, activeChildren, type ProcessOptions } from './process.js';
 export { setSpareWorkers } from './process-start.js';
 export { task, isTaskRef, type Task, type TaskRef } from './base/task.js';
 export { move } from './base/move.js';
+export type { Timeout, TimeoutKeywords } from './base/timeout.js';
 export { currentProcess, cpuCount, isMainThread, type ProcessInfo } from './base/context.js';
 export {
   Executor, ThreadPoolExecutor, ProcessPoolExecutor,

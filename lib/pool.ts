@@ -3,7 +3,7 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { BasePool } from './pool-base.js';
 import { TinypoolEngine } from './engine/tinypool-engine.js';
 import { encodeHandles, type Runtime } from './base/codec/handles.js';
-import { cpuCount } from './base/context.js';
+import { checkNotBootstrapping, cpuCount } from './base/context.js';
 import { MAX_WORKERS, checkResourceLimits } from './base/spawn-options.js';
 import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
 import { checkArgs, checkCount, checkEnv, checkExecArgv, checkOptionalTask, checkRuntime } from './options.js';
@@ -35,6 +35,7 @@ export class Pool extends BasePool {
   constructor(options?: number | PoolOptions) {
     const opts: PoolOptions = typeof options === 'number' || options === undefined || options === null ? { processes: options ?? undefined } : options;
     if (typeof opts !== 'object') throw new TypeError(`Pool options must be a number or an object, got ${typeof opts}`);
+    checkNotBootstrapping();
     const processes = checkCount(opts.processes, 'processes', { max: MAX_WORKERS }) ?? cpuCount();
     const maxTasksPerChild = checkCount(opts.maxTasksPerChild, 'maxTasksPerChild');
     checkOptionalTask(opts.initializer, 'initializer');

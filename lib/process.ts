@@ -7,13 +7,14 @@ import type { ExitInfo, RuntimeWorker } from './runtime/index.js';
 import { encodeHandles, type Runtime } from './base/codec/handles.js';
 import { toTaskSpec, type Task } from './base/task.js';
 import { checkArgs, checkEnv, checkExecArgv, checkRuntime } from './options.js';
-import { normalizeTimeout, raceTimeout } from './base/timeout.js';
+import { normalizeTimeout, raceTimeout, type Timeout } from './base/timeout.js';
 import { KeepAlive } from './base/keep-alive.js';
 import { checkResourceLimits } from './base/spawn-options.js';
 import { workerGone } from './base/worker-hooks.js';
 import { HANDLES } from './engine/engine.js';
 import { quietBrokenPipes } from './base/quiet-pipes.js';
 import { SerializationError, ValueError } from './base/errors.js';
+import { checkNotBootstrapping } from './base/context.js';
 import { findUnserializable, unsendableValueError } from './base/codec/unserializable.js';
 import { loadTask } from './base/load-task.js';
 import { overridesRun, subclassRun } from './process-subclass.js';
@@ -108,6 +109,7 @@ export class Process {
   start(): void {
     this.#checkNotClosed();
     if (this.#worker) throw new Error('cannot start a process twice');
+    checkNotBootstrapping();
     const opts = this.#options;
     const sub = overridesRun(this, Process.prototype) ? subclassRun(this, Process.prototype, this.#name, this.#daemon) : undefined;
     const spec = sub ? { kind: 'src' as const, src: sub.src } : toTaskSpec(opts.target, 'target');
@@ -171,7 +173,7 @@ export class Process {
   }
 
   /** Waits until the process ends, or until `timeout` ms pass (then resolves anyway, as Python does). */
-  async join(timeout?: number | null): Promise<void> {
+  async join(timeout?: Timeout): Promise<void> {
     this.#checkNotClosed();
     if (!this.#exited) throw new Error('can only join a started process');
     const ms = normalizeTimeout(timeout);

@@ -10,7 +10,7 @@
  */
 export * from './index.js';
 export * from './python/names.js';
-export { Array } from './python/names.js'; // over the root's Array: this one also answers get_lock/get_obj
+export { Array, Pipe } from './python/names.js'; // over the root's Array: this one also answers get_lock/get_obj
 export { Pool, type PyPoolOptions, type PyCallbacks, type PyMapOptions, type PyMapKeywords, type PyApplyKeywords, type PyAsyncMapKeywords } from './python/pool.js';
 export { Process, type PyProcessKeywords, type PyProcessOptions } from './python/process.js';
 export {
@@ -18,3 +18,6 @@ export {
   type PyExecutorOptions, type PyShutdownKeywords, type DoneAndNotDoneFutures,
 } from './python/futures.js';
 // The Python-named cluster Pool is 'multiproc/python/cluster' (its types name the optional bullmq and ioredis).
+export {
+  set_start_method, get_start_method, get_all_start_methods, get_context, freeze_support, type StartMethod, type Context,
+} from './python/context.js';

@@ -4,7 +4,7 @@
  * lifts when the pool is closed, because then nothing else can come and join() must finish.
  */
 import { TimeoutError } from './base/errors.js';
-import { normalizeTimeout, raceTimeout } from './base/timeout.js';
+import { normalizeTimeout, raceTimeout, type Timeout } from './base/timeout.js';
 import { Deque } from './engine/deque.js';
 
 type Entry = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -108,7 +108,7 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
   }
 
   /** The next result; rejects with TimeoutError if none is ready in `timeout` ms (the iterator stays usable). */
-  async next(timeout?: number | null): Promise<IteratorResult<R>> {
+  async next(timeout?: Timeout): Promise<IteratorResult<R>> {
     const ms = normalizeTimeout(timeout);
     for (;;) {
       const taken = this.#take();
@@ -254,7 +254,8 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
             chunk.push(this.#toItem(step.value));
           }
         } catch (err) {
-          if (chunk.length) this.#submitChunk(chunk);
+          // As Python's Pool: a chunk whose reading fails is replaced by the error, and the items it had
+          // read are dropped (imap(f, gen, 4) over a generator failing at item 7 gives 0..3, then the error).
           this.#sourceFailed(err);
           break;
         }
@@ -281,7 +282,8 @@ export class ResultIterator<R> implements AsyncIterableIterator<R> {
             chunk.push(this.#toItem(step.value));
           }
         } catch (err) {
-          if (chunk.length) this.#submitChunk(chunk);
+          // As Python's Pool: a chunk whose reading fails is replaced by the error, and the items it had
+          // read are dropped (imap(f, gen, 4) over a generator failing at item 7 gives 0..3, then the error).
           this.#sourceFailed(err);
           break;
         }

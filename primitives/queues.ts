@@ -37,6 +37,10 @@ type Core = Pick<QueueCore,
 type Kind = 'Queue' | 'JoinableQueue' | 'SimpleQueue';
 
 function checkMaxsize(maxsize: unknown): number {
+  // Python's keyword form, `Queue(maxsize=6)`, as an options object
+  if (typeof maxsize === 'object' && maxsize !== null && Object.keys(maxsize).every((k) => k === 'maxsize')) {
+    maxsize = (maxsize as { maxsize?: unknown }).maxsize ?? 0;
+  }
   if (typeof maxsize !== 'number' || !Number.isInteger(maxsize)) {
     throw new TypeError(`maxsize must be an integer, got ${typeof maxsize === 'number' ? maxsize : typeof maxsize}`);
   }
@@ -146,7 +150,7 @@ abstract class QueueBase {
  * and consumers, nothing lost or duplicated; `maxsize <= 0` means unbounded.
  */
 export class Queue<T = any> extends QueueBase {
-  constructor(maxsize = 0) {
+  constructor(maxsize: number | { maxsize?: number } = 0) {
     super(checkMaxsize(maxsize));
   }
 
@@ -297,7 +301,7 @@ export class Queue<T = any> extends QueueBase {
 
 /** Python's `JoinableQueue`: a Queue whose consumers report `taskDone()`, so producers can `join()`. */
 export class JoinableQueue<T = any> extends Queue<T> {
-  constructor(maxsize = 0) {
+  constructor(maxsize: number | { maxsize?: number } = 0) {
     super(maxsize);
   }
 

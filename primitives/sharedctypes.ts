@@ -20,11 +20,12 @@ type ViewOf<T extends Typecode> = InstanceType<(typeof views)[T]>;
 
 /** `lock`: true (a new RLock, the default), false (raw, no getLock), or the Lock/RLock to use. */
 export interface SharedOptions {
-  lock?: boolean | Lock | RLock;
+  lock?: boolean | Lock | RLock | null;
 }
 
 function lockFor(option: SharedOptions['lock']): Lock | RLock | null {
-  if (option === undefined || option === true) return new RLock();
+  // null as Python's `lock=None`, which sharedctypes treats as the default (a new RLock)
+  if (option === undefined || option === null || option === true) return new RLock();
   if (option === false) return null;
   if (option instanceof Lock || option instanceof RLock) return option;
   throw new TypeError("'lock' must be a boolean, a Lock or an RLock");

@@ -5,6 +5,7 @@
 import type * as Os from 'node:os';
 import { builtin } from './builtin.js';
 import { inMainThread, threadId } from './thread.js';
+import { MultiprocError } from './errors.js';
 
 /** Marks a child process started by multiproc (passed as an argument, not in the environment). */
 export const WORKER_ARG = '--multiproc-worker';
@@ -21,6 +22,38 @@ export const isMainThread: boolean = !inChildWorker && inMainThread;
 // this module, and both must see the name the parent gave.
 const stateKey = Symbol.for('multiproc.context');
 const state: { name: string } = ((globalThis as any)[stateKey] ??= { name: isMainThread ? 'MainProcess' : 'Worker' });
+
+// How many task modules this worker is importing now (on globalThis: the worker entry's copy of this module
+// imports them, the user's copy starts Processes).
+const importingKey = Symbol.for('multiproc.importingTaskModule');
+
+/** Runs `load` (a worker importing the module of its task) as Python's bootstrapping phase. */
+export async function importingTaskModule<T>(load: () => Promise<T>): Promise<T> {
+  if (isMainThread) return load();
+  const g = globalThis as any;
+  g[importingKey] = (g[importingKey] ?? 0) + 1;
+  try {
+    return await load();
+  } finally {
+    g[importingKey]--;
+  }
+}
+
+/**
+ * Python's "attempt to start a new process before the current process has finished its bootstrapping
+ * phase": a worker importing the module of its task must not start workers from that module's top
+ * level, or a main program without the isMainThread guard starts a worker per import, forever.
+ */
+export function checkNotBootstrapping(): void {
+  if (!isMainThread && (globalThis as any)[importingKey] > 0) {
+    throw new MultiprocError(
+      'ERR_BOOTSTRAPPING',
+      'An attempt has been made to start a new process or pool while this worker is still importing the module of ' +
+        'its task: the top level of that module runs again in every worker. Put the main program under ' +
+        '`if (isMainThread) { ... }`, the twin of Python\'s `if __name__ == \'__main__\':`.',
+    );
+  }
+}
 
 /** Set by the worker entry when the parent tells the worker its name. */
 export function setProcessName(name: string): void {

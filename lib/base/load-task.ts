@@ -4,6 +4,7 @@
  */
 import type { TaskSpec } from './task.js';
 import { installDisposeHelpers, needsDisposeHelpers } from './dispose-helpers.js';
+import { importingTaskModule } from './context.js';
 
 export type TaskFn = (...args: unknown[]) => unknown;
 
@@ -41,7 +42,7 @@ async function importTypeScript(url: string): Promise<Record<string, any>> {
 }
 
 async function importExport(url: string, name: string): Promise<TaskFn> {
-  const mod = isTypeScriptUrl(url) ? await importTypeScript(url) : await import(url);
+  const mod = await importingTaskModule(() => (isTypeScriptUrl(url) ? importTypeScript(url) : import(url)));
   const fn = mod[name] ?? (name === 'default' ? undefined : mod.default?.[name]);
   if (typeof fn !== 'function') {
     throw new TypeError(`task module ${url} has no function export '${name}' (found ${typeof fn})`);

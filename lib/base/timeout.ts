@@ -8,12 +8,30 @@
 /** The longest delay `setTimeout` accepts. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Python's `timeout=` keyword, as a trailing options object: `res.get({ timeout: 1000 })`. */
+export interface TimeoutKeywords {
+  timeout?: number | null;
+}
+
+/** A timeout in milliseconds, or the keywords object holding one. */
+export type Timeout = number | null | undefined | TimeoutKeywords;
+
+/** `{ timeout }` of a call ported from Python (`get(timeout=1)`); any other key is a TypeError naming it. */
+function timeoutKeyword(kw: object, what: string): number | null | undefined {
+  for (const key of Object.keys(kw)) {
+    if (key !== 'timeout') throw new TypeError(`unexpected keyword argument '${key}' (${what} takes { timeout })`);
+  }
+  return (kw as TimeoutKeywords).timeout;
+}
+
 /**
  * Checks and normalises a timeout: `undefined` means wait forever (for `undefined`, `null` and
  * `Infinity`), otherwise a number of milliseconds >= 0. Throws a TypeError naming `what` for NaN
  * or anything that is not a number.
  */
-export function normalizeTimeout(timeout: number | null | undefined, what = 'timeout'): number | undefined {
+export function normalizeTimeout(timeout: Timeout, what = 'timeout'): number | undefined {
+  if (timeout === undefined || timeout === null) return undefined;
+  if (typeof timeout === 'object') timeout = timeoutKeyword(timeout, what);
   if (timeout === undefined || timeout === null) return undefined;
   if (typeof timeout !== 'number') {
     throw new TypeError(`${what} must be a number of milliseconds (or null/undefined to wait forever), got ${typeof timeout}`);

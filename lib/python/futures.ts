@@ -22,8 +22,11 @@ const EXECUTOR_KEYWORDS = [
 ] as const;
 
 function executorOptions(kw: Record<string, any>, positional: Record<string, unknown>, what: string) {
-  const get = (snake: string, camel: string) =>
-    either(positional[snake] ?? undefined, either(kw[snake] ?? undefined, kw[camel] ?? undefined, snake, what), snake, what);
+  const get = (snake: string, camel: string) => {
+    // `initializer` and `initargs` have one spelling: a keyword given once is not "multiple values"
+    const keyword = snake === camel ? kw[snake] ?? undefined : either(kw[snake] ?? undefined, kw[camel] ?? undefined, snake, what);
+    return either(positional[snake] ?? undefined, keyword, snake, what);
+  };
   return {
     maxWorkers: get('max_workers', 'maxWorkers') as number | undefined,
     initializer: get('initializer', 'initializer') as Task | undefined,

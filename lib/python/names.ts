@@ -6,6 +6,9 @@
  */
 import * as mp from '../index.js';
 import type { Typecode } from '../index.js';
+// Python's keyword arguments on the primitives' methods, loaded wherever the aliases are (workers too).
+import './keywords.js';
+import { keywords } from './arguments.js';
 
 /**
  * snake_case name → camelCase member, per class: the single list from which both the runtime
@@ -138,6 +141,12 @@ export const Array: typeof mp.Array = function Array(...args: Parameters<typeof 
   if (typeof arr.getObj === 'function') Object.defineProperty(arr, 'get_obj', { value: () => arr.getObj(), configurable: true });
   return arr;
 } as any;
+
+/** Python's `Pipe(duplex=True)`: also `Pipe({ duplex: false })`, the keyword form. */
+export function Pipe<T = any>(duplex?: boolean | { duplex?: boolean }): [mp.Connection<T>, mp.Connection<T>] {
+  if (typeof duplex === 'object' && duplex !== null) duplex = keywords(duplex, ['duplex'] as const, 'Pipe()').duplex ?? true;
+  return mp.Pipe<T>(duplex as boolean | undefined);
+}
 
 /** Python's `as_completed(fs, timeout=None)`. */
 export const as_completed = mp.asCompleted;

@@ -1,7 +1,7 @@
 /** Python's `multiprocessing.Pool`: CPython's positional parameters, then a keywords object. */
 import * as mp from '../index.js';
 import type { Task, PoolOptions, ResultCallbacks } from '../index.js';
-import { checkNoKeywordArguments, either, isKeywords, keywords } from './arguments.js';
+import { checkNoKeywordArguments, either, isKeywords, keywords, splitPositional } from './arguments.js';
 
 /** Python's callbacks: `(fn, args, kwds, callback, error_callback)`, or `{ callback, error_callback }` as keywords. */
 export interface PyCallbacks<R> {
@@ -27,6 +27,11 @@ export interface PyApplyKeywords<R> extends PyCallbacks<R> {
 
 /** Keywords of `map_async` / `starmap_async`. */
 export interface PyAsyncMapKeywords<R> extends PyCallbacks<R>, PyMapKeywords {}
+
+const POOL_PARAMETERS = ['processes', 'initializer', 'initargs', 'maxtasksperchild', 'context'];
+const POOL_KEYWORDS = [
+  'processes', 'initializer', 'initargs', 'maxtasksperchild', 'maxTasksPerChild', 'context', 'runtime', 'env', 'execArgv', 'resourceLimits',
+] as const;
 
 const CALLBACK_KEYWORDS = ['callback', 'error_callback', 'errorCallback'] as const;
 const MAP_KEYWORDS = ['chunksize', 'signal', 'onProgress'] as const;
@@ -85,20 +90,24 @@ type Returned<F> = F extends Task<any[], infer R> ? Awaited<R> : unknown;
  * then a keywords object (`pool.map(f, xs, { chunksize: 10 })`).
  */
 export class Pool extends mp.Pool {
-  constructor(processes?: number | null | PyPoolOptions, initializer?: Task | null, initargs?: unknown[] | null, maxtasksperchild?: number | null, context?: unknown) {
-    void context; // Python's start-method context: every worker here starts fresh, as with 'spawn'
-    if (isKeywords(processes)) {
-      if (initializer != null || initargs != null || maxtasksperchild != null) {
-        throw new TypeError('Pool() takes positional arguments or one options object, not both');
-      }
-      const { maxtasksperchild: mtpc, context: _context, ...rest } = processes as PyPoolOptions;
-      super({ ...rest, maxTasksPerChild: either(rest.maxTasksPerChild, mtpc ?? undefined, 'maxtasksperchild', 'Pool()') });
-    } else {
-      super({
-        processes: (processes as number | null | undefined) ?? undefined, initializer: initializer ?? undefined, initargs: initargs ?? undefined,
-        maxTasksPerChild: maxtasksperchild ?? undefined,
-      });
-    }
+  constructor(
+    processes?: number | null | PyPoolOptions, initializer?: Task | null | PyPoolOptions, initargs?: unknown[] | null | PyPoolOptions,
+    maxtasksperchild?: number | null | PyPoolOptions, context?: unknown,
+  ) {
+    // Python's `Pool(4, initializer=f, initargs=(1,))`: positionals, then the keywords object after any of them
+    const what = 'Pool()';
+    const [positional, kwObject] = splitPositional([processes, initializer, initargs, maxtasksperchild, context], POOL_PARAMETERS, what);
+    const { maxtasksperchild: mtpc, maxTasksPerChild, context: _context, processes: p, initializer: i, initargs: a, ...rest } =
+      keywords(kwObject, POOL_KEYWORDS, what) as PyPoolOptions;
+    super({
+      ...rest,
+      processes: either(positional.processes ?? undefined, p ?? undefined, 'processes', what) as number | undefined,
+      initializer: either(positional.initializer ?? undefined, i ?? undefined, 'initializer', what) as Task | undefined,
+      initargs: either(positional.initargs ?? undefined, a ?? undefined, 'initargs', what) as unknown[] | undefined,
+      maxTasksPerChild: either(
+        positional.maxtasksperchild ?? undefined, either(mtpc ?? undefined, maxTasksPerChild, 'maxtasksperchild', what), 'maxtasksperchild', what,
+      ) as number | undefined,
+    });
   }
 
   /**

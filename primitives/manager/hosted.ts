@@ -56,13 +56,22 @@ abstract class Hosted<C extends { abandon(owner: string, died?: boolean): void }
   }
 }
 
+/**
+ * Python's truthy `block`; but an object there is a ported keywords call (`acquire({ timeout: 10 })`) whose
+ * timeout would be lost, and the wait would never end: refused, naming it.
+ */
+function waits(block: unknown): boolean {
+  if (typeof block === 'object' && block !== null) throw new TypeError('block must be a boolean, got object');
+  return block !== false;
+}
+
 /** threading.Lock / RLock: any client may release a Lock; an RLock only its owner. */
 export class HostedLock extends Hosted<LockCoreApi & { abandon(owner: string, died?: boolean): void }> {
   constructor(kind: 'Lock' | 'RLock') {
     super(kind === 'Lock' ? new LockCore() : new RLockCore());
   }
   acquire(block: unknown = true, timeout?: unknown): boolean | Promise<boolean> {
-    const wait = block !== false;
+    const wait = waits(block);
     return this.core.acquire(wait, wait ? ms(timeout) : undefined, caller());
   }
   release(): void {
@@ -80,7 +89,7 @@ export class HostedSemaphore extends Hosted<SemaphoreCore> {
     super(new SemaphoreCore({ value: v, bound: kind === 'BoundedSemaphore' ? v : -1 }));
   }
   acquire(block: unknown = true, timeout?: unknown): Promise<boolean> {
-    const wait = block !== false;
+    const wait = waits(block);
     return this.core.acquire(wait, wait ? ms(timeout) : undefined, caller());
   }
   /** Python 3.9's release(n). */
@@ -187,7 +196,7 @@ export class HostedQueue extends Hosted<QueueCore> {
   }
   async put(msg: unknown, block: unknown = true, timeout?: unknown): Promise<void> {
     if (!isFrame(msg)) throw new TypeError('put: malformed item');
-    const wait = block !== false;
+    const wait = waits(block);
     if (!(await this.core.put(msg, wait, wait ? ms(timeout) : undefined, caller()))) throw new Full();
   }
   putNowait(msg: unknown): void {
@@ -195,7 +204,7 @@ export class HostedQueue extends Hosted<QueueCore> {
     if (!this.core.putNowait(msg)) throw new Full();
   }
   async get(block: unknown = true, timeout?: unknown): Promise<Encoded> {
-    const wait = block !== false;
+    const wait = waits(block);
     const frame = await this.core.get(wait, wait ? ms(timeout) : undefined, caller());
     if (frame === null) throw new Empty();
     return frame;

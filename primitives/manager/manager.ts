@@ -52,6 +52,11 @@ function registrationsOf(cls: ManagerClass): Registration[] {
   return [...all.values()];
 }
 
+/** `Queue(maxsize=6)` ported as `Queue({ maxsize: 6 })`; anything else goes to the server to check. */
+function maxsizeOf(maxsize: unknown): unknown {
+  return typeof maxsize === 'object' && maxsize !== null && Object.keys(maxsize).every((k) => k === 'maxsize') ? (maxsize as { maxsize?: number }).maxsize ?? 0 : maxsize;
+}
+
 function checkAddress(address: unknown): Address | undefined {
   if (address === undefined) return undefined;
   if (typeof address === 'string' && address.length > 0) return address;
@@ -82,6 +87,8 @@ export class Manager {
 
   /** @internal managers come from `start` and `connect`. */
   protected constructor(link: Link, child: ChildProcess | null, pid: number | undefined) {
+    // a ported `manager = Manager(); manager.start()`, from JavaScript (TypeScript refuses it at compile time)
+    if (link === undefined) throw new TypeError('a Manager is made by `await Manager.start(opts)` (Python\'s Manager() + start()) or `await Manager.connect(address, authkey)`, not by `new`');
     this.#link = link;
     this.address = link.address;
     this.authkey = link.authkey;
@@ -192,15 +199,25 @@ export class Manager {
     return this.#create('Condition', lock === undefined ? [] : [lock]);
   }
   /** A Barrier for `parties` (no action: functions cannot cross to the server). */
-  Barrier(parties: number, action?: null, timeout?: number | null): Promise<BarrierProxy> {
-    if (typeof action === 'function') return Promise.reject(new TypeError('a Manager Barrier cannot run an action: functions cannot be sent to the manager process'));
-    return this.#create('Barrier', [parties, undefined, timeout ?? undefined]);
+  Barrier(parties: number, action?: null | { timeout?: number | null }, timeout?: number | null | { timeout?: number | null }): Promise<BarrierProxy> {
+    // Python's keywords, `manager.Barrier(2, timeout=0.5)`, as a trailing object: it was dropped as an `action`
+    const kw = typeof timeout === 'object' && timeout !== null ? timeout : timeout === undefined && typeof action === 'object' && action !== null ? action : null;
+    if (kw) {
+      const extra = Object.keys(kw).find((k) => k !== 'timeout' && k !== 'action');
+      if (extra !== undefined) return Promise.reject(new TypeError(`Barrier() got an unexpected keyword argument '${extra}'`));
+      if (kw === action) action = (kw as { action?: null }).action;
+      timeout = kw.timeout;
+    }
+    if (action !== undefined && action !== null) {
+      return Promise.reject(new TypeError('a Manager Barrier cannot run an action: functions cannot be sent to the manager process'));
+    }
+    return this.#create('Barrier', [parties, undefined, (timeout as number | null | undefined) ?? undefined]);
   }
-  Queue<T = any>(maxsize = 0): Promise<QueueProxy<T>> {
-    return this.#create('Queue', [maxsize]);
+  Queue<T = any>(maxsize: number | { maxsize?: number } = 0): Promise<QueueProxy<T>> {
+    return this.#create('Queue', [maxsizeOf(maxsize)]);
   }
-  JoinableQueue<T = any>(maxsize = 0): Promise<JoinableQueueProxy<T>> {
-    return this.#create('JoinableQueue', [maxsize]);
+  JoinableQueue<T = any>(maxsize: number | { maxsize?: number } = 0): Promise<JoinableQueueProxy<T>> {
+    return this.#create('JoinableQueue', [maxsizeOf(maxsize)]);
   }
   Value<C extends Typecode>(typecode: C, value?: C extends BigCode ? bigint | number : number): Promise<ValueProxy<C extends BigCode ? bigint : number>> {
     return this.#create('Value', [typecode, value ?? 0]);

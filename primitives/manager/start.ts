@@ -10,6 +10,7 @@ import { builtin } from '../../lib/base/builtin.js';
 import { errorFromWire } from '../../lib/base/codec/error-wire.js';
 import { ConnectionClosedError } from '../../lib/base/errors.js';
 import { tsxLoaderUrl } from '../../lib/base/ts-loader.js';
+import { WORKER_ARG } from '../../lib/base/context.js';
 import type { Address } from '../transport/protocol.js';
 import { adoptLink, openLink, type Link } from './link.js';
 import type { Registration } from './custom.js';
@@ -27,7 +28,9 @@ export interface ServerOptions {
 
 /** Forks the server process and waits for its bound address. */
 async function spawnServer(opts: ServerOptions, authkey: Uint8Array, registrations: Registration[]): Promise<{ child: ChildProcess; address: Address }> {
-  const child = builtin<typeof ChildProcesses>('node:child_process').fork(serverMain, [], {
+  // WORKER_ARG: the server imports the modules of registered types, and their `if (isMainThread)` guard
+  // must keep it from running the main program again (which starts a manager: one per import, forever).
+  const child = builtin<typeof ChildProcesses>('node:child_process').fork(serverMain, [WORKER_ARG], {
     execArgv: ext === '.ts' ? ['--import', tsxLoaderUrl()] : [],
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -41,6 +41,16 @@ export async function barrierWait(
   return index;
 }
 
+/** Python's keyword arguments of `Barrier(parties, action=None, timeout=None)`. */
+export interface BarrierOptions {
+  action?: Task<[], unknown> | null;
+  timeout?: number | null;
+}
+
+function isOptions(value: unknown): value is BarrierOptions {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !isTaskRef(value);
+}
+
 /** Python's multiprocessing.Barrier. */
 export class Barrier implements HandleSource {
   readonly #core: BarrierCoreApi;
@@ -58,7 +68,18 @@ export class Barrier implements HandleSource {
    *   self-contained function or a task(module, name) reference, so any worker can run it
    * @param timeout default timeout (ms) of wait()
    */
-  constructor(parties: number, action?: Task<[], unknown> | null, timeout?: number | null) {
+  constructor(parties: number, action?: Task<[], unknown> | null | BarrierOptions, timeout?: number | null | BarrierOptions) {
+    // Python's keywords, `Barrier(5, timeout=0.5)` / `Barrier(5, action=f)`, as a trailing options object
+    const kw = isOptions(timeout) ? timeout : timeout === undefined && isOptions(action) ? action : null;
+    if (kw) {
+      for (const key of Object.keys(kw)) {
+        if (key !== 'action' && key !== 'timeout') throw new TypeError(`Barrier() got an unexpected keyword argument '${key}'`);
+      }
+      if (kw === action) action = undefined;
+      if (action != null && kw.action != null) throw new TypeError("Barrier() got multiple values for argument 'action'");
+      action = action ?? kw.action;
+      timeout = kw.timeout;
+    }
     const parts = rebuilt<Parts>();
     if (parts) {
       this.#core = parts.core;
@@ -73,10 +94,10 @@ export class Barrier implements HandleSource {
       throw new TypeError(`Barrier parties must be an integer, got ${typeof parties === 'number' ? parties : typeof parties}`);
     }
     if (parties < 1 || parties > 0x7fffffff) throw new RangeError(`Barrier parties must be > 0, got ${parties}`);
-    if (action !== undefined && action !== null) toTaskSpec(action, 'Barrier action'); // TypeError now, not at the first pass
-    this.#timeout = normalizeTimeout(timeout, 'Barrier timeout');
+    if (action !== undefined && action !== null) toTaskSpec(action as Task<[], unknown>, 'Barrier action'); // TypeError now, not at the first pass
+    this.#timeout = normalizeTimeout(timeout as number | null | undefined, 'Barrier timeout');
     this.#parties = parties;
-    this.#action = action ?? null;
+    this.#action = (action as Task<[], unknown> | null | undefined) ?? null;
     this.#core = new BarrierCore(parties);
   }
 

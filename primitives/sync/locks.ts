@@ -24,8 +24,15 @@ function rejectOn<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-const timeoutOf = (block: boolean, timeout: number | null | undefined) =>
-  block && timeout !== undefined ? normalizeTimeout(timeout) : undefined;
+/** `acquire({ timeout: 100 })` must not read the object as a truthy `block` and wait forever. */
+function checkBlock(block: unknown): void {
+  if (typeof block !== 'boolean') throw new TypeError(`block must be a boolean, got ${block === null ? 'null' : typeof block}`);
+}
+
+const timeoutOf = (block: boolean, timeout: number | null | undefined) => {
+  checkBlock(block);
+  return block && timeout !== undefined ? normalizeTimeout(timeout) : undefined;
+};
 
 /** Shared by Lock and RLock: the same methods over a different core. */
 abstract class LockBase implements HandleSource {
@@ -52,6 +59,7 @@ abstract class LockBase implements HandleSource {
    * or if `timeout` ms passed first. Never blocks the event loop.
    */
   acquire(block = true, timeout?: number | null): Promise<boolean> {
+    if (typeof block !== 'boolean') return rejectOn(() => checkBlock(block) as never);
     // A free lock is taken at once, on the shared word; everything else is the core's business.
     const s = this.#word;
     if (timeout === undefined && s !== null && acquireLocal(s)) return Promise.resolve(true);
@@ -64,6 +72,7 @@ abstract class LockBase implements HandleSource {
 
   /** Like {@link acquire}, but blocks the calling thread (for worker code). */
   acquireSync(block = true, timeout?: number | null): boolean {
+    checkBlock(block);
     if (timeout !== undefined) return this.#core.acquireSync(block, timeoutOf(block, timeout), LOCAL_OWNER);
     const s = this.#word;
     return (s !== null && acquireLocal(s)) || this.#core.acquireSync(block, undefined, LOCAL_OWNER);

@@ -108,6 +108,15 @@ export function decodeMessage(msg: Encoded): unknown {
   const [kind, bytes] = msg;
   if (kind === KIND_STRING) return text(bytes);
   if (kind === KIND_JSON) return JSON.parse(text(bytes));
+  // Bytes that recvBytes() got from a send() and were sent on with sendBytes() (CPython's echo test): recv()
+  // decodes them as send() wrote them, as Python's recv() unpickles whatever bytes arrive.
+  if (kind === KIND_BYTES && bytes.length > 0 && bytes[0] !== V8_TAG) {
+    try {
+      return JSON.parse(text(bytes));
+    } catch (err) {
+      throw new SerializationError('cannot decode a message sent with sendBytes(); read it with recvBytes()', '', { cause: err });
+    }
+  }
   try {
     return v8Codec().deserialize(bytes);
   } catch (err) {
