@@ -171,14 +171,10 @@ function sayDying(error?: unknown): void {
   const wire = error === undefined ? undefined : errorToWire(error);
   const a = active ?? answered;
   if (a) {
-    try {
-      post({ t: 'dying', w: me, b: a.batch.b, from: a.from, r: a.results, running: a.running, out: written.out, err: written.err, error: wire });
-      return;
-    } catch {
-      // the reply went out already, taking the results' moved buffers with it: the parent has them
-    }
+    post({ t: 'dying', w: me, b: a.batch.b, from: a.from, r: a.results, running: a.running, out: written.out, err: written.err, error: wire });
+  } else {
+    post({ t: 'dying', w: me, b: -1, out: written.out, err: written.err, error: wire, ...(initializing ? { init: true as const } : {}) });
   }
-  post({ t: 'dying', w: me, b: -1, out: written.out, err: written.err, error: wire, ...(initializing ? { init: true as const } : {}) });
 }
 
 const realExit = process.exit.bind(process);
