@@ -177,6 +177,10 @@ export interface ResultBatch {
   /** Mean run time of one item in the host's workers, as they measure it (what clients group jobs by). */
   itemMs: number;
   results: CallResult[];
+  /** Jobs (their numbers) the host holds now, with `beat`: what tells the client they still run. */
+  running?: number[];
+  /** [random id of the host's run, beat number]: a beat whose number is not above the last one seen is a copy. */
+  beat?: [string, number];
 }
 
 function wireResult(result: CallResult): CallResult {

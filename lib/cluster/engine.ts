@@ -141,6 +141,9 @@ export class ClusterEngine extends CoreEngine<Call> implements Engine {
   #noHostSince: number | null = null;
   #warnedNoHost = false;
   #warnedRefused = false;
+  #warnedPaused = false;
+  /** The result stream's last entry when the watch last found it before the read position. */
+  #behind: string | null = null;
   /** Jobs sent to Redis (each a batch of one call or more; a map chunk is one call). */
   #sent = 0;
   #libs: Libraries | null = null;
@@ -153,6 +156,8 @@ export class ClusterEngine extends CoreEngine<Call> implements Engine {
   #lastId = '0-0';
   readonly #outage = new OutageClock(() => this.#link?.ready === true, (error) => this.#onOutage(error));
   #warnedForgery = false;
+  /** The last beat number seen from each host's run (see #onBeat). */
+  readonly #beatsSeen = new Map<string, number>();
 
   constructor(settings: ClusterEngineSettings) {
     super();
@@ -397,8 +402,17 @@ export class ClusterEngine extends CoreEngine<Call> implements Engine {
         link.ack(this.#resultKey, entries.map(([id]) => id));
         for (const [, frame] of entries) this.#onFrame(frame);
       }
-    } catch {
+    } catch (err) {
       // the link failed: its 'down' arms the outage timer, its 'ready' reads again
+      if (/WRONGTYPE/.test(String((err as Error)?.message)) && this.#link === link) {
+        // someone with Redis access put another type of value under this client's result stream: it holds no
+        // result of ours (hosts cannot add to it either; the watch then fails their jobs' calls). Deleted, and
+        // read again, so later results arrive
+        this.#lastId = '0-0';
+        await link.cmd.del(this.#resultKey).catch(() => {});
+        this.#reading = false;
+        return this.#startReading(link);
+      }
     } finally {
       this.#reading = false;
     }
@@ -436,12 +450,27 @@ export class ClusterEngine extends CoreEngine<Call> implements Engine {
     if (!host) this.#hosts.set(name, (host = { pid: batch.pid, seen: now, stats: { host: batch.host, pid: batch.pid, completed: 0, failed: 0, lastSeen: 0 } }));
     host.seen = now;
     host.stats.lastSeen = Date.now();
+    if (batch.beat && batch.running) this.#onBeat(batch.beat, batch.running, now);
     if (batch.itemMs > 0) this.#itemMs = this.#itemMs === 0 ? batch.itemMs : this.#itemMs * 0.8 + batch.itemMs * 0.2;
     for (const failure of batch.jobs ?? []) {
       const error = errorFromWire(failure.error);
       for (const call of this.#jobs.get(failure.job)?.calls ?? []) if (!call.answered) this.core.finish(call, false, error);
     }
     for (const result of batch.results) this.#onResult(result, now, host.stats);
+  }
+
+  /**
+   * A host's sealed beat: the jobs it holds still run. Counted only when its number is above the last seen
+   * from that host's run, so a beat copied and added again later does not keep a dead host's jobs alive.
+   */
+  #onBeat([run, n]: [string, number], running: number[], now: number): void {
+    if (typeof run !== 'string' || typeof n !== 'number' || !((this.#beatsSeen.get(run) ?? 0) < n)) return;
+    this.#beatsSeen.set(run, n);
+    if (this.#beatsSeen.size > 10_000) this.#beatsSeen.delete(this.#beatsSeen.keys().next().value!); // hosts long gone
+    for (const seq of running) {
+      const job = this.#jobs.get(seq);
+      if (job) job.beatAt = now;
+    }
   }
 
   #onResult(result: CallResult, now: number, host: HostStats): void {
@@ -474,6 +503,11 @@ export class ClusterEngine extends CoreEngine<Call> implements Engine {
     try {
       const jobs = [...this.#jobs.values()];
       const report = await watchJobs(link, this.#settings.queue, this.#clientId, this.#resultKey, jobs, () => this.#lastId);
+      // entries before the read position on two looks in a row: not acknowledgements on their way but a stream
+      // made again below it (deleted after someone added an entry far ahead): read it from the start (what
+      // was read already and is read again is dropped: each call settles once)
+      if (report.behind !== null && report.behind === this.#behind) this.#lastId = '0-0';
+      this.#behind = report.behind;
       for (const job of report.gone) {
         if (job.renewing) continue; // withdrawn by #renewOld, to be sent again
         this.#lose(job, new WorkerLostError(
@@ -487,8 +521,19 @@ export class ClusterEngine extends CoreEngine<Call> implements Engine {
         ));
       }
       if (orphaned.length > 0) void this.#withdraw(link, orphaned.map((job) => job.id), false);
+      // in Redis but in none of the queue's lists (moved by someone with Redis access, or its id taken before
+      // it was added): no host would ever take it, so its calls would wait forever
+      const misplaced = report.misplaced.filter((job) => this.#jobs.get(job.seq) === job);
+      for (const job of misplaced) {
+        this.#lose(job, new WorkerLostError(
+          `the job carrying this task (${job.id}) sits in Redis outside the queue's lists, where no host takes it ` +
+          `(moved there, or its id was taken before it was added); queue '${this.#settings.queue}'`,
+        ));
+      }
+      if (misplaced.length > 0) void this.#withdraw(link, misplaced.map((job) => job.id), false);
       this.#renewOld(link);
       this.#checkHosts(report.liveHosts);
+      this.#checkPaused(report.paused);
     } catch {
       // the link failed: the outage clock deals with that; look again next time
     } finally {
@@ -539,6 +584,20 @@ export class ClusterEngine extends CoreEngine<Call> implements Engine {
     process.emitWarning(
       `no worker host serves queue '${this.#settings.queue}' at ${this.#address}: ${this.core.unsettled} calls are waiting ` +
       `(start \`multiproc worker --queue ${this.#settings.queue}\`, or give calls a timeout)`,
+      'MultiprocClusterWarning',
+    );
+  }
+
+  /**
+   * A queue stopped in Redis (BullMQ's pause, or a global concurrency of 0; multiproc uses neither): hosts
+   * take none of its jobs, and still say they live, so the no-host warning would not come. One warning.
+   */
+  #checkPaused(paused: string | null): void {
+    if (paused === null || this.#warnedPaused) return;
+    this.#warnedPaused = true;
+    process.emitWarning(
+      `queue '${this.#settings.queue}' at ${this.#address} is ${paused} in Redis (BullMQ's queue settings): no host takes its jobs, and ` +
+      `${this.core.unsettled} calls are waiting (undo it, or give calls a timeout)`,
       'MultiprocClusterWarning',
     );
   }

@@ -146,11 +146,24 @@ export class Link extends EventEmitter<LinkEvents> {
 
   async #answered<T>(reply: Promise<T>): Promise<T> {
     let watchdog: ReturnType<typeof setTimeout> | undefined;
+    // bytes still arriving are an answer on its way, not silence: a large result (or a huge entry someone
+    // with Redis access wrote) can take longer than the timeout to read, and resetting the link then would
+    // read it again, and again, forever
+    const received = () => (this.#block as unknown as { stream?: { bytesRead?: number } }).stream?.bytesRead ?? 0;
+    let seen = received();
     const silent = new Promise<never>((_, reject) => {
-      watchdog = setTimeout(() => {
+      const check = () => {
+        const now = received();
+        if (now !== seen) {
+          seen = now;
+          watchdog = setTimeout(check, SILENCE_MS);
+          watchdog.unref();
+          return;
+        }
         this.reset();
         reject(new Error('Redis did not answer'));
-      }, BLOCK_MS + SILENCE_MS);
+      };
+      watchdog = setTimeout(check, BLOCK_MS + SILENCE_MS);
       watchdog.unref();
     });
     try {

@@ -13,6 +13,7 @@
  * - Shutdown: `close()` takes no more jobs, hands back those not started (they go to another host at once)
  *   and finishes those running; nothing is lost.
  */
+import type * as Crypto from 'node:crypto';
 import type * as Os from 'node:os';
 import type { Job as BullJob, Worker } from 'bullmq';
 import type { ChainableCommander, Redis } from 'ioredis';
@@ -25,7 +26,7 @@ import {
   HOST_BEAT, PREFIX, REFUSED, RESULT, cancelChannel, clientKey, decodeJob, encodeResults, frame, hostsKey, parseCancelMessage, parseJobId,
   jobKey, payloadKey, resultKey, startsKey, doneKey, sealContext, type CallResult, type JobData, type JobFailure, type JobPayload,
 } from './codec.js';
-import { createRedis, describeAddress, loadLibraries, type ClusterConnection } from './connection.js';
+import { createRedis, describeAddress, loadLibraries, type ClusterConnection, type Libraries } from './connection.js';
 import { deriveKeys, keyIdOf, keyName, open, seal, type ClusterKeys } from './signing.js';
 
 /** How long a result waits in Redis for its client (one that died never takes it). */
@@ -108,6 +109,16 @@ export class WorkerHost {
   readonly #sink = new ResultSink((clientId, results, jobs, answered) => this.#send(clientId, results, jobs, answered), (err) => this.#log(`multiproc worker: results not sent: ${err.message}`));
   #lastErrorLog = 0;
   #heartbeat: ReturnType<typeof setInterval> | null = null;
+  /**
+   * Jobs this host holds (running, or waiting for a local worker), by client: each such client gets a sealed
+   * beat naming them every HEARTBEAT_MS, numbered after a random id of this run so a copied beat cannot be
+   * played again. Only that tells a client its job still runs: a BullMQ lock can be written by anyone with
+   * Redis access, and a lock kept alive for a dead host would leave its calls waiting forever.
+   */
+  readonly #held = new Map<string, Set<number>>();
+  readonly #beatId = builtin<typeof Crypto>('node:crypto').randomBytes(8).toString('hex');
+  #beats = 0;
+  #runBeat: ReturnType<typeof setInterval> | null = null;
   readonly #name = `${builtin<typeof Os>('node:os').hostname()}:${process.pid}`;
   /** Taking no jobs until then (a job of another authkey was seen): see #otherKey. */
   #pausedUntil = 0;
@@ -170,7 +181,7 @@ export class WorkerHost {
     this.#cancels.on('message', (_channel: string, message: string) => this.#onCancel(message));
     await Promise.race([this.#cancels.subscribe(cancelChannel(queue)), authFailed]);
     const lockDuration = this.#options.lockDuration ?? 5000;
-    this.#worker = new libs.Worker(queue, (job, token, signal) => this.#process(job, token, signal), {
+    this.#worker = new (tolerantWorker(libs.Worker))(queue, (job, token, signal) => this.#process(job, token, signal), {
       connection: this.#workerRedis,
       prefix: PREFIX,
       name: `multiproc-worker@${this.#host}:${process.pid}`,
@@ -185,12 +196,38 @@ export class WorkerHost {
     await Promise.race([this.#worker.waitUntilReady(), authFailed]);
     this.#beat();
     this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS);
+    // on until disconnected: a closing host still runs (and must vouch for) the jobs it finishes
+    this.#runBeat = setInterval(() => this.#beatHeld(), HEARTBEAT_MS);
   }
 
   /** Says this host lives and serves (not while it takes no jobs), and forgets hosts silent for a minute. */
   #beat(): void {
     if (this.#closing || this.#killed || Date.now() < this.#pausedUntil) return;
     this.#results.eval(HOST_BEAT, 1, hostsKey(this.#options.queue), this.#name, 60_000).catch(() => {});
+  }
+
+  /** A sealed beat to each client with jobs held here, naming them. */
+  #beatHeld(): void {
+    if (this.#killed) return;
+    for (const [clientId, seqs] of this.#held) {
+      if (seqs.size === 0) continue;
+      const bytes = encodeResults({ host: this.#host, pid: process.pid, itemMs: 0, results: [], running: [...seqs], beat: [this.#beatId, ++this.#beats] }, (err) => this.#wire(err));
+      void this.#push(clientId, frame(RESULT, 0, seal(this.#keys, sealContext('results', this.#options.queue, clientId), bytes))).catch(() => {});
+    }
+  }
+
+  #hold(clientId: string, seq: number): void {
+    let seqs = this.#held.get(clientId);
+    if (!seqs) this.#held.set(clientId, (seqs = new Set()));
+    seqs.add(seq);
+  }
+
+  /** Before a job's last answer is pushed: no beat names it after its result (results and beats share a connection, in order). */
+  #unhold(clientId: string, seq: number): void {
+    const seqs = this.#held.get(clientId);
+    if (!seqs) return;
+    seqs.delete(seq);
+    if (seqs.size === 0) this.#held.delete(clientId);
   }
 
   #logError(err: Error): void {
@@ -228,6 +265,10 @@ export class WorkerHost {
     const id = job.id ?? '';
     const owner = parseJobId(id);
     const data = (job.data ?? {}) as JobData;
+    if (data === MALFORMED) {
+      await this.#refuse(job, new AuthenticationError('its entry in Redis was changed: its data is not JSON'));
+      throw new Error('malformed job entry'); // BullMQ fails the job with it
+    }
     const external = data.x === 1 ? payloadKey(this.#options.queue, id) : null;
     let sealed: Buffer | null = null;
     if (external) {
@@ -261,12 +302,14 @@ export class WorkerHost {
       return;
     }
     let wentBack = false;
+    this.#hold(owner!.clientId, owner!.seq);
     try {
       await this.#run(job, token, signal, owner!.clientId, payload);
     } catch (err) {
       wentBack = isHandedBack(err);
       throw err;
     } finally {
+      this.#unhold(owner!.clientId, owner!.seq);
       // answered: its payload is not needed again; moved back to the queue: it stays for the next host
       if (external && !wentBack) await this.#results.del(external).catch(() => {});
     }
@@ -312,6 +355,7 @@ export class WorkerHost {
           spec: call.spec, args: call.args, flags: call.flags, base: call.base, signal,
           settle: (ok, value) => {
             const last = --left === 0;
+            if (last) this.#unhold(clientId, parseJobId(id)!.seq);
             // stopped with the host (kill): settled only once Redis is out of reach, so BullMQ can neither
             // complete the job nor drop its payload, and its stalled-job check runs it again on another host
             if (this.#killed) return void this.#disconnectedByKill.then(resolve);
@@ -470,13 +514,40 @@ export class WorkerHost {
   #stopTimers(): void {
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     if (this.#pauseTimer) clearTimeout(this.#pauseTimer);
+    if (this.#killed && this.#runBeat) clearInterval(this.#runBeat);
     this.#heartbeat = this.#pauseTimer = null;
   }
 
   async #disconnect(): Promise<void> {
+    if (this.#runBeat) clearInterval(this.#runBeat);
+    this.#runBeat = null;
     if (!this.#killed) await this.#results.zrem(hostsKey(this.#options.queue), this.#name).catch(() => {});
     await Promise.all([this.#results, this.#cancels, this.#workerRedis].map((redis) => redis.quit().catch(() => redis.disconnect())));
   }
+}
+
+/** The data of a job whose entry BullMQ could not read (see tolerantWorker): refused, never run. */
+const MALFORMED: JobData = Object.freeze({});
+
+/**
+ * BullMQ's Worker, reading job entries that anyone with Redis access may have rewritten: BullMQ parses a
+ * job's data as JSON after taking it, and a parse error there leaves the job taken by nobody (moved back by
+ * the stalled-job check, taken, dropped again, forever), so its call would never answer. Such a job is
+ * handed to the processor with MALFORMED data instead: refused like any job whose seal does not open, and
+ * its client told.
+ */
+function tolerantWorker(Base: Libraries['Worker']): Libraries['Worker'] {
+  return class TolerantWorker extends Base {
+    protected override createJob(data: Parameters<Worker['createJob']>[0], jobId: string): ReturnType<Worker['createJob']> {
+      try {
+        return super.createJob(data, jobId);
+      } catch {
+        const job = super.createJob({ ...data, data: '{}' }, jobId);
+        job.data = MALFORMED;
+        return job;
+      }
+    }
+  } as Libraries['Worker'];
 }
 
 /**
