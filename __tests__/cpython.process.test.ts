@@ -78,11 +78,11 @@ describe.each(runtimes)('_TestProcess (%s)', (runtime) => {
     expect(p.exitcode).toBeNull();
     let t = performance.now();
     expect(await p.join(0)).toBeUndefined();
-    expect(performance.now() - t).toBeLessThan(1000);
+    expect(performance.now() - t).toBeLessThan(5000); // no wait for the process (which runs until told), whatever the load
     expect(p.is_alive()).toBe(true);
     t = performance.now();
     expect(await p.join(-1)).toBeUndefined();
-    expect(performance.now() - t).toBeLessThan(1000);
+    expect(performance.now() - t).toBeLessThan(5000); // no wait for the process (which runs until told), whatever the load
     expect(p.is_alive()).toBe(true);
     expect(await event.wait(60_000)).toBe(true);
     p[meth]();
