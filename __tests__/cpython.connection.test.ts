@@ -34,6 +34,11 @@ describe.each(runtimes)('_TestConnection (%s)', (runtime) => {
 
     expect(conn.send(seq)).toBeUndefined();
     expect(await conn.recv()).toEqual(seq);
+    // the echo sends back the bytes of each send(): recv() decodes them, whatever was sent
+    for (const value of ['hello', 42, -0, NaN, 2.25, true, null, { a: [1] }, 10n]) {
+      conn.send(value);
+      expect(await conn.recv()).toEqual(value);
+    }
     expect(conn.send_bytes(msg)).toBeUndefined();
     expect(await conn.recv_bytes()).toEqual(msg);
 

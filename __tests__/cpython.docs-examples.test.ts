@@ -79,6 +79,10 @@ describe('multiprocessing.rst: managers and programming guidelines', () => {
     expect(ms).toBeLessThan(30_000);
   });
 
+  test('remote-manager.ts: a TCP manager; another process connects by address and authkey and puts', () => {
+    expect(lines(run('remote-manager.ts').stdout)).toEqual(['hello']);
+  });
+
   test('join-before-get.ts: join() before get() of a large item does not deadlock (it does in Python)', () => {
     expect(lines(run('join-before-get.ts').stdout)).toEqual(['thread 1000000 0', 'process 1000000 0']);
   });

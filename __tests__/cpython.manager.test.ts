@@ -1,6 +1,6 @@
 // CPython's Lib/test/_test_multiprocessing.py, _TestContainers, _TestMyManager and TestSyncManagerTypes,
 // ported as a newcomer would: every proxy call is awaited (a round trip to the manager process).
-import { Manager, Process, task, KeyError, IndexError, AttributeError, Empty, Full, LockStateError, RemoteError } from '../lib/python.js';
+import { Manager, Process, task, KeyError, IndexError, AttributeError, Empty, Full, LockStateError } from '../lib/python.js';
 import { call } from '../primitives/manager/proxy-base.js';
 import { fixture, runtimes } from './helpers/runtimes.js';
 

@@ -38,11 +38,11 @@ describe.each(runtimes)('_TestQueue (%s)', (runtime) => {
     expect(queue.empty()).toBe(false);
     expect(queue.full()).toBe(true);
 
-    expect(await raisesAfter(Full, () => queue.put(7, false))).toBeLessThan(50);
-    expect(await raisesAfter(Full, () => queue.put(7, false, null))).toBeLessThan(50);
-    expect(await raisesAfter(Full, () => queue.put_nowait(7))).toBeLessThan(50);
+    expect(await raisesAfter(Full, () => queue.put(7, false))).toBeLessThan(2500); // at once: a loaded machine may take a while, never the wait
+    expect(await raisesAfter(Full, () => queue.put(7, false, null))).toBeLessThan(2500); // at once: a loaded machine may take a while, never the wait
+    expect(await raisesAfter(Full, () => queue.put_nowait(7))).toBeLessThan(2500); // at once: a loaded machine may take a while, never the wait
     expect(await raisesAfter(Full, () => queue.put(7, true, 100))).toBeGreaterThanOrEqual(95);
-    expect(await raisesAfter(Full, () => queue.put(7, false, 100))).toBeLessThan(50);
+    expect(await raisesAfter(Full, () => queue.put(7, false, 5000))).toBeLessThan(2500); // at once: a loaded machine may take a while, never the wait
     // put(7, True, timeout=TIMEOUT3)
     expect(await raisesAfter(Full, () => queue.put(7, true, { timeout: 100 } as any))).toBeGreaterThanOrEqual(95);
     expect(await raisesAfter(Full, () => queue.put(7, { timeout: 100 } as any))).toBeGreaterThanOrEqual(95);
@@ -80,11 +80,11 @@ describe.each(runtimes)('_TestQueue (%s)', (runtime) => {
     expect(queue.get_nowait()).toBe(5);
     expect(queue.empty()).toBe(true);
 
-    expect(await raisesAfter(Empty, () => queue.get(false))).toBeLessThan(50);
-    expect(await raisesAfter(Empty, () => queue.get(false, null))).toBeLessThan(50);
-    expect(await raisesAfter(Empty, () => queue.get_nowait())).toBeLessThan(50);
+    expect(await raisesAfter(Empty, () => queue.get(false))).toBeLessThan(2500); // at once: a loaded machine may take a while, never the wait
+    expect(await raisesAfter(Empty, () => queue.get(false, null))).toBeLessThan(2500); // at once: a loaded machine may take a while, never the wait
+    expect(await raisesAfter(Empty, () => queue.get_nowait())).toBeLessThan(2500); // at once: a loaded machine may take a while, never the wait
     expect(await raisesAfter(Empty, () => queue.get(true, 100))).toBeGreaterThanOrEqual(95);
-    expect(await raisesAfter(Empty, () => queue.get(false, 100))).toBeLessThan(50);
+    expect(await raisesAfter(Empty, () => queue.get(false, 5000))).toBeLessThan(2500); // at once: a loaded machine may take a while, never the wait
     expect(await raisesAfter(Empty, () => queue.get({ timeout: 100 } as any))).toBeGreaterThanOrEqual(95);
     await proc.join();
     queue.close();

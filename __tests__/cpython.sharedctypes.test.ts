@@ -104,6 +104,13 @@ describe('_TestArray (main)', () => {
     expect(arr5.get_lock).toBeUndefined();
   });
 
+  test("the shared Array keeps the global Array's statics (an import of Array shadows the global)", () => {
+    expect(SharedArray.from({ length: 3 }, (_, i) => i)).toEqual([0, 1, 2]);
+    expect(SharedArray.of(1, 2)).toEqual([1, 2]);
+    expect(SharedArray.isArray([])).toBe(true);
+    expect([...SharedArray('i', SharedArray.from({ length: 3 }, (_, i) => i))]).toEqual([0, 1, 2]);
+  });
+
   test('test_invalid_typecode', () => {
     expect(() => SharedArray('x' as any, [])).toThrow(TypeError);
     expect(() => RawArray('x' as any, [])).toThrow(TypeError);

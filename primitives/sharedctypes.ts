@@ -192,6 +192,13 @@ interface ArrayFactory {
   <T extends Typecode>(typecode: T, sizeOrInit: number | Iterable<ValueOf<T> | number>, options?: SharedOptions): SharedArray<T>;
   new <T extends Typecode>(typecode: T, sizeOrInit: number | Iterable<ValueOf<T> | number>, options: { lock: false }): RawArray<T>;
   new <T extends Typecode>(typecode: T, sizeOrInit: number | Iterable<ValueOf<T> | number>, options?: SharedOptions): SharedArray<T>;
+  /**
+   * The global Array's statics: `import { Array } from 'multiproc'` (Python's `from multiprocessing import
+   * Array`) shadows the global in that module, and its `Array.from(...)` must go on working.
+   */
+  from: ArrayConstructor['from'];
+  of: ArrayConstructor['of'];
+  isArray: ArrayConstructor['isArray'];
 }
 
 /**
@@ -217,6 +224,11 @@ export const Array = function Array<T extends Typecode>(typecode: T, sizeOrInit:
   if (items) (view as unknown as { set(a: ArrayLike<number | bigint>): void }).set(items);
   return decorate(view, t, lockFor(options?.lock));
 } as unknown as ArrayFactory;
+Object.assign(Array, {
+  from: globalThis.Array.from.bind(globalThis.Array),
+  of: globalThis.Array.of.bind(globalThis.Array),
+  isArray: globalThis.Array.isArray,
+});
 
 /** Python's RawValue(typecode, init): `Value(typecode, init, { lock: false })`. */
 export function RawValue<T extends Typecode>(typecode: T, init?: ValueOf<T> | number): RawValue<T> {

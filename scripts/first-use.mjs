@@ -8,7 +8,7 @@
 // How: each group becomes an entry of the build (bundle/first-use/<group>.js; the code it shares with the
 // root stays in the root's chunk, so there is one copy of every class). Each import of a group's module by
 // one of the root's own modules resolves to a generated stand-in:
-//   - a function export is a wrapper calling the real one;
+//   - a function export is a wrapper calling the real one (one with statics of its own: a Proxy, as a class);
 //   - a class export is a Proxy of the real class (`new`, `instanceof`, statics, `extends` reach it, and the
 //     class's instances name the stand-in as their `constructor`);
 //   - any other value (a constant, a symbol) is not offered: the build fails with "No matching export"
@@ -173,7 +173,8 @@ export async function firstUse(dist, root, rootEntry, groups, mark, reachRoot) {
     const lines = [`import { group, lazyClass } from ${JSON.stringify(LOADER)};`, `const url = ${mark(entryOf(group))};`];
     for (const [key, value] of Object.entries(ns)) {
       if (!validName(key) || typeof value !== 'function') continue;
-      if (isClass(value)) lines.push(`export const ${key} = /* @__PURE__ */ lazyClass(url, 'm${index}', ${JSON.stringify(key)});`);
+      // a function with statics of its own (the shared-memory Array's `from`) gets the Proxy too, which reaches them
+      if (isClass(value) || Object.keys(value).length > 0) lines.push(`export const ${key} = /* @__PURE__ */ lazyClass(url, 'm${index}', ${JSON.stringify(key)});`);
       else lines.push(`export function ${key}(...args) { return Reflect.apply(group(url).m${index}.${key}, this, args); }`);
     }
     standIns.set(abs, lines.join('\n'));

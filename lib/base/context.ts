@@ -73,7 +73,15 @@ export interface ProcessInfo {
 
 /** Python's `multiprocessing.current_process()`. */
 export function currentProcess(): ProcessInfo {
-  return { name: state.name, pid: process.pid, threadId, isMainThread };
+  const info = { name: state.name, pid: process.pid, threadId, isMainThread };
+  // `${current_process()} has finished` (mp_synchronize.py) reads as Python's repr, not [object Object]
+  Object.defineProperty(info, 'toString', { value: describeProcess, enumerable: false });
+  return info;
+}
+
+function describeProcess(this: ProcessInfo): string {
+  if (this.isMainThread) return `<_MainProcess name='${this.name}' parent=None started>`;
+  return `<Process name='${this.name}' parent=${this.threadId === 0 ? process.ppid : this.pid} started>`;
 }
 
 /** Python's `cpu_count()`: the parallelism this process may use. */

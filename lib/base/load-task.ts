@@ -79,7 +79,7 @@ export function loadTask(spec: TaskSpec): TaskFn | Promise<TaskFn> {
 
 /** A ReferenceError from a source function almost always means it used its enclosing scope. */
 export function explainReferenceError(err: unknown, spec: TaskSpec): unknown {
-  if (spec.kind !== 'src' || !(err instanceof ReferenceError) || (err as any).__multiprocHint) return err;
+  if (spec.kind !== 'src' || !isReferenceError(err) || (err as any).__multiprocHint) return err;
   // A named function declaration is most often already a module's top-level function (a port of a
   // Python program): name it in the fix, as Python would have pickled it by that name.
   const name = /^\s*(?:async\s+)?function\s*\*?\s*([A-Za-z_$][\w$]*)/.exec(spec.src)?.[1];
@@ -89,4 +89,17 @@ export function explainReferenceError(err: unknown, spec: TaskSpec): unknown {
     (name === undefined ? 'task(import.meta.url, name))' : `task(import.meta.url, '${name}') for ${name})`);
   (err as any).__multiprocHint = true;
   return err;
+}
+
+/**
+ * `instanceof` asks a thrown Proxy's getPrototypeOf trap, which may throw: thrown from here that escaped
+ * the worker's batch, failed its neighbours and left the worker busy forever. Such a value is no
+ * ReferenceError; sending it says what could be read of it.
+ */
+function isReferenceError(err: unknown): err is ReferenceError {
+  try {
+    return err instanceof ReferenceError;
+  } catch {
+    return false;
+  }
 }

@@ -141,6 +141,12 @@ export const Array: typeof mp.Array = function Array(...args: Parameters<typeof 
   if (typeof arr.getObj === 'function') Object.defineProperty(arr, 'get_obj', { value: () => arr.getObj(), configurable: true });
   return arr;
 } as any;
+// the global Array's statics, as the root's Array has them (a module importing this Array shadows the global)
+Object.assign(Array, {
+  from: globalThis.Array.from.bind(globalThis.Array),
+  of: globalThis.Array.of.bind(globalThis.Array),
+  isArray: globalThis.Array.isArray,
+});
 
 /** Python's `Pipe(duplex=True)`: also `Pipe({ duplex: false })`, the keyword form. */
 export function Pipe<T = any>(duplex?: boolean | { duplex?: boolean }): [mp.Connection<T>, mp.Connection<T>] {

@@ -115,7 +115,13 @@ async function runInitializer({ spec, args, flags }: NonNullable<WorkerConfig['i
     await runTask(spec, args, flags);
   } catch (err) {
     initFailure = explainReferenceError(err, spec);
-    process.stderr.write(`Exception in initializer:\n${(initFailure as Error)?.stack ?? String(initFailure)}\n`);
+    let text: string;
+    try {
+      text = (initFailure as Error)?.stack ?? String(initFailure);
+    } catch {
+      text = '[a thrown value that could not be read]'; // a Proxy whose traps throw: the failure is still kept
+    }
+    process.stderr.write(`Exception in initializer:\n${text}\n`);
   }
 }
 
@@ -165,14 +171,10 @@ function sayDying(error?: unknown): void {
   const wire = error === undefined ? undefined : errorToWire(error);
   const a = active ?? answered;
   if (a) {
-    try {
-      post({ t: 'dying', w: me, b: a.batch.b, from: a.from, r: a.results, running: a.running, out: written.out, err: written.err, error: wire });
-      return;
-    } catch {
-      // the reply went out already, taking the results' moved buffers with it: the parent has them
-    }
+    post({ t: 'dying', w: me, b: a.batch.b, from: a.from, r: a.results, running: a.running, out: written.out, err: written.err, error: wire });
+  } else {
+    post({ t: 'dying', w: me, b: -1, out: written.out, err: written.err, error: wire, ...(initializing ? { init: true as const } : {}) });
   }
-  post({ t: 'dying', w: me, b: -1, out: written.out, err: written.err, error: wire, ...(initializing ? { init: true as const } : {}) });
 }
 
 const realExit = process.exit.bind(process);

@@ -45,7 +45,13 @@ async function run(msg: ProcessStart): Promise<void> {
     await runTask(msg.spec, msg.args, msg.flags);
   } catch (err) {
     const e = explainReferenceError(err, msg.spec);
-    process.stderr.write(`Process ${msg.name}:\n${(e as Error)?.stack ?? String(e)}\n`);
+    let text: string;
+    try {
+      text = (e as Error)?.stack ?? String(e);
+    } catch {
+      text = '[a thrown value that could not be read]'; // a Proxy whose traps throw: the exit hooks must still run
+    }
+    process.stderr.write(`Process ${msg.name}:\n${text}\n`);
     code = 1;
   }
   await runExitHooks();

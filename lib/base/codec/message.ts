@@ -127,9 +127,14 @@ export function decodeMessage(msg: Encoded): unknown {
   }
 }
 
-/** The raw bytes of a message, as recvBytes() returns them. */
+/**
+ * The raw bytes of a message, as recvBytes() returns them. A send()'s message gives self-describing bytes
+ * (JSON text or v8, as the socket encoding), so that sent on with sendBytes() they decode again in recv(),
+ * as Python's pickle bytes do: CPython's echo test.
+ */
 export function messageBytes(msg: Encoded): Uint8Array {
-  if (typeof msg === 'number') return new Uint8Array(new Float64Array([msg]).buffer);
+  if (typeof msg === 'number') return encode(msg);
+  if (msg[0] === KIND_STRING) return Buffer.from(JSON.stringify(text(msg[1])), 'utf8');
   return msg[0] === KIND_BYTES ? msg[1] : new Uint8Array(msg[1]);
 }
 
