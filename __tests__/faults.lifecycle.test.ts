@@ -1,7 +1,7 @@
 // The fault matrix, second half: faults across a pool's life (terminate() with calls that never settle,
 // close() + join() with calls running, maxTasksPerChild with faults mixed in, timeouts on get()), and a
 // load test: thousands of calls with faults of every kind mixed in, every callback counted.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +38,7 @@ async function collect(it: AsyncIterable<unknown>): Promise<unknown[]> {
 }
 
 async function expectWorkersGone(pids: number[], runtime: Runtime) {
-  if (runtime === 'process') await until(() => pids.every((pid) => !alive(pid)), 10000, 'the worker processes to be gone');
+  if (runtime === 'process') await until(() => pids.every((pid) => !alive(pid)), 20000, 'the worker processes to be gone');
 }
 
 /** Calls made with callbacks: how often each callback ran, per call. */
@@ -55,21 +55,28 @@ describe.each(runtimes)('a pool\'s life with faults (%s workers)', (runtime) => 
   test('terminate() with calls that never settle, in every API: each rejects with PoolStateError, its errorCallback runs once; join() finishes; no worker is left', async () => {
     const pool = new Pool({ processes: 2, runtime });
     const cb = counted();
-    const started = [file('started'), file('started')];
-    const never = () => new Promise(() => {});
-    const spin = () => {
+    // Every call marks its start: which two of them the two workers run first is the pool's choice (a
+    // pending task's batch hands the rest back; a spinning one keeps its worker), so the test waits for
+    // any two to have started, not for two given ones.
+    const started = mkdtempSync(join(dir, 'started-'));
+    const never = (d: string) => {
+      process.getBuiltinModule('node:fs').writeFileSync(`${d}/${Math.random()}`, '');
+      return new Promise(() => {});
+    };
+    const spin = (d: string) => {
+      process.getBuiltinModule('node:fs').writeFileSync(`${d}/${Math.random()}`, '');
       for (;;);
     };
     const calls: Promise<Outcome>[] = [
-      pool.applyAsync(startedForever, [started[0]], cb.for(0)).get(),
-      pool.applyAsync(startedForever, [started[1]], cb.for(1)).get(),
-      pool.apply(spin),
-      pool.mapAsync(never, [1, 2, 3], 1, cb.for(3)).get(),
-      pool.starmap(never, [[1]]),
-      collect(pool.imap(never, [1, 2])),
-      collect(pool.imapUnordered(spin, [1, 2])),
+      pool.applyAsync(startedForever, [join(started, 'a')], cb.for(0)).get(),
+      pool.applyAsync(startedForever, [join(started, 'b')], cb.for(1)).get(),
+      pool.apply(spin, [started]),
+      pool.mapAsync(never, [started, started, started], 1, cb.for(3)).get(),
+      pool.starmap(never, [[started]]),
+      collect(pool.imap(never, [started, started])),
+      collect(pool.imapUnordered(spin, [started, started])),
     ].map((p) => outcome(p as Promise<unknown>));
-    await until(() => started.every((f) => existsSync(f)), 10000, 'both workers to be busy');
+    await until(() => readdirSync(started).length >= 2, 20000, 'both workers to be busy');
     const pids = pool.workerIds;
     expect(await outcome(pool.terminate())).toEqual({ ok: true, value: undefined });
     for (const got of await Promise.all(calls)) {
@@ -360,7 +367,7 @@ describe.each(runtimes)('interleavings (%s workers)', (runtime) => {
       const slow = pool.applyAsync(startedForever, [started]);
       const quick = Array.from({ length: 50 }, (_, i) => pool.applyAsync((x: number) => x, [i]));
       const all = [slow, ...quick].map((r, i) => outcome(r.get()).then((o) => (settled.push(i), o)));
-      await until(() => existsSync(started), 10000, 'the slow task to start');
+      await until(() => existsSync(started), 20000, 'the slow task to start');
       for (let t = 0; t < turns; t++) await new Promise((r) => setImmediate(r)); // the hand-back comes after ~4 ms
       await pool.terminate();
       const outcomes = await Promise.all(all);

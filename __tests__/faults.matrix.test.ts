@@ -175,7 +175,7 @@ function expectOutcome(got: Outcome, f: Fault, list: boolean | undefined, error 
 /** The pool's workers are all gone: no child process left, no thread id reported. */
 async function expectNoWorkers(ids: number[], runtime: Runtime, pool: { workerIds: number[] }) {
   expect(pool.workerIds).toEqual([]);
-  if (runtime === 'process') await until(() => ids.every((pid) => !alive(pid)), 10000, 'the worker processes to be gone');
+  if (runtime === 'process') await until(() => ids.every((pid) => !alive(pid)), 20000, 'the worker processes to be gone');
 }
 
 describe.each(runtimes)('Pool fault matrix (%s workers)', (runtime) => {
@@ -319,13 +319,13 @@ describe.each(runtimes)('an error raised after its task returned (%s workers)', 
       expect(await outcome(pool.apply(raiseAfterReturn, [kind, gate, marker]))).toEqual({ ok: true, value: 'returned' });
       const first = pool.workerIds;
       const victim = pool.apply(heldUntil, [started, release, 7]);
-      await until(() => existsSync(started), 10000, 'the second call to start');
+      await until(() => existsSync(started), 20000, 'the second call to start');
       open(gate); // the first call's leftover raises now, while the second runs on the same worker
-      await until(() => existsSync(marker), 10000, 'the leftover to raise');
+      await until(() => existsSync(marker), 20000, 'the leftover to raise');
       open(release);
       expect(await outcome(victim)).toEqual({ ok: true, value: 7 });
       expect(await outcome(pool.map((x: number) => x + 1, [1, 2, 3], 1))).toEqual({ ok: true, value: [2, 3, 4] });
-      await until(() => pool.workerIds.length === 1 && pool.workerIds[0] !== first[0], 10000, 'the worker to be replaced');
+      await until(() => pool.workerIds.length === 1 && pool.workerIds[0] !== first[0], 20000, 'the worker to be replaced');
       const s = pool.stats();
       expect(s.failed).toBe(0);
       pool.close();
@@ -341,7 +341,7 @@ describe.each(runtimes)('an error raised after its task returned (%s workers)', 
       const [gate, marker] = [file('gate'), file('marker')];
       expect(await outcome(ex.submit(raiseAfterReturn, kind, gate, marker).result())).toEqual({ ok: true, value: 'returned' });
       open(gate);
-      await until(() => existsSync(marker), 10000, 'the leftover to raise');
+      await until(() => existsSync(marker), 20000, 'the leftover to raise');
       // a ProcessPoolExecutor is not broken by it: no worker died while running a call
       expect(await outcome(ex.submit((x: number) => x * 2, 21).result())).toEqual({ ok: true, value: 42 });
       expect(await outcome(ex.submit((x: number) => x * 3, 3).result())).toEqual({ ok: true, value: 9 });
