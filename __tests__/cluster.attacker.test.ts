@@ -2,7 +2,6 @@
 // own): forged, swapped and replayed results, jobs moved where no host looks, squatted job ids, a paused
 // queue, malformed fields, FLUSHDB, CLIENT KILL and a full Redis mid-run. The bar: nothing forged is run or
 // accepted, every call answers once (a result, or a clear error), and hosts keep serving.
-import { jest } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import type { Pool } from '../lib/cluster/index.js';
 import { fixture, settledOrPending } from './helpers/runtimes.js';
 import { useCluster } from './helpers/cluster.js';
 import { until } from './helpers/redis.js';
+import { captureWarnings } from './helpers/warnings.js';
 import type { HostProcess } from './helpers/redis-hosts.js';
 
 const tasks = fixture('cluster-tasks.ts');
@@ -149,12 +149,7 @@ describe('jobs moved where no host looks', () => {
     expect(await p.apply(square, [2])).toBe(4);
     const connection = attacker.duplicate();
     const queue = new Queue('served', { connection, prefix: 'multiproc' });
-    const warnings: Error[] = [];
-    const spy = jest.spyOn(process, 'emitWarning').mockImplementation((w: string | Error, type?: unknown) => {
-      const err = typeof w === 'string' ? new Error(w) : w;
-      if (typeof type === 'string') err.name = type;
-      warnings.push(err);
-    });
+    const { warnings, restore } = captureWarnings();
     try {
       await queue.pause();
       const pending = p.apply(square, [3]).catch((e) => e);
@@ -163,7 +158,7 @@ describe('jobs moved where no host looks', () => {
       await queue.resume();
       expect(await settledOrPending(pending, 20_000)).toBe(9);
     } finally {
-      spy.mockRestore();
+      restore();
       await queue.resume();
       await queue.close();
       connection.disconnect();
@@ -265,12 +260,7 @@ describe('malformed values', () => {
     await servedHost();
     const p = cluster.pool({ queue: 'served' });
     expect(await p.apply(square, [2])).toBe(4);
-    const warnings: Error[] = [];
-    const spy = jest.spyOn(process, 'emitWarning').mockImplementation((w: string | Error, type?: unknown) => {
-      const err = typeof w === 'string' ? new Error(w) : w;
-      if (typeof type === 'string') err.name = type;
-      warnings.push(err);
-    });
+    const { warnings, restore } = captureWarnings();
     try {
       await attacker.hset('multiproc:served:meta', 'concurrency', 0);
       const pending = p.apply(square, [3]).catch((e) => e);
@@ -279,7 +269,7 @@ describe('malformed values', () => {
       await attacker.hdel('multiproc:served:meta', 'concurrency');
       expect(await settledOrPending(pending, 30_000)).toBe(9);
     } finally {
-      spy.mockRestore();
+      restore();
       await attacker.hdel('multiproc:served:meta', 'concurrency');
     }
   }, 90_000);

@@ -11,6 +11,7 @@ import { REFUSED } from '../lib/cluster/codec.js';
 import { fixture, settledOrPending } from './helpers/runtimes.js';
 import { useCluster } from './helpers/cluster.js';
 import { until } from './helpers/redis.js';
+import { captureWarnings } from './helpers/warnings.js';
 
 const tasks = fixture('cluster-tasks.ts');
 const markAndSleep = task<(file: string, ms: number, pad?: string) => Promise<number>>(tasks, 'markAndSleep');
@@ -125,12 +126,7 @@ describe('every call answers, exactly once', () => {
 
   test('calls on a queue no host serves: one MultiprocClusterWarning naming the queue', async () => {
     // watched where it is raised (jest's sandbox does not pass process 'warning' events to the test)
-    const warnings: Error[] = [];
-    const spy = jest.spyOn(process, 'emitWarning').mockImplementation((w: string | Error, type?: unknown) => {
-      const err = typeof w === 'string' ? new Error(w) : w;
-      if (typeof type === 'string') err.name = type;
-      warnings.push(err);
-    });
+    const { warnings, restore } = captureWarnings();
     try {
       const p = pool('nobody-here');
       const pending = [p.apply(square, [1]).catch((e) => e), p.apply(square, [2]).catch((e) => e)];
@@ -141,7 +137,7 @@ describe('every call answers, exactly once', () => {
       await host('nobody-here');
       expect(await settledOrPending(Promise.all(pending), 30_000)).toEqual([1, 4]);
     } finally {
-      spy.mockRestore();
+      restore();
     }
   }, 90_000);
 });
