@@ -13,9 +13,9 @@ import { checkResourceLimits } from './base/spawn-options.js';
 import { workerGone } from './base/worker-hooks.js';
 import { HANDLES } from './engine/engine.js';
 import { quietBrokenPipes } from './base/quiet-pipes.js';
-import { SerializationError, ValueError } from './base/errors.js';
+import { ValueError } from './base/errors.js';
 import { checkNotBootstrapping } from './base/context.js';
-import { findUnserializable, unsendableValueError } from './base/codec/unserializable.js';
+import { unsendableValueError } from './base/codec/unserializable.js';
 import { loadTask } from './base/load-task.js';
 import { overridesRun, subclassRun } from './process-subclass.js';
 
@@ -133,9 +133,7 @@ export class Process {
     } catch (err) {
       // a value that cannot cross: this start fails, and the worker it took must not wait forever
       worker.kill('SIGKILL');
-      const where = findUnserializable(sub ? sub.state : opts.args, sub ? 'this' : 'args', this.#runtime);
-      if (where === null) throw err;
-      throw new SerializationError(`cannot send to a ${this.#runtime} worker: ${where}`, where.split(':')[0], { cause: err });
+      throw unsendableValueError(err, sub ? sub.state : args, sub ? 'this' : 'args', this.#runtime);
     }
     this.#worker = worker;
     live.add(this);
