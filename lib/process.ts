@@ -17,7 +17,7 @@ import { ValueError } from './base/errors.js';
 import { checkNotBootstrapping, currentProcess } from './base/context.js';
 import { unsendableValueError } from './base/codec/unserializable.js';
 import { loadTask } from './base/load-task.js';
-import { overridesRun, subclassRun } from './process-subclass.js';
+import { overridesRun, refuseRunField, runFieldError, subclassRun } from './process-subclass.js';
 import { READY, type Readiness } from '../primitives/channel/ready.js';
 
 export interface ProcessOptions {
@@ -84,6 +84,7 @@ export class Process {
   constructor(options?: ProcessOptions) {
     // Python's subclass form: `class Worker extends Process { run() { ... } }` needs no target.
     const subclassed = overridesRun(this, Process.prototype);
+    if (!subclassed && (options == null || options.target == null)) refuseRunField(new.target, Process);
     if (options == null && subclassed) options = {};
     if (typeof options !== 'object' || options === null) {
       throw new TypeError('Process options must be an object with a target (or subclass Process and override run())');
@@ -96,7 +97,9 @@ export class Process {
     checkExecArgv(options.execArgv);
     checkResourceLimits(options.resourceLimits);
     this.#options = options;
-    this.#name = options.name ?? `Process-${++processCounter}`;
+    // Python counts every Process made, named or not, and names an unnamed one after its class (`Worker-3`)
+    const count = ++processCounter;
+    this.#name = options.name ?? `${new.target.name || 'Process'}-${count}`;
     this.#daemon = Boolean(options.daemon);
   }
 
@@ -156,6 +159,7 @@ export class Process {
     if (this.#worker) throw new Error('cannot start a process twice');
     checkNotBootstrapping();
     const opts = this.#options;
+    if (Object.prototype.hasOwnProperty.call(this, 'run')) throw runFieldError(this.constructor);
     const sub = overridesRun(this, Process.prototype) ? subclassRun(this, Process.prototype, this.#name, this.#daemon) : undefined;
     const spec = sub ? { kind: 'src' as const, src: sub.src } : toTaskSpec(opts.target, 'target');
     const args = sub ? [sub.state] : checkArgs(opts.args);
