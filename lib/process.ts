@@ -14,10 +14,11 @@ import { workerGone } from './base/worker-hooks.js';
 import { HANDLES } from './engine/engine.js';
 import { quietBrokenPipes } from './base/quiet-pipes.js';
 import { ValueError } from './base/errors.js';
-import { checkNotBootstrapping } from './base/context.js';
+import { checkNotBootstrapping, currentProcess } from './base/context.js';
 import { unsendableValueError } from './base/codec/unserializable.js';
 import { loadTask } from './base/load-task.js';
 import { overridesRun, refuseRunField, runFieldError, subclassRun } from './process-subclass.js';
+import { READY, type Readiness } from '../primitives/channel/ready.js';
 
 export interface ProcessOptions {
   /** What the Process runs; leave it out in a subclass that overrides `run()`. */
@@ -43,6 +44,31 @@ export function activeChildren(): Process[] {
   return [...live];
 }
 
+/**
+ * Python's `Process.sentinel`: what `connection.wait()` waits on for a process to end (Python's is a
+ * file descriptor; here an object wait() understands, the same one on every read of `sentinel`).
+ */
+export class ProcessSentinel {
+  readonly #readiness: Readiness;
+  /** The Process this sentinel stands for. */
+  readonly process: Process;
+
+  /** @internal Made by Process.sentinel. */
+  constructor(process: Process, readiness: Readiness) {
+    this.process = process;
+    this.#readiness = readiness;
+  }
+
+  /** @internal */
+  [READY](): Readiness {
+    return this.#readiness;
+  }
+
+  toString(): string {
+    return `<sentinel of ${this.process}>`;
+  }
+}
+
 export class Process {
   readonly #options: ProcessOptions;
   readonly #runtime: Runtime;
@@ -53,6 +79,7 @@ export class Process {
   #stopSignal: NodeJS.Signals | null = null;
   #exited: Promise<void> | null = null;
   #closed = false;
+  #sentinel: ProcessSentinel | null = null;
 
   constructor(options?: ProcessOptions) {
     // Python's subclass form: `class Worker extends Process { run() { ... } }` needs no target.
@@ -104,6 +131,24 @@ export class Process {
     return this.#exitCode;
   }
 
+  /**
+   * Python's `sentinel`: pass it (or the Process itself) to `connection.wait()`, which finds it ready
+   * once the process has ended. Throws ValueError before start(), as Python does.
+   */
+  get sentinel(): ProcessSentinel {
+    this.#checkNotClosed();
+    if (!this.#exited) throw new ValueError('process not started');
+    return (this.#sentinel ??= new ProcessSentinel(this, this[READY]()));
+  }
+
+  /** @internal connection.wait(): ready once the process has ended (a watch is a promise; nothing to call off). */
+  [READY](): Readiness {
+    this.#checkNotClosed();
+    const exited = this.#exited;
+    if (!exited) throw new ValueError('process not started');
+    return { now: () => this.#exitCode !== null, watch: () => ({ ready: exited, cancel: () => {} }) };
+  }
+
   #checkNotClosed(): void {
     if (this.#closed) throw new ValueError('process object is closed');
   }
@@ -131,7 +176,7 @@ export class Process {
     const pythonNames: string | undefined = (globalThis as any)[Symbol.for('multiproc.pythonNames')];
     try {
       worker.send({
-        t: 'start', name: this.#name, spec, args: enc.value, flags: enc.found ? HANDLES : 0,
+        t: 'start', name: this.#name, parent: currentProcess().name, spec, args: enc.value, flags: enc.found ? HANDLES : 0,
         preload: pythonNames ? [pythonNames] : undefined,
       });
     } catch (err) {

@@ -296,6 +296,19 @@ export class PipeEndCore {
     if (this.#ready()) return true;
     return timeout !== 0 && runSync(this.#poll(timeout, NO_TOKEN));
   }
+
+  /** poll() with no timeout that the caller can call off (connection.wait() over several ends). */
+  watchReady(): { ready: Promise<boolean>; cancel(): void } {
+    const token: WaitToken = { cancelled: false, index: DATA_SEQ };
+    const ring = this.#read!;
+    return {
+      ready: runAsync(this.#poll(undefined, token)),
+      cancel: () => {
+        token.cancelled = true;
+        Atomics.notify(ring.ctl, DATA_SEQ); // the sleeping loop wakes, sees the cancel and ends
+      },
+    };
+  }
 }
 
 registerCoreClass(PipeEndCore, import.meta.url);
