@@ -86,3 +86,28 @@ test('hosts(): each host that answered, with its name, pid and the tasks it ran'
   expect(hosts[0].completed).toBeGreaterThanOrEqual(5);
   expect(hosts[0].lastSeen).toBeGreaterThan(Date.now() - 60_000);
 }, 60_000);
+
+test('imap: next(timeout) rejects TimeoutError and the iterator stays usable; a `timeout` option ends the whole loop', async () => {
+  const slow = pool.imap((x: number) => new Promise((r) => setTimeout(() => r(x * 2), 1500)), [5, 6], 1);
+  await expect(slow.next(50)).rejects.toBeInstanceOf(TimeoutError);
+  expect(await slow.next()).toEqual({ done: false, value: 10 });
+  expect(await slow.next()).toEqual({ done: false, value: 12 });
+  expect((await slow.next()).done).toBe(true);
+  // a loop whose tasks never return: `timeout` ends it with TimeoutError, as map's does, and frees the host's worker
+  for (const unordered of [false, true]) {
+    const started = Date.now();
+    const never = (x: number) => new Promise((r) => setTimeout(r, 60_000, x));
+    const loop = unordered ? pool.imapUnordered(never, [1, 2, 3], 1, { timeout: 400 }) : pool.imap(never, [1, 2, 3], 1, { timeout: 400 });
+    const err = await (async () => {
+      for await (const _ of loop) { /* none comes */ }
+    })().catch((e) => e);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(err.message).toMatch(/did not finish within 400 ms/);
+    expect(await pool.apply(square, [5])).toBe(25); // one worker on the host: the hung task gave it back
+    expect(Date.now() - started).toBeLessThan(30_000);
+  }
+  // finished in time: the loop ends normally and the timer is gone (no open handle: jest would say)
+  const out: number[] = [];
+  for await (const v of pool.imap(square, [1, 2, 3], 1, { timeout: 20_000 })) out.push(v as number);
+  expect(out).toEqual([1, 4, 9]);
+}, 90_000);

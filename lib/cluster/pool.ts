@@ -5,7 +5,9 @@
  */
 import type * as Fs from 'node:fs';
 import { builtin } from '../base/builtin.js';
-import { BasePool, type ApplyOptions, type MapAsyncOptions } from '../pool-base.js';
+import { BasePool, type ApplyOptions, type MapAsyncOptions, type MapOptions } from '../pool-base.js';
+import type { ResultIterator } from '../result-iterator.js';
+import type { Timeout } from '../base/timeout.js';
 import { AsyncResult as AsyncResultClass, settleResult, type AsyncResult } from '../async-result.js';
 import type { Task } from '../base/task.js';
 import { AbortError, TimeoutError } from '../base/errors.js';
@@ -197,6 +199,58 @@ export class Pool extends BasePool {
   }
 
   /**
+   * Results as they are ready, in input order (Python's `imap`); with `timeout` (ms) the whole loop is
+   * bounded: when it passes, the next step rejects with TimeoutError and the hosts stop the loop's tasks
+   * (`next(ms)` bounds one step instead, and leaves the tasks running).
+   */
+  override imap<R>(fn: Task<[any], R>, iterable: Iterable<unknown> | AsyncIterable<unknown>, chunksize?: number | ClusterImapOptions, opts?: ClusterImapOptions): ResultIterator<Awaited<R>> {
+    return this.#timedLoop(chunksize, opts, (c, o) => super.imap<R>(fn, iterable, c as number | undefined, o));
+  }
+
+  /** Results in completion order (Python's `imap_unordered`); `timeout` as in `imap`. */
+  override imapUnordered<R>(fn: Task<[any], R>, iterable: Iterable<unknown> | AsyncIterable<unknown>, chunksize?: number | ClusterImapOptions, opts?: ClusterImapOptions): ResultIterator<Awaited<R>> {
+    return this.#timedLoop(chunksize, opts, (c, o) => super.imapUnordered<R>(fn, iterable, c as number | undefined, o));
+  }
+
+  /**
+   * Runs an imap with its `timeout` as an extra signal: the loop's AbortError (its cause our TimeoutError)
+   * becomes that TimeoutError. The timer goes when the loop ends, so it cannot end a finished loop.
+   */
+  #timedLoop<T>(chunksize: unknown, opts: ClusterImapOptions | undefined, run: (chunksize: unknown, opts: MapOptions | undefined) => ResultIterator<T>): ResultIterator<T> {
+    const inFirst = chunksize !== null && typeof chunksize === 'object';
+    const options = (inFirst ? chunksize : opts) as ClusterImapOptions | undefined;
+    if (typeof options !== 'object' || options === null || options.timeout === undefined || options.timeout === null) return run(chunksize, opts);
+    const { timeout, ...rest } = options;
+    if (typeof timeout !== 'number' || Number.isNaN(timeout)) throw new TypeError(`timeout must be a number of milliseconds, got ${typeof timeout}`);
+    const ms = Math.max(0, timeout);
+    const limit = new AbortController();
+    const signal = rest.signal ? AbortSignal.any([rest.signal, limit.signal]) : limit.signal;
+    const it = inFirst ? run({ ...rest, signal }, undefined) : run(chunksize, { ...rest, signal });
+    const timer = setTimeout(() => limit.abort(new TimeoutError(`the call did not finish within ${ms} ms`)), ms);
+    timer.unref(); // the caller awaiting next() keeps the program alive, not this
+    const next = it.next.bind(it);
+    const leave = it.return.bind(it);
+    it.next = async (stepTimeout?: Timeout) => {
+      try {
+        const step = await next(stepTimeout);
+        if (step.done) clearTimeout(timer);
+        return step;
+      } catch (err) {
+        if (err instanceof AbortError && err.cause === limit.signal.reason && err.cause !== undefined) {
+          clearTimeout(timer);
+          throw err.cause;
+        }
+        throw err; // one item's error, or next(ms)'s own TimeoutError: the loop goes on
+      }
+    };
+    it.return = () => {
+      clearTimeout(timer);
+      return leave();
+    };
+    return it;
+  }
+
+  /**
    * Runs a map with its `timeout` as an extra signal: the map's own AbortError (its cause our TimeoutError)
    * becomes that TimeoutError, for the caller and the callbacks.
    */
@@ -226,6 +280,12 @@ type ResultCallbacksOf<T> = ConstructorParameters<typeof AsyncResultClass<T>>[0]
 /** Options of a cluster `map`/`mapAsync`/`starmap`/`starmapAsync`: the local ones, and `timeout`. */
 export interface ClusterMapOptions<R> extends MapAsyncOptions<R> {
   /** Milliseconds the whole map may take; then it rejects with TimeoutError and its hosts stop its tasks. */
+  timeout?: number;
+}
+
+/** Options of a cluster `imap`/`imapUnordered`: the local ones, and `timeout`. */
+export interface ClusterImapOptions extends MapOptions {
+  /** Milliseconds the whole loop may take; then its next step rejects with TimeoutError and its hosts stop its tasks. */
   timeout?: number;
 }
 
