@@ -1,4 +1,4 @@
-// The programs of PyMOTW-3's multiprocessing article (its Process programs), ported to multiproc/python as a
+// The programs of PyMOTW-3's multiprocessing article (its Process programs, and its Queue and Lock ones), ported to multiproc/python as a
 // newcomer would (__tests__/fixtures/pymotw/, whose README says what a port had to change and why), run as
 // a user runs them — `node --import tsx file.ts`, against the built package — and checked by what they
 // print. Each must exit by itself. They mostly sleep, so a few run at once and each test awaits its own.
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { runFiles } from './helpers/programs.js';
 
 const dir = fileURLToPath(new URL('./fixtures/pymotw/', import.meta.url));
-const PROGRAMS = ['names', 'daemon_join', 'daemon_join_timeout', 'daemon', 'simple', 'simpleargs', 'import_main', 'terminate', 'exitcode', 'subclass'] as const;
+const PROGRAMS = ['names', 'daemon_join', 'daemon_join_timeout', 'daemon', 'simple', 'simpleargs', 'import_main', 'terminate', 'exitcode', 'subclass', 'queue', 'lock'] as const;
 type Program = (typeof PROGRAMS)[number];
 const file = (name: Program) => `${dir}multiprocessing_${name}.ts`;
 
@@ -84,5 +84,15 @@ describe('PyMOTW-3 multiprocessing: Process', () => {
 
   test('multiprocessing_subclass: class Worker extends Process { run() }, named Worker-N', async () => {
     expect(sorted(await output('subclass'))).toEqual([1, 2, 3, 4, 5].map((i) => `In Worker-${i}`));
+  });
+});
+
+describe('PyMOTW-3 multiprocessing: a Queue and a Lock between processes', () => {
+  test('multiprocessing_queue: an object through a Queue, its class given back in the worker', async () => {
+    expect(await output('queue')).toEqual(['Doing something fancy in Process-1 for Fancy Dan!']);
+  });
+
+  test('multiprocessing_lock: with lock / acquire-release', async () => {
+    expect(sorted(await output('lock'))).toEqual(['Lock acquired directly', 'Lock acquired via with']);
   });
 });
