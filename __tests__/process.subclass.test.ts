@@ -111,3 +111,52 @@ test('a Process without a target throws unless a subclass overrides run()', () =
   class NoRun extends Process {}
   expect(() => new NoRun()).toThrow(TypeError);
 });
+
+test('run written as a class field (run = () => ...) is refused with a TypeError saying to write a method', () => {
+  class Arrow extends Process {
+    run = () => 1;
+  }
+  expect(() => new Arrow()).toThrow(/Arrow\.run is a class field .*write `run\(\) \{ \.\.\. \}`/);
+  class PyArrow extends py.Process {
+    run = () => 1;
+  }
+  expect(() => new PyArrow()).toThrow(/PyArrow\.run is a class field/);
+  // with a target too, the field would silently lose to the target: refused at start(), before anything runs
+  class WithTarget extends Process {
+    run = () => 1;
+    constructor() {
+      super({ target: () => 2 });
+    }
+  }
+  const p = new WithTarget();
+  expect(() => p.start()).toThrow(/WithTarget\.run is a class field/);
+  expect(p.pid).toBeNull(); // never started
+});
+
+test("default names count every Process made, named or not, after the class's name (Python's _process_counter)", () => {
+  const a = new Process({ target: () => 0 });
+  new Process({ target: () => 0, name: 'named' });
+  const b = new py.Process(null, () => 0);
+  const na = Number(a.name.split('-')[1]);
+  expect(a.name).toMatch(/^Process-\d+$/);
+  expect(b.name).toBe(`Process-${na + 2}`); // the named one took a number too
+  class Worker extends py.Process {
+    run() {}
+  }
+  expect(new Worker().name).toBe(`Worker-${na + 3}`); // Python: type(self).__name__ + '-N'
+});
+
+test("a Process prints as Python's repr, in String() and in console.log (PyMOTW's terminate example prints it)", async () => {
+  const { inspect } = await import('node:util');
+  const p = new Process({ target: () => new Promise(() => {}), name: 'slow' });
+  expect(String(p)).toBe(`<Process name='slow' parent=${process.pid} initial>`);
+  p.start();
+  expect(inspect(p)).toMatch(new RegExp(`^<Process name='slow' pid=\\d+ parent=${process.pid} started>$`));
+  p.terminate();
+  await p.join();
+  expect(inspect(p)).toMatch(/ stopped exitcode=-SIGTERM>$/);
+  class Worker extends py.Process {
+    run() {}
+  }
+  expect(String(new Worker({ daemon: true }))).toMatch(/^<Worker name='Worker-\d+' parent=\d+ initial daemon>$/);
+});

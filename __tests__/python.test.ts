@@ -277,3 +277,39 @@ describe.each(runtimes)('multiproc/python names inside %s workers', (runtime) =>
     }
   });
 });
+
+describe('multiproc/python keyword forms, as typed', () => {
+  test('primitives: acquire({ block, timeout }), get({ timeout }), put(x, { block }), wait({ timeout }), without casts', async () => {
+    const lock = new py.Lock();
+    expect(lock).toBeInstanceOf(mp.Lock);
+    expect(await lock.acquire({ block: false })).toBe(true);
+    expect(await lock.acquire({ timeout: 10 })).toBe(false);
+    expect(lock.acquire_sync({ block: false })).toBe(false);
+    lock.release();
+    const q = new py.Queue<number>({ maxsize: 1 });
+    await q.put(1, { block: false });
+    await expect(q.put(2, { block: false })).rejects.toThrow(mp.Full);
+    expect(await q.get({ timeout: 1000 })).toBe(1);
+    await expect(q.get({ timeout: 10 })).rejects.toThrow(mp.Empty);
+    expect(await new py.Event().wait({ timeout: 10 })).toBe(false);
+    expect(await new py.Semaphore(0).acquire({ timeout: 10 })).toBe(false);
+    await expect(new py.Barrier(2, { timeout: 10 }).wait()).rejects.toThrow(mp.BrokenBarrierError);
+  });
+
+  test('a Manager from multiproc/python is the root\'s class, and its proxies take the keyword forms', async () => {
+    const manager = await py.Manager.start();
+    try {
+      expect(manager).toBeInstanceOf(mp.Manager);
+      const q = await manager.Queue<number>();
+      await q.put(5, { block: false });
+      expect(await q.get({ timeout: 1000 })).toBe(5);
+      await expect(q.get({ timeout: 10 })).rejects.toThrow(mp.Empty);
+      const lock = await manager.Lock();
+      expect(await lock.acquire({ block: false })).toBe(true);
+      expect(await lock.acquire({ timeout: 10 })).toBe(false);
+      expect(await (await manager.Event()).wait({ timeout: 10 })).toBe(false);
+    } finally {
+      await manager.shutdown();
+    }
+  });
+});

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fixture = fileURLToPath(new URL('./fixtures/python-types.ts', import.meta.url));
 const facade = fileURLToPath(new URL('../lib/python.ts', import.meta.url));
-const facadeModules = ['names', 'arguments', 'pool', 'process', 'futures'].map((m) => fileURLToPath(new URL(`../lib/python/${m}.ts`, import.meta.url)));
+const facadeModules = ['names', 'arguments', 'keywords', 'keyword-types', 'primitives', 'pool', 'process', 'futures'].map((m) => fileURLToPath(new URL(`../lib/python/${m}.ts`, import.meta.url)));
 
 function compilerOptions(): ts.CompilerOptions {
   const parsed = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });

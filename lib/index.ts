@@ -9,6 +9,7 @@ export { task, isTaskRef, type Task, type TaskRef } from './base/task.js';
 export { move } from './base/move.js';
 export type { Timeout, TimeoutKeywords } from './base/timeout.js';
 export { currentProcess, cpuCount, isMainThread, type ProcessInfo } from './base/context.js';
+export { parentProcess, type ParentProcessInfo } from './base/context.js';
 export {
   Executor, ThreadPoolExecutor, ProcessPoolExecutor,
   type ExecutorMapOptions, type ExecutorOptions, type ThreadPoolExecutorOptions, type ProcessPoolExecutorOptions,
@@ -21,5 +22,8 @@ export {
 export type { Runtime, HandleSource, HandleDescriptor } from './base/codec/handles.js';
 export * from './base/errors.js';
 export * from '../primitives/index.js';
+/** Python's multiprocessing.connection: `connection.wait`, `connection.Listener`, `connection.Client`. */
+export * as connection from '../primitives/connection-api.js';
+export { ProcessSentinel } from './process.js';
 // The cluster Pool lives behind 'multiproc/cluster' only: its types name bullmq and ioredis (optional peers a
 // TypeScript consumer may not have installed) and its code is not needed by a local program.

@@ -30,6 +30,33 @@ export function overridesRun(instance: object, base: object): boolean {
   return ownLevels(instance, base).some((level) => Object.prototype.hasOwnProperty.call(level, 'run'));
 }
 
+/**
+ * `run = () => { ... }` in a subclass is a class field: it is set on the instance after the
+ * constructor of Process has run, is no method of the class, and its arrow's `this` cannot travel
+ * to the worker. Python's `run` is a method, and the port should say so.
+ */
+export function runFieldError(cls: { name?: string } | undefined): TypeError {
+  const name = cls?.name || 'the Process subclass';
+  return new TypeError(
+    `${name}.run is a class field (run = () => ...), not a method: a subclass overrides Process.run() ` +
+      `with a method, as in Python: write \`run() { ... }\` in the class body`,
+  );
+}
+
+/**
+ * A class field `run = ...` in a class's source, also as a compiler lowers it (`this.run = ...`,
+ * `__publicField(this, "run", ...)`). Only consulted where the Process would be refused anyway (no
+ * target, no run method), so a false match changes nothing but the message.
+ */
+const RUN_FIELD = /(?<![\w$])run\s*=(?![=>])|["']run["']/;
+
+/** Throws {@link runFieldError} when a class up to `base` declares `run` as a field (seen from its source). */
+export function refuseRunField(cls: Function, base: Function): void {
+  for (let c: any = cls; typeof c === 'function' && c !== base; c = Object.getPrototypeOf(c)) {
+    if (RUN_FIELD.test(Function.prototype.toString.call(c))) throw runFieldError(cls);
+  }
+}
+
 /** A member's source as an object-literal member: method shorthand as it prints, other functions as `key: expr`. */
 function memberSource(key: string, desc: PropertyDescriptor, className: string): string | undefined {
   if (desc.get || desc.set) {

@@ -14,10 +14,11 @@ import { workerGone } from './base/worker-hooks.js';
 import { HANDLES } from './engine/engine.js';
 import { quietBrokenPipes } from './base/quiet-pipes.js';
 import { ValueError } from './base/errors.js';
-import { checkNotBootstrapping } from './base/context.js';
+import { checkNotBootstrapping, currentProcess } from './base/context.js';
 import { unsendableValueError } from './base/codec/unserializable.js';
 import { loadTask } from './base/load-task.js';
-import { overridesRun, subclassRun } from './process-subclass.js';
+import { overridesRun, refuseRunField, runFieldError, subclassRun } from './process-subclass.js';
+import { READY, type Readiness } from '../primitives/channel/ready.js';
 
 export interface ProcessOptions {
   /** What the Process runs; leave it out in a subclass that overrides `run()`. */
@@ -43,6 +44,31 @@ export function activeChildren(): Process[] {
   return [...live];
 }
 
+/**
+ * Python's `Process.sentinel`: what `connection.wait()` waits on for a process to end (Python's is a
+ * file descriptor; here an object wait() understands, the same one on every read of `sentinel`).
+ */
+export class ProcessSentinel {
+  readonly #readiness: Readiness;
+  /** The Process this sentinel stands for. */
+  readonly process: Process;
+
+  /** @internal Made by Process.sentinel. */
+  constructor(process: Process, readiness: Readiness) {
+    this.process = process;
+    this.#readiness = readiness;
+  }
+
+  /** @internal */
+  [READY](): Readiness {
+    return this.#readiness;
+  }
+
+  toString(): string {
+    return `<sentinel of ${this.process}>`;
+  }
+}
+
 export class Process {
   readonly #options: ProcessOptions;
   readonly #runtime: Runtime;
@@ -53,10 +79,12 @@ export class Process {
   #stopSignal: NodeJS.Signals | null = null;
   #exited: Promise<void> | null = null;
   #closed = false;
+  #sentinel: ProcessSentinel | null = null;
 
   constructor(options?: ProcessOptions) {
     // Python's subclass form: `class Worker extends Process { run() { ... } }` needs no target.
     const subclassed = overridesRun(this, Process.prototype);
+    if (!subclassed && (options == null || options.target == null)) refuseRunField(new.target, Process);
     if (options == null && subclassed) options = {};
     if (typeof options !== 'object' || options === null) {
       throw new TypeError('Process options must be an object with a target (or subclass Process and override run())');
@@ -69,7 +97,9 @@ export class Process {
     checkExecArgv(options.execArgv);
     checkResourceLimits(options.resourceLimits);
     this.#options = options;
-    this.#name = options.name ?? `Process-${++processCounter}`;
+    // Python counts every Process made, named or not, and names an unnamed one after its class (`Worker-3`)
+    const count = ++processCounter;
+    this.#name = options.name ?? `${new.target.name || 'Process'}-${count}`;
     this.#daemon = Boolean(options.daemon);
   }
 
@@ -101,6 +131,24 @@ export class Process {
     return this.#exitCode;
   }
 
+  /**
+   * Python's `sentinel`: pass it (or the Process itself) to `connection.wait()`, which finds it ready
+   * once the process has ended. Throws ValueError before start(), as Python does.
+   */
+  get sentinel(): ProcessSentinel {
+    this.#checkNotClosed();
+    if (!this.#exited) throw new ValueError('process not started');
+    return (this.#sentinel ??= new ProcessSentinel(this, this[READY]()));
+  }
+
+  /** @internal connection.wait(): ready once the process has ended (a watch is a promise; nothing to call off). */
+  [READY](): Readiness {
+    this.#checkNotClosed();
+    const exited = this.#exited;
+    if (!exited) throw new ValueError('process not started');
+    return { now: () => this.#exitCode !== null, watch: () => ({ ready: exited, cancel: () => {} }) };
+  }
+
   #checkNotClosed(): void {
     if (this.#closed) throw new ValueError('process object is closed');
   }
@@ -111,6 +159,7 @@ export class Process {
     if (this.#worker) throw new Error('cannot start a process twice');
     checkNotBootstrapping();
     const opts = this.#options;
+    if (Object.prototype.hasOwnProperty.call(this, 'run')) throw runFieldError(this.constructor);
     const sub = overridesRun(this, Process.prototype) ? subclassRun(this, Process.prototype, this.#name, this.#daemon) : undefined;
     const spec = sub ? { kind: 'src' as const, src: sub.src } : toTaskSpec(opts.target, 'target');
     const args = sub ? [sub.state] : checkArgs(opts.args);
@@ -127,7 +176,7 @@ export class Process {
     const pythonNames: string | undefined = (globalThis as any)[Symbol.for('multiproc.pythonNames')];
     try {
       worker.send({
-        t: 'start', name: this.#name, spec, args: enc.value, flags: enc.found ? HANDLES : 0,
+        t: 'start', name: this.#name, parent: currentProcess().name, spec, args: enc.value, flags: enc.found ? HANDLES : 0,
         preload: pythonNames ? [pythonNames] : undefined,
       });
     } catch (err) {
@@ -230,8 +279,26 @@ export class Process {
     this.#worker = null;
   }
 
+  /** Python's repr: `<Process name='Process-1' pid=123 parent=100 stopped exitcode=-SIGTERM>`. */
   toString(): string {
-    const status = this.#worker === null ? 'initial' : this.#exitCode === null ? 'started' : `stopped exitcode=${this.#exitCode}`;
-    return `<Process name='${this.#name}' ${status}${this.#daemon ? ' daemon' : ''}>`;
+    const info = [this.constructor.name || 'Process', `name='${this.#name}'`];
+    if (this.#worker !== null && this.pid !== null) info.push(`pid=${this.pid}`);
+    info.push(`parent=${process.pid}`, this.#worker === null ? 'initial' : this.#exitCode === null ? 'started' : 'stopped');
+    if (this.#exitCode !== null) info.push(`exitcode=${exitCodeName(this.#exitCode)}`);
+    if (this.#daemon) info.push('daemon');
+    return `<${info.join(' ')}>`;
   }
+
+  /** `console.log(p)` prints the repr, as Python's `print(p)` does (not `Process {}`). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}
+
+/** Python's `_exitcode_to_name`: a signal's negative exit code by its name (`-SIGTERM`), other codes as they are. */
+function exitCodeName(code: number): string {
+  if (code >= 0) return String(code);
+  const signals = builtin<typeof Os>('node:os').constants.signals as Record<string, number>;
+  const name = Object.keys(signals).find((n) => signals[n] === -code);
+  return name ? `-${name}` : String(code);
 }

@@ -12,6 +12,12 @@ export * from './index.js';
 export * from './python/names.js';
 export { Array, Pipe } from './python/names.js'; // over the root's Array: this one also answers get_lock/get_obj
 export { Pool, type PyPoolOptions, type PyCallbacks, type PyMapOptions, type PyMapKeywords, type PyApplyKeywords, type PyAsyncMapKeywords } from './python/pool.js';
+// the root's classes, typed with Python's keyword forms (`q.get({ timeout })`, `lock.acquire({ block: false })`)
+export {
+  Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier, Queue, JoinableQueue, Manager,
+  type LockProxy, type RLockProxy, type SemaphoreProxy, type BoundedSemaphoreProxy, type EventProxy, type ConditionProxy,
+  type BarrierProxy, type QueueProxy, type JoinableQueueProxy,
+} from './python/primitives.js';
 export { Process, type PyProcessKeywords, type PyProcessOptions } from './python/process.js';
 export {
   ThreadPoolExecutor, ProcessPoolExecutor, wait,

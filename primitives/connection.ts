@@ -17,9 +17,15 @@ import { LANE_ACTIVE, laneActive, laneOf, type LaneOffer } from './channel/lane-
 import { askForLane } from './channel/pipe-lane-guest.js';
 import { coreData, openCore, type CoreData } from './transport/reduction.js';
 import { LOCAL_OWNER } from './kernel/owner.js';
+import { READY, slicedWatch, type Readiness, type ReadyWatch } from './channel/ready.js';
 
 /** The core calls a Connection makes: a local PipeEndCore or a remote core with the same methods. */
-type EndCore = Pick<PipeEndCore, 'send' | 'recv' | 'recvSync' | 'poll' | 'pollSync' | 'retain' | 'adopt' | 'disown'>;
+type EndCore = Pick<PipeEndCore, 'send' | 'recv' | 'recvSync' | 'poll' | 'pollSync' | 'retain' | 'adopt' | 'disown'> & {
+  /** A wait for readiness that can be called off (connection.wait()); ends without it are polled in slices. */
+  watchReady?(): ReadyWatch;
+  /** Why this end cannot be passed to a worker (a socket from Listener/Client), if it cannot. */
+  readonly unsendable?: string;
+};
 
 const create = Symbol('create');
 
@@ -223,6 +229,18 @@ export class Connection<T = any> implements AsyncIterable<T> {
     this.close();
   }
 
+  /** @internal How connection.wait() waits for this end: a message to read, or the other end closed. */
+  [READY](): Readiness {
+    this.#checkReadable();
+    return {
+      now: () => this.#token.open && this.#end.poll(0, LOCAL_OWNER),
+      watch: () => {
+        const end = this.#end;
+        return end.watchReady?.() ?? slicedWatch((ms) => end.poll(ms, LOCAL_OWNER));
+      },
+    };
+  }
+
   /** Receives until EOF. */
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
     for (;;) {
@@ -240,6 +258,7 @@ export class Connection<T = any> implements AsyncIterable<T> {
   /** @internal A new handle of this end for a worker (it adopts it, and closes it or has it closed when it ends). */
   [toHandle](target: HandleTarget): HandleDescriptor {
     if (!this.#token.open) throw new ConnectionClosedError('cannot send a closed Connection to a worker');
+    if (this.#core.unsendable) throw new TypeError(this.#core.unsendable);
     const core = coreData(this.#core, PipeEndShape, target);
     this.#end.retain(); // a lane standing in for this end ends first: the new holder reads the rings
     // A child process may get a direct lane to this thread for this end (when each end ends up single-held).
@@ -256,6 +275,12 @@ export function Pipe<T = any>(duplex = true): [Connection<T>, Connection<T>] {
   if (typeof duplex !== 'boolean') throw new TypeError(`duplex must be a boolean, got ${typeof duplex}`);
   const [a, b] = PipeEndCore.pair(duplex, LOCAL_OWNER);
   return [new Connection<T>(create, a, true, duplex), new Connection<T>(create, b, duplex, true)];
+}
+
+/** @internal A Connection over another kind of end (a socket from Listener/Client): the same class, the same methods. */
+export function connectionOf<T = any>(core: EndCore): Connection<T> {
+  core.adopt(LOCAL_OWNER);
+  return new Connection<T>(create, core, true, true);
 }
 
 /** Revives a Connection handle in a worker (called by the task codec). */

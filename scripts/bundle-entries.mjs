@@ -81,6 +81,7 @@ const firstUseGroups = {
   ],
   pools: ['lib/engine/tinypool-engine.js', 'lib/pool-base.js', 'lib/pool.js', 'lib/process-start.js', 'lib/process.js', 'lib/executor.js'],
   manager: ['primitives/manager/index.js'],
+  connection: ['primitives/listener.js'],
 };
 const firstUseModules = Object.values(firstUseGroups).flat();
 // The internal, cluster and Python entries reach every first-use group's modules themselves (not by stand-ins):

@@ -23,7 +23,9 @@ export const isMainThread: boolean = !inChildWorker && inMainThread;
 // Kept on globalThis: the bundled worker entry and the user's own import of the package are two copies of
 // this module, and both must see the name the parent gave.
 const stateKey = Symbol.for('multiproc.context');
-const state: { name: string } = ((globalThis as any)[stateKey] ??= { name: isMainThread ? 'MainProcess' : 'Worker' });
+const state: { name: string; parent?: { name: string; pid: number } } = ((globalThis as any)[stateKey] ??= {
+  name: isMainThread ? 'MainProcess' : 'Worker',
+});
 
 // The async context of a task module's import in this worker: its top level (and what it awaits) runs
 // inside it, while other work of the worker (left running by an earlier task) does not. On globalThis: the
@@ -58,9 +60,11 @@ export function checkNotBootstrapping(): void {
   }
 }
 
-/** Set by the worker entry when the parent tells the worker its name. */
-export function setProcessName(name: string): void {
+/** Set by the worker entry when the parent tells the worker its name (and its own). */
+export function setProcessName(name: string, parentName = 'MainProcess'): void {
   state.name = name;
+  // A thread's parent runs in this very process; a child process's is the one that spawned it.
+  state.parent = { name: parentName, pid: threadId === 0 ? process.ppid : process.pid };
 }
 
 export interface ProcessInfo {
@@ -85,6 +89,39 @@ export function currentProcess(): ProcessInfo {
 function describeProcess(this: ProcessInfo): string {
   if (this.isMainThread) return `<_MainProcess name='${this.name}' parent=None started>`;
   return `<Process name='${this.name}' parent=${this.threadId === 0 ? process.ppid : this.pid} started>`;
+}
+
+/** What {@link parentProcess} returns: the process that started this worker. */
+export interface ParentProcessInfo {
+  /** Its name ('MainProcess', or the Process/pool worker that started this one). */
+  readonly name: string;
+  /** Its OS process id (a worker thread's parent runs in this same process). */
+  readonly pid: number;
+  /**
+   * Whether it still runs. A child process sees its parent's exit (it is re-parented); a worker
+   * thread's parent shares its process, so this is true while the thread runs.
+   */
+  isAlive(): boolean;
+  /** Waits until the parent has ended, at most `timeout` ms (polled every 50 ms; a thread's parent: the timeout). */
+  join(timeout?: number | null): Promise<void>;
+}
+
+/** Python's `multiprocessing.parent_process()`: null in the main program, else the process that started this worker. */
+export function parentProcess(): ParentProcessInfo | null {
+  const parent = state.parent;
+  if (isMainThread || parent === undefined) return null;
+  const isAlive = () => threadId !== 0 || process.ppid === parent.pid;
+  return {
+    name: parent.name,
+    pid: parent.pid,
+    isAlive,
+    join: async (timeout) => {
+      const deadline = timeout == null ? Infinity : performance.now() + Math.max(0, timeout);
+      while (isAlive() && performance.now() < deadline) {
+        await new Promise((r) => setTimeout(r, Math.min(50, Math.max(0, deadline - performance.now()))));
+      }
+    },
+  };
 }
 
 /** Python's `cpu_count()`: the parallelism this process may use. */

@@ -7,6 +7,7 @@ import type * as WorkerThreads from 'node:worker_threads';
 import type { BroadcastChannel } from 'node:worker_threads';
 import type Tinypool from 'tinypool';
 import { builtin } from '../base/builtin.js';
+import { currentProcess } from '../base/context.js';
 import { v8Codec } from '../base/codec/message.js';
 import { NOTE, type Control, type WorkerConfig } from '../protocol/messages.js';
 import type { EngineSettings } from './settings.js';
@@ -59,6 +60,7 @@ export class Workers {
     const names = pythonNames();
     return {
       prefix: this.#settings.namePrefix,
+      parent: currentProcess().name,
       counter: number === undefined ? this.#control : undefined,
       number,
       initializer: this.#settings.initializer ?? null,

@@ -92,6 +92,8 @@ export interface BatchReply extends ResultRun {
 export interface WorkerConfig {
   /** Worker names are `${prefix}-${n}`. */
   prefix: string;
+  /** The name of the process that made the pool (parentProcess() in the worker). */
+  parent?: string;
   /** For threads, on shared memory: [0] counts workers, so names never repeat; [1] is 1 once the pool closes. */
   counter?: Int32Array;
   /** For processes: this worker's number. */
@@ -153,6 +155,8 @@ export type ToProcessWorker = { [NOTE]: 1; t: 'welcome'; config: WorkerConfig } 
 export interface ProcessStart {
   t: 'start';
   name: string;
+  /** The starter's name (parentProcess() in the worker). */
+  parent?: string;
   spec: TaskSpec;
   args: unknown;
   flags: number;

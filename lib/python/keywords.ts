@@ -10,52 +10,66 @@ import * as mp from '../index.js';
 import { isKeywords, keywords } from './arguments.js';
 
 /** A method's positional parameters by Python's names, and how many come before the optional ones. */
-interface Signature {
+export interface Signature {
   params: readonly string[];
   /** Leading parameters a trailing object may stand in (`put(obj)`: a plain object is the item). */
   required: number;
 }
 
-const ACQUIRE: Signature = { params: ['block', 'timeout'], required: 0 };
-const TIMEOUT: Signature = { params: ['timeout'], required: 0 };
-const PUT: Signature = { params: ['obj', 'block', 'timeout'], required: 1 };
-const WAIT_FOR: Signature = { params: ['predicate', 'timeout'], required: 1 };
-const NOTIFY: Signature = { params: ['n'], required: 0 };
+const ACQUIRE = { params: ['block', 'timeout'], required: 0 } as const satisfies Signature;
+const TIMEOUT = { params: ['timeout'], required: 0 } as const satisfies Signature;
+const PUT = { params: ['obj', 'block', 'timeout'], required: 1 } as const satisfies Signature;
+const WAIT_FOR = { params: ['predicate', 'timeout'], required: 1 } as const satisfies Signature;
+const NOTIFY = { params: ['n'], required: 0 } as const satisfies Signature;
+const MAXLENGTH = { params: ['maxlength'], required: 0 } as const satisfies Signature;
+const BUF_OFFSET = { params: ['buf', 'offset'], required: 1 } as const satisfies Signature;
 
-/** class → method → signature; a method inherited from a listed base is bound once. */
-const SIGNATURES: [{ prototype: object; name: string }, Record<string, Signature>][] = [
-  [mp.Lock, { acquire: ACQUIRE, acquireSync: ACQUIRE }],
-  [mp.RLock, { acquire: ACQUIRE, acquireSync: ACQUIRE }],
-  [mp.Semaphore, { acquire: ACQUIRE, acquireSync: ACQUIRE }],
-  [mp.Condition, {
+/**
+ * class → method → signature: the single list from which both the runtime binding (below) and the
+ * types of the keyword forms (python/keyword-types.ts) are made. A method inherited from a listed
+ * base is bound once.
+ */
+export const KEYWORD_SIGNATURES = {
+  Lock: { acquire: ACQUIRE, acquireSync: ACQUIRE },
+  RLock: { acquire: ACQUIRE, acquireSync: ACQUIRE },
+  Semaphore: { acquire: ACQUIRE, acquireSync: ACQUIRE },
+  BoundedSemaphore: { acquire: ACQUIRE, acquireSync: ACQUIRE },
+  Condition: {
     acquire: ACQUIRE, acquireSync: ACQUIRE, wait: TIMEOUT, waitSync: TIMEOUT, waitFor: WAIT_FOR, waitForSync: WAIT_FOR,
     notify: NOTIFY,
-  }],
-  [mp.Event, { wait: TIMEOUT, waitSync: TIMEOUT }],
-  [mp.Barrier, { wait: TIMEOUT, waitSync: TIMEOUT }],
-  [mp.BoundedSemaphore, { acquire: ACQUIRE, acquireSync: ACQUIRE }],
-  [mp.Queue, { put: PUT, putSync: PUT, get: ACQUIRE, getSync: ACQUIRE }],
-  [mp.JoinableQueue, { put: PUT, putSync: PUT, get: ACQUIRE, getSync: ACQUIRE }],
-  [mp.Connection, {
-    poll: TIMEOUT, pollSync: TIMEOUT,
-    recvBytes: { params: ['maxlength'], required: 0 }, recvBytesSync: { params: ['maxlength'], required: 0 },
-    sendBytes: { params: ['buf', 'offset', 'size'], required: 1 },
-    recvBytesInto: { params: ['buf', 'offset'], required: 1 }, recvBytesIntoSync: { params: ['buf', 'offset'], required: 1 },
-  }],
-  [mp.Process, { join: TIMEOUT }],
-  [mp.AsyncResult, { get: TIMEOUT, wait: TIMEOUT }],
-  [mp.ResultIterator, { next: TIMEOUT }],
-  [mp.Future, { result: TIMEOUT, exception: TIMEOUT }],
-  [mp.LockProxy, { acquire: ACQUIRE }],
-  [mp.RLockProxy, { acquire: ACQUIRE }],
-  [mp.SemaphoreProxy, { acquire: ACQUIRE }],
-  [mp.BoundedSemaphoreProxy, { acquire: ACQUIRE }],
-  [mp.EventProxy, { wait: TIMEOUT }],
-  [mp.ConditionProxy, { acquire: ACQUIRE, wait: TIMEOUT, waitFor: WAIT_FOR, notify: NOTIFY }],
-  [mp.BarrierProxy, { wait: TIMEOUT }],
-  [mp.QueueProxy, { put: PUT, get: ACQUIRE }],
-  [mp.JoinableQueueProxy, { put: PUT, get: ACQUIRE }],
-];
+  },
+  Event: { wait: TIMEOUT, waitSync: TIMEOUT },
+  Barrier: { wait: TIMEOUT, waitSync: TIMEOUT },
+  Queue: { put: PUT, putSync: PUT, get: ACQUIRE, getSync: ACQUIRE },
+  JoinableQueue: { put: PUT, putSync: PUT, get: ACQUIRE, getSync: ACQUIRE },
+  Connection: {
+    poll: TIMEOUT, pollSync: TIMEOUT, recvBytes: MAXLENGTH, recvBytesSync: MAXLENGTH,
+    sendBytes: { params: ['buf', 'offset', 'size'], required: 1 }, recvBytesInto: BUF_OFFSET, recvBytesIntoSync: BUF_OFFSET,
+  },
+  Process: { join: TIMEOUT },
+  AsyncResult: { get: TIMEOUT, wait: TIMEOUT },
+  ResultIterator: { next: TIMEOUT },
+  Future: { result: TIMEOUT, exception: TIMEOUT },
+  LockProxy: { acquire: ACQUIRE },
+  RLockProxy: { acquire: ACQUIRE },
+  SemaphoreProxy: { acquire: ACQUIRE },
+  BoundedSemaphoreProxy: { acquire: ACQUIRE },
+  EventProxy: { wait: TIMEOUT },
+  ConditionProxy: { acquire: ACQUIRE, wait: TIMEOUT, waitFor: WAIT_FOR, notify: NOTIFY },
+  BarrierProxy: { wait: TIMEOUT },
+  QueueProxy: { put: PUT, get: ACQUIRE },
+  JoinableQueueProxy: { put: PUT, get: ACQUIRE },
+} as const satisfies Record<string, Record<string, Signature>>;
+
+/** The classes {@link KEYWORD_SIGNATURES} names. */
+const KEYWORD_CLASSES = {
+  Lock: mp.Lock, RLock: mp.RLock, Semaphore: mp.Semaphore, BoundedSemaphore: mp.BoundedSemaphore, Condition: mp.Condition,
+  Event: mp.Event, Barrier: mp.Barrier, Queue: mp.Queue, JoinableQueue: mp.JoinableQueue, Connection: mp.Connection,
+  Process: mp.Process, AsyncResult: mp.AsyncResult, ResultIterator: mp.ResultIterator, Future: mp.Future,
+  LockProxy: mp.LockProxy, RLockProxy: mp.RLockProxy, SemaphoreProxy: mp.SemaphoreProxy,
+  BoundedSemaphoreProxy: mp.BoundedSemaphoreProxy, EventProxy: mp.EventProxy, ConditionProxy: mp.ConditionProxy,
+  BarrierProxy: mp.BarrierProxy, QueueProxy: mp.QueueProxy, JoinableQueueProxy: mp.JoinableQueueProxy,
+} satisfies { [K in keyof typeof KEYWORD_SIGNATURES]: { prototype: object; name: string } };
 
 const BOUND = Symbol('multiproc.keywordsBound');
 
@@ -81,7 +95,8 @@ function bindKeywords(proto: any, className: string, method: string, sig: Signat
   Object.defineProperty(proto, method, { value: bound, writable: true, configurable: true });
 }
 
-for (const [cls, methods] of SIGNATURES) {
+for (const [name, methods] of Object.entries(KEYWORD_SIGNATURES)) {
+  const cls = KEYWORD_CLASSES[name as keyof typeof KEYWORD_CLASSES];
   for (const [method, sig] of Object.entries(methods)) {
     // bind where the method is defined, so a subclass (BoundedSemaphore, JoinableQueue) shares it
     let proto: any = cls.prototype;

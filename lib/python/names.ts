@@ -158,6 +158,7 @@ export function Pipe<T = any>(duplex?: boolean | { duplex?: boolean }): [mp.Conn
 export const as_completed = mp.asCompleted;
 export const cpu_count = mp.cpuCount;
 export const current_process = mp.currentProcess;
+export const parent_process = mp.parentProcess;
 export const active_children = mp.activeChildren;
 
 /** Python's names for the broken-executor errors. */

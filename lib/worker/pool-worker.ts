@@ -79,7 +79,7 @@ function configure(cfg: WorkerConfig): void {
   config = cfg;
   progress = cfg.progress;
   const number = cfg.counter ? Atomics.add(cfg.counter, 0, 1) + 1 : cfg.number;
-  setProcessName(`${cfg.prefix}-${number}`);
+  setProcessName(`${cfg.prefix}-${number}`, cfg.parent);
   if (isThread) post({ t: 'named', w: me, n: number! }); // a process was numbered by the parent
   if (cfg.preload?.length || cfg.initializer) initDone = prepare(cfg);
   if (isThread) {

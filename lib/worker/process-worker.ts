@@ -31,7 +31,7 @@ function onInterrupt(name: string): () => void {
 }
 
 async function run(msg: ProcessStart): Promise<void> {
-  setProcessName(msg.name);
+  setProcessName(msg.name, msg.parent);
   if (!parentPort) process.on('SIGINT', onInterrupt(msg.name));
   let code = 0;
   for (const url of msg.preload ?? []) {

@@ -296,6 +296,21 @@ export class PipeEndCore {
     if (this.#ready()) return true;
     return timeout !== 0 && runSync(this.#poll(timeout, NO_TOKEN));
   }
+
+  /** poll() with no timeout that the caller can call off (connection.wait() over several ends). */
+  watchReady(): { ready: Promise<boolean>; cancel(): Promise<boolean> } {
+    const token: WaitToken = { cancelled: false, index: DATA_SEQ };
+    const ring = this.#read!;
+    const ready = runAsync(this.#poll(undefined, token));
+    return {
+      ready,
+      cancel: () => {
+        token.cancelled = true;
+        Atomics.notify(ring.ctl, DATA_SEQ); // the sleeping loop wakes, sees the cancel and ends
+        return ready;
+      },
+    };
+  }
 }
 
 registerCoreClass(PipeEndCore, import.meta.url);

@@ -234,6 +234,12 @@ class LaneHost implements EndCalls {
     return this.#mine.pollSync(timeout);
   }
 
+  /** The lane fills this end's ring: a wait on the ring sees what it brings. */
+  watchReady(): { ready: Promise<boolean>; cancel(): Promise<boolean> } {
+    this.#lane?.drain();
+    return this.#mine.watchReady();
+  }
+
   adopt(owner: string): void {
     this.#handles++;
     this.#mine.adopt(owner);

@@ -1,0 +1,67 @@
+/** Python's `multiprocessing.connection.wait()`: which of some Connections and Process sentinels are ready. */
+import { KeepAlive } from '../lib/base/keep-alive.js';
+import { normalizeTimeout, setLongTimeout, type LongTimer, type Timeout } from '../lib/base/timeout.js';
+import { isWaitable, READY, type Readiness, type ReadyWatch } from './channel/ready.js';
+
+const pending = new KeepAlive();
+
+/**
+ * Python's `multiprocessing.connection.wait(object_list, timeout=None)`: resolves with the objects of
+ * `objectList` that are ready, in their order — a {@link Connection} with a message to read or whose
+ * other end is closed (recv() would not wait: it returns or throws EOFError), a {@link Process}'s
+ * `sentinel` (or the Process itself) once the process has ended. Waits until at least one is ready,
+ * at most `timeout` ms (undefined/null: forever); resolves `[]` when the time is up. Consumes nothing,
+ * and keeps the program alive while it waits, never after.
+ * @throws TypeError for an object it cannot wait on; ConnectionClosedError for a closed Connection.
+ */
+export async function wait<T>(objectList: Iterable<T>, timeout?: Timeout): Promise<T[]> {
+  if (objectList === null || typeof (objectList as any)?.[Symbol.iterator] !== 'function') {
+    throw new TypeError('wait() takes an iterable of Connections and Process sentinels');
+  }
+  const objects = [...objectList];
+  const ms = normalizeTimeout(timeout);
+  const readiness: Readiness[] = objects.map((obj, i) => {
+    if (!isWaitable(obj)) {
+      throw new TypeError(`wait(): object_list[${i}] is not a Connection or a Process sentinel (got ${obj === null ? 'null' : typeof obj})`);
+    }
+    return obj[READY]();
+  });
+  const readyNow = async (): Promise<T[]> => {
+    const flags = await Promise.all(readiness.map((r) => r.now()));
+    return objects.filter((_, i) => flags[i]);
+  };
+  let ready = await readyNow();
+  if (ready.length > 0 || ms === 0) return ready;
+  const watches: ReadyWatch[] = [];
+  let timer: LongTimer | undefined;
+  pending.hold();
+  try {
+    const deadline = ms === undefined ? Infinity : performance.now() + ms;
+    while (ready.length === 0) {
+      const left = deadline - performance.now();
+      if (left <= 0) return [];
+      await new Promise<void>((resolve) => {
+        for (const r of readiness) {
+          const w = r.watch();
+          watches.push(w);
+          w.ready.then(() => resolve(), () => resolve());
+        }
+        if (deadline !== Infinity) timer = setLongTimeout(resolve, left, false);
+      });
+      await callOff(watches.splice(0));
+      timer?.clear();
+      ready = await readyNow();
+    }
+    return ready;
+  } finally {
+    timer?.clear();
+    await callOff(watches);
+    pending.release();
+  }
+}
+
+/** Cancels the watches, and waits for those that need a moment to end (so none outlives the wait()). */
+async function callOff(watches: ReadyWatch[]): Promise<void> {
+  const ending = watches.map((w) => w.cancel()).filter((p): p is Promise<unknown> => p instanceof Promise);
+  if (ending.length > 0) await Promise.all(ending.map((p) => p.catch(() => {})));
+}
