@@ -159,8 +159,11 @@ describe('Redis hangs while the client renews its old jobs (jobLifetime 1 s: eve
     // nothing, dropped that connection: Redis then reads the withdrawal and removes the job
     const marker = Buffer.from(`multiproc:${queue}:repeat`);
     let froze = 0;
+    let closing = false;
+    let thaw: ReturnType<typeof setTimeout> | undefined;
     const links: Socket[] = [];
     const proxy = createServer((client) => {
+      if (closing) return void client.destroy();
       const upstream = connect(cluster.redis.port, '127.0.0.1');
       links.push(client, upstream);
       let frozen = false;
@@ -170,6 +173,7 @@ describe('Redis hangs while the client renews its old jobs (jobLifetime 1 s: eve
           frozen = true;
           froze++;
           cluster.redis.pause();
+          thaw = setTimeout(() => cluster.redis.resume(), 20_000); // a bound: the client drops the link long before
         }
       });
       upstream.on('data', (chunk) => client.write(chunk));
@@ -193,10 +197,14 @@ describe('Redis hangs while the client renews its old jobs (jobLifetime 1 s: eve
       expect(seen).toEqual([81]);
       expect(await p.apply(square, [3])).toBe(9);
     } finally {
+      clearTimeout(thaw);
       cluster.redis.resume();
+      closing = true;
+      const closed = new Promise((r) => proxy.close(r));
+      for (const s of links) s.destroy();
       await p.terminate();
       for (const s of links) s.destroy();
-      await new Promise((r) => proxy.close(r));
+      await closed;
     }
   }, 120_000);
 });
