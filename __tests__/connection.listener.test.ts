@@ -1,9 +1,11 @@
 // multiprocessing.connection: wait() over Connections and Process sentinels, parentProcess(), and
 // Listener/Client over real TCP and Unix sockets (with and without an authkey), in the main thread and
 // in workers of both runtimes.
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import {
-  connection, Pipe, Pool, Process, task, parentProcess, AuthenticationError, ConnectionClosedError, EOFError, ValueError,
+  connection, Pipe, Pool, Process, task, parentProcess, AuthenticationError, BufferTooShort, ConnectionClosedError, EOFError, ValueError,
   type Connection,
 } from '../lib/index.js';
 import { runtimes, fixture } from './helpers/runtimes.js';
@@ -44,6 +46,14 @@ describe('connection.wait', () => {
     for (const x of [a, b, c, d]) x.close();
   });
 
+  test('a pending wait() keeps the program alive (its only writer is a daemon); then it exits by itself', () => {
+    const file = fileURLToPath(new URL('./fixtures/connection-keepalive.ts', import.meta.url));
+    const res = spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' }, timeout: 30_000 });
+    if (res.status !== 0) console.log(res.stdout, res.stderr);
+    expect(res.signal).toBeNull();
+    expect(res.stdout.trim()).toBe('1 late');
+  }, 40_000);
+
   test('a Connection whose other end is closed is ready (recv would raise EOFError)', async () => {
     const [a, b] = Pipe();
     const waiting = connection.wait([a]);
@@ -67,36 +77,37 @@ describe('connection.wait', () => {
     for (const x of [b, r, w]) x.close();
   });
 
-  describe.each(runtimes)('%s runtime', (runtime) => {
-    test('TestWait.test_wait: four workers write ten messages each; wait() serves every reader until EOF', async () => {
-      const readers: Connection[] = [];
-      const procs: Process[] = [];
-      for (let i = 0; i < 4; i++) {
-        const [r, w] = Pipe(false);
-        const p = new Process({ target: task(tasks, 'sendTen'), args: [w, i], runtime });
-        p.start();
-        w.close();
-        readers.push(r);
-        procs.push(p);
-      }
-      const messages: [number, number][] = [];
-      while (readers.length > 0) {
-        for (const r of await connection.wait(readers, 20_000)) {
-          try {
-            messages.push(await r.recv());
-          } catch (err) {
-            expect(err).toBeInstanceOf(EOFError);
-            readers.splice(readers.indexOf(r), 1);
-            r.close();
-          }
+  // in worker threads (cpython.listener.test.ts runs it with child processes)
+  test('TestWait.test_wait: four worker threads write ten messages each; wait() serves every reader until EOF', async () => {
+    const readers: Connection[] = [];
+    const procs: Process[] = [];
+    for (let i = 0; i < 4; i++) {
+      const [r, w] = Pipe(false);
+      const p = new Process({ target: task(tasks, 'sendTen'), args: [w, i], runtime: 'thread' });
+      p.start();
+      w.close();
+      readers.push(r);
+      procs.push(p);
+    }
+    const messages: [number, number][] = [];
+    while (readers.length > 0) {
+      for (const r of await connection.wait(readers, 20_000)) {
+        try {
+          messages.push(await r.recv());
+        } catch (err) {
+          expect(err).toBeInstanceOf(EOFError);
+          readers.splice(readers.indexOf(r), 1);
+          r.close();
         }
       }
-      for (const p of procs) await p.join();
-      const expected = [0, 1, 2, 3].flatMap((id) => Array.from({ length: 10 }, (_, i) => [i, id]));
-      const key = ([i, id]: [number, number]) => id * 100 + i;
-      expect(messages.sort((x, y) => key(x) - key(y))).toEqual(expected);
-    }, 30_000);
+    }
+    for (const p of procs) await p.join();
+    const expected = [0, 1, 2, 3].flatMap((id) => Array.from({ length: 10 }, (_, i) => [i, id]));
+    const key = ([i, id]: [number, number]) => id * 100 + i;
+    expect(messages.sort((x, y) => key(x) - key(y))).toEqual(expected);
+  }, 30_000);
 
+  describe.each(runtimes)('%s runtime', (runtime) => {
     test('a sentinel (or the Process) is ready once the process has ended; wait() runs inside a worker too', async () => {
       const [parentEnd, childEnd] = Pipe();
       const [r, w] = Pipe();
@@ -153,6 +164,16 @@ describe('Listener / Client', () => {
     const raw = await c.recvBytes();
     c.sendBytes(raw); // what recvBytes() got from a send() decodes again in recv()
     expect(await d.recv()).toBe('as bytes');
+    const big = new Uint8Array(3 * 1024 * 1024).map((_, i) => i % 251);
+    c.sendBytes(big);
+    d.send('after the big one');
+    expect(Buffer.from(await d.recvBytes()).equals(Buffer.from(big))).toBe(true);
+    expect(await c.recv()).toBe('after the big one');
+    d.sendBytes(Buffer.from('12345678'));
+    d.sendBytes(Buffer.from('1234'));
+    const small = new Uint8Array(4);
+    await expect(c.recvBytesInto(small)).rejects.toBeInstanceOf(BufferTooShort); // that message is taken, as Python
+    expect(await c.recvBytesInto(small)).toBe(4);
     d.close();
     await expect(d.recv()).rejects.toBeInstanceOf(ConnectionClosedError);
     expect(() => d.send(1)).toThrow(ConnectionClosedError);

@@ -166,3 +166,19 @@ describe('TestNoForkBomb', () => {
     expect(stdout.trim()).toBe('exitcode 1');
   });
 });
+
+describe('multiprocessing.rst: Listeners and Clients', () => {
+  test('listener-client.ts: a Listener with an authkey; a client process receives an object, bytes, and bytes into an array', () => {
+    const out = lines(run('listener-client.ts').stdout);
+    expect(out[0]).toMatch(/^connection accepted from \[ '127\.0\.0\.1', \d+ \]$/);
+    expect(out.slice(1)).toEqual(["[ 2.25, null, 'junk', 'float' ]", 'hello', '8', 'Int32Array(5) [ 42, 1729, 0, 0, 0 ]']);
+  });
+
+  test('connection-wait.ts: wait() on four pipes until each reports EOF; every message, each process in order', () => {
+    const out = lines(run('connection-wait.ts').stdout);
+    expect(out).toHaveLength(40);
+    for (let n = 1; n <= 4; n++) {
+      expect(out.filter((l) => l.endsWith(`'Process-${n}' ]`))).toEqual(Array.from({ length: 10 }, (_, i) => `[ ${i}, 'Process-${n}' ]`));
+    }
+  });
+});

@@ -89,6 +89,7 @@ describe('first use (scripts/first-use.mjs): the pools, the primitives and the M
     pool: expect.objectContaining({ base: true, sum: 5, unsendable: true }),
     process: { exitCode: 0, instance: true },
     manager: expect.objectContaining({ value: 7, proxy: true, manager: true }),
+    connection: expect.objectContaining({ loaded: true, ready: 1, got: 'hi', instance: true }),
   };
 
   test('under node, each group loads at its first use, and its stand-ins behave as the classes', () => {
@@ -96,6 +97,7 @@ describe('first use (scripts/first-use.mjs): the pools, the primitives and the M
     expect(out).toEqual({ afterImport: [], ...behaves });
     expect(out.lock.groups).toEqual(['primitives']);
     expect(out.pool.groups).toEqual(['pools', 'primitives']);
+    expect(out.connection.beforeListener).toBe(false); // connection.wait() loads no socket code
     expect(out.manager.groups).toEqual(['connection', 'manager', 'pools', 'primitives']); // its lazy start-up chunk reaches every group
   }, 90_000);
 

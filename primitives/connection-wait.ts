@@ -48,14 +48,20 @@ export async function wait<T>(objectList: Iterable<T>, timeout?: Timeout): Promi
         }
         if (deadline !== Infinity) timer = setLongTimeout(resolve, left, false);
       });
-      for (const w of watches.splice(0)) w.cancel();
+      await callOff(watches.splice(0));
       timer?.clear();
       ready = await readyNow();
     }
     return ready;
   } finally {
-    for (const w of watches) w.cancel();
     timer?.clear();
+    await callOff(watches);
     pending.release();
   }
+}
+
+/** Cancels the watches, and waits for those that need a moment to end (so none outlives the wait()). */
+async function callOff(watches: ReadyWatch[]): Promise<void> {
+  const ending = watches.map((w) => w.cancel()).filter((p): p is Promise<unknown> => p instanceof Promise);
+  if (ending.length > 0) await Promise.all(ending.map((p) => p.catch(() => {})));
 }

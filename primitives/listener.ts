@@ -122,8 +122,9 @@ export class Listener {
   #accepts: { resolve: (s: Socket) => void; reject: (e: Error) => void }[] = [];
   #lastAccepted: ListenerAddress | null = null;
 
-  constructor(address?: ListenerAddress | null, options?: ListenerOptions) {
-    const o = checkOptions(options, ['family', 'backlog', 'authkey'], 'Listener()');
+  constructor(address?: ListenerAddress | null, options?: ListenerOptions | Family) {
+    // Python's second positional argument is the family: `Listener(address, 'AF_INET')`
+    const o = checkOptions(typeof options === 'string' ? { family: options } : options, ['family', 'backlog', 'authkey'], 'Listener()');
     let family = checkFamily(o.family);
     const backlog = o.backlog ?? 511;
     if (!Number.isInteger(backlog) || (backlog as number) < 0) throw new TypeError(`backlog must be an integer >= 0, got ${String(backlog)}`);
@@ -294,8 +295,8 @@ export class Listener {
  * {@link Listener} and resolves with the Connection. Nothing listening there: ConnectionClosedError
  * ("cannot connect to ...: ECONNREFUSED"); a wrong authkey: AuthenticationError.
  */
-export async function Client(address: ListenerAddress, options?: ClientOptions): Promise<Connection> {
-  const o = checkOptions(options, ['family', 'authkey'], 'Client()');
+export async function Client(address: ListenerAddress, options?: ClientOptions | Family): Promise<Connection> {
+  const o = checkOptions(typeof options === 'string' ? { family: options } : options, ['family', 'authkey'], 'Client()');
   const family = checkFamily(o.family);
   const where = toWhere(address, 'address');
   if (family !== null && family !== familyOf(where)) throw new ValueError(`address ${JSON.stringify(address)} is not of family ${family}`);

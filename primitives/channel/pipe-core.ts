@@ -298,14 +298,16 @@ export class PipeEndCore {
   }
 
   /** poll() with no timeout that the caller can call off (connection.wait() over several ends). */
-  watchReady(): { ready: Promise<boolean>; cancel(): void } {
+  watchReady(): { ready: Promise<boolean>; cancel(): Promise<boolean> } {
     const token: WaitToken = { cancelled: false, index: DATA_SEQ };
     const ring = this.#read!;
+    const ready = runAsync(this.#poll(undefined, token));
     return {
-      ready: runAsync(this.#poll(undefined, token)),
+      ready,
       cancel: () => {
         token.cancelled = true;
         Atomics.notify(ring.ctl, DATA_SEQ); // the sleeping loop wakes, sees the cancel and ends
+        return ready;
       },
     };
   }

@@ -235,7 +235,7 @@ class LaneHost implements EndCalls {
   }
 
   /** The lane fills this end's ring: a wait on the ring sees what it brings. */
-  watchReady(): { ready: Promise<boolean>; cancel(): void } {
+  watchReady(): { ready: Promise<boolean>; cancel(): Promise<boolean> } {
     this.#lane?.drain();
     return this.#mine.watchReady();
   }

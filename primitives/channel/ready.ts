@@ -7,11 +7,12 @@
 /** `obj[READY]()` describes how `obj` becomes ready; it throws when `obj` cannot be waited on (closed). */
 export const READY: unique symbol = Symbol.for('multiproc.ready') as any;
 
-/** A pending wait for readiness; `cancel()` ends it at once and leaves nothing behind. */
+/** A pending wait for readiness; `cancel()` ends it and leaves nothing behind. */
 export interface ReadyWatch {
   /** Settles when the object may be ready (wait() checks again), or after cancel(). */
   ready: Promise<unknown>;
-  cancel(): void;
+  /** Ends the wait; a promise when its end takes a moment (a sleeping wait loop wakes to see it). */
+  cancel(): void | Promise<unknown>;
 }
 
 export interface Readiness {
