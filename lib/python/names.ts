@@ -6,6 +6,7 @@
  */
 import * as mp from '../index.js';
 import type { Typecode } from '../index.js';
+import type { WithKeywords } from './keyword-types.js';
 // Python's keyword arguments on the primitives' methods, loaded wherever the aliases are (workers too).
 import './keywords.js';
 import { keywords } from './arguments.js';
@@ -107,8 +108,16 @@ for (const [name, { methods, getters }] of Object.entries(PYTHON_NAMES)) {
  */
 (globalThis as any)[Symbol.for('multiproc.pythonNames')] = import.meta.url;
 
+/**
+ * A method's type with a returned Lock/RLock typed as this face's (with Python's keyword forms), so
+ * `value.get_lock()` passes where a `Lock` of multiproc/python is expected; other methods as they are.
+ */
+type WithFaceLocks<F> = F extends (...args: infer A) => infer R
+  ? [R] extends [mp.Lock | mp.RLock] ? (...args: A) => FaceLock<R> : F
+  : F;
+type FaceLock<R> = R extends mp.RLock ? WithKeywords<mp.RLock, 'RLock'> : R extends mp.Lock ? WithKeywords<mp.Lock, 'Lock'> : R;
 /** The alias members of class `K`, typed from the camelCase members of `C` they forward to. */
-type Snake<C, M> = { [P in keyof M]: M[P] extends keyof C ? C[M[P]] : never };
+type Snake<C, M> = { [P in keyof M]: M[P] extends keyof C ? WithFaceLocks<C[M[P]]> : never };
 type SnakeGetters<C, G> = { readonly [P in keyof G]: G[P] extends keyof C ? C[G[P]] : never };
 /** @internal Python's names for class `K`, as members of `C` (its instance type). */
 export type PythonAliases<C, K extends keyof PythonNames> =
