@@ -268,6 +268,30 @@ describe('Listener / Client', () => {
     expect(() => new connection.Listener(['127.0.0.1', 0]).address).toThrow(/await listener.ready/);
   });
 
+  test('a client that resets its connection before accept(): that accept answers (EOF, or the next client), never hangs', async () => {
+    await using l = await new connection.Listener(['127.0.0.1', 0]).ready;
+    const [host, port] = l.address as [string, number];
+    const { connect } = await import('node:net');
+    const rude = connect(port, host);
+    await new Promise<void>((r) => rude.once('connect', () => r()));
+    rude.resetAndDestroy(); // RST, whether or not the listener has noticed by the time accept() runs
+    const c = await connection.Client(l.address);
+    c.send('polite');
+    let d = await l.accept();
+    let got: unknown;
+    try {
+      got = await d.recv();
+    } catch (err) {
+      expect(err).toBeInstanceOf(EOFError); // it was the reset one: its recv answers EOF (Python: the same)
+      d.close();
+      d = await l.accept();
+      got = await d.recv();
+    }
+    expect(got).toBe('polite');
+    c.close();
+    d.close();
+  });
+
   describe.each(runtimes)('%s runtime', (runtime) => {
     test.each([['AF_UNIX'], ['AF_INET']] as const)('a worker connects with Client() (%s), with the authkey', async (family) => {
       await using l = await new connection.Listener(null, { family, authkey: KEY }).ready;

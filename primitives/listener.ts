@@ -216,13 +216,19 @@ export class Listener {
       socket.destroy();
       return;
     }
+    // A reset before its FrameSocket listens must not be an uncaught 'error': that one sees the close.
+    socket.on('error', () => {});
     const accept = this.#accepts.shift();
     if (accept) accept.resolve(socket);
     else {
       socket.pause();
       socket.unref();
-      socket.on('error', () => {}); // reset before accept(): its FrameSocket will see the close
       this.#incoming.push(socket);
+      // reset before accept() (a paused socket that merely got the peer's FIN stays, with its data)
+      socket.once('close', () => {
+        const i = this.#incoming.indexOf(socket);
+        if (i >= 0) this.#incoming.splice(i, 1);
+      });
     }
     this.#refresh();
   }
