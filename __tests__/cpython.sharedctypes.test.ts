@@ -1,5 +1,5 @@
 // CPython's Lib/test/_test_multiprocessing.py, _TestValue, _TestArray and _TestSharedCTypes (the
-// typecodes multiproc has: no 'c', no ctypes Structure), ported as a newcomer would, on both runtimes.
+// typecodes multiproc has: no ctypes Structure), ported as a newcomer would, on both runtimes.
 import { Value, RawValue, Array as SharedArray, RawArray, Lock, Process } from '../lib/python.js';
 import { runtimes } from './helpers/runtimes.js';
 

@@ -145,3 +145,18 @@ test("default names count every Process made, named or not, after the class's na
   }
   expect(new Worker().name).toBe(`Worker-${na + 3}`); // Python: type(self).__name__ + '-N'
 });
+
+test("a Process prints as Python's repr, in String() and in console.log (PyMOTW's terminate example prints it)", async () => {
+  const { inspect } = await import('node:util');
+  const p = new Process({ target: () => new Promise(() => {}), name: 'slow' });
+  expect(String(p)).toBe(`<Process name='slow' parent=${process.pid} initial>`);
+  p.start();
+  expect(inspect(p)).toMatch(new RegExp(`^<Process name='slow' pid=\\d+ parent=${process.pid} started>$`));
+  p.terminate();
+  await p.join();
+  expect(inspect(p)).toMatch(/ stopped exitcode=-SIGTERM>$/);
+  class Worker extends py.Process {
+    run() {}
+  }
+  expect(String(new Worker({ daemon: true }))).toMatch(/^<Worker name='Worker-\d+' parent=\d+ initial daemon>$/);
+});

@@ -83,3 +83,33 @@ test('Array in a process worker: indexing, length, iteration, bulk slice/set, in
 test('console.log of an Array in a process worker shows its elements', async () => {
   expect(await procs.apply(inspectArray, [SharedArrayOf('i', [3, 1, 2])])).toMatch(/\[ 3, 1, 2 \]/);
 });
+
+describe.each(['thread', 'process'] as const)("typecode 'c' (a 1-byte char, read as bytes) in a %s worker", (runtime) => {
+  test("Value('c', b'x') and Array('c', b'hello'): .value / .raw as Uint8Array, written by a worker", async () => {
+    const bytes = (s: string) => new TextEncoder().encode(s);
+    const ch = Value('c', bytes('x'));
+    const arr = SharedArrayOf('c', bytes('hello'));
+    expect(ch.value).toEqual(bytes('x'));
+    expect(arr.value).toEqual(bytes('hello'));
+    expect(arr.raw).toEqual(bytes('hello'));
+    const pool = runtime === 'process' ? procs : new Pool({ processes: 1 });
+    const seen = await pool.apply((c: any, a: any) => {
+      const before = [...c.value, ...a.value];
+      c.value = 'y';
+      a.value = 'hi'; // shorter: NUL-terminated, the rest stays in .raw
+      let tooLong = '';
+      try {
+        a.raw = 'far too long';
+      } catch (err) {
+        tooLong = (err as Error).name;
+      }
+      return { before, tooLong, c0: a[0] };
+    }, [ch, arr]).finally(() => (pool === procs ? undefined : pool.terminate()));
+    expect(seen).toEqual({ before: [...bytes('xhello')], tooLong: 'ValueError', c0: 104 });
+    expect(ch.value).toEqual(bytes('y'));
+    expect(arr.value).toEqual(bytes('hi'));
+    expect(arr.raw).toEqual(bytes('hi\0lo'));
+    expect(() => (ch.value = bytes('two') as any)).toThrow(/one character bytes expected/);
+    expect(() => Value('c', 3.5 as any)).toThrow(TypeError);
+  });
+});

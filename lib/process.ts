@@ -279,8 +279,26 @@ export class Process {
     this.#worker = null;
   }
 
+  /** Python's repr: `<Process name='Process-1' pid=123 parent=100 stopped exitcode=-SIGTERM>`. */
   toString(): string {
-    const status = this.#worker === null ? 'initial' : this.#exitCode === null ? 'started' : `stopped exitcode=${this.#exitCode}`;
-    return `<Process name='${this.#name}' ${status}${this.#daemon ? ' daemon' : ''}>`;
+    const info = [this.constructor.name || 'Process', `name='${this.#name}'`];
+    if (this.#worker !== null && this.pid !== null) info.push(`pid=${this.pid}`);
+    info.push(`parent=${process.pid}`, this.#worker === null ? 'initial' : this.#exitCode === null ? 'started' : 'stopped');
+    if (this.#exitCode !== null) info.push(`exitcode=${exitCodeName(this.#exitCode)}`);
+    if (this.#daemon) info.push('daemon');
+    return `<${info.join(' ')}>`;
   }
+
+  /** `console.log(p)` prints the repr, as Python's `print(p)` does (not `Process {}`). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}
+
+/** Python's `_exitcode_to_name`: a signal's negative exit code by its name (`-SIGTERM`), other codes as they are. */
+function exitCodeName(code: number): string {
+  if (code >= 0) return String(code);
+  const signals = builtin<typeof Os>('node:os').constants.signals as Record<string, number>;
+  const name = Object.keys(signals).find((n) => signals[n] === -code);
+  return name ? `-${name}` : String(code);
 }

@@ -10,7 +10,7 @@ import { coreData } from './transport/reduction.js';
 import type { CoreShape } from './kernel/core.js';
 import type { Lock, RLock } from './sync/locks.js';
 import type { CtypeCoreApi } from './sharedctypes-core.js';
-import type { Typecode } from './kernel/ctypes.js';
+import { charsValue, writeChars, type Typecode } from './kernel/ctypes.js';
 
 const MODULE = new URL(`./sharedctypes${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url).href;
 
@@ -64,6 +64,14 @@ export function remoteArray(core: CtypeCoreApi, typecode: Typecode, length: numb
       return proxy;
     };
   }
+  if (typecode === 'c') {
+    // Python's `.value` (bytes up to the first NUL) and `.raw`, each one round trip
+    const chars = { length, set: (values: ArrayLike<number>, offset = 0) => core.write(globalThis.Array.from(values), offset) };
+    Object.defineProperties(own, {
+      value: { get: () => charsValue(core.read() as Uint8Array), set: (v: unknown) => writeChars(chars, v, true, 'Array.value'), enumerable: true },
+      raw: { get: () => core.read() as Uint8Array, set: (v: unknown) => writeChars(chars, v, false, 'Array.raw'), enumerable: true },
+    });
+  }
   if (lock) {
     own.getLock = () => lock;
     own.get_lock = () => lock;
@@ -80,7 +88,11 @@ export function remoteArray(core: CtypeCoreApi, typecode: Typecode, length: numb
     },
     set(target, key, value) {
       const i = elementIndex(key, length);
-      if (i === null) return false; // no new properties (a typed array's elements are its only writable part here)
+      if (i === null) {
+        const setter = Object.getOwnPropertyDescriptor(target, key)?.set; // a 'c' Array's value and raw
+        if (setter) setter.call(target, value);
+        return setter !== undefined; // no new properties (a typed array's elements are its only writable part here)
+      }
       if (i >= 0) core.set(i, value as number | bigint);
       return true; // past the end: ignored, as a typed array does
     },

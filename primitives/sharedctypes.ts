@@ -8,11 +8,11 @@
 import { toHandle, type HandleDescriptor, type HandleTarget } from '../lib/base/codec/handles.js';
 import { Lock, RLock, reviveHandle as reviveLock } from './sync/locks.js';
 import { cannotCrossHosts, coreData, openCore, rebuild, rebuilt, whenAll, type CoreData } from './transport/reduction.js';
-import { checkTypecode, convert, isBig, isFloat, views, viewOf, type Typecode, type ValueOf } from './kernel/ctypes.js';
+import { charsValue, checkTypecode, convert, isBig, isFloat, views, viewOf, type InitOf, type Typecode, type ValueOf, bytesOf, writeChars } from './kernel/ctypes.js';
 import { ArrayCoreShape, CtypeCore, ValueCoreShape, type CtypeCoreApi } from './sharedctypes-core.js';
 import { remoteArray } from './sharedctypes-remote.js';
 
-export type { Typecode, ValueOf } from './kernel/ctypes.js';
+export type { Typecode, ValueOf, InitOf } from './kernel/ctypes.js';
 
 const MODULE = import.meta.url;
 
@@ -68,7 +68,7 @@ const PLAIN_INTEGER = 0;
 const PLAIN_ANY = 1;
 const PLAIN_NEVER = 2;
 type Plain = typeof PLAIN_INTEGER | typeof PLAIN_ANY | typeof PLAIN_NEVER;
-const plainOf = (t: Typecode): Plain => (isFloat(t) ? PLAIN_ANY : isBig(t) ? PLAIN_NEVER : PLAIN_INTEGER);
+const plainOf = (t: Typecode): Plain => (isFloat(t) ? PLAIN_ANY : isBig(t) || t === 'c' ? PLAIN_NEVER : PLAIN_INTEGER);
 
 /** A local view (this process's memory) or, in a process worker, the remote core. */
 type Parts = { view: ArrayBufferView | null; remote: CtypeCoreApi | null; lock: Lock | RLock | null };
@@ -86,7 +86,7 @@ export class RawSharedValue<T extends Typecode = Typecode> {
   /** @internal */
   readonly [lockKey]: Lock | RLock | null;
 
-  constructor(typecode: T, init?: ValueOf<T> | number, options: SharedOptions = {}) {
+  constructor(typecode: T, init?: InitOf<T>, options: SharedOptions = {}) {
     this.typecode = checkTypecode(typecode) as T;
     this.#plain = plainOf(this.typecode);
     const parts = rebuilt<Parts>();
@@ -104,10 +104,12 @@ export class RawSharedValue<T extends Typecode = Typecode> {
   /** The number; in a process worker each read is one round trip to the creator. */
   get value(): ValueOf<T> {
     const view = this.#view;
-    return (view !== null ? view[0] : this.#remote!.get(0)) as ValueOf<T>;
+    const v = view !== null ? view[0] : this.#remote!.get(0);
+    // Python's Value('c').value is one-byte bytes
+    return (this.typecode === 'c' ? Uint8Array.of(v as number) : v) as ValueOf<T>;
   }
 
-  set value(v: ValueOf<T> | number) {
+  set value(v: InitOf<T>) {
     const view = this.#view;
     const plain = this.#plain;
     if (view === null) this.#remote!.set(0, convert(this.typecode, v, 'Value'));
@@ -145,29 +147,52 @@ export class SharedValue<T extends Typecode = Typecode> extends RawSharedValue<T
 export type RawValue<T extends Typecode = Typecode> = RawSharedValue<T>;
 
 interface ValueFactory {
-  <T extends Typecode>(typecode: T, init: ValueOf<T> | number | undefined, options: { lock: false }): RawValue<T>;
-  <T extends Typecode>(typecode: T, init?: ValueOf<T> | number, options?: SharedOptions): SharedValue<T>;
-  new <T extends Typecode>(typecode: T, init: ValueOf<T> | number | undefined, options: { lock: false }): RawValue<T>;
-  new <T extends Typecode>(typecode: T, init?: ValueOf<T> | number, options?: SharedOptions): SharedValue<T>;
+  <T extends Typecode>(typecode: T, init: InitOf<T> | undefined, options: { lock: false }): RawValue<T>;
+  <T extends Typecode>(typecode: T, init?: InitOf<T>, options?: SharedOptions): SharedValue<T>;
+  new <T extends Typecode>(typecode: T, init: InitOf<T> | undefined, options: { lock: false }): RawValue<T>;
+  new <T extends Typecode>(typecode: T, init?: InitOf<T>, options?: SharedOptions): SharedValue<T>;
 }
 
 /**
  * Python's `Value(typecode, init = 0, lock = true)`: a shared number, with or without `new`.
  * `new Value('i', 0)`, `new Value('q', 1n)`, `new Value('d', 0.5, { lock: false })`.
  */
-export const Value = function Value<T extends Typecode>(typecode: T, init?: ValueOf<T> | number, options?: SharedOptions) {
+export const Value = function Value<T extends Typecode>(typecode: T, init?: InitOf<T>, options?: SharedOptions) {
   return options?.lock === false ? new RawSharedValue(typecode, init, options) : new SharedValue(typecode, init, options);
 } as unknown as ValueFactory;
 
 /** A shared typed array with Python's typecode and, unless raw, its lock. */
-export type SharedArray<T extends Typecode = Typecode> = ViewOf<T> & {
+export type SharedArray<T extends Typecode = Typecode> = ViewOf<T> & CharsOf<T> & {
   readonly typecode: T;
   /** The lock guarding this array (absent on a raw array). */
   getLock(): Lock | RLock;
   /** The typed array itself (Python's get_obj()). */
   getObj(): ViewOf<T>;
 };
-export type RawArray<T extends Typecode = Typecode> = ViewOf<T> & { readonly typecode: T };
+export type RawArray<T extends Typecode = Typecode> = ViewOf<T> & { readonly typecode: T } & CharsOf<T>;
+
+/**
+ * Python's `.value` and `.raw` of an `Array('c', ...)`: its bytes up to the first NUL, and all of them
+ * (Uint8Array); a write takes bytes or a string (its UTF-8 bytes). `value` NUL-terminates a shorter
+ * write; a longer one than the array is a ValueError, as in Python.
+ */
+export interface SharedChars {
+  get value(): Uint8Array;
+  set value(v: Uint8Array | string);
+  get raw(): Uint8Array;
+  set raw(v: Uint8Array | string);
+}
+type CharsOf<T extends Typecode> = T extends 'c' ? SharedChars : unknown;
+/** What an Array may be initialised from: a length, or its elements (for 'c', also bytes or a string). */
+export type ArrayInit<T extends Typecode> = number | Iterable<InitOf<T>> | (T extends 'c' ? string : never);
+
+/** `.value` and `.raw` of a 'c' Array over local memory. */
+function charsProperties(view: Uint8Array): PropertyDescriptorMap {
+  return {
+    value: { get: () => charsValue(view.slice()), set: (v: unknown) => writeChars(view, v, true, 'Array.value'), configurable: true },
+    raw: { get: () => view.slice(), set: (v: unknown) => writeChars(view, v, false, 'Array.raw'), configurable: true },
+  };
+}
 
 function decorate<T extends Typecode>(view: ViewOf<T>, typecode: T, lock: Lock | RLock | null): SharedArray<T> {
   const props: PropertyDescriptorMap = {
@@ -180,6 +205,7 @@ function decorate<T extends Typecode>(view: ViewOf<T>, typecode: T, lock: Lock |
       },
     },
   };
+  if (typecode === 'c') Object.assign(props, charsProperties(view as unknown as Uint8Array));
   if (lock) props.getLock = { value: () => lock };
   // Python's names, for a ported program's worker code (configurable: multiproc/python sets them too).
   if (lock) props.get_lock = { value: () => lock, configurable: true };
@@ -188,10 +214,10 @@ function decorate<T extends Typecode>(view: ViewOf<T>, typecode: T, lock: Lock |
 }
 
 interface ArrayFactory {
-  <T extends Typecode>(typecode: T, sizeOrInit: number | Iterable<ValueOf<T> | number>, options: { lock: false }): RawArray<T>;
-  <T extends Typecode>(typecode: T, sizeOrInit: number | Iterable<ValueOf<T> | number>, options?: SharedOptions): SharedArray<T>;
-  new <T extends Typecode>(typecode: T, sizeOrInit: number | Iterable<ValueOf<T> | number>, options: { lock: false }): RawArray<T>;
-  new <T extends Typecode>(typecode: T, sizeOrInit: number | Iterable<ValueOf<T> | number>, options?: SharedOptions): SharedArray<T>;
+  <T extends Typecode>(typecode: T, sizeOrInit: ArrayInit<T>, options: { lock: false }): RawArray<T>;
+  <T extends Typecode>(typecode: T, sizeOrInit: ArrayInit<T>, options?: SharedOptions): SharedArray<T>;
+  new <T extends Typecode>(typecode: T, sizeOrInit: ArrayInit<T>, options: { lock: false }): RawArray<T>;
+  new <T extends Typecode>(typecode: T, sizeOrInit: ArrayInit<T>, options?: SharedOptions): SharedArray<T>;
   /**
    * The global Array's statics: `import { Array } from 'multiproc'` (Python's `from multiprocessing import
    * Array`) shadows the global in that module, and its `Array.from(...)` must go on working.
@@ -206,7 +232,7 @@ interface ArrayFactory {
  * (index it, iterate it, `.length`), plus `typecode`, `getObj()` and, unless raw, `getLock()`.
  * Works with or without `new`. Element writes go straight to the typed array (and wrap as it does).
  */
-export const Array = function Array<T extends Typecode>(typecode: T, sizeOrInit: number | Iterable<ValueOf<T> | number>, options?: SharedOptions) {
+export const Array = function Array<T extends Typecode>(typecode: T, sizeOrInit: ArrayInit<T>, options?: SharedOptions) {
   const t = checkTypecode(typecode) as T;
   let items: (number | bigint)[] | null = null;
   let length: number;
@@ -214,8 +240,11 @@ export const Array = function Array<T extends Typecode>(typecode: T, sizeOrInit:
     if (!Number.isInteger(sizeOrInit)) throw new TypeError(`Array size must be an integer, got ${sizeOrInit}`);
     if (sizeOrInit < 0) throw new RangeError(`Array length must be >= 0, got ${sizeOrInit}`);
     length = sizeOrInit;
+  } else if (t === 'c' && (typeof sizeOrInit === 'string' || sizeOrInit instanceof Uint8Array)) {
+    items = [...bytesOf(sizeOrInit, 'Array')]; // Array('c', b'hello')
+    length = items.length;
   } else if (sizeOrInit !== null && typeof sizeOrInit === 'object' && Symbol.iterator in sizeOrInit) {
-    items = globalThis.Array.from(sizeOrInit, (v, i) => convert(t, v, `Array[${i}]`));
+    items = globalThis.Array.from(sizeOrInit as Iterable<unknown>, (v, i) => convert(t, v, `Array[${i}]`));
     length = items.length;
   } else {
     throw new TypeError(`Array: size_or_initializer must be a length or an iterable, got ${typeof sizeOrInit}`);
@@ -231,12 +260,12 @@ Object.assign(Array, {
 });
 
 /** Python's RawValue(typecode, init): `Value(typecode, init, { lock: false })`. */
-export function RawValue<T extends Typecode>(typecode: T, init?: ValueOf<T> | number): RawValue<T> {
+export function RawValue<T extends Typecode>(typecode: T, init?: InitOf<T>): RawValue<T> {
   return new RawSharedValue(typecode, init, { lock: false });
 }
 
 /** Python's RawArray(typecode, sizeOrInit): `Array(typecode, sizeOrInit, { lock: false })`. */
-export function RawArray<T extends Typecode>(typecode: T, sizeOrInit: number | Iterable<ValueOf<T> | number>): RawArray<T> {
+export function RawArray<T extends Typecode>(typecode: T, sizeOrInit: ArrayInit<T>): RawArray<T> {
   return Array(typecode, sizeOrInit, { lock: false });
 }
 

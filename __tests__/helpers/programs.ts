@@ -87,6 +87,25 @@ export function runFile(program: string): Promise<{ code: number | null; out: st
   });
 }
 
+/**
+ * {@link runFile} for each program, at most `concurrency` at a time (a loaded machine starts workers
+ * slowly, and programs that time things, as tutorials' do, need them started in time); keyed by program.
+ */
+export function runFiles(programs: readonly string[], concurrency: number): Map<string, ReturnType<typeof runFile>> {
+  const queue = [...programs];
+  const starts = new Map<string, (run: ReturnType<typeof runFile>) => void>();
+  const runs = new Map(programs.map((p) => [p, new Promise<Awaited<ReturnType<typeof runFile>>>((resolve) => starts.set(p, (run) => void run.then(resolve)))]));
+  const next = (): void => {
+    const program = queue.shift();
+    if (program === undefined) return;
+    const run = runFile(program);
+    starts.get(program)!(run);
+    void run.then(next);
+  };
+  for (let i = 0; i < concurrency; i++) next();
+  return runs;
+}
+
 /** Whether a process with this pid is alive: it exists and is not a zombie waiting to be reaped. */
 export function alive(pid: number): boolean {
   try {
