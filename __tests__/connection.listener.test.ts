@@ -265,7 +265,10 @@ describe('Listener / Client', () => {
     expect(() => new connection.Listener(['127.0.0.1', 0], { family: 'AF_UNIX' })).toThrow(ValueError);
     expect(() => new connection.Listener(undefined, { family: 'AF_PIPE' as any })).toThrow(/AF_PIPE is not recognized/);
     expect(() => new connection.Listener(undefined, { nope: 1 } as any)).toThrow(/unexpected option 'nope'/);
-    expect(() => new connection.Listener(['127.0.0.1', 0]).address).toThrow(/await listener.ready/);
+    const early = new connection.Listener(['127.0.0.1', 0]);
+    expect(() => early.address).toThrow(/await listener.ready/);
+    early.close(); // before it was bound: ready answers
+    await expect(early.ready).rejects.toThrow('listener is closed');
   });
 
   test('a client that resets its connection before accept(): that accept answers (EOF, or the next client), never hangs', async () => {

@@ -186,6 +186,10 @@ export class Listener {
   }
 
   #listening(): void {
+    if (this.#closed) {
+      this.#server.close(); // closed while the address was being looked up: it bound anyway
+      return;
+    }
     this.#bound = true;
     if (typeof this.#where !== 'string') {
       const info = this.#server.address();
@@ -274,6 +278,10 @@ export class Listener {
     const err = new ConnectionClosedError('listener is closed');
     for (const a of this.#accepts.splice(0)) a.reject(err);
     for (const s of this.#incoming.splice(0)) s.destroy();
+    if (!this.#bound && !this.#bindError) {
+      this.#bindError = err; // closed before it was bound: `ready` answers, `address` says so
+      this.#settleBound();
+    }
     this.#release();
   }
 
