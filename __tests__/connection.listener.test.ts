@@ -47,13 +47,36 @@ describe('connection.wait', () => {
     a.close();
   });
 
+  test('a net.Socket read with read(): ready when data is buffered (none taken) or the peer ended', async () => {
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const accepted = new Promise<import('node:net').Socket>((r) => server.once('connection', r));
+    const { connect } = await import('node:net');
+    const peer = connect((server.address() as any).port, '127.0.0.1');
+    const sock = await accepted;
+    server.close();
+    const [a, b] = Pipe();
+    expect(await connection.wait([a, sock], 20)).toEqual([]);
+    const waiting = connection.wait([a, sock]);
+    peer.write('data');
+    expect(await waiting).toEqual([sock]);
+    expect(await connection.wait([sock], 0)).toEqual([sock]); // still buffered
+    expect(String(sock.read())).toBe('data');
+    peer.end();
+    expect(await connection.wait([sock], 20_000)).toEqual([sock]);
+    expect(sock.read()).toBeNull(); // EOF
+    sock.destroy();
+    a.close();
+    b.close();
+  });
+
   test('errors: a closed Connection, a write-only end, something not waitable, an unstarted Process', async () => {
     const [a, b] = Pipe();
     a.close();
     await expect(connection.wait([b, a])).rejects.toBeInstanceOf(ConnectionClosedError);
     const [r, w] = Pipe(false);
     await expect(connection.wait([w], 0)).rejects.toThrow(/write-only/);
-    await expect(connection.wait([r, 42 as any], 0)).rejects.toThrow(/object_list\[1\] is not a Connection/);
+    await expect(connection.wait([r, 42 as any], 0)).rejects.toThrow(/object_list\[1\] is not a Connection, a socket or a Process sentinel/);
     await expect(connection.wait(null as any)).rejects.toBeInstanceOf(TypeError);
     const p = new Process({ target: () => {} });
     expect(() => p.sentinel).toThrow(ValueError);
