@@ -1,10 +1,10 @@
 // CPython's Lib/test/_test_multiprocessing.py, _TestListener, _TestListenerClient, TestWait and
 // _TestProcess.test_parent_process_attributes, ported as a newcomer would (multiproc/python; timeouts in
 // ms; a blocking call is awaited). Listener() binds a TCP address as the event loop turns: `await
-// l.ready` stands where Python's constructor has already bound. test_wait_socket waits on Client
-// Connections (wait() takes Connections and sentinels, not raw sockets). test_parent_process (a
+// l.ready` stands where Python's constructor has already bound. test_parent_process (a
 // grandchild outliving its killed parent) is not ported: a killed Process takes its children with it.
 import { Pipe, Process, Semaphore, connection, current_process, parent_process, EOFError, ConnectionClosedError } from '../lib/python.js';
+import type { Socket } from 'node:net';
 import type { Connection } from '../lib/python.js';
 import { runtimes } from './helpers/runtimes.js';
 
@@ -26,15 +26,16 @@ const childTestWait = async (w: Connection, id: number, slow: boolean) => {
   }
   w.close();
 };
-// TestWait._child_test_wait_socket, over a Client Connection
-const childTestWaitSocket = async (address: any, slow: boolean) => {
-  const { connection } = await import('multiproc');
-  const conn = await connection.Client(address);
+// TestWait._child_test_wait_socket: a plain socket
+const childTestWaitSocket = async (address: [string, number], slow: boolean) => {
+  const { connect } = await import('node:net');
+  const s = connect(address[1], address[0]);
+  await new Promise((r) => s.once('connect', r));
   for (let i = 0; i < 10; i++) {
     if (slow) await new Promise((r) => setTimeout(r, Math.random() * 100));
-    conn.sendBytes(new TextEncoder().encode(`${i}\n`));
+    s.write(`${i}\n`);
   }
-  conn.close();
+  await new Promise<void>((r) => s.end(() => r()));
 };
 // TestWait.signal_and_sleep: release, then stay alive until told to go (not a timed sleep)
 const signalAndWait = async (sem: any, go: Connection) => {
@@ -143,29 +144,36 @@ describe('TestWait (processes, as in Python; thread workers are covered by conne
   }
 
   async function testWaitSocket(slow: boolean) {
-    const l = await new Listener(['127.0.0.1', 0]).ready;
+    const { createServer } = await import('node:net');
+    const readers: Socket[] = [];
     const procs: Process[] = [];
-    for (let i = 0; i < 4; i++) {
-      const p = new Process({ target: childTestWaitSocket, args: [l.address, slow], runtime, daemon: true });
-      p.start();
-      procs.push(p);
-    }
-    const readers: Connection[] = [];
-    const dic = new Map<Connection, string[]>();
-    for (let i = 0; i < 4; i++) {
-      const r = await l.accept();
-      readers.push(r);
-      dic.set(r, []);
-    }
-    l.close();
+    const all4 = new Promise<void>((resolve) => {
+      const l = createServer((r) => {
+        readers.push(r);
+        if (readers.length === 4) {
+          l.close();
+          resolve();
+        }
+      });
+      l.listen(0, '127.0.0.1', () => {
+        const addr = l.address() as { address: string; port: number };
+        for (let i = 0; i < 4; i++) {
+          const p = new Process({ target: childTestWaitSocket, args: [[addr.address, addr.port], slow], runtime, daemon: true });
+          p.start();
+          procs.push(p);
+        }
+      });
+    });
+    await all4;
+    const dic = new Map<Socket, string[]>(readers.map((r) => [r, []]));
     while (readers.length > 0) {
       for (const r of await wait(readers)) {
-        try {
-          dic.get(r)!.push(new TextDecoder().decode(await r.recv_bytes()));
-        } catch (err) {
-          if (!(err instanceof EOFError)) throw err;
+        const msg: Buffer | null = r.read();
+        if (msg === null) {
           readers.splice(readers.indexOf(r), 1);
-          r.close();
+          r.destroy();
+        } else {
+          dic.get(r)!.push(msg.toString('ascii'));
         }
       }
     }

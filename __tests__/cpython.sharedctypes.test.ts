@@ -3,17 +3,19 @@
 import { Value, RawValue, Array as SharedArray, RawArray, Lock, Process } from '../lib/python.js';
 import { runtimes } from './helpers/runtimes.js';
 
-const codes_values: [string, number | bigint, number | bigint][] = [
+const latin = (s: string) => new TextEncoder().encode(s); // Python's latin('x'): bytes
+const codes_values: [string, number | bigint | Uint8Array, number | bigint | Uint8Array][] = [
   ['i', 4343, 24234],
   ['d', 3.625, -4.25],
   ['h', -232, 234],
   ['q', 2n ** 33n, 2n ** 34n],
+  ['c', latin('x'), latin('y')],
 ];
 
 describe.each(runtimes)('_TestValue (%s)', (runtime) => {
   test.each([false, true])('test_value / test_rawvalue (raw: %s)', async (raw) => {
     const values = codes_values.map(([code, value]) => (raw ? RawValue(code as any, value as any) : Value(code as any, value as any)));
-    values.forEach((sv, i) => expect(sv.value).toBe(codes_values[i][1]));
+    values.forEach((sv, i) => expect(sv.value).toEqual(codes_values[i][1]));
     const proc = new Process({
       target: (values: { value: unknown }[], codes_values: [string, unknown, unknown][]) => {
         values.forEach((sv, i) => (sv.value = codes_values[i][2]));
@@ -25,7 +27,7 @@ describe.each(runtimes)('_TestValue (%s)', (runtime) => {
     proc.start();
     await proc.join();
     expect(proc.exitcode).toBe(0);
-    values.forEach((sv, i) => expect(sv.value).toBe(codes_values[i][2]));
+    values.forEach((sv, i) => expect(sv.value).toEqual(codes_values[i][2]));
   });
 });
 

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { runFiles } from './helpers/programs.js';
 
 const dir = fileURLToPath(new URL('./fixtures/pymotw/', import.meta.url));
-const PROGRAMS = ['names', 'daemon_join', 'daemon_join_timeout', 'daemon', 'simple', 'simpleargs', 'import_main', 'terminate', 'exitcode', 'subclass', 'queue', 'lock'] as const;
+const PROGRAMS = ['names', 'daemon_join', 'daemon_join_timeout', 'daemon', 'simple', 'simpleargs', 'import_main', 'terminate', 'exitcode', 'subclass', 'queue', 'lock', 'get_logger', 'namespaces_mutable'] as const;
 type Program = (typeof PROGRAMS)[number];
 const file = (name: Program) => `${dir}multiprocessing_${name}.ts`;
 
@@ -94,5 +94,17 @@ describe('PyMOTW-3 multiprocessing: a Queue and a Lock between processes', () =>
 
   test('multiprocessing_lock: with lock / acquire-release', async () => {
     expect(sorted(await output('lock'))).toEqual(['Lock acquired directly', 'Lock acquired via with']);
+  });
+});
+
+describe('PyMOTW-3 multiprocessing: logging', () => {
+  test('multiprocessing_get_logger: log_to_stderr(), get_logger().setLevel(logging.INFO) run as written', async () => {
+    expect(await output('get_logger')).toEqual(['Doing some work']);
+  });
+});
+
+describe('PyMOTW-3 multiprocessing: a mutable value in a Namespace', () => {
+  test('multiprocessing_namespaces_mutable: appending to a list read from a Namespace does not change it', async () => {
+    expect(await output('namespaces_mutable')).toEqual(['Before event: []', 'After event : []']);
   });
 });

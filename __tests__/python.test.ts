@@ -1,6 +1,7 @@
 import * as py from '../lib/python.js';
 import * as mp from '../lib/index.js';
 import { raceTimeout } from '../lib/base/timeout.js';
+import { fileURLToPath } from 'node:url';
 import { fixture, runtimes } from './helpers/runtimes.js';
 
 describe('multiproc/python', () => {
@@ -311,5 +312,19 @@ describe('multiproc/python keyword forms, as typed', () => {
     } finally {
       await manager.shutdown();
     }
+  });
+});
+
+describe('multiproc/python get_logger() / log_to_stderr()', () => {
+  test('[LEVEL/process name] lines on stderr from the main program and from the Processes it starts after', async () => {
+    const { runFile } = await import('./helpers/programs.js');
+    const { code, err } = await runFile(fileURLToPath(new URL('./fixtures/python-logging.ts', import.meta.url)));
+    expect(code).toBe(0);
+    expect(err.trim().split('\n')).toEqual([
+      'no handler yet: bare', // Python's last-resort handler: WARNING and above, unformatted
+      '[INFO/MainProcess] main says hi and 5%',
+      "[INFO/Process-1] in the child 'x'",
+      "[INFO/Process-2] in the child 'x'",
+    ]);
   });
 });

@@ -18,6 +18,7 @@ export {
   type LockProxy, type RLockProxy, type SemaphoreProxy, type BoundedSemaphoreProxy, type EventProxy, type ConditionProxy,
   type BarrierProxy, type QueueProxy, type JoinableQueueProxy,
 } from './python/primitives.js';
+export { get_logger, log_to_stderr, logging, SUBDEBUG, SUBWARNING, MultiprocessingLogger } from './python/logging.js';
 export { Process, type PyProcessKeywords, type PyProcessOptions } from './python/process.js';
 export {
   ThreadPoolExecutor, ProcessPoolExecutor, wait,

@@ -186,6 +186,10 @@ export class Listener {
   }
 
   #listening(): void {
+    if (this.#closed) {
+      this.#server.close(); // closed while the address was being looked up: it bound anyway
+      return;
+    }
     this.#bound = true;
     if (typeof this.#where !== 'string') {
       const info = this.#server.address();
@@ -216,13 +220,19 @@ export class Listener {
       socket.destroy();
       return;
     }
+    // A reset before its FrameSocket listens must not be an uncaught 'error': that one sees the close.
+    socket.on('error', () => {});
     const accept = this.#accepts.shift();
     if (accept) accept.resolve(socket);
     else {
       socket.pause();
       socket.unref();
-      socket.on('error', () => {}); // reset before accept(): its FrameSocket will see the close
       this.#incoming.push(socket);
+      // reset before accept() (a paused socket that merely got the peer's FIN stays, with its data)
+      socket.once('close', () => {
+        const i = this.#incoming.indexOf(socket);
+        if (i >= 0) this.#incoming.splice(i, 1);
+      });
     }
     this.#refresh();
   }
@@ -268,6 +278,10 @@ export class Listener {
     const err = new ConnectionClosedError('listener is closed');
     for (const a of this.#accepts.splice(0)) a.reject(err);
     for (const s of this.#incoming.splice(0)) s.destroy();
+    if (!this.#bound && !this.#bindError) {
+      this.#bindError = err; // closed before it was bound: `ready` answers, `address` says so
+      this.#settleBound();
+    }
     this.#release();
   }
 

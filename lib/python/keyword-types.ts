@@ -39,8 +39,20 @@ type KeywordArgs<P extends readonly unknown[], N extends readonly string[], R ex
 type RequiredCount<S extends Signature> = S['required'] extends 1 ? [unknown] : [];
 
 /** Method `F` called with Python's keywords as signature `S` names them (its return type unchanged). */
-export type KeywordForm<F, S> = S extends Signature
-  ? F extends (...args: infer P) => infer Ret ? (...args: KeywordArgs<P, S['params'], RequiredCount<S>>) => Ret : never
+export type KeywordForm<F, S> = S extends { params: readonly ['predicate', 'timeout'] }
+  ? WaitForForm<F>
+  : S extends Signature
+    ? F extends (...args: infer P) => infer Ret ? (...args: KeywordArgs<P, S['params'], RequiredCount<S>>) => Ret : never
+    : never;
+
+/**
+ * `wait_for(predicate, { timeout })`, generic as the positional form is (inferring from a generic method
+ * would fix its type parameter at `unknown`): resolves, or for the Sync twin returns, the predicate's value.
+ */
+type WaitForForm<F> = F extends (...args: any[]) => infer Ret
+  ? Ret extends Promise<any>
+    ? <R>(predicate: () => R | PromiseLike<R>, keywords: { timeout?: number | null }) => Promise<R>
+    : <R>(predicate: () => R, keywords: { timeout?: number | null }) => R
   : never;
 
 type ValuesOf<T> = T[keyof T];

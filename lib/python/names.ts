@@ -6,6 +6,8 @@
  */
 import * as mp from '../index.js';
 import type { Typecode } from '../index.js';
+import type { WithKeywords } from './keyword-types.js';
+import type { ArrayInit, RawArray, SharedArray, SharedOptions } from '../../primitives/sharedctypes.js';
 // Python's keyword arguments on the primitives' methods, loaded wherever the aliases are (workers too).
 import './keywords.js';
 import { keywords } from './arguments.js';
@@ -107,8 +109,16 @@ for (const [name, { methods, getters }] of Object.entries(PYTHON_NAMES)) {
  */
 (globalThis as any)[Symbol.for('multiproc.pythonNames')] = import.meta.url;
 
+/**
+ * A method's type with a returned Lock/RLock typed as this face's (with Python's keyword forms), so
+ * `value.get_lock()` passes where a `Lock` of multiproc/python is expected; other methods as they are.
+ */
+type WithFaceLocks<F> = F extends (...args: infer A) => infer R
+  ? [R] extends [mp.Lock | mp.RLock] ? (...args: A) => FaceLock<R> : F
+  : F;
+type FaceLock<R> = R extends mp.RLock ? WithKeywords<mp.RLock, 'RLock'> : R extends mp.Lock ? WithKeywords<mp.Lock, 'Lock'> : R;
 /** The alias members of class `K`, typed from the camelCase members of `C` they forward to. */
-type Snake<C, M> = { [P in keyof M]: M[P] extends keyof C ? C[M[P]] : never };
+type Snake<C, M> = { [P in keyof M]: M[P] extends keyof C ? WithFaceLocks<C[M[P]]> : never };
 type SnakeGetters<C, G> = { readonly [P in keyof G]: G[P] extends keyof C ? C[G[P]] : never };
 /** @internal Python's names for class `K`, as members of `C` (its instance type). */
 export type PythonAliases<C, K extends keyof PythonNames> =
@@ -134,8 +144,22 @@ const everyAliasIsTyped: [UntypedAliases] extends [never] ? true : UntypedAliase
 void everyAliasHasATarget;
 void everyAliasIsTyped;
 
+/** Python's names on a shared Array: `get_obj()`, and `get_lock()` unless raw (typed as this face's locks). */
+type PyArrayNames<T extends Typecode> = { get_obj(): ReturnType<mp.SharedArray<T>['getObj']> };
+type PyLockedArrayNames = { get_lock(): FaceLock<mp.Lock | mp.RLock> };
+/** The type of this face's Array: the root's, with Python's names on what it makes. */
+interface PyArrayFactory {
+  <T extends Typecode>(typecode: T, sizeOrInit: ArrayInit<T>, options: { lock: false }): RawArray<T> & PyArrayNames<T>;
+  <T extends Typecode>(typecode: T, sizeOrInit: ArrayInit<T>, options?: SharedOptions): SharedArray<T> & PyArrayNames<T> & PyLockedArrayNames;
+  new <T extends Typecode>(typecode: T, sizeOrInit: ArrayInit<T>, options: { lock: false }): RawArray<T> & PyArrayNames<T>;
+  new <T extends Typecode>(typecode: T, sizeOrInit: ArrayInit<T>, options?: SharedOptions): SharedArray<T> & PyArrayNames<T> & PyLockedArrayNames;
+  from: ArrayConstructor['from'];
+  of: ArrayConstructor['of'];
+  isArray: ArrayConstructor['isArray'];
+}
+
 /** Python's `Array(typecode, size_or_initializer, *, lock=True)`: the typed array also answers get_lock/get_obj. */
-export const Array: typeof mp.Array = function Array(...args: Parameters<typeof mp.Array>) {
+export const Array: PyArrayFactory = function Array(...args: Parameters<typeof mp.Array>) {
   const arr: any = (mp.Array as any)(...args);
   if (typeof arr.getLock === 'function') Object.defineProperty(arr, 'get_lock', { value: () => arr.getLock(), configurable: true });
   if (typeof arr.getObj === 'function') Object.defineProperty(arr, 'get_obj', { value: () => arr.getObj(), configurable: true });

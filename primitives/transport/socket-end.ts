@@ -125,6 +125,8 @@ export class SocketEnd {
   }
 
   watchReady(): ReadyWatch {
+    // a frame may have come while wait() asked the other objects (a remote end's poll is a round trip)
+    if (this.#ready()) return { ready: Promise.resolve(), cancel: () => {} };
     return this.#next();
   }
 
