@@ -116,3 +116,29 @@ describe('maxTasksPerChild: a retiring worker is not handed the batches it refus
     }
   }, 120_000);
 });
+
+describe('a child process that dies while writing a large result', () => {
+  test('that call answers once (its whole result, or WorkerLostError), every other call gets its own, and the pool goes on', async () => {
+    const pool = new Pool({ processes: 2, runtime: 'process' });
+    try {
+      const size = 32 * 1024 * 1024;
+      const others = Array.from({ length: 40 }, (_, i) => pool.applyAsync((x: number) => x * 2, [i]));
+      const outcomes: string[] = [];
+      for (let attempt = 0; attempt < 3; attempt++) {
+        // the worker kills itself a moment after returning: while its 32 MB reply is still being written, or just after
+        const big = pool.apply((n: number) => {
+          setTimeout(() => process.kill(process.pid, 'SIGKILL'), 1);
+          return 'x'.repeat(n);
+        }, [size]);
+        const outcome = await big.then((v) => (v.length === size && /^x+$/.test(v) ? 'whole result' : `damaged result of ${v.length}`), (e) => e.name);
+        expect(['whole result', 'WorkerLostError']).toContain(outcome);
+        outcomes.push(outcome);
+      }
+      expect(await Promise.all(others.map((r) => r.get()))).toEqual(Array.from({ length: 40 }, (_, i) => i * 2));
+      expect(await pool.apply((x: number) => x + 1, [1])).toBe(2);
+      expect(outcomes).toHaveLength(3);
+    } finally {
+      await pool.terminate();
+    }
+  }, 60_000);
+});
