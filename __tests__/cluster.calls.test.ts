@@ -1,13 +1,14 @@
 // Per-call bounds on a cluster: a Redis that accepts connections and never answers rejects within 5 s with
 // its cause; a call's `timeout` and `apply`'s `signal` settle the call and free the host's worker; each
 // result is counted for the host that ran it.
-import { createServer, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { AbortError, ConnectionClosedError, TimeoutError, task } from '../lib/index.js';
 import { Pool } from '../lib/cluster/index.js';
 import { fixture } from './helpers/runtimes.js';
 import { useCluster } from './helpers/cluster.js';
 import { HostProcess } from './helpers/redis-hosts.js';
+import { until } from './helpers/until.js';
 
 const tasks = fixture('cluster-tasks.ts');
 const sleepDouble = task<(x: number, ms?: number) => Promise<number>>(tasks, 'sleepDouble');
@@ -111,3 +112,99 @@ test('imap: next(timeout) rejects TimeoutError and the iterator stays usable; a 
   for await (const v of pool.imap(square, [1, 2, 3], 1, { timeout: 20_000 })) out.push(v as number);
   expect(out).toEqual([1, 4, 9]);
 }, 90_000);
+
+describe('Redis hangs while the client renews its old jobs (jobLifetime 1 s: every look renews the waiting job)', () => {
+  const queue = 'renew-hang'; // no host serves it until the test starts one: the job waits, and is renewed
+  /** Resolves once the waiting job was withdrawn and sent again (same id, added anew: another timestamp). */
+  async function renewed(): Promise<void> {
+    const redis = cluster.redis.client();
+    const added = async () => {
+      const [id] = await redis.lrange(`multiproc:${queue}:wait`, 0, -1);
+      return id && (await redis.hget(`multiproc:${queue}:${id}`, 'timestamp'));
+    };
+    const first = await until(added, 20_000, 'the job to wait');
+    await until(async () => ((await added()) || first) !== first, 20_000, 'the job to be renewed');
+  }
+
+  test('a Redis that stops answering (SIGSTOP): the call rejects with ConnectionClosedError in bounded time', async () => {
+    const p = cluster.pool({ queue, jobLifetime: 1000 });
+    const errors: Error[] = [];
+    const res = p.applyAsync(square, [7], { errorCallback: (e) => errors.push(e) });
+    await renewed();
+    cluster.redis.pause();
+    try {
+      const started = Date.now();
+      const err = await res.get().catch((e) => e);
+      expect(err).toBeInstanceOf(ConnectionClosedError);
+      expect(err.message).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1/);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(errors).toEqual([err]);
+    } finally {
+      cluster.redis.resume();
+    }
+    // with a timeout shorter than the outage handling, the timeout answers first
+    const timed = p.applyAsync(square, [8], { timeout: 2500 });
+    await renewed();
+    cluster.redis.pause();
+    try {
+      await expect(timed.get()).rejects.toBeInstanceOf(TimeoutError);
+    } finally {
+      cluster.redis.resume();
+    }
+  }, 90_000);
+
+  test('Redis hangs just after taking the withdrawal, the client gives up on it, and Redis then runs it: the call is sent again, not lost', async () => {
+    // a proxy in front of Redis freezes the server (SIGSTOP) as soon as the withdrawal (BullMQ's removeJob, the
+    // only command naming the queue's 'repeat' key) has passed, and lets it go on once the client, hearing
+    // nothing, dropped that connection: Redis then reads the withdrawal and removes the job
+    const marker = Buffer.from(`multiproc:${queue}:repeat`);
+    let froze = 0;
+    let closing = false;
+    let thaw: ReturnType<typeof setTimeout> | undefined;
+    const links: Socket[] = [];
+    const proxy = createServer((client) => {
+      if (closing) return void client.destroy();
+      const upstream = connect(cluster.redis.port, '127.0.0.1');
+      links.push(client, upstream);
+      let frozen = false;
+      client.on('data', (chunk: Buffer) => {
+        upstream.write(chunk);
+        if (!frozen && froze === 0 && chunk.includes(marker)) {
+          frozen = true;
+          froze++;
+          cluster.redis.pause();
+          thaw = setTimeout(() => cluster.redis.resume(), 20_000); // a bound: the client drops the link long before
+        }
+      });
+      upstream.on('data', (chunk) => client.write(chunk));
+      client.on('close', () => {
+        upstream.end(); // what the client sent before leaving still reaches Redis
+        if (frozen) cluster.redis.resume();
+      });
+      upstream.on('close', () => client.destroy());
+      client.on('error', () => {});
+      upstream.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const p = new Pool({ connection: `redis://127.0.0.1:${(proxy.address() as { port: number }).port}`, authkey: cluster.authkey, queue, jobLifetime: 1000 });
+    try {
+      const seen: number[] = [];
+      const res = p.applyAsync(square, [9], { callback: (v) => seen.push(v) });
+      const redis = cluster.redis.client();
+      await until(async () => froze > 0 && (await redis.ping()) === 'PONG', 30_000, 'a withdrawal, a freeze, and Redis going on');
+      await cluster.host({ queue, concurrency: 1 });
+      expect(await res.get(30_000)).toBe(81);
+      expect(seen).toEqual([81]);
+      expect(await p.apply(square, [3])).toBe(9);
+    } finally {
+      clearTimeout(thaw);
+      cluster.redis.resume();
+      closing = true;
+      const closed = new Promise((r) => proxy.close(r));
+      for (const s of links) s.destroy();
+      await p.terminate();
+      for (const s of links) s.destroy();
+      await closed;
+    }
+  }, 120_000);
+});

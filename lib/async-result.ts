@@ -15,7 +15,7 @@ export interface ResultCallbacks<R> {
 }
 
 /** Told of each async callback still running, so the pool's join() can wait for it. */
-export type CallbackTracker = (running: Promise<void>) => void;
+export type CallbackTracker = (running: Promise<void>, owner: object) => void;
 
 const PENDING = 0;
 const OK = 1;
@@ -57,7 +57,7 @@ export class AsyncResult<R> {
       this.#callbackRunning = false;
       this.#markDone?.();
     });
-    this.#track?.(finished);
+    this.#track?.(finished, this);
   }
 
   /** Settled and its callback has run (the caller's own callback may read it while it runs). */

@@ -23,6 +23,33 @@ export function insideCallbackOf(owner: object): boolean {
   return running?.getStore()?.has(owner) ?? false;
 }
 
+/**
+ * Async callbacks still running, with the owner each belongs to: what a pool's join() and an executor's
+ * shutdown() wait for.
+ */
+export class RunningCallbacks {
+  readonly #running = new Map<Promise<void>, object>();
+
+  /** Tracks `running`, a callback of `owner`, until it settles. */
+  readonly track = (running: Promise<void>, owner: object): void => {
+    this.#running.set(running, owner);
+    void running.then(() => this.#running.delete(running));
+  };
+
+  /**
+   * Resolves once every tracked callback has finished, but for those the caller runs inside: a callback
+   * that awaits join() or shutdown() would otherwise wait for itself forever.
+   */
+  async finished(): Promise<void> {
+    for (;;) {
+      const others: Promise<void>[] = [];
+      for (const [running, owner] of this.#running) if (!insideCallbackOf(owner)) others.push(running);
+      if (others.length === 0) return;
+      await Promise.all(others);
+    }
+  }
+}
+
 /** Writes Python's report of a failed callback: the headline, then the error with its stack and causes. */
 export function reportCallbackError(headline: string, err: unknown): void {
   let detail: string;

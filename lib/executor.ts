@@ -13,6 +13,7 @@ import { movedBuffers } from './base/move.js';
 import { unsendableValueError } from './base/codec/unserializable.js';
 import { BrokenPoolError, PoolStateError, WorkerLostError } from './base/errors.js';
 import { Future, onCancel, trackCallbacks } from './futures.js';
+import { RunningCallbacks } from './callbacks.js';
 import { toTaskSpec, type Task, type TaskSpec } from './base/task.js';
 import { cpuCount, checkNotBootstrapping } from './base/context.js';
 import { checkArgs, checkCount, checkOptionalTask } from './options.js';
@@ -134,11 +135,8 @@ export abstract class Executor {
   #resolveClosed!: () => void;
   readonly #whenClosed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
   /** Async done callbacks still running: shutdown({ wait: true }) waits for them too. */
-  readonly #runningCallbacks = new Set<Promise<void>>();
-  readonly #trackCallback = (running: Promise<void>): void => {
-    this.#runningCallbacks.add(running);
-    void running.then(() => this.#runningCallbacks.delete(running));
-  };
+  readonly #runningCallbacks = new RunningCallbacks();
+  readonly #trackCallback = this.#runningCallbacks.track;
 
   /** @internal */
   protected constructor(settings: Settings) {
@@ -352,7 +350,7 @@ export abstract class Executor {
     if (!wait) return;
     await this.#whenClosed;
     await this.#engine?.whenExited();
-    while (this.#runningCallbacks.size > 0) await Promise.all(this.#runningCallbacks);
+    await this.#runningCallbacks.finished();
   }
 
   /**

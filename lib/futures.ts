@@ -57,7 +57,7 @@ export class Future<T = unknown> {
   /** @internal */
   [onCancel]?: () => void;
   /** @internal */
-  [trackCallbacks]?: (running: Promise<void>) => void;
+  [trackCallbacks]?: (running: Promise<void>, owner: object) => void;
 
   /**
    * Cancels the call if it is still queued. Returns false if it is running or done, true otherwise
@@ -219,7 +219,7 @@ export class Future<T = unknown> {
       this.#callbacksRunning--;
       this.#wake();
     });
-    this[trackCallbacks]?.(finished);
+    this[trackCallbacks]?.(finished, this);
   }
 
   /** @internal for wait()/asCompleted(): notified completions (FINISHED or CANCELLED_AND_NOTIFIED). */

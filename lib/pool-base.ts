@@ -5,6 +5,7 @@
  * (lib/cluster/) on BullMQ. Both hand their work to an Engine (lib/engine/engine.ts).
  */
 import { AsyncResult, settleResult, type ResultCallbacks } from './async-result.js';
+import { RunningCallbacks } from './callbacks.js';
 import { ResultIterator } from './result-iterator.js';
 import { encodeHandles, type HandleTarget } from './base/codec/handles.js';
 import { movedBuffers } from './base/move.js';
@@ -179,11 +180,8 @@ export abstract class BasePool {
   #state: 'running' | 'closed' | 'terminated' = 'running';
   readonly #iterators = new Set<WeakRef<ResultIterator<unknown>>>();
   /** Async callbacks still running: join() waits for them, as Python's join() follows its result handler. */
-  readonly #runningCallbacks = new Set<Promise<void>>();
-  readonly #trackCallback = (running: Promise<void>): void => {
-    this.#runningCallbacks.add(running);
-    void running.then(() => this.#runningCallbacks.delete(running));
-  };
+  readonly #runningCallbacks = new RunningCallbacks();
+  readonly #trackCallback = this.#runningCallbacks.track;
 
   /** @internal */
   protected constructor(engine: Engine, processes: number, target: HandleTarget) {
@@ -435,7 +433,7 @@ export abstract class BasePool {
   async join(): Promise<void> {
     if (this.#state === 'running') throw new PoolStateError('Pool is still running', 'ERR_POOL_RUNNING');
     await this.#engine.whenExited();
-    while (this.#runningCallbacks.size > 0) await Promise.all(this.#runningCallbacks);
+    await this.#runningCallbacks.finished();
   }
 
   /** `await using pool = new Pool()` terminates on leaving the block, as Python's with-block does. */

@@ -102,8 +102,22 @@ export class RedisServer {
   /** Kills the server at once (SIGKILL): what it held is gone. */
   async kill(): Promise<void> {
     this.#proc?.kill('SIGKILL');
+    this.resume();
     await this.#exited;
     this.#proc = null;
+  }
+
+  /**
+   * Freezes the server (SIGSTOP): connections stay open and nothing is answered, as a hung Redis. Until
+   * resume(); stop() and kill() resume it first.
+   */
+  pause(): void {
+    this.#proc?.kill('SIGSTOP');
+  }
+
+  /** Lets a paused server go on (SIGCONT). */
+  resume(): void {
+    this.#proc?.kill('SIGCONT');
   }
 
   /** Starts it again on the same port, empty. */
@@ -114,6 +128,7 @@ export class RedisServer {
 
   async stop(): Promise<void> {
     for (const redis of this.#clients.splice(0)) redis.disconnect();
+    this.resume(); // a frozen server would not act on SIGTERM
     this.#proc?.kill('SIGTERM');
     await this.#exited;
     this.#proc = null;

@@ -2,6 +2,8 @@
  * Who we are: the main program, a pool/Process worker thread, or a worker child process.
  * Filled in by the worker entries (lib/worker/); read by currentProcess() and the `isMainThread` guard.
  */
+import type * as AsyncHooks from 'node:async_hooks';
+import type { AsyncLocalStorage } from 'node:async_hooks';
 import type * as Os from 'node:os';
 import { builtin } from './builtin.js';
 import { inMainThread, threadId } from './thread.js';
@@ -25,29 +27,30 @@ const state: { name: string; parent?: { name: string; pid: number } } = ((global
   name: isMainThread ? 'MainProcess' : 'Worker',
 });
 
-// How many task modules this worker is importing now (on globalThis: the worker entry's copy of this module
-// imports them, the user's copy starts Processes).
+// The async context of a task module's import in this worker: its top level (and what it awaits) runs
+// inside it, while other work of the worker (left running by an earlier task) does not. On globalThis: the
+// worker entry's copy of this module imports them, the user's copy starts Processes.
 const importingKey = Symbol.for('multiproc.importingTaskModule');
+
+function importContext(): AsyncLocalStorage<true> {
+  const g = globalThis as any;
+  return (g[importingKey] ??= new (builtin<typeof AsyncHooks>('node:async_hooks').AsyncLocalStorage)<true>());
+}
 
 /** Runs `load` (a worker importing the module of its task) as Python's bootstrapping phase. */
 export async function importingTaskModule<T>(load: () => Promise<T>): Promise<T> {
   if (isMainThread) return load();
-  const g = globalThis as any;
-  g[importingKey] = (g[importingKey] ?? 0) + 1;
-  try {
-    return await load();
-  } finally {
-    g[importingKey]--;
-  }
+  return importContext().run(true, load);
 }
 
 /**
  * Python's "attempt to start a new process before the current process has finished its bootstrapping
  * phase": a worker importing the module of its task must not start workers from that module's top
- * level, or a main program without the isMainThread guard starts a worker per import, forever.
+ * level, or a main program without the isMainThread guard starts a worker per import, forever. Only code
+ * run by that import is refused: a nested Pool started meanwhile by other work of the worker is not.
  */
 export function checkNotBootstrapping(): void {
-  if (!isMainThread && (globalThis as any)[importingKey] > 0) {
+  if (!isMainThread && (globalThis as any)[importingKey]?.getStore() === true) {
     throw new MultiprocError(
       'ERR_BOOTSTRAPPING',
       'An attempt has been made to start a new process or pool while this worker is still importing the module of ' +

@@ -111,6 +111,11 @@ interface SentJob extends WatchedJob {
   renewing?: boolean;
   /** A host took it before it could be withdrawn: it runs under its first seal. */
   kept?: boolean;
+  /**
+   * Its withdrawal got no answer (Redis hung and the link was reset): Redis may still have removed it. If
+   * it is then gone, it was withdrawn, not lost: it is sent again.
+   */
+  withdrawnUnsure?: boolean;
 }
 
 /** BullMQ's options for each job: removed from Redis once done (results travel on the client's own stream). */
@@ -510,6 +515,10 @@ export class ClusterEngine extends CoreEngine<Call> implements Engine {
       this.#behind = report.behind;
       for (const job of report.gone) {
         if (job.renewing) continue; // withdrawn by #renewOld, to be sent again
+        if (job.withdrawnUnsure) {
+          this.#sendAgain(job);
+          continue;
+        }
         this.#lose(job, new WorkerLostError(
           `the job carrying this task (${job.id}) left Redis without an answer: deleted, evicted, or its result could not be stored`,
         ));
@@ -557,19 +566,29 @@ export class ClusterEngine extends CoreEngine<Call> implements Engine {
     for (const job of this.#jobs.values()) {
       if (!job.added || job.sealedAt > old || job.renewing || job.kept) continue;
       job.renewing = true;
+      job.withdrawnUnsure = false;
       link.queue.remove(job.id).then((removed) => {
         job.renewing = false;
         if (removed !== 1) job.kept = true;
-        if (removed !== 1 || this.#jobs.get(job.seq) !== job) return;
-        this.#jobs.delete(job.seq);
-        const again = job.calls.filter((call) => !call.done);
-        for (const call of again) {
-          this.#inflight.delete(call.seq);
-          call.job = undefined;
-        }
-        this.core.requeue(again);
-      }, () => (job.renewing = false));
+        if (removed === 1) this.#sendAgain(job);
+      }, () => {
+        // no answer (the link failed or timed out): a Redis that hung may run the removal once it goes on
+        job.renewing = false;
+        job.withdrawnUnsure = true;
+      });
     }
+  }
+
+  /** A job withdrawn from Redis: its calls not settled yet go back in line, to be sent in a new job. */
+  #sendAgain(job: SentJob): void {
+    if (this.#jobs.get(job.seq) !== job) return;
+    this.#jobs.delete(job.seq);
+    const again = job.calls.filter((call) => !call.done);
+    for (const call of again) {
+      this.#inflight.delete(call.seq);
+      call.job = undefined;
+    }
+    this.core.requeue(again);
   }
 
   /** Calls waiting on a queue no live host serves: one warning naming the queue. */

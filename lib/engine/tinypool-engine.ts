@@ -37,6 +37,8 @@ export type { EngineSettings } from './settings.js';
 
 /** How long close() waits for workers to leave on their own before stopping them. */
 const CLOSE_GRACE_MS = 5000;
+/** After a retiring worker refused a batch, the longest dispatch waits for a worker to exit. */
+const PARK_MS = 50;
 
 type QueuedJob = CoreJob;
 
@@ -50,6 +52,8 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
   readonly #progress: ProgressSlots | undefined;
   readonly #loss: WorkerLoss;
   readonly #notes: NoteTarget;
+  /** Dispatch waits (see #park) until this timer fires or a worker exits. */
+  #parked: ReturnType<typeof setTimeout> | null = null;
 
   constructor(settings: EngineSettings) {
     super();
@@ -96,6 +100,7 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
 
   async terminate(reason: Error): Promise<void> {
     if (!this.core.terminate(reason)) return this.core.exited;
+    this.#unpark();
     this.#flights.failAll(reason);
     await this.#workers.destroy();
     return this.core.exited;
@@ -106,6 +111,7 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
   #pump(): void {
     const core = this.core;
     if (core.state === 'terminated' || core.state === 'stopping') return;
+    if (this.#parked !== null) return; // a retiring worker refused: see #park
     // the share of each batch sent in this pass is set by what is queued when it starts
     let share: number | undefined;
     while (core.queuedJobs > 0 && this.#flights.size < this.#sizing.limit(core.queuedJobs, this.#flights.slow)) {
@@ -158,6 +164,7 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
 
   #applyReply(flight: Flight, reply: BatchReply, worker: WatchedWorker | undefined): void {
     this.#flights.land(flight);
+    if (reply.retire && reply.r.length === 0 && !reply.initError && worker?.retiring) this.#park();
     if (reply.initError) {
       const err = errorFromWire(reply.initError);
       this.#flights.fail(flight, err);
@@ -188,9 +195,28 @@ export class TinypoolEngine extends CoreEngine<QueuedJob> implements Engine {
     if (this.#tp.queueSize > 0) this.#tp.cancelPendingTasks();
   }
 
+  /**
+   * A retiring worker (maxTasksPerChild reached) refused a batch: tinypool sees that worker free until it
+   * exits, so sending the batch again at once hands it the same worker, which refuses again, in a busy loop
+   * (thousands of refusals for a few hundred tasks on threads). Dispatch waits for a worker's exit (its
+   * replacement comes), or PARK_MS at most, should the exit be slow.
+   */
+  #park(): void {
+    if (this.#parked !== null) return;
+    this.#parked = setTimeout(() => this.#unpark(), PARK_MS);
+  }
+
+  #unpark(): void {
+    if (this.#parked === null) return;
+    clearTimeout(this.#parked);
+    this.#parked = null;
+    this.core.schedule();
+  }
+
   // ---- workers ------------------------------------------------------------------------------------
 
   #onWorkerExit(worker: WatchedWorker, code: number | null, signal: string | null, failWith: (error: Error) => void): void {
+    this.#unpark();
     const knownToTinypool = this.#workers.forget(worker);
     const normal = worker.flushed || (worker.retiring && code === 0);
     workerGone({ runtime: worker.runtime, id: worker.id, how: normal ? 'normal' : knownToTinypool ? 'died' : 'terminated' });
