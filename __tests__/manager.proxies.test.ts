@@ -5,6 +5,8 @@ import {
   SemaphoreProxy, BoundedSemaphoreProxy, QueueProxy, JoinableQueueProxy,
 } from '../primitives/manager/index.js';
 import { call } from '../primitives/manager/proxy-base.js';
+import { Process } from '../lib/process.js';
+import { Event } from '../primitives/synchronize.js';
 import { BrokenBarrierError, ConnectionClosedError, Empty, Full, LockStateError } from '../lib/base/errors.js';
 
 let m: Manager;
@@ -502,4 +504,39 @@ test('a keywords object where `block` goes (acquire({ timeout }) ported from Pyt
   const q = await m.Queue();
   await expect(q.get({ timeout: 10 } as any)).rejects.toThrow(/block must be a boolean/);
   await lock.release();
+});
+
+test('an assignment leaves at once: a reader woken while this thread never yields sees it', async () => {
+  // PyMOTW's namespaces program writes `ns.value = v; event.set()`, and another process reads after the
+  // event. An assignment waits for no reply, but it must leave before the thread goes on: here this thread
+  // blocks (waitSync) right after the signal, so an assignment kept for the end of the tick would reach
+  // the server only after the reader's call, and the reader would miss it.
+  const ns = await m.Namespace();
+  const v = await m.Value('i', 0);
+  const go = new Event();
+  const done = new Event();
+  const seen = await m.list();
+  const reader = new Process({
+    target: async (n: any, val: any, g: Event, d: Event, out: any) => {
+      await g.wait();
+      let x: unknown;
+      try {
+        x = await n.value;
+      } catch (err) {
+        x = String(err);
+      }
+      await out.extend([x, await val.value]);
+      d.set();
+    },
+    args: [ns, v, go, done, seen],
+    runtime: 'thread',
+  });
+  reader.start();
+  ns.value = 'This is the value';
+  v.value = 7;
+  go.set();
+  expect(done.waitSync(20_000)).toBe(true);
+  await reader.join();
+  expect(reader.exitCode).toBe(0);
+  expect(await seen.copy()).toEqual(['This is the value', 7]);
 });

@@ -87,6 +87,9 @@ export class Client {
   notify(objectId: ObjectId, method: string, args: unknown[] = []): void {
     if (this.#closedError) throw this.#closedError;
     this.#messages.send([this.#nextId++, objectId, method, args, NO_REPLY] satisfies Request);
+    // Written now, not at the end of the tick: an assignment (`ns.x = 1`) followed by a signal another
+    // process acts on (`event.set()`) must reach the server before that process's next call can.
+    this.#messages.flush();
   }
 
   /** Receives failures of notify() calls. */
