@@ -51,7 +51,7 @@ export function runFieldError(cls: { name?: string } | undefined): TypeError {
 const RUN_FIELD = /(?<![\w$])run\s*=(?![=>])|["']run["']/;
 
 /** Throws {@link runFieldError} when a class up to `base` declares `run` as a field (seen from its source). */
-export function refuseRunField(cls: Function, base: Function): void {
+export function refuseRunField(cls: object, base: object): void {
   for (let c: any = cls; typeof c === 'function' && c !== base; c = Object.getPrototypeOf(c)) {
     if (RUN_FIELD.test(Function.prototype.toString.call(c))) throw runFieldError(cls);
   }

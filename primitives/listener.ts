@@ -10,7 +10,7 @@ import { connectionOf, type Connection } from './connection.js';
 import { checkAuthkey, clientHandshake, serverHandshake, type Authkey } from './transport/auth.js';
 import { openSocket } from './transport/connect-socket.js';
 import { privateAddress, removePrivate } from './transport/private-dirs.js';
-import { SocketEnd } from './transport/socket-end.js';
+import { SocketEnd } from './channel/socket-end.js';
 import { FrameSocket, HANDSHAKE_MAX_FRAME } from './transport/wire.js';
 
 /** A Unix socket path, or a TCP `[host, port]` (Python's tuple) or `{ host, port }`. */

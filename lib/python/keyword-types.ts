@@ -9,7 +9,7 @@
  * (python/primitives.ts).
  */
 import type { KEYWORD_SIGNATURES, Signature } from './keywords.js';
-import type { PYTHON_NAMES } from './names.js';
+import type { PYTHON_NAMES } from './name-list.js';
 
 type Signatures = typeof KEYWORD_SIGNATURES;
 type PythonNames = typeof PYTHON_NAMES;
@@ -21,8 +21,8 @@ type KeywordObject<P extends readonly unknown[], N extends readonly string[]> =
   N extends readonly [infer H extends string, ...infer NR extends readonly string[]]
     ? P extends readonly [(infer PH)?, ...infer PR]
       ? { [K in H]?: PH } & KeywordObject<PR, NR>
-      : {}
-    : {};
+      : Record<never, never>
+    : Record<never, never>;
 
 /**
  * The argument lists of a keyword form: some leading positionals (at least the `R` required ones),

@@ -6,9 +6,9 @@
  */
 import { KIND_BYTES, messageBytes, type Encoded } from '../../lib/base/codec/message.js';
 import { ConnectionClosedError } from '../../lib/base/errors.js';
-import type { RecvResult } from '../channel/pipe-core.js';
-import type { ReadyWatch } from '../channel/ready.js';
-import { DEFAULT_MAX_FRAME, type FrameSocket } from './wire.js';
+import type { RecvResult } from './pipe-core.js';
+import type { ReadyWatch } from './ready.js';
+import { DEFAULT_MAX_FRAME, type FrameSocket } from '../transport/wire.js';
 
 const NO_BLOCKING =
   'a Connection from Listener/Client cannot block the thread (its socket is read by this event loop): use await recv()/poll()';
