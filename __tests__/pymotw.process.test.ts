@@ -4,31 +4,9 @@
 // print. Each must exit by itself. They mostly sleep, so a few run at once and each test awaits its own.
 // Output of different workers reaches the parent's stdout on separate channels, so tests do not rely on
 // the order of lines printed by different workers (see the README).
-import { fileURLToPath } from 'node:url';
-import { runFiles } from './helpers/programs.js';
+import { pymotwPrograms } from './helpers/pymotw.js';
 
-const dir = fileURLToPath(new URL('./fixtures/pymotw/', import.meta.url));
-const PROGRAMS = ['names', 'daemon_join', 'daemon_join_timeout', 'daemon', 'simple', 'simpleargs', 'import_main', 'terminate', 'exitcode', 'subclass', 'queue', 'lock', 'get_logger', 'namespaces_mutable'] as const;
-type Program = (typeof PROGRAMS)[number];
-const file = (name: Program) => `${dir}multiprocessing_${name}.ts`;
-
-let runs: ReturnType<typeof runFiles>;
-
-beforeAll(() => {
-  runs = runFiles(PROGRAMS.map(file), 3);
-});
-
-afterAll(async () => {
-  await Promise.allSettled(runs.values()); // no program outlives the file
-});
-
-/** The program's stdout lines, once it has exited by itself with status 0. */
-async function output(name: Program): Promise<string[]> {
-  const { code, out, err } = await runs.get(file(name))!;
-  if (code !== 0) console.log(`${name}\nstdout:\n${out}\nstderr:\n${err}`);
-  expect(code).toBe(0);
-  return out.trim().split('\n');
-}
+const { output, run } = pymotwPrograms(['names', 'daemon_join', 'daemon_join_timeout', 'daemon', 'simple', 'simpleargs', 'import_main', 'terminate', 'exitcode', 'subclass', 'queue', 'lock', 'get_logger', 'namespaces_mutable'] as const);
 
 const sorted = (xs: string[]) => [...xs].sort();
 
@@ -73,7 +51,7 @@ describe('PyMOTW-3 multiprocessing: Process', () => {
   });
 
   test('multiprocessing_exitcode: exit(1), return, a value, a raise, terminate()', async () => {
-    const { err } = await runs.get(file('exitcode'))!;
+    const { err } = await run('exitcode');
     const out = await output('exitcode');
     expect(out.slice(-5)).toEqual([
       '     exit_error.exitcode = 1', '        exit_ok.exitcode = 0', '   return_value.exitcode = 0',

@@ -4,31 +4,9 @@
 // print. Each must exit by itself. They mostly sleep, so a few run at once and each test awaits its own.
 // Output of different workers reaches the parent's stdout on separate channels, so tests do not rely on
 // the order of lines printed by different workers (see the README).
-import { fileURLToPath } from 'node:url';
-import { runFiles } from './helpers/programs.js';
+import { pymotwPrograms } from './helpers/pymotw.js';
 
-const dir = fileURLToPath(new URL('./fixtures/pymotw/', import.meta.url));
-const PROGRAMS = ['semaphore', 'event', 'condition', 'pool_maxtasks', 'producer_consumer', 'manager_dict', 'namespaces', 'pool', 'wordcount'] as const;
-type Program = (typeof PROGRAMS)[number];
-const file = (name: Program) => `${dir}multiprocessing_${name}.ts`;
-
-let runs: ReturnType<typeof runFiles>;
-
-beforeAll(() => {
-  runs = runFiles(PROGRAMS.map(file), 3);
-});
-
-afterAll(async () => {
-  await Promise.allSettled(runs.values()); // no program outlives the file
-});
-
-/** The program's stdout lines, once it has exited by itself with status 0. */
-async function output(name: Program): Promise<string[]> {
-  const { code, out, err } = await runs.get(file(name))!;
-  if (code !== 0) console.log(`${name}\nstdout:\n${out}\nstderr:\n${err}`);
-  expect(code).toBe(0);
-  return out.trim().split('\n');
-}
+const { output } = pymotwPrograms(['semaphore', 'event', 'condition', 'pool_maxtasks', 'producer_consumer', 'manager_dict', 'namespaces', 'pool', 'wordcount'] as const);
 
 const sorted = (xs: string[]) => [...xs].sort();
 
