@@ -137,8 +137,7 @@ export class Process {
    */
   get sentinel(): ProcessSentinel {
     this.#checkNotClosed();
-    if (!this.#exited) throw new ValueError('process not started');
-    return (this.#sentinel ??= new ProcessSentinel(this, this[READY]()));
+    return (this.#sentinel ??= new ProcessSentinel(this, this[READY]())); // [READY] throws before start()
   }
 
   /** @internal connection.wait(): ready once the process has ended (a watch is a promise; nothing to call off). */

@@ -217,34 +217,25 @@ export class Pool extends BasePool {
    * becomes that TimeoutError. The timer goes when the loop ends, so it cannot end a finished loop.
    */
   #timedLoop<T>(chunksize: unknown, opts: ClusterImapOptions | undefined, run: (chunksize: unknown, opts: MapOptions | undefined) => ResultIterator<T>): ResultIterator<T> {
-    const inFirst = chunksize !== null && typeof chunksize === 'object';
-    const options = (inFirst ? chunksize : opts) as ClusterImapOptions | undefined;
-    if (typeof options !== 'object' || options === null || options.timeout === undefined || options.timeout === null) return run(chunksize, opts);
-    const { timeout, ...rest } = options;
-    if (typeof timeout !== 'number' || Number.isNaN(timeout)) throw new TypeError(`timeout must be a number of milliseconds, got ${typeof timeout}`);
-    const ms = Math.max(0, timeout);
-    const limit = new AbortController();
-    const signal = rest.signal ? AbortSignal.any([rest.signal, limit.signal]) : limit.signal;
-    const it = inFirst ? run({ ...rest, signal }, undefined) : run(chunksize, { ...rest, signal });
-    const timer = setTimeout(() => limit.abort(new TimeoutError(`the call did not finish within ${ms} ms`)), ms);
-    timer.unref(); // the caller awaiting next() keeps the program alive, not this
+    const limit = timeLimit(chunksize, opts);
+    if (!limit) return run(chunksize, opts);
+    const it = run(...limit.args(limit.rest));
+    limit.arm();
     const next = it.next.bind(it);
     const leave = it.return.bind(it);
     it.next = async (stepTimeout?: Timeout) => {
       try {
         const step = await next(stepTimeout);
-        if (step.done) clearTimeout(timer);
+        if (step.done) limit.stop();
         return step;
       } catch (err) {
-        if (err instanceof AbortError && err.cause === limit.signal.reason && err.cause !== undefined) {
-          clearTimeout(timer);
-          throw err.cause;
-        }
-        throw err; // one item's error, or next(ms)'s own TimeoutError: the loop goes on
+        const seen = limit.error(err);
+        if (seen !== err) limit.stop();
+        throw seen; // one item's error, or next(ms)'s own TimeoutError: the loop goes on
       }
     };
     it.return = () => {
-      clearTimeout(timer);
+      limit.stop();
       return leave();
     };
     return it;
@@ -255,24 +246,47 @@ export class Pool extends BasePool {
    * becomes that TimeoutError, for the caller and the callbacks.
    */
   #timed<T>(chunksize: unknown, opts: ClusterMapOptions<any> | undefined, run: (chunksize: unknown, opts: ClusterMapOptions<any> | undefined) => AsyncResult<T>): AsyncResult<T> {
-    const inFirst = chunksize !== null && typeof chunksize === 'object';
-    const options = (inFirst ? chunksize : opts) as ClusterMapOptions<any> | undefined;
-    if (typeof options !== 'object' || options === null || options.timeout === undefined || options.timeout === null) return run(chunksize, opts);
-    const { timeout, callback, errorCallback, ...rest } = options;
-    if (typeof timeout !== 'number' || Number.isNaN(timeout)) throw new TypeError(`timeout must be a number of milliseconds, got ${typeof timeout}`);
-    const ms = Math.max(0, timeout);
-    const limit = new AbortController();
-    const signal = rest.signal ? AbortSignal.any([rest.signal, limit.signal]) : limit.signal;
-    const inner = inFirst ? run({ ...rest, signal }, undefined) : run(chunksize, { ...rest, signal });
+    const limit = timeLimit(chunksize, opts);
+    if (!limit) return run(chunksize, opts);
+    const { callback, errorCallback, ...rest } = limit.rest;
+    const inner = run(...limit.args(rest));
     const outer = new AsyncResultClass<T>({ callback, errorCallback } as ResultCallbacksOf<T>);
-    const timer = setTimeout(() => limit.abort(new TimeoutError(`the call did not finish within ${ms} ms`)), ms);
-    timer.unref(); // the pending map keeps the program alive, not this
+    limit.arm();
     inner.get().then(
       (value) => outer[settleResult](true, value),
-      (err) => outer[settleResult](false, err instanceof AbortError && err.cause === limit.signal.reason && err.cause !== undefined ? err.cause : err),
-    ).finally(() => clearTimeout(timer));
+      (err) => outer[settleResult](false, limit.error(err)),
+    ).finally(limit.stop);
     return outer;
   }
+}
+
+/**
+ * A call's `timeout` option (in the first options slot or the second) as an extra abort signal; null when
+ * it has none. `args` are the call's arguments with the signal in place of the timeout, `arm()` starts the
+ * timer once the call is made, `error()` turns the call's AbortError by this limit into its TimeoutError.
+ */
+function timeLimit<O extends { timeout?: number; signal?: AbortSignal }>(chunksize: unknown, opts: O | undefined) {
+  const inFirst = chunksize !== null && typeof chunksize === 'object';
+  const options = (inFirst ? chunksize : opts) as O | undefined;
+  if (typeof options !== 'object' || options === null || options.timeout === undefined || options.timeout === null) return null;
+  const { timeout, ...rest } = options;
+  if (typeof timeout !== 'number' || Number.isNaN(timeout)) throw new TypeError(`timeout must be a number of milliseconds, got ${typeof timeout}`);
+  const ms = Math.max(0, timeout);
+  const limit = new AbortController();
+  const signal = rest.signal ? AbortSignal.any([rest.signal, limit.signal]) : limit.signal;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return {
+    rest,
+    args: <P extends object>(passed: P): [unknown, (P & { signal: AbortSignal }) | undefined] =>
+      inFirst ? [{ ...passed, signal }, undefined] : [chunksize, { ...passed, signal }],
+    arm: () => {
+      timer = setTimeout(() => limit.abort(new TimeoutError(`the call did not finish within ${ms} ms`)), ms);
+      timer.unref(); // what is pending keeps the program alive, not this
+    },
+    stop: () => clearTimeout(timer),
+    error: (err: unknown): unknown =>
+      err instanceof AbortError && err.cause === limit.signal.reason && err.cause !== undefined ? err.cause : err,
+  };
 }
 
 type ResultCallbacksOf<T> = ConstructorParameters<typeof AsyncResultClass<T>>[0];
